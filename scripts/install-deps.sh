@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what teeliza needs to build, test and benchmark on Debian 12.
+# Idempotent: packages already present are not touched, and apt is only
+# asked when something is missing.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake ninja-build pkg-config git curl ca-certificates xxd
+  libssl-dev libsecp256k1-dev libcurl4-openssl-dev libmicrohttpd-dev
+  libjansson-dev libsqlite3-dev libcmocka-dev
+  clang libclang-rt-14-dev
+)
+# Node.js runs the interop tests and the JS side of the benchmarks.
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, then builds and runs every test
+# twice, once as released and once under AddressSanitizer + UBSan, then runs
+# the fuzz harnesses for a bounded time. .ci/run calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+jobs=$(nproc)
+run_suite() {
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja -DTEELIZA_WERROR=ON "$@" >/dev/null
+  ninja -C "$dir"
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+}
+
+echo "== release build"
+run_suite build
+echo "== address,undefined sanitizer build"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DTEELIZA_SANITIZE=ON
+if [ -f tests/fuzz/CMakeLists.txt ]; then
+  echo "== fuzzing (bounded)"
+  CC=clang run_suite build-fuzz -DCMAKE_BUILD_TYPE=Debug -DTEELIZA_FUZZ=ON -L fuzz
+fi

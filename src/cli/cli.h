@@ -1,0 +1,41 @@
+/*
+ * The `teeliza` program: one binary, a table of subcommands. Each subcommand
+ * is `int NAME_main(int argc, char **argv)` with argv[0] = its name, and
+ * returns one of the exit codes below (documented in docs/CLI.md).
+ */
+#ifndef TEELIZA_CLI_H
+#define TEELIZA_CLI_H
+
+#include "teeliza/common.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_UNTRUSTED = 1,    /* verify: the quote verified but its status is not accepted */
+	EXIT_VERIFY_FAIL = 2,  /* verify: a check failed */
+	EXIT_BAD_INPUT = 3,    /* input data could not be read or parsed */
+	EXIT_USAGE = 64,       /* bad command line */
+	EXIT_UNAVAILABLE = 69, /* tappd or another server unreachable or answered an error */
+	EXIT_SOFTWARE = 70,    /* internal error */
+	EXIT_IO = 74,          /* file I/O failed */
+	EXIT_CONFIG = 78,      /* bad configuration (TEE_MODE, missing salt, ...) */
+};
+
+/* Map a library error to the exit code above. */
+int cli_exit_code(teeliza_err err);
+
+/* Print "teeliza <cmd>: <teeliza_errmsg() or strerror>" to stderr; returns cli_exit_code(err). */
+int cli_fail(const char *cmd, teeliza_err err);
+
+/* True when argv[i] is -h or --help. */
+int cli_wants_help(int argc, char **argv);
+
+int simulator_main(int argc, char **argv);
+int derive_main(int argc, char **argv);
+int quote_main(int argc, char **argv);
+int replay_main(int argc, char **argv);
+int info_main(int argc, char **argv);
+int sim_root_main(int argc, char **argv);
+int demo_main(int argc, char **argv);
+int verify_main(int argc, char **argv);
+
+#endif

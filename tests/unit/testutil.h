@@ -1,0 +1,27 @@
+/* Helpers shared by the cmocka unit tests. Include after cmocka.h. */
+#ifndef TEELIZA_TESTUTIL_H
+#define TEELIZA_TESTUTIL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Path of a file in ../shared/vectors (static buffer, valid until the next call). */
+const char *vector_path(const char *name);
+
+/* Load a vector file whole; aborts the test (fail()) when missing. Caller frees. */
+uint8_t *vector_read(const char *name, size_t *len);
+
+/* Parse a JSON vector file; fails the test when missing. Caller json_decref()s. */
+json_t *vector_json(const char *name);
+
+/* Decode hex (optional 0x) into a malloc'd buffer; fails the test on bad hex. */
+uint8_t *hex_alloc(const char *hex, size_t *len);
+
+/* assert that buf[0..len) equals the hex string. */
+void assert_hex_equal(const uint8_t *buf, size_t len, const char *hex);
+
+/* Run a shell command, capture stdout (malloc'd, NUL-terminated); returns exit status. */
+int run_capture(const char *cmd, char **out);
+
+#endif
