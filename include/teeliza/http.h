@@ -22,8 +22,10 @@ typedef struct http_request {
 	const char *const *headers; /* NULL-terminated "Name: value" list, or NULL */
 	const uint8_t *body;
 	size_t body_len;
-	long timeout_ms;            /* 0: 30000 */
-	size_t max_response;        /* 0: 16 MiB */
+	long timeout_ms;            /* 0: 30000; covers connect, send and receive */
+	size_t max_response;        /* 0: 16 MiB; a bigger body fails with TEELIZA_ERR_TOO_LARGE */
+	bool no_proxy;              /* ignore http_proxy & co. (tappd: the JS SDK never uses a proxy) */
+	bool secret_response;       /* the body holds a secret: wiped on growth and free */
 } http_request;
 
 typedef struct http_response {
@@ -33,9 +35,14 @@ typedef struct http_response {
 } http_response;
 
 /*
- * Perform a request. Transport failures map to TEELIZA_ERR_CONNECT ("cannot
- * connect to <where>: ..."), TEELIZA_ERR_TIMEOUT, TEELIZA_ERR_TOO_LARGE. Any
- * HTTP status is success here; callers judge status. Thread-safe.
+ * Perform a request. Out: resp (zeroed first; on success free with
+ * http_response_free, on failure nothing to free). The body is sent with its
+ * true byte length. Transport failures map to TEELIZA_ERR_CONNECT ("cannot
+ * connect to <where>: ..."), TEELIZA_ERR_TIMEOUT, TEELIZA_ERR_TOO_LARGE; a
+ * malformed URL or a scheme other than http/https to TEELIZA_ERR_INVALID.
+ * <where> is the URL, or "unix socket <path> (<url path>)". Any HTTP status
+ * is success here; callers judge status. Redirects are not followed.
+ * Thread-safe (libcurl is initialised once, without signals).
  */
 teeliza_err http_perform(http_response *resp, const http_request *req) TEELIZA_WARN_UNUSED;
 void http_response_free(http_response *resp);
