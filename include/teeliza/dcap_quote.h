@@ -10,6 +10,9 @@
 
 #include "teeliza/common.h"
 
+#include <jansson.h>
+#include <stdio.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -117,6 +120,40 @@ typedef struct dcap_quote {
  * detail names the field (teeliza_errmsg()).
  */
 teeliza_err dcap_quote_parse(dcap_quote *q, const uint8_t *buf, size_t len) TEELIZA_WARN_UNUSED;
+
+/*
+ * Decode only the 48-byte header, without judging any field, so that a quote
+ * the full parser refuses (say att_key_type 3) can still be described.
+ * Out: h (zeroed on failure; pointers into buf). Returns TEELIZA_OK or
+ * TEELIZA_ERR_TRUNCATED when len < 48.
+ *
+ * Parser decisions (dcap_quote_parse): version must be 3, 4 or 5;
+ * att_key_type must be 2 (the signature data layout depends on it; error
+ * "unsupported attestation key type 3 (only 2, ECDSA-256-with-P-256)");
+ * tee_type 0 (SGX) or 0x81 (TDX), v3 SGX only; a v5 body_size must match its
+ * type and the type must match tee_type; the certification data must be type 6
+ * holding type 5 (v4/v5) or type 5 (v3), and each structure inside sig_data
+ * must end exactly where its declared length ends. qe_vendor_id is NOT
+ * checked: compare with DCAP_INTEL_QE_VENDOR_ID in the verifier. Bytes after
+ * sig_data are allowed (trailing_len).
+ */
+teeliza_err dcap_header_parse(dcap_header *h, const uint8_t *buf, size_t len) TEELIZA_WARN_UNUSED;
+
+/* "sgx", "td10", "td15" (as dcap-qvl's JS names report types), or "unknown". */
+const char *dcap_body_type_name(dcap_body_type type);
+
+/*
+ * Describe a parsed quote as JSON: header, body (every TD or SGX report
+ * field, td_attributes with its named bits), signature data with the QE
+ * report, and sizes. Byte fields are lowercase hex strings of the bytes as
+ * they appear in the quote (seam_attributes, td_attributes, xfam included).
+ * Out: *out, a new reference the caller json_decref()s (NULL on failure).
+ * Returns TEELIZA_OK or TEELIZA_ERR_NOMEM.
+ */
+teeliza_err dcap_quote_to_json(json_t **out, const dcap_quote *q) TEELIZA_WARN_UNUSED;
+
+/* Print a parsed quote to f as an aligned, human-readable table. */
+void dcap_quote_print(FILE *f, const dcap_quote *q);
 
 #ifdef __cplusplus
 }
