@@ -1,0 +1,774 @@
+/*
+ * tappd client: TEE_MODE endpoint selection, the exact request bytes (checked
+ * against the JS SDK's wire samples, over TCP and over a unix socket, recorded
+ * by a small libmicrohttpd server in this test), and every failure mode:
+ * refused connection, missing socket, non-JSON reply, {"error":…} reply,
+ * missing fields, a server slower than the timeout, an oversize reply.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "teeliza/common.h"
+#include "teeliza/encoding.h"
+#include "teeliza/tappd.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the fake tappd ---- */
+
+struct fake {
+	struct MHD_Daemon *daemon;
+	uint16_t port;              /* TCP, or 0 */
+	char dir[64];               /* temp dir holding the socket */
+	char sock_path[108];        /* unix socket, or "" */
+	pthread_mutex_t mu;
+	/* what to answer */
+	unsigned status;
+	const char *reply;
+	size_t reply_len;
+	unsigned sleep_ms;
+	bool chunked;               /* no Content-Length: the client must cap while reading */
+	/* what was asked */
+	int count;
+	char method[16];
+	char path[256];
+	int nargs;
+	char content_type[128];
+	char content_length[32];
+	teeliza_buf body;
+};
+
+struct upload {
+	teeliza_buf body;
+};
+
+static enum MHD_Result count_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	(void)key;
+	(void)value;
+	(*(int *)cls)++;
+	return MHD_YES;
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
+static ssize_t chunk_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct fake *f = cls;
+	size_t left;
+
+	if (pos >= f->reply_len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	left = f->reply_len - (size_t)pos;
+	if (left > max)
+		left = max;
+	memcpy(buf, f->reply + pos, left);
+	return (ssize_t)left;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls)
+{
+	struct fake *f = cls;
+	struct upload *up = *con_cls;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	int nargs = 0;
+
+	(void)version;
+	if (up == NULL) {
+		up = calloc(1, sizeof(*up));
+		if (up == NULL)
+			return MHD_NO;
+		teeliza_buf_init(&up->body, 1 << 20);
+		*con_cls = up;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (teeliza_buf_append(&up->body, upload_data, *upload_data_size) != TEELIZA_OK)
+			return MHD_NO;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, count_arg, &nargs);
+	pthread_mutex_lock(&f->mu);
+	f->count++;
+	copy_str(f->method, sizeof(f->method), method);
+	copy_str(f->path, sizeof(f->path), url);
+	f->nargs = nargs;
+	copy_str(f->content_type, sizeof(f->content_type),
+	         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE));
+	copy_str(f->content_length, sizeof(f->content_length),
+	         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH));
+	teeliza_buf_reset(&f->body);
+	if (up->body.len > 0 && teeliza_buf_append(&f->body, up->body.data, up->body.len) != TEELIZA_OK)
+		f->count = -1000;
+	pthread_mutex_unlock(&f->mu);
+	if (f->sleep_ms)
+		usleep(f->sleep_ms * 1000u);
+	if (f->chunked)
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, chunk_reader, f, NULL);
+	else
+		resp = MHD_create_response_from_buffer(f->reply_len, (void *)f->reply, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	ret = MHD_queue_response(conn, f->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	struct upload *up = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (up != NULL) {
+		teeliza_buf_free(&up->body);
+		free(up);
+		*con_cls = NULL;
+	}
+}
+
+static int listen_tcp(uint16_t *port)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	copy_str(sa.sun_path, sizeof(sa.sun_path), path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	return fd;
+}
+
+static struct fake *fake_start(bool unix_socket)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	int fd;
+
+	assert_non_null(f);
+	pthread_mutex_init(&f->mu, NULL);
+	teeliza_buf_init(&f->body, 1 << 20);
+	f->status = 200;
+	f->reply = "{}";
+	f->reply_len = 2;
+	if (unix_socket) {
+		copy_str(f->dir, sizeof(f->dir), "/tmp/teeliza-tappd-test-XXXXXX");
+		assert_non_null(mkdtemp(f->dir));
+		snprintf(f->sock_path, sizeof(f->sock_path), "%s/tappd.sock", f->dir);
+		fd = listen_unix(f->sock_path);
+	} else {
+		fd = listen_tcp(&f->port);
+	}
+	f->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+	                             handle, f, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
+	                             request_done, f, MHD_OPTION_END);
+	assert_non_null(f->daemon);
+	return f;
+}
+
+static void fake_stop(struct fake *f)
+{
+	MHD_stop_daemon(f->daemon);
+	if (f->sock_path[0]) {
+		unlink(f->sock_path);
+		rmdir(f->dir);
+	}
+	teeliza_buf_free(&f->body);
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+}
+
+static void fake_reply(struct fake *f, unsigned status, const char *body)
+{
+	f->status = status;
+	f->reply = body;
+	f->reply_len = strlen(body);
+}
+
+static void fake_client(tappd_client *c, const struct fake *f)
+{
+	tappd_endpoint ep;
+	char url[64];
+
+	if (f->sock_path[0]) {
+		assert_int_equal(tappd_endpoint_parse(&ep, f->sock_path), TEELIZA_OK);
+	} else {
+		/* A path in the endpoint is ignored, as new URL("/prpc/...", endpoint) does. */
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u/ignored/path", f->port);
+		assert_int_equal(tappd_endpoint_parse(&ep, url), TEELIZA_OK);
+	}
+	tappd_client_init(c, &ep);
+	c->timeout_ms = 5000;
+}
+
+/* ---- endpoint selection ---- */
+
+static void test_endpoint_modes(void **state)
+{
+	tappd_endpoint ep;
+
+	(void)state;
+	assert_int_equal(tappd_endpoint_select(&ep, "LOCAL", NULL), TEELIZA_OK);
+	assert_string_equal(ep.url, "http://localhost:8090");
+	assert_string_equal(ep.socket, "");
+	assert_int_equal(tappd_endpoint_select(&ep, "DOCKER", NULL), TEELIZA_OK);
+	assert_string_equal(ep.url, "http://host.docker.internal:8090");
+	assert_int_equal(tappd_endpoint_select(&ep, "PRODUCTION", NULL), TEELIZA_OK);
+	assert_string_equal(ep.url, "");
+	assert_string_equal(ep.socket, "/var/run/tappd.sock");
+
+	assert_string_equal(tappd_mode_log_line("LOCAL"), "TEE: Connecting to local simulator at localhost:8090");
+	assert_string_equal(tappd_mode_log_line("DOCKER"),
+	                    "TEE: Connecting to simulator via Docker at host.docker.internal:8090");
+	assert_string_equal(tappd_mode_log_line("PRODUCTION"), "TEE: Running in production mode without simulator");
+	assert_null(tappd_mode_log_line("OFF"));
+	assert_null(tappd_mode_log_line(NULL));
+}
+
+static void test_endpoint_invalid_mode(void **state)
+{
+	tappd_endpoint ep;
+
+	(void)state;
+	assert_int_equal(tappd_endpoint_select(&ep, "X", NULL), TEELIZA_ERR_CONFIG);
+	assert_string_equal(teeliza_errmsg(), "Invalid TEE_MODE: X. Must be one of: LOCAL, DOCKER, PRODUCTION");
+	assert_int_equal(tappd_endpoint_select(&ep, NULL, NULL), TEELIZA_ERR_CONFIG);
+	assert_string_equal(teeliza_errmsg(),
+	                    "Invalid TEE_MODE: undefined. Must be one of: LOCAL, DOCKER, PRODUCTION");
+	/* OFF is in the plugin's enum but the providers reject it; the match is case-sensitive. */
+	assert_int_equal(tappd_endpoint_select(&ep, "OFF", NULL), TEELIZA_ERR_CONFIG);
+	assert_int_equal(tappd_endpoint_select(&ep, "local", NULL), TEELIZA_ERR_CONFIG);
+	assert_string_equal(teeliza_errmsg(), "Invalid TEE_MODE: local. Must be one of: LOCAL, DOCKER, PRODUCTION");
+	assert_int_equal(tappd_endpoint_select(&ep, "", NULL), TEELIZA_ERR_CONFIG);
+	assert_string_equal(teeliza_errmsg(), "Invalid TEE_MODE: . Must be one of: LOCAL, DOCKER, PRODUCTION");
+	/* The mode is checked before the override is looked at. */
+	assert_int_equal(tappd_endpoint_select(&ep, "X", "http://127.0.0.1:1"), TEELIZA_ERR_CONFIG);
+	assert_string_equal(ep.url, "");
+	assert_string_equal(ep.socket, "");
+}
+
+static void test_endpoint_override(void **state)
+{
+	tappd_endpoint ep;
+	char s[600];
+
+	(void)state;
+	/* DSTACK_SIMULATOR_ENDPOINT wins over every mode, as in SDK 0.1.6/0.1.7. */
+	assert_int_equal(tappd_endpoint_select(&ep, "PRODUCTION", "http://10.0.0.1:8090"), TEELIZA_OK);
+	assert_string_equal(ep.url, "http://10.0.0.1:8090");
+	assert_string_equal(ep.socket, "");
+	assert_int_equal(tappd_endpoint_select(&ep, "LOCAL", "https://tappd.example:443"), TEELIZA_OK);
+	assert_string_equal(ep.url, "https://tappd.example:443");
+	assert_int_equal(tappd_endpoint_select(&ep, "LOCAL", "/tmp/tappd.sock"), TEELIZA_OK);
+	assert_string_equal(ep.url, "");
+	assert_string_equal(ep.socket, "/tmp/tappd.sock");
+	assert_string_equal(tappd_endpoint_str(s, sizeof(s), &ep), "unix:/tmp/tappd.sock");
+	/* Relative paths and odd schemes are socket paths too: only http:// and https:// mean HTTP. */
+	assert_int_equal(tappd_endpoint_select(&ep, "DOCKER", "HTTP://x:1"), TEELIZA_OK);
+	assert_string_equal(ep.socket, "HTTP://x:1");
+	assert_int_equal(tappd_endpoint_select(&ep, "LOCAL", "tappd.sock"), TEELIZA_OK);
+	assert_string_equal(ep.socket, "tappd.sock");
+	/* An empty variable is falsy in JS: no override. */
+	assert_int_equal(tappd_endpoint_select(&ep, "LOCAL", ""), TEELIZA_OK);
+	assert_string_equal(ep.url, "http://localhost:8090");
+	assert_string_equal(tappd_endpoint_str(s, sizeof(s), &ep), "http://localhost:8090");
+}
+
+static void test_endpoint_parse_errors(void **state)
+{
+	tappd_endpoint ep;
+	char longpath[200];
+
+	(void)state;
+	assert_int_equal(tappd_endpoint_parse(&ep, ""), TEELIZA_ERR_INVALID);
+	assert_int_equal(tappd_endpoint_parse(&ep, NULL), TEELIZA_ERR_INVALID);
+	assert_int_equal(tappd_endpoint_parse(&ep, "http://"), TEELIZA_ERR_INVALID);
+	assert_non_null(strstr(teeliza_errmsg(), "no host"));
+	assert_int_equal(tappd_endpoint_parse(&ep, "http:///x"), TEELIZA_ERR_INVALID);
+	assert_int_equal(tappd_endpoint_parse(&ep, "http://a b:1"), TEELIZA_ERR_INVALID);
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = 0;
+	assert_int_equal(tappd_endpoint_parse(&ep, longpath), TEELIZA_ERR_INVALID);
+	assert_non_null(strstr(teeliza_errmsg(), "longer than"));
+	assert_string_equal(ep.socket, "");
+}
+
+/* ---- exact request bytes ---- */
+
+static json_t *wire_sample(json_t *vec, size_t i)
+{
+	json_t *s = json_array_get(json_object_get(vec, "wire_samples"), i);
+
+	assert_non_null(s);
+	return s;
+}
+
+/* The recorded request must be the SDK's byte for byte: method, path, no query, headers, body. */
+static void assert_request_is(struct fake *f, json_t *sample)
+{
+	json_t *h = json_object_get(sample, "headers");
+	const char *body = json_string_value(json_object_get(sample, "body"));
+
+	assert_int_equal(f->count, 1);
+	assert_string_equal(f->method, json_string_value(json_object_get(sample, "method")));
+	assert_string_equal(f->path, json_string_value(json_object_get(sample, "path")));
+	assert_string_equal(json_string_value(json_object_get(sample, "query")), "");
+	assert_int_equal(f->nargs, 0);
+	assert_string_equal(f->content_type, json_string_value(json_object_get(h, "content-type")));
+	assert_string_equal(f->content_length, json_string_value(json_object_get(h, "content-length")));
+	assert_int_equal(f->body.len, strlen(body));
+	assert_memory_equal(f->body.data, body, f->body.len);
+	f->count = 0;
+}
+
+static char *derive_reply(json_t *vec)
+{
+	json_t *fixed = json_object_get(vec, "derive_fixed_openssl");
+	json_t *r = json_pack("{s:O,s:[s,s]}", "key", json_object_get(fixed, "pem"), "certificate_chain",
+	                      "-----BEGIN CERTIFICATE-----\nleaf\n-----END CERTIFICATE-----\n",
+	                      "-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n");
+	char *s;
+
+	assert_non_null(r);
+	s = json_dumps(r, JSON_COMPACT);
+	json_decref(r);
+	return s;
+}
+
+/* A reply with a short known quote and the replay_small event log as a string. */
+static char *quote_reply(json_t *vec, const char *quote_hex)
+{
+	char *log = json_dumps(json_object_get(json_object_get(vec, "replay_small"), "event_log"), JSON_COMPACT);
+	json_t *r;
+	char *s;
+
+	assert_non_null(log);
+	r = json_pack("{s:s,s:s}", "quote", quote_hex, "event_log", log);
+	s = json_dumps(r, JSON_COMPACT);
+	json_decref(r);
+	free(log);
+	return s;
+}
+
+static void check_wire(bool unix_socket)
+{
+	json_t *vec = vector_json("plugin-tee.json");
+	json_t *fixed = json_object_get(vec, "derive_fixed_openssl");
+	json_t *raw = json_object_get(vec, "raw");
+	const char *att_json = json_string_value(json_object_get(vec, "derive_attestation_json"));
+	struct fake *f = fake_start(unix_socket);
+	char *dreply = derive_reply(vec), *qreply = quote_reply(vec, "0x0400deadbeef");
+	tappd_client c;
+	tappd_derive_key_response dk;
+	tappd_quote_response q;
+	uint8_t *in;
+	size_t in_len, i;
+	char *log_expected;
+
+	fake_client(&c, f);
+
+	/* deriveKey('my-wallet-salt', 'solana') */
+	fake_reply(f, 200, dreply);
+	assert_int_equal(tappd_derive_key(&dk, &c, "my-wallet-salt", "solana", NULL, 0), TEELIZA_OK);
+	assert_request_is(f, wire_sample(vec, 0));
+	assert_string_equal((char *)dk.key.data, json_string_value(json_object_get(fixed, "pem")));
+	assert_true(dk.key.secret);
+	assert_int_equal(dk.chain_len, 2);
+	assert_non_null(strstr((char *)dk.certificate_chain[1].data, "\nca\n"));
+	tappd_derive_key_response_free(&dk);
+	assert_null(dk.key.data);
+
+	/* deriveKey('onlypath'): the subject defaults to the path */
+	assert_int_equal(tappd_derive_key(&dk, &c, "onlypath", NULL, NULL, 0), TEELIZA_OK);
+	assert_request_is(f, wire_sample(vec, 1));
+	tappd_derive_key_response_free(&dk);
+	assert_int_equal(tappd_derive_key(&dk, &c, "onlypath", "", NULL, 0), TEELIZA_OK);
+	assert_request_is(f, wire_sample(vec, 1));
+	tappd_derive_key_response_free(&dk);
+
+	/* tdxQuote(attestation JSON) with no hash algorithm: the plugin's derive-key quote */
+	fake_reply(f, 200, qreply);
+	assert_int_equal(tappd_tdx_quote(&q, &c, (const uint8_t *)att_json, strlen(att_json), NULL, NULL), TEELIZA_OK);
+	assert_request_is(f, wire_sample(vec, 2));
+	assert_hex_equal(q.quote.data, q.quote.len, "0400deadbeef");
+	log_expected = json_dumps(json_object_get(json_object_get(vec, "replay_small"), "event_log"), JSON_COMPACT);
+	assert_string_equal((char *)q.event_log.data, log_expected);
+	free(log_expected);
+	assert_string_equal(q.hash_algorithm, "");
+	tappd_quote_response_free(&q);
+
+	/* tdxQuote(raw) as SDK 0.1.7: short data padded at the start (sample 4), full 64 bytes as is (5, 6) */
+	for (i = 0; i < json_array_size(raw); i++) {
+		json_t *r = json_array_get(raw, i);
+		size_t sample;
+
+		if (strcmp(json_string_value(json_object_get(r, "sdk")), "0.1.7") != 0 ||
+		    json_object_get(r, "error") != NULL)
+			continue;
+		in = hex_alloc(json_string_value(json_object_get(r, "input_hex")), &in_len);
+		sample = in_len < 64 ? 4 : 5;
+		assert_int_equal(tappd_tdx_quote(&q, &c, in, in_len, "raw", NULL), TEELIZA_OK);
+		assert_request_is(f, wire_sample(vec, sample));
+		tappd_quote_response_free(&q);
+		free(in);
+	}
+
+	free(dreply);
+	free(qreply);
+	fake_stop(f);
+	json_decref(vec);
+}
+
+static void test_wire_tcp(void **state)
+{
+	(void)state;
+	check_wire(false);
+}
+
+static void test_wire_unix(void **state)
+{
+	(void)state;
+	check_wire(true);
+}
+
+/* Bodies outside the recorded samples: alt_names, hash algorithm + prefix, escaping, true byte length. */
+static void test_request_bodies(void **state)
+{
+	struct fake *f = fake_start(false);
+	tappd_client c;
+	tappd_derive_key_response dk;
+	tappd_quote_response q;
+	const char *alts[] = {"a.example", "b"};
+	/* JSON.stringify({path:"a\"b\\c\n\x01\x7f/é😀\u2028"}) as node prints it */
+	const char *nasty = "a\"b\\c\n\x01\x7f/\xc3\xa9\xf0\x9f\x98\x80\xe2\x80\xa8";
+	const char *nasty_json = "{\"path\":\"a\\\"b\\\\c\\n\\u0001\x7f/\xc3\xa9\xf0\x9f\x98\x80\xe2\x80\xa8\","
+	                         "\"subject\":\"s\"}";
+	char clen[16];
+
+	(void)state;
+	fake_client(&c, f);
+	fake_reply(f, 200, "{\"key\":\"k\"}");
+	assert_int_equal(tappd_derive_key(&dk, &c, "p", "s", alts, 2), TEELIZA_OK);
+	assert_string_equal((char *)f->body.data, "{\"path\":\"p\",\"subject\":\"s\",\"alt_names\":[\"a.example\",\"b\"]}");
+	assert_int_equal(dk.chain_len, 0);
+	tappd_derive_key_response_free(&dk);
+
+	assert_int_equal(tappd_derive_key(&dk, &c, nasty, "s", NULL, 0), TEELIZA_OK);
+	assert_string_equal((char *)f->body.data, nasty_json);
+	/* The true byte length, not the UTF-16 unit count the SDK's unix path sends. */
+	snprintf(clen, sizeof(clen), "%zu", strlen(nasty_json));
+	assert_string_equal(f->content_length, clen);
+	tappd_derive_key_response_free(&dk);
+
+	f->count = 0;
+	assert_int_equal(tappd_derive_key(&dk, &c, "\xff\xfe", "s", NULL, 0), TEELIZA_ERR_INVALID);
+	assert_non_null(strstr(teeliza_errmsg(), "UTF-8"));
+	assert_int_equal(tappd_derive_key(&dk, &c, "p", "\xed\xa0\x80", NULL, 0), TEELIZA_ERR_INVALID);
+	assert_int_equal(f->count, 0);
+
+	fake_reply(f, 200, "{\"quote\":\"0x00\",\"event_log\":\"[]\",\"hash_algorithm\":\"sha256\",\"prefix\":\"app-data\"}");
+	assert_int_equal(tappd_tdx_quote(&q, &c, (const uint8_t *)"hello", 5, "sha256", "my-tag"), TEELIZA_OK);
+	assert_string_equal((char *)f->body.data,
+	                    "{\"report_data\":\"68656c6c6f\",\"hash_algorithm\":\"sha256\",\"prefix\":\"my-tag\"}");
+	assert_string_equal(q.hash_algorithm, "sha256");
+	assert_string_equal(q.prefix, "app-data");
+	tappd_quote_response_free(&q);
+	assert_int_equal(tappd_tdx_quote(&q, &c, NULL, 0, NULL, NULL), TEELIZA_OK);
+	assert_string_equal((char *)f->body.data, "{\"report_data\":\"\"}");
+	tappd_quote_response_free(&q);
+
+	f->count = 0;
+	assert_int_equal(tappd_raw_quote(&q, &c, (const uint8_t *)"0123456789012345678901234567890123456789012345678901234567890123"),
+	                 TEELIZA_OK);
+	assert_string_equal(f->path, "/prpc/Tappd.RawQuote");
+	assert_int_equal(strlen((char *)f->body.data), strlen("{\"report_data\":\"\"}") + 128);
+	tappd_quote_response_free(&q);
+
+	fake_reply(f, 200, "{\"app_id\":\"0x01\",\"tcb_info\":\"{}\"}");
+	{
+		teeliza_buf info;
+
+		assert_int_equal(tappd_info(&info, &c), TEELIZA_OK);
+		assert_string_equal(f->path, "/prpc/Tappd.Info");
+		assert_string_equal((char *)f->body.data, "{}");
+		assert_string_equal((char *)info.data, "{\"app_id\":\"0x01\",\"tcb_info\":\"{}\"}");
+		teeliza_buf_free(&info);
+		assert_int_equal(tappd_version(&info, &c), TEELIZA_OK);
+		assert_string_equal(f->path, "/prpc/Tappd.Version");
+		teeliza_buf_free(&info);
+	}
+	fake_stop(f);
+}
+
+static void test_raw_too_large(void **state)
+{
+	json_t *vec = vector_json("plugin-tee.json");
+	json_t *raw = json_object_get(vec, "raw");
+	struct fake *f = fake_start(false);
+	tappd_client c;
+	tappd_quote_response q;
+	uint8_t big[65];
+	size_t i;
+	bool checked = false;
+
+	(void)state;
+	fake_client(&c, f);
+	memset(big, 1, sizeof(big));
+	assert_int_equal(tappd_tdx_quote(&q, &c, big, sizeof(big), "raw", NULL), TEELIZA_ERR_INVALID);
+	for (i = 0; i < json_array_size(raw); i++) {
+		json_t *r = json_array_get(raw, i);
+
+		if (strcmp(json_string_value(json_object_get(r, "sdk")), "0.1.7") == 0 && json_object_get(r, "error")) {
+			assert_string_equal(teeliza_errmsg(), json_string_value(json_object_get(r, "error")));
+			checked = true;
+		}
+	}
+	assert_true(checked);
+	assert_int_equal(f->count, 0);
+	assert_null(q.quote.data);
+	fake_stop(f);
+	json_decref(vec);
+}
+
+/* ---- failures ---- */
+
+static void test_connect_refused(void **state)
+{
+	tappd_endpoint ep;
+	tappd_client c;
+	tappd_derive_key_response dk;
+	uint16_t port;
+	char url[64];
+	int fd;
+
+	(void)state;
+	/* A port that was just free and has no listener now. */
+	fd = listen_tcp(&port);
+	close(fd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
+	assert_int_equal(tappd_endpoint_parse(&ep, url), TEELIZA_OK);
+	tappd_client_init(&c, &ep);
+	assert_int_equal(tappd_derive_key(&dk, &c, "p", "s", NULL, 0), TEELIZA_ERR_CONNECT);
+	assert_non_null(strstr(teeliza_errmsg(), url));
+	assert_non_null(strstr(teeliza_errmsg(), "/prpc/Tappd.DeriveKey"));
+	assert_non_null(strstr(teeliza_errmsg(), "refused"));
+	assert_null(dk.key.data);
+
+	assert_int_equal(tappd_endpoint_parse(&ep, "/nonexistent/teeliza/tappd.sock"), TEELIZA_OK);
+	tappd_client_init(&c, &ep);
+	assert_int_equal(tappd_derive_key(&dk, &c, "p", "s", NULL, 0), TEELIZA_ERR_CONNECT);
+	assert_non_null(strstr(teeliza_errmsg(), "unix socket /nonexistent/teeliza/tappd.sock"));
+	assert_non_null(strstr(teeliza_errmsg(), "No such file"));
+}
+
+static void test_bad_replies(void **state)
+{
+	struct fake *f = fake_start(true);
+	tappd_client c;
+	tappd_derive_key_response dk;
+	tappd_quote_response q;
+	teeliza_buf info;
+
+	(void)state;
+	fake_client(&c, f);
+
+	fake_reply(f, 502, "<html>Bad Gateway</html>");
+	assert_int_equal(tappd_tdx_quote(&q, &c, (const uint8_t *)"x", 1, NULL, NULL), TEELIZA_ERR_PROTOCOL);
+	assert_non_null(strstr(teeliza_errmsg(), "Failed to parse response"));
+	assert_non_null(strstr(teeliza_errmsg(), "HTTP 502"));
+	assert_non_null(strstr(teeliza_errmsg(), "<html>Bad Gateway"));
+	assert_non_null(strstr(teeliza_errmsg(), f->sock_path));
+	assert_null(q.quote.data);
+	/* A DeriveKey reply might hold key material: never quoted back. */
+	fake_reply(f, 200, "{\"key\":\"-----BEGIN PRIVATE KEY-----\nMIGH");
+	assert_int_equal(tappd_derive_key(&dk, &c, "p", "s", NULL, 0), TEELIZA_ERR_PROTOCOL);
+	assert_null(strstr(teeliza_errmsg(), "MIGH"));
+	fake_reply(f, 200, "");
+	assert_int_equal(tappd_info(&info, &c), TEELIZA_ERR_PROTOCOL);
+	assert_null(info.data);
+	fake_reply(f, 200, "[1,2]");
+	assert_int_equal(tappd_info(&info, &c), TEELIZA_ERR_PROTOCOL);
+	assert_non_null(strstr(teeliza_errmsg(), "not a JSON object"));
+
+	/* tappd's errors: 400 with pretty JSON, 404 compact */
+	fake_reply(f, 400, "{\n  \"error\": \"invalid hash algorithm\"\n}");
+	assert_int_equal(tappd_tdx_quote(&q, &c, (const uint8_t *)"x", 1, "sha1", NULL), TEELIZA_ERR_REMOTE);
+	assert_true(strncmp(teeliza_errmsg(), "invalid hash algorithm", 22) == 0);
+	fake_reply(f, 404, "{\"error\":\"method Not Found\"}");
+	assert_int_equal(tappd_info(&info, &c), TEELIZA_ERR_REMOTE);
+	assert_true(strncmp(teeliza_errmsg(), "method Not Found", 16) == 0);
+	/* The SDK checks only for the key: even a 200 with "error" is an error. */
+	fake_reply(f, 200, "{\"error\":{\"code\":7}}");
+	assert_int_equal(tappd_derive_key(&dk, &c, "p", "s", NULL, 0), TEELIZA_ERR_REMOTE);
+	assert_non_null(strstr(teeliza_errmsg(), "{\"code\":7}"));
+	fake_reply(f, 500, "{\"ok\":true}");
+	assert_int_equal(tappd_info(&info, &c), TEELIZA_ERR_PROTOCOL);
+	assert_non_null(strstr(teeliza_errmsg(), "HTTP 500"));
+
+	/* missing or mistyped fields */
+	fake_reply(f, 200, "{\"certificate_chain\":[]}");
+	assert_int_equal(tappd_derive_key(&dk, &c, "p", "s", NULL, 0), TEELIZA_ERR_PROTOCOL);
+	assert_non_null(strstr(teeliza_errmsg(), "\"key\""));
+	assert_null(dk.key.data);
+	fake_reply(f, 200, "{\"key\":\"\"}");
+	assert_int_equal(tappd_derive_key(&dk, &c, "p", "s", NULL, 0), TEELIZA_ERR_PROTOCOL);
+	fake_reply(f, 200, "{\"key\":\"k\",\"certificate_chain\":\"pem\"}");
+	assert_int_equal(tappd_derive_key(&dk, &c, "p", "s", NULL, 0), TEELIZA_ERR_PROTOCOL);
+	assert_null(dk.key.data);
+	fake_reply(f, 200, "{\"key\":\"k\",\"certificate_chain\":[\"a\",3]}");
+	assert_int_equal(tappd_derive_key(&dk, &c, "p", "s", NULL, 0), TEELIZA_ERR_PROTOCOL);
+	assert_non_null(strstr(teeliza_errmsg(), "certificate_chain[1]"));
+	assert_null(dk.certificate_chain);
+	fake_reply(f, 200, "{\"quote\":\"0x00\"}");
+	assert_int_equal(tappd_tdx_quote(&q, &c, NULL, 0, NULL, NULL), TEELIZA_ERR_PROTOCOL);
+	assert_non_null(strstr(teeliza_errmsg(), "\"event_log\""));
+	fake_reply(f, 200, "{\"event_log\":\"[]\"}");
+	assert_int_equal(tappd_tdx_quote(&q, &c, NULL, 0, NULL, NULL), TEELIZA_ERR_PROTOCOL);
+	assert_non_null(strstr(teeliza_errmsg(), "\"quote\""));
+	fake_reply(f, 200, "{\"quote\":\"0xzz\",\"event_log\":\"[]\"}");
+	assert_int_equal(tappd_tdx_quote(&q, &c, NULL, 0, NULL, NULL), TEELIZA_ERR_PROTOCOL);
+	assert_non_null(strstr(teeliza_errmsg(), "not hex"));
+	fake_reply(f, 200, "{\"quote\":\"0x\",\"event_log\":\"[]\"}");
+	assert_int_equal(tappd_tdx_quote(&q, &c, NULL, 0, NULL, NULL), TEELIZA_ERR_PROTOCOL);
+	fake_reply(f, 200, "{\"quote\":1,\"event_log\":\"[]\"}");
+	assert_int_equal(tappd_tdx_quote(&q, &c, NULL, 0, NULL, NULL), TEELIZA_ERR_PROTOCOL);
+	assert_null(q.quote.data);
+	assert_null(q.event_log.data);
+	fake_stop(f);
+}
+
+static long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000L + (t1.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+static void test_timeout(void **state)
+{
+	struct fake *f = fake_start(false);
+	tappd_client c;
+	tappd_quote_response q;
+	struct timespec t0;
+	long ms;
+
+	(void)state;
+	fake_client(&c, f);
+	fake_reply(f, 200, "{\"quote\":\"0x00\",\"event_log\":\"[]\"}");
+	f->sleep_ms = 1500;
+	c.timeout_ms = 200;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(tappd_tdx_quote(&q, &c, NULL, 0, NULL, NULL), TEELIZA_ERR_TIMEOUT);
+	ms = elapsed_ms(&t0);
+	assert_true(ms >= 150 && ms < 1200);
+	assert_non_null(strstr(teeliza_errmsg(), "200 ms"));
+	assert_non_null(strstr(teeliza_errmsg(), "/prpc/Tappd.TdxQuote"));
+	fake_stop(f);
+}
+
+static void check_oversize(bool chunked)
+{
+	struct fake *f = fake_start(false);
+	tappd_client c;
+	teeliza_buf info;
+	char *big = malloc(20001);
+	size_t i;
+
+	assert_non_null(big);
+	big[0] = '{';
+	big[1] = '"';
+	big[2] = 'a';
+	big[3] = '"';
+	big[4] = ':';
+	big[5] = '"';
+	for (i = 6; i < 19998; i++)
+		big[i] = 'x';
+	big[19998] = '"';
+	big[19999] = '}';
+	big[20000] = 0;
+	fake_client(&c, f);
+	fake_reply(f, 200, big);
+	f->chunked = chunked;
+	c.max_response = 20000; /* exactly fits */
+	assert_int_equal(tappd_info(&info, &c), TEELIZA_OK);
+	assert_int_equal(info.len, 20000);
+	teeliza_buf_free(&info);
+	c.max_response = 19999;
+	assert_int_equal(tappd_info(&info, &c), TEELIZA_ERR_TOO_LARGE);
+	assert_non_null(strstr(teeliza_errmsg(), "19999"));
+	assert_non_null(strstr(teeliza_errmsg(), "/prpc/Tappd.Info"));
+	assert_null(info.data);
+	fake_stop(f);
+	free(big);
+}
+
+static void test_oversize(void **state)
+{
+	(void)state;
+	check_oversize(false);
+	check_oversize(true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_endpoint_modes),
+		cmocka_unit_test(test_endpoint_invalid_mode),
+		cmocka_unit_test(test_endpoint_override),
+		cmocka_unit_test(test_endpoint_parse_errors),
+		cmocka_unit_test(test_wire_tcp),
+		cmocka_unit_test(test_wire_unix),
+		cmocka_unit_test(test_request_bodies),
+		cmocka_unit_test(test_raw_too_large),
+		cmocka_unit_test(test_connect_refused),
+		cmocka_unit_test(test_bad_replies),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_oversize),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
