@@ -1,0 +1,530 @@
+/*
+ * The server half of http.h on libmicrohttpd: a TCP listener and/or a unix
+ * socket, each served by its own daemon (epoll, internal thread pool), with
+ * request bodies collected up to a hard cap. We create, bind and listen the
+ * sockets ourselves so that failures carry errno ("Address already in use")
+ * and the unix socket gets its mode before the first client can connect.
+ *
+ * A reply body whose teeliza_buf the handler marked `secret` is wiped when
+ * libmicrohttpd is done sending it.
+ */
+#include "teeliza/http.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)
+#define HTTP_DEFAULT_THREADS 2u
+#define HTTP_MAX_THREADS 64u
+#define HTTP_MAX_REPLY ((size_t)64 << 20)
+#define HTTP_IDLE_TIMEOUT_S 60u
+#define HTTP_LISTEN_BACKLOG 1024
+/* A chunked body over the cap is read and dropped up to this much, then the connection is cut. */
+#define HTTP_MAX_DISCARD ((size_t)16 << 20)
+
+static const char too_large_json[] = "{\"error\":\"request body too large\"}";
+
+struct listener {
+	http_server *server;
+	struct MHD_Daemon *daemon;
+	int fd;         /* owned until the daemon takes it over */
+	bool is_unix;
+};
+
+struct http_server {
+	http_handler_fn handler;
+	void *ctx;
+	size_t max_body;
+	unsigned threads;
+	struct listener tcp;
+	struct listener local;
+	uint16_t port;
+	char *unix_path;  /* set once we created the socket file, so stop unlinks it */
+};
+
+/* One request in flight, from the request line to the completion callback. */
+struct pending {
+	char *query;      /* raw query string, without '?' */
+	teeliza_buf body;
+	size_t discarded;
+	bool started;
+	bool too_large;
+};
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
+{
+	struct listener *l = cls;
+	struct pending *p;
+	const char *q = strchr(uri, '?');
+
+	(void)con;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->query = strdup(q != NULL ? q + 1 : "");
+	if (p->query == NULL) {
+		free(p);
+		return NULL;
+	}
+	teeliza_buf_init(&p->body, l->server->max_body);
+	return p;
+}
+
+static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
+                    enum MHD_RequestTerminationCode toe)
+{
+	struct pending *p = *con_cls;
+
+	(void)cls;
+	(void)con;
+	(void)toe;
+	if (p == NULL)
+		return;
+	teeliza_buf_free(&p->body);
+	free(p->query);
+	free(p);
+	*con_cls = NULL;
+}
+
+/* True when a Content-Length header announces more than max bytes (or is not a number). */
+static bool announced_too_large(const char *value, size_t max)
+{
+	unsigned long long n = 0;
+	const char *s = value;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s < '0' || *s > '9')
+		return false; /* libmicrohttpd rejects a malformed length itself */
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (n > (unsigned long long)max)
+			return true;
+		n = n * 10 + (unsigned long long)(*s - '0');
+	}
+	return n > (unsigned long long)max;
+}
+
+static enum MHD_Result queue_static(struct MHD_Connection *con, unsigned status, const char *body,
+                                    bool close_after)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES ||
+	    (close_after && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(con, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void free_secret_body(void *cls)
+{
+	teeliza_buf *b = cls;
+
+	teeliza_buf_free(b);
+	free(b);
+}
+
+/* Wrap the handler's body without copying it; libmicrohttpd frees it after sending. */
+static struct MHD_Response *response_from_reply(http_server_reply *r)
+{
+	struct MHD_Response *resp;
+	teeliza_buf *owned;
+
+	if (r->body.len == 0) {
+		teeliza_buf_free(&r->body);
+		return MHD_create_response_from_buffer(0, (void *)(uintptr_t)"", MHD_RESPMEM_PERSISTENT);
+	}
+	if (!r->body.secret) {
+		resp = MHD_create_response_from_buffer(r->body.len, r->body.data, MHD_RESPMEM_MUST_FREE);
+		if (resp != NULL)
+			memset(&r->body, 0, sizeof(r->body));
+		return resp;
+	}
+	owned = malloc(sizeof(*owned));
+	if (owned == NULL)
+		return NULL;
+	*owned = r->body;
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(owned->len, owned->data,
+	                                                              free_secret_body, owned);
+	if (resp == NULL) {
+		free(owned);
+		return NULL;
+	}
+	memset(&r->body, 0, sizeof(r->body));
+	return resp;
+}
+
+/* "Name: value" → header; a line without a colon is a handler bug. */
+static bool add_extra_header(struct MHD_Response *resp, const char *line)
+{
+	char name[128];
+	const char *colon = strchr(line, ':');
+	size_t n;
+
+	assert(colon != NULL);
+	n = (size_t)(colon - line);
+	if (n == 0 || n >= sizeof(name))
+		return false;
+	memcpy(name, line, n);
+	name[n] = 0;
+	colon++;
+	while (*colon == ' ')
+		colon++;
+	return MHD_add_response_header(resp, name, colon) == MHD_YES;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *con, http_server_reply *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t i;
+
+	resp = response_from_reply(r);
+	if (resp == NULL) {
+		teeliza_buf_free(&r->body);
+		return MHD_NO;
+	}
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                            r->content_type != NULL ? r->content_type : "application/json") != MHD_YES) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	for (i = 0; i < sizeof(r->extra_headers) / sizeof(r->extra_headers[0]) && r->extra_headers[i] != NULL; i++) {
+		if (!add_extra_header(resp, r->extra_headers[i])) {
+			MHD_destroy_response(resp);
+			return MHD_NO;
+		}
+	}
+	ret = MHD_queue_response(con, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void format_remote(char *out, size_t out_len, struct MHD_Connection *con, bool is_unix)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	snprintf(out, out_len, "%s", is_unix ? "unix" : "?");
+	if (is_unix)
+		return;
+	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)out_len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)out_len);
+	else if (sa->sa_family == AF_UNIX)
+		snprintf(out, out_len, "unix");
+}
+
+static const char *header_or_empty(struct MHD_Connection *con, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(con, MHD_HEADER_KIND, name);
+
+	return v != NULL ? v : "";
+}
+
+static enum MHD_Result dispatch(struct listener *l, struct MHD_Connection *con, struct pending *p,
+                                const char *url, const char *method)
+{
+	http_server_request req;
+	http_server_reply reply;
+	char remote[INET6_ADDRSTRLEN + 8];
+
+	format_remote(remote, sizeof(remote), con, l->is_unix);
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = url;
+	req.query = p->query;
+	req.content_type = header_or_empty(con, MHD_HTTP_HEADER_CONTENT_TYPE);
+	req.authorization = header_or_empty(con, MHD_HTTP_HEADER_AUTHORIZATION);
+	req.body = p->body.data != NULL ? p->body.data : (const uint8_t *)"";
+	req.body_len = p->body.len;
+	req.remote = remote;
+
+	memset(&reply, 0, sizeof(reply));
+	reply.status = 200;
+	teeliza_buf_init(&reply.body, HTTP_MAX_REPLY);
+	l->server->handler(&reply, &req, l->server->ctx);
+	if (reply.status < 100 || reply.status > 999)
+		reply.status = 500;
+	return send_reply(con, &reply);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+	struct listener *l = cls;
+	struct pending *p = *con_cls;
+	const char *cl;
+	teeliza_err err;
+
+	(void)version;
+	if (p == NULL)
+		return MHD_NO; /* out of memory in on_uri */
+	if (!p->started) {
+		/* Headers only. Refuse an announced oversized body before reading any of it. */
+		p->started = true;
+		cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && announced_too_large(cl, l->server->max_body))
+			return queue_static(con, 413, too_large_json, true);
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!p->too_large) {
+			err = teeliza_buf_append(&p->body, upload_data, *upload_data_size);
+			if (err == TEELIZA_ERR_TOO_LARGE) {
+				p->too_large = true;
+				teeliza_buf_free(&p->body);
+			} else if (err != TEELIZA_OK) {
+				return MHD_NO;
+			}
+		}
+		if (p->too_large) {
+			p->discarded += *upload_data_size;
+			if (p->discarded > HTTP_MAX_DISCARD)
+				return MHD_NO;
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (p->too_large)
+		return queue_static(con, 413, too_large_json, true);
+	return dispatch(l, con, p, url, method);
+}
+
+static teeliza_err set_nonblocking(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+		return teeliza_set_error(TEELIZA_ERR_IO, "cannot configure socket: %s", strerror(errno));
+	return TEELIZA_OK;
+}
+
+static teeliza_err listen_tcp(int *fd_out, uint16_t *port_out, const char *host, uint16_t port)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char port_str[8];
+	int fd = -1, rc, one = 1, saved = 0;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	*fd_out = -1;
+	*port_out = 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port_str, sizeof(port_str), "%u", (unsigned)port);
+	rc = getaddrinfo(host, port_str, &hints, &res);
+	if (rc != 0)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "cannot listen on %s:%u: %s", host, (unsigned)port,
+		                         gai_strerror(rc));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, HTTP_LISTEN_BACKLOG) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return teeliza_set_error(TEELIZA_ERR_IO, "cannot listen on %s:%u: %s", host, (unsigned)port,
+		                         strerror(saved));
+	if (set_nonblocking(fd) != TEELIZA_OK || getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+		close(fd);
+		return teeliza_set_error(TEELIZA_ERR_IO, "cannot listen on %s:%u: %s", host, (unsigned)port,
+		                         strerror(errno));
+	}
+	if (ss.ss_family == AF_INET)
+		*port_out = ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
+	else if (ss.ss_family == AF_INET6)
+		*port_out = ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
+	*fd_out = fd;
+	return TEELIZA_OK;
+}
+
+/* True when something accepts connections on the unix socket at path. */
+static bool unix_socket_alive(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool alive;
+
+	if (fd < 0)
+		return false;
+	alive = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+	close(fd);
+	return alive;
+}
+
+static teeliza_err listen_unix(int *fd_out, const char *path, unsigned mode)
+{
+	struct sockaddr_un addr;
+	struct stat st;
+	int fd;
+
+	*fd_out = -1;
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	if (path[0] == 0 || strlen(path) >= sizeof(addr.sun_path))
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "unix socket path must be 1..%zu bytes: %s",
+		                         sizeof(addr.sun_path) - 1, path);
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		/* A leftover from a server that died is replaced; anything else is not ours to delete. */
+		if (!S_ISSOCK(st.st_mode))
+			return teeliza_set_error(TEELIZA_ERR_IO, "cannot listen on %s: exists and is not a socket", path);
+		if (unix_socket_alive(&addr))
+			return teeliza_set_error(TEELIZA_ERR_IO, "cannot listen on %s: another server is using it", path);
+		if (unlink(path) != 0)
+			return teeliza_set_error(TEELIZA_ERR_IO, "cannot remove stale socket %s: %s", path, strerror(errno));
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return teeliza_set_error(TEELIZA_ERR_IO, "cannot create unix socket: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		teeliza_err err = teeliza_set_error(TEELIZA_ERR_IO, "cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return err;
+	}
+	if ((mode != 0 && chmod(path, (mode_t)mode) != 0) || listen(fd, HTTP_LISTEN_BACKLOG) != 0 ||
+	    set_nonblocking(fd) != TEELIZA_OK) {
+		teeliza_err err = teeliza_set_error(TEELIZA_ERR_IO, "cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return err;
+	}
+	*fd_out = fd;
+	return TEELIZA_OK;
+}
+
+static teeliza_err start_daemon(struct listener *l, const char *what)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
+	unsigned pool = l->server->threads;
+
+	l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+	                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd,
+	                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(pool > 1 ? pool : 0),
+	                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, l,
+	                             MHD_OPTION_NOTIFY_COMPLETED, on_done, l,
+	                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT_S,
+	                             MHD_OPTION_END);
+	if (l->daemon == NULL)
+		return teeliza_set_error(TEELIZA_ERR_IO, "cannot start the HTTP server on %s", what);
+	l->fd = -1; /* the daemon closes it on stop */
+	return TEELIZA_OK;
+}
+
+teeliza_err http_server_start(http_server **out, const http_server_config *cfg)
+{
+	http_server *s;
+	teeliza_err err;
+
+	assert(out != NULL && cfg != NULL && cfg->handler != NULL);
+	*out = NULL;
+	if (cfg->host == NULL && cfg->unix_socket == NULL)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "no listener configured: need a TCP address or a unix socket");
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	s->handler = cfg->handler;
+	s->ctx = cfg->ctx;
+	s->max_body = cfg->max_body != 0 ? cfg->max_body : HTTP_DEFAULT_MAX_BODY;
+	s->threads = cfg->threads != 0 ? cfg->threads : HTTP_DEFAULT_THREADS;
+	if (s->threads > HTTP_MAX_THREADS)
+		s->threads = HTTP_MAX_THREADS;
+	s->tcp.server = s->local.server = s;
+	s->tcp.fd = s->local.fd = -1;
+	s->local.is_unix = true;
+
+	if (cfg->host != NULL) {
+		err = listen_tcp(&s->tcp.fd, &s->port, cfg->host, cfg->port);
+		if (err)
+			goto fail;
+		err = start_daemon(&s->tcp, cfg->host);
+		if (err)
+			goto fail;
+	}
+	if (cfg->unix_socket != NULL) {
+		err = listen_unix(&s->local.fd, cfg->unix_socket, cfg->unix_mode);
+		if (err)
+			goto fail;
+		s->unix_path = strdup(cfg->unix_socket);
+		if (s->unix_path == NULL) {
+			unlink(cfg->unix_socket);
+			err = teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		err = start_daemon(&s->local, cfg->unix_socket);
+		if (err)
+			goto fail;
+	}
+	*out = s;
+	return TEELIZA_OK;
+fail:
+	http_server_stop(s);
+	return err;
+}
+
+uint16_t http_server_port(const http_server *s)
+{
+	assert(s != NULL);
+	return s->port;
+}
+
+static void stop_listener(struct listener *l)
+{
+	if (l->daemon != NULL)
+		MHD_stop_daemon(l->daemon);
+	l->daemon = NULL;
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+void http_server_stop(http_server *s)
+{
+	struct stat st;
+
+	if (s == NULL)
+		return;
+	stop_listener(&s->tcp);
+	stop_listener(&s->local);
+	if (s->unix_path != NULL) {
+		if (lstat(s->unix_path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(s->unix_path);
+		free(s->unix_path);
+	}
+	free(s);
+}
