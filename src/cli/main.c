@@ -21,6 +21,7 @@ static int version_main(int argc, char **argv)
 static const struct command commands[] = {
 	/* Add a line here when a subcommand lands; usage is generated from this table. */
 	{"version", version_main, "print the version"},
+	{"replay", replay_main, "replay an event log into RTMR0-3"},
 };
 
 static void usage(FILE *f)
