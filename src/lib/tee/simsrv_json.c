@@ -1,0 +1,86 @@
+/*
+ * Response text for the simulator, written directly rather than through
+ * jansson: the DeriveKey response holds a private key, and building it in
+ * our own (secret, wiped) buffer keeps copies of it out of the JSON library.
+ * Escaping follows serde_json, which is what tappd's responses are made with.
+ */
+#include "tee/simsrv.h"
+
+#include "teeliza/encoding.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+teeliza_err simsrv_json_string(teeliza_buf *out, const char *s, size_t len)
+{
+	static const char hexdig[] = "0123456789abcdef";
+	size_t i, run = 0;
+	teeliza_err err;
+
+	err = teeliza_buf_append(out, "\"", 1);
+	for (i = 0; err == TEELIZA_OK && i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[7];
+		size_t n = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		/* flush the plain run before this character */
+		err = teeliza_buf_append(out, s + run, i - run);
+		if (err)
+			break;
+		run = i + 1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hexdig[c >> 4];
+			esc[5] = hexdig[c & 15];
+			n = 6;
+			break;
+		}
+		err = teeliza_buf_append(out, esc, n);
+	}
+	if (err == TEELIZA_OK)
+		err = teeliza_buf_append(out, s + run, len - run);
+	if (err == TEELIZA_OK)
+		err = teeliza_buf_append(out, "\"", 1);
+	return err;
+}
+
+teeliza_err simsrv_json_hex(teeliza_buf *out, const uint8_t *data, size_t len, bool prefix_0x)
+{
+	char *hex;
+	teeliza_err err;
+
+	if (len > (SIZE_MAX - 1) / 2)
+		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "value too large to encode");
+	hex = malloc(2 * len + 1);
+	if (hex == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	teeliza_hex_encode(hex, data, len);
+	err = teeliza_buf_printf(out, "\"%s%s\"", prefix_0x ? "0x" : "", hex);
+	free(hex);
+	return err;
+}
+
+void simsrv_json_error(teeliza_buf *out, const char *msg)
+{
+	teeliza_buf_reset(out);
+	if (teeliza_buf_append_str(out, "{\n  \"error\": ") != TEELIZA_OK ||
+	    simsrv_json_string(out, msg, strlen(msg)) != TEELIZA_OK ||
+	    teeliza_buf_append_str(out, "\n}") != TEELIZA_OK) {
+		/* Only an absurdly long message can fail; say something rather than nothing. */
+		teeliza_buf_reset(out);
+		if (teeliza_buf_append_str(out, "{\n  \"error\": \"internal error\"\n}") != TEELIZA_OK)
+			teeliza_buf_reset(out);
+	}
+}
