@@ -332,6 +332,50 @@ static void test_pem_too_large(void **state)
 	free(big);
 }
 
+/* Every prefix of a valid PEM either fails with a parse error or (once the body is complete) gives the whole key. */
+static void test_truncations(void **state)
+{
+	json_t *j = vector_json("plugin-tee.json");
+	const char *pem = jstr(json_object_get(j, "derive_fixed_openssl"), "pem");
+	size_t key_len, n, ok_count = 0;
+	char *key = load_text("tappd-simulator-app.key", &key_len);
+	uint8_t full[32], scalar[32];
+	teeliza_buf der, want;
+	teeliza_err err;
+
+	(void)state;
+	assert_int_equal(tee_pem_to_der(&want, pem, strlen(pem)), TEELIZA_OK);
+	for (n = 0; n < strlen(pem); n++) {
+		err = tee_pem_to_der(&der, pem, n);
+		if (err == TEELIZA_OK) {
+			assert_int_equal(der.len, want.len);
+			assert_memory_equal(der.data, want.data, want.len);
+			ok_count++;
+		} else {
+			assert_int_equal(err, TEELIZA_ERR_PARSE);
+		}
+		teeliza_buf_free(&der);
+	}
+	/* only prefixes that end inside or after the END line can decode */
+	assert_true(ok_count > 0 && ok_count <= strlen("-----END PRIVATE KEY-----\n"));
+	teeliza_buf_free(&want);
+
+	ok_count = 0;
+	assert_int_equal(tee_p256_scalar_from_pem(full, key, key_len), TEELIZA_OK);
+	for (n = 0; n < key_len; n++) {
+		err = tee_p256_scalar_from_pem(scalar, key, n);
+		if (err == TEELIZA_OK) {
+			assert_memory_equal(scalar, full, 32);
+			ok_count++;
+		} else {
+			assert_int_equal(err, TEELIZA_ERR_PARSE);
+		}
+	}
+	assert_true(ok_count <= 1);
+	free(key);
+	json_decref(j);
+}
+
 /* Key PEM of pkey in the given form, as a NUL-terminated malloc'd string. */
 static char *pem_of(EVP_PKEY *pkey, int traditional, const char *password)
 {
@@ -725,6 +769,7 @@ int main(void)
 		cmocka_unit_test(test_pem_lenient_forms),
 		cmocka_unit_test(test_pem_invalid),
 		cmocka_unit_test(test_pem_too_large),
+		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_ca_key_formats),
 		cmocka_unit_test(test_scheme_names),
 		cmocka_unit_test(test_eliza_schemes),
