@@ -24,6 +24,10 @@ static const struct command commands[] = {
 	{"simulator", simulator_main, "run the tappd-compatible simulator (not a TEE)"},
 	{"sim-root", sim_root_main, "print the simulator root CA or its collateral"},
 	{"replay", replay_main, "replay an event log into RTMR0-3"},
+	{"derive", derive_main, "derive a wallet (Solana, EVM or raw) through tappd, with its attestation"},
+	{"quote", quote_main, "ask tappd for a TDX quote over some data"},
+	{"info", info_main, "print tappd's Info"},
+	{"demo", demo_main, "the Eliza TEE guide's demo against a built-in simulator"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,309 @@
+/*
+ * `teeliza demo`: the Eliza TEE guide's flow, end to end, against teeliza's
+ * own simulator started in this process: derive the agent's Solana and EVM
+ * wallets from a salt and the agent id, print the attestation exactly as
+ * the plugin logs it, check each quote against its event log and data, stop.
+ */
+#include "cli/tee_cli.h"
+#include "teeliza/agent_uuid.h"
+#include "teeliza/simulator.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEMO_PORT 8090
+#define DEMO_STATE_DIR "./data/simulator"
+#define DEMO_SALT "teeliza-demo-salt"
+#define DEMO_CHARACTER "Eliza"
+
+static const char demo_usage[] =
+	"usage: teeliza demo [--port N] [--state-dir DIR] [--key-file FILE] [--agent-id ID]\n"
+	"\n"
+	"Run the Eliza TEE guide's demo against teeliza's simulator, in this process\n"
+	"(SIMULATED attestation - no TEE is involved):\n"
+	"  1. start the simulator on 127.0.0.1:8090 (a free port if 8090 is taken)\n"
+	"  2. derive the agent's Solana and EVM wallets (scheme teeliza) from the salt\n"
+	"     (WALLET_SECRET_SALT, else a fixed demo salt) and the agent id\n"
+	"     (default: stringToUuid(\"Eliza\"), the id Eliza gives its default character)\n"
+	"  3. print each wallet's attestation exactly as Eliza's TEE plugin logs it, and\n"
+	"     check the quote: its RTMR0-3 equal the replayed event log, its report_data\n"
+	"     is SHA-512(\"app-data:\" || {\"agentId\":…,\"publicKey\":…})\n"
+	"  4. show the eliza-v0.1.9-compatible addresses for the same salt, stop.\n"
+	"\n"
+	"  --port N          simulator port (default 8090; 0 = any free port)\n"
+	"  --state-dir DIR   simulator keys and PKI (default $TEELIZA_SIM_STATE or " DEMO_STATE_DIR ";\n"
+	"                    a temporary directory, removed afterwards, when that is not writable)\n"
+	"  --key-file FILE   simulator CA key; tappd-simulator's certs/app.key gives the wallets\n"
+	"                    the phalanetwork/tappd-simulator image gives\n"
+	"  --agent-id ID     agent id to attest\n"
+	"\n"
+	TEE_CLI_EXIT_HELP;
+
+struct demo_opts {
+	const char *state_dir, *key_file, *agent_id;
+	long port;
+};
+
+static int parse_opts(struct demo_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"port", required_argument, NULL, 'p'},
+		{"state-dir", required_argument, NULL, 's'},
+		{"key-file", required_argument, NULL, 'k'},
+		{"agent-id", required_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *env = getenv("TEELIZA_SIM_STATE");
+	char *end;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->port = DEMO_PORT;
+	o->state_dir = env != NULL && env[0] != 0 ? env : NULL;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': o->state_dir = optarg; break;
+		case 'k': o->key_file = optarg; break;
+		case 'a': o->agent_id = optarg; break;
+		case 'h':
+			fputs(demo_usage, stdout);
+			return -1;
+		case 'p':
+			errno = 0;
+			o->port = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != 0 || o->port < 0 || o->port > 65535) {
+				fprintf(stderr, "teeliza demo: bad port '%s' (0..65535)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			fprintf(stderr, "teeliza demo: unknown or incomplete option '%s'\n"
+			                "run 'teeliza demo --help' for the options\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "teeliza demo: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* ---- the simulator, with fallbacks so the demo runs on any machine ---- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path);
+	return unlink(path);
+}
+
+struct demo_sim {
+	tee_sim *sim;
+	char tmp_dir[64];   /* set when we made a temporary state dir */
+};
+
+static teeliza_err sim_try(struct demo_sim *ds, const struct demo_opts *o, const char *dir, uint16_t port)
+{
+	tee_sim_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.host = "127.0.0.1";
+	cfg.port = port;
+	cfg.state_dir = dir;
+	cfg.key_file = o->key_file;
+	cfg.quiet = true;
+	return tee_sim_start(&ds->sim, &cfg);
+}
+
+static teeliza_err sim_start(struct demo_sim *ds, const struct demo_opts *o)
+{
+	const char *dir = o->state_dir != NULL ? o->state_dir : DEMO_STATE_DIR;
+	teeliza_err err;
+
+	memset(ds, 0, sizeof(*ds));
+	err = sim_try(ds, o, dir, (uint16_t)o->port);
+	if (err && o->port != 0) {
+		printf("(simulator: %s; trying a free port)\n", teeliza_errmsg());
+		err = sim_try(ds, o, dir, 0);
+	}
+	if (err && o->state_dir == NULL) {
+		printf("(simulator: %s; trying a temporary state directory)\n", teeliza_errmsg());
+		snprintf(ds->tmp_dir, sizeof(ds->tmp_dir), "%s", "/tmp/teeliza-demo-XXXXXX");
+		if (mkdtemp(ds->tmp_dir) == NULL) {
+			ds->tmp_dir[0] = 0;
+			return teeliza_set_error(TEELIZA_ERR_IO, "cannot create a temporary directory: %s", strerror(errno));
+		}
+		err = sim_try(ds, o, ds->tmp_dir, 0);
+		if (!err)
+			dir = ds->tmp_dir;
+	}
+	if (!err)
+		printf("Simulator (SIMULATED attestation, not a TEE) on http://127.0.0.1:%u, state in %s\n",
+		       tee_sim_port(ds->sim), dir);
+	return err;
+}
+
+static void sim_stop(struct demo_sim *ds)
+{
+	if (ds->sim != NULL) {
+		tee_sim_stop(ds->sim);
+		ds->sim = NULL;
+		printf("Simulator stopped.\n");
+	}
+	if (ds->tmp_dir[0])
+		nftw(ds->tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	ds->tmp_dir[0] = 0;
+}
+
+/* ---- the flow ---- */
+
+/* Derive, print the plugin's lines for the attestation, check it. Out: address. */
+static teeliza_err attested_wallet(char *address, size_t address_len, const tappd_client *c, tee_chain chain,
+                                   const char *salt, const char *agent_id)
+{
+	tee_wallet w;
+	teeliza_buf log;
+	tee_event_log events;
+	size_t n_events = 0;
+	teeliza_err err;
+
+	printf("\n== %s wallet (scheme teeliza) ==\n", chain == TEE_CHAIN_SOLANA ? "Solana" : "EVM");
+	err = tee_derive_wallet(&w, c, TEE_SCHEME_TEELIZA, chain, salt, agent_id, true);
+	if (err) {
+		tee_wallet_free(&w);
+		return err;
+	}
+	teeliza_buf_init(&log, (size_t)64 << 20);
+	fputs("Generating Remote Attestation Quote for Derive Key...\n", stdout);
+	err = tee_attestation_log(&log, &w.attestation, 0);
+	if (!err) {
+		tee_cli_write(stdout, &log);
+		fputs("Remote Attestation Quote generated successfully!\n", stdout);
+		err = tee_attestation_check(&w.attestation);
+	}
+	teeliza_buf_free(&log);
+	if (!err) {
+		tee_event_log_init(&events);
+		if (tee_event_log_parse(&events, (const char *)w.attestation.event_log.data, w.attestation.event_log.len) ==
+		    TEELIZA_OK)
+			n_events = events.count;
+		tee_event_log_free(&events);
+		printf("Checked: the quote's RTMR0-3 equal the replay of its %zu-event log, and its report_data is\n"
+		       "SHA-512(\"app-data:\" || the JSON above). (The quote is signed by the simulator's PKI, not\n"
+		       "Intel's: `teeliza sim-root` prints the root to verify it against.)\n",
+		       n_events);
+		printf("%s: %s\n", chain == TEE_CHAIN_SOLANA ? "Solana Public Key" : "EVM Address", w.address);
+		snprintf(address, address_len, "%s", w.address);
+	}
+	tee_wallet_free(&w);
+	return err;
+}
+
+static teeliza_err compat_address(char *address, size_t address_len, const tappd_client *c, tee_chain chain,
+                                  const char *salt, const char *agent_id)
+{
+	tee_wallet w;
+	teeliza_err err;
+
+	err = tee_derive_wallet(&w, c, TEE_SCHEME_ELIZA_V019, chain, salt, agent_id, false);
+	if (!err)
+		snprintf(address, address_len, "%s", w.address);
+	tee_wallet_free(&w);
+	return err;
+}
+
+static teeliza_err run_flow(const tappd_client *c, const char *salt, const char *agent_id)
+{
+	char sol[140], evm[140], sol019[140], evm019[140];
+	teeliza_err err;
+
+	err = attested_wallet(sol, sizeof(sol), c, TEE_CHAIN_SOLANA, salt, agent_id);
+	if (!err)
+		err = attested_wallet(evm, sizeof(evm), c, TEE_CHAIN_EVM, salt, agent_id);
+	if (!err)
+		err = compat_address(sol019, sizeof(sol019), c, TEE_CHAIN_SOLANA, salt, agent_id);
+	if (!err)
+		err = compat_address(evm019, sizeof(evm019), c, TEE_CHAIN_EVM, salt, agent_id);
+	if (err)
+		return err;
+	printf("\n== The agent's wallets ==\n"
+	       "Solana Public Key: %s\n"
+	       "EVM Address: %s\n"
+	       "\nWith --scheme eliza-v0.1.9 (what Eliza 0.1.9 derives from this salt on this simulator key;\n"
+	       "it ignores the agent id, so every agent with the salt shares these):\n"
+	       "Solana Public Key: %s\n"
+	       "EVM Address: %s\n",
+	       sol, evm, sol019, evm019);
+	return TEELIZA_OK;
+}
+
+int demo_main(int argc, char **argv)
+{
+	struct demo_opts o;
+	struct demo_sim ds;
+	tappd_endpoint ep;
+	tappd_client c;
+	char agent_id[AGENT_UUID_BUFSZ], endpoint[64];
+	const char *salt = getenv("WALLET_SECRET_SALT");
+	teeliza_err err;
+	int rc;
+
+	rc = parse_opts(&o, argc, argv);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	/* Line-buffered so the demo's lines and any error on stderr interleave in order. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	printf("teeliza demo: the Eliza TEE guide's flow against teeliza's own tappd simulator\n\n");
+	if (o.agent_id == NULL) {
+		err = agent_uuid_from_string(agent_id, DEMO_CHARACTER);
+		if (err)
+			return cli_fail("demo", err);
+		printf("Agent id: %s (stringToUuid(\"%s\"), the id Eliza gives its default character)\n", agent_id,
+		       DEMO_CHARACTER);
+	} else {
+		snprintf(agent_id, sizeof(agent_id), "%s", o.agent_id);
+		if (strcmp(agent_id, o.agent_id) != 0) {
+			fprintf(stderr, "teeliza demo: --agent-id is longer than %d characters\n", AGENT_UUID_STRLEN);
+			return EXIT_USAGE;
+		}
+		printf("Agent id: %s\n", agent_id);
+	}
+	if (salt != NULL && salt[0] != 0) {
+		printf("Salt: WALLET_SECRET_SALT from the environment (not printed)\n");
+	} else {
+		salt = DEMO_SALT;
+		printf("Salt: WALLET_SECRET_SALT is not set, so the fixed demo salt \"%s\" is used;\n"
+		       "      set your own secret before relying on these wallets\n", DEMO_SALT);
+	}
+
+	err = sim_start(&ds, &o);
+	if (err) {
+		sim_stop(&ds);
+		return cli_fail("demo", err);
+	}
+	/* TEE_MODE=LOCAL, with the SDK's override pointing at wherever the simulator listens. */
+	snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u", tee_sim_port(ds.sim));
+	err = tappd_endpoint_select(&ep, "LOCAL", endpoint);
+	if (!err) {
+		printf("\n$ TEE_MODE=LOCAL DSTACK_SIMULATOR_ENDPOINT=%s\n%s\n%s%s\n", endpoint, tappd_mode_log_line("LOCAL"),
+		       TAPPD_OVERRIDE_LOG_PREFIX, endpoint);
+		tappd_client_init(&c, &ep);
+		c.timeout_ms = 60000;
+		err = run_flow(&c, salt, agent_id);
+	}
+	putchar('\n');
+	sim_stop(&ds);
+	if (err)
+		return cli_fail("demo", err);
+	return EXIT_OK;
+}

@@ -1,0 +1,269 @@
+/* `teeliza derive`: a wallet from tappd, as Eliza's TEE plugin derives it, with its attestation. */
+#include "cli/tee_cli.h"
+#include "teeliza/encoding.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char derive_usage[] =
+	"usage: teeliza derive --agent-id ID [--chain solana|evm|raw] [--scheme NAME]\n"
+	"                      [--salt-file FILE] [--path PATH [--subject SUBJECT]]\n"
+	"                      [--no-attest] [--show-secret] [--json] [--quiet]\n"
+	"                      [--endpoint URL|SOCKET] [--timeout MS]\n"
+	"\n"
+	"Derive the agent's wallet through tappd's DeriveKey, exactly as Eliza's TEE\n"
+	"plugin turns the key into a wallet (Solana: SHA-256 of the key's DER as the\n"
+	"Ed25519 seed; EVM: Keccak-256 of it as the secp256k1 key), then quote\n"
+	"{\"agentId\":…,\"publicKey\":…} the way the plugin does and check the quote\n"
+	"against its event log and that JSON.\n"
+	"\n"
+	"stdout: the address (Solana base58, EVM EIP-55; raw: the P-256 public key),\n"
+	"and with --show-secret the secret key on a second line (Solana: base58 of the\n"
+	"64-byte secret key; EVM: 0x private key; raw: hex of the key's DER).\n"
+	"stderr: the plugin's log lines for the attestation (unless --quiet).\n"
+	"\n"
+	"  --agent-id ID          the agent's id (Eliza: the character's id, or stringToUuid(name));\n"
+	"                         required unless --no-attest with a scheme that does not use it\n"
+	"  --chain C              solana (default), evm or raw\n"
+	"  --scheme NAME          teeliza (default: the key depends on salt, agent id and chain),\n"
+	"                         eliza-v0.1.9 (path = salt: same wallets as Eliza 0.1.9),\n"
+	"                         eliza-v0.1.7 (path \"/\": the salt has no effect) - docs/KEY-SCHEMES.md\n"
+	"  --salt-file FILE       read the salt from FILE (one trailing newline dropped);\n"
+	"                         else WALLET_SECRET_SALT. Salts are never taken from the command line.\n"
+	"  --path P, --subject S  ask tappd for exactly this (path, subject) instead of a scheme;\n"
+	"                         no salt is used\n"
+	"  --no-attest            skip the attestation quote\n"
+	"  --show-secret          also print the secret key\n"
+	"  --json                 print address, public key, attestation (quote, event log, RTMRs,\n"
+	"                         timestamp) as JSON on stdout\n"
+	"  --quiet                no log lines on stderr\n"
+	TEE_CLI_ENDPOINT_HELP
+	"\n"
+	TEE_CLI_EXIT_HELP;
+
+struct derive_opts {
+	const char *agent_id, *salt_file, *path, *subject, *endpoint;
+	tee_chain chain;
+	tee_key_scheme scheme;
+	long timeout_ms;
+	bool attest, show_secret, json, quiet, scheme_given;
+};
+
+static int parse_opts(struct derive_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"agent-id", required_argument, NULL, 'a'},
+		{"chain", required_argument, NULL, 'c'},
+		{"scheme", required_argument, NULL, 's'},
+		{"salt-file", required_argument, NULL, 'f'},
+		{"salt", required_argument, NULL, 'S'},
+		{"path", required_argument, NULL, 'p'},
+		{"subject", required_argument, NULL, 'u'},
+		{"no-attest", no_argument, NULL, 'n'},
+		{"show-secret", no_argument, NULL, 'x'},
+		{"json", no_argument, NULL, 'j'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"endpoint", required_argument, NULL, 'e'},
+		{"timeout", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->attest = true;
+	o->chain = TEE_CHAIN_SOLANA;
+	o->scheme = TEE_SCHEME_TEELIZA;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a': o->agent_id = optarg; break;
+		case 'f': o->salt_file = optarg; break;
+		case 'p': o->path = optarg; break;
+		case 'u': o->subject = optarg; break;
+		case 'n': o->attest = false; break;
+		case 'x': o->show_secret = true; break;
+		case 'j': o->json = true; break;
+		case 'q': o->quiet = true; break;
+		case 'e': o->endpoint = optarg; break;
+		case 'h':
+			fputs(derive_usage, stdout);
+			return -1;
+		case 'c':
+			if (tee_chain_parse(&o->chain, optarg) != TEELIZA_OK) {
+				fprintf(stderr, "teeliza derive: %s\n", teeliza_errmsg());
+				return EXIT_USAGE;
+			}
+			break;
+		case 's':
+			if (tee_key_scheme_parse(&o->scheme, optarg) != TEELIZA_OK) {
+				fprintf(stderr, "teeliza derive: %s\n", teeliza_errmsg());
+				return EXIT_USAGE;
+			}
+			o->scheme_given = true;
+			break;
+		case 't':
+			rc = tee_cli_parse_ms(&o->timeout_ms, "derive", optarg);
+			if (rc)
+				return rc;
+			break;
+		case 'S':
+			fprintf(stderr, "teeliza derive: --salt is not accepted: a salt on the command line is visible to "
+			                "every user (ps, shell history). Use WALLET_SECRET_SALT or --salt-file FILE.\n");
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "teeliza derive: unknown or incomplete option '%s'\n%s", argv[optind - 1],
+			        "run 'teeliza derive --help' for the options\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "teeliza derive: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (o->subject != NULL && o->path == NULL) {
+		fprintf(stderr, "teeliza derive: --subject needs --path\n");
+		return EXIT_USAGE;
+	}
+	if (o->path != NULL && (o->scheme_given || o->salt_file != NULL)) {
+		fprintf(stderr, "teeliza derive: --path replaces the scheme and salt; do not combine it with "
+		                "--scheme or --salt-file\n");
+		return EXIT_USAGE;
+	}
+	if (o->attest && (o->agent_id == NULL || o->agent_id[0] == 0)) {
+		fprintf(stderr, "teeliza derive: --agent-id is required (or pass --no-attest)\n");
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* The secret key in the form a wallet imports; out holds up to 300 bytes. */
+static teeliza_err secret_text(char out[300], const tee_wallet *w)
+{
+	switch (w->chain) {
+	case TEE_CHAIN_SOLANA:
+		return teeliza_base58_encode(out, 300, w->solana.secret_key, sizeof(w->solana.secret_key));
+	case TEE_CHAIN_EVM:
+		out[0] = '0';
+		out[1] = 'x';
+		teeliza_hex_encode(out + 2, w->evm.private_key, sizeof(w->evm.private_key));
+		return TEELIZA_OK;
+	default:
+		if (w->der.len > 140)
+			return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "raw key of %zu bytes is too long to print", w->der.len);
+		teeliza_hex_encode(out, w->der.data, w->der.len);
+		return TEELIZA_OK;
+	}
+}
+
+static json_t *wallet_json(const tee_wallet *w, const struct derive_opts *o, const char *secret)
+{
+	json_t *j = json_object();
+	char pub[140];
+
+	if (j == NULL)
+		return NULL;
+	if (o->path == NULL)
+		json_object_set_new(j, "scheme", json_string(tee_key_scheme_name(w->scheme)));
+	json_object_set_new(j, "chain", json_string(tee_chain_name(w->chain)));
+	if (w->agent_id[0])
+		json_object_set_new(j, "agentId", json_string(w->agent_id));
+	json_object_set_new(j, "address", json_string(w->address));
+	if (w->chain == TEE_CHAIN_EVM) {
+		pub[0] = '0';
+		pub[1] = 'x';
+		teeliza_hex_encode(pub + 2, w->evm.public_key, sizeof(w->evm.public_key));
+		json_object_set_new(j, "publicKey", json_string(pub));
+	} else {
+		json_object_set_new(j, "publicKey", json_string(w->address));
+	}
+	if (secret != NULL)
+		json_object_set_new(j, "secretKey", json_string(secret));
+	if (w->attested)
+		json_object_set_new(j, "attestation", tee_cli_attestation_json(&w->attestation));
+	return j;
+}
+
+static int print_wallet(const tee_wallet *w, const struct derive_opts *o)
+{
+	char secret[300];
+	json_t *j;
+	int rc = EXIT_OK;
+	teeliza_err err;
+
+	if (o->show_secret) {
+		err = secret_text(secret, w);
+		if (err)
+			return cli_fail("derive", err);
+	}
+	if (o->json) {
+		j = wallet_json(w, o, o->show_secret ? secret : NULL);
+		rc = tee_cli_print_json(j);
+		json_decref(j);
+	} else {
+		printf("%s\n", w->address);
+		if (o->show_secret)
+			printf("%s\n", secret);
+	}
+	TEELIZA_WIPE_BUFFER(secret);
+	return rc;
+}
+
+int derive_main(int argc, char **argv)
+{
+	struct derive_opts o;
+	tappd_client c;
+	teeliza_buf salt, log;
+	tee_wallet w;
+	teeliza_err err;
+	int rc;
+
+	rc = parse_opts(&o, argc, argv);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	teeliza_buf_init(&salt, 0);
+	if (o.path == NULL) {
+		rc = tee_cli_salt(&salt, "derive", o.salt_file);
+		if (rc) {
+			teeliza_buf_free(&salt);
+			return rc;
+		}
+	}
+	rc = tee_cli_client(&c, "derive", o.endpoint, o.timeout_ms, o.quiet);
+	if (rc) {
+		teeliza_buf_free(&salt);
+		return rc;
+	}
+	if (o.path != NULL)
+		err = tee_derive_wallet_path(&w, &c, o.path, o.subject, o.chain, o.agent_id, o.attest);
+	else
+		err = tee_derive_wallet(&w, &c, o.scheme, o.chain, (const char *)salt.data, o.agent_id, o.attest);
+	teeliza_buf_free(&salt);
+	if (err) {
+		tee_wallet_free(&w);
+		return cli_fail("derive", err);
+	}
+	if (w.attested) {
+		if (!o.quiet) {
+			teeliza_buf_init(&log, (size_t)64 << 20);
+			fputs("Generating Remote Attestation Quote for Derive Key...\n", stderr);
+			if (tee_attestation_log(&log, &w.attestation, 0) == TEELIZA_OK)
+				tee_cli_write(stderr, &log);
+			fputs("Remote Attestation Quote generated successfully!\n", stderr);
+			teeliza_buf_free(&log);
+		}
+		err = tee_attestation_check(&w.attestation);
+		if (err) {
+			tee_wallet_free(&w);
+			return cli_fail("derive", err);
+		}
+		if (!o.quiet)
+			fputs("teeliza derive: checked: the quote's RTMR0-3 equal the replayed event log and its "
+			      "report_data is SHA-512(\"app-data:\" || the JSON above)\n",
+			      stderr);
+	}
+	rc = print_wallet(&w, &o);
+	tee_wallet_free(&w);
+	return rc;
+}

@@ -1,0 +1,162 @@
+/* `teeliza quote DATA`: a TDX quote from tappd over some data, with its event log and RTMRs. */
+#include "cli/tee_cli.h"
+#include "teeliza/encoding.h"
+#include "teeliza/reportdata.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static const char quote_usage[] =
+	"usage: teeliza quote DATA [--hex] [--hash ALG] [--prefix P] [--json] [--quiet]\n"
+	"                     [--endpoint URL|SOCKET] [--timeout MS]\n"
+	"\n"
+	"Ask tappd's TdxQuote for a quote over DATA (its UTF-8 bytes, or with --hex the\n"
+	"bytes DATA spells), as the plugin's generateAttestation does, replay the event\n"
+	"log into RTMR0-3 and check the quote against both.\n"
+	"\n"
+	"stdout: quote (0x hex), event_log, rtmr0..rtmr3, one per line (or --json).\n"
+	"stderr: the plugin's log lines (unless --quiet).\n"
+	"\n"
+	"  --hex          DATA is hex (an optional 0x is skipped)\n"
+	"  --hash ALG     tappd hashes \"<prefix>:\" || DATA with ALG: sha256 sha384 sha512\n"
+	"                 sha3-256 sha3-384 sha3-512 keccak256 keccak384 keccak512, or raw\n"
+	"                 (DATA itself, at most 64 bytes, zero-padded at the start).\n"
+	"                 Default: not sent, so tappd uses sha512 - what the plugin does.\n"
+	"  --prefix P     report-data prefix instead of \"app-data\" (tappd >= 2024-12-23 only)\n"
+	"  --json         print {reportData, hashAlgorithm, quote, eventLog, rtmrs, timestamp}\n"
+	"  --quiet        no log lines on stderr\n"
+	TEE_CLI_ENDPOINT_HELP
+	"\n"
+	TEE_CLI_EXIT_HELP;
+
+struct quote_opts {
+	const char *data, *hash, *prefix, *endpoint;
+	long timeout_ms;
+	bool hex, json, quiet;
+};
+
+static int parse_opts(struct quote_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"hex", no_argument, NULL, 'x'},
+		{"hash", required_argument, NULL, 'a'},
+		{"prefix", required_argument, NULL, 'p'},
+		{"json", no_argument, NULL, 'j'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"endpoint", required_argument, NULL, 'e'},
+		{"timeout", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch, rc;
+
+	memset(o, 0, sizeof(*o));
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'x': o->hex = true; break;
+		case 'a': o->hash = optarg; break;
+		case 'p': o->prefix = optarg; break;
+		case 'j': o->json = true; break;
+		case 'q': o->quiet = true; break;
+		case 'e': o->endpoint = optarg; break;
+		case 'h':
+			fputs(quote_usage, stdout);
+			return -1;
+		case 't':
+			rc = tee_cli_parse_ms(&o->timeout_ms, "quote", optarg);
+			if (rc)
+				return rc;
+			break;
+		default:
+			fprintf(stderr, "teeliza quote: unknown or incomplete option '%s'\n"
+			                "run 'teeliza quote --help' for the options\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "teeliza quote: give exactly one DATA argument (run 'teeliza quote --help')\n");
+		return EXIT_USAGE;
+	}
+	o->data = argv[optind];
+	if (o->hash != NULL && !tee_hash_algorithm_valid(o->hash)) {
+		fprintf(stderr, "teeliza quote: unknown hash algorithm '%s' (see --help)\n", o->hash);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static void print_text(const tee_attestation *a)
+{
+	char hex[2 * TEE_RTMR_LEN + 1];
+	size_t i;
+	int r;
+
+	fputs("quote: 0x", stdout);
+	for (i = 0; i < a->quote.len; i++) {
+		teeliza_hex_encode(hex, a->quote.data + i, 1);
+		fputs(hex, stdout);
+	}
+	fputs("\nevent_log: ", stdout);
+	tee_cli_write(stdout, &a->event_log);
+	fputc('\n', stdout);
+	for (r = 0; r < 4; r++) {
+		teeliza_hex_encode(hex, a->rtmr[r], TEE_RTMR_LEN);
+		printf("rtmr%d: %s\n", r, hex);
+	}
+}
+
+int quote_main(int argc, char **argv)
+{
+	struct quote_opts o;
+	tappd_client c;
+	teeliza_buf data, log;
+	tee_attestation a;
+	json_t *j;
+	teeliza_err err;
+	int rc;
+
+	rc = parse_opts(&o, argc, argv);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	teeliza_buf_init(&data, (size_t)8 << 20);
+	if (o.hex)
+		err = teeliza_hex_decode_buf(&data, o.data, strlen(o.data), true);
+	else
+		err = teeliza_buf_append_str(&data, o.data);
+	if (err) {
+		teeliza_buf_free(&data);
+		return cli_fail("quote", err);
+	}
+	rc = tee_cli_client(&c, "quote", o.endpoint, o.timeout_ms, o.quiet);
+	if (rc) {
+		teeliza_buf_free(&data);
+		return rc;
+	}
+	err = tee_remote_attestation_prefix(&a, &c, (const char *)data.data, data.len, o.hash, o.prefix);
+	teeliza_buf_free(&data);
+	if (err) {
+		tee_attestation_free(&a);
+		return cli_fail("quote", err);
+	}
+	if (!o.quiet) {
+		teeliza_buf_init(&log, (size_t)64 << 20);
+		if (tee_attestation_log(&log, &a, 0) == TEELIZA_OK)
+			tee_cli_write(stderr, &log);
+		teeliza_buf_free(&log);
+	}
+	err = tee_attestation_check(&a);
+	if (err) {
+		tee_attestation_free(&a);
+		return cli_fail("quote", err);
+	}
+	if (o.json) {
+		j = tee_cli_attestation_json(&a);
+		rc = tee_cli_print_json(j);
+		json_decref(j);
+	} else {
+		print_text(&a);
+	}
+	tee_attestation_free(&a);
+	return rc;
+}

@@ -1,0 +1,223 @@
+/* Shared by the tappd subcommands: endpoint, salt, attestation output. */
+#include "cli/tee_cli.h"
+#include "teeliza/encoding.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SALT_FILE_MAX 65536
+
+int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, long timeout_ms, bool quiet)
+{
+	const char *mode = getenv("TEE_MODE");
+	const char *sim = getenv("DSTACK_SIMULATOR_ENDPOINT");
+	tappd_endpoint ep;
+	teeliza_err err;
+
+	if (endpoint != NULL) {
+		err = tappd_endpoint_parse(&ep, endpoint);
+	} else if (mode != NULL) {
+		err = tappd_endpoint_select(&ep, mode, sim);
+		if (!err && !quiet) {
+			fprintf(stderr, "%s\n", tappd_mode_log_line(mode));
+			if (sim != NULL && sim[0] != 0)
+				fprintf(stderr, "%s%s\n", TAPPD_OVERRIDE_LOG_PREFIX, sim);
+		}
+	} else if (sim != NULL && sim[0] != 0) {
+		err = tappd_endpoint_parse(&ep, sim);
+		if (!err && !quiet)
+			fprintf(stderr, "%s%s\n", TAPPD_OVERRIDE_LOG_PREFIX, sim);
+	} else {
+		err = tappd_endpoint_select(&ep, "LOCAL", NULL);
+		if (!err && !quiet)
+			fprintf(stderr, "teeliza %s: TEE_MODE is not set; using the local simulator at %s\n", cmd, ep.url);
+	}
+	if (err) {
+		/* A bad --endpoint or DSTACK_SIMULATOR_ENDPOINT is configuration too. */
+		if (err == TEELIZA_ERR_INVALID)
+			err = TEELIZA_ERR_CONFIG;
+		return cli_fail(cmd, err);
+	}
+	tappd_client_init(c, &ep);
+	if (timeout_ms > 0)
+		c->timeout_ms = timeout_ms;
+	return EXIT_OK;
+}
+
+static void drop_one_newline(teeliza_buf *b)
+{
+	if (b->len > 0 && b->data[b->len - 1] == '\n')
+		b->len--;
+	if (b->len > 0 && b->data[b->len - 1] == '\r')
+		b->len--;
+	b->data[b->len] = 0;
+}
+
+/* Like teeliza_read_file, but no copy of the secret is left behind in freed or stack memory. */
+static teeliza_err read_secret_file(teeliza_buf *out, const char *path)
+{
+	uint8_t chunk[4096];
+	teeliza_err err = TEELIZA_OK;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return teeliza_set_error(errno == ENOENT ? TEELIZA_ERR_NOT_FOUND : TEELIZA_ERR_IO, "cannot open salt file %s: %s",
+		                         path, strerror(errno));
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = teeliza_set_error(TEELIZA_ERR_IO, "cannot read salt file %s: %s", path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		err = teeliza_buf_append(out, chunk, (size_t)n);
+		if (err) {
+			teeliza_set_error(err, "salt file %s is larger than %d bytes", path, SALT_FILE_MAX);
+			break;
+		}
+	}
+	TEELIZA_WIPE_BUFFER(chunk);
+	close(fd);
+	return err;
+}
+
+int tee_cli_salt(teeliza_buf *salt, const char *cmd, const char *salt_file)
+{
+	const char *env = getenv("WALLET_SECRET_SALT");
+	struct stat st;
+	teeliza_err err;
+
+	teeliza_buf_init(salt, SALT_FILE_MAX);
+	salt->secret = true;
+	if (salt_file != NULL) {
+		err = read_secret_file(salt, salt_file);
+		if (err)
+			return cli_fail(cmd, err == TEELIZA_ERR_TOO_LARGE ? TEELIZA_ERR_CONFIG : err);
+		if (stat(salt_file, &st) == 0 && (st.st_mode & 077) != 0)
+			fprintf(stderr, "teeliza %s: warning: salt file %s is readable by others (mode %03o); chmod 600 it\n",
+			        cmd, salt_file, (unsigned)(st.st_mode & 0777));
+		if (salt->len > 0)
+			drop_one_newline(salt);
+		if (memchr(salt->data, 0, salt->len) != NULL) {
+			teeliza_set_error(TEELIZA_ERR_CONFIG, "salt file %s contains a NUL byte", salt_file);
+			return cli_fail(cmd, TEELIZA_ERR_CONFIG);
+		}
+		if (salt->len == 0) {
+			teeliza_set_error(TEELIZA_ERR_CONFIG, "salt file %s is empty", salt_file);
+			return cli_fail(cmd, TEELIZA_ERR_CONFIG);
+		}
+		return EXIT_OK;
+	}
+	if (env == NULL || env[0] == 0) {
+		teeliza_set_error(TEELIZA_ERR_CONFIG, "Wallet secret salt is not configured: set WALLET_SECRET_SALT "
+		                                      "or pass --salt-file FILE");
+		return cli_fail(cmd, TEELIZA_ERR_CONFIG);
+	}
+	err = teeliza_buf_append_str(salt, env);
+	if (err)
+		return cli_fail(cmd, err == TEELIZA_ERR_TOO_LARGE ? TEELIZA_ERR_CONFIG : err);
+	return EXIT_OK;
+}
+
+int tee_cli_parse_ms(long *out, const char *cmd, const char *text)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != 0 || v <= 0 || v > 3600000L) {
+		fprintf(stderr, "teeliza %s: --timeout wants milliseconds between 1 and 3600000, not '%s'\n", cmd, text);
+		return EXIT_USAGE;
+	}
+	*out = v;
+	return EXIT_OK;
+}
+
+static json_t *hex_string(const uint8_t *data, size_t len, bool prefix)
+{
+	char *s = malloc(2 * len + 3);
+	json_t *j;
+
+	if (s == NULL)
+		return NULL;
+	s[0] = '0';
+	s[1] = 'x';
+	teeliza_hex_encode(s + 2, data, len);
+	j = json_string(prefix ? s : s + 2);
+	free(s);
+	return j;
+}
+
+json_t *tee_cli_attestation_json(const tee_attestation *a)
+{
+	json_t *o = json_object(), *rtmrs = json_array(), *log, *rd;
+	int i;
+
+	if (o == NULL || rtmrs == NULL)
+		goto fail;
+	/* Report data that is not UTF-8 (quote --hex) is shown as hex. */
+	rd = json_stringn((const char *)a->report_data.data, a->report_data.len);
+	if (rd == NULL)
+		rd = hex_string(a->report_data.data, a->report_data.len, true);
+	if (json_object_set_new(o, "reportData", rd) != 0)
+		goto fail;
+	if (a->hash_algorithm[0] && json_object_set_new(o, "hashAlgorithm", json_string(a->hash_algorithm)) != 0)
+		goto fail;
+	if (json_object_set_new(o, "quote", hex_string(a->quote.data, a->quote.len, true)) != 0)
+		goto fail;
+	log = json_loadb((const char *)a->event_log.data, a->event_log.len, 0, NULL);
+	if (log == NULL)
+		log = json_stringn((const char *)a->event_log.data, a->event_log.len);
+	if (json_object_set_new(o, "eventLog", log) != 0)
+		goto fail;
+	for (i = 0; i < 4; i++)
+		if (json_array_append_new(rtmrs, hex_string(a->rtmr[i], TEE_RTMR_LEN, false)) != 0)
+			goto fail;
+	if (json_object_set_new(o, "rtmrs", rtmrs) != 0) {
+		rtmrs = NULL;
+		goto fail;
+	}
+	if (json_object_set_new(o, "timestamp", json_integer(a->timestamp_ms)) != 0)
+		goto fail;
+	return o;
+fail:
+	json_decref(rtmrs);
+	json_decref(o);
+	return NULL;
+}
+
+int tee_cli_print_json(json_t *j)
+{
+	char *s;
+
+	if (j == NULL) {
+		fprintf(stderr, "teeliza: out of memory building JSON output\n");
+		return EXIT_SOFTWARE;
+	}
+	s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s == NULL) {
+		fprintf(stderr, "teeliza: cannot encode JSON output\n");
+		return EXIT_SOFTWARE;
+	}
+	printf("%s\n", s);
+	/* The output may hold a key shown on request: do not leave it in freed memory. */
+	teeliza_wipe(s, strlen(s));
+	free(s);
+	return EXIT_OK;
+}
+
+void tee_cli_write(FILE *f, const teeliza_buf *b)
+{
+	if (b->len > 0)
+		fwrite(b->data, 1, b->len, f);
+}

@@ -1,0 +1,58 @@
+/*
+ * What the tappd subcommands (derive, quote, info, demo) share: finding
+ * tappd the way Eliza does, reading the wallet salt without it ever being on
+ * the command line, and printing attestations.
+ */
+#ifndef TEELIZA_TEE_CLI_H
+#define TEELIZA_TEE_CLI_H
+
+#include "cli/cli.h"
+#include "teeliza/attest.h"
+#include "teeliza/tappd.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+/* The options every tappd subcommand takes, as help text. */
+#define TEE_CLI_ENDPOINT_HELP                                                                          \
+	"  --endpoint URL|SOCKET  tappd to use: an http(s):// URL or a unix socket path\n"                 \
+	"                         (default: TEE_MODE and DSTACK_SIMULATOR_ENDPOINT as Eliza reads them;\n" \
+	"                         with neither set, http://localhost:8090)\n"                              \
+	"  --timeout MS           give up on tappd after MS milliseconds (default 30000)\n"
+
+#define TEE_CLI_EXIT_HELP                                                                        \
+	"exit codes: 0 ok, 2 the quote does not match its event log or data, 3 bad input,\n"        \
+	"  64 bad command line, 69 tappd unreachable, timed out or answered an error,\n"             \
+	"  70 internal error, 74 a file could not be read, 78 bad configuration\n"                   \
+	"  (invalid TEE_MODE, missing salt)\n"
+
+/*
+ * Pick tappd: --endpoint, else TEE_MODE (+ DSTACK_SIMULATOR_ENDPOINT, which
+ * overrides as the SDK does), else DSTACK_SIMULATOR_ENDPOINT alone, else
+ * http://localhost:8090 (said on stderr). Prints the plugin's mode line and
+ * the SDK's override line to stderr unless quiet. timeout_ms 0 = default.
+ * Returns an exit code (EXIT_OK on success), having printed any error.
+ */
+int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, long timeout_ms, bool quiet);
+
+/*
+ * The wallet salt: the file's contents when salt_file is given (one
+ * trailing newline dropped), else WALLET_SECRET_SALT. Out: salt (secret
+ * buffer, initialised here; free with teeliza_buf_free). Missing or empty:
+ * EXIT_CONFIG; unreadable file: EXIT_IO. Returns an exit code.
+ */
+int tee_cli_salt(teeliza_buf *salt, const char *cmd, const char *salt_file);
+
+/* Parse a positive number of milliseconds for --timeout; EXIT_USAGE on junk. */
+int tee_cli_parse_ms(long *out, const char *cmd, const char *text);
+
+/* {"reportData","hashAlgorithm","quote","eventLog","rtmrs","timestamp"} for --json output; NULL on OOM. */
+json_t *tee_cli_attestation_json(const tee_attestation *a);
+
+/* Print JSON (2-space indent, key order kept) and a newline to stdout; EXIT_SOFTWARE on failure. */
+int tee_cli_print_json(json_t *j);
+
+/* Print a buffer of text to f as is. */
+void tee_cli_write(FILE *f, const teeliza_buf *b);
+
+#endif
