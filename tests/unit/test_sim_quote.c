@@ -944,6 +944,61 @@ static void test_pki_bad_state(void **state)
 	free(dir);
 }
 
+/* Processes (here: threads with their own lock descriptors) creating one PKI at once agree on it. */
+typedef struct opener {
+	const char *dir;
+	teeliza_err err;
+	teeliza_buf root;
+} opener;
+
+static void *open_worker(void *arg)
+{
+	opener *o = arg;
+	tee_sim_pki *pki;
+
+	o->err = tee_sim_pki_open(&pki, o->dir);
+	if (o->err == TEELIZA_OK) {
+		o->err = tee_sim_pki_root_pem(&o->root, pki);
+		tee_sim_pki_free(pki);
+	}
+	return NULL;
+}
+
+static void test_pki_concurrent_create(void **state)
+{
+	char *dir = make_tmpdir(), *pki_dir;
+	pthread_t th[4];
+	opener o[4];
+	tee_sim_pki *pki;
+	teeliza_buf root;
+	int i;
+
+	(void)state;
+	pki_dir = strdup(path_in(dir, "pki"));
+	for (i = 0; i < 4; i++) {
+		o[i] = (opener){ .dir = pki_dir };
+		assert_int_equal(pthread_create(&th[i], NULL, open_worker, &o[i]), 0);
+	}
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(o[i].err, TEELIZA_OK);
+		assert_int_equal(o[i].root.len, o[0].root.len);
+		assert_memory_equal(o[i].root.data, o[0].root.data, o[0].root.len);
+	}
+	/* and what is on disk is one consistent PKI */
+	assert_int_equal(tee_sim_pki_open(&pki, pki_dir), TEELIZA_OK);
+	assert_int_equal(tee_sim_pki_root_pem(&root, pki), TEELIZA_OK);
+	assert_memory_equal(root.data, o[0].root.data, o[0].root.len);
+	tee_sim_pki_free(pki);
+	teeliza_buf_free(&root);
+	for (i = 0; i < 4; i++)
+		teeliza_buf_free(&o[i].root);
+	rm_rf(dir);
+	free(pki_dir);
+	free(dir);
+}
+
 /* ---- threads and speed ---- */
 
 #define THREADS 4
@@ -1051,6 +1106,7 @@ int main(void)
 	const struct CMUnitTest own_dirs[] = {
 		cmocka_unit_test(test_pki_persistence),
 		cmocka_unit_test(test_pki_bad_state),
+		cmocka_unit_test(test_pki_concurrent_create),
 	};
 	int failed = cmocka_run_group_tests_name("sim_quote", shared, setup, teardown);
 

@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/pem.h>
@@ -237,6 +240,32 @@ static teeliza_err open_attestation_key(sim_entity *e, const char *dir)
 	return err;
 }
 
+/*
+ * Serialise creation between processes: `teeliza simulator` starting while
+ * `teeliza sim-root` runs must not mix keys and certificates of two PKIs.
+ */
+static teeliza_err lock_dir(int *fd, const char *dir)
+{
+	char path[SIM_PATH_MAX];
+	teeliza_err err = path_join(path, dir, ".lock");
+
+	*fd = -1;
+	if (err)
+		return err;
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (*fd < 0)
+		return teeliza_set_error(TEELIZA_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+	while (flock(*fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			err = teeliza_set_error(TEELIZA_ERR_IO, "cannot lock %s: %s", path, strerror(errno));
+			close(*fd);
+			*fd = -1;
+			return err;
+		}
+	}
+	return TEELIZA_OK;
+}
+
 static void entity_free(sim_entity *e)
 {
 	EVP_PKEY_free(e->key);
@@ -249,16 +278,21 @@ teeliza_err tee_sim_pki_open(tee_sim_pki **out, const char *dir)
 {
 	tee_sim_pki *pki;
 	bool root_new, ca_new, leaf_new;
+	int lock_fd;
 	teeliza_err err;
 
 	assert(out != NULL && dir != NULL);
 	*out = NULL;
 	err = make_dirs(dir);
+	if (err == TEELIZA_OK)
+		err = lock_dir(&lock_fd, dir);
 	if (err)
 		return err;
 	pki = calloc(1, sizeof(*pki));
-	if (pki == NULL)
+	if (pki == NULL) {
+		close(lock_fd);
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	}
 	err = open_entity(&pki->root, &root_new, dir, "sim-root", SIM_CERT_ROOT, NULL, false);
 	if (err == TEELIZA_OK)
 		err = open_entity(&pki->pck_ca, &ca_new, dir, "sim-pck-ca", SIM_CERT_PCK_CA, &pki->root, root_new);
@@ -269,6 +303,7 @@ teeliza_err tee_sim_pki_open(tee_sim_pki **out, const char *dir)
 		                  root_new);
 	if (err == TEELIZA_OK)
 		err = open_attestation_key(&pki->att, dir);
+	close(lock_fd); /* releases the lock: everything on disk is complete now */
 	if (err == TEELIZA_OK)
 		err = sim_pub_xy(pki->att_pub, pki->att.key);
 	if (err == TEELIZA_OK)
