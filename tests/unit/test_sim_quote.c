@@ -14,6 +14,7 @@
 #include "teeliza/common.h"
 #include "teeliza/dcap_pck.h"
 #include "teeliza/dcap_quote.h"
+#include "teeliza/dcap_verify.h"
 #include "teeliza/encoding.h"
 #include "teeliza/simulator.h"
 
@@ -767,6 +768,85 @@ static void test_collateral_bad_time(void **state)
 	teeliza_buf_free(&text);
 }
 
+/* ---- the whole DCAP verification (teeliza's verifier) ---- */
+
+static teeliza_err verify_with(dcap_result *res, const teeliza_buf *q, const char *coll_json, int64_t now,
+                               bool trust_intel, const teeliza_buf *sim_root_pem, const dcap_policy *policy)
+{
+	dcap_trust *trust;
+	dcap_collateral *coll;
+	teeliza_err err;
+
+	assert_int_equal(dcap_trust_new(&trust, trust_intel), TEELIZA_OK);
+	if (sim_root_pem != NULL)
+		assert_int_equal(dcap_trust_add_pem(trust, (const char *)sim_root_pem->data, sim_root_pem->len),
+		                 TEELIZA_OK);
+	assert_int_equal(dcap_collateral_parse_json(&coll, coll_json, strlen(coll_json)), TEELIZA_OK);
+	err = dcap_verify(res, q->data, q->len, coll, now, policy, trust);
+	dcap_collateral_free(coll);
+	dcap_trust_free(trust);
+	return err;
+}
+
+static void test_dcap_verify_end_to_end(void **state)
+{
+	fixture *f = *state;
+	int64_t now = (int64_t)time(NULL);
+	uint8_t rd[64], rtmr[4][48], root_sha[32];
+	teeliza_buf q, coll, root_pem;
+	dcap_quote pq;
+	dcap_result res;
+	dcap_policy policy;
+	X509 *root = root_cert(f->pki);
+	unsigned n;
+
+	make_quote(&q, &pq, f->pki, rd, rtmr);
+	assert_int_equal(tee_sim_collateral_json(&coll, f->pki, now), TEELIZA_OK);
+	assert_int_equal(tee_sim_pki_root_pem(&root_pem, f->pki), TEELIZA_OK);
+	assert_int_equal(X509_digest(root, EVP_sha256(), root_sha, &n), 1);
+
+	/* trusting only the simulator root: fully verified, UpToDate everywhere, and said to be non-Intel */
+	dcap_policy_init(&policy);
+	policy.expect_report_data = rd;
+	policy.expect_rtmr[0] = rtmr[0];
+	policy.expect_rtmr[3] = rtmr[3];
+	assert_int_equal(verify_with(&res, &q, (const char *)coll.data, now, false, &root_pem, &policy), TEELIZA_OK);
+	assert_int_equal(res.verdict, DCAP_VERDICT_TRUSTED);
+	assert_int_equal(res.status, DCAP_STATUS_UP_TO_DATE);
+	assert_int_equal(res.platform_status, DCAP_STATUS_UP_TO_DATE);
+	assert_int_equal(res.qe_status, DCAP_STATUS_UP_TO_DATE);
+	assert_int_equal(res.module_status, DCAP_STATUS_UP_TO_DATE);
+	assert_int_equal(res.advisory_count, 0);
+	assert_true(res.tdx);
+	assert_false(res.intel_root);
+	assert_memory_equal(res.root_sha256, root_sha, 32);
+	assert_hex_equal(res.fmspc, 6, "00aa5e1ee700");
+	assert_int_equal(res.report_data_match, 1);
+	assert_int_equal(res.rtmr_match[0], 1);
+	assert_int_equal(res.rtmr_match[3], 1);
+
+	/* Intel's root and both: Intel alone refuses it; with both it verifies but never as Intel-rooted */
+	assert_int_not_equal(verify_with(&res, &q, (const char *)coll.data, now, true, NULL, NULL), TEELIZA_OK);
+	assert_int_equal(res.verdict, DCAP_VERDICT_FAILED);
+	assert_int_equal(res.failure, DCAP_FAIL_UNTRUSTED_ROOT);
+	assert_int_equal(verify_with(&res, &q, (const char *)coll.data, now, true, &root_pem, NULL), TEELIZA_OK);
+	assert_false(res.intel_root);
+
+	/* tampering and expiry are caught like for any quote */
+	q.data[OFF_REPORT_DATA + 5] ^= 0x80;
+	assert_int_not_equal(verify_with(&res, &q, (const char *)coll.data, now, false, &root_pem, NULL), TEELIZA_OK);
+	assert_int_equal(res.failure, DCAP_FAIL_QUOTE_SIGNATURE);
+	q.data[OFF_REPORT_DATA + 5] ^= 0x80;
+	assert_int_not_equal(verify_with(&res, &q, (const char *)coll.data, now + 31 * 86400, false, &root_pem, NULL),
+	                     TEELIZA_OK);
+	assert_int_equal(res.failure, DCAP_FAIL_EXPIRED);
+
+	X509_free(root);
+	teeliza_buf_free(&root_pem);
+	teeliza_buf_free(&coll);
+	teeliza_buf_free(&q);
+}
+
 /* ---- persistence ---- */
 
 static void quote_chain_and_key(const tee_sim_pki *pki, teeliza_buf *chain, uint8_t att_pub[64])
@@ -1100,6 +1180,7 @@ int main(void)
 		cmocka_unit_test(test_qe_identity_matches_quote),
 		cmocka_unit_test(test_collateral_shape_like_vector),
 		cmocka_unit_test(test_collateral_bad_time),
+		cmocka_unit_test(test_dcap_verify_end_to_end),
 		cmocka_unit_test(test_concurrent_quotes),
 		cmocka_unit_test(test_quote_rate),
 	};
