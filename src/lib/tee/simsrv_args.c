@@ -41,7 +41,7 @@ teeliza_err simsrv_args_from_body(json_t **out, const uint8_t *body, size_t len)
 		*out = json_object();
 		return *out != NULL ? TEELIZA_OK : teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 	}
-	v = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
+	v = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (v == NULL)
 		return teeliza_set_error(TEELIZA_ERR_PARSE, "invalid JSON at line %d column %d: %s", je.line,
 		                         je.column, je.text);
