@@ -38,11 +38,6 @@
 #define QE_ISVSVN 258
 #define QE_REPORT_DATA 320
 
-/* Intel's QE vendor ID (spec §1.1); kept here so the simulator does not depend on the parser. */
-static const uint8_t intel_qe_vendor_id[16] = {
-	0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9, 0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07,
-};
-
 static void put_le16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;
@@ -72,7 +67,7 @@ static void build_header(uint8_t h[DCAP_HEADER_LEN], const uint8_t att_pub[64])
 	put_le32(h + 4, DCAP_TEE_TYPE_TDX);
 	/* qe_svn and pce_svn stay 0, as in every real TDX quote. */
 	/* Verifiers require Intel's vendor ID; the chain's root is what marks the quote simulated. */
-	memcpy(h + 12, intel_qe_vendor_id, 16);
+	memcpy(h + 12, DCAP_INTEL_QE_VENDOR_ID, 16);
 	/* A stable per-PKI QE ID in user_data[0..16]. */
 	memcpy(msg, qeid_label, sizeof(qeid_label) - 1);
 	memcpy(msg + sizeof(qeid_label) - 1, att_pub, 64);
