@@ -539,6 +539,37 @@ static void test_bad_lengths_v4(void **state)
 	assert_err_contains(parse_patched16(v4, V4_INNER_TYPE, 3), TEELIZA_ERR_UNSUPPORTED, "type 3");
 }
 
+/* A structure declared too small for what it must hold: the error names the field that did not fit. */
+static void test_undersized_structures(void **state)
+{
+	const char *v4 = "dcapqvl-tdx_quote", *v3 = "dcapqvl-sgx_quote";
+	size_t len;
+	uint8_t *buf;
+	dcap_quote q;
+
+	(void)state;
+	assert_err_contains(parse_patched32(v4, V4_SIG_DATA_LEN, 128 + 3), TEELIZA_ERR_PARSE,
+	                    "outer certification data needs 6 bytes");
+	/* outer type 6 of 100 bytes, sig_data_len shrunk to match: the QE report does not fit */
+	buf = quote_read(v4, &len);
+	put32(buf + V4_SIG_DATA_LEN, 128 + 6 + 100);
+	put32(buf + V4_OUTER_LEN, 100);
+	assert_err_contains(dcap_quote_parse(&q, buf, len), TEELIZA_ERR_PARSE,
+	                    "QE report needs 384 bytes at offset 770, but outer certification data has only 100 left");
+	put32(buf + V4_SIG_DATA_LEN, 128 + 6 + 384 + 64 + 1);
+	put32(buf + V4_OUTER_LEN, 384 + 64 + 1);
+	assert_err_contains(dcap_quote_parse(&q, buf, len), TEELIZA_ERR_PARSE, "qe_auth_len needs 2 bytes");
+	free(buf);
+	assert_err_contains(parse_patched32(v3, V3_SIG_DATA_LEN, 128 + 100), TEELIZA_ERR_PARSE,
+	                    "QE report needs 384 bytes at offset 564, but signature data has only 100 left");
+	assert_err_contains(parse_patched32(v3, V3_SIG_DATA_LEN, 128 + 384 + 10), TEELIZA_ERR_PARSE,
+	                    "QE report signature needs 64 bytes");
+	assert_err_contains(parse_patched32(v3, V3_SIG_DATA_LEN, 128 + 384 + 64 + 1), TEELIZA_ERR_PARSE,
+	                    "qe_auth_len needs 2 bytes");
+	assert_err_contains(parse_patched32(v3, V3_SIG_DATA_LEN, 128 + 384 + 64 + 2 + 32 + 5), TEELIZA_ERR_PARSE,
+	                    "certification data needs 6 bytes");
+}
+
 static void test_bad_lengths_v3(void **state)
 {
 	const char *v3 = "dcapqvl-sgx_quote";
@@ -982,6 +1013,256 @@ static void test_pck_ext_der(void **state)
 	free(der);
 }
 
+/* A small DER writer for building SGX extensions with chosen values. */
+typedef struct dbuf {
+	uint8_t b[4096];
+	size_t n;
+} dbuf;
+
+static void d_raw(dbuf *d, const void *p, size_t n)
+{
+	assert_true(d->n + n <= sizeof(d->b));
+	if (n > 0)
+		memcpy(d->b + d->n, p, n);
+	d->n += n;
+}
+
+static void d_tlv(dbuf *d, uint8_t tag, const uint8_t *v, size_t n)
+{
+	uint8_t h[4];
+	size_t k = 0;
+
+	h[k++] = tag;
+	if (n < 0x80) {
+		h[k++] = (uint8_t)n;
+	} else if (n < 0x100) {
+		h[k++] = 0x81;
+		h[k++] = (uint8_t)n;
+	} else {
+		h[k++] = 0x82;
+		h[k++] = (uint8_t)(n >> 8);
+		h[k++] = (uint8_t)n;
+	}
+	d_raw(d, h, k);
+	d_raw(d, v, n);
+}
+
+static void d_hex(dbuf *d, uint8_t tag, const char *hex)
+{
+	size_t n = 0;
+	uint8_t *v = hex[0] ? hex_alloc(hex, &n) : NULL;
+
+	d_tlv(d, tag, v, n);
+	free(v);
+}
+
+/* SEQUENCE { OID 1.2.840.113741.1.13.1.<arcs>, value } with value already encoded */
+static void d_entry(dbuf *d, const char *arcs_hex, const dbuf *value)
+{
+	dbuf s = { .n = 0 };
+	char oid[64];
+
+	snprintf(oid, sizeof(oid), "%s%s", SGX_OID_HEX, arcs_hex);
+	d_hex(&s, 0x06, oid);
+	d_raw(&s, value->b, value->n);
+	d_tlv(d, 0x30, s.b, s.n);
+}
+
+typedef struct ext_spec {
+	const char *comp[16]; /* INTEGER contents, hex */
+	const char *pcesvn;
+	const char *sgx_type;
+	bool instance;
+	bool config;
+	const char *config_entries; /* encoded entries inside the configuration SEQUENCE */
+	const char *extra_entry;    /* arcs hex of an additional top-level entry holding NULL */
+} ext_spec;
+
+static ext_spec spec_default(void)
+{
+	static const char *const hex[16] = { "01", "02", "03", "04", "05", "06", "07", "08",
+	                                     "09", "0a", "0b", "0c", "0d", "0e", "0f", "10" };
+	ext_spec s = { .pcesvn = "0d", .sgx_type = "02", .instance = true, .config = true,
+	               .config_entries = "" };
+
+	memcpy(s.comp, hex, sizeof(s.comp));
+	return s;
+}
+
+static void build_ext(dbuf *out, const ext_spec *s)
+{
+	dbuf top = { .n = 0 }, v = { .n = 0 }, tcb = { .n = 0 };
+	char arcs[8];
+	int k;
+
+	d_hex(&v, 0x04, "00112233445566778899aabbccddeeff");
+	d_entry(&top, "01", &v);
+	for (k = 1; k <= 16; k++) {
+		v.n = 0;
+		d_hex(&v, 0x02, s->comp[k - 1]);
+		snprintf(arcs, sizeof(arcs), "02%02x", k);
+		d_entry(&tcb, arcs, &v);
+	}
+	v.n = 0;
+	d_hex(&v, 0x02, s->pcesvn);
+	d_entry(&tcb, "0211", &v);
+	v.n = 0;
+	d_hex(&v, 0x04, "f0e0d0c0b0a090807060504030201000");
+	d_entry(&tcb, "0212", &v);
+	v.n = 0;
+	d_tlv(&v, 0x30, tcb.b, tcb.n);
+	d_entry(&top, "02", &v);
+	v.n = 0;
+	d_hex(&v, 0x04, "1234");
+	d_entry(&top, "03", &v);
+	v.n = 0;
+	d_hex(&v, 0x04, "30606a000000");
+	d_entry(&top, "04", &v);
+	v.n = 0;
+	d_hex(&v, 0x0a, s->sgx_type);
+	d_entry(&top, "05", &v);
+	if (s->instance) {
+		v.n = 0;
+		d_hex(&v, 0x04, "a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5");
+		d_entry(&top, "06", &v);
+	}
+	if (s->config) {
+		v.n = 0;
+		d_hex(&v, 0x30, s->config_entries);
+		d_entry(&top, "07", &v);
+	}
+	if (s->extra_entry) {
+		v.n = 0;
+		d_hex(&v, 0x05, "");
+		d_entry(&top, s->extra_entry, &v);
+	}
+	out->n = 0;
+	d_tlv(out, 0x30, top.b, top.n);
+}
+
+static teeliza_err parse_spec(dcap_pck_ext *ext, const ext_spec *s)
+{
+	dbuf d;
+
+	build_ext(&d, s);
+	return dcap_pck_ext_parse_der(ext, d.b, d.n);
+}
+
+/* configuration entry k (7.k) = BOOLEAN b */
+#define CFG(k, b) "3010060b" SGX_OID_HEX "07" k "0101" b
+
+static void test_pck_ext_values(void **state)
+{
+	ext_spec s;
+	dcap_pck_ext ext;
+	int k;
+
+	(void)state;
+	s = spec_default();
+	assert_int_equal(parse_spec(&ext, &s), TEELIZA_OK);
+	for (k = 0; k < 16; k++)
+		assert_int_equal(ext.comp_svn[k], k + 1);
+	assert_hex_equal(ext.ppid, 16, "00112233445566778899aabbccddeeff");
+	assert_hex_equal(ext.cpusvn, 16, "f0e0d0c0b0a090807060504030201000");
+	assert_int_equal(ext.pcesvn, 13);
+	assert_hex_equal(ext.pceid, 2, "1234");
+	assert_hex_equal(ext.fmspc, 6, "30606a000000");
+	assert_int_equal(ext.sgx_type, DCAP_SGX_TYPE_SCALABLE_WITH_INTEGRITY);
+	assert_true(ext.has_platform_instance_id);
+	assert_hex_equal(ext.platform_instance_id, 16, "a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5");
+	/* an empty configuration: present, every entry absent */
+	assert_true(ext.has_configuration);
+	assert_int_equal(ext.dynamic_platform, -1);
+	assert_int_equal(ext.cached_keys, -1);
+	assert_int_equal(ext.smt_enabled, -1);
+
+	s.config_entries = CFG("03", "ff") CFG("01", "00");
+	assert_int_equal(parse_spec(&ext, &s), TEELIZA_OK);
+	assert_int_equal(ext.dynamic_platform, 0);
+	assert_int_equal(ext.cached_keys, -1);
+	assert_int_equal(ext.smt_enabled, 1);
+	s.config_entries = CFG("03", "ff") CFG("03", "00");
+	assert_err_contains(parse_spec(&ext, &s), TEELIZA_ERR_PARSE, "a configuration entry appears twice");
+	s.config_entries = CFG("02", "00") "3006" "06022a03" "0500";
+	assert_int_equal(parse_spec(&ext, &s), TEELIZA_OK);
+	assert_int_equal(ext.cached_keys, 0);
+	s.config_entries = "0500";
+	assert_err_contains(parse_spec(&ext, &s), TEELIZA_ERR_PARSE, "configuration entry: expected DER tag 0x30");
+
+	s = spec_default();
+	s.instance = false;
+	s.config = false;
+	assert_int_equal(parse_spec(&ext, &s), TEELIZA_OK);
+	assert_false(ext.has_platform_instance_id);
+	assert_false(ext.has_configuration);
+	assert_int_equal(ext.smt_enabled, -1);
+	/* a multi-byte arc under the SGX OID is someone else's entry */
+	s.extra_entry = "8101";
+	assert_int_equal(parse_spec(&ext, &s), TEELIZA_OK);
+	s.extra_entry = "0201"; /* but a TCB component OID at the top level is not ours either */
+	assert_int_equal(parse_spec(&ext, &s), TEELIZA_OK);
+
+	/* INTEGER rules: minimal, non-negative, in range */
+	s = spec_default();
+	s.comp[0] = "00ff";
+	assert_int_equal(parse_spec(&ext, &s), TEELIZA_OK);
+	assert_int_equal(ext.comp_svn[0], 255);
+	s.comp[0] = "0100";
+	assert_err_contains(parse_spec(&ext, &s), TEELIZA_ERR_PARSE, "TCB component SVN: value 256 above 255");
+	s.comp[0] = "0001";
+	assert_err_contains(parse_spec(&ext, &s), TEELIZA_ERR_PARSE, "non-minimal integer");
+	s.comp[0] = "";
+	assert_err_contains(parse_spec(&ext, &s), TEELIZA_ERR_PARSE, "integer of 0 bytes");
+	s.comp[0] = "00000001";
+	assert_err_contains(parse_spec(&ext, &s), TEELIZA_ERR_PARSE, "integer of 4 bytes");
+	s.comp[0] = "ff";
+	assert_err_contains(parse_spec(&ext, &s), TEELIZA_ERR_PARSE, "negative integer");
+	s = spec_default();
+	s.pcesvn = "00ffff";
+	assert_int_equal(parse_spec(&ext, &s), TEELIZA_OK);
+	assert_int_equal(ext.pcesvn, 65535);
+	s.pcesvn = "010000";
+	assert_err_contains(parse_spec(&ext, &s), TEELIZA_ERR_PARSE, "PCESVN: value 65536 above 65535");
+	s = spec_default();
+	s.sgx_type = "80";
+	assert_err_contains(parse_spec(&ext, &s), TEELIZA_ERR_PARSE, "SGX type: negative integer");
+	s.sgx_type = "05"; /* unknown types are kept for the verifier to judge */
+	assert_int_equal(parse_spec(&ext, &s), TEELIZA_OK);
+	assert_int_equal(ext.sgx_type, 5);
+}
+
+/* dcap_pck_ext_parse on certificates built here: the extension's absence, presence, duplication. */
+static void test_pck_ext_in_certificate(void **state)
+{
+	ext_spec s = spec_default();
+	dbuf d;
+	X509 *cert = X509_new();
+	ASN1_OBJECT *oid = OBJ_txt2obj(DCAP_SGX_EXT_OID, 1);
+	ASN1_OCTET_STRING *value = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext_obj;
+	dcap_pck_ext ext;
+
+	(void)state;
+	assert_non_null(cert);
+	assert_non_null(oid);
+	assert_non_null(value);
+	assert_err_contains(dcap_pck_ext_parse(&ext, cert), TEELIZA_ERR_NOT_FOUND, "no SGX extension");
+	build_ext(&d, &s);
+	assert_int_equal(ASN1_OCTET_STRING_set(value, d.b, (int)d.n), 1);
+	ext_obj = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, value);
+	assert_non_null(ext_obj);
+	assert_int_equal(X509_add_ext(cert, ext_obj, -1), 1);
+	assert_int_equal(dcap_pck_ext_parse(&ext, cert), TEELIZA_OK);
+	assert_hex_equal(ext.fmspc, 6, "30606a000000");
+	assert_int_equal(X509_add_ext(cert, ext_obj, -1), 1);
+	assert_err_contains(dcap_pck_ext_parse(&ext, cert), TEELIZA_ERR_PARSE, "SGX extension twice");
+	assert_true(all_zero((const uint8_t *)&ext, sizeof(ext)));
+	X509_EXTENSION_free(ext_obj);
+	ASN1_OCTET_STRING_free(value);
+	ASN1_OBJECT_free(oid);
+	X509_free(cert);
+}
+
 /* PEM text of one block with the given label/headers around data. Caller frees. */
 static char *pem_block(const char *label, const char *header, const uint8_t *data, size_t n, size_t *out_len)
 {
@@ -1100,12 +1381,15 @@ int main(void)
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_bad_lengths_v4),
 		cmocka_unit_test(test_bad_lengths_v3),
+		cmocka_unit_test(test_undersized_structures),
 		cmocka_unit_test(test_header_checks),
 		cmocka_unit_test(test_v5_descriptor),
 		cmocka_unit_test(test_synthetic_layouts),
 		cmocka_unit_test(test_trailing_bytes),
 		cmocka_unit_test(test_pck_vectors),
 		cmocka_unit_test(test_pck_ext_der),
+		cmocka_unit_test(test_pck_ext_values),
+		cmocka_unit_test(test_pck_ext_in_certificate),
 		cmocka_unit_test(test_pem_chain_bad),
 	};
 
