@@ -24,7 +24,7 @@ static const char derive_usage[] =
 	"stderr: the plugin's log lines for the attestation (unless --quiet).\n"
 	"\n"
 	"  --agent-id ID          the agent's id (Eliza: the character's id, or stringToUuid(name));\n"
-	"                         required unless --no-attest with a scheme that does not use it\n"
+	"                         required\n"
 	"  --chain C              solana (default), evm or raw\n"
 	"  --scheme NAME          teeliza (default: the key depends on salt, agent id and chain),\n"
 	"                         eliza-v0.1.9 (path = salt: same wallets as Eliza 0.1.9),\n"
@@ -131,8 +131,8 @@ static int parse_opts(struct derive_opts *o, int argc, char **argv)
 		                "--scheme or --salt-file\n");
 		return EXIT_USAGE;
 	}
-	if (o->attest && (o->agent_id == NULL || o->agent_id[0] == 0)) {
-		fprintf(stderr, "teeliza derive: --agent-id is required (or pass --no-attest)\n");
+	if (o->agent_id == NULL || o->agent_id[0] == 0) {
+		fprintf(stderr, "teeliza derive: --agent-id is required\n");
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;

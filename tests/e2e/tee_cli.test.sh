@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# The tappd subcommands end to end against `teeliza simulator`, over TCP and a
+# unix socket: derive (all chains, eliza-v0.1.9 wallets equal to the SDK
+# vectors for the public tappd-simulator key), quote (report_data and RTMRs
+# checked here with sha512sum and `teeliza replay`), info, the documented exit
+# codes for bad input, and `teeliza demo`.
+set -euo pipefail
+
+: "${TEELIZA:?path of the teeliza binary}"
+: "${TEELIZA_VECTORS:?path of ../shared/vectors}"
+
+tmp=$(mktemp -d /tmp/teeliza-e2e-tee.XXXXXX)
+sim_pid=""
+cleanup() {
+	if [ -n "$sim_pid" ]; then
+		kill "$sim_pid" 2>/dev/null || true
+		wait "$sim_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fails=0
+fail() {
+	echo "FAIL: $*" >&2
+	fails=$((fails + 1))
+}
+check_eq() { # what got want
+	if [ "$2" != "$3" ]; then fail "$1: got '$2', want '$3'"; else echo "ok: $1"; fi
+}
+check_has() { # what haystack needle
+	if ! grep -qF -- "$3" <<<"$2"; then fail "$1: output lacks '$3'"; else echo "ok: $1"; fi
+}
+check_rc() { # what want cmd...
+	local what=$1 want=$2 rc=0
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	if [ "$rc" != "$want" ]; then
+		fail "$what: exit $rc, want $want (stderr: $(head -c 300 "$tmp/err"))"
+	else
+		echo "ok: $what (exit $rc: $(head -n 1 "$tmp/err"))"
+	fi
+}
+
+# A value from plugin-tee.json's derive_hkdf_sim entry for a path.
+vector() { # path key
+	awk -v p="$1" -v k="$2" '
+		index($0, "\"path\": \"" p "\"") { f = 1 }
+		f && index($0, "\"" k "\":") { sub(/^[^:]*: *"/, ""); sub(/",?[ \t\r]*$/, ""); print; exit }
+	' "$TEELIZA_VECTORS/plugin-tee.json"
+}
+
+# ---- the simulator, on a free port and a unix socket, with tappd-simulator's public CA key ----
+sock="$tmp/tappd.sock"
+"$TEELIZA" simulator -q -p 0 --state-dir "$tmp/state" --socket "$sock" \
+	--key-file "$TEELIZA_VECTORS/tappd-simulator-app.key" >"$tmp/sim.out" 2>"$tmp/sim.err" &
+sim_pid=$!
+port=""
+for _ in $(seq 1 100); do
+	port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out")
+	[ -n "$port" ] && [ -S "$sock" ] && break
+	kill -0 "$sim_pid" 2>/dev/null || { cat "$tmp/sim.err" >&2; echo "simulator died" >&2; exit 1; }
+	sleep 0.1
+done
+[ -n "$port" ] || { echo "simulator did not start" >&2; exit 1; }
+url="http://127.0.0.1:$port"
+echo "simulator on $url and $sock"
+
+unset TEE_MODE DSTACK_SIMULATOR_ENDPOINT WALLET_SECRET_SALT || true
+agent=b850bc30-45f8-0041-a00a-83df46d8555d
+
+# ---- derive: eliza-v0.1.9 wallets are the SDK's for path = salt ----
+sol_want=$(vector my-wallet-salt solana_pubkey_base58)
+evm_want=$(vector my-wallet-salt evm_address)
+[ -n "$sol_want" ] && [ -n "$evm_want" ] || { echo "cannot read the vectors" >&2; exit 1; }
+
+got=$(WALLET_SECRET_SALT=my-wallet-salt TEE_MODE=LOCAL DSTACK_SIMULATOR_ENDPOINT="$url" \
+	"$TEELIZA" derive --scheme eliza-v0.1.9 --agent-id "$agent" 2>"$tmp/err")
+check_eq "derive solana eliza-v0.1.9 over TCP" "$got" "$sol_want"
+log=$(cat "$tmp/err")
+check_has "derive logs the mode line" "$log" "TEE: Connecting to local simulator at localhost:8090"
+check_has "derive logs the SDK override" "$log" "Using simulator endpoint: $url"
+check_has "derive logs the attestation JSON" "$log" \
+	"Generating attestation for:  {\"agentId\":\"$agent\",\"publicKey\":\"$sol_want\"}"
+check_has "derive logs the quote object" "$log" "Remote attestation quote:  {"
+check_has "derive checks the quote" "$log" "checked:"
+if grep -q '^rtmr3: [0-9a-f]\{96\}$' <<<"$log"; then echo "ok: rtmr3 line without the stray f"; else fail "rtmr3 line"; fi
+
+printf 'my-wallet-salt\n' >"$tmp/salt"
+chmod 600 "$tmp/salt"
+got=$(TEE_MODE=PRODUCTION DSTACK_SIMULATOR_ENDPOINT="$sock" \
+	"$TEELIZA" derive --scheme eliza-v0.1.9 --chain evm --salt-file "$tmp/salt" --agent-id "$agent" --quiet)
+check_eq "derive evm eliza-v0.1.9 over the unix socket, salt from a file" "$got" "$evm_want"
+
+got=$(WALLET_SECRET_SALT=test "$TEELIZA" derive --endpoint "$sock" --scheme eliza-v0.1.9 --chain evm --no-attest \
+	--agent-id "$agent" --quiet 2>"$tmp/err")
+check_eq "derive --no-attest" "$got" "$(vector test evm_address)"
+if grep -q "Generating attestation" "$tmp/err"; then fail "derive --no-attest quoted"; else echo "ok: --no-attest skips the quote"; fi
+
+# raw: the public key is the tail of the DER, the secret only on request
+der=$(vector test der_hex)
+out=$(WALLET_SECRET_SALT=test "$TEELIZA" derive --endpoint "$url" --scheme eliza-v0.1.9 --chain raw --agent-id "$agent" \
+	--quiet --show-secret)
+check_eq "derive raw public key" "$(sed -n 1p <<<"$out")" "0x${der: -130}"
+check_eq "derive raw --show-secret prints the DER" "$(sed -n 2p <<<"$out")" "$der"
+out=$(WALLET_SECRET_SALT=test "$TEELIZA" derive --endpoint "$url" --scheme eliza-v0.1.9 --chain raw --agent-id "$agent" --quiet)
+check_eq "derive raw without --show-secret prints one line" "$(wc -l <<<"$out" | tr -d ' ')" "1"
+
+json=$(WALLET_SECRET_SALT=my-wallet-salt "$TEELIZA" derive --endpoint "$url" --scheme eliza-v0.1.9 --agent-id "$agent" --json --quiet)
+check_has "derive --json address" "$json" "\"address\": \"$sol_want\""
+check_has "derive --json quote" "$json" "\"quote\": \"0x04000200"
+check_has "derive --json rtmrs" "$json" "\"rtmrs\": ["
+check_has "derive --json event log" "$json" "\"eventLog\": ["
+check_has "derive --json timestamp" "$json" "\"timestamp\": "
+if grep -q secretKey <<<"$json"; then fail "derive --json shows a secret without --show-secret"; else echo "ok: no secret in --json"; fi
+
+a1=$(WALLET_SECRET_SALT=s "$TEELIZA" derive --endpoint "$url" --agent-id "$agent" --quiet)
+a2=$(WALLET_SECRET_SALT=s "$TEELIZA" derive --endpoint "$url" --agent-id 025e0996-69d7-0dce-8189-390e354fd1c1 --quiet)
+if [ -n "$a1" ] && [ "$a1" != "$a2" ]; then echo "ok: teeliza scheme separates agents"; else fail "teeliza scheme: '$a1' '$a2'"; fi
+
+# ---- quote: report_data = SHA-512("app-data:" || data), RTMRs = replay of the log ----
+"$TEELIZA" quote hello --endpoint "$sock" --quiet >"$tmp/quote.txt"
+quote=$(sed -n 's/^quote: 0x//p' "$tmp/quote.txt")
+rd=${quote:1136:128}
+check_eq "quote report_data" "$rd" "$(printf 'app-data:hello' | sha512sum | cut -d' ' -f1)"
+sed -n 's/^event_log: //p' "$tmp/quote.txt" | "$TEELIZA" replay - >"$tmp/replayed.txt"
+check_eq "quote RTMRs equal teeliza replay of its event log" "$(cat "$tmp/replayed.txt")" "$(grep '^rtmr' "$tmp/quote.txt")"
+for i in 0 1 2 3; do
+	r=$(sed -n "s/^rtmr$i: //p" "$tmp/quote.txt")
+	check_eq "quote body rtmr$i" "${quote:$((2 * (48 + 328 + 48 * i))):96}" "$r"
+done
+
+"$TEELIZA" quote 68656c6c6f --hex --hash sha256 --endpoint "$url" --quiet >"$tmp/q2.txt"
+q2=$(sed -n 's/^quote: 0x//p' "$tmp/q2.txt")
+check_eq "quote --hex --hash sha256" "${q2:1136:128}" "$(printf 'app-data:hello' | sha256sum | cut -d' ' -f1)$(printf '0%.0s' $(seq 1 64))"
+"$TEELIZA" quote abc --hash raw --endpoint "$url" --quiet >"$tmp/q3.txt"
+q3=$(sed -n 's/^quote: 0x//p' "$tmp/q3.txt")
+check_eq "quote --hash raw pads at the start (SDK 0.1.7)" "${q3:1136:128}" "$(printf '0%.0s' $(seq 1 122))616263"
+json=$("$TEELIZA" quote hello --endpoint "$url" --json --quiet)
+check_has "quote --json" "$json" "\"reportData\": \"hello\""
+
+# ---- info ----
+out=$("$TEELIZA" info --endpoint "$sock" --quiet)
+check_has "info app_id" "$out" "\"app_id\":"
+out=$("$TEELIZA" info --endpoint "$url" --json --quiet)
+check_has "info --json decodes tcb_info" "$out" "\"rtmr0\":"
+
+# ---- bad input: each a clear message and its documented exit code ----
+closed=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || echo 9)
+check_rc "missing salt" 78 "$TEELIZA" derive --endpoint "$url" --agent-id "$agent"
+check_has "missing salt message" "$(cat "$tmp/err")" "WALLET_SECRET_SALT"
+check_rc "empty salt" 78 env WALLET_SECRET_SALT= "$TEELIZA" derive --endpoint "$url" --agent-id "$agent"
+check_rc "bad TEE_MODE" 78 env TEE_MODE=X WALLET_SECRET_SALT=s "$TEELIZA" derive --agent-id "$agent"
+check_eq "bad TEE_MODE message" "$(cat "$tmp/err")" \
+	"teeliza derive: Invalid TEE_MODE: X. Must be one of: LOCAL, DOCKER, PRODUCTION"
+check_rc "TEE_MODE=OFF is rejected as by the plugin" 78 env TEE_MODE=OFF "$TEELIZA" quote x
+check_rc "unreachable endpoint" 69 env WALLET_SECRET_SALT=s "$TEELIZA" derive --endpoint "http://127.0.0.1:$closed" --agent-id "$agent"
+check_has "unreachable names the endpoint" "$(cat "$tmp/err")" "http://127.0.0.1:$closed"
+check_rc "missing socket" 69 "$TEELIZA" quote x --endpoint "$tmp/nope.sock"
+check_has "missing socket names it" "$(cat "$tmp/err")" "$tmp/nope.sock"
+check_rc "unreachable via DSTACK_SIMULATOR_ENDPOINT" 69 env DSTACK_SIMULATOR_ENDPOINT="http://127.0.0.1:$closed" "$TEELIZA" info
+check_rc "salt on the command line refused" 64 "$TEELIZA" derive --salt s --agent-id "$agent"
+check_rc "salt file missing" 74 "$TEELIZA" derive --salt-file "$tmp/none" --agent-id "$agent" --endpoint "$url"
+: >"$tmp/empty"
+check_rc "salt file empty" 78 "$TEELIZA" derive --salt-file "$tmp/empty" --agent-id "$agent" --endpoint "$url"
+check_rc "no agent id" 64 env WALLET_SECRET_SALT=s "$TEELIZA" derive --endpoint "$url"
+check_rc "bad chain" 64 env WALLET_SECRET_SALT=s "$TEELIZA" derive --chain btc --agent-id "$agent" --endpoint "$url"
+check_rc "bad scheme" 64 env WALLET_SECRET_SALT=s "$TEELIZA" derive --scheme x --agent-id "$agent" --endpoint "$url"
+check_rc "bad hex" 3 "$TEELIZA" quote zz --hex --endpoint "$url"
+check_rc "raw data too large" 3 "$TEELIZA" quote "$(printf 'a%.0s' $(seq 1 65))" --hash raw --endpoint "$url"
+check_rc "bad hash algorithm" 64 "$TEELIZA" quote x --hash sha1 --endpoint "$url"
+check_rc "quote without data" 64 "$TEELIZA" quote --endpoint "$url"
+check_rc "bad timeout" 64 "$TEELIZA" info --timeout soon --endpoint "$url"
+check_rc "empty endpoint" 78 "$TEELIZA" info --endpoint ""
+for cmd in derive quote info demo; do
+	check_rc "$cmd --help" 0 "$TEELIZA" "$cmd" --help
+	check_has "$cmd --help text" "$(cat "$tmp/out")" "usage: teeliza $cmd"
+done
+
+# ---- demo: the README's first command, on a free port ----
+(cd "$tmp" && "$TEELIZA" demo --port 0 --state-dir "$tmp/demo-state") >"$tmp/demo.out" 2>"$tmp/demo.err" || fail "demo exit $? ($(cat "$tmp/demo.err"))"
+out=$(cat "$tmp/demo.out")
+check_has "demo mode line" "$out" "TEE: Connecting to local simulator at localhost:8090"
+check_has "demo attestation JSON" "$out" "Generating attestation for:  {\"agentId\":\"$agent\",\"publicKey\":\""
+check_has "demo quote object" "$out" "Remote attestation quote:  {"
+check_has "demo checks" "$out" "Checked: the quote's RTMR0-3 equal the replay"
+check_has "demo Solana" "$out" "Solana Public Key: "
+check_has "demo EVM" "$out" "EVM Address: 0x"
+check_has "demo stops the simulator" "$out" "Simulator stopped."
+check_eq "demo prints rtmr lines for both wallets" "$(grep -c '^rtmr[0-3]: [0-9a-f]\{96\}$' <<<"$out")" "8"
+
+# With tappd-simulator's key and the vectors' salt, the demo's eliza-v0.1.9 lines are the SDK's wallets.
+out=$(cd "$tmp" && WALLET_SECRET_SALT=my-wallet-salt "$TEELIZA" demo --port 0 --state-dir "$tmp/demo-state2" \
+	--key-file "$TEELIZA_VECTORS/tappd-simulator-app.key")
+check_has "demo eliza-v0.1.9 Solana" "$(sed -n '/eliza-v0.1.9/,$p' <<<"$out")" "Solana Public Key: $sol_want"
+check_has "demo eliza-v0.1.9 EVM" "$(sed -n '/eliza-v0.1.9/,$p' <<<"$out")" "EVM Address: $evm_want"
+if grep -q my-wallet-salt <<<"$out"; then fail "demo printed the salt"; else echo "ok: demo does not print the salt"; fi
+
+if [ "$fails" -ne 0 ]; then
+	echo "$fails check(s) failed" >&2
+	exit 1
+fi
+echo "all tee CLI checks passed"
