@@ -18,26 +18,47 @@ extern "C" {
 typedef struct tee_sim_pki tee_sim_pki;
 
 /*
- * Load the simulator PKI from dir (sim-root.pem/key, PCK chain, QE key, TCB
- * signing key — all created on first use, key files 0600), or create it.
- * dir is created (0700) if missing.
+ * Load the simulator PKI from dir, or create what is missing: sim-root.key/.pem
+ * (root CA "teeliza Simulator Root CA — NOT INTEL"), sim-pck-ca.key/.pem,
+ * sim-pck.key/.pem (PCK leaf with the SGX extension, FMSPC 00AA5E1EE700),
+ * sim-tcb-signing.key/.pem, sim-attestation.key. dir and missing parents are
+ * created 0700, every file 0600 (atomic writes); an flock on dir/.lock keeps
+ * concurrent openers consistent. A missing file is re-created with everything
+ * it issued; an unreadable file (TEELIZA_ERR_PARSE), a non-P-256 key
+ * (TEELIZA_ERR_UNSUPPORTED) or a certificate that does not match its key or
+ * issuer (TEELIZA_ERR_VERIFY) is an error, never silently replaced.
+ * TEELIZA_ERR_IO / _INVALID for directory problems.
+ * Out: *out (NULL on failure), freed with tee_sim_pki_free.
  */
 teeliza_err tee_sim_pki_open(tee_sim_pki **out, const char *dir) TEELIZA_WARN_UNUSED;
 void tee_sim_pki_free(tee_sim_pki *pki);
 
-/* The simulator root CA certificate (PEM): what `verify --trust-root` takes. */
+/*
+ * The simulator root CA certificate (PEM): what `verify --trust-root` takes.
+ * out is initialised by the call; the caller frees it with teeliza_buf_free.
+ */
 teeliza_err tee_sim_pki_root_pem(teeliza_buf *out, const tee_sim_pki *pki) TEELIZA_WARN_UNUSED;
 
 /*
- * A TDX quote v4: att key type 2, certification data 6 → QE report signed by
- * the simulated PCK, PEM chain (PCK leaf, sim intermediate, sim root), real
- * ECDSA signature over header ‖ body. report_data and rtmr[] as given; other
- * measurements fixed simulator values. Thread-safe.
+ * A TDX quote v4: att key type 2, Intel's QE vendor ID, certification data 6
+ * → QE report signed by the simulated PCK, PEM chain (PCK leaf, sim
+ * intermediate, sim root, NUL), real ECDSA signature over header ‖ body.
+ * report_data and rtmr[] as given; other measurements fixed simulator values
+ * (docs/SIMULATED-QUOTES.md). One ECDSA signature per call; thread-safe on a
+ * shared pki. quote is initialised by the call (empty on failure); the caller
+ * frees it with teeliza_buf_free. Fails only with TEELIZA_ERR_CRYPTO/_NOMEM.
  */
 teeliza_err tee_sim_quote(teeliza_buf *quote, const tee_sim_pki *pki, const uint8_t report_data[64],
                           const uint8_t rtmr[4][48]) TEELIZA_WARN_UNUSED;
 
-/* Collateral for simulator quotes in dcap-qvl JSON form, valid around `now` (unix seconds). */
+/*
+ * Collateral for simulator quotes in dcap-qvl QuoteCollateralV3 JSON form
+ * (signed TDX TCB Info v3 and TD_QE identity v2, issuer chains, empty CRLs),
+ * valid from now - 1 day to now + 30 days (now in unix seconds). Signatures
+ * are fresh on every call; thread-safe. out is initialised by the call and
+ * freed by the caller with teeliza_buf_free. TEELIZA_ERR_INVALID when now is
+ * outside 1970-01-02 .. 9999-11-30.
+ */
 teeliza_err tee_sim_collateral_json(teeliza_buf *out, const tee_sim_pki *pki, int64_t now) TEELIZA_WARN_UNUSED;
 
 /* ---- the server (src/lib/tee/simulator.c) ---- */
