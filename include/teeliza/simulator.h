@@ -57,7 +57,7 @@ teeliza_err tee_sim_quote(teeliza_buf *quote, const tee_sim_pki *pki, const uint
  * valid from now - 1 day to now + 30 days (now in unix seconds). Signatures
  * are fresh on every call; thread-safe. out is initialised by the call and
  * freed by the caller with teeliza_buf_free. TEELIZA_ERR_INVALID when now is
- * outside 1970-01-02 .. 9999-11-30.
+ * outside 1970-01-02 .. 9999-12-01.
  */
 teeliza_err tee_sim_collateral_json(teeliza_buf *out, const tee_sim_pki *pki, int64_t now) TEELIZA_WARN_UNUSED;
 
