@@ -338,12 +338,13 @@ static teeliza_err listen_tcp(int *fd_out, uint16_t *port_out, const char *host,
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	/* numeric only: starting a server never waits on DNS */
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
 	snprintf(port_str, sizeof(port_str), "%u", (unsigned)port);
-	rc = getaddrinfo(host, port_str, &hints, &res);
+	rc = getaddrinfo(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, port_str, &hints, &res);
 	if (rc != 0)
-		return teeliza_set_error(TEELIZA_ERR_CONFIG, "cannot listen on %s:%u: %s", host, (unsigned)port,
-		                         gai_strerror(rc));
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "cannot listen on %s:%u: not an IP address", host,
+		                         (unsigned)port);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 		if (fd < 0) {
