@@ -28,6 +28,7 @@ static const struct command commands[] = {
 	{"quote", quote_main, "ask tappd for a TDX quote over some data"},
 	{"info", info_main, "print tappd's Info"},
 	{"demo", demo_main, "the Eliza TEE guide's demo against a built-in simulator"},
+	{"verify", verify_main, "verify a TDX/SGX DCAP quote offline"},
 };
 
 static void usage(FILE *f)

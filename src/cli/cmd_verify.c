@@ -1,0 +1,458 @@
+/* `teeliza verify QUOTE`: verify a TDX/SGX DCAP quote offline against collateral. */
+#include "cli/cli.h"
+#include "teeliza/dcap_quote.h"
+#include "teeliza/dcap_verify.h"
+#include "teeliza/encoding.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define VERIFY_MAX_INPUT (8u << 20)
+
+static const char verify_usage[] =
+	"usage: teeliza verify QUOTE [--collateral FILE | --pccs-url URL] [--now UNIX]\n"
+	"                      [--trust-root PEM] [policy options] [--json]\n"
+	"\n"
+	"Verify a DCAP quote (TDX v4/v5, SGX v3/v4) offline: certificate chains and CRLs\n"
+	"up to the Intel SGX Root CA (pinned by fingerprint), TCB Info and QE Identity\n"
+	"signatures, QE report, quote signature, TCB level and status as Intel's QVL\n"
+	"computes it, TDX module identity, then the policy. QUOTE is a file or '-' for\n"
+	"stdin, holding the quote as binary, hex or 0x-hex. docs/VERIFY.md explains\n"
+	"every check and default.\n"
+	"\n"
+	"  --collateral FILE     collateral in dcap-qvl's JSON form (QuoteCollateralV3)\n"
+	"  --pccs-url URL        fetch the collateral from a PCCS or Intel PCS, e.g.\n"
+	"                        " DCAP_PCCS_DEFAULT_URL " or " DCAP_INTEL_PCS_URL "\n"
+	"  --save-collateral F   write the fetched collateral to F (dcap-qvl JSON)\n"
+	"  --now UNIX            verify at this time (Unix seconds; default: the clock)\n"
+	"  --trust-root PEM      also trust this root CA (e.g. `teeliza sim-root`'s);\n"
+	"                        without it, simulator quotes are rejected\n"
+	"  --json                print the quote and the verdict as JSON\n"
+	"\n"
+	"policy (defaults in brackets):\n"
+	"  --accept LIST         acceptable TCB statuses, comma-separated [UpToDate,\n"
+	"                        SWHardeningNeeded,ConfigurationNeeded,\n"
+	"                        ConfigurationAndSWHardeningNeeded]; Revoked never is\n"
+	"  --allow-debug         accept a DEBUG TD or debug enclave [no]\n"
+	"  --allow-sept-ve       accept a TD without SEPT_VE_DISABLE (td_attributes\n"
+	"                        bit 28) [no: such a TD lets the host see EPT violations]\n"
+	"  --allow-service-td    accept a non-zero mr_service_td (TD 1.5) [no]\n"
+	"  --expired RULE        collateral past its nextUpdate: reject (fail) [reject],\n"
+	"                        untrusted (verify, then not trusted) or allow (flag only)\n"
+	"  --expect-report-data HEX   the 64-byte report_data the quote must carry\n"
+	"  --expect-app-data JSON     report_data = SHA-512(\"app-data:\" || JSON), as the\n"
+	"                        Eliza TEE plugin quotes its attestation JSON\n"
+	"  --expect-mrtd HEX     the TD's MRTD (48 bytes)\n"
+	"  --expect-rtmr N=HEX   RTMR N (0-3) must equal HEX (48 bytes); repeatable\n"
+	"\n"
+	"exit codes: 0 trusted under the policy, 1 genuine but not trusted (status or\n"
+	"  policy), 2 a verification check failed (including simulator roots and\n"
+	"  expectations), 3 bad input (unreadable quote, malformed collateral),\n"
+	"  64 bad command line, 69 PCCS unreachable, 74 a file could not be read\n";
+
+struct verify_opts {
+	const char *quote_path, *collateral, *pccs_url, *save_collateral, *trust_root, *app_data;
+	int64_t now;
+	bool json;
+	dcap_policy policy;
+	uint8_t report_data[64];
+	uint8_t mrtd[48];
+	uint8_t rtmr[4][48];
+};
+
+static int usage_error(const char *fmt, ...) TEELIZA_PRINTF(1, 2);
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "teeliza verify: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nrun 'teeliza verify --help' for the options\n");
+	return EXIT_USAGE;
+}
+
+static int parse_hex_exact(uint8_t *out, size_t n, const char *text, const char *opt)
+{
+	size_t got = 0;
+
+	if (teeliza_hex_decode(out, n, &got, text, strlen(text), true) != TEELIZA_OK || got != n) {
+		fprintf(stderr, "teeliza verify: %s needs exactly %zu bytes of hex\n", opt, n);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static int parse_accept(uint32_t *out, const char *list)
+{
+	char buf[512], *p, *end;
+	dcap_tcb_status s;
+
+	*out = 0;
+	if (strlen(list) >= sizeof(buf))
+		return usage_error("--accept list too long: %s", list);
+	memcpy(buf, list, strlen(list) + 1);
+	for (p = buf; *p; p = end) {
+		end = strchr(p, ',');
+		if (end != NULL)
+			*end++ = '\0';
+		else
+			end = p + strlen(p);
+		if (*p == '\0')
+			continue;
+		if (dcap_tcb_status_parse(&s, p) != TEELIZA_OK) {
+			fprintf(stderr, "teeliza verify: --accept: %s\n", teeliza_errmsg());
+			return EXIT_USAGE;
+		}
+		*out |= DCAP_STATUS_BIT(s);
+	}
+	return EXIT_OK;
+}
+
+static int parse_rtmr(struct verify_opts *o, const char *arg)
+{
+	unsigned n;
+
+	if (arg[0] < '0' || arg[0] > '3' || arg[1] != '=')
+		return usage_error("--expect-rtmr needs N=HEX with N 0..3, got '%s'", arg);
+	n = (unsigned)(arg[0] - '0');
+	if (parse_hex_exact(o->rtmr[n], 48, arg + 2, "--expect-rtmr"))
+		return EXIT_USAGE;
+	o->policy.expect_rtmr[n] = o->rtmr[n];
+	return EXIT_OK;
+}
+
+static int parse_now(int64_t *out, const char *text)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || v < 0)
+		return usage_error("--now needs Unix seconds, got '%s'", text);
+	*out = (int64_t)v;
+	return EXIT_OK;
+}
+
+static int parse_opts(struct verify_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"collateral", required_argument, NULL, 'c'},
+		{"pccs-url", required_argument, NULL, 'u'},
+		{"save-collateral", required_argument, NULL, 'S'},
+		{"now", required_argument, NULL, 'n'},
+		{"trust-root", required_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'},
+		{"accept", required_argument, NULL, 'a'},
+		{"allow-debug", no_argument, NULL, 'D'},
+		{"allow-sept-ve", no_argument, NULL, 'V'},
+		{"allow-service-td", no_argument, NULL, 'T'},
+		{"expired", required_argument, NULL, 'E'},
+		{"expect-report-data", required_argument, NULL, 'R'},
+		{"expect-app-data", required_argument, NULL, 'A'},
+		{"expect-mrtd", required_argument, NULL, 'M'},
+		{"expect-rtmr", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch, rc = EXIT_OK;
+
+	memset(o, 0, sizeof(*o));
+	dcap_policy_init(&o->policy);
+	o->now = -1;
+	opterr = 0;
+	optind = 1;
+	while (rc == EXIT_OK && (ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->collateral = optarg; break;
+		case 'u': o->pccs_url = optarg; break;
+		case 'S': o->save_collateral = optarg; break;
+		case 'r': o->trust_root = optarg; break;
+		case 'j': o->json = true; break;
+		case 'D': o->policy.allow_debug = true; break;
+		case 'V': o->policy.require_sept_ve_disable = false; break;
+		case 'T': o->policy.allow_service_td = true; break;
+		case 'A': o->app_data = optarg; break;
+		case 'n': rc = parse_now(&o->now, optarg); break;
+		case 'a': rc = parse_accept(&o->policy.accepted, optarg); break;
+		case 'm': rc = parse_rtmr(o, optarg); break;
+		case 'R':
+			rc = parse_hex_exact(o->report_data, 64, optarg, "--expect-report-data");
+			o->policy.expect_report_data = o->report_data;
+			break;
+		case 'M':
+			rc = parse_hex_exact(o->mrtd, 48, optarg, "--expect-mrtd");
+			o->policy.expect_mrtd = o->mrtd;
+			break;
+		case 'E':
+			if (strcmp(optarg, "reject") == 0)
+				o->policy.expired = DCAP_EXPIRED_REJECT;
+			else if (strcmp(optarg, "untrusted") == 0)
+				o->policy.expired = DCAP_EXPIRED_UNTRUSTED;
+			else if (strcmp(optarg, "allow") == 0)
+				o->policy.expired = DCAP_EXPIRED_ALLOW;
+			else
+				rc = usage_error("--expired must be reject, untrusted or allow, got '%s'", optarg);
+			break;
+		case 'h':
+			fputs(verify_usage, stdout);
+			return -1;
+		default:
+			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (rc != EXIT_OK)
+		return rc;
+	if (argc - optind != 1)
+		return usage_error("give exactly one QUOTE (a file, or - for stdin)");
+	o->quote_path = argv[optind];
+	if ((o->collateral == NULL) == (o->pccs_url == NULL))
+		return usage_error("give exactly one of --collateral FILE or --pccs-url URL");
+	if (o->save_collateral != NULL && o->pccs_url == NULL)
+		return usage_error("--save-collateral only goes with --pccs-url");
+	if (o->app_data != NULL && o->policy.expect_report_data != NULL)
+		return usage_error("give --expect-report-data or --expect-app-data, not both");
+	return EXIT_OK;
+}
+
+/* report_data as the Eliza TEE plugin has tappd compute it: SHA-512("app-data:" || JSON). */
+static int app_data_report(uint8_t out[64], const char *json)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int n = 64;
+	int ok;
+
+	ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha512(), NULL) == 1 &&
+	     EVP_DigestUpdate(md, "app-data:", 9) == 1 && EVP_DigestUpdate(md, json, strlen(json)) == 1 &&
+	     EVP_DigestFinal_ex(md, out, &n) == 1;
+	EVP_MD_CTX_free(md);
+	if (!ok) {
+		fprintf(stderr, "teeliza verify: SHA-512 failed\n");
+		return EXIT_SOFTWARE;
+	}
+	return EXIT_OK;
+}
+
+static bool all_hex(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!isxdigit(p[i]))
+			return false;
+	return n > 0;
+}
+
+/* The quote's bytes: binary as is, or hex / 0x-hex text (surrounding whitespace ignored). */
+static int read_quote(teeliza_buf *out, const char *path)
+{
+	teeliza_buf raw;
+	size_t start = 0, end;
+	teeliza_err err;
+
+	teeliza_buf_init(out, VERIFY_MAX_INPUT);
+	err = teeliza_read_file(&raw, strcmp(path, "-") == 0 ? "/dev/stdin" : path, VERIFY_MAX_INPUT);
+	if (err)
+		return cli_fail("verify", err);
+	end = raw.len;
+	while (start < end && isspace(raw.data[start]))
+		start++;
+	while (end > start && isspace(raw.data[end - 1]))
+		end--;
+	if (end - start >= 2 && raw.data[start] == '0' && (raw.data[start + 1] == 'x' || raw.data[start + 1] == 'X') &&
+	    all_hex(raw.data + start + 2, end - start - 2))
+		start += 2;
+	if (all_hex(raw.data + start, end - start)) {
+		err = teeliza_hex_decode_buf(out, (const char *)raw.data + start, end - start, false);
+		teeliza_buf_free(&raw);
+		if (err) {
+			fprintf(stderr, "teeliza verify: the quote is hex but does not decode: %s\n", teeliza_errmsg());
+			return EXIT_BAD_INPUT;
+		}
+		return EXIT_OK;
+	}
+	*out = raw;
+	return EXIT_OK;
+}
+
+static int load_collateral(dcap_collateral **out, const struct verify_opts *o, const teeliza_buf *quote)
+{
+	teeliza_buf json;
+	teeliza_err err;
+
+	*out = NULL;
+	if (o->collateral != NULL) {
+		err = teeliza_read_file(&json, o->collateral, VERIFY_MAX_INPUT);
+		if (err)
+			return cli_fail("verify", err);
+	} else {
+		teeliza_buf_init(&json, VERIFY_MAX_INPUT);
+		err = dcap_pccs_fetch(&json, o->pccs_url, quote->data, quote->len, 0);
+		if (err) {
+			teeliza_buf_free(&json);
+			return cli_fail("verify", err);
+		}
+		if (o->save_collateral != NULL) {
+			err = teeliza_write_file(o->save_collateral, json.data, json.len, 0644);
+			if (err) {
+				teeliza_buf_free(&json);
+				return cli_fail("verify", err);
+			}
+		}
+	}
+	err = dcap_collateral_parse_json(out, (const char *)json.data, json.len);
+	teeliza_buf_free(&json);
+	if (err) {
+		fprintf(stderr, "teeliza verify: bad collateral: %s\n", teeliza_errmsg());
+		return EXIT_BAD_INPUT;
+	}
+	return EXIT_OK;
+}
+
+static int load_trust(dcap_trust **out, const char *path)
+{
+	teeliza_buf pem;
+	teeliza_err err;
+
+	*out = NULL;
+	if (path == NULL)
+		return EXIT_OK;
+	err = teeliza_read_file(&pem, path, 1u << 20);
+	if (err)
+		return cli_fail("verify", err);
+	err = dcap_trust_new(out, true);
+	if (!err)
+		err = dcap_trust_add_pem(*out, (const char *)pem.data, pem.len);
+	teeliza_buf_free(&pem);
+	if (err) {
+		fprintf(stderr, "teeliza verify: --trust-root %s: %s\n", path, teeliza_errmsg());
+		return EXIT_BAD_INPUT;
+	}
+	return EXIT_OK;
+}
+
+/* The header of a quote the full parser refused, so the user still sees what it claims to be. */
+static void print_header_only(FILE *f, const teeliza_buf *quote)
+{
+	dcap_header h;
+	char vendor[33];
+
+	if (dcap_header_parse(&h, quote->data, quote->len) != TEELIZA_OK) {
+		fprintf(f, "Quote: %zu bytes, too short for a header\n\n", quote->len);
+		return;
+	}
+	teeliza_hex_encode(vendor, h.qe_vendor_id, 16);
+	fprintf(f, "Quote header (%zu bytes; the rest could not be parsed)\n", quote->len);
+	fprintf(f, "  %-18s %u\n  %-18s %u\n  %-18s 0x%08x\n  %-18s %s%s\n\n", "version", h.version, "att_key_type",
+	        h.att_key_type, "tee_type", h.tee_type, "qe_vendor_id", vendor,
+	        memcmp(h.qe_vendor_id, DCAP_INTEL_QE_VENDOR_ID, 16) == 0 ? " (Intel)" : " (not Intel)");
+}
+
+static int print_json(const dcap_result *r)
+{
+	teeliza_buf text;
+	json_t *obj, *quote = NULL;
+	json_error_t e;
+	char *out;
+	int rc = EXIT_OK;
+
+	teeliza_buf_init(&text, 1u << 20);
+	if (dcap_result_to_json(&text, r) != TEELIZA_OK) {
+		teeliza_buf_free(&text);
+		return EXIT_SOFTWARE;
+	}
+	obj = json_loadb((const char *)text.data, text.len, 0, &e);
+	teeliza_buf_free(&text);
+	if (obj == NULL)
+		return EXIT_SOFTWARE;
+	if (r->quote_parsed && dcap_quote_to_json(&quote, &r->quote) != TEELIZA_OK)
+		rc = EXIT_SOFTWARE;
+	json_object_set_new(obj, "quote", quote != NULL ? quote : json_null());
+	out = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	if (out == NULL)
+		return EXIT_SOFTWARE;
+	printf("%s\n", out);
+	free(out);
+	return rc;
+}
+
+static int exit_for(const dcap_result *r)
+{
+	switch (r->verdict) {
+	case DCAP_VERDICT_TRUSTED:
+		return EXIT_OK;
+	case DCAP_VERDICT_UNTRUSTED:
+		return EXIT_UNTRUSTED;
+	default:
+		return r->failure == DCAP_FAIL_BAD_QUOTE || r->failure == DCAP_FAIL_BAD_COLLATERAL ? EXIT_BAD_INPUT
+		                                                                                 : EXIT_VERIFY_FAIL;
+	}
+}
+
+int verify_main(int argc, char **argv)
+{
+	struct verify_opts o;
+	teeliza_buf quote = {0};
+	dcap_collateral *coll = NULL;
+	dcap_trust *trust = NULL;
+	dcap_result *res = NULL;
+	int rc;
+
+	rc = parse_opts(&o, argc, argv);
+	if (rc != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if (o.app_data != NULL) {
+		rc = app_data_report(o.report_data, o.app_data);
+		if (rc)
+			return rc;
+		o.policy.expect_report_data = o.report_data;
+	}
+	if (o.now < 0)
+		o.now = (int64_t)time(NULL);
+	rc = read_quote(&quote, o.quote_path);
+	if (!rc)
+		rc = load_trust(&trust, o.trust_root);
+	if (!rc)
+		rc = load_collateral(&coll, &o, &quote);
+	if (!rc) {
+		res = malloc(sizeof(*res));
+		if (res == NULL)
+			rc = EXIT_SOFTWARE;
+	}
+	if (!rc) {
+		/* The verdict in res says everything; its error code is the same story. */
+		teeliza_err verr = dcap_verify(res, quote.data, quote.len, coll, o.now, &o.policy, trust);
+
+		(void)verr;
+		if (o.json) {
+			rc = print_json(res);
+		} else {
+			if (res->quote_parsed) {
+				dcap_quote_print(stdout, &res->quote);
+				printf("\n");
+			} else {
+				print_header_only(stdout, &quote);
+			}
+			dcap_result_print(stdout, res);
+		}
+		if (!rc)
+			rc = exit_for(res);
+	}
+	free(res);
+	dcap_collateral_free(coll);
+	dcap_trust_free(trust);
+	teeliza_buf_free(&quote);
+	return rc;
+}
