@@ -52,12 +52,13 @@ void simsrv_ca_close(simsrv_ca *ca);
 bool simsrv_dns_name_valid(const char *name);
 
 /*
- * A leaf certificate (PEM) for the private key in key_pem: subject CN =
- * subject, one SAN dNSName per alt name (already validated), signed
- * ECDSA-SHA256 by the CA. Out: pem (initialised here; free with teeliza_buf_free).
+ * A leaf certificate (PEM) for the P-256 public key pub (uncompressed,
+ * 0x04 ‖ X ‖ Y): subject CN = subject, one SAN dNSName per alt name (already
+ * validated), signed ECDSA-SHA256 by the CA. Out: pem (initialised here;
+ * free with teeliza_buf_free).
  */
-teeliza_err simsrv_ca_issue(teeliza_buf *pem, const simsrv_ca *ca, const char *key_pem, size_t key_pem_len,
-                            const char *subject, const char *const *alt_names, size_t n_alt) TEELIZA_WARN_UNUSED;
+teeliza_err simsrv_ca_issue(teeliza_buf *pem, const simsrv_ca *ca, const uint8_t pub[65], const char *subject,
+                            const char *const *alt_names, size_t n_alt) TEELIZA_WARN_UNUSED;
 
 /* ---- the simulated app identity and its event log (simsrv_events.c) ---- */
 

@@ -390,38 +390,70 @@ bool simsrv_dns_name_valid(const char *name)
 	return label > 0;
 }
 
-teeliza_err simsrv_ca_issue(teeliza_buf *pem, const simsrv_ca *ca, const char *key_pem, size_t key_pem_len,
-                            const char *subject, const char *const *alt_names, size_t n_alt)
+/*
+ * Put a P-256 point in the certificate as its SubjectPublicKeyInfo directly:
+ * building an EVP_PKEY for it would go through OpenSSL 3's decoder machinery,
+ * which costs more than the whole rest of DeriveKey.
+ */
+static bool set_p256_public_key(X509 *x, const uint8_t pub[65])
 {
-	BIO *bio;
-	EVP_PKEY *leaf_key = NULL;
-	X509 *x = NULL;
-	X509_NAME *name = NULL;
+	X509_PUBKEY *spki = X509_get_X509_PUBKEY(x);
+	unsigned char *bits = OPENSSL_memdup(pub, 65);
+
+	if (spki == NULL || bits == NULL) {
+		OPENSSL_free(bits);
+		return false;
+	}
+	if (X509_PUBKEY_set0_param(spki, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+	                           OBJ_nid2obj(NID_X9_62_prime256v1), bits, 65) != 1) {
+		OPENSSL_free(bits);
+		return false;
+	}
+	return true;
+}
+
+static bool set_leaf_serial(X509 *x, const uint8_t pub[65])
+{
+	uint8_t md[32];
+	BIGNUM *bn;
+	bool ok;
+
+	if (EVP_Digest(pub, 65, md, NULL, EVP_sha256(), NULL) != 1)
+		return false;
+	md[0] &= 0x7f;
+	md[0] |= 0x01;
+	bn = BN_bin2bn(md, 20, NULL);
+	ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
+	BN_free(bn);
+	return ok;
+}
+
+teeliza_err simsrv_ca_issue(teeliza_buf *pem, const simsrv_ca *ca, const uint8_t pub[65], const char *subject,
+                            const char *const *alt_names, size_t n_alt)
+{
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+	uint8_t skid[20];
 	char *text = NULL;
 	size_t text_len = 0;
 	teeliza_err err;
 	bool ok;
 
 	teeliza_buf_init(pem, (size_t)4 << 20);
-	bio = BIO_new_mem_buf(key_pem, (int)key_pem_len);
-	if (bio != NULL)
-		leaf_key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
-	if (leaf_key == NULL)
-		return ossl_fail("reading the derived key");
-	x = X509_new();
-	name = X509_NAME_new();
-	ok = x != NULL && name != NULL &&
+	ok = x != NULL && name != NULL && pub[0] == 0x04 && X509_set_version(x, 2) == 1 && set_leaf_serial(x, pub) &&
 	     X509_NAME_add_entry_by_NID(name, NID_commonName, V_ASN1_UTF8STRING, (const unsigned char *)subject,
 	                                (int)strlen(subject), -1, 0) == 1 &&
-	     fill_common(x, name, X509_get_subject_name(ca->cert), leaf_key) && add_authority_key_id(x, ca->ski) &&
-	     add_dns_names(x, alt_names, n_alt) && X509_sign(x, ca->key, EVP_sha256()) > 0;
+	     X509_set_subject_name(x, name) == 1 && X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) == 1 &&
+	     ASN1_TIME_set_string_X509(X509_getm_notBefore(x), NOT_BEFORE) == 1 &&
+	     ASN1_TIME_set_string_X509(X509_getm_notAfter(x), NOT_AFTER) == 1 && set_p256_public_key(x, pub) &&
+	     key_id(skid, x) && add_octets_ext(x, NID_subject_key_identifier, skid, sizeof(skid)) &&
+	     add_authority_key_id(x, ca->ski) && add_dns_names(x, alt_names, n_alt) &&
+	     X509_sign(x, ca->key, EVP_sha256()) > 0;
 	err = ok ? cert_to_pem(&text, &text_len, x) : ossl_fail("signing the derived key's certificate");
 	if (err == TEELIZA_OK)
 		err = teeliza_buf_append(pem, text, text_len);
 	free(text);
 	X509_NAME_free(name);
 	X509_free(x);
-	EVP_PKEY_free(leaf_key);
 	return err;
 }

@@ -24,17 +24,33 @@ static teeliza_err append_str(teeliza_buf *out, const char *s)
 	return simsrv_json_string(out, s, strlen(s));
 }
 
+/*
+ * The public point inside the PKCS#8 DER tee_hkdf_p256_pem encodes: 138
+ * bytes ending in [1] { BIT STRING { 00 04 X Y } }, i.e. a1 44 03 42 00 04 ‖ X ‖ Y.
+ */
+static bool pkcs8_p256_public_key(const uint8_t **pub, const uint8_t *der, size_t len)
+{
+	static const uint8_t tail_head[] = {0xa1, 0x44, 0x03, 0x42, 0x00, 0x04};
+
+	if (len != 138 || memcmp(der + len - 65 - 5, tail_head, sizeof(tail_head)) != 0)
+		return false;
+	*pub = der + len - 65;
+	return true;
+}
+
 teeliza_err simsrv_derive_key(teeliza_buf *out, const simsrv_state *st, const json_t *args)
 {
 	const char *path, *subject, **alt = NULL;
 	size_t n_alt = 0, i;
 	bool usage, random_seed = false;
 	uint8_t ikm[32];
-	teeliza_buf key, leaf;
+	const uint8_t *pub = NULL;
+	teeliza_buf key, leaf, der;
 	teeliza_err err;
 
 	teeliza_buf_init(&key, 0);
 	teeliza_buf_init(&leaf, 0);
+	teeliza_buf_init(&der, 0);
 	err = simsrv_arg_string(&path, args, "path");
 	if (err == TEELIZA_OK)
 		err = simsrv_arg_string(&subject, args, "subject");
@@ -65,7 +81,11 @@ teeliza_err simsrv_derive_key(teeliza_buf *out, const simsrv_state *st, const js
 	}
 	err = tee_hkdf_p256_pem(&key, ikm, path, strlen(path));
 	if (err == TEELIZA_OK)
-		err = simsrv_ca_issue(&leaf, &st->ca, (const char *)key.data, key.len, subject, alt, n_alt);
+		err = tee_pem_to_der(&der, (const char *)key.data, key.len);
+	if (err == TEELIZA_OK && !pkcs8_p256_public_key(&pub, der.data, der.len))
+		err = teeliza_set_error(TEELIZA_ERR_INTERNAL, "derived key is not the expected 138-byte PKCS#8 DER");
+	if (err == TEELIZA_OK)
+		err = simsrv_ca_issue(&leaf, &st->ca, pub, subject, alt, n_alt);
 	if (err)
 		goto out;
 	out->secret = true;
@@ -85,6 +105,7 @@ teeliza_err simsrv_derive_key(teeliza_buf *out, const simsrv_state *st, const js
 out:
 	TEELIZA_WIPE_BUFFER(ikm);
 	teeliza_buf_free(&key);
+	teeliza_buf_free(&der);
 	teeliza_buf_free(&leaf);
 	free(alt);
 	return err;
