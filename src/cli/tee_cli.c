@@ -107,12 +107,12 @@ int tee_cli_salt(teeliza_buf *salt, const char *cmd, const char *salt_file)
 			        cmd, salt_file, (unsigned)(st.st_mode & 0777));
 		if (salt->len > 0)
 			drop_one_newline(salt);
-		if (memchr(salt->data, 0, salt->len) != NULL) {
-			teeliza_set_error(TEELIZA_ERR_CONFIG, "salt file %s contains a NUL byte", salt_file);
-			return cli_fail(cmd, TEELIZA_ERR_CONFIG);
-		}
 		if (salt->len == 0) {
 			teeliza_set_error(TEELIZA_ERR_CONFIG, "salt file %s is empty", salt_file);
+			return cli_fail(cmd, TEELIZA_ERR_CONFIG);
+		}
+		if (memchr(salt->data, 0, salt->len) != NULL) {
+			teeliza_set_error(TEELIZA_ERR_CONFIG, "salt file %s contains a NUL byte", salt_file);
 			return cli_fail(cmd, TEELIZA_ERR_CONFIG);
 		}
 		return EXIT_OK;
