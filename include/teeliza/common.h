@@ -94,7 +94,7 @@ teeliza_err teeliza_buf_printf(teeliza_buf *b, const char *fmt, ...) TEELIZA_PRI
 void teeliza_buf_reset(teeliza_buf *b);
 void teeliza_buf_free(teeliza_buf *b);
 
-/* Read a whole file (at most max bytes) into out. */
+/* Read a whole file (at most max bytes) into out; path "-" reads standard input. */
 teeliza_err teeliza_read_file(teeliza_buf *out, const char *path, size_t max) TEELIZA_WARN_UNUSED;
 
 /*

@@ -102,7 +102,7 @@ int replay_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	err = teeliza_read_file(&in, strcmp(path, "-") == 0 ? "/dev/stdin" : path, REPLAY_MAX_INPUT);
+	err = teeliza_read_file(&in, path, REPLAY_MAX_INPUT);
 	if (err)
 		return cli_fail("replay", err);
 	err = parse_input(&log, (const char *)in.data, in.len);

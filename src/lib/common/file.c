@@ -17,7 +17,8 @@ teeliza_err teeliza_read_file(teeliza_buf *out, const char *path, size_t max)
 	teeliza_err err = TEELIZA_OK;
 
 	teeliza_buf_init(out, max);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* "-" is standard input: read fd 0 itself, since open("/dev/stdin") fails on sockets. */
+	fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return teeliza_set_error(errno == ENOENT ? TEELIZA_ERR_NOT_FOUND : TEELIZA_ERR_IO,
 		                         "cannot open %s: %s", path, strerror(errno));
@@ -37,7 +38,10 @@ teeliza_err teeliza_read_file(teeliza_buf *out, const char *path, size_t max)
 			break;
 		}
 	}
-	close(fd);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	/* The file may be a key: leave no copy of it on the stack. */
+	TEELIZA_WIPE_BUFFER(chunk);
 	if (err == TEELIZA_OK && out->data == NULL)
 		err = teeliza_buf_append(out, "", 0); /* an empty file is still a valid string */
 	if (err)

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Interop with the official JS SDK (@phala/dstack-sdk 0.1.7 + @solana/web3.js +
+# viem, installed from npm into the build directory): Eliza's TEE plugin
+# algorithm run by the SDK against `teeliza simulator`, over TCP and over a
+# unix socket, for every key scheme, must get the same wallets, report data
+# and RTMRs as teeliza's own client.
+set -euo pipefail
+: "${TEELIZA:?}" "${TEELIZA_SRC:?}" "${TEELIZA_BUILD:?}" "${TEELIZA_VECTORS:?}"
+
+here="$TEELIZA_SRC/tests/interop"
+mods="$TEELIZA_BUILD/interop-js"
+mkdir -p "$mods"
+cp "$here/package.json" "$here/plugin-flow.mjs" "$here/sdk-vs-teeliza.mjs" "$mods/"
+if [ ! -d "$mods/node_modules/@phala/dstack-sdk" ] || [ ! -d "$mods/node_modules/viem" ] ||
+   [ ! -d "$mods/node_modules/@solana/web3.js" ]; then
+	(cd "$mods" && npm install --no-package-lock --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+tmp=$(mktemp -d /tmp/teeliza-sdk.XXXXXX)
+sim_pid=""
+cleanup() {
+	[ -n "$sim_pid" ] && { kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; }
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+sock="$tmp/tappd.sock"
+"$TEELIZA" simulator -q -p 0 --state-dir "$tmp/state" --socket "$sock" \
+	--key-file "$TEELIZA_VECTORS/tappd-simulator-app.key" >"$tmp/sim.out" 2>"$tmp/sim.err" &
+sim_pid=$!
+port=""
+for _ in $(seq 1 100); do
+	port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out")
+	[ -n "$port" ] && [ -S "$sock" ] && break
+	kill -0 "$sim_pid" 2>/dev/null || { cat "$tmp/sim.err" >&2; exit 1; }
+	sleep 0.1
+done
+[ -n "$port" ] || { echo "simulator did not start" >&2; exit 1; }
+
+# The SDK lets this override any endpoint; make sure nothing leaks in.
+unset DSTACK_SIMULATOR_ENDPOINT TEE_MODE
+rc=0
+for endpoint in "http://127.0.0.1:$port" "$sock"; do
+	for scheme in teeliza eliza-v0.1.9 eliza-v0.1.7; do
+		node "$mods/sdk-vs-teeliza.mjs" "$TEELIZA" "$endpoint" "my-wallet-salt" \
+			b850bc30-45f8-0041-a00a-83df46d8555d "$scheme" || rc=1
+	done
+	# A salt outside ASCII: the SDK's unix-socket Content-Length counts UTF-16
+	# units, so only TCP is expected to agree byte for byte (docs/INTEROP.md).
+	if [[ "$endpoint" == http* ]]; then
+		node "$mods/sdk-vs-teeliza.mjs" "$TEELIZA" "$endpoint" "sél-😀" agent-2 eliza-v0.1.9 || rc=1
+	fi
+done
+exit $rc
