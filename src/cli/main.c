@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{"info", info_main, "print tappd's Info"},
 	{"demo", demo_main, "the Eliza TEE guide's demo against a built-in simulator"},
 	{"verify", verify_main, "verify a TDX/SGX DCAP quote offline"},
+	{"healthcheck", healthcheck_main, "exit 0 when a URL answers 2xx (for container HEALTHCHECKs)"},
 };
 
 static void usage(FILE *f)
