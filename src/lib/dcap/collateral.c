@@ -13,54 +13,91 @@
 
 #define WHAT "collateral"
 
-static teeliza_err dup_string(char **out, size_t *len, const json_t *obj, const char *key, bool optional)
-{
-	const json_t *v = json_object_get(obj, key);
+enum {
+	F_PCK_CRL_ISSUER_CHAIN,
+	F_ROOT_CA_CRL,
+	F_PCK_CRL,
+	F_TCB_INFO_ISSUER_CHAIN,
+	F_TCB_INFO,
+	F_TCB_INFO_SIGNATURE,
+	F_QE_IDENTITY_ISSUER_CHAIN,
+	F_QE_IDENTITY,
+	F_QE_IDENTITY_SIGNATURE,
+	F_PCK_CERTIFICATE_CHAIN,
+	F__COUNT
+};
 
+static const char *const field_names[F__COUNT] = {
+	"pck_crl_issuer_chain", "root_ca_crl", "pck_crl", "tcb_info_issuer_chain", "tcb_info",
+	"tcb_info_signature", "qe_identity_issuer_chain", "qe_identity", "qe_identity_signature",
+	"pck_certificate_chain",
+};
+
+/* Move a decoded string field into *out (required unless optional). */
+static teeliza_err take_string(char **out, size_t *len, dcap_flat_field *f, bool optional)
+{
 	*out = NULL;
 	*len = 0;
-	if (optional && (v == NULL || json_is_null(v)))
+	if (optional && (!f->present || f->is_null))
 		return TEELIZA_OK;
-	if (v == NULL)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, WHAT ": missing \"%s\"", key);
-	if (!json_is_string(v))
-		return teeliza_set_error(TEELIZA_ERR_PARSE, WHAT ": \"%s\" must be a string", key);
-	*len = json_string_length(v);
-	if (*len == 0)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, WHAT ": \"%s\" is empty", key);
-	*out = malloc(*len + 1);
-	if (*out == NULL)
-		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
-	memcpy(*out, json_string_value(v), *len + 1);
+	if (!f->present)
+		return teeliza_set_error(TEELIZA_ERR_PARSE, WHAT ": missing \"%s\"", f->name);
+	if (f->value == NULL)
+		return teeliza_set_error(TEELIZA_ERR_PARSE, WHAT ": \"%s\" must be a string", f->name);
+	if (f->len == 0 || strlen(f->value) != f->len)
+		return teeliza_set_error(TEELIZA_ERR_PARSE, WHAT ": \"%s\" is empty or holds a NUL character",
+		                         f->name);
+	*out = f->value;
+	*len = f->len;
+	f->value = NULL;
 	return TEELIZA_OK;
 }
 
-static teeliza_err dup_hex(uint8_t **out, size_t *len, const json_t *obj, const char *key)
+static teeliza_err take_hex(uint8_t **out, size_t *len, dcap_flat_field *f)
 {
-	const json_t *v = json_object_get(obj, key);
-	const char *s;
+	char *s;
 	size_t n;
+	teeliza_err err = take_string(&s, &n, f, false);
 
 	*out = NULL;
 	*len = 0;
-	if (v == NULL)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, WHAT ": missing \"%s\"", key);
-	if (!json_is_string(v))
-		return teeliza_set_error(TEELIZA_ERR_PARSE, WHAT ": \"%s\" must be a hex string", key);
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (n == 0 || n % 2 != 0)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, WHAT ": \"%s\" must be a non-empty even-length hex string",
-		                         key);
+	if (err)
+		return err;
+	if (n % 2 != 0) {
+		free(s);
+		return teeliza_set_error(TEELIZA_ERR_PARSE, WHAT ": \"%s\" must be an even-length hex string", f->name);
+	}
 	*out = malloc(n / 2);
-	if (*out == NULL)
+	if (*out == NULL) {
+		free(s);
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	}
 	if (teeliza_hex_decode(*out, n / 2, len, s, n, false) != TEELIZA_OK) {
 		free(*out);
 		*out = NULL;
 		*len = 0;
-		return teeliza_set_error(TEELIZA_ERR_PARSE, WHAT ": \"%s\" is not hex", key);
+		free(s);
+		return teeliza_set_error(TEELIZA_ERR_PARSE, WHAT ": \"%s\" is not hex", f->name);
 	}
+	free(s);
+	return TEELIZA_OK;
+}
+
+static teeliza_err take_sig(uint8_t out[64], dcap_flat_field *f)
+{
+	uint8_t *b;
+	size_t n;
+	teeliza_err err = take_hex(&b, &n, f);
+
+	if (err)
+		return err;
+	if (n != 64) {
+		free(b);
+		return teeliza_set_error(TEELIZA_ERR_PARSE, WHAT ": \"%s\" must be 64 bytes (r || s), got %zu", f->name,
+		                         n);
+	}
+	memcpy(out, b, 64);
+	free(b);
 	return TEELIZA_OK;
 }
 
@@ -78,32 +115,32 @@ static teeliza_err pool_add(STACK_OF(X509) *pool, STACK_OF(X509) *chain)
 	return TEELIZA_OK;
 }
 
-static teeliza_err parse_strings(dcap_collateral *c, const json_t *obj)
+static teeliza_err parse_strings(dcap_collateral *c, dcap_flat_field *f)
 {
 	teeliza_err err;
 
-	err = dup_string(&c->pck_crl_issuer_chain, &c->pck_crl_issuer_chain_len, obj, "pck_crl_issuer_chain", false);
+	err = take_string(&c->pck_crl_issuer_chain, &c->pck_crl_issuer_chain_len, &f[F_PCK_CRL_ISSUER_CHAIN], false);
 	if (!err)
-		err = dup_hex(&c->root_ca_crl, &c->root_ca_crl_len, obj, "root_ca_crl");
+		err = take_hex(&c->root_ca_crl, &c->root_ca_crl_len, &f[F_ROOT_CA_CRL]);
 	if (!err)
-		err = dup_hex(&c->pck_crl, &c->pck_crl_len, obj, "pck_crl");
+		err = take_hex(&c->pck_crl, &c->pck_crl_len, &f[F_PCK_CRL]);
 	if (!err)
-		err = dup_string(&c->tcb_info_issuer_chain, &c->tcb_info_issuer_chain_len, obj, "tcb_info_issuer_chain",
-		                 false);
+		err = take_string(&c->tcb_info_issuer_chain, &c->tcb_info_issuer_chain_len, &f[F_TCB_INFO_ISSUER_CHAIN],
+		                  false);
 	if (!err)
-		err = dup_string(&c->tcb_info, &c->tcb_info_len, obj, "tcb_info", false);
+		err = take_string(&c->tcb_info, &c->tcb_info_len, &f[F_TCB_INFO], false);
 	if (!err)
-		err = dcap_json_hex(c->tcb_info_signature, 64, obj, "tcb_info_signature", WHAT);
+		err = take_sig(c->tcb_info_signature, &f[F_TCB_INFO_SIGNATURE]);
 	if (!err)
-		err = dup_string(&c->qe_identity_issuer_chain, &c->qe_identity_issuer_chain_len, obj,
-		                 "qe_identity_issuer_chain", false);
+		err = take_string(&c->qe_identity_issuer_chain, &c->qe_identity_issuer_chain_len,
+		                  &f[F_QE_IDENTITY_ISSUER_CHAIN], false);
 	if (!err)
-		err = dup_string(&c->qe_identity, &c->qe_identity_len, obj, "qe_identity", false);
+		err = take_string(&c->qe_identity, &c->qe_identity_len, &f[F_QE_IDENTITY], false);
 	if (!err)
-		err = dcap_json_hex(c->qe_identity_signature, 64, obj, "qe_identity_signature", WHAT);
+		err = take_sig(c->qe_identity_signature, &f[F_QE_IDENTITY_SIGNATURE]);
 	if (!err)
-		err = dup_string(&c->pck_certificate_chain, &c->pck_certificate_chain_len, obj, "pck_certificate_chain",
-		                 true);
+		err = take_string(&c->pck_certificate_chain, &c->pck_certificate_chain_len, &f[F_PCK_CERTIFICATE_CHAIN],
+		                  true);
 	return err;
 }
 
@@ -152,46 +189,44 @@ static teeliza_err parse_pki(dcap_collateral *c)
 	return TEELIZA_OK;
 }
 
-teeliza_err dcap_collateral_build(dcap_collateral **out, const json_t *obj)
+teeliza_err dcap_collateral_parse_json(dcap_collateral **out, const char *json, size_t json_len)
 {
+	dcap_flat_field f[F__COUNT];
 	dcap_collateral *c;
+	size_t i;
 	teeliza_err err;
 
 	*out = NULL;
+	for (i = 0; i < F__COUNT; i++)
+		f[i].name = field_names[i];
+	err = dcap_flat_json_parse(f, F__COUNT, json, json_len, WHAT);
+	if (err)
+		return err;
 	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	if (c == NULL) {
+		err = teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	atomic_init(&c->refs, 1);
 	if (pthread_mutex_init(&c->lock, NULL) != 0) {
 		free(c);
-		return teeliza_set_error(TEELIZA_ERR_NOMEM, "cannot create a mutex");
+		err = teeliza_set_error(TEELIZA_ERR_NOMEM, "cannot create a mutex");
+		goto out;
 	}
-	err = parse_strings(c, obj);
+	err = parse_strings(c, f);
 	if (!err)
 		err = parse_pki(c);
 	if (!err)
 		err = dcap_tcb_info_parse(&c->tcb, c->tcb_info, c->tcb_info_len);
 	if (!err)
 		err = dcap_qe_identity_parse(&c->qe, c->qe_identity, c->qe_identity_len);
-	if (err) {
-		dcap_collateral_free(c);
-		return err;
-	}
-	*out = c;
-	return TEELIZA_OK;
-}
-
-teeliza_err dcap_collateral_parse_json(dcap_collateral **out, const char *json, size_t json_len)
-{
-	json_t *obj;
-	teeliza_err err;
-
-	*out = NULL;
-	err = dcap_json_load(&obj, json, json_len, WHAT);
 	if (err)
-		return err;
-	err = dcap_collateral_build(out, obj);
-	json_decref(obj);
+		dcap_collateral_free(c);
+	else
+		*out = c;
+out:
+	for (i = 0; i < F__COUNT; i++)
+		free(f[i].value);
 	return err;
 }
 
@@ -267,6 +302,8 @@ void dcap_collateral_free(dcap_collateral *c)
 		return;
 	for (i = 0; i < DCAP_PCK_MEMO; i++)
 		EVP_PKEY_free(c->pck_memo[i].key);
+	for (i = 0; i < DCAP_QE_MEMO; i++)
+		EVP_PKEY_free(c->qe_memo[i].att);
 	dcap_tcb_info_free(&c->tcb);
 	dcap_qe_identity_free(&c->qe);
 	sk_X509_pop_free(c->pck_crl_chain, X509_free);

@@ -102,35 +102,84 @@ static bool same_text(const char *a, size_t alen, const char *b, size_t blen)
 	return alen == blen && memcmp(a, b, alen) == 0;
 }
 
-static teeliza_err verify_collateral_pki(dcap_result *res, dcap_collateral *c, int64_t now, const dcap_trust *trust)
+/* The CRLs' signatures: the root CA CRL by the root above the TCB Info chain, the PCK CRL by its issuer chain's leaf. */
+static teeliza_err check_crls(dcap_result *res, dcap_collateral *c)
 {
-	X509_CRL *crls[2] = {c->root_crl, c->pck_crl_obj};
+	X509 *root;
+	teeliza_err err = TEELIZA_OK;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->crls_ok)
+		goto out;
+	root = dcap_chain_anchor(c->tcb_chain, c->pool);
+	if (root == NULL) {
+		err = fail(res, DCAP_FAIL_CHAIN, TEELIZA_ERR_VERIFY, "the TCB Info issuer chain has no root certificate");
+		goto out;
+	}
+	err = dcap_crl_accept(&c->crls[0], c->root_crl, root, "the root CA CRL");
+	if (!err)
+		err = dcap_crl_accept(&c->crls[1], c->pck_crl_obj, sk_X509_value(c->pck_crl_chain, 0), "the PCK CRL");
+	if (err) {
+		err = fail_last(res, DCAP_FAIL_CHAIN, err == TEELIZA_ERR_UNSUPPORTED ? TEELIZA_ERR_UNSUPPORTED
+		                                                                      : TEELIZA_ERR_VERIFY);
+		goto out;
+	}
+	c->crls_ok = true;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+static bool chain_has(STACK_OF(X509) *chain, X509 *x)
+{
+	int i;
+
+	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++)
+		if (X509_cmp(sk_X509_value(chain, i), x) == 0)
+			return true;
+	return false;
+}
+
+static void narrow(dcap_collateral *c, const dcap_chain_check *k)
+{
+	if (k->valid_from > c->memo_from)
+		c->memo_from = k->valid_from;
+	if (k->valid_until < c->memo_until)
+		c->memo_until = k->valid_until;
+}
+
+/*
+ * The TCB Info and QE Identity chains and signatures, and the PCK CRL issuer
+ * chain unless its leaf is a certificate of the quote's PCK chain, which was
+ * just verified (with the same CRLs, time and trust).
+ */
+static teeliza_err verify_collateral_pki(dcap_result *res, dcap_collateral *c, int64_t now, const dcap_trust *trust,
+                                         STACK_OF(X509) *pck_chain)
+{
 	dcap_chain_check tcb, qe, crl;
 	EVP_PKEY *key;
 	teeliza_err err;
 
-	err = dcap_chain_verify(&tcb, c->tcb_chain, c->pool, crls, 2, trust, now, "the TCB Info issuer chain");
+	err = dcap_chain_verify(&tcb, c->tcb_chain, c->pool, c->crls, 2, trust, now, "the TCB Info issuer chain");
 	if (err)
 		return fail_last(res, tcb.failure, err);
-	if (same_text(c->qe_identity_issuer_chain, c->qe_identity_issuer_chain_len, c->tcb_info_issuer_chain,
-	              c->tcb_info_issuer_chain_len)) {
-		qe = tcb;
-	} else {
-		err = dcap_chain_verify(&qe, c->qe_chain, c->pool, crls, 2, trust, now,
+	c->memo_from = tcb.valid_from;
+	c->memo_until = tcb.valid_until;
+	if (!same_text(c->qe_identity_issuer_chain, c->qe_identity_issuer_chain_len, c->tcb_info_issuer_chain,
+	               c->tcb_info_issuer_chain_len)) {
+		err = dcap_chain_verify(&qe, c->qe_chain, c->pool, c->crls, 2, trust, now,
 		                        "the QE Identity issuer chain");
 		if (err)
 			return fail_last(res, qe.failure, err);
+		narrow(c, &qe);
 	}
-	err = dcap_chain_verify(&crl, c->pck_crl_chain, c->pool, crls, 2, trust, now, "the PCK CRL issuer chain");
-	if (err)
-		return fail_last(res, crl.failure, err);
-	/* The root CA CRL must come from the root the chains end in, the PCK CRL from its issuer chain's leaf. */
-	if (X509_CRL_verify(c->root_crl, X509_get0_pubkey(tcb.root)) != 1)
-		return fail(res, DCAP_FAIL_CHAIN, TEELIZA_ERR_VERIFY,
-		            "the root CA CRL is not signed by the root CA the collateral chains end in");
-	if (X509_CRL_verify(c->pck_crl_obj, X509_get0_pubkey(sk_X509_value(c->pck_crl_chain, 0))) != 1)
-		return fail(res, DCAP_FAIL_CHAIN, TEELIZA_ERR_VERIFY,
-		            "the PCK CRL is not signed by the first certificate of pck_crl_issuer_chain");
+	if (!chain_has(pck_chain, sk_X509_value(c->pck_crl_chain, 0))) {
+		err = dcap_chain_verify(&crl, c->pck_crl_chain, c->pool, c->crls, 2, trust, now,
+		                        "the PCK CRL issuer chain");
+		if (err)
+			return fail_last(res, crl.failure, err);
+		narrow(c, &crl);
+	}
 
 	key = X509_get0_pubkey(sk_X509_value(c->tcb_chain, 0));
 	if (key == NULL || dcap_ecdsa_verify(key, c->tcb_info_signature, (const uint8_t *)c->tcb_info,
@@ -144,31 +193,20 @@ static teeliza_err verify_collateral_pki(dcap_result *res, dcap_collateral *c, i
 		return fail(res, DCAP_FAIL_COLLATERAL_SIGNATURE, TEELIZA_ERR_VERIFY,
 		            "QE Identity signature is invalid: it does not verify over the exact qe_identity bytes with "
 		            "the QE Identity signing certificate");
-
-	c->memo_from = tcb.valid_from;
-	c->memo_until = tcb.valid_until;
-	if (qe.valid_from > c->memo_from)
-		c->memo_from = qe.valid_from;
-	if (qe.valid_until < c->memo_until)
-		c->memo_until = qe.valid_until;
-	if (crl.valid_from > c->memo_from)
-		c->memo_from = crl.valid_from;
-	if (crl.valid_until < c->memo_until)
-		c->memo_until = crl.valid_until;
-	c->memo_tcb_check = tcb;
 	c->memo_trust_id = trust->id;
 	c->memo_ok = true;
 	return TEELIZA_OK;
 }
 
-static teeliza_err check_collateral(dcap_result *res, dcap_collateral *c, int64_t now, const dcap_trust *trust)
+static teeliza_err check_collateral(dcap_result *res, dcap_collateral *c, int64_t now, const dcap_trust *trust,
+                                    STACK_OF(X509) *pck_chain)
 {
 	teeliza_err err = TEELIZA_OK;
 
 	pthread_mutex_lock(&c->lock);
 	if (!(c->memo_ok && c->memo_trust_id == trust->id && now >= c->memo_from && now <= c->memo_until)) {
 		c->memo_ok = false;
-		err = verify_collateral_pki(res, c, now, trust);
+		err = verify_collateral_pki(res, c, now, trust, pck_chain);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return err;
@@ -239,10 +277,10 @@ static void memo_store(dcap_collateral *c, const uint8_t h[32], uint64_t trust_i
 	pthread_mutex_unlock(&c->lock);
 }
 
-static teeliza_err check_pck(dcap_result *res, pck_view *v, dcap_collateral *c, const dcap_quote *q, int64_t now,
-                             const dcap_trust *trust)
+/* The quote's PCK chain, verified (or from the memo, then *chain stays NULL). The caller frees *chain. */
+static teeliza_err check_pck(dcap_result *res, pck_view *v, STACK_OF(X509) **chain_out, dcap_collateral *c,
+                             const dcap_quote *q, int64_t now, const dcap_trust *trust)
 {
-	X509_CRL *crls[2] = {c->root_crl, c->pck_crl_obj};
 	STACK_OF(X509) *chain = NULL;
 	uint8_t h[32];
 	char cn[128];
@@ -250,17 +288,14 @@ static teeliza_err check_pck(dcap_result *res, pck_view *v, dcap_collateral *c, 
 	teeliza_err err;
 
 	memset(v, 0, sizeof(*v));
+	*chain_out = NULL;
 	dcap_sha256_of(h, q->cert_data, q->cert_data_len);
 	if (memo_lookup(v, c, h, trust->id, now))
 		return TEELIZA_OK;
-	err = dcap_pem_chain_parse(&chain, q->cert_data, q->cert_data_len);
-	if (err) {
-		char detail[400];
-
-		snprintf(detail, sizeof(detail), "%s", teeliza_errmsg());
-		return fail(res, DCAP_FAIL_BAD_QUOTE, err, "the quote's PCK certificate chain: %s", detail);
-	}
-	err = dcap_chain_verify(&v->check, chain, c->pool, crls, 2, trust, now, "the quote's PCK certificate chain");
+	err = dcap_pem_chain(&chain, (const char *)q->cert_data, q->cert_data_len, "the quote's PCK certificate chain");
+	if (err)
+		return fail_last(res, DCAP_FAIL_BAD_QUOTE, err);
+	err = dcap_chain_verify(&v->check, chain, c->pool, c->crls, 2, trust, now, "the quote's PCK certificate chain");
 	if (err) {
 		err = fail_last(res, v->check.failure, err);
 		goto out;
@@ -286,13 +321,77 @@ static teeliza_err check_pck(dcap_result *res, pck_view *v, dcap_collateral *c, 
 		v->platform_ca = strstr(cn, "Platform") != NULL;
 	memo_store(c, h, trust->id, v);
 out:
-	sk_X509_pop_free(chain, X509_free);
+	if (err)
+		sk_X509_pop_free(chain, X509_free);
+	else
+		*chain_out = chain;
 	return err;
 }
 
 /* ---- QE report and identity ---- */
 
-static teeliza_err check_qe_report(dcap_result *res, const dcap_quote *q, EVP_PKEY *pck_key)
+/*
+ * A quoting enclave signs many quotes with one attestation key and one QE
+ * report, so a collateral remembers QE reports whose PCK signature verified
+ * (keyed by the PCK chain, the report and the signature) with the parsed
+ * attestation key.
+ */
+static void qe_memo_key(uint8_t out[32], const uint8_t pem_hash[32], const dcap_quote *q)
+{
+	uint8_t buf[32 + DCAP_SGX_REPORT_LEN + 64];
+
+	memcpy(buf, pem_hash, 32);
+	memcpy(buf + 32, q->qe_report.raw, DCAP_SGX_REPORT_LEN);
+	memcpy(buf + 32 + DCAP_SGX_REPORT_LEN, q->qe_report_sig, 64);
+	dcap_sha256_of(out, buf, sizeof(buf));
+}
+
+/* A new reference to the remembered attestation key when this QE report already verified, else NULL. */
+static EVP_PKEY *qe_memo_get(dcap_collateral *c, const uint8_t key[32], const uint8_t att_xy[64])
+{
+	EVP_PKEY *att = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < DCAP_QE_MEMO; i++) {
+		dcap_qe_memo *m = &c->qe_memo[i];
+
+		if (m->used && memcmp(m->key, key, 32) == 0 && memcmp(m->att_xy, att_xy, 64) == 0) {
+			att = m->att;
+			EVP_PKEY_up_ref(att);
+			m->stamp = ++c->pck_stamp;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return att;
+}
+
+static void qe_memo_put(dcap_collateral *c, const uint8_t key[32], const uint8_t att_xy[64], EVP_PKEY *att)
+{
+	dcap_qe_memo *slot = &c->qe_memo[0];
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < DCAP_QE_MEMO; i++) {
+		if (!c->qe_memo[i].used) {
+			slot = &c->qe_memo[i];
+			break;
+		}
+		if (c->qe_memo[i].stamp < slot->stamp)
+			slot = &c->qe_memo[i];
+	}
+	EVP_PKEY_free(slot->att);
+	slot->used = true;
+	memcpy(slot->key, key, 32);
+	memcpy(slot->att_xy, att_xy, 64);
+	slot->att = att;
+	EVP_PKEY_up_ref(att);
+	slot->stamp = ++c->pck_stamp;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static teeliza_err check_qe_report(dcap_result *res, const dcap_quote *q, EVP_PKEY *pck_key, bool sig_known_good)
 {
 	static const uint8_t zero[32];
 	EVP_MD_CTX *md;
@@ -300,7 +399,8 @@ static teeliza_err check_qe_report(dcap_result *res, const dcap_quote *q, EVP_PK
 	unsigned int hl = 32;
 	int ok;
 
-	if (dcap_ecdsa_verify(pck_key, q->qe_report_sig, q->qe_report.raw, DCAP_SGX_REPORT_LEN) != TEELIZA_OK)
+	if (!sig_known_good &&
+	    dcap_ecdsa_verify(pck_key, q->qe_report_sig, q->qe_report.raw, DCAP_SGX_REPORT_LEN) != TEELIZA_OK)
 		return fail(res, DCAP_FAIL_QE_REPORT, TEELIZA_ERR_VERIFY,
 		            "QE report signature is invalid: it does not verify with the PCK certificate key");
 	md = EVP_MD_CTX_new();
@@ -547,6 +647,8 @@ static teeliza_err verify_quote(dcap_result *res, const uint8_t *quote, size_t q
 {
 	dcap_quote *q = &res->quote;
 	pck_view pck = {0};
+	STACK_OF(X509) *pck_chain = NULL;
+	uint8_t pem_hash[32], qe_key[32];
 	const dcap_id_level *qe_level;
 	dcap_tcb_eval ev;
 	EVP_PKEY *att = NULL;
@@ -554,8 +656,19 @@ static teeliza_err verify_quote(dcap_result *res, const uint8_t *quote, size_t q
 	teeliza_err err;
 
 	err = dcap_quote_parse(q, quote, quote_len);
-	if (err)
-		return fail_last(res, DCAP_FAIL_BAD_QUOTE, err);
+	if (err) {
+		dcap_header h;
+		char detail[400];
+
+		snprintf(detail, sizeof(detail), "%s", teeliza_errmsg());
+		if (dcap_header_parse(&h, quote, quote_len) == TEELIZA_OK &&
+		    memcmp(h.qe_vendor_id, DCAP_INTEL_QE_VENDOR_ID, 16) != 0) {
+			hex(a, h.qe_vendor_id, 8);
+			return fail(res, DCAP_FAIL_BAD_QUOTE, err, "%s; its QE vendor ID %s... is not Intel's either",
+			            detail, a);
+		}
+		return fail(res, DCAP_FAIL_BAD_QUOTE, err, "%s", detail);
+	}
 	res->quote_parsed = true;
 	res->tdx = q->header.tee_type == DCAP_TEE_TYPE_TDX;
 	if (memcmp(q->header.qe_vendor_id, DCAP_INTEL_QE_VENDOR_ID, 16) != 0) {
@@ -572,14 +685,16 @@ static teeliza_err verify_quote(dcap_result *res, const uint8_t *quote, size_t q
 		return fail(res, DCAP_FAIL_TCB_MISMATCH, TEELIZA_ERR_VERIFY,
 		            "the TCB Info is for %s but the quote is %s", c->tcb.tdx ? "TDX" : "SGX",
 		            res->tdx ? "TDX" : "SGX");
-	err = check_pck(res, &pck, c, q, now, trust);
+	err = check_crls(res, c);
+	if (!err)
+		err = check_pck(res, &pck, &pck_chain, c, q, now, trust);
 	if (err)
 		goto out;
 	memcpy(res->root_sha256, pck.check.root_sha256, 32);
 	res->intel_root = pck.check.intel_root;
 	memcpy(res->fmspc, pck.ext.fmspc, 6);
 	memcpy(res->pceid, pck.ext.pceid, 2);
-	err = check_collateral(res, c, now, trust);
+	err = check_collateral(res, c, now, trust, pck_chain);
 	if (err)
 		goto out;
 
@@ -597,16 +712,22 @@ static teeliza_err verify_quote(dcap_result *res, const uint8_t *quote, size_t q
 		           "PCEID of the PCK certificate (%s) differs from the TCB Info's (%s)", a, b);
 		goto out;
 	}
-	err = check_qe_report(res, q, pck.key);
+	dcap_sha256_of(pem_hash, q->cert_data, q->cert_data_len);
+	qe_memo_key(qe_key, pem_hash, q);
+	att = qe_memo_get(c, qe_key, q->att_pub_key);
+	err = check_qe_report(res, q, pck.key, att != NULL);
 	if (!err)
 		err = check_qe_identity(res, &qe_level, c, q);
 	if (err)
 		goto out;
 
-	err = dcap_p256_key(&att, q->att_pub_key);
-	if (err) {
-		err = fail(res, DCAP_FAIL_BAD_QUOTE, TEELIZA_ERR_PARSE, "the attestation key is not a P-256 point");
-		goto out;
+	if (att == NULL) {
+		err = dcap_p256_key(&att, q->att_pub_key);
+		if (err) {
+			err = fail(res, DCAP_FAIL_BAD_QUOTE, TEELIZA_ERR_PARSE, "the attestation key is not a P-256 point");
+			goto out;
+		}
+		qe_memo_put(c, qe_key, q->att_pub_key, att);
 	}
 	if (dcap_ecdsa_verify(att, q->signature, q->signed_data, q->signed_len) != TEELIZA_OK) {
 		err = fail(res, DCAP_FAIL_QUOTE_SIGNATURE, TEELIZA_ERR_VERIFY,
@@ -648,6 +769,7 @@ static teeliza_err verify_quote(dcap_result *res, const uint8_t *quote, size_t q
 	else
 		teeliza_clear_error();
 out:
+	sk_X509_pop_free(pck_chain, X509_free);
 	EVP_PKEY_free(att);
 	EVP_PKEY_free(pck.key);
 	return err;

@@ -145,10 +145,29 @@ void dcap_sha256_of(uint8_t out[32], const void *data, size_t len);
 
 /* ---- certificates (x509_chain.c) ---- */
 
-/* dcap_pem_chain_parse with `what` in the error message. */
+/*
+ * Certificates of a PEM text (leaf first), at most DCAP_MAX_CHAIN_CERTS; only
+ * whitespace and NULs around the CERTIFICATE blocks, no PEM headers, one DER
+ * certificate per block. Decoded objects are shared by content (x509_chain.c).
+ */
 teeliza_err dcap_pem_chain(STACK_OF(X509) **out, const char *pem, size_t len, const char *what);
 teeliza_err dcap_der_crl(X509_CRL **out, const uint8_t *der, size_t len, const char *what);
 int64_t dcap_asn1_time(const ASN1_TIME *t);
+
+/* A CRL whose signature was verified with signer (its issuer's key); both borrowed. */
+typedef struct dcap_crl_ref {
+	X509_CRL *crl;
+	EVP_PKEY *signer;
+} dcap_crl_ref;
+
+/*
+ * Accept crl as issued by issuer: names match, the signature verifies with
+ * issuer's key, no critical extensions (no delta or indirect CRLs).
+ */
+teeliza_err dcap_crl_accept(dcap_crl_ref *out, X509_CRL *crl, X509 *issuer, const char *what);
+
+/* The self-signed root above chain[0], looked for in chain then pool (borrowed), or NULL. */
+X509 *dcap_chain_anchor(STACK_OF(X509) *chain, STACK_OF(X509) *pool);
 
 /* The outcome of one chain check. */
 typedef struct dcap_chain_check {
@@ -160,13 +179,14 @@ typedef struct dcap_chain_check {
 } dcap_chain_check;
 
 /*
- * Verify chain (leaf first) at now with the CRLs, against trust. Roots are
- * looked for in the chain itself and in `pool` (other chains' certificates).
- * Expired CRLs are not an error here (the caller applies the expiry rule).
+ * Verify chain (leaf first) at now against trust, every certificate (root
+ * included) checked against one of crls, each already accepted with
+ * dcap_crl_accept. Roots are looked for in the chain and in `pool` (other
+ * chains' certificates). CRL dates are the caller's business.
  * On failure: out->failure set, error recorded (teeliza_errmsg), returns it.
  */
 teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STACK_OF(X509) *pool,
-                              X509_CRL *const *crls, size_t ncrls, const dcap_trust *trust, int64_t now,
+                              const dcap_crl_ref *crls, size_t ncrls, const dcap_trust *trust, int64_t now,
                               const char *what);
 
 /* Trust sets (trust.c). */
@@ -195,6 +215,16 @@ typedef struct dcap_pck_memo {        /* a verified PCK chain from a quote, keye
 	EVP_PKEY *key;                /* the leaf's public key */
 	uint64_t stamp;               /* for replacement */
 } dcap_pck_memo;
+
+#define DCAP_QE_MEMO 8
+
+typedef struct dcap_qe_memo {         /* a QE report signature that verified, and its attestation key */
+	bool used;
+	uint8_t key[32];              /* SHA-256(PCK chain PEM hash || QE report || QE report signature) */
+	uint8_t att_xy[64];
+	EVP_PKEY *att;
+	uint64_t stamp;
+} dcap_qe_memo;
 
 struct dcap_collateral {
 	atomic_int refs;
@@ -231,17 +261,37 @@ struct dcap_collateral {
 	dcap_tcb_info tcb;
 	dcap_qe_identity qe;
 
-	/* Memo of the collateral's own checks (chains, CRL signatures, TCB Info and QE Identity signatures). */
+	/* CRL signatures, checked once (they do not depend on time or trust). */
+	bool crls_ok;
+	dcap_crl_ref crls[2];         /* root CA CRL, PCK CRL */
+
+	/* Memo of the collateral's own checks (chains, TCB Info and QE Identity signatures). */
 	bool memo_ok;
 	uint64_t memo_trust_id;
 	int64_t memo_from, memo_until;
 	dcap_chain_check memo_tcb_check;
 
 	dcap_pck_memo pck_memo[DCAP_PCK_MEMO];
+	dcap_qe_memo qe_memo[DCAP_QE_MEMO];
 	uint64_t pck_stamp;
 };
 
-/* Build from the decoded fields (used by the JSON parser and PCCS fetch). */
-teeliza_err dcap_collateral_build(dcap_collateral **out, const json_t *obj);
+/* ---- the collateral's outer JSON (collateral_json.c) ---- */
+
+typedef struct dcap_flat_field {
+	const char *name;             /* in: the key */
+	char *value;                  /* out: decoded string (malloc'd, NUL-terminated) or NULL */
+	size_t len;
+	bool present, is_null;
+} dcap_flat_field;
+
+/*
+ * Parse a JSON object whose interesting values are strings (or null): fills
+ * the named fields; other keys are validated and skipped. Strict: no
+ * duplicate keys, valid UTF-8, nothing after the object. On failure every
+ * value is freed.
+ */
+teeliza_err dcap_flat_json_parse(dcap_flat_field *fields, size_t nfields, const char *text, size_t len,
+                                 const char *what);
 
 #endif

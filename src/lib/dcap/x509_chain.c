@@ -1,42 +1,145 @@
 /*
- * Certificate chains and CRLs: PEM/DER parsing and chain verification with
- * OpenSSL's X509_STORE at an explicit time, with CRL checks on every
- * certificate of the chain (root CA CRL for certificates the root issued, PCK
- * CRL for PCK leaves). The trust anchor is found in the chains themselves and
- * trusted only when its SHA-256 fingerprint is in the dcap_trust set.
+ * Certificate chains and CRLs for the verifier.
+ *
+ * Chains are verified with OpenSSL's X509_STORE at an explicit time, with a
+ * revocation check of our own plugged in (X509_STORE_set_check_revocation):
+ * every certificate of the chain, the root included, must be covered by a
+ * CRL from its issuer whose signature was verified with that issuer's key
+ * beforehand, and must not be listed in it. Each CRL signature is checked
+ * once per verification instead of once per certificate, as OpenSSL's own
+ * CRL_CHECK_ALL would. The trust anchor is found in the chains themselves
+ * and trusted only when its SHA-256 fingerprint is in the dcap_trust set.
+ *
+ * Decoding DER into X509 / X509_CRL objects costs about 100 us per
+ * certificate in OpenSSL 3.0, so decoded objects are shared process-wide by
+ * the SHA-256 of their DER (a content-addressed cache: the same bytes always
+ * decode to the same object). Every signature and chain is still checked on
+ * every verification that is not served from a collateral's memo.
  */
 #include "dcap/verify_internal.h"
 
 #include <limits.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "teeliza/dcap_pck.h"
 #include "teeliza/encoding.h"
 
-teeliza_err dcap_pem_chain(STACK_OF(X509) **out, const char *pem, size_t len, const char *what)
-{
-	char detail[512];
-	teeliza_err err;
+/* ---- content-addressed decode cache ---- */
 
-	*out = NULL;
-	err = dcap_pem_chain_parse(out, (const uint8_t *)pem, len);
-	if (err) {
-		snprintf(detail, sizeof(detail), "%s", teeliza_errmsg());
-		return teeliza_set_error(err, "%s: %s", what, detail);
+#define DECODED_MAX 256
+
+typedef struct decoded {
+	uint8_t key[32];
+	bool crl;
+	void *obj;          /* X509 or X509_CRL; the cache holds one reference */
+	uint64_t stamp;
+} decoded;
+
+static struct {
+	pthread_mutex_t lock;
+	decoded e[DECODED_MAX];
+	size_t n;
+	uint64_t stamp;
+} dcache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void obj_free(void *obj, bool crl)
+{
+	if (crl)
+		X509_CRL_free(obj);
+	else
+		X509_free(obj);
+}
+
+static void obj_ref(void *obj, bool crl)
+{
+	if (crl)
+		X509_CRL_up_ref(obj);
+	else
+		X509_up_ref(obj);
+}
+
+static void *dcache_get(const uint8_t key[32], bool crl)
+{
+	void *obj = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&dcache.lock);
+	for (i = 0; i < dcache.n; i++) {
+		if (dcache.e[i].crl == crl && memcmp(dcache.e[i].key, key, 32) == 0) {
+			obj = dcache.e[i].obj;
+			obj_ref(obj, crl);
+			dcache.e[i].stamp = ++dcache.stamp;
+			break;
+		}
 	}
+	pthread_mutex_unlock(&dcache.lock);
+	return obj;
+}
+
+static void dcache_put(const uint8_t key[32], bool crl, void *obj)
+{
+	decoded *slot;
+	size_t i;
+
+	pthread_mutex_lock(&dcache.lock);
+	for (i = 0; i < dcache.n; i++) {
+		if (dcache.e[i].crl == crl && memcmp(dcache.e[i].key, key, 32) == 0) {
+			pthread_mutex_unlock(&dcache.lock);
+			return;
+		}
+	}
+	if (dcache.n < DECODED_MAX) {
+		slot = &dcache.e[dcache.n++];
+	} else {
+		slot = &dcache.e[0];
+		for (i = 1; i < DECODED_MAX; i++)
+			if (dcache.e[i].stamp < slot->stamp)
+				slot = &dcache.e[i];
+		obj_free(slot->obj, slot->crl);
+	}
+	memcpy(slot->key, key, 32);
+	slot->crl = crl;
+	slot->obj = obj;
+	obj_ref(obj, crl);
+	slot->stamp = ++dcache.stamp;
+	pthread_mutex_unlock(&dcache.lock);
+}
+
+static teeliza_err decode_cert(X509 **out, const uint8_t *der, size_t len, const char *what, int index)
+{
+	uint8_t key[32];
+	const unsigned char *p = der;
+
+	dcap_sha256_of(key, der, len);
+	*out = dcache_get(key, false);
+	if (*out != NULL)
+		return TEELIZA_OK;
+	*out = d2i_X509(NULL, &p, (long)len);
+	ERR_clear_error();
+	if (*out == NULL || p != der + len) {
+		X509_free(*out);
+		*out = NULL;
+		return teeliza_set_error(TEELIZA_ERR_PARSE, "%s: certificate %d is not a valid DER certificate", what,
+		                         index);
+	}
+	dcache_put(key, false, *out);
 	return TEELIZA_OK;
 }
 
 teeliza_err dcap_der_crl(X509_CRL **out, const uint8_t *der, size_t len, const char *what)
 {
+	uint8_t key[32];
 	const unsigned char *p = der;
 
 	*out = NULL;
 	if (len == 0 || len > DCAP_MAX_COLLATERAL_JSON)
 		return teeliza_set_error(TEELIZA_ERR_PARSE, "%s: empty or oversized CRL", what);
+	dcap_sha256_of(key, der, len);
+	*out = dcache_get(key, true);
+	if (*out != NULL)
+		return TEELIZA_OK;
 	*out = d2i_X509_CRL(NULL, &p, (long)len);
 	ERR_clear_error();
 	if (*out == NULL || p != der + len) {
@@ -44,28 +147,158 @@ teeliza_err dcap_der_crl(X509_CRL **out, const uint8_t *der, size_t len, const c
 		*out = NULL;
 		return teeliza_set_error(TEELIZA_ERR_PARSE, "%s: not a DER CRL", what);
 	}
+	dcache_put(key, true, *out);
+	return TEELIZA_OK;
+}
+
+/* ---- PEM ---- */
+
+static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
+static const char pem_end[] = "-----END CERTIFICATE-----";
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0';
+}
+
+static bool b64char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+	       c == '=';
+}
+
+/* One PEM body (between the BEGIN and END lines) to DER. Out: *der (malloc'd), *der_len. */
+static teeliza_err pem_body(uint8_t **der, size_t *der_len, const char *s, size_t n, const char *what, int index)
+{
+	char *b64;
+	size_t i, m = 0, pad = 0;
+	int got;
+
+	*der = NULL;
+	*der_len = 0;
+	if (n > (size_t)INT_MAX / 2)
+		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "%s: certificate %d is too large", what, index);
+	b64 = malloc(n + 1);
+	if (b64 == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		if (blank(s[i]) && s[i] != '\0')
+			continue;
+		if (!b64char(s[i]) || (pad > 0 && s[i] != '=')) {
+			free(b64);
+			return teeliza_set_error(TEELIZA_ERR_PARSE, "%s: certificate %d has a non-base64 character", what,
+			                         index);
+		}
+		pad += s[i] == '=';
+		b64[m++] = s[i];
+	}
+	if (m == 0 || m % 4 != 0 || pad > 2) {
+		free(b64);
+		return teeliza_set_error(TEELIZA_ERR_PARSE, "%s: certificate %d has bad base64 length or padding", what,
+		                         index);
+	}
+	*der = malloc(m / 4 * 3 + 1);
+	if (*der == NULL) {
+		free(b64);
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	}
+	got = EVP_DecodeBlock(*der, (const unsigned char *)b64, (int)m);
+	free(b64);
+	if (got < 0 || (size_t)got < pad) {
+		free(*der);
+		*der = NULL;
+		return teeliza_set_error(TEELIZA_ERR_PARSE, "%s: certificate %d is not valid base64", what, index);
+	}
+	*der_len = (size_t)got - pad;
+	return TEELIZA_OK;
+}
+
+/*
+ * Certificates of a PEM text, in order. Only whitespace (and NUL bytes, which
+ * a quote puts after its chain) may surround the blocks; every block must be
+ * a CERTIFICATE with no headers whose base64 holds exactly one DER certificate.
+ */
+static teeliza_err pem_certs(STACK_OF(X509) *out, const char *pem, size_t len, const char *what)
+{
+	size_t i = 0;
+	int index = 0;
+	teeliza_err err = TEELIZA_OK;
+
+	for (;;) {
+		const char *body, *end;
+		uint8_t *der;
+		size_t der_len;
+		X509 *x;
+
+		while (i < len && blank(pem[i]))
+			i++;
+		if (i == len)
+			break;
+		if (len - i < sizeof(pem_begin) - 1 || memcmp(pem + i, pem_begin, sizeof(pem_begin) - 1) != 0)
+			return teeliza_set_error(TEELIZA_ERR_PARSE, "%s: expected \"%s\" at byte %zu", what, pem_begin, i);
+		body = pem + i + sizeof(pem_begin) - 1;
+		end = memmem(body, len - (size_t)(body - pem), pem_end, sizeof(pem_end) - 1);
+		if (end == NULL)
+			return teeliza_set_error(TEELIZA_ERR_PARSE, "%s: certificate %d has no END line", what, index);
+		if (sk_X509_num(out) >= DCAP_MAX_CHAIN_CERTS)
+			return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "%s: more than %d certificates", what,
+			                         DCAP_MAX_CHAIN_CERTS);
+		err = pem_body(&der, &der_len, body, (size_t)(end - body), what, index);
+		if (err)
+			return err;
+		err = decode_cert(&x, der, der_len, what, index);
+		free(der);
+		if (err)
+			return err;
+		if (sk_X509_push(out, x) <= 0) {
+			X509_free(x);
+			return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+		}
+		i = (size_t)(end - pem) + sizeof(pem_end) - 1;
+		index++;
+	}
+	if (sk_X509_num(out) == 0)
+		return teeliza_set_error(TEELIZA_ERR_PARSE, "%s: no PEM certificate", what);
+	return TEELIZA_OK;
+}
+
+teeliza_err dcap_pem_chain(STACK_OF(X509) **out, const char *pem, size_t len, const char *what)
+{
+	STACK_OF(X509) *sk;
+	teeliza_err err;
+
+	*out = NULL;
+	if (len == 0 || len > DCAP_MAX_COLLATERAL_JSON)
+		return teeliza_set_error(TEELIZA_ERR_PARSE, "%s: empty or oversized PEM", what);
+	sk = sk_X509_new_null();
+	if (sk == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	err = pem_certs(sk, pem, len, what);
+	if (err) {
+		sk_X509_pop_free(sk, X509_free);
+		return err;
+	}
+	*out = sk;
 	return TEELIZA_OK;
 }
 
 int64_t dcap_asn1_time(const ASN1_TIME *t)
 {
 	struct tm tm;
-	int64_t days;
+	int64_t y, m, d, era, yoe, doy, doe;
 
 	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
 		return 0;
-	/* tm is UTC; avoid timegm's dependence on the environment by counting days. */
-	{
-		int64_t y = tm.tm_year + 1900, m = tm.tm_mon + 1, d = tm.tm_mday, era, yoe, doy, doe;
-
-		y -= m <= 2;
-		era = (y >= 0 ? y : y - 399) / 400;
-		yoe = y - era * 400;
-		doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-		doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-		days = era * 146097 + doe - 719468;
-	}
-	return days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+	/* tm is UTC; count days rather than call timegm, which depends on the environment. */
+	y = tm.tm_year + 1900;
+	m = tm.tm_mon + 1;
+	d = tm.tm_mday;
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (era * 146097 + doe - 719468) * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
 }
 
 static void subject_cn(char *out, size_t cap, X509 *x)
@@ -73,6 +306,48 @@ static void subject_cn(char *out, size_t cap, X509 *x)
 	if (x == NULL || X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out, (int)cap) < 0)
 		snprintf(out, cap, "?");
 }
+
+/* ---- CRLs ---- */
+
+/* No critical extension we do not understand, in the CRL or any entry (no delta or indirect CRLs). */
+static bool crl_extensions_ok(X509_CRL *crl)
+{
+	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
+	int i, j;
+
+	for (i = 0; i < X509_CRL_get_ext_count(crl); i++)
+		if (X509_EXTENSION_get_critical(X509_CRL_get_ext(crl, i)))
+			return false;
+	for (i = 0; i < sk_X509_REVOKED_num(revs); i++) {
+		const STACK_OF(X509_EXTENSION) *exts = X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(revs, i));
+
+		for (j = 0; j < sk_X509_EXTENSION_num(exts); j++)
+			if (X509_EXTENSION_get_critical(sk_X509_EXTENSION_value(exts, j)))
+				return false;
+	}
+	return true;
+}
+
+teeliza_err dcap_crl_accept(dcap_crl_ref *out, X509_CRL *crl, X509 *issuer, const char *what)
+{
+	EVP_PKEY *key = X509_get0_pubkey(issuer);
+
+	memset(out, 0, sizeof(*out));
+	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
+		return teeliza_set_error(TEELIZA_ERR_VERIFY, "%s is not issued by the certificate it should come from", what);
+	if (key == NULL || X509_CRL_verify(crl, key) != 1) {
+		ERR_clear_error();
+		return teeliza_set_error(TEELIZA_ERR_VERIFY, "%s signature does not verify with its issuer's key", what);
+	}
+	if (!crl_extensions_ok(crl))
+		return teeliza_set_error(TEELIZA_ERR_UNSUPPORTED, "%s has a critical extension (delta or indirect CRL)",
+		                         what);
+	out->crl = crl;
+	out->signer = key;
+	return TEELIZA_OK;
+}
+
+/* ---- chains ---- */
 
 static bool self_signed(X509 *x)
 {
@@ -97,12 +372,68 @@ static X509 *find_issuer(X509 *x, STACK_OF(X509) *a, STACK_OF(X509) *b)
 	return NULL;
 }
 
-/* Expiry of CRLs is judged by the caller (policy.expired); everything else stands. */
-static int verify_cb(int ok, X509_STORE_CTX *ctx)
+X509 *dcap_chain_anchor(STACK_OF(X509) *chain, STACK_OF(X509) *pool)
 {
-	if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CRL_HAS_EXPIRED)
-		return 1;
-	return ok;
+	X509 *cur;
+	int depth;
+
+	if (chain == NULL || sk_X509_num(chain) == 0)
+		return NULL;
+	cur = sk_X509_value(chain, 0);
+	for (depth = 0; depth <= DCAP_MAX_CHAIN_CERTS; depth++) {
+		if (self_signed(cur))
+			return cur;
+		cur = find_issuer(cur, chain, pool);
+		if (cur == NULL)
+			return NULL;
+	}
+	return NULL;
+}
+
+typedef struct revocation {
+	const dcap_crl_ref *crls;
+	size_t ncrls;
+} revocation;
+
+static int report(X509_STORE_CTX *ctx, int depth, X509 *x, int error)
+{
+	X509_STORE_CTX_verify_cb cb = X509_STORE_CTX_get_verify_cb(ctx);
+
+	X509_STORE_CTX_set_error_depth(ctx, depth);
+	X509_STORE_CTX_set_current_cert(ctx, x);
+	X509_STORE_CTX_set_error(ctx, error);
+	return cb != NULL ? cb(0, ctx) : 0;
+}
+
+/* Every certificate, the root included, against a CRL its issuer signed. */
+static int check_revocation(X509_STORE_CTX *ctx)
+{
+	const revocation *rev = X509_STORE_CTX_get_app_data(ctx);
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	int i, n = sk_X509_num(chain);
+	size_t j;
+
+	for (i = 0; i < n; i++) {
+		X509 *x = sk_X509_value(chain, i), *issuer = i + 1 < n ? sk_X509_value(chain, i + 1) : x;
+		const dcap_crl_ref *use = NULL;
+		X509_REVOKED *entry = NULL;
+
+		for (j = 0; rev != NULL && j < rev->ncrls && use == NULL; j++) {
+			const dcap_crl_ref *r = &rev->crls[j];
+
+			if (r->crl != NULL && X509_NAME_cmp(X509_CRL_get_issuer(r->crl), X509_get_issuer_name(x)) == 0 &&
+			    EVP_PKEY_eq(r->signer, X509_get0_pubkey(issuer)) == 1)
+				use = r;
+		}
+		if (use == NULL) {
+			if (!report(ctx, i, x, X509_V_ERR_UNABLE_TO_GET_CRL))
+				return 0;
+			continue;
+		}
+		if (X509_CRL_get0_by_cert(use->crl, &entry, x) == 1 && !report(ctx, i, x, X509_V_ERR_CERT_REVOKED))
+			return 0;
+	}
+	return 1;
 }
 
 static dcap_failure classify(int e)
@@ -112,7 +443,6 @@ static dcap_failure classify(int e)
 		return DCAP_FAIL_CERT_REVOKED;
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 	case X509_V_ERR_CERT_NOT_YET_VALID:
-	case X509_V_ERR_CRL_NOT_YET_VALID:
 		return DCAP_FAIL_EXPIRED;
 	default:
 		return DCAP_FAIL_CHAIN;
@@ -121,34 +451,31 @@ static dcap_failure classify(int e)
 
 /* Run OpenSSL's verification with anchor as the only trusted certificate. */
 static int run_store(int *verr, X509 **bad, STACK_OF(X509) **verified, X509 *anchor, STACK_OF(X509) *chain,
-                     STACK_OF(X509) *pool, X509_CRL *const *crls, size_t ncrls, int64_t now)
+                     STACK_OF(X509) *pool, const revocation *rev, int64_t now)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509) *untrusted = sk_X509_new_null();
 	X509_VERIFY_PARAM *param;
-	size_t i;
-	int ok = -1;
+	int i, ok = -1;
 
 	*verr = X509_V_ERR_UNSPECIFIED;
 	*bad = NULL;
 	*verified = NULL;
 	if (store == NULL || ctx == NULL || untrusted == NULL || X509_STORE_add_cert(store, anchor) != 1)
 		goto out;
-	for (i = 0; i < ncrls; i++)
-		if (crls[i] != NULL && X509_STORE_add_crl(store, crls[i]) != 1)
+	for (i = 1; i < sk_X509_num(chain); i++)
+		if (sk_X509_push(untrusted, sk_X509_value(chain, i)) <= 0)
 			goto out;
-	for (i = 1; i < (size_t)sk_X509_num(chain); i++)
-		if (sk_X509_push(untrusted, sk_X509_value(chain, (int)i)) <= 0)
+	for (i = 0; pool != NULL && i < sk_X509_num(pool); i++)
+		if (sk_X509_push(untrusted, sk_X509_value(pool, i)) <= 0)
 			goto out;
-	for (i = 0; pool != NULL && i < (size_t)sk_X509_num(pool); i++)
-		if (sk_X509_push(untrusted, sk_X509_value(pool, (int)i)) <= 0)
-			goto out;
-	X509_STORE_set_verify_cb(store, verify_cb);
+	X509_STORE_set_check_revocation(store, check_revocation);
 	if (X509_STORE_CTX_init(ctx, store, sk_X509_value(chain, 0), untrusted) != 1)
 		goto out;
+	X509_STORE_CTX_set_app_data(ctx, (void *)rev);
 	param = X509_STORE_CTX_get0_param(ctx);
-	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_X509_STRICT);
+	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
 	X509_VERIFY_PARAM_set_time(param, (time_t)now);
 	ok = X509_verify_cert(ctx);
 	if (ok == 1) {
@@ -168,7 +495,7 @@ out:
 	return ok;
 }
 
-static void window(dcap_chain_check *out, STACK_OF(X509) *verified, X509_CRL *const *crls, size_t ncrls)
+static void window(dcap_chain_check *out, STACK_OF(X509) *verified, const revocation *rev)
 {
 	int64_t from = INT64_MIN, until = INT64_MAX, t;
 	size_t i;
@@ -181,10 +508,10 @@ static void window(dcap_chain_check *out, STACK_OF(X509) *verified, X509_CRL *co
 		t = dcap_asn1_time(X509_get0_notAfter(x));
 		until = t < until ? t : until;
 	}
-	for (i = 0; i < ncrls; i++) {
-		if (crls[i] == NULL)
+	for (i = 0; i < rev->ncrls; i++) {
+		if (rev->crls[i].crl == NULL)
 			continue;
-		t = dcap_asn1_time(X509_CRL_get0_lastUpdate(crls[i]));
+		t = dcap_asn1_time(X509_CRL_get0_lastUpdate(rev->crls[i].crl));
 		from = t > from ? t : from;
 	}
 	out->valid_from = from;
@@ -192,14 +519,15 @@ static void window(dcap_chain_check *out, STACK_OF(X509) *verified, X509_CRL *co
 }
 
 teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STACK_OF(X509) *pool,
-                              X509_CRL *const *crls, size_t ncrls, const dcap_trust *trust, int64_t now,
+                              const dcap_crl_ref *crls, size_t ncrls, const dcap_trust *trust, int64_t now,
                               const char *what)
 {
-	X509 *cur, *anchor = NULL, *bad = NULL;
+	revocation rev = {crls, ncrls};
+	X509 *anchor, *bad = NULL;
 	STACK_OF(X509) *verified = NULL;
 	char cn[128], fphex[65];
 	unsigned int fplen = 32;
-	int depth, verr, ok;
+	int verr, ok;
 	teeliza_err err;
 
 	memset(out, 0, sizeof(*out));
@@ -208,30 +536,17 @@ teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STAC
 		trust = dcap_trust_default();
 	if (chain == NULL || sk_X509_num(chain) == 0)
 		return teeliza_set_error(TEELIZA_ERR_VERIFY, "%s: no certificates", what);
-	cur = sk_X509_value(chain, 0);
-	for (depth = 0; depth <= DCAP_MAX_CHAIN_CERTS && anchor == NULL; depth++) {
-		X509 *issuer;
-
-		if (self_signed(cur)) {
-			anchor = cur;
-			break;
-		}
-		issuer = find_issuer(cur, chain, pool);
-		if (issuer == NULL) {
-			subject_cn(cn, sizeof(cn), cur);
-			return teeliza_set_error(TEELIZA_ERR_VERIFY, "%s: no issuer certificate for \"%s\" and no root",
-			                         what, cn);
-		}
-		cur = issuer;
+	anchor = dcap_chain_anchor(chain, pool);
+	if (anchor == NULL) {
+		subject_cn(cn, sizeof(cn), sk_X509_value(chain, sk_X509_num(chain) - 1));
+		return teeliza_set_error(TEELIZA_ERR_VERIFY, "%s: no root certificate above \"%s\"", what, cn);
 	}
-	if (anchor == NULL)
-		return teeliza_set_error(TEELIZA_ERR_VERIFY, "%s: issuer loop without a root", what);
 	if (X509_digest(anchor, dcap_sha256(), out->root_sha256, &fplen) != 1)
 		return teeliza_set_error(TEELIZA_ERR_CRYPTO, "%s: cannot hash the root certificate", what);
 	out->intel_root = memcmp(out->root_sha256, DCAP_INTEL_ROOT_SHA256, 32) == 0;
 	out->root = anchor;
 
-	ok = run_store(&verr, &bad, &verified, anchor, chain, pool, crls, ncrls, now);
+	ok = run_store(&verr, &bad, &verified, anchor, chain, pool, &rev, now);
 	if (ok < 0) {
 		X509_free(bad);
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "%s: cannot set up certificate verification", what);
@@ -240,9 +555,13 @@ teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STAC
 	teeliza_hex_encode(fphex, out->root_sha256, 32);
 	if (!dcap_trust_has(trust, out->root_sha256)) {
 		sk_X509_pop_free(verified, X509_free);
+		if (ok == 1 && out->intel_root) {
+			out->failure = DCAP_FAIL_UNTRUSTED_ROOT;
+			return teeliza_set_error(TEELIZA_ERR_UNTRUSTED,
+			                         "%s ends in the Intel SGX Root CA, which this trust set excludes", what);
+		}
 		if (ok == 1) {
 			out->failure = DCAP_FAIL_UNTRUSTED_ROOT;
-			X509_free(bad);
 			return teeliza_set_error(TEELIZA_ERR_UNTRUSTED,
 			                         "%s is signed by a simulator root, not Intel (root \"%s\", SHA-256 %s); "
 			                         "it verifies only if that root is trusted explicitly (--trust-root)",
@@ -265,7 +584,7 @@ teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STAC
 		return teeliza_set_error(err, "%s: %s (certificate \"%s\")", what, X509_verify_cert_error_string(verr),
 		                         cn);
 	}
-	window(out, verified, crls, ncrls);
+	window(out, verified, &rev);
 	sk_X509_pop_free(verified, X509_free);
 	out->failure = DCAP_FAIL_NONE;
 	return TEELIZA_OK;
