@@ -9,6 +9,7 @@ pkgs=(
   libssl-dev libsecp256k1-dev libcurl4-openssl-dev libmicrohttpd-dev
   libjansson-dev libsqlite3-dev libcmocka-dev
   clang libclang-rt-14-dev
+  docker-compose  # parses deploy/*.yaml (config -q) without a Docker engine
 )
 # Node.js runs the interop tests and the JS side of the benchmarks.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
