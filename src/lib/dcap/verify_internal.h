@@ -166,7 +166,7 @@ typedef struct dcap_crl_ref {
  */
 teeliza_err dcap_crl_accept(dcap_crl_ref *out, X509_CRL *crl, X509 *issuer, const char *what);
 
-/* The self-signed root above chain[0], looked for in chain then pool (borrowed), or NULL. */
+/* The self-signed root above chain[0] through the chain's own certificates, the root possibly from pool (borrowed), or NULL. */
 X509 *dcap_chain_anchor(STACK_OF(X509) *chain, STACK_OF(X509) *pool);
 
 /* The outcome of one chain check. */
@@ -181,8 +181,9 @@ typedef struct dcap_chain_check {
 /*
  * Verify chain (leaf first) at now against trust, every certificate (root
  * included) checked against one of crls, each already accepted with
- * dcap_crl_accept. Roots are looked for in the chain and in `pool` (other
- * chains' certificates). CRL dates are the caller's business.
+ * dcap_crl_accept. Intermediates come from the chain only; the root from the
+ * chain or from `pool` (other chains' certificates). CRL dates are the
+ * caller's business.
  * On failure: out->failure set, error recorded (teeliza_errmsg), returns it.
  */
 teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STACK_OF(X509) *pool,

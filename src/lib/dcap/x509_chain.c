@@ -354,27 +354,27 @@ static bool self_signed(X509 *x)
 	return X509_check_issued(x, x) == X509_V_OK;
 }
 
-static X509 *find_issuer(X509 *x, STACK_OF(X509) *a, STACK_OF(X509) *b)
+/* An issuer of x in list: any certificate when roots_only is false, else only self-signed ones. */
+static X509 *find_issuer(X509 *x, STACK_OF(X509) *list, bool roots_only)
 {
-	STACK_OF(X509) *lists[2] = {a, b};
-	int i, j;
+	int i;
 
-	for (j = 0; j < 2; j++) {
-		if (lists[j] == NULL)
-			continue;
-		for (i = 0; i < sk_X509_num(lists[j]); i++) {
-			X509 *c = sk_X509_value(lists[j], i);
+	for (i = 0; list != NULL && i < sk_X509_num(list); i++) {
+		X509 *c = sk_X509_value(list, i);
 
-			if (c != x && X509_check_issued(c, x) == X509_V_OK)
-				return c;
-		}
+		if (c != x && X509_check_issued(c, x) == X509_V_OK && (!roots_only || self_signed(c)))
+			return c;
 	}
 	return NULL;
 }
 
+/*
+ * Intermediates must come from the chain itself; only the root may be
+ * taken from the pool (a chain that stops below the root).
+ */
 X509 *dcap_chain_anchor(STACK_OF(X509) *chain, STACK_OF(X509) *pool)
 {
-	X509 *cur;
+	X509 *cur, *next;
 	int depth;
 
 	if (chain == NULL || sk_X509_num(chain) == 0)
@@ -383,9 +383,12 @@ X509 *dcap_chain_anchor(STACK_OF(X509) *chain, STACK_OF(X509) *pool)
 	for (depth = 0; depth <= DCAP_MAX_CHAIN_CERTS; depth++) {
 		if (self_signed(cur))
 			return cur;
-		cur = find_issuer(cur, chain, pool);
-		if (cur == NULL)
+		next = find_issuer(cur, chain, false);
+		if (next == NULL)
+			next = find_issuer(cur, pool, true);
+		if (next == NULL)
 			return NULL;
+		cur = next;
 	}
 	return NULL;
 }
@@ -451,7 +454,7 @@ static dcap_failure classify(int e)
 
 /* Run OpenSSL's verification with anchor as the only trusted certificate. */
 static int run_store(int *verr, X509 **bad, STACK_OF(X509) **verified, X509 *anchor, STACK_OF(X509) *chain,
-                     STACK_OF(X509) *pool, const revocation *rev, int64_t now)
+                     const revocation *rev, int64_t now)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -466,9 +469,6 @@ static int run_store(int *verr, X509 **bad, STACK_OF(X509) **verified, X509 *anc
 		goto out;
 	for (i = 1; i < sk_X509_num(chain); i++)
 		if (sk_X509_push(untrusted, sk_X509_value(chain, i)) <= 0)
-			goto out;
-	for (i = 0; pool != NULL && i < sk_X509_num(pool); i++)
-		if (sk_X509_push(untrusted, sk_X509_value(pool, i)) <= 0)
 			goto out;
 	X509_STORE_set_check_revocation(store, check_revocation);
 	if (X509_STORE_CTX_init(ctx, store, sk_X509_value(chain, 0), untrusted) != 1)
@@ -527,7 +527,7 @@ teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STAC
 	STACK_OF(X509) *verified = NULL;
 	char cn[128], fphex[65];
 	unsigned int fplen = 32;
-	int verr, ok;
+	int verr, ok, i;
 	teeliza_err err;
 
 	memset(out, 0, sizeof(*out));
@@ -546,7 +546,7 @@ teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STAC
 	out->intel_root = memcmp(out->root_sha256, DCAP_INTEL_ROOT_SHA256, 32) == 0;
 	out->root = anchor;
 
-	ok = run_store(&verr, &bad, &verified, anchor, chain, pool, &rev, now);
+	ok = run_store(&verr, &bad, &verified, anchor, chain, &rev, now);
 	if (ok < 0) {
 		X509_free(bad);
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "%s: cannot set up certificate verification", what);
@@ -557,12 +557,12 @@ teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STAC
 		sk_X509_pop_free(verified, X509_free);
 		if (ok == 1 && out->intel_root) {
 			out->failure = DCAP_FAIL_UNTRUSTED_ROOT;
-			return teeliza_set_error(TEELIZA_ERR_UNTRUSTED,
+			return teeliza_set_error(TEELIZA_ERR_VERIFY,
 			                         "%s ends in the Intel SGX Root CA, which this trust set excludes", what);
 		}
 		if (ok == 1) {
 			out->failure = DCAP_FAIL_UNTRUSTED_ROOT;
-			return teeliza_set_error(TEELIZA_ERR_UNTRUSTED,
+			return teeliza_set_error(TEELIZA_ERR_VERIFY,
 			                         "%s is signed by a simulator root, not Intel (root \"%s\", SHA-256 %s); "
 			                         "it verifies only if that root is trusted explicitly (--trust-root)",
 			                         what, cn, fphex);
@@ -583,6 +583,21 @@ teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STAC
 		                                             : TEELIZA_ERR_VERIFY;
 		return teeliza_set_error(err, "%s: %s (certificate \"%s\")", what, X509_verify_cert_error_string(verr),
 		                         cn);
+	}
+	/* Every certificate given must be on the verified path: no stray or altered extras. */
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+		int j;
+		bool used = false;
+
+		for (j = 0; j < sk_X509_num(verified) && !used; j++)
+			used = X509_cmp(sk_X509_value(verified, j), x) == 0;
+		if (!used) {
+			sk_X509_pop_free(verified, X509_free);
+			subject_cn(cn, sizeof(cn), x);
+			return teeliza_set_error(TEELIZA_ERR_VERIFY, "%s: certificate %d (\"%s\") is not on the path to the root",
+			                         what, i, cn);
+		}
 	}
 	window(out, verified, &rev);
 	sk_X509_pop_free(verified, X509_free);
