@@ -118,7 +118,8 @@ int main(void)
 
 	if (!load_vector(&v))
 		return 1;
-	ok = measure("derive.solana", &v, DO_SOLANA, 1, secs) && measure("derive.evm", &v, DO_EVM, 1, secs) &&
+	ok = measure("derive.solana", &v, DO_SOLANA, 1, secs) && measure("derive.solana", &v, DO_SOLANA, 2, secs) &&
+	     measure("derive.evm", &v, DO_EVM, 1, secs) && measure("derive.evm", &v, DO_EVM, 2, secs) &&
 	     measure("derive.both", &v, DO_BOTH, 1, secs) && measure("derive.both", &v, DO_BOTH, 2, secs);
 	return ok ? 0 : 1;
 }

@@ -230,9 +230,13 @@ bool bench_run(bench_result *out, unsigned threads, double seconds, bench_op_fn 
 
 void bench_report(const char *id, const bench_result *r, const char *note)
 {
-	printf("%-28s %2u thread%s %12.0f ops/s  (%llu ops in %.2f s, %.2f CPU-s)%s%s\n", id, r->threads,
-	       r->threads == 1 ? " " : "s", r->ops_per_s, (unsigned long long)r->ops, r->seconds, r->cpu_seconds,
-	       note && *note ? "  " : "", note ? note : "");
-	printf("RESULT\t%s\tC\t%u\t%.0f\t%s\n", id, r->threads, r->ops_per_s, note ? note : "");
+	/* per CPU-second of the whole process: what the rate would be if no other
+	 * program took the cores (the machine is shared) */
+	double per_cpu = r->cpu_seconds > 0 ? (double)r->ops / r->cpu_seconds : 0;
+
+	printf("%-22s C  %2u thread%s %11.0f ops/s %11.0f ops/CPU-s  (%llu ops, %.2f s, %.2f CPU-s)%s%s\n", id,
+	       r->threads, r->threads == 1 ? " " : "s", r->ops_per_s, per_cpu, (unsigned long long)r->ops, r->seconds,
+	       r->cpu_seconds, note && *note ? "  " : "", note ? note : "");
+	printf("RESULT\t%s\tC\t%u\t%.0f\t%.0f\t%s\n", id, r->threads, r->ops_per_s, per_cpu, note ? note : "");
 	fflush(stdout);
 }

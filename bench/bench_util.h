@@ -2,7 +2,7 @@
  * The timing harness shared by the C benchmarks: run one operation in a loop
  * on N threads for a fixed time and print the rate. Every program prints one
  * machine-readable line per measurement,
- *   RESULT <tab> id <tab> C <tab> threads <tab> ops/s <tab> note
+ *   RESULT <tab> id <tab> C <tab> threads <tab> ops/s <tab> ops per CPU-second <tab> note
  * which bench/run.sh collects beside the JS reference's lines into a table.
  */
 #ifndef TEELIZA_BENCH_UTIL_H
