@@ -1,0 +1,332 @@
+/*
+ * The model interface and provider selection: which OpenAI-compatible
+ * server a character's modelProvider means, read from settings the way
+ * Eliza's getSetting reads them, and the offline fallback when there is no
+ * key, with one log line that says what to set.
+ */
+#include "teeliza/agent_model.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *agent_llm_character_setting(void *ctx, const char *key)
+{
+	if (ctx == NULL)
+		return getenv(key);
+	return agent_character_get_setting((const agent_character *)ctx, key);
+}
+
+const char *agent_llm_env_setting(void *ctx, const char *key)
+{
+	(void)ctx;
+	return getenv(key);
+}
+
+void agent_llm_log(const agent_llm *m, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (m != NULL && m->log != NULL)
+		m->log(m->log_ctx, line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+teeliza_err agent_llm_generate(agent_llm *m, teeliza_buf *out_text, const char *system, const char *prompt,
+                               agent_llm_size size, const agent_llm_options *opts)
+{
+	agent_llm_options o;
+
+	assert(m != NULL && m->ops != NULL && m->ops->generate != NULL && out_text != NULL && prompt != NULL);
+	assert(size >= AGENT_LLM_SMALL && size <= AGENT_LLM_LARGE);
+	o = opts != NULL ? *opts : m->defaults;
+	if (o.timeout_ms <= 0)
+		o.timeout_ms = m->defaults.timeout_ms;
+	if (o.max_tokens <= 0)
+		o.max_tokens = m->defaults.max_tokens;
+	teeliza_buf_reset(out_text);
+	return m->ops->generate(m, out_text, system, prompt, size, &o);
+}
+
+bool agent_llm_error_retriable(teeliza_err err)
+{
+	return err == TEELIZA_ERR_REMOTE || err == TEELIZA_ERR_CONNECT || err == TEELIZA_ERR_TIMEOUT ||
+	       err == TEELIZA_ERR_PROTOCOL;
+}
+
+void agent_llm_default_options(agent_llm_options *out, const agent_llm *m)
+{
+	assert(out != NULL && m != NULL);
+	*out = m->defaults;
+	out->user_text = NULL;
+	out->conversation = NULL;
+	out->actions = NULL;
+	out->n_actions = 0;
+}
+
+void agent_llm_free(agent_llm *m)
+{
+	if (m == NULL)
+		return;
+	if (m->ops != NULL && m->ops->destroy != NULL)
+		m->ops->destroy(m);
+	teeliza_wipe(m, sizeof(*m));
+	free(m);
+}
+
+void agent_llm_describe(char *out, size_t out_len, const agent_llm *m)
+{
+	assert(out != NULL && out_len > 0 && m != NULL);
+	if (m->offline) {
+		snprintf(out, out_len, "offline responder (ELIZA)");
+		return;
+	}
+	snprintf(out, out_len, "%s at %s (small %s, medium %s, large %s)", m->provider, m->base_url,
+	         m->model[AGENT_LLM_SMALL], m->model[AGENT_LLM_MEDIUM], m->model[AGENT_LLM_LARGE]);
+}
+
+void agent_llm_endpoint_wipe(agent_llm_endpoint *ep)
+{
+	if (ep != NULL)
+		teeliza_wipe(ep, sizeof(*ep));
+}
+
+/* What each supported modelProvider needs and defaults to. */
+struct provider_info {
+	const char *name;              /* modelProvider */
+	const char *label;             /* for messages */
+	const char *key_var;           /* required API key, or NULL (local server) */
+	const char *optional_key_var;  /* sent when set (local servers started with a key) */
+	const char *url_vars[2];       /* first set one wins */
+	const char *default_url;       /* NULL: a URL is required */
+	const char *model_var;         /* SMALL_<x>_MODEL ... */
+	const char *model_fallback;    /* one model for all sizes, or NULL */
+	const char *defaults[AGENT_LLM_SIZES];
+};
+
+static const struct provider_info providers[] = {
+	{ "redpill", "RedPill", "REDPILL_API_KEY", NULL, { "REDPILL_API_URL", NULL }, "https://api.red-pill.ai/v1",
+	  "REDPILL", "REDPILL_MODEL", { "gpt-4o-mini", "gpt-4o", "gpt-4o" } },
+	{ "openai", "OpenAI", "OPENAI_API_KEY", NULL, { "OPENAI_API_URL", NULL }, "https://api.openai.com/v1",
+	  "OPENAI", NULL, { "gpt-4o-mini", "gpt-4o", "gpt-4o" } },
+	{ "ollama", "Ollama", NULL, "OLLAMA_API_KEY", { "OLLAMA_SERVER_URL", NULL }, NULL,
+	  "OLLAMA", "OLLAMA_MODEL", { "llama3.2", "llama3.2", "llama3.2" } },
+	{ "llama_local", "a local llama.cpp server", NULL, "LOCAL_MODEL_API_KEY", { "LOCAL_MODEL_URL", NULL }, NULL,
+	  "LOCAL", "LOCAL_MODEL", { "local-model", "local-model", "local-model" } },
+	{ "lmstudio", "LM Studio", NULL, "LOCAL_MODEL_API_KEY", { "LMSTUDIO_SERVER_URL", "LOCAL_MODEL_URL" }, NULL,
+	  "LOCAL", "LOCAL_MODEL", { "local-model", "local-model", "local-model" } },
+};
+
+static const char *const size_names[AGENT_LLM_SIZES] = { "SMALL", "MEDIUM", "LARGE" };
+
+static const char *setting(const agent_llm_config *cfg, const char *key)
+{
+	agent_setting_fn get = cfg->get != NULL ? cfg->get : agent_llm_env_setting;
+	const char *v = get(cfg->get_ctx, key);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+static bool truthy(const char *v)
+{
+	return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+	                     strcasecmp(v, "on") == 0);
+}
+
+/* Copy a setting into a fixed field; refuse values that do not fit or could break a header line. */
+static teeliza_err copy_value(char *out, size_t out_len, const char *value, const char *what)
+{
+	size_t n = strlen(value);
+
+	if (n >= out_len)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "%s is longer than %zu bytes", what, out_len - 1);
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+			return teeliza_set_error(TEELIZA_ERR_CONFIG, "%s contains control characters", what);
+	}
+	memcpy(out, value, n + 1);
+	return TEELIZA_OK;
+}
+
+/* Base URL: http(s) only, no trailing '/', and "/v1" added to a bare local server address. */
+static teeliza_err set_base_url(agent_llm_endpoint *out, const char *url, const char *what, bool local)
+{
+	const char *rest;
+	size_t n;
+	teeliza_err err;
+
+	if (strncasecmp(url, "http://", 7) == 0)
+		rest = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		rest = url + 8;
+	else
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "%s is not an http(s) URL: %s", what, url);
+	if (rest[0] == '\0' || rest[0] == '/')
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "%s has no host: %s", what, url);
+	err = copy_value(out->base_url, sizeof(out->base_url) - 3, url, what);
+	if (err != TEELIZA_OK)
+		return err;
+	n = strlen(out->base_url);
+	while (n > 0 && out->base_url[n - 1] == '/')
+		out->base_url[--n] = '\0';
+	/* A bare "http://host:port" of a local server means its OpenAI-compatible /v1. */
+	rest = out->base_url + (size_t)(rest - url);
+	if (local && strchr(rest, '/') == NULL)
+		memcpy(out->base_url + n, "/v1", 4);
+	return TEELIZA_OK;
+}
+
+static teeliza_err read_timeout(long *out, const agent_llm_config *cfg)
+{
+	const char *v;
+	char *end = NULL;
+	long ms;
+
+	*out = AGENT_LLM_DEFAULT_TIMEOUT_MS;
+	if (cfg->timeout_ms > 0) {
+		*out = cfg->timeout_ms;
+		return TEELIZA_OK;
+	}
+	v = setting(cfg, "MODEL_TIMEOUT_MS");
+	if (v == NULL)
+		return TEELIZA_OK;
+	errno = 0;
+	ms = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || ms <= 0 || ms > 3600000L)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG,
+		                         "MODEL_TIMEOUT_MS must be a number of milliseconds from 1 to 3600000, not \"%s\"", v);
+	*out = ms;
+	return TEELIZA_OK;
+}
+
+static teeliza_err resolve_models(agent_llm_endpoint *out, const agent_llm_config *cfg,
+                                  const struct provider_info *info)
+{
+	for (size_t s = 0; s < AGENT_LLM_SIZES; s++) {
+		char var[64];
+		const char *v;
+		teeliza_err err;
+
+		snprintf(var, sizeof(var), "%s_%s_MODEL", size_names[s], info->model_var);
+		v = setting(cfg, var);
+		if (v == NULL && info->model_fallback != NULL) {
+			v = setting(cfg, info->model_fallback);
+			snprintf(var, sizeof(var), "%s", info->model_fallback);
+		}
+		if (v == NULL)
+			v = info->defaults[s];
+		err = copy_value(out->model[s], sizeof(out->model[s]), v, var);
+		if (err != TEELIZA_OK)
+			return err;
+	}
+	return TEELIZA_OK;
+}
+
+static teeliza_err resolve(agent_llm_endpoint *out, const agent_llm_config *cfg)
+{
+	const struct provider_info *info = NULL;
+	const char *key = NULL, *url = NULL, *url_var = NULL;
+	bool local;
+	teeliza_err err;
+
+	if (truthy(setting(cfg, "TEELIZA_OFFLINE")))
+		return teeliza_set_error(TEELIZA_ERR_NOT_FOUND, "TEELIZA_OFFLINE is set");
+	if (cfg->provider == NULL || cfg->provider[0] == '\0')
+		return teeliza_set_error(TEELIZA_ERR_NOT_FOUND, "no modelProvider given");
+	for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
+		if (strcasecmp(providers[i].name, cfg->provider) == 0)
+			info = &providers[i];
+	}
+	if (info == NULL)
+		return teeliza_set_error(TEELIZA_ERR_UNSUPPORTED,
+		                         "modelProvider \"%s\" is not supported (teeliza speaks to OpenAI-compatible "
+		                         "APIs: redpill, openai, ollama, llama_local, lmstudio)", cfg->provider);
+	local = info->key_var == NULL;
+	snprintf(out->provider, sizeof(out->provider), "%s", info->name);
+	if (!local) {
+		key = setting(cfg, info->key_var);
+		if (key == NULL)
+			return teeliza_set_error(TEELIZA_ERR_NOT_FOUND, "no %s for modelProvider \"%s\" (set %s to use %s)",
+			                         info->key_var, info->name, info->key_var, info->label);
+	} else {
+		key = setting(cfg, info->optional_key_var);
+	}
+	for (size_t i = 0; i < 2 && url == NULL && info->url_vars[i] != NULL; i++) {
+		url_var = info->url_vars[i];
+		url = setting(cfg, url_var);
+	}
+	if (cfg->endpoint_override != NULL && cfg->endpoint_override[0] != '\0') {
+		url = cfg->endpoint_override;
+		url_var = "modelEndpointOverride";
+	}
+	if (url == NULL && info->default_url == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOT_FOUND,
+		                         "no %s for modelProvider \"%s\" (set it to the OpenAI-compatible address of %s, "
+		                         "e.g. %s)", info->url_vars[0], info->name, info->label,
+		                         strcmp(info->name, "ollama") == 0 ? "http://127.0.0.1:11434"
+		                                                           : "http://127.0.0.1:8080/v1");
+	if (url == NULL) {
+		url = info->default_url;
+		url_var = "the default URL";
+	}
+	err = set_base_url(out, url, url_var, local);
+	if (err == TEELIZA_OK && key != NULL)
+		err = copy_value(out->api_key, sizeof(out->api_key), key, local ? info->optional_key_var : info->key_var);
+	if (err == TEELIZA_OK)
+		err = resolve_models(out, cfg, info);
+	if (err == TEELIZA_OK)
+		err = read_timeout(&out->timeout_ms, cfg);
+	out->temperature = AGENT_LLM_DEFAULT_TEMPERATURE;
+	out->max_tokens = AGENT_LLM_DEFAULT_MAX_TOKENS;
+	out->frequency_penalty = 0.0;
+	out->presence_penalty = 0.0;
+	return err;
+}
+
+teeliza_err agent_llm_resolve(agent_llm_endpoint *out, const agent_llm_config *cfg)
+{
+	teeliza_err err;
+
+	assert(out != NULL && cfg != NULL);
+	memset(out, 0, sizeof(*out));
+	err = resolve(out, cfg);
+	if (err != TEELIZA_OK)
+		agent_llm_endpoint_wipe(out);
+	return err;
+}
+
+teeliza_err agent_llm_from_settings(agent_llm **out, const agent_llm_config *cfg)
+{
+	agent_llm_endpoint ep;
+	agent_llm tmp;
+	char why[512];
+	teeliza_err err;
+
+	assert(out != NULL && cfg != NULL);
+	*out = NULL;
+	err = agent_llm_resolve(&ep, cfg);
+	if (err == TEELIZA_OK) {
+		err = agent_llm_openai_new(out, &ep, cfg->log, cfg->log_ctx);
+		agent_llm_endpoint_wipe(&ep);
+		return err;
+	}
+	if (err != TEELIZA_ERR_NOT_FOUND && err != TEELIZA_ERR_UNSUPPORTED)
+		return err;
+	/* No usable provider: say so once, plainly, and answer offline instead of failing or downloading. */
+	snprintf(why, sizeof(why), "%s", teeliza_errmsg());
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.log = cfg->log;
+	tmp.log_ctx = cfg->log_ctx;
+	agent_llm_log(&tmp, "model: %s; answering with the built-in offline responder (ELIZA), no model is downloaded",
+	              why);
+	return agent_llm_offline_new(out, cfg->character, cfg->seed, cfg->log, cfg->log_ctx);
+}
