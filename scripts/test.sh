@@ -10,13 +10,15 @@ bash scripts/install-deps.sh
 jobs=$(nproc)
 run_suite() {
   local dir=$1; shift
-  cmake -S . -B "$dir" -G Ninja -DTEELIZA_WERROR=ON "$@" >/dev/null
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
   ninja -C "$dir"
   ctest --test-dir "$dir" --output-on-failure -j "$jobs"
 }
 
-echo "== release build"
-run_suite build
+echo "== release build (warnings are errors)"
+run_suite build -DTEELIZA_WERROR=ON
+# gcc's -O0 flow analysis under sanitizers warns differently (format-truncation and
+# friends); warnings are gated by the release build above.
 echo "== address,undefined sanitizer build"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DTEELIZA_SANITIZE=ON
