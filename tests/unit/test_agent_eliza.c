@@ -558,43 +558,6 @@ static void test_utf8_cut(void **state)
 	assert_int_equal(elz_utf8_cut("", 0), 0);
 }
 
-static double thread_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void test_speed(void **state)
-{
-	struct fixture *f;
-	const size_t rounds = 100000;
-	double t0, secs, rate;
-	size_t n_lines = 0;
-
-	(void)state;
-	f = fixture_new(agent_character_default_json(), 43);
-	while (transcript[n_lines] != NULL)
-		n_lines++;
-	t0 = thread_seconds();
-	for (size_t i = 0; i < rounds; i++) {
-		const char *line = transcript[i % n_lines];
-
-		assert_int_equal(agent_eliza_reply_json(f->e, &f->out, line, strlen(line), hints, N_HINTS), TEELIZA_OK);
-	}
-	secs = thread_seconds() - t0;
-	rate = (double)rounds / secs;
-	print_message("offline responder: %.0f replies/s (JSON with action selection, CPU time)\n", rate);
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__OPTIMIZE__)
-	/* Unoptimised builds: only check it is not absurdly slow. */
-	assert_true(rate > 5000.0);
-#elif !defined(__SANITIZE_ADDRESS__)
-	assert_true(rate >= 50000.0);
-#endif
-	fixture_free(f);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -618,7 +581,6 @@ int main(void)
 		cmocka_unit_test(test_lowercase_style),
 		cmocka_unit_test(test_json_string),
 		cmocka_unit_test(test_utf8_cut),
-		cmocka_unit_test(test_speed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
