@@ -1,0 +1,54 @@
+/* Internals of the REST API (src/lib/agent/api*.c). */
+#ifndef TEELIZA_AGENT_API_INTERNAL_H
+#define TEELIZA_AGENT_API_INTERNAL_H
+
+#include "agent/runtime_internal.h"
+
+struct agent_api {
+	agent_registry *registry;
+	http_server *server;
+	FILE *log;
+	char host[64];
+	char *token;                     /* NULL: no authentication */
+	size_t token_len;
+	uint16_t port;
+};
+
+/* A request split into path segments, with its parsed body. */
+typedef struct api_request {
+	const http_server_request *http;
+	char *path_copy;                 /* segments point into it */
+	const char *seg[8];
+	size_t n_seg;
+	json_t *body;                    /* the body's fields as an object ({} when none); NULL when unparsable */
+	char body_error[160];            /* why body is NULL */
+} api_request;
+
+/* Reply helpers: status + JSON (compact, Express's res.json) or text (res.send). */
+void api_reply_json(http_server_reply *reply, unsigned status, json_t *value); /* steals value */
+void api_reply_error(http_server_reply *reply, unsigned status, const char *message);
+void api_reply_text(http_server_reply *reply, unsigned status, const char *text);
+
+/*
+ * The body's fields: JSON object, urlencoded form or multipart/form-data
+ * text fields. Out: *fields (new reference); NULL with a message in err
+ * when the body is malformed.
+ */
+json_t *api_parse_body(char *err, size_t err_len, const http_server_request *req);
+
+/* Route handlers (src/lib/agent/api_routes.c). */
+void api_route_agents(http_server_reply *reply, agent_api *api);
+void api_route_agent_get(http_server_reply *reply, agent_api *api, const char *id);
+void api_route_agent_delete(http_server_reply *reply, agent_api *api, const char *id);
+void api_route_agent_set(http_server_reply *reply, agent_api *api, const api_request *r, const char *id);
+void api_route_agent_stop(http_server_reply *reply, agent_api *api, const char *id);
+void api_route_memories(http_server_reply *reply, agent_api *api, const api_request *r, const char *id,
+                        const char *room);
+void api_route_attestation(http_server_reply *reply, agent_api *api, const api_request *r, const char *id,
+                           const char *quote_id);
+void api_route_message(http_server_reply *reply, agent_api *api, const api_request *r, const char *agent_ref);
+
+/* The value of name in a query string (percent-decoded into out), or NULL. */
+const char *api_query_param(char *out, size_t out_len, const char *query, const char *name);
+
+#endif

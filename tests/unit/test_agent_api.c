@@ -1,0 +1,930 @@
+/*
+ * The agent REST API (agent_api_*) over real loopback HTTP: every route of
+ * Eliza's direct client with its status codes and bodies, the body formats
+ * (JSON, urlencoded, multipart), the body limit, the bearer token, CORS,
+ * the attestation route, settings from the environment, the start-up
+ * warning, port fallback, and 64 concurrent clients. The model is a fake
+ * injected through agent_registry_config, so replies are predictable.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "teeliza/agent_runtime.h"
+#include "teeliza/http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- fixtures ---- */
+
+static const char character_fmt[] =
+	"{\"name\":\"%s\",\"modelProvider\":\"openai\",\"bio\":[\"%s is a test agent.\"],"
+	"\"lore\":[\"It was written for a unit test.\"],"
+	"\"messageExamples\":[[{\"user\":\"{{user1}}\",\"content\":{\"text\":\"hi\"}},"
+	"{\"user\":\"%s\",\"content\":{\"text\":\"hello\"}}]],"
+	"\"postExamples\":[],\"topics\":[\"testing\"],\"adjectives\":[\"exact\"],\"clients\":[],\"plugins\":[],"
+	"\"settings\":{\"secrets\":{\"OPENAI_API_KEY\":\"sk-secret-value\"},\"model\":\"m\"},"
+	"\"style\":{\"all\":[\"be brief\"],\"chat\":[\"answer\"],\"post\":[]}}";
+
+static agent_character *make_character(const char *name)
+{
+	char text[2048];
+	agent_character *c = NULL;
+	teeliza_buf report;
+
+	snprintf(text, sizeof(text), character_fmt, name, name, name);
+	if (agent_character_from_text(&c, &report, text, strlen(text), NULL) != TEELIZA_OK)
+		fail_msg("character: %s", report.data != NULL ? (const char *)report.data : teeliza_errmsg());
+	teeliza_buf_free(&report);
+	return c;
+}
+
+static atomic_int generate_calls;
+
+/*
+ * The fake model: "echo: <text>". A message "act:NAME rest" answers with
+ * action NAME; "fail" fails like an unreachable model.
+ */
+static teeliza_err fake_generate(json_t **content, void *ctx, const agent_generate_request *req)
+{
+	char action[64] = "NONE";
+	const char *t = req->user_text;
+	char *text;
+	size_t n;
+
+	(void)ctx;
+	atomic_fetch_add(&generate_calls, 1);
+	if (strcmp(t, "fail") == 0)
+		return teeliza_set_error(TEELIZA_ERR_CONNECT, "cannot connect to http://127.0.0.1:9/v1");
+	if (strncmp(t, "act:", 4) == 0) {
+		n = strcspn(t + 4, " ");
+		if (n >= sizeof(action))
+			n = sizeof(action) - 1;
+		memcpy(action, t + 4, n);
+		action[n] = 0;
+	}
+	text = malloc(strlen(t) + 8);
+	assert_non_null(text);
+	snprintf(text, strlen(t) + 8, "echo: %s", t);
+	*content = json_pack("{s:s, s:s, s:s}", "user", agent_character_name(req->character), "text", text, "action",
+	                     action);
+	free(text);
+	return TEELIZA_OK;
+}
+
+struct env {
+	agent_store *store;
+	agent_registry *reg;
+	agent_api *api;
+	agent_runtime *alice;   /* agent "Alice Bot" */
+	char base[64];
+	FILE *log;
+};
+
+static const agent_tee_config tee_off = {0};
+
+static void env_start(struct env *e, const char *token, size_t max_body)
+{
+	agent_registry_config rc;
+	agent_api_config ac;
+
+	memset(e, 0, sizeof(*e));
+	e->log = tmpfile();
+	assert_non_null(e->log);
+	assert_int_equal(agent_store_sqlite_open(&e->store, ":memory:"), TEELIZA_OK);
+	memset(&rc, 0, sizeof(rc));
+	rc.store = e->store;
+	rc.log = e->log;
+	rc.generate = fake_generate;
+	rc.seed = 42;
+	rc.tee = &tee_off;
+	assert_int_equal(agent_registry_new(&e->reg, &rc), TEELIZA_OK);
+	memset(&ac, 0, sizeof(ac));
+	ac.registry = e->reg;
+	ac.host = "127.0.0.1";
+	ac.port = 0;
+	ac.api_token = token;
+	ac.max_body = max_body;
+	ac.log = e->log;
+	assert_int_equal(agent_api_start(&e->api, &ac), TEELIZA_OK);
+	snprintf(e->base, sizeof(e->base), "http://127.0.0.1:%u", (unsigned)agent_api_port(e->api));
+	assert_int_equal(agent_registry_set_public_url(e->reg, e->base), TEELIZA_OK);
+	assert_int_equal(agent_registry_start(&e->alice, e->reg, make_character("Alice Bot")), TEELIZA_OK);
+}
+
+static void env_stop(struct env *e)
+{
+	agent_runtime_release(e->alice);
+	agent_api_stop(e->api);
+	agent_registry_free(e->reg);
+	agent_store_close(e->store);
+	fclose(e->log);
+}
+
+struct resp {
+	long status;
+	char ctype[128];
+	char *body;
+	size_t len;
+};
+
+static void resp_free(struct resp *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+static struct resp request(const struct env *e, const char *method, const char *path, const char *ctype,
+                           const char *body, const char *auth)
+{
+	char url[1024], hdr[256];
+	const char *headers[2] = {NULL, NULL};
+	http_request req;
+	http_response resp;
+	struct resp r;
+
+	snprintf(url, sizeof(url), "%s%s", e->base, path);
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.url = url;
+	req.content_type = ctype;
+	req.body = (const uint8_t *)body;
+	req.body_len = body != NULL ? strlen(body) : 0;
+	req.no_proxy = true;
+	req.timeout_ms = 20000;
+	if (auth != NULL) {
+		snprintf(hdr, sizeof(hdr), "Authorization: %s", auth);
+		headers[0] = hdr;
+		req.headers = headers;
+	}
+	if (http_perform(&resp, &req) != TEELIZA_OK)
+		fail_msg("%s %s: %s", method, path, teeliza_errmsg());
+	memset(&r, 0, sizeof(r));
+	r.status = resp.status;
+	snprintf(r.ctype, sizeof(r.ctype), "%s", resp.content_type);
+	r.len = resp.body.len;
+	r.body = malloc(r.len + 1);
+	assert_non_null(r.body);
+	if (r.len > 0)
+		memcpy(r.body, resp.body.data, r.len);
+	r.body[r.len] = 0;
+	http_response_free(&resp);
+	return r;
+}
+
+static json_t *body_json(const struct resp *r)
+{
+	json_error_t err;
+	json_t *j = json_loadb(r->body, r->len, JSON_DECODE_ANY, &err);
+
+	if (j == NULL)
+		fail_msg("not JSON (%s): %s", err.text, r->body);
+	return j;
+}
+
+static void expect_json(const struct env *e, const char *method, const char *path, const char *body, long status,
+                        const char *expected)
+{
+	struct resp r = request(e, method, path, body != NULL ? "application/json" : NULL, body, NULL);
+	json_t *got, *want;
+
+	assert_int_equal(r.status, status);
+	assert_non_null(strstr(r.ctype, "application/json"));
+	got = body_json(&r);
+	want = json_loads(expected, JSON_DECODE_ANY, NULL);
+	assert_non_null(want);
+	if (!json_equal(got, want))
+		fail_msg("%s %s: got %s, want %s", method, path, r.body, expected);
+	json_decref(got);
+	json_decref(want);
+	resp_free(&r);
+}
+
+static void expect_text(const struct env *e, const char *method, const char *path, const char *body, long status,
+                        const char *expected)
+{
+	struct resp r = request(e, method, path, body != NULL ? "application/json" : NULL, body, NULL);
+
+	assert_int_equal(r.status, status);
+	assert_string_equal(r.body, expected);
+	assert_null(strstr(r.ctype, "json"));
+	resp_free(&r);
+}
+
+static void uuid_of(char out[AGENT_UUID_BUFSZ], const char *s)
+{
+	assert_int_equal(agent_uuid_from_string(out, s), TEELIZA_OK);
+}
+
+/* ---- tests ---- */
+
+static void test_root_and_hello(void **state)
+{
+	struct env e;
+	struct resp r;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	r = request(&e, "GET", "/", NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "Welcome, this is the REST API!");
+	assert_non_null(strstr(r.ctype, "text/html"));
+	resp_free(&r);
+	expect_json(&e, "GET", "/hello", NULL, 200, "{\"message\":\"Hello World!\"}");
+	expect_text(&e, "GET", "/nope/a/b", NULL, 404, "Cannot GET /nope/a/b");
+	expect_text(&e, "PUT", "/agents", NULL, 404, "Cannot PUT /agents");
+	env_stop(&e);
+}
+
+static void test_agents_list_and_get(void **state)
+{
+	struct env e;
+	char id[AGENT_UUID_BUFSZ], path[128], want[256];
+	struct resp r;
+	json_t *j, *c;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	uuid_of(id, "Alice Bot");
+	assert_string_equal(agent_runtime_id(e.alice), id);
+	snprintf(want, sizeof(want), "{\"agents\":[{\"id\":\"%s\",\"name\":\"Alice Bot\",\"clients\":[]}]}", id);
+	expect_json(&e, "GET", "/agents", NULL, 200, want);
+
+	snprintf(path, sizeof(path), "/agents/%s", id);
+	r = request(&e, "GET", path, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "id")), id);
+	c = json_object_get(j, "character");
+	assert_string_equal(json_string_value(json_object_get(c, "name")), "Alice Bot");
+	assert_string_equal(json_string_value(json_object_get(c, "id")), id);
+	assert_string_equal(json_string_value(json_object_get(c, "username")), "Alice Bot");
+	/* secrets removed, the rest of settings kept */
+	assert_null(json_object_get(json_object_get(c, "settings"), "secrets"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(c, "settings"), "model")), "m");
+	assert_null(strstr(r.body, "sk-secret-value"));
+	json_decref(j);
+	resp_free(&r);
+
+	expect_json(&e, "GET", "/agents/Alice%20Bot", NULL, 400,
+	            "{\"error\":\"Invalid AgentId format. Expected to be a UUID: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\"}");
+	expect_json(&e, "GET", "/agents/00000000-0000-0000-0000-000000000000", NULL, 404,
+	            "{\"error\":\"Agent not found\"}");
+	env_stop(&e);
+}
+
+static void test_message_routes(void **state)
+{
+	struct env e;
+	char id[AGENT_UUID_BUFSZ], path[128];
+	struct resp r;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	uuid_of(id, "Alice Bot");
+	/* by name (any case), by name with %20, by id */
+	expect_json(&e, "POST", "/alice%20bot/message", "{\"text\":\"hello\",\"userId\":\"u1\"}", 200,
+	            "[{\"user\":\"Alice Bot\",\"text\":\"echo: hello\",\"action\":\"NONE\"}]");
+	snprintf(path, sizeof(path), "/%s/message", id);
+	expect_json(&e, "POST", path, "{\"text\":\"by id\"}", 200,
+	            "[{\"user\":\"Alice Bot\",\"text\":\"echo: by id\",\"action\":\"NONE\"}]");
+	/* unknown agent: plain text */
+	expect_text(&e, "POST", "/Bob/message", "{\"text\":\"hi\"}", 404, "Agent not found");
+	/* no text: [] without calling the model (0.1.9) */
+	atomic_store(&generate_calls, 0);
+	expect_json(&e, "POST", "/Alice%20Bot/message", "{\"userId\":\"u1\"}", 200, "[]");
+	expect_json(&e, "POST", "/Alice%20Bot/message", "{\"text\":\"\"}", 200, "[]");
+	expect_json(&e, "POST", "/Alice%20Bot/message", NULL, 200, "[]");
+	assert_int_equal(atomic_load(&generate_calls), 0);
+	/* bad bodies */
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/json", "{\"text\":", NULL);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body, "invalid JSON body"));
+	resp_free(&r);
+	expect_json(&e, "POST", "/Alice%20Bot/message", "{\"text\":42}", 400, "{\"error\":\"text must be a string\"}");
+	/* a JSON array body has no fields */
+	expect_json(&e, "POST", "/Alice%20Bot/message", "[1,2]", 200, "[]");
+	/* model failure: 500, and no crash */
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/json", "{\"text\":\"fail\"}", NULL);
+	assert_int_equal(r.status, 500);
+	assert_non_null(strstr(r.body, "No response from generateMessageResponse"));
+	resp_free(&r);
+	env_stop(&e);
+}
+
+static void test_message_forms(void **state)
+{
+	struct env e;
+	const char *mp = "--XyZ\r\n"
+	                 "Content-Disposition: form-data; name=\"text\"\r\n\r\n"
+	                 "from a form\r\n"
+	                 "--XyZ\r\n"
+	                 "Content-Disposition: form-data; name=\"user\"\r\n\r\n"
+	                 "user\r\n"
+	                 "--XyZ\r\n"
+	                 "Content-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
+	                 "Content-Type: text/plain\r\n\r\n"
+	                 "ignored file\r\n"
+	                 "--XyZ--\r\n";
+	struct resp r;
+	json_t *j;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/x-www-form-urlencoded",
+	            "text=caf%C3%A9+au+lait&userId=u%202", NULL);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "text")), "echo: café au lait");
+	json_decref(j);
+	resp_free(&r);
+
+	r = request(&e, "POST", "/Alice%20Bot/message", "multipart/form-data; boundary=XyZ", mp, NULL);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	assert_int_equal(json_array_size(j), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "text")), "echo: from a form");
+	json_decref(j);
+	resp_free(&r);
+
+	r = request(&e, "POST", "/Alice%20Bot/message", "multipart/form-data", mp, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	/* an unknown content type is an empty body, as in Express */
+	expect_json(&e, "POST", "/Alice%20Bot/message", NULL, 200, "[]");
+	r = request(&e, "POST", "/Alice%20Bot/message", "text/plain", "text=hi", NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "[]");
+	resp_free(&r);
+	env_stop(&e);
+}
+
+static void test_body_limit(void **state)
+{
+	struct env e;
+	char *big;
+	struct resp r;
+
+	(void)state;
+	env_start(&e, NULL, 1024);
+	big = malloc(4096);
+	assert_non_null(big);
+	memset(big, 'a', 4095);
+	big[4095] = 0;
+	memcpy(big, "{\"text\":\"", 9);
+	memcpy(big + 4093, "\"}", 2);
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/json", big, NULL);
+	assert_int_equal(r.status, 413);
+	resp_free(&r);
+	big[1000] = 0;
+	memcpy(big + 998, "\"}", 2);
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/json", big, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	free(big);
+	env_stop(&e);
+}
+
+static void test_memories(void **state)
+{
+	struct env e;
+	char id[AGENT_UUID_BUFSZ], room[AGENT_UUID_BUFSZ], user[AGENT_UUID_BUFSZ], path[256];
+	struct resp r, r2;
+	json_t *j, *m0, *m1, *mems;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	uuid_of(id, "Alice Bot");
+	uuid_of(room, "room-1");
+	uuid_of(user, "carol");
+	expect_json(&e, "POST", "/Alice%20Bot/message", "{\"text\":\"first\",\"userId\":\"carol\",\"roomId\":\"room-1\"}",
+	            200, "[{\"user\":\"Alice Bot\",\"text\":\"echo: first\",\"action\":\"NONE\"}]");
+	expect_json(&e, "POST", "/Alice%20Bot/message",
+	            "{\"text\":\"second\",\"userId\":\"carol\",\"roomId\":\"room-1\"}", 200,
+	            "[{\"user\":\"Alice Bot\",\"text\":\"echo: second\",\"action\":\"NONE\"}]");
+	/* 0.1.9: UUIDs */
+	snprintf(path, sizeof(path), "/agents/%s/%s/memories", id, room);
+	r = request(&e, "GET", path, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "agentId")), id);
+	assert_string_equal(json_string_value(json_object_get(j, "roomId")), room);
+	mems = json_object_get(j, "memories");
+	assert_int_equal(json_array_size(mems), 4);
+	/* newest first: the reply to "second", then "second" */
+	m0 = json_array_get(mems, 0);
+	m1 = json_array_get(mems, 1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(m0, "content"), "text")), "echo: second");
+	assert_string_equal(json_string_value(json_object_get(m0, "userId")), id);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(m1, "content"), "text")), "second");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(m1, "content"), "source")), "direct");
+	assert_string_equal(json_string_value(json_object_get(m1, "userId")), user);
+	assert_string_equal(json_string_value(json_object_get(m1, "agentId")), id);
+	assert_string_equal(json_string_value(json_object_get(m1, "roomId")), room);
+	assert_true(json_is_array(json_object_get(json_object_get(m1, "content"), "attachments")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(m0, "content"), "inReplyTo")),
+	                    json_string_value(json_object_get(m1, "id")));
+	assert_true(json_is_integer(json_object_get(m1, "createdAt")));
+	assert_true(json_is_array(json_object_get(m0, "embedding")));
+	json_decref(j);
+
+	/* 0.1.7: the room's string and the agent's name give the same memories */
+	r2 = request(&e, "GET", "/agents/alice%20bot/room-1/memories", NULL, NULL, NULL);
+	assert_int_equal(r2.status, 200);
+	assert_string_equal(r.body, r2.body);
+	resp_free(&r);
+	resp_free(&r2);
+
+	snprintf(path, sizeof(path), "/agents/%s/%s/memories?count=1", id, room);
+	r = request(&e, "GET", path, NULL, NULL, NULL);
+	j = body_json(&r);
+	assert_int_equal(json_array_size(json_object_get(j, "memories")), 1);
+	json_decref(j);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/agents/%s/%s/memories?count=0", id, room);
+	r = request(&e, "GET", path, NULL, NULL, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+
+	/* the default room of a name differs from the default room of the id, as in Eliza */
+	expect_json(&e, "POST", "/Alice%20Bot/message", "{\"text\":\"x\"}", 200,
+	            "[{\"user\":\"Alice Bot\",\"text\":\"echo: x\",\"action\":\"NONE\"}]");
+	r = request(&e, "GET", "/agents/Alice%20Bot/default-room-Alice%20Bot/memories", NULL, NULL, NULL);
+	j = body_json(&r);
+	assert_int_equal(json_array_size(json_object_get(j, "memories")), 2);
+	json_decref(j);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/agents/%s/default-room-%s/memories", id, id);
+	r = request(&e, "GET", path, NULL, NULL, NULL);
+	j = body_json(&r);
+	assert_int_equal(json_array_size(json_object_get(j, "memories")), 0);
+	json_decref(j);
+	resp_free(&r);
+
+	expect_text(&e, "GET", "/agents/Nobody/room-1/memories", NULL, 404, "Agent not found");
+	env_stop(&e);
+}
+
+static void test_stop_delete_set(void **state)
+{
+	struct env e;
+	char id[AGENT_UUID_BUFSZ], bob[AGENT_UUID_BUFSZ], path[128], body[2048], want[256];
+	struct resp r;
+	json_t *j;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	uuid_of(id, "Alice Bot");
+	uuid_of(bob, "Bob");
+
+	/* set: a new agent from a character body */
+	snprintf(body, sizeof(body), character_fmt, "Bob", "Bob", "Bob");
+	snprintf(path, sizeof(path), "/agents/%s/set", bob);
+	r = request(&e, "POST", path, "application/json", body, NULL);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "id")), bob);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "character"), "name")), "Bob");
+	assert_null(strstr(r.body, "sk-secret-value"));
+	json_decref(j);
+	resp_free(&r);
+	assert_int_equal(agent_registry_count(e.reg), 2);
+	expect_json(&e, "POST", "/bob/message", "{\"text\":\"hey\"}", 200,
+	            "[{\"user\":\"Bob\",\"text\":\"echo: hey\",\"action\":\"NONE\"}]");
+
+	/* set with an invalid character: 400 with Eliza's validation text, the agent stays */
+	r = request(&e, "POST", path, "application/json", "{\"name\":\"Bob\",\"lore\":[true]}", NULL);
+	assert_int_equal(r.status, 400);
+	j = body_json(&r);
+	assert_true(json_is_false(json_object_get(j, "success")));
+	assert_non_null(strstr(json_string_value(json_object_get(j, "message")),
+	                       "Character configuration validation failed:\n"));
+	assert_non_null(strstr(json_string_value(json_object_get(j, "message")), "lore.0: Expected string, received boolean"));
+	json_decref(j);
+	resp_free(&r);
+	assert_int_equal(agent_registry_count(e.reg), 2);
+	r = request(&e, "POST", "/agents/bob/set", "application/json", body, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+
+	/* set replaces the agent the URL names (Alice) by the new character's id */
+	snprintf(body, sizeof(body), character_fmt, "Carol", "Carol", "Carol");
+	snprintf(path, sizeof(path), "/agents/%s/set", id);
+	r = request(&e, "POST", path, "application/json", body, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	assert_int_equal(agent_registry_count(e.reg), 2);
+	expect_text(&e, "POST", "/Alice%20Bot/message", "{\"text\":\"hi\"}", 404, "Agent not found");
+	assert_false(agent_runtime_running(e.alice));
+
+	/* stop */
+	snprintf(path, sizeof(path), "/agents/%s/stop", bob);
+	expect_json(&e, "POST", path, NULL, 200, "{\"success\":true}");
+	expect_json(&e, "POST", path, NULL, 404, "{\"error\":\"Agent not found\"}");
+	expect_text(&e, "POST", "/Bob/message", "{\"text\":\"hi\"}", 404, "Agent not found");
+
+	/* delete */
+	uuid_of(id, "Carol");
+	snprintf(path, sizeof(path), "/agents/%s", id);
+	r = request(&e, "DELETE", path, NULL, NULL, NULL);
+	assert_int_equal(r.status, 204);
+	assert_int_equal(r.len, 0);
+	resp_free(&r);
+	expect_json(&e, "DELETE", path, NULL, 404, "{\"error\":\"Agent not found\"}");
+	expect_json(&e, "DELETE", "/agents/Carol", NULL, 400,
+	            "{\"error\":\"Invalid AgentId format. Expected to be a UUID: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\"}");
+	snprintf(want, sizeof(want), "{\"agents\":[]}");
+	expect_json(&e, "GET", "/agents", NULL, 200, want);
+	env_stop(&e);
+}
+
+static void test_actions_and_callbacks(void **state)
+{
+	struct env e;
+	struct resp r;
+	json_t *j;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	/* CONTINUE runs its handler: a second message from the model, whose own CONTINUE is turned into NONE */
+	atomic_store(&generate_calls, 0);
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/json", "{\"text\":\"act:CONTINUE go on\"}", NULL);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	assert_int_equal(json_array_size(j), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "action")), "CONTINUE");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 1), "action")), "NONE");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 1), "user")), "Alice Bot");
+	assert_int_equal(atomic_load(&generate_calls), 2);
+	json_decref(j);
+	resp_free(&r);
+	/* Eliza's matching: "ignore" and a made-up name that contains NONE; IGNORE has no handler */
+	atomic_store(&generate_calls, 0);
+	expect_json(&e, "POST", "/Alice%20Bot/message", "{\"text\":\"act:ignore\"}", 200,
+	            "[{\"user\":\"Alice Bot\",\"text\":\"echo: act:ignore\",\"action\":\"ignore\"}]");
+	expect_json(&e, "POST", "/Alice%20Bot/message", "{\"text\":\"act:NONE_AT_ALL\"}", 200,
+	            "[{\"user\":\"Alice Bot\",\"text\":\"echo: act:NONE_AT_ALL\",\"action\":\"NONE_AT_ALL\"}]");
+	/* without the TEE plugin a wallet question is just a message for the model */
+	expect_json(&e, "POST", "/Alice%20Bot/message", "{\"text\":\"act:WALLET_ADDRESS\"}", 200,
+	            "[{\"user\":\"Alice Bot\",\"text\":\"echo: act:WALLET_ADDRESS\",\"action\":\"WALLET_ADDRESS\"}]");
+	assert_int_equal(atomic_load(&generate_calls), 3);
+	env_stop(&e);
+}
+
+static void test_auth_and_cors(void **state)
+{
+	struct env e;
+	struct resp r;
+
+	(void)state;
+	env_start(&e, "s3cret-token", 0);
+	r = request(&e, "GET", "/agents", NULL, NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	r = request(&e, "GET", "/agents", NULL, NULL, "Bearer wrong-token!");
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	r = request(&e, "GET", "/agents", NULL, NULL, "Bearer s3cret-toke");
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	r = request(&e, "GET", "/agents", NULL, NULL, "Basic s3cret-token");
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/json", "{\"text\":\"hi\"}", NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	r = request(&e, "GET", "/agents", NULL, NULL, "Bearer s3cret-token");
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/json", "{\"text\":\"hi\"}", "bearer s3cret-token");
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	/* open routes and preflight */
+	r = request(&e, "GET", "/hello", NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	r = request(&e, "OPTIONS", "/agents", NULL, NULL, NULL);
+	assert_int_equal(r.status, 204);
+	resp_free(&r);
+	env_stop(&e);
+}
+
+static bool log_contains(FILE *f, const char *needle)
+{
+	char buf[8192];
+	size_t n;
+
+	fflush(f);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fseek(f, 0, SEEK_END);
+	return strstr(buf, needle) != NULL;
+}
+
+static void test_warning_and_port_fallback(void **state)
+{
+	agent_store *store;
+	agent_registry *reg;
+	agent_registry_config rc;
+	agent_api_config ac;
+	agent_api *a1, *a2;
+	FILE *log = tmpfile();
+
+	(void)state;
+	assert_int_equal(agent_store_sqlite_open(&store, ":memory:"), TEELIZA_OK);
+	memset(&rc, 0, sizeof(rc));
+	rc.store = store;
+	rc.log = log;
+	rc.generate = fake_generate;
+	rc.tee = &tee_off;
+	assert_int_equal(agent_registry_new(&reg, &rc), TEELIZA_OK);
+	memset(&ac, 0, sizeof(ac));
+	ac.registry = reg;
+	ac.log = log;
+	ac.host = "127.0.0.1";
+	assert_int_equal(agent_api_start(&a1, &ac), TEELIZA_OK);
+	assert_true(log_contains(log, "REST API bound to 127.0.0.1:"));
+	assert_false(log_contains(log, "WARNING"));
+	/* the same port again: taken; with fallback the next free one */
+	ac.port = agent_api_port(a1);
+	assert_int_not_equal(agent_api_start(&a2, &ac), TEELIZA_OK);
+	assert_null(a2);
+	ac.port_fallback = true;
+	assert_int_equal(agent_api_start(&a2, &ac), TEELIZA_OK);
+	assert_true(agent_api_port(a2) > agent_api_port(a1));
+	assert_true(agent_api_port(a2) <= agent_api_port(a1) + 10);
+	agent_api_stop(a2);
+	agent_api_stop(a1);
+	/* all interfaces without a token: a warning; with a token: none */
+	ac.host = "0.0.0.0";
+	ac.port = 0;
+	ac.port_fallback = false;
+	assert_int_equal(agent_api_start(&a1, &ac), TEELIZA_OK);
+	assert_true(log_contains(log, "WARNING: the REST API listens on 0.0.0.0"));
+	agent_api_stop(a1);
+	fclose(log);
+	log = tmpfile();
+	ac.log = log;
+	ac.api_token = "t";
+	assert_int_equal(agent_api_start(&a1, &ac), TEELIZA_OK);
+	assert_false(log_contains(log, "WARNING"));
+	agent_api_stop(a1);
+	agent_registry_free(reg);
+	agent_store_close(store);
+	fclose(log);
+}
+
+static void test_sizes_and_env(void **state)
+{
+	agent_api_config c;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(agent_api_parse_size(&n, "100kb"), TEELIZA_OK);
+	assert_int_equal(n, 102400);
+	assert_int_equal(agent_api_parse_size(&n, "1MB"), TEELIZA_OK);
+	assert_int_equal(n, 1048576);
+	assert_int_equal(agent_api_parse_size(&n, "512"), TEELIZA_OK);
+	assert_int_equal(n, 512);
+	assert_int_equal(agent_api_parse_size(&n, "2 gb"), TEELIZA_OK);
+	assert_int_equal(n, (size_t)2 << 30);
+	assert_int_equal(agent_api_parse_size(&n, "kb"), TEELIZA_ERR_INVALID);
+	assert_int_equal(agent_api_parse_size(&n, "10tb"), TEELIZA_ERR_INVALID);
+	assert_int_equal(agent_api_parse_size(&n, "0"), TEELIZA_ERR_INVALID);
+	assert_int_equal(agent_api_parse_size(&n, "-1kb"), TEELIZA_ERR_INVALID);
+	assert_int_equal(agent_api_parse_size(&n, "99999999999999999999kb"), TEELIZA_ERR_INVALID);
+
+	memset(&c, 0, sizeof(c));
+	setenv("SERVER_PORT", "3456", 1);
+	setenv("SERVER_HOST", "127.0.0.1", 1);
+	setenv("API_TOKEN", "tok", 1);
+	setenv("EXPRESS_MAX_PAYLOAD", "2mb", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_OK);
+	assert_int_equal(c.port, 3456);
+	assert_string_equal(c.host, "127.0.0.1");
+	assert_string_equal(c.api_token, "tok");
+	assert_int_equal(c.max_body, (size_t)2 << 20);
+	setenv("SERVER_PORT", "70000", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_ERR_CONFIG);
+	assert_non_null(strstr(teeliza_errmsg(), "SERVER_PORT"));
+	setenv("SERVER_PORT", "80x", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_ERR_CONFIG);
+	setenv("SERVER_PORT", "3000", 1);
+	setenv("EXPRESS_MAX_PAYLOAD", "lots", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_ERR_CONFIG);
+	assert_non_null(strstr(teeliza_errmsg(), "EXPRESS_MAX_PAYLOAD"));
+	unsetenv("SERVER_PORT");
+	unsetenv("SERVER_HOST");
+	unsetenv("API_TOKEN");
+	unsetenv("EXPRESS_MAX_PAYLOAD");
+}
+
+static void test_attestation_route(void **state)
+{
+	static const uint8_t quote[] = {0x04, 0x00, 0x02, 0x00, 0x81, 0x00, 0xff, 0x10};
+	struct env e;
+	char id[AGENT_UUID_BUFSZ], qid[AGENT_UUID_BUFSZ], other[AGENT_UUID_BUFSZ], path[256];
+	agent_attestation a;
+	struct resp r;
+	json_t *j;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	uuid_of(id, "Alice Bot");
+	assert_int_equal(agent_uuid_random(qid), TEELIZA_OK);
+	assert_int_equal(agent_uuid_random(other), TEELIZA_OK);
+	memset(&a, 0, sizeof(a));
+	a.id = qid;
+	a.agent_id = id;
+	a.report_data_json = "{\"agentId\":\"x\"}";
+	a.quote = quote;
+	a.quote_len = sizeof(quote);
+	a.event_log = "[]";
+	assert_int_equal(agent_store_put_attestation(e.store, &a), TEELIZA_OK);
+	a.id = other;
+	a.agent_id = "00000000-0000-0000-0000-000000000001";
+	assert_int_equal(agent_store_put_attestation(e.store, &a), TEELIZA_OK);
+
+	snprintf(path, sizeof(path), "/agents/%s/attestations/%s", id, qid);
+	r = request(&e, "GET", path, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "id")), qid);
+	assert_string_equal(json_string_value(json_object_get(j, "agentId")), id);
+	assert_string_equal(json_string_value(json_object_get(j, "quote")), "0x0400020081" "00ff10");
+	assert_string_equal(json_string_value(json_object_get(j, "reportData")), "{\"agentId\":\"x\"}");
+	assert_string_equal(json_string_value(json_object_get(j, "eventLog")), "[]");
+	json_decref(j);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/agents/Alice%%20Bot/attestations/%s?format=bin", qid);
+	r = request(&e, "GET", path, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.len, sizeof(quote));
+	assert_memory_equal(r.body, quote, sizeof(quote));
+	assert_string_equal(r.ctype, "application/octet-stream");
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/agents/%s/attestations/%s?format=hex", id, qid);
+	expect_text(&e, "GET", path, NULL, 200, "0x040002008100ff10");
+	/* another agent's quote, an unknown id, a malformed id, an unknown agent */
+	snprintf(path, sizeof(path), "/agents/%s/attestations/%s", id, other);
+	expect_json(&e, "GET", path, NULL, 404, "{\"error\":\"Attestation not found\"}");
+	snprintf(path, sizeof(path), "/agents/%s/attestations/00000000-0000-0000-0000-000000000009", id);
+	expect_json(&e, "GET", path, NULL, 404, "{\"error\":\"Attestation not found\"}");
+	snprintf(path, sizeof(path), "/agents/%s/attestations/not-a-quote'", id);
+	expect_json(&e, "GET", path, NULL, 404, "{\"error\":\"Attestation not found\"}");
+	snprintf(path, sizeof(path), "/agents/%s/attestations/..%%2F..%%2Fetc", id);
+	r = request(&e, "GET", path, NULL, NULL, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/agents/Nobody/attestations/%s", qid);
+	expect_json(&e, "GET", path, NULL, 404, "{\"error\":\"Agent not found\"}");
+	env_stop(&e);
+}
+
+/* ---- 64 concurrent clients ---- */
+
+#define CLIENTS 64
+#define MESSAGES_PER_CLIENT 5
+
+struct client_arg {
+	const struct env *e;
+	int n;
+	int ok;
+};
+
+static void *client_main(void *p)
+{
+	struct client_arg *a = p;
+	char body[256], want[256], url[256];
+	http_request req;
+	http_response resp;
+	json_t *j;
+	int i;
+
+	snprintf(url, sizeof(url), "%s/Alice%%20Bot/message", a->e->base);
+	for (i = 0; i < MESSAGES_PER_CLIENT; i++) {
+		/* even clients have their own room, odd ones all share one */
+		snprintf(body, sizeof(body), "{\"text\":\"client %d message %d\",\"userId\":\"user-%d\",\"roomId\":\"%s%d\"}",
+		         a->n, i, a->n, a->n % 2 == 0 ? "room-" : "shared", a->n % 2 == 0 ? a->n : 0);
+		snprintf(want, sizeof(want), "echo: client %d message %d", a->n, i);
+		memset(&req, 0, sizeof(req));
+		req.method = "POST";
+		req.url = url;
+		req.content_type = "application/json";
+		req.body = (const uint8_t *)body;
+		req.body_len = strlen(body);
+		req.no_proxy = true;
+		req.timeout_ms = 60000;
+		if (http_perform(&resp, &req) != TEELIZA_OK)
+			return NULL;
+		j = resp.status == 200 ? json_loads((const char *)resp.body.data, 0, NULL) : NULL;
+		if (j != NULL && json_array_size(j) == 1 &&
+		    strcmp(json_string_value(json_object_get(json_array_get(j, 0), "text")), want) == 0)
+			a->ok++;
+		json_decref(j);
+		http_response_free(&resp);
+	}
+	return NULL;
+}
+
+static void test_concurrent_clients(void **state)
+{
+	struct env e;
+	pthread_t th[CLIENTS];
+	struct client_arg args[CLIENTS];
+	char room[AGENT_UUID_BUFSZ], name[32], text[64];
+	agent_memory_list mems;
+	agent_memory_query q;
+	size_t count, i, j, seen;
+	int n;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	for (n = 0; n < CLIENTS; n++) {
+		args[n].e = &e;
+		args[n].n = n;
+		args[n].ok = 0;
+		assert_int_equal(pthread_create(&th[n], NULL, client_main, &args[n]), 0);
+	}
+	for (n = 0; n < CLIENTS; n++) {
+		assert_int_equal(pthread_join(th[n], NULL), 0);
+		assert_int_equal(args[n].ok, MESSAGES_PER_CLIENT);
+	}
+	/* nothing lost: every room holds every message and every reply */
+	for (n = 0; n < CLIENTS; n += 2) {
+		snprintf(name, sizeof(name), "room-%d", n);
+		uuid_of(room, name);
+		assert_int_equal(agent_store_count_memories(e.store, &count, NULL, room, false), TEELIZA_OK);
+		assert_int_equal(count, 2 * MESSAGES_PER_CLIENT);
+	}
+	uuid_of(room, "shared0");
+	assert_int_equal(agent_store_count_memories(e.store, &count, NULL, room, false), TEELIZA_OK);
+	assert_int_equal(count, 2 * MESSAGES_PER_CLIENT * (CLIENTS / 2));
+	/* nothing mixed up: each user message in the shared room is answered by its own echo */
+	memset(&q, 0, sizeof(q));
+	q.room_id = room;
+	assert_int_equal(agent_store_get_memories(e.store, &mems, &q), TEELIZA_OK);
+	for (n = 1; n < CLIENTS; n += 2) {
+		for (i = 0; i < MESSAGES_PER_CLIENT; i++) {
+			snprintf(text, sizeof(text), "\"echo: client %d message %zu\"", n, i);
+			seen = 0;
+			for (j = 0; j < mems.count; j++)
+				if (strstr(mems.items[j].content, text) != NULL)
+					seen++;
+			assert_int_equal(seen, 1);
+		}
+	}
+	/* and each reply points at the message it answers */
+	for (j = 0; j < mems.count; j++) {
+		json_t *c = json_loads(mems.items[j].content, 0, NULL);
+		const char *t = json_string_value(json_object_get(c, "text"));
+		const char *to = json_string_value(json_object_get(c, "inReplyTo"));
+
+		assert_non_null(t);
+		if (strncmp(t, "echo: ", 6) == 0) {
+			assert_non_null(to);
+			for (i = 0; i < mems.count; i++)
+				if (strcmp(mems.items[i].id, to) == 0)
+					break;
+			assert_true(i < mems.count);
+			assert_non_null(strstr(mems.items[i].content, t + 6));
+		}
+		json_decref(c);
+	}
+	agent_memory_list_free(&mems);
+	env_stop(&e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_root_and_hello),
+		cmocka_unit_test(test_agents_list_and_get),
+		cmocka_unit_test(test_message_routes),
+		cmocka_unit_test(test_message_forms),
+		cmocka_unit_test(test_body_limit),
+		cmocka_unit_test(test_memories),
+		cmocka_unit_test(test_stop_delete_set),
+		cmocka_unit_test(test_actions_and_callbacks),
+		cmocka_unit_test(test_auth_and_cors),
+		cmocka_unit_test(test_warning_and_port_fallback),
+		cmocka_unit_test(test_sizes_and_env),
+		cmocka_unit_test(test_attestation_route),
+		cmocka_unit_test(test_concurrent_clients),
+	};
+
+	/* TEE settings come from the registry config here, never from the caller's environment. */
+	unsetenv("TEE_MODE");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
