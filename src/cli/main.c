@@ -21,6 +21,7 @@ static int version_main(int argc, char **argv)
 static const struct command commands[] = {
 	/* Add a line here when a subcommand lands; usage is generated from this table. */
 	{"version", version_main, "print the version"},
+	{"start", start_main, "start the Eliza-compatible agent: REST API and terminal chat"},
 	{"simulator", simulator_main, "run the tappd-compatible simulator (not a TEE)"},
 	{"sim-root", sim_root_main, "print the simulator root CA or its collateral"},
 	{"replay", replay_main, "replay an event log into RTMR0-3"},

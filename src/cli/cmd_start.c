@@ -1,0 +1,487 @@
+/*
+ * `teeliza start`: Eliza's `pnpm start` - load the characters, start one
+ * agent each, serve Eliza's REST API, and chat on the terminal with the
+ * first agent (`You: ` / `Agent: <text>`), or only serve with
+ * --non-interactive. --simulator runs teeliza's tappd simulator in this
+ * process, so the TEE plugin works with no TDX, no network and no Docker.
+ */
+#include "cli/cli.h"
+#include "teeliza/agent_runtime.h"
+#include "teeliza/simulator.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define START_SIM_PORT 8090
+#define START_SIM_STATE_DIR "./data/simulator"
+#define START_MAX_CHARACTERS 64
+#define START_LINE_MAX ((size_t)64 << 10)
+
+static const char start_usage[] =
+	"usage: teeliza start [--character=PATH | --characters=PATH,PATH...] [--non-interactive]\n"
+	"                     [--port N] [--simulator [--sim-state-dir DIR]]\n"
+	"\n"
+	"Start one Eliza-compatible agent per character, serve Eliza's REST API\n"
+	"(POST /<agent>/message, GET /agents, ...) and chat with the first agent on the\n"
+	"terminal: each line you type is a message, each reply is printed as\n"
+	"'Agent: <text>'; 'exit' or end of input quits. Lines can be piped in.\n"
+	"Log lines go to stderr. docs/AGENT.md describes the API and every setting.\n"
+	"\n"
+	"  --character=PATH     a character file (Eliza's *.character.json), looked up as\n"
+	"                       Eliza looks it up; default: the bundled character\n"
+	"  --characters=A,B     several characters: several agents in one process\n"
+	"  --non-interactive    no terminal chat, serve the REST API until SIGINT/SIGTERM\n"
+	"  --port N             REST API port (default SERVER_PORT, else 3000, moving up\n"
+	"                       when taken unless given here)\n"
+	"  --simulator          run teeliza's tappd simulator in this process on\n"
+	"                       127.0.0.1:8090 (a free port if taken) and point the TEE\n"
+	"                       plugin at it (DSTACK_SIMULATOR_ENDPOINT; TEE_MODE=LOCAL\n"
+	"                       when unset). SIMULATED attestation - not a TEE.\n"
+	"  --sim-state-dir DIR  the simulator's keys (default $TEELIZA_SIM_STATE or\n"
+	"                       " START_SIM_STATE_DIR ")\n"
+	"\n"
+	"settings (env): SERVER_PORT, SERVER_HOST (default 0.0.0.0), API_TOKEN,\n"
+	"  EXPRESS_MAX_PAYLOAD, SQLITE_FILE (default data/db.sqlite), TEELIZA_PUBLIC_URL,\n"
+	"  TEE_MODE, WALLET_SECRET_SALT, TEE_KEY_SCHEME, DSTACK_SIMULATOR_ENDPOINT, and the\n"
+	"  model settings (OPENAI_API_KEY, REDPILL_API_KEY, ...; none: offline responder)\n"
+	"\n"
+	"exit codes: 0 ok, 3 a character file is invalid, 64 bad command line,\n"
+	"  74 a file could not be read or the port is taken, 78 bad configuration\n"
+	"  (TEE_MODE, WALLET_SECRET_SALT, SERVER_PORT, model settings)\n";
+
+struct start_opts {
+	const char *character, *characters, *sim_state_dir;
+	long port;
+	bool non_interactive, simulator;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int usage_error(const char *what, const char *arg)
+{
+	fprintf(stderr, "teeliza start: %s%s%s\nrun 'teeliza start --help' for the options\n", what,
+	        arg != NULL ? ": " : "", arg != NULL ? arg : "");
+	return EXIT_USAGE;
+}
+
+/* Returns -1 after --help, else an exit code (EXIT_OK to go on). */
+static int parse_opts(struct start_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"character", required_argument, NULL, 'c'},
+		{"characters", required_argument, NULL, 'C'},
+		{"non-interactive", no_argument, NULL, 'n'},
+		{"port", required_argument, NULL, 'p'},
+		{"simulator", no_argument, NULL, 's'},
+		{"sim-state-dir", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	char *end;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->port = -1;
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->character = optarg; break;
+		case 'C': o->characters = optarg; break;
+		case 'n': o->non_interactive = true; break;
+		case 's': o->simulator = true; break;
+		case 'd': o->sim_state_dir = optarg; break;
+		case 'p':
+			errno = 0;
+			o->port = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != 0 || o->port < 0 || o->port > 65535)
+				return usage_error("bad port (0..65535)", optarg);
+			break;
+		case 'h':
+			fputs(start_usage, stdout);
+			return -1;
+		default:
+			return usage_error("unknown or incomplete option", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument", argv[optind]);
+	if (o->character != NULL && o->characters != NULL)
+		return usage_error("give --character or --characters, not both", NULL);
+	if (o->sim_state_dir != NULL && !o->simulator)
+		return usage_error("--sim-state-dir goes with --simulator", NULL);
+	return EXIT_OK;
+}
+
+/* ---- the in-process simulator ---- */
+
+struct start_sim {
+	tee_sim *sim;
+	char tmp_dir[64];
+};
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static teeliza_err sim_try(struct start_sim *ss, const char *dir, uint16_t port)
+{
+	tee_sim_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.host = "127.0.0.1";
+	cfg.port = port;
+	cfg.state_dir = dir;
+	cfg.quiet = true;
+	return tee_sim_start(&ss->sim, &cfg);
+}
+
+static int sim_start(struct start_sim *ss, const struct start_opts *o)
+{
+	const char *env = getenv("TEELIZA_SIM_STATE"), *dir;
+	const char *mode = getenv("TEE_MODE");
+	char url[64];
+	teeliza_err err;
+
+	memset(ss, 0, sizeof(*ss));
+	dir = o->sim_state_dir != NULL ? o->sim_state_dir : (env != NULL && env[0] != 0 ? env : START_SIM_STATE_DIR);
+	err = sim_try(ss, dir, START_SIM_PORT);
+	if (err) {
+		agent_log(stderr, "Simulator: %s; trying a free port", teeliza_errmsg());
+		err = sim_try(ss, dir, 0);
+	}
+	if (err && o->sim_state_dir == NULL && (env == NULL || env[0] == 0)) {
+		agent_log(stderr, "Simulator: %s; using a temporary state directory", teeliza_errmsg());
+		snprintf(ss->tmp_dir, sizeof(ss->tmp_dir), "%s", "/tmp/teeliza-start-XXXXXX");
+		if (mkdtemp(ss->tmp_dir) == NULL) {
+			ss->tmp_dir[0] = 0;
+			return cli_fail("start", teeliza_set_error(TEELIZA_ERR_IO, "cannot create a temporary directory: %s",
+			                                           strerror(errno)));
+		}
+		dir = ss->tmp_dir;
+		err = sim_try(ss, dir, 0);
+	}
+	if (err)
+		return cli_fail("start", err);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", (unsigned)tee_sim_port(ss->sim));
+	agent_log(stderr, "Simulator (SIMULATED attestation, not a TEE) on %s, state in %s", url, dir);
+	/* Point the plugin at it the way Eliza's SDK is pointed at a simulator. */
+	if (setenv("DSTACK_SIMULATOR_ENDPOINT", url, 1) != 0 ||
+	    ((mode == NULL || mode[0] == 0) && setenv("TEE_MODE", "LOCAL", 1) != 0))
+		return cli_fail("start", teeliza_set_error(TEELIZA_ERR_NOMEM, "cannot set the environment"));
+	if (mode == NULL || mode[0] == 0)
+		agent_log(stderr, "TEE_MODE was not set: using TEE_MODE=LOCAL for the simulator");
+	return EXIT_OK;
+}
+
+static void sim_stop(struct start_sim *ss)
+{
+	tee_sim_stop(ss->sim);
+	if (ss->tmp_dir[0] != 0)
+		nftw(ss->tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- characters ---- */
+
+struct loaded {
+	agent_character *c[START_MAX_CHARACTERS];
+	size_t n;
+};
+
+static void loaded_free(struct loaded *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		agent_character_free(l->c[i]);
+	l->n = 0;
+}
+
+static int load_one(struct loaded *l, const char *path)
+{
+	teeliza_buf report;
+	char *resolved = NULL;
+	teeliza_err err;
+
+	if (l->n == START_MAX_CHARACTERS)
+		return usage_error("too many characters", NULL);
+	err = agent_character_load(&l->c[l->n], &report, &resolved, path, NULL);
+	if (err) {
+		fprintf(stderr, "%s\n", report.len > 0 ? (const char *)report.data : teeliza_errmsg());
+		teeliza_buf_free(&report);
+		return cli_exit_code(err);
+	}
+	agent_log(stderr, "Loaded character %s from %s", agent_character_name(l->c[l->n]), resolved);
+	free(resolved);
+	teeliza_buf_free(&report);
+	l->n++;
+	return EXIT_OK;
+}
+
+/* Eliza's loadCharacters: a comma list, each path looked up; none given: the default character. */
+static int load_characters(struct loaded *l, const struct start_opts *o)
+{
+	const char *list = o->characters != NULL ? o->characters : o->character;
+	char *copy, *p, *comma;
+	teeliza_err err;
+	int rc = EXIT_OK;
+
+	memset(l, 0, sizeof(*l));
+	if (list == NULL) {
+		err = agent_character_load_default(&l->c[0]);
+		if (err)
+			return cli_fail("start", err);
+		l->n = 1;
+		agent_log(stderr, "No character given: using the bundled character %s", agent_character_name(l->c[0]));
+		return EXIT_OK;
+	}
+	copy = strdup(list);
+	if (copy == NULL)
+		return cli_fail("start", teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory"));
+	for (p = copy; rc == EXIT_OK && p != NULL; p = comma) {
+		comma = strchr(p, ',');
+		if (comma != NULL)
+			*comma++ = 0;
+		while (*p == ' ')
+			p++;
+		if (*p != 0)
+			rc = load_one(l, p);
+	}
+	free(copy);
+	if (rc == EXIT_OK && l->n == 0)
+		rc = usage_error("no character path given", list);
+	if (rc != EXIT_OK)
+		loaded_free(l);
+	return rc;
+}
+
+/* ---- the terminal chat ---- */
+
+/* One line to the first agent, as Eliza's loop POSTs it to /<name>/message. */
+static void chat_once(agent_registry *reg, const char *agent_id, const char *agent_name, const char *line)
+{
+	char user[AGENT_UUID_BUFSZ], room[AGENT_UUID_BUFSZ];
+	agent_message_in in;
+	agent_runtime *rt;
+	json_t *reply = NULL;
+	teeliza_err err;
+	size_t i;
+
+	rt = agent_registry_find(reg, agent_id, false);
+	if (rt == NULL)
+		rt = agent_registry_find(reg, agent_name, true);
+	if (rt == NULL) {
+		fprintf(stderr, "teeliza start: Agent not found: %s\n", agent_name);
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	in.text = line;
+	in.user_id = user;
+	in.room_id = room;
+	in.user_name = "User";
+	in.source = "direct";
+	err = agent_uuid_user(user, "user");
+	if (!err)
+		err = agent_uuid_room(room, NULL, agent_name);
+	if (!err)
+		err = agent_runtime_message(&reply, rt, &in);
+	if (err) {
+		fprintf(stderr, "teeliza start: no reply: %s\n", teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+	} else {
+		for (i = 0; i < json_array_size(reply); i++) {
+			const char *text = json_string_value(json_object_get(json_array_get(reply, i), "text"));
+
+			printf("Agent: %s\n", text != NULL ? text : "");
+		}
+		fflush(stdout);
+	}
+	json_decref(reply);
+	agent_runtime_release(rt);
+}
+
+static void chat_loop(agent_registry *reg, const char *agent_id, const char *agent_name)
+{
+	bool tty = isatty(STDIN_FILENO) == 1;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	agent_log(stderr, "Chat started. Type 'exit' to quit.");
+	while (!stop_requested) {
+		if (tty) {
+			fputs("You: ", stdout);
+			fflush(stdout);
+		}
+		errno = 0;
+		n = getline(&line, &cap, stdin);
+		if (n < 0) {
+			if (errno == EINTR && !stop_requested)
+				continue;
+			if (tty)
+				fputs("\n", stdout);
+			break;
+		}
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = 0;
+		if ((size_t)n > START_LINE_MAX) {
+			fprintf(stderr, "teeliza start: line longer than %zu bytes ignored\n", START_LINE_MAX);
+			continue;
+		}
+		if (strcmp(line, "exit") == 0)
+			break;
+		if (n == 0)
+			continue;
+		chat_once(reg, agent_id, agent_name, line);
+	}
+	free(line);
+}
+
+static void wait_for_signal(void)
+{
+	sigset_t none;
+
+	agent_log(stderr, "Serving the REST API (--non-interactive); SIGINT or SIGTERM stops.");
+	sigemptyset(&none);
+	while (!stop_requested)
+		sigsuspend(&none);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: a blocked getline returns so the loop can stop */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The base URL for links in replies: TEELIZA_PUBLIC_URL, else this host and port. */
+static teeliza_err set_public_url(agent_registry *reg, const agent_api_config *ac, uint16_t port)
+{
+	const char *env = getenv("TEELIZA_PUBLIC_URL"), *host = ac->host != NULL ? ac->host : "0.0.0.0";
+	char url[300];
+
+	if (env != NULL && env[0] != 0)
+		return agent_registry_set_public_url(reg, env);
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || strcmp(host, "127.0.0.1") == 0)
+		host = "localhost";
+	snprintf(url, sizeof(url), strchr(host, ':') != NULL ? "http://[%s]:%u" : "http://%s:%u", host, (unsigned)port);
+	return agent_registry_set_public_url(reg, url);
+}
+
+int start_main(int argc, char **argv)
+{
+	struct start_opts o;
+	struct start_sim ss;
+	struct loaded chars;
+	agent_store *store = NULL;
+	agent_registry *reg = NULL;
+	agent_registry_config rc;
+	agent_api_config ac;
+	agent_api *api = NULL;
+	agent_runtime *first = NULL;
+	char first_id[AGENT_UUID_BUFSZ], first_name[256];
+	const char *db = getenv("SQLITE_FILE");
+	teeliza_err err;
+	size_t i;
+	int code;
+
+	code = parse_opts(&o, argc, argv);
+	if (code)
+		return code < 0 ? EXIT_OK : code;
+	memset(&ss, 0, sizeof(ss));
+	memset(&ac, 0, sizeof(ac));
+	ac.port = AGENT_API_DEFAULT_PORT;
+	ac.port_fallback = true;
+	if (agent_api_config_from_env(&ac) != TEELIZA_OK)
+		return cli_fail("start", TEELIZA_ERR_CONFIG);
+	if (o.port >= 0) {
+		ac.port = (uint16_t)o.port;
+		ac.port_fallback = false;
+	}
+	ac.log = stderr;
+	code = load_characters(&chars, &o);
+	if (code)
+		return code;
+	install_signals();
+	if (o.simulator) {
+		code = sim_start(&ss, &o);
+		if (code) {
+			loaded_free(&chars);
+			return code;
+		}
+	}
+	err = agent_store_open_default(&store);
+	if (err) {
+		code = cli_fail("start", err);
+		goto out;
+	}
+	agent_log(stderr, "Database: %s (%s)", db != NULL && db[0] != 0 ? db : AGENT_STORE_DEFAULT_PATH,
+	          agent_store_backend(store));
+	memset(&rc, 0, sizeof(rc));
+	rc.store = store;
+	rc.log = stderr;
+	err = agent_registry_new(&reg, &rc);
+	if (!err) {
+		ac.registry = reg;
+		err = agent_api_start(&api, &ac);
+	}
+	if (!err)
+		err = set_public_url(reg, &ac, agent_api_port(api));
+	if (err) {
+		code = cli_fail("start", err);
+		goto out;
+	}
+	snprintf(first_name, sizeof(first_name), "%s", agent_character_name(chars.c[0]));
+	for (i = 0; i < chars.n; i++) {
+		const char *name = agent_character_name(chars.c[i]);
+		char shown[256];
+
+		snprintf(shown, sizeof(shown), "%s", name);
+		err = agent_registry_start(i == 0 ? &first : NULL, reg, chars.c[i]);
+		chars.c[i] = NULL; /* the registry owns it now, also after a failure */
+		if (err) {
+			fprintf(stderr, "teeliza start: agent %s: %s\n", shown,
+			        teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+			code = cli_exit_code(err);
+			goto out;
+		}
+	}
+	snprintf(first_id, sizeof(first_id), "%s", agent_runtime_id(first));
+	agent_runtime_release(first);
+	first = NULL;
+	if (o.non_interactive)
+		wait_for_signal();
+	else
+		chat_loop(reg, first_id, first_name);
+	code = EXIT_OK;
+out:
+	for (i = 0; i < chars.n; i++)
+		agent_character_free(chars.c[i]);
+	agent_runtime_release(first);
+	agent_api_stop(api);
+	agent_registry_free(reg);
+	agent_store_close(store);
+	if (o.simulator)
+		sim_stop(&ss);
+	return code;
+}

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# `teeliza start` end to end, driven through stdin as a user (or a script)
+# drives it: the README flow (--simulator, TEE_MODE=LOCAL, bundled
+# character, no key, no network). The wallet answer equals `teeliza derive
+# --json` for the same salt, agent id and scheme; the attestation quote the
+# chat links to is fetched from the agent's REST API after a restart (so the
+# store persisted it) and verifies with `teeliza verify --trust-root` under
+# `teeliza sim-root`. Also: `exit`, a character given by path, an invalid
+# character file (one `path: message` line per problem), a missing salt,
+# and --non-interactive with SIGTERM.
+set -euo pipefail
+
+: "${TEELIZA:?path of the teeliza binary}"
+
+tmp=$(mktemp -d /tmp/teeliza-e2e-agent.XXXXXX)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fails=0
+fail() {
+	echo "FAIL: $*" >&2
+	fails=$((fails + 1))
+}
+check_eq() { # what got want
+	if [ "$2" != "$3" ]; then fail "$1: got '$2', want '$3'"; else echo "ok: $1"; fi
+}
+check_has() { # what haystack needle
+	if ! grep -qF -- "$3" <<<"$2"; then fail "$1: output lacks '$3'"; else echo "ok: $1"; fi
+}
+check_lacks() { # what haystack needle
+	if grep -qF -- "$3" <<<"$2"; then fail "$1: output has '$3'"; else echo "ok: $1"; fi
+}
+
+# A clean environment: no model key (offline responder), no TEE settings but ours, loopback only.
+unset OPENAI_API_KEY REDPILL_API_KEY OLLAMA_SERVER_URL LOCAL_MODEL_URL LMSTUDIO_SERVER_URL API_TOKEN \
+	DSTACK_SIMULATOR_ENDPOINT TEE_KEY_SCHEME TEELIZA_PUBLIC_URL SQLITE_FILE TEE_MODE WALLET_SECRET_SALT \
+	TEELIZA_OFFLINE SERVER_PORT EXPRESS_MAX_PAYLOAD
+export SERVER_HOST=127.0.0.1 SERVER_PORT=0 TEELIZA_SIM_STATE="$tmp/sim"
+salt="e2e-demo-salt"
+cd "$tmp"
+
+# ---- 1. the README flow, lines piped into stdin, ending with EOF ----
+rc=0
+printf "hello there\nwhat's your wallet address?\nplease give me a remote attestation\n" |
+	TEE_MODE=LOCAL WALLET_SECRET_SALT="$salt" "$TEELIZA" start --simulator >"$tmp/chat.out" 2>"$tmp/chat.log" || rc=$?
+check_eq "start --simulator exits cleanly at end of input" "$rc" 0
+out=$(cat "$tmp/chat.out")
+log=$(cat "$tmp/chat.log")
+check_eq "one Agent line per reply element (3 + 1 callback), nothing else on stdout" \
+	"$(grep -c '^Agent: ' "$tmp/chat.out")" 4
+check_has "chat started" "$log" "Chat started. Type 'exit' to quit."
+check_has "bundled character" "$log" "using the bundled character Teeliza"
+check_has "offline model" "$log" "offline responder (ELIZA)"
+check_has "plugin mode line" "$log" "TEE: Connecting to local simulator at localhost:8090"
+check_has "attestation log: report data" "$log" 'Generating attestation for:  {"agentId":"'
+check_has "attestation log: rtmr0" "$log" "rtmr0: "
+check_has "attestation log: rtmr3" "$log" "rtmr3: "
+check_has "attestation log: quote" "$log" "Remote attestation quote:  {"
+check_lacks "the salt is never logged" "$log$out" "$salt"
+agent_id=$(sed -n 's/^Agent Teeliza (\([0-9a-f-]*\)) started.*/\1/p' "$tmp/chat.log")
+check_eq "agent id is stringToUuid(\"Teeliza\")" "$agent_id" "80fd7cd9-19be-0fef-adeb-d0ce373f30a9"
+sol=$(sed -n 's/^Agent: My Solana address is \([1-9A-HJ-NP-Za-km-z]*\) and my EVM address is \(0x[0-9a-fA-F]*\)\.$/\1/p' "$tmp/chat.out")
+evm=$(sed -n 's/^Agent: My Solana address is \([1-9A-HJ-NP-Za-km-z]*\) and my EVM address is \(0x[0-9a-fA-F]*\)\.$/\2/p' "$tmp/chat.out")
+[ -n "$sol" ] && [ -n "$evm" ] || fail "no wallet answer in: $out"
+quote_url=$(grep -o 'http://localhost:[0-9]*/agents/[0-9a-f-]*/attestations/[0-9a-f-]*' "$tmp/chat.out" | tail -n 1)
+quote_id=${quote_url##*/}
+check_has "the attestation answer" "$out" "RA Quote"
+[ -n "$quote_id" ] || fail "no quote link in: $out"
+
+# ---- 2. the same wallets from `teeliza derive` against a simulator with the same keys ----
+"$TEELIZA" simulator -q -p 0 --state-dir "$tmp/sim" >"$tmp/sim.out" 2>"$tmp/sim.err" &
+pids+=($!)
+port=""
+for _ in $(seq 1 100); do
+	port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+[ -n "$port" ] || fail "simulator did not start: $(cat "$tmp/sim.err")"
+for chain in solana evm; do
+	got=$(WALLET_SECRET_SALT="$salt" "$TEELIZA" derive --quiet --json --no-attest --agent-id "$agent_id" \
+		--chain "$chain" --scheme teeliza --endpoint "http://127.0.0.1:$port" | jq -r .address)
+	if [ "$chain" = solana ]; then want=$sol; else want=$evm; fi
+	check_eq "chat's $chain address equals teeliza derive --json" "$want" "$got"
+done
+
+# ---- 3. restart serving only the API (no TEE plugin now): the quote was persisted, and verifies ----
+"$TEELIZA" start --non-interactive >"$tmp/api.out" 2>"$tmp/api.log" &
+api_pid=$!
+pids+=($api_pid)
+api=""
+for _ in $(seq 1 100); do
+	api=$(sed -n 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/api.log")
+	[ -n "$api" ] && break
+	sleep 0.1
+done
+[ -n "$api" ] || fail "agent API did not start: $(cat "$tmp/api.log")"
+base="http://127.0.0.1:$api"
+check_eq "GET /hello" "$(curl -s "$base/hello")" '{"message":"Hello World!"}'
+curl -sf "$base/agents/$agent_id/attestations/$quote_id?format=bin" -o "$tmp/quote.bin" || fail "fetching the quote"
+report=$(curl -sf "$base/agents/$agent_id/attestations/$quote_id" | jq -r .reportData)
+check_has "the quote binds the message" "$report" '"content":"please give me a remote attestation"'
+check_has "the quote binds the agent" "$report" "{\"agentId\":\"$agent_id\",\"timestamp\":"
+"$TEELIZA" sim-root --state-dir "$tmp/sim" >"$tmp/root.pem"
+"$TEELIZA" sim-root --state-dir "$tmp/sim" --collateral >"$tmp/coll.json"
+rc=0
+"$TEELIZA" verify "$tmp/quote.bin" --collateral "$tmp/coll.json" --trust-root "$tmp/root.pem" \
+	--expect-app-data "$report" >"$tmp/verify.out" 2>&1 || rc=$?
+check_eq "teeliza verify --trust-root accepts the chat's quote" "$rc" 0
+rc=0
+"$TEELIZA" verify "$tmp/quote.bin" --collateral "$tmp/coll.json" >"$tmp/verify2.out" 2>&1 || rc=$?
+check_eq "without the simulator root it does not verify" "$rc" 2
+rc=0
+"$TEELIZA" verify "$tmp/quote.bin" --collateral "$tmp/coll.json" --trust-root "$tmp/root.pem" \
+	--expect-app-data '{"agentId":"someone else"}' >"$tmp/verify3.out" 2>&1 || rc=$?
+check_eq "nor for other data" "$rc" 2
+mem=$(curl -sf "$base/agents/$agent_id/default-room-Teeliza/memories?count=20")
+check_has "memories persisted across the restart" "$mem" "what's your wallet address?"
+check_eq "message over REST after the restart" \
+	"$(curl -s -H 'Content-Type: application/json' -d '{"text":""}' "$base/Teeliza/message")" "[]"
+kill -TERM "$api_pid"
+rc=0
+wait "$api_pid" || rc=$?
+check_eq "--non-interactive stops on SIGTERM with 0" "$rc" 0
+
+# ---- 4. exit, a character by path, bad characters, missing salt ----
+rc=0
+printf "exit\nhello\n" | "$TEELIZA" start >"$tmp/exit.out" 2>"$tmp/exit.log" || rc=$?
+check_eq "'exit' quits with 0" "$rc" 0
+check_eq "'exit' answers nothing" "$(grep -c '^Agent: ' "$tmp/exit.out" || true)" 0
+
+cat >"$tmp/ada.character.json" <<'EOF'
+{"name":"Ada","modelProvider":"openai","bio":"Ada is terse.","lore":[],"messageExamples":[],"postExamples":[],
+ "topics":[],"adjectives":[],"clients":[],"plugins":[],"style":{"all":[],"chat":[],"post":[]}}
+EOF
+rc=0
+printf "hi\n" | "$TEELIZA" start --character=ada.character.json >"$tmp/ada.out" 2>"$tmp/ada.log" || rc=$?
+check_eq "a character by path" "$rc" 0
+check_has "its agent answers" "$(cat "$tmp/ada.log")" "Agent Ada ("
+check_eq "one reply" "$(grep -c '^Agent: ' "$tmp/ada.out")" 1
+
+cat >"$tmp/bad.character.json" <<'EOF'
+{"name":5,"modelProvider":"openai","bio":"x","lore":[true],"messageExamples":[],"postExamples":[],
+ "topics":[],"adjectives":[],"clients":[],"plugins":[]}
+EOF
+rc=0
+"$TEELIZA" start --non-interactive --character="$tmp/bad.character.json" >"$tmp/bad.out" 2>"$tmp/bad.log" || rc=$?
+check_eq "an invalid character exits 3" "$rc" 3
+bad=$(cat "$tmp/bad.log")
+check_has "Eliza's first line" "$bad" "Character configuration validation failed:"
+check_has "path: message (name)" "$bad" "name: Expected string, received number"
+check_has "path: message (lore.0)" "$bad" "lore.0: Expected string, received boolean"
+check_has "path: message (style)" "$bad" "style: Required"
+rc=0
+"$TEELIZA" start --non-interactive --characters="ada.character.json,missing.character.json" \
+	>"$tmp/miss.out" 2>"$tmp/miss.log" || rc=$?
+check_eq "a missing character file exits 74" "$rc" 74
+check_has "the paths tried are listed" "$(cat "$tmp/miss.log")" "Tried the following paths:"
+
+rc=0
+printf "hi\n" | TEE_MODE=LOCAL "$TEELIZA" start --simulator >"$tmp/nosalt.out" 2>"$tmp/nosalt.log" || rc=$?
+check_eq "TEE_MODE without a salt exits 78" "$rc" 78
+check_has "Eliza's message" "$(cat "$tmp/nosalt.log")" "WALLET_SECRET_SALT required when TEE_MODE is enabled"
+rc=0
+"$TEELIZA" start --bogus >"$tmp/u.out" 2>"$tmp/u.err" || rc=$?
+check_eq "unknown option exits 64" "$rc" 64
+
+if [ "$fails" -ne 0 ]; then
+	echo "$fails check(s) failed" >&2
+	exit 1
+fi
+echo "all agent chat checks passed"
