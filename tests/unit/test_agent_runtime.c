@@ -16,6 +16,7 @@
 #include "teeliza/agent_runtime.h"
 #include "teeliza/attest.h"
 #include "teeliza/dcap_verify.h"
+#include "teeliza/http.h"
 #include "teeliza/reportdata.h"
 #include "teeliza/simulator.h"
 
@@ -763,6 +764,172 @@ static void test_offline_model(void **state)
 	sim_stop(&s);
 }
 
+/* ---- the real model path against a local OpenAI-compatible server ---- */
+
+#define SCRIPT_MAX 8
+
+static struct {
+	pthread_mutex_t lock;
+	const char *replies[SCRIPT_MAX]; /* content of each answer in turn; the last one repeats */
+	unsigned status;                 /* HTTP status to answer with */
+	int requests;
+	char *last_body;
+	char last_auth[128];
+	char last_path[128];
+} oai = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void oai_reset(unsigned status, const char *r0, const char *r1)
+{
+	pthread_mutex_lock(&oai.lock);
+	memset(oai.replies, 0, sizeof(oai.replies));
+	oai.replies[0] = r0;
+	oai.replies[1] = r1;
+	oai.status = status;
+	oai.requests = 0;
+	pthread_mutex_unlock(&oai.lock);
+}
+
+static void oai_handler(http_server_reply *reply, const http_server_request *req, void *ctx)
+{
+	const char *content;
+	json_t *j;
+	char *text;
+	int n;
+
+	(void)ctx;
+	pthread_mutex_lock(&oai.lock);
+	n = oai.requests++;
+	free(oai.last_body);
+	oai.last_body = strndup((const char *)req->body, req->body_len);
+	snprintf(oai.last_auth, sizeof(oai.last_auth), "%s", req->authorization);
+	snprintf(oai.last_path, sizeof(oai.last_path), "%s", req->path);
+	content = oai.replies[n < SCRIPT_MAX && oai.replies[n] != NULL ? n : (oai.replies[1] != NULL ? 1 : 0)];
+	reply->status = oai.status;
+	if (oai.status != 200)
+		j = json_pack("{s:{s:s, s:s}}", "error", "message", "scripted failure", "type", "test");
+	else
+		j = json_pack("{s:s, s:s, s:[{s:i, s:{s:s, s:s}, s:s}]}", "id", "chatcmpl-test", "object", "chat.completion",
+		              "choices", "index", 0, "message", "role", "assistant", "content", content, "finish_reason",
+		              "stop");
+	pthread_mutex_unlock(&oai.lock);
+	text = json_dumps(j, JSON_COMPACT);
+	if (teeliza_buf_append_str(&reply->body, text) != TEELIZA_OK)
+		reply->status = 500;
+	free(text);
+	json_decref(j);
+}
+
+static int oai_requests(void)
+{
+	int n;
+
+	pthread_mutex_lock(&oai.lock);
+	n = oai.requests;
+	pthread_mutex_unlock(&oai.lock);
+	return n;
+}
+
+static void test_model_path(void **state)
+{
+	struct env e;
+	agent_registry_config rc;
+	http_server_config hc;
+	http_server *srv;
+	agent_runtime *rt;
+	char extra[512], *log;
+	json_t *reply, *body;
+
+	(void)state;
+	memset(&hc, 0, sizeof(hc));
+	hc.host = "127.0.0.1";
+	hc.handler = oai_handler;
+	assert_int_equal(http_server_start(&srv, &hc), TEELIZA_OK);
+	snprintf(extra, sizeof(extra),
+	         "\"settings\":{\"secrets\":{\"OPENAI_API_KEY\":\"sk-unit-test\","
+	         "\"OPENAI_API_URL\":\"http://127.0.0.1:%u/v1\",\"LARGE_OPENAI_MODEL\":\"test-large\"}},",
+	         (unsigned)http_server_port(srv));
+	env_init(&e, NULL);
+	agent_registry_free(e.reg);
+	memset(&rc, 0, sizeof(rc));
+	rc.store = e.store;
+	rc.log = e.log;
+	rc.tee = &e.tee;
+	assert_int_equal(agent_registry_new(&e.reg, &rc), TEELIZA_OK);
+	assert_int_equal(agent_registry_start(&rt, e.reg, make_character("Alice Bot", extra)), TEELIZA_OK);
+	log = log_text(e.log);
+	assert_non_null(strstr(log, "model: openai at http://127.0.0.1:"));
+	free(log);
+
+	/* a well-formed reply in a fenced block: one call, parsed, extra keys kept */
+	oai_reset(200, "Sure.\n```json\n{\"user\":\"Alice Bot\",\"text\":\"Hi Carol!\",\"action\":\"NONE\","
+	               "\"mood\":\"happy\"}\n```", NULL);
+	reply = say(rt, "hello", NULL);
+	assert_int_equal(oai_requests(), 1);
+	assert_int_equal(json_array_size(reply), 1);
+	assert_string_equal(reply_text(reply, 0), "Hi Carol!");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(reply, 0), "mood")), "happy");
+	json_decref(reply);
+	/* what the server was sent: Eliza's OpenAI call with the system prompt and the composed prompt */
+	pthread_mutex_lock(&oai.lock);
+	assert_string_equal(oai.last_path, "/v1/chat/completions");
+	assert_string_equal(oai.last_auth, "Bearer sk-unit-test");
+	body = json_loads(oai.last_body, 0, NULL);
+	pthread_mutex_unlock(&oai.lock);
+	assert_non_null(body);
+	assert_string_equal(json_string_value(json_object_get(body, "model")), "test-large");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(body, "messages"), 0),
+	                                                      "content")),
+	                    "You are a test.");
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(json_object_get(body, "messages"), 1),
+	                                                         "content")),
+	                       "] Carol: hello"));
+	json_decref(body);
+
+	/* malformed once, then fine: asked again at once */
+	oai_reset(200, "I would rather not use JSON.", "{\"user\":\"Alice Bot\",\"text\":\"second try\"}");
+	reply = say(rt, "again", NULL);
+	assert_int_equal(oai_requests(), 2);
+	assert_string_equal(reply_text(reply, 0), "second try");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(reply, 0), "action")), "NONE");
+	json_decref(reply);
+
+	/* always malformed: bounded retries, then the plain text as the reply */
+	oai_reset(200, "  just words, no object  ", NULL);
+	reply = say(rt, "talk", NULL);
+	assert_int_equal(oai_requests(), 3);
+	assert_int_equal(json_array_size(reply), 1);
+	assert_string_equal(reply_text(reply, 0), "just words, no object");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(reply, 0), "action")), "NONE");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(reply, 0), "user")), "Alice Bot");
+	json_decref(reply);
+	log = log_text(e.log);
+	assert_non_null(strstr(log, "asking again"));
+	free(log);
+
+	/* a bad key: one call, an error, no retries and no hang */
+	oai_reset(401, "", NULL);
+	{
+		char user[AGENT_UUID_BUFSZ], room[AGENT_UUID_BUFSZ];
+		agent_message_in in = {.text = "x", .user_id = user, .room_id = room, .source = "direct"};
+
+		assert_int_equal(agent_uuid_user(user, NULL), TEELIZA_OK);
+		assert_int_equal(agent_uuid_room(room, NULL, "Alice Bot"), TEELIZA_OK);
+		reply = NULL;
+		assert_int_equal(agent_runtime_message(&reply, rt, &in), TEELIZA_ERR_CONFIG);
+		assert_null(reply);
+		assert_int_equal(oai_requests(), 1);
+		/* a server that keeps failing: bounded too (3 calls, with back-off) */
+		oai_reset(503, "", NULL);
+		assert_int_equal(agent_runtime_message(&reply, rt, &in), TEELIZA_ERR_REMOTE);
+		assert_int_equal(oai_requests(), 3);
+	}
+	agent_runtime_release(rt);
+	env_done(&e);
+	http_server_stop(srv);
+	free(oai.last_body);
+	oai.last_body = NULL;
+}
+
 static void test_tee_config(void **state)
 {
 	struct env e;
@@ -831,6 +998,7 @@ int main(void)
 		cmocka_unit_test(test_tee_wallet_and_attestation),
 		cmocka_unit_test(test_tee_unavailable_then_back),
 		cmocka_unit_test(test_offline_model),
+		cmocka_unit_test(test_model_path),
 		cmocka_unit_test(test_tee_config),
 	};
 	int rc;

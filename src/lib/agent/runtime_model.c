@@ -1,18 +1,19 @@
 /*
- * An agent's model: agent_llm (agent_model.h) for the text, and the reply
- * turned into Eliza's content object.
+ * An agent's model: agent_llm (agent_model.h) for the text, turned into
+ * Eliza's content object by agent_generate_reply (agent_parse.h: bounded
+ * retries, then the plain text as the reply).
  */
 #include "agent/runtime_internal.h"
 #include "teeliza/agent_model.h"
+#include "teeliza/agent_parse.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define REPLY_TEXT_MAX AGENT_LLM_MAX_RESPONSE
-
 struct llm_model {
 	agent_llm *llm;
+	FILE *log;
 };
 
 static void log_line(void *ctx, const char *line)
@@ -23,11 +24,8 @@ static void log_line(void *ctx, const char *line)
 static teeliza_err llm_generate(json_t **content, void *ctx, const agent_generate_request *req)
 {
 	struct llm_model *m = ctx;
+	agent_reply_config rc;
 	agent_llm_options o;
-	teeliza_buf text;
-	json_error_t jerr;
-	json_t *v;
-	teeliza_err err;
 
 	*content = NULL;
 	agent_llm_default_options(&o, m->llm);
@@ -35,17 +33,11 @@ static teeliza_err llm_generate(json_t **content, void *ctx, const agent_generat
 	o.conversation = req->room_id;
 	o.actions = req->hints;
 	o.n_actions = req->n_hints;
-	teeliza_buf_init(&text, REPLY_TEXT_MAX);
-	err = agent_llm_generate(m->llm, &text, req->system, req->prompt, AGENT_LLM_LARGE, &o);
-	if (!err) {
-		v = json_loadb((const char *)text.data, text.len, 0, &jerr);
-		if (v == NULL)
-			err = teeliza_set_error(TEELIZA_ERR_PROTOCOL, "the model's reply is not JSON: %s", jerr.text);
-		else
-			*content = v;
-	}
-	teeliza_buf_free(&text);
-	return err;
+	memset(&rc, 0, sizeof(rc));
+	rc.agent_name = agent_character_name(req->character);
+	rc.log = log_line;
+	rc.log_ctx = m->log;
+	return agent_generate_reply(content, NULL, m->llm, req->system, req->prompt, AGENT_LLM_LARGE, &o, &rc);
 }
 
 static void llm_free(void *ctx)
@@ -78,6 +70,7 @@ teeliza_err agent_model_for_character(agent_model *out, const agent_character *c
 	cfg.seed = agent_seed_or_random(seed);
 	cfg.log = log_line;
 	cfg.log_ctx = log;
+	m->log = log;
 	err = agent_llm_from_settings(&m->llm, &cfg);
 	if (err) {
 		free(m);
