@@ -693,9 +693,10 @@ static void test_cache(void **state)
 	assert_int_equal(st.entries, 1);
 	/* Evicted entries stay alive for their holders. */
 	assert_int_equal(dcap_verify(&r, quote, qlen, c1, TDX_NOW, NULL, NULL), TEELIZA_OK);
-	assert_int_not_equal(dcap_cache_get(&c2, cache, "{}", 2), TEELIZA_OK);
-	dcap_collateral_free(c1);
 	dcap_collateral_free(c2);
+	assert_int_not_equal(dcap_cache_get(&c2, cache, "{}", 2), TEELIZA_OK);
+	assert_null(c2);
+	dcap_collateral_free(c1);
 	dcap_collateral_free(c3);
 	dcap_cache_free(cache);
 	free(quote);
