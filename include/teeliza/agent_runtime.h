@@ -200,8 +200,8 @@ bool agent_tee_config_enabled(const agent_tee_config *cfg);
  * the mode line, then derive the Solana and EVM wallets once, each with its
  * attestation quote, log the attestation as the plugin does and keep the
  * quotes in the store. A tappd that cannot be reached is not an error: the
- * plugin starts without wallets, logs why, and tries again when a wallet or
- * a quote is asked for. Out: *out (NULL on failure; free with
+ * plugin starts without wallets, logs why, and tries again (at most every
+ * 3 s) when a wallet is asked for; each REMOTE_ATTESTATION asks tappd anew. Out: *out (NULL on failure; free with
  * agent_tee_free). store and log are borrowed.
  */
 teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const char *agent_id,
