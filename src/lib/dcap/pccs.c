@@ -65,11 +65,23 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+/* curl_easy_init would initialise libcurl lazily, which is not thread-safe. */
+static void init_curl(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static teeliza_err get(fetch *f, const char *url, const char *h1, const char *h2, long timeout_ms)
 {
-	CURL *c = curl_easy_init();
+	CURL *c;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	CURLcode rc;
+
+	pthread_once(&curl_once, init_curl);
+	c = curl_init_rc == CURLE_OK ? curl_easy_init() : NULL;
 
 	teeliza_buf_init(&f->body, PCCS_MAX_BODY);
 	teeliza_buf_init(&f->header, PCCS_MAX_HEADER);
