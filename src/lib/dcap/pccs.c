@@ -82,7 +82,6 @@ static teeliza_err get(fetch *f, const char *url, const char *h1, const char *h2
 
 	pthread_once(&curl_once, init_curl);
 	c = curl_init_rc == CURLE_OK ? curl_easy_init() : NULL;
-
 	teeliza_buf_init(&f->body, PCCS_MAX_BODY);
 	teeliza_buf_init(&f->header, PCCS_MAX_HEADER);
 	f->want_header[0] = h1;
