@@ -971,6 +971,39 @@ static void test_p06_lengths(void **state)
 	free(coll);
 }
 
+/* Every byte before the PEM chain of a valid v5 (TD 1.5) quote matters: flipping any one fails. */
+static void test_flip_every_byte_v5(void **state)
+{
+	quote_spec qs;
+	char *coll = collateral_with(NULL, NULL);
+	dcap_collateral *c;
+	dcap_result r;
+	dcap_quote pq;
+	uint8_t *quote;
+	size_t len, i, end, bad = 0;
+
+	(void)state;
+	quote_v5(&qs);
+	quote = build_quote(&qs, &len);
+	assert_int_equal(dcap_collateral_parse_json(&c, coll, strlen(coll)), TEELIZA_OK);
+	assert_int_equal(dcap_quote_parse(&pq, quote, len), TEELIZA_OK);
+	assert_int_equal(pq.signed_len, 54 + DCAP_TD15_REPORT_LEN);
+	end = (size_t)(pq.cert_data - quote);
+	for (i = 0; i < end; i++) {
+		quote[i] ^= 0x80;
+		if (dcap_verify(&r, quote, len, c, NOW, NULL, K.trust) == TEELIZA_OK) {
+			fprintf(stderr, "flipping byte %zu of the v5 quote still verifies\n", i);
+			bad++;
+		}
+		quote[i] ^= 0x80;
+	}
+	assert_int_equal(bad, 0);
+	assert_int_equal(dcap_verify(&r, quote, len, c, NOW, NULL, K.trust), TEELIZA_OK);
+	free(quote);
+	dcap_collateral_free(c);
+	free(coll);
+}
+
 /* 7. trailing bytes are accepted and do not move the signed range */
 static void test_p07_trailing_bytes(void **state)
 {
@@ -1509,6 +1542,7 @@ int main(void)
 		cmocka_unit_test(test_p04_tdx_module),
 		cmocka_unit_test(test_p05_shuffled_levels),
 		cmocka_unit_test(test_p06_lengths),
+		cmocka_unit_test(test_flip_every_byte_v5),
 		cmocka_unit_test(test_p07_trailing_bytes),
 		cmocka_unit_test(test_p08_attributes),
 		cmocka_unit_test(test_p09_service_td),
