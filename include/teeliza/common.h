@@ -91,6 +91,8 @@ void teeliza_buf_init(teeliza_buf *b, size_t max);
 teeliza_err teeliza_buf_append(teeliza_buf *b, const void *data, size_t len) TEELIZA_WARN_UNUSED;
 teeliza_err teeliza_buf_append_str(teeliza_buf *b, const char *s) TEELIZA_WARN_UNUSED;
 teeliza_err teeliza_buf_printf(teeliza_buf *b, const char *fmt, ...) TEELIZA_PRINTF(2, 3) TEELIZA_WARN_UNUSED;
+/* Make room for extra more bytes (plus the NUL) without changing len. */
+teeliza_err teeliza_buf_reserve(teeliza_buf *b, size_t extra) TEELIZA_WARN_UNUSED;
 void teeliza_buf_reset(teeliza_buf *b);
 void teeliza_buf_free(teeliza_buf *b);
 

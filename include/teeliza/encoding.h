@@ -14,6 +14,9 @@ extern "C" {
 /* Lowercase hex of in into out (2*in_len+1 bytes incl. NUL). */
 void teeliza_hex_encode(char *out, const uint8_t *in, size_t in_len);
 
+/* Append the lowercase hex of in to out (no allocation beyond growing out). */
+teeliza_err teeliza_hex_append(teeliza_buf *out, const uint8_t *in, size_t in_len) TEELIZA_WARN_UNUSED;
+
 /*
  * Decode hex text (upper or lower case). An optional "0x"/"0X" prefix is
  * skipped when allow_0x. Fails on odd length or a non-hex digit. *out_len

@@ -14,7 +14,7 @@ void teeliza_buf_init(teeliza_buf *b, size_t max)
 	b->max = max;
 }
 
-static teeliza_err buf_reserve(teeliza_buf *b, size_t extra)
+teeliza_err teeliza_buf_reserve(teeliza_buf *b, size_t extra)
 {
 	size_t need, cap;
 	uint8_t *p;
@@ -52,7 +52,7 @@ teeliza_err teeliza_buf_append(teeliza_buf *b, const void *data, size_t len)
 	teeliza_err err;
 
 	assert(b != NULL && (data != NULL || len == 0));
-	err = buf_reserve(b, len);
+	err = teeliza_buf_reserve(b, len);
 	if (err)
 		return err;
 	if (len > 0)
@@ -78,7 +78,7 @@ teeliza_err teeliza_buf_printf(teeliza_buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return teeliza_set_error(TEELIZA_ERR_INVALID, "bad format string");
-	err = buf_reserve(b, (size_t)n);
+	err = teeliza_buf_reserve(b, (size_t)n);
 	if (err)
 		return err;
 	va_start(ap, fmt);

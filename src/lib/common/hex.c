@@ -17,6 +17,20 @@ void teeliza_hex_encode(char *out, const uint8_t *in, size_t in_len)
 	out[2 * in_len] = '\0';
 }
 
+teeliza_err teeliza_hex_append(teeliza_buf *out, const uint8_t *in, size_t in_len)
+{
+	teeliza_err err;
+
+	if (in_len > SIZE_MAX / 2 - 1)
+		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "value too large to hex-encode");
+	err = teeliza_buf_reserve(out, 2 * in_len);
+	if (err)
+		return err;
+	teeliza_hex_encode((char *)out->data + out->len, in, in_len);
+	out->len += 2 * in_len;
+	return TEELIZA_OK;
+}
+
 static int nibble(char c)
 {
 	if (c >= '0' && c <= '9')

@@ -58,17 +58,13 @@ teeliza_err simsrv_json_string(teeliza_buf *out, const char *s, size_t len)
 
 teeliza_err simsrv_json_hex(teeliza_buf *out, const uint8_t *data, size_t len, bool prefix_0x)
 {
-	char *hex;
 	teeliza_err err;
 
-	if (len > (SIZE_MAX - 1) / 2)
-		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "value too large to encode");
-	hex = malloc(2 * len + 1);
-	if (hex == NULL)
-		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
-	teeliza_hex_encode(hex, data, len);
-	err = teeliza_buf_printf(out, "\"%s%s\"", prefix_0x ? "0x" : "", hex);
-	free(hex);
+	err = teeliza_buf_append_str(out, prefix_0x ? "\"0x" : "\"");
+	if (err == TEELIZA_OK)
+		err = teeliza_hex_append(out, data, len);
+	if (err == TEELIZA_OK)
+		err = teeliza_buf_append(out, "\"", 1);
 	return err;
 }
 
