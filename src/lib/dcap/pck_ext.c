@@ -86,7 +86,7 @@ static teeliza_err der_next(uint8_t *tag, der *val, der *d, const char *what)
 
 static teeliza_err der_expect(der *val, der *d, uint8_t want, const char *what)
 {
-	uint8_t tag;
+	uint8_t tag = 0; /* der_next sets it on success; gcc -O3 cannot see that */
 	teeliza_err err = der_next(&tag, val, d, what);
 
 	if (err)
@@ -291,7 +291,7 @@ static teeliza_err parse_ext(dcap_pck_ext *ext, const uint8_t *buf, size_t len)
 	der all = { buf, len }, top, val;
 	uint32_t seen = 0;
 	uint8_t arcs[2], tag;
-	int narcs;
+	int narcs = 0; /* set by entry() on success; gcc -O3 cannot see that */
 	unsigned id;
 	teeliza_err err;
 
