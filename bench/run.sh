@@ -23,6 +23,11 @@ build=${BENCH_BUILD_DIR:-$root/build-bench}
 clients=${BENCH_CLIENTS:-4}
 connections=${BENCH_CONNECTIONS:-16}
 parts=("$@")
+bash "$root/scripts/install-deps.sh"
+# wrk drives the simulator rows; it is only needed here, so it is installed here.
+if ! command -v wrk >/dev/null && [ "$(id -u)" -eq 0 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || echo "bench: wrk not installed; its rows are skipped" >&2
+fi
 [ ${#parts[@]} -gt 0 ] || parts=(derive replay dcap sim)
 
 want() {
