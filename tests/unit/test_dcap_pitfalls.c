@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NOW INT64_C(1760000000)
@@ -1532,6 +1533,68 @@ static void test_p19_tcb_signing_renewal(void **state)
 	free(json);
 }
 
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+/* `teeliza verify` on a simulator quote binding the plugin's app-data JSON, with and without its root. */
+static void test_cli_simulator(void **state)
+{
+	const char *json = "{\"agentId\":\"a1\",\"publicKey\":\"pk\"}";
+	uint8_t rd[64], rtmr[4][48] = {{0}};
+	unsigned int n = 64;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	teeliza_buf quote, coll;
+	char qpath[128], cpath[128], rpath[128], cmd[1024], *out = NULL;
+	int rc;
+
+	(void)state;
+	assert_int_equal(EVP_DigestInit_ex(md, EVP_sha512(), NULL), 1);
+	assert_int_equal(EVP_DigestUpdate(md, "app-data:", 9), 1);
+	assert_int_equal(EVP_DigestUpdate(md, json, strlen(json)), 1);
+	assert_int_equal(EVP_DigestFinal_ex(md, rd, &n), 1);
+	EVP_MD_CTX_free(md);
+	teeliza_buf_init(&quote, 1 << 20);
+	teeliza_buf_init(&coll, 1 << 22);
+	assert_int_equal(tee_sim_quote(&quote, K.pki, rd, (const uint8_t(*)[48])rtmr), TEELIZA_OK);
+	assert_int_equal(tee_sim_collateral_json(&coll, K.pki, (int64_t)time(NULL)), TEELIZA_OK);
+	snprintf(qpath, sizeof(qpath), "%s/q.bin", K.dir);
+	snprintf(cpath, sizeof(cpath), "%s/c.json", K.dir);
+	snprintf(rpath, sizeof(rpath), "%s/r.pem", K.dir);
+	write_file(qpath, quote.data, quote.len);
+	write_file(cpath, coll.data, coll.len);
+	write_file(rpath, K.root_pem, strlen(K.root_pem));
+
+	snprintf(cmd, sizeof(cmd), "%s verify %s --collateral %s --trust-root %s --expect-app-data '%s'", TEELIZA_BINARY,
+	         qpath, cpath, rpath, json);
+	rc = run_capture(cmd, &out);
+	assert_int_equal(rc, 0);
+	assert_contains(out, "report_data        matches");
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s verify %s --collateral %s --trust-root %s --expect-app-data '{}'", TEELIZA_BINARY,
+	         qpath, cpath, rpath);
+	rc = run_capture(cmd, &out);
+	assert_int_equal(rc, 2);
+	assert_contains(out, "does not bind the expected report_data");
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s verify %s --collateral %s --json", TEELIZA_BINARY, qpath, cpath);
+	rc = run_capture(cmd, &out);
+	assert_int_equal(rc, 2);
+	assert_contains(out, "signed by a simulator root, not Intel");
+	assert_contains(out, "\"status\": null");
+	free(out);
+	unlink(qpath);
+	unlink(cpath);
+	unlink(rpath);
+	teeliza_buf_free(&quote);
+	teeliza_buf_free(&coll);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1558,6 +1621,7 @@ int main(void)
 		cmocka_unit_test(test_p17_tee_mismatch),
 		cmocka_unit_test(test_p18_hostile_crl),
 		cmocka_unit_test(test_p19_tcb_signing_renewal),
+		cmocka_unit_test(test_cli_simulator),
 	};
 
 	return cmocka_run_group_tests(tests, kit_setup, kit_teardown);
