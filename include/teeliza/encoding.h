@@ -44,6 +44,25 @@ teeliza_err teeliza_base58_decode(uint8_t *out, size_t out_cap, size_t *out_len,
 teeliza_err teeliza_base64_encode_buf(teeliza_buf *out, const uint8_t *in, size_t in_len) TEELIZA_WARN_UNUSED;
 teeliza_err teeliza_base64_decode_buf(teeliza_buf *out, const char *in, size_t in_len) TEELIZA_WARN_UNUSED;
 
+/* Value of one hex digit, or -1. */
+int teeliza_hex_nibble(char c);
+
+/*
+ * Length of the well-formed UTF-8 sequence at s (1..4; left bytes available),
+ * or 0: no overlong forms, surrogates or code points past U+10FFFF.
+ */
+size_t teeliza_utf8_seq_len(const uint8_t *s, size_t left);
+
+/*
+ * Append s[0..len) as a JSON string literal escaped exactly as both
+ * JSON.stringify and serde_json do it (\" \\ \b \f \n \r \t, other control
+ * characters as lowercase \u00xx, everything else verbatim), so that hashes
+ * over the text match the JS SDK's and tappd's. Invalid UTF-8 fails with
+ * TEELIZA_ERR_INVALID "<what> is not valid UTF-8 (byte N)".
+ */
+teeliza_err teeliza_json_append_string(teeliza_buf *out, const char *s, size_t len,
+                                       const char *what) TEELIZA_WARN_UNUSED;
+
 /* "0x" + EIP-55 mixed-case checksum hex of a 20-byte address (43 bytes with NUL). */
 void teeliza_eip55_address(char out[43], const uint8_t addr[20]);
 

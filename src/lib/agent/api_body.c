@@ -4,6 +4,7 @@
  * multipart/form-data (Eliza's web client posts messages as FormData; file
  * parts are skipped). Every other content type is an empty body.
  */
+#include "teeliza/encoding.h"
 #include "agent/api_internal.h"
 
 #include <stdlib.h>
@@ -11,17 +12,6 @@
 #include <strings.h>
 
 #define FIELD_NAME_MAX 256
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Percent-decode s[0..n) ('+' is a space in forms) into a malloc'd string; *out_len its length. */
 static char *form_decode(const char *s, size_t n, size_t *out_len)
@@ -35,8 +25,8 @@ static char *form_decode(const char *s, size_t n, size_t *out_len)
 	for (i = 0; i < n; i++) {
 		hi = lo = -1;
 		if (s[i] == '%' && n - i >= 3) {
-			hi = hex_value(s[i + 1]);
-			lo = hex_value(s[i + 2]);
+			hi = teeliza_hex_nibble(s[i + 1]);
+			lo = teeliza_hex_nibble(s[i + 2]);
 		}
 		if (s[i] == '+') {
 			out[o++] = ' ';

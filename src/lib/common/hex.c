@@ -31,7 +31,7 @@ teeliza_err teeliza_hex_append(teeliza_buf *out, const uint8_t *in, size_t in_le
 	return TEELIZA_OK;
 }
 
-static int nibble(char c)
+int teeliza_hex_nibble(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -53,7 +53,7 @@ static teeliza_err hex_check(const char **in, size_t *in_len, bool allow_0x)
 	if (*in_len % 2 != 0)
 		return teeliza_set_error(TEELIZA_ERR_INVALID, "odd-length hex string (%zu digits)", *in_len);
 	for (i = 0; i < *in_len; i++)
-		if (nibble((*in)[i]) < 0)
+		if (teeliza_hex_nibble((*in)[i]) < 0)
 			return teeliza_set_error(TEELIZA_ERR_INVALID, "invalid hex digit at position %zu", i);
 	return TEELIZA_OK;
 }
@@ -73,7 +73,7 @@ teeliza_err teeliza_hex_decode(uint8_t *out, size_t out_cap, size_t *out_len,
 	if (n > out_cap)
 		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "hex value is %zu bytes, at most %zu allowed", n, out_cap);
 	for (i = 0; i < n; i++)
-		out[i] = (uint8_t)(nibble(in[2 * i]) << 4 | nibble(in[2 * i + 1]));
+		out[i] = (uint8_t)(teeliza_hex_nibble(in[2 * i]) << 4 | teeliza_hex_nibble(in[2 * i + 1]));
 	*out_len = n;
 	return TEELIZA_OK;
 }
@@ -89,7 +89,7 @@ teeliza_err teeliza_hex_decode_buf(teeliza_buf *out, const char *in, size_t in_l
 		return err;
 	n = in_len / 2;
 	for (i = 0; i < n; i++) {
-		chunk[k++] = (uint8_t)(nibble(in[2 * i]) << 4 | nibble(in[2 * i + 1]));
+		chunk[k++] = (uint8_t)(teeliza_hex_nibble(in[2 * i]) << 4 | teeliza_hex_nibble(in[2 * i + 1]));
 		if (k == sizeof(chunk) || i + 1 == n) {
 			err = teeliza_buf_append(out, chunk, k);
 			if (err)

@@ -7,6 +7,7 @@
 #include "tee/eventlog_internal.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,96 +128,12 @@ teeliza_err tee_event_log_add_runtime(tee_event_log *log, uint32_t imr, uint32_t
 	return tee_event_log_add(log, imr, event_type, digest, sizeof(digest), event, payload, payload_len);
 }
 
-/*
- * Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid: no
- * overlong forms, surrogates or code points above U+10FFFF (Rust strings
- * can hold none of them).
- */
-static size_t utf8_seq_len(const uint8_t *s, size_t left)
-{
-	uint32_t cp;
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (left < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* A JSON string escaped as serde_json does: only '"', '\\' and control characters. */
-static teeliza_err append_json_string(teeliza_buf *out, const char *s, size_t index)
-{
-	static const char hexd[] = "0123456789abcdef";
-	const uint8_t *p = (const uint8_t *)s;
-	size_t len = strlen(s), i = 0, run, n;
-	teeliza_err err;
-	char esc[6];
-
-	err = teeliza_buf_append(out, "\"", 1);
-	while (!err && i < len) {
-		/* copy a run of characters that need no escaping in one go */
-		for (run = i; run < len && p[run] >= 0x20 && p[run] != '"' && p[run] != '\\'; run += n) {
-			n = utf8_seq_len(p + run, len - run);
-			if (n == 0)
-				return teeliza_set_error(TEELIZA_ERR_INVALID, "event %zu: name is not valid UTF-8", index);
-		}
-		err = teeliza_buf_append(out, p + i, run - i);
-		i = run;
-		if (err || i == len)
-			break;
-		esc[0] = '\\';
-		switch (p[i]) {
-		case '"': esc[1] = '"'; n = 2; break;
-		case '\\': esc[1] = '\\'; n = 2; break;
-		case '\b': esc[1] = 'b'; n = 2; break;
-		case '\f': esc[1] = 'f'; n = 2; break;
-		case '\n': esc[1] = 'n'; n = 2; break;
-		case '\r': esc[1] = 'r'; n = 2; break;
-		case '\t': esc[1] = 't'; n = 2; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hexd[p[i] >> 4];
-			esc[5] = hexd[p[i] & 15];
-			n = 6;
-			break;
-		}
-		err = teeliza_buf_append(out, esc, n);
-		i++;
-	}
-	if (!err)
-		err = teeliza_buf_append(out, "\"", 1);
-	return err;
-}
-
 static teeliza_err append_hex_string(teeliza_buf *out, const uint8_t *data, size_t len)
 {
-	char chunk[2 * 64 + 1];
-	size_t off, n;
-	teeliza_err err;
+	teeliza_err err = teeliza_buf_append(out, "\"", 1);
 
-	err = teeliza_buf_append(out, "\"", 1);
-	for (off = 0; !err && off < len; off += n) {
-		n = len - off < 64 ? len - off : 64;
-		teeliza_hex_encode(chunk, data + off, n);
-		err = teeliza_buf_append(out, chunk, 2 * n);
-	}
+	if (!err)
+		err = teeliza_hex_append(out, data, len);
 	if (!err)
 		err = teeliza_buf_append(out, "\"", 1);
 	return err;
@@ -240,8 +157,12 @@ teeliza_err tee_event_log_to_json(teeliza_buf *out, const tee_event_log *log)
 			err = append_hex_string(out, ev->digest, ev->digest_len);
 		if (!err)
 			err = teeliza_buf_append_str(out, ",\"event\":");
-		if (!err)
-			err = append_json_string(out, ev->event, i);
+		if (!err) {
+			char what[48];
+
+			snprintf(what, sizeof(what), "event %zu: name", i);
+			err = teeliza_json_append_string(out, ev->event, strlen(ev->event), what);
+		}
 		if (!err)
 			err = teeliza_buf_append_str(out, ",\"event_payload\":");
 		if (!err)

@@ -78,24 +78,13 @@ static bool plain_u32(struct scanner *s, uint32_t *out)
 	return true;
 }
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode len (even) hex digits into out; false on a non-hex digit. */
 static bool plain_hex(uint8_t *out, const char *hex, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < len; i += 2) {
-		int hi = hex_nibble(hex[i]), lo = hex_nibble(hex[i + 1]);
+		int hi = teeliza_hex_nibble(hex[i]), lo = teeliza_hex_nibble(hex[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return false;
@@ -258,7 +247,7 @@ static teeliza_err get_hex_text(const char **text, size_t *len, json_t *obj, con
 	*text = json_string_value(v);
 	*len = json_string_length(v);
 	for (i = 0; i < *len; i++)
-		if (hex_nibble((*text)[i]) < 0)
+		if (teeliza_hex_nibble((*text)[i]) < 0)
 			return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: \"%s\" is not hex (character %zu)",
 			                         index, key, i);
 	if (*len % 2 != 0)

@@ -55,17 +55,6 @@ teeliza_err simsrv_args_from_body(json_t **out, const uint8_t *body, size_t len)
 	return TEELIZA_OK;
 }
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..len) ('+' is a space) into a new NUL-terminated string. */
 static teeliza_err url_decode(char **out, size_t *out_len, const char *s, size_t len)
 {
@@ -79,8 +68,8 @@ static teeliza_err url_decode(char **out, size_t *out_len, const char *s, size_t
 		if (s[i] == '+') {
 			d[n++] = ' ';
 		} else if (s[i] == '%') {
-			int hi = i + 2 < len ? hex_nibble(s[i + 1]) : -1;
-			int lo = i + 2 < len ? hex_nibble(s[i + 2]) : -1;
+			int hi = i + 2 < len ? teeliza_hex_nibble(s[i + 1]) : -1;
+			int lo = i + 2 < len ? teeliza_hex_nibble(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0) {
 				free(d);
@@ -264,7 +253,7 @@ teeliza_err simsrv_arg_bytes(teeliza_buf *out, const json_t *args, const char *f
 		len -= 2;
 	}
 	for (i = 0; i < len; i++)
-		if (hex_nibble(s[i]) < 0) {
+		if (teeliza_hex_nibble(s[i]) < 0) {
 			unsigned char c = (unsigned char)s[i];
 
 			if (c >= 0x20 && c < 0x7f)

@@ -14,46 +14,7 @@
 
 teeliza_err simsrv_json_string(teeliza_buf *out, const char *s, size_t len)
 {
-	static const char hexdig[] = "0123456789abcdef";
-	size_t i, run = 0;
-	teeliza_err err;
-
-	err = teeliza_buf_append(out, "\"", 1);
-	for (i = 0; err == TEELIZA_OK && i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[7];
-		size_t n = 2;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		/* flush the plain run before this character */
-		err = teeliza_buf_append(out, s + run, i - run);
-		if (err)
-			break;
-		run = i + 1;
-		esc[0] = '\\';
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hexdig[c >> 4];
-			esc[5] = hexdig[c & 15];
-			n = 6;
-			break;
-		}
-		err = teeliza_buf_append(out, esc, n);
-	}
-	if (err == TEELIZA_OK)
-		err = teeliza_buf_append(out, s + run, len - run);
-	if (err == TEELIZA_OK)
-		err = teeliza_buf_append(out, "\"", 1);
-	return err;
+	return teeliza_json_append_string(out, s, len, "response text");
 }
 
 teeliza_err simsrv_json_hex(teeliza_buf *out, const uint8_t *data, size_t len, bool prefix_0x)

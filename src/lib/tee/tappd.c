@@ -18,71 +18,6 @@
 
 /* ---- request bodies ---- */
 
-/* Length of the UTF-8 sequence at s (max bytes available), or 0 when invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t max)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (n > max)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	/* Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* Append s as a JSON string literal, escaped exactly as JSON.stringify does. */
-static teeliza_err append_json_string(teeliza_buf *b, const char *what, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s), i = 0, n;
-	teeliza_err err;
-
-	err = teeliza_buf_append(b, "\"", 1);
-	while (!err && i < len) {
-		switch (p[i]) {
-		case '"':  err = teeliza_buf_append(b, "\\\"", 2); n = 1; break;
-		case '\\': err = teeliza_buf_append(b, "\\\\", 2); n = 1; break;
-		case '\b': err = teeliza_buf_append(b, "\\b", 2); n = 1; break;
-		case '\f': err = teeliza_buf_append(b, "\\f", 2); n = 1; break;
-		case '\n': err = teeliza_buf_append(b, "\\n", 2); n = 1; break;
-		case '\r': err = teeliza_buf_append(b, "\\r", 2); n = 1; break;
-		case '\t': err = teeliza_buf_append(b, "\\t", 2); n = 1; break;
-		default:
-			if (p[i] < 0x20) {
-				err = teeliza_buf_printf(b, "\\u%04x", p[i]);
-				n = 1;
-				break;
-			}
-			n = utf8_seq_len(p + i, len - i);
-			if (n == 0)
-				return teeliza_set_error(TEELIZA_ERR_INVALID, "%s is not valid UTF-8 (byte %zu)", what, i);
-			err = teeliza_buf_append(b, p + i, n);
-		}
-		i += n;
-	}
-	if (!err)
-		err = teeliza_buf_append(b, "\"", 1);
-	return err;
-}
-
 static teeliza_err derive_key_body(teeliza_buf *b, const char *path, const char *subject,
                                    const char *const *alt_names, size_t n_alt)
 {
@@ -96,11 +31,11 @@ static teeliza_err derive_key_body(teeliza_buf *b, const char *path, const char 
 		subject = path;
 	err = teeliza_buf_append_str(b, "{\"path\":");
 	if (!err)
-		err = append_json_string(b, "path", path);
+		err = teeliza_json_append_string(b, path, strlen(path), "path");
 	if (!err)
 		err = teeliza_buf_append_str(b, ",\"subject\":");
 	if (!err)
-		err = append_json_string(b, "subject", subject);
+		err = teeliza_json_append_string(b, subject, strlen(subject), "subject");
 	if (!err && n_alt > 0) {
 		err = teeliza_buf_append_str(b, ",\"alt_names\":[");
 		for (i = 0; !err && i < n_alt; i++) {
@@ -108,7 +43,7 @@ static teeliza_err derive_key_body(teeliza_buf *b, const char *path, const char 
 			if (i > 0)
 				err = teeliza_buf_append(b, ",", 1);
 			if (!err)
-				err = append_json_string(b, "alt name", alt_names[i]);
+				err = teeliza_json_append_string(b, alt_names[i], strlen(alt_names[i]), "alt name");
 		}
 		if (!err)
 			err = teeliza_buf_append(b, "]", 1);
@@ -150,12 +85,12 @@ static teeliza_err quote_body(teeliza_buf *b, const uint8_t *report_data, size_t
 	if (!err && hash_algorithm != NULL) {
 		err = teeliza_buf_append_str(b, ",\"hash_algorithm\":");
 		if (!err)
-			err = append_json_string(b, "hash algorithm", hash_algorithm);
+			err = teeliza_json_append_string(b, hash_algorithm, strlen(hash_algorithm), "hash algorithm");
 	}
 	if (!err && prefix != NULL) {
 		err = teeliza_buf_append_str(b, ",\"prefix\":");
 		if (!err)
-			err = append_json_string(b, "prefix", prefix);
+			err = teeliza_json_append_string(b, prefix, strlen(prefix), "prefix");
 	}
 	if (!err)
 		err = teeliza_buf_append(b, "}", 1);
