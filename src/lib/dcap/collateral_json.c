@@ -7,6 +7,7 @@
  * strings, nothing but whitespace after the object. Values of unknown keys
  * are validated and skipped.
  */
+#include "teeliza/encoding.h"
 #include "dcap/verify_internal.h"
 
 #include <stdlib.h>
@@ -31,17 +32,6 @@ static void ws(reader *r)
 		r->i++;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool u4(unsigned *out, const reader *r, size_t at)
 {
 	size_t k;
@@ -51,7 +41,7 @@ static bool u4(unsigned *out, const reader *r, size_t at)
 	if (at + 4 > r->len)
 		return false;
 	for (k = 0; k < 4; k++) {
-		v = hexval(r->s[at + k]);
+		v = teeliza_hex_nibble(r->s[at + k]);
 		if (v < 0)
 			return false;
 		*out = *out << 4 | (unsigned)v;
