@@ -375,6 +375,12 @@ typedef struct agent_api_config {
 	size_t max_body;                 /* 0: AGENT_API_DEFAULT_MAX_BODY */
 	unsigned threads;                /* 0: 16 */
 	FILE *log;                       /* NULL: stderr */
+	/*
+	 * The in-process simulator's PKI (teeliza start --simulator), or NULL:
+	 * POST /verify and the dashboard then trust its root CA, labelled as a
+	 * simulator root, and verify its quotes against its own collateral.
+	 */
+	const struct tee_sim_pki *sim_pki;
 } agent_api_config;
 
 /*

@@ -443,6 +443,8 @@ int start_main(int argc, char **argv)
 	err = agent_registry_new(&reg, &rc);
 	if (!err) {
 		ac.registry = reg;
+		/* POST /verify and the dashboard verify the simulator's quotes as simulator-rooted. */
+		ac.sim_pki = o.simulator ? tee_sim_get_pki(ss.sim) : NULL;
 		err = agent_api_start(&api, &ac);
 	}
 	if (!err)

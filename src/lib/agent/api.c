@@ -4,6 +4,7 @@
  * read from the environment.
  */
 #include "agent/api_internal.h"
+#include "teeliza/metrics.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -120,6 +121,13 @@ static void route(http_server_reply *reply, agent_api *api, api_request *r)
 		api_reply_json(reply, 200, json_pack("{s:s}", "message", "Hello World!"));
 		return;
 	}
+	if (get && r->n_seg == 1 && seg_is(r, 0, "healthz")) {
+		api_route_healthz(reply, api);
+		return;
+	}
+	/* The dashboard's page and scripts hold no data: they ask for the token themselves. */
+	if (get && seg_is(r, 0, "dashboard") && api_route_dashboard_asset(reply, r))
+		return;
 	if (!authorized(api, r->http->authorization)) {
 		reply->extra_headers[1] = "WWW-Authenticate: Bearer";
 		api_reply_error(reply, 401, "Unauthorized: send the API token as 'Authorization: Bearer <API_TOKEN>'");
@@ -155,6 +163,22 @@ static void route(http_server_reply *reply, agent_api *api, api_request *r)
 			return;
 		}
 	}
+	if (get && r->n_seg == 1 && seg_is(r, 0, "metrics")) {
+		api_route_metrics(reply, api);
+		return;
+	}
+	if (post && r->n_seg == 1 && seg_is(r, 0, "verify")) {
+		api_route_verify(reply, api, r);
+		return;
+	}
+	if (get && r->n_seg == 4 && seg_is(r, 0, "dashboard") && seg_is(r, 1, "api") && seg_is(r, 2, "agents")) {
+		api_route_dashboard_agent(reply, api, r->seg[3]);
+		return;
+	}
+	if (get && r->n_seg == 3 && seg_is(r, 0, "dashboard") && seg_is(r, 1, "api") && seg_is(r, 2, "logs")) {
+		api_route_dashboard_logs(reply, r);
+		return;
+	}
 	if (post && r->n_seg == 2 && seg_is(r, 1, "message")) {
 		api_route_message(reply, api, r, r->seg[0]);
 		return;
@@ -185,6 +209,8 @@ static void handle(http_server_reply *reply, const http_server_request *req, voi
 	}
 	r.body = api_parse_body(r.body_error, sizeof(r.body_error), req);
 	route(reply, api, &r);
+	if (reply->status >= 500)
+		teeliza_metrics_count_error(TEELIZA_METRIC_ERR_HTTP_5XX);
 	json_decref(r.body);
 	free(r.path_copy);
 }
@@ -229,6 +255,14 @@ teeliza_err agent_api_start(agent_api **out, const agent_api_config *cfg)
 			return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 		}
 	}
+	err = api_verifier_new(&api->verifier, cfg->sim_pki);
+	if (err) {
+		if (api->token != NULL)
+			teeliza_wipe(api->token, api->token_len);
+		free(api->token);
+		free(api);
+		return err;
+	}
 	err = start_server(api, cfg, cfg->port);
 	/* Eliza 0.1.9 moves up from a port that is taken. */
 	for (tries = 1; err && cfg->port_fallback && cfg->port != 0 && tries <= API_PORT_TRIES &&
@@ -239,6 +273,7 @@ teeliza_err agent_api_start(agent_api **out, const agent_api_config *cfg)
 		err = start_server(api, cfg, (uint16_t)(cfg->port + tries));
 	}
 	if (err) {
+		api_verifier_free(api->verifier);
 		if (api->token != NULL)
 			teeliza_wipe(api->token, api->token_len);
 		free(api->token);
@@ -270,6 +305,7 @@ void agent_api_stop(agent_api *api)
 	if (api == NULL)
 		return;
 	http_server_stop(api->server);
+	api_verifier_free(api->verifier);
 	if (api->token != NULL)
 		teeliza_wipe(api->token, api->token_len);
 	free(api->token);

@@ -12,6 +12,7 @@ struct agent_api {
 	char *token;                     /* NULL: no authentication */
 	size_t token_len;
 	uint16_t port;
+	struct api_verifier *verifier;   /* POST /verify and the dashboard's verdicts (api_verify.c) */
 };
 
 /* A request split into path segments, with its parsed body. */
@@ -47,6 +48,35 @@ void api_route_memories(http_server_reply *reply, agent_api *api, const api_requ
 void api_route_attestation(http_server_reply *reply, agent_api *api, const api_request *r, const char *id,
                            const char *quote_id);
 void api_route_message(http_server_reply *reply, agent_api *api, const api_request *r, const char *agent_ref);
+
+/* Operations (src/lib/agent/api_ops.c): GET /healthz, GET /metrics. */
+void api_route_healthz(http_server_reply *reply, agent_api *api);
+void api_route_metrics(http_server_reply *reply, agent_api *api);
+
+/*
+ * Quote verification (src/lib/agent/api_verify.c): trust in Intel's root and,
+ * when given, the simulator's (labelled as such), and the simulator's own
+ * collateral for its quotes.
+ */
+typedef struct api_verifier api_verifier;
+teeliza_err api_verifier_new(api_verifier **out, const struct tee_sim_pki *sim_pki) TEELIZA_WARN_UNUSED;
+void api_verifier_free(api_verifier *v);
+
+/*
+ * Verify a quote (collateral_json NULL: the simulator's when the quote
+ * chains to its root, else none) at now. Out: *out, the verifier's verdict
+ * JSON with "rootedIn" ("intel", "simulator" or null), "label" and the
+ * decoded "quote"; *status, the HTTP status (200 for any verdict; 400 for a
+ * truncated quote or bad collateral, 422 when collateral is needed).
+ */
+teeliza_err api_verify_quote(json_t **out, unsigned *status, api_verifier *v, const uint8_t *quote, size_t quote_len,
+                             const char *collateral_json, size_t collateral_len, int64_t now) TEELIZA_WARN_UNUSED;
+void api_route_verify(http_server_reply *reply, agent_api *api, const api_request *r);
+
+/* The dashboard (src/lib/agent/api_dashboard.c): its embedded assets and JSON views. */
+bool api_route_dashboard_asset(http_server_reply *reply, const api_request *r);
+void api_route_dashboard_agent(http_server_reply *reply, agent_api *api, const char *id);
+void api_route_dashboard_logs(http_server_reply *reply, const api_request *r);
 
 /* The value of name in a query string (percent-decoded into out), or NULL. */
 const char *api_query_param(char *out, size_t out_len, const char *query, const char *name);

@@ -63,6 +63,13 @@ uint64_t agent_seed_or_random(uint64_t seed);
 /* True when the plugin talks to a simulator (TEE_MODE LOCAL/DOCKER or DSTACK_SIMULATOR_ENDPOINT). */
 bool agent_tee_simulated(const agent_tee *t);
 
+/*
+ * tappd's Info answer (app id, instance id, compose hash, …) for the
+ * plugin's endpoint, with its own timeout (0: the plugin's). Appends the
+ * JSON text to json_out.
+ */
+teeliza_err agent_tee_tappd_info(teeliza_buf *json_out, agent_tee *t, long timeout_ms) TEELIZA_WARN_UNUSED;
+
 /* Set err with prefix + the current detail message (which may itself be the source). Returns err. */
 teeliza_err agent_error_wrap(teeliza_err err, const char *prefix);
 

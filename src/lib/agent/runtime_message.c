@@ -3,6 +3,7 @@
  * connection → user memory → state → prompt → model → action → replies.
  */
 #include "agent/runtime_internal.h"
+#include "teeliza/metrics.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -222,6 +223,7 @@ teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent
 		*reply = out; /* Eliza 0.1.9: no text, empty reply */
 		return TEELIZA_OK;
 	}
+	teeliza_metrics_count_message();
 	err = user_memory(msg_id, rt, in);
 	if (!err)
 		err = agent_runtime_generate(&response, rt, in->room_id, sender != NULL ? sender : "User", in->text);
@@ -253,6 +255,7 @@ teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent
 	json_decref(response);
 	json_decref(callback);
 	if (err) {
+		teeliza_metrics_count_error(TEELIZA_METRIC_ERR_MESSAGE);
 		json_decref(out);
 		return err;
 	}

@@ -1,5 +1,6 @@
 /* Small things the runtime needs everywhere: the log lock, seeds, loopback test. */
 #include "agent/runtime_internal.h"
+#include "agent/logring.h"
 
 #include <arpa/inet.h>
 #include <openssl/rand.h>
@@ -14,6 +15,10 @@ void agent_log(FILE *f, const char *fmt, ...)
 
 	if (f == NULL)
 		f = stderr;
+	/* The dashboard's logs view keeps a redacted copy of every line. */
+	va_start(ap, fmt);
+	agent_logring_vpush(fmt, ap);
+	va_end(ap);
 	/* flockfile keeps one line (or one multi-line block) of a thread together. */
 	flockfile(f);
 	va_start(ap, fmt);

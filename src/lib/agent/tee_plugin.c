@@ -9,6 +9,8 @@
  */
 #include "agent/runtime_internal.h"
 #include "teeliza/attest.h"
+#include "teeliza/metrics.h"
+#include "agent/logring.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -102,7 +104,10 @@ static teeliza_err keep_quote(char id[AGENT_UUID_BUFSZ], agent_tee *t, const tee
 	row.quote = a->quote.data;
 	row.quote_len = a->quote.len;
 	row.event_log = a->event_log.len > 0 ? (const char *)a->event_log.data : NULL;
-	return agent_store_put_attestation(t->store, &row);
+	err = agent_store_put_attestation(t->store, &row);
+	if (!err)
+		teeliza_metrics_count_quote();
+	return err;
 }
 
 /* Derive one wallet with its attestation; out_address gets the address, quote_id the stored quote. */
@@ -166,6 +171,7 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT is longer than %d bytes", TEE_SALT_MAX);
 	if (strlen(agent_id) >= sizeof(t->agent_id))
 		return teeliza_set_error(TEELIZA_ERR_INVALID, "agent id too long");
+	agent_logring_add_secret(cfg->salt);
 	err = tappd_endpoint_select(&ep, cfg->mode, cfg->simulator_endpoint);
 	if (err)
 		return agent_error_wrap(TEELIZA_ERR_CONFIG, "");
@@ -249,6 +255,15 @@ teeliza_err agent_tee_provider_text(teeliza_buf *text, agent_tee *t)
 bool agent_tee_simulated(const agent_tee *t)
 {
 	return t->simulated;
+}
+
+teeliza_err agent_tee_tappd_info(teeliza_buf *json_out, agent_tee *t, long timeout_ms)
+{
+	tappd_client c = t->client;
+
+	if (timeout_ms > 0)
+		c.timeout_ms = timeout_ms;
+	return tappd_info(json_out, &c);
 }
 
 teeliza_err agent_tee_attest_message(char quote_id[AGENT_UUID_BUFSZ], agent_tee *t, const char *user_id,

@@ -6,6 +6,7 @@
 #include "teeliza/tappd.h"
 #include "teeliza/encoding.h"
 #include "teeliza/http.h"
+#include "teeliza/metrics.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -149,6 +150,7 @@ static teeliza_err tappd_call(json_t **out, teeliza_buf *raw_out, const tappd_cl
 	json_error_t jerr;
 	json_t *reply, *error;
 	teeliza_err err;
+	uint64_t started;
 	int n;
 
 	*out = NULL;
@@ -174,7 +176,9 @@ static teeliza_err tappd_call(json_t **out, teeliza_buf *raw_out, const tappd_cl
 	req.max_response = c->max_response;
 	req.no_proxy = true;
 	req.secret_response = secret;
+	started = teeliza_metrics_now_ns();
 	err = http_perform(&resp, &req);
+	teeliza_metrics_tappd_done(started, err != TEELIZA_OK || resp.status < 200 || resp.status > 299);
 	if (err)
 		return err;
 

@@ -1,0 +1,17 @@
+# Turn the dashboard's sources into a C file of byte arrays (run with cmake -P).
+# In: SRC_DIR (src/lib/agent/dashboard), OUT (the .c file to write).
+set(body "/* Generated from src/lib/agent/dashboard by cmake/embed_dashboard.cmake. Do not edit. */\n")
+string(APPEND body "#include \"agent/dashboard_assets.h\"\n")
+foreach(pair "index.html;dashboard_index_html" "app.js;dashboard_app_js" "style.css;dashboard_style_css")
+  list(GET pair 0 file)
+  list(GET pair 1 name)
+  file(READ "${SRC_DIR}/${file}" hex HEX)
+  string(LENGTH "${hex}" n)
+  math(EXPR n "${n} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(REGEX REPLACE "((0x[0-9a-f][0-9a-f],){16})" "\\1\n" bytes "${bytes}")
+  string(APPEND body "const unsigned char ${name}[] = {\n${bytes}0x00};\n")
+  string(APPEND body "const size_t ${name}_len = ${n};\n")
+endforeach()
+file(WRITE "${OUT}.tmp" "${body}")
+file(RENAME "${OUT}.tmp" "${OUT}")
