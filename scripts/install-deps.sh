@@ -10,6 +10,7 @@ pkgs=(
   libjansson-dev libsqlite3-dev libcmocka-dev
   clang libclang-rt-14-dev
   docker-compose  # parses deploy/*.yaml (config -q) without a Docker engine
+  chromium  # the dashboard's browser test (tests/e2e/dashboard_browser.test.sh), headless
 )
 # Node.js runs the interop tests and the JS side of the benchmarks.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
