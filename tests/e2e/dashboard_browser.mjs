@@ -1,0 +1,115 @@
+// Drives the agent's dashboard in headless chromium (see dashboard_browser.test.sh).
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+
+const require = createRequire(path.join(process.env.PW_DIR, 'node_modules', 'noop.js'));
+const { chromium } = require('playwright-core');
+
+const base = process.env.BASE;
+const shots = process.env.SHOTS;
+let failures = 0;
+function check(what, cond, detail) {
+  if (cond) console.log('ok: ' + what);
+  else { failures++; console.error('FAIL: ' + what + (detail ? ': ' + detail : '')); }
+}
+
+async function api(p, init) {
+  const res = await fetch(base + p, init);
+  return { status: res.status, body: await res.json() };
+}
+
+// What the API says, independently of the page.
+const { body: agentsBody } = await api('/agents');
+const agent = agentsBody.agents[0];
+const { body: view } = await api('/dashboard/api/agents/' + agent.id);
+const apiSol = view.wallets.find((w) => w.chain === 'solana').address;
+const apiEvm = view.wallets.find((w) => w.chain === 'evm').address;
+// The agent's own WALLET_ADDRESS answer, through the chat route.
+const { body: said } = await api('/' + agent.id + '/message', {
+  method: 'POST', headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({ text: "what's your wallet address?", userId: 'e2e', roomId: 'e2e' })
+});
+const saidText = said.map((m) => m.text).join(' ');
+check('the agent names the same Solana wallet as the API', saidText.includes(apiSol), saidText);
+
+const ctx = await chromium.launchPersistentContext(process.env.PROFILE, {
+  executablePath: process.env.CHROMIUM,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1280, height: 900 },
+});
+const consoleErrors = [];
+try {
+  const page = ctx.pages()[0] || await ctx.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push('page error: ' + e.message));
+  page.on('requestfailed', (r) => consoleErrors.push('request failed: ' + r.url()));
+  page.setDefaultTimeout(20000);
+
+  const res = await page.goto(base + '/dashboard');
+  check('GET /dashboard is 200', res.status() === 200, String(res.status()));
+  await page.waitForSelector('[data-testid=wallet-solana]');
+  const shownSol = (await page.textContent('[data-testid=wallet-solana]')).trim();
+  const shownEvm = (await page.textContent('[data-testid=wallet-evm]')).trim();
+  check('the page shows the API\'s Solana wallet', shownSol === apiSol, shownSol + ' vs ' + apiSol);
+  check('the page shows the API\'s EVM wallet', shownEvm === apiEvm, shownEvm + ' vs ' + apiEvm);
+  const badges = await page.$$eval('#view-agents [data-testid=verdict-badge]', (b) => b.map((x) => x.textContent));
+  check('a verdict per wallet, simulator-rooted', badges.length === 2 && badges.every((t) => t.startsWith('Simulator-rooted')),
+    JSON.stringify(badges));
+  const label = await page.textContent('#view-agents [data-testid=verdict-label]');
+  check('the verdict says it is not Intel', /NOT Intel/.test(label), label);
+  const ticks = await page.$$eval('#view-agents .wallet .ok', (e) => e.length);
+  check('report_data and RTMR replays match (ticks shown)', ticks >= 2 * 5, String(ticks));
+  const quote = await page.inputValue('#view-agents [data-testid=quote] >> nth=0');
+  check('the quote is shown as hex', /^0x04000200[0-9a-f]+$/.test(quote), quote.slice(0, 20));
+  check('tappd Info is shown', (await page.textContent('#view-agents')).includes('compose hash'));
+  await page.screenshot({ path: path.join(shots, 'dashboard.png'), fullPage: false });
+
+  // RA explorer: the quote pasted back gets the same verdict through POST /verify.
+  await page.click('nav button[data-view=explorer]');
+  await page.fill('#verify-quote', quote);
+  await page.click('#verify-form button[type=submit]');
+  await page.waitForSelector('#verify-result [data-testid=verdict-badge]');
+  const xBadge = await page.textContent('#verify-result [data-testid=verdict-badge]');
+  check('the RA explorer verifies the pasted quote as simulator-rooted', xBadge.startsWith('Simulator-rooted'), xBadge);
+  check('the RA explorer shows decoded fields', (await page.textContent('#verify-result')).includes('td_attributes'));
+  await page.screenshot({ path: path.join(shots, 'dashboard-explorer.png'), fullPage: false });
+  // Bad input is refused with a clear message; chromium logs that one 400 as a console error, nothing else may appear.
+  check('no console errors before the deliberate bad input', consoleErrors.length === 0, JSON.stringify(consoleErrors));
+  consoleErrors.length = 0;
+  await page.fill('#verify-quote', 'not a quote');
+  await page.click('#verify-form button[type=submit]');
+  await page.waitForSelector('#verify-result [data-testid=verify-error]');
+  const xErr = await page.textContent('#verify-result [data-testid=verify-error]');
+  check('the RA explorer shows the 400 for non-hex', xErr.startsWith('HTTP 400') && xErr.includes('not hex'), xErr);
+  check('the only console message of the bad input is its 400', consoleErrors.length <= 1 &&
+    consoleErrors.every((m) => m.includes('status of 400')), JSON.stringify(consoleErrors));
+  consoleErrors.length = 0;
+
+  // Logs: recent lines, never the salt.
+  await page.click('nav button[data-view=logs]');
+  await page.waitForFunction(() => document.getElementById('logs').textContent.includes('REST API bound to'));
+  const logs = await page.textContent('#logs');
+  check('the logs view shows the agent\'s lines', logs.includes('wallets (key scheme'));
+  check('the logs view never shows the salt', !logs.includes(process.env.SALT));
+
+  // Chat: the agent answers through POST /:agentId/message.
+  await page.click('nav button[data-view=chat]');
+  await page.fill('#chat-input', "what's your wallet address?");
+  await page.click('#chat-form button[type=submit]');
+  await page.waitForSelector('#chat-log .msg.agent');
+  const reply = await page.textContent('#chat-log');
+  check('the chat box answers with the wallet', reply.includes(apiSol), reply);
+  await page.screenshot({ path: path.join(shots, 'dashboard-chat.png'), fullPage: false });
+
+  check('no console errors after it', consoleErrors.length === 0, JSON.stringify(consoleErrors));
+} finally {
+  await ctx.close();
+}
+for (const f of ['dashboard.png', 'dashboard-explorer.png', 'dashboard-chat.png']) console.log('screenshot: ' + path.join(shots, f));
+if (failures > 0) {
+  console.error(failures + ' check(s) failed');
+  process.exit(1);
+}

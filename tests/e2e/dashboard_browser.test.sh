@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The dashboard in a real browser: Debian's chromium, headless, driven by
+# playwright-core (pinned, installed into the build directory) against
+# `teeliza start --simulator --non-interactive` on loopback. Checks (in
+# dashboard_browser.mjs): no console errors, the wallet shown equals the
+# API's and the agent's own answer, the simulator-rooted verdict is shown,
+# the RA explorer verifies the pasted quote, the logs view fills, the chat
+# box answers; writes screenshots into the build directory.
+set -euo pipefail
+
+: "${TEELIZA:?path of the teeliza binary}"
+: "${TEELIZA_SRC:?source tree}"
+build=${TEELIZA_BUILD:-$(dirname "$TEELIZA")}
+PLAYWRIGHT_CORE_VERSION=1.65.1
+chromium_bin=/usr/bin/chromium
+
+# ---- the browser and its driver ----
+if [ ! -x "$chromium_bin" ]; then
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+		echo "chromium missing: installing it with apt-get"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+	fi
+fi
+if [ ! -x "$chromium_bin" ]; then
+	echo "FAIL: $chromium_bin is not installed and cannot be installed here (not root or no apt-get); run scripts/install-deps.sh" >&2
+	exit 1
+fi
+pw="$build/dashboard-browser"
+if [ ! -f "$pw/node_modules/playwright-core/package.json" ] ||
+	! grep -q "\"version\": \"$PLAYWRIGHT_CORE_VERSION\"" "$pw/node_modules/playwright-core/package.json"; then
+	mkdir -p "$pw"
+	echo "installing playwright-core@$PLAYWRIGHT_CORE_VERSION into $pw"
+	npm install --prefix "$pw" --no-package-lock --no-save --no-audit --no-fund \
+		"playwright-core@$PLAYWRIGHT_CORE_VERSION" >/dev/null
+fi
+
+# ---- the agent ----
+tmp=$(mktemp -d /tmp/teeliza-e2e-dash.XXXXXX)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+unset OPENAI_API_KEY REDPILL_API_KEY OLLAMA_SERVER_URL LOCAL_MODEL_URL LMSTUDIO_SERVER_URL API_TOKEN \
+	DSTACK_SIMULATOR_ENDPOINT TEE_KEY_SCHEME TEELIZA_PUBLIC_URL SQLITE_FILE EXPRESS_MAX_PAYLOAD
+export SERVER_HOST=127.0.0.1 SERVER_PORT=0 TEELIZA_SIM_STATE="$tmp/sim" TEE_MODE=LOCAL \
+	WALLET_SECRET_SALT="dashboard-e2e-salt-$$"
+cd "$tmp"
+"$TEELIZA" start --simulator --non-interactive >"$tmp/agent.out" 2>"$tmp/agent.log" &
+pids+=($!)
+port=""
+for _ in $(seq 1 100); do
+	port=$(sed -n 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/agent.log" | head -n 1)
+	[ -n "$port" ] && grep -q "started; model" "$tmp/agent.log" && break
+	kill -0 "${pids[0]}" 2>/dev/null || { cat "$tmp/agent.log" >&2; echo "FAIL: the agent exited" >&2; exit 1; }
+	sleep 0.1
+done
+[ -n "$port" ] || { cat "$tmp/agent.log" >&2; echo "FAIL: no REST API port in the log" >&2; exit 1; }
+echo "agent on 127.0.0.1:$port"
+
+rc=0
+PW_DIR="$pw" CHROMIUM="$chromium_bin" BASE="http://127.0.0.1:$port" PROFILE="$tmp/profile" \
+	SHOTS="$build" SALT="$WALLET_SECRET_SALT" \
+	node "$TEELIZA_SRC/tests/e2e/dashboard_browser.mjs" || rc=$?
+if [ "$rc" -ne 0 ]; then
+	echo "--- agent log (last 40 lines) ---" >&2
+	tail -n 40 "$tmp/agent.log" | cut -c1-240 >&2
+fi
+exit "$rc"
