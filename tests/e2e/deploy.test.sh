@@ -165,6 +165,36 @@ else
 	fail "simulator state: $(ls -ln "$state" 2>&1 | tr '\n' ' ')"
 fi
 
+# The agent's start-up attestation checked as docs/DEPLOY.md tells: from the
+# log lines, and from the REST route the log names, under the simulator root.
+verify_attestation() { # api-port log
+	local port=$1 log=$2 aid qids qid data
+	"${as_user[@]}" "$bin" sim-root --state-dir "$app/data/simulator" >"$tmp/root.pem"
+	"${as_user[@]}" "$bin" sim-root --state-dir "$app/data/simulator" --collateral >"$tmp/coll.json"
+	grep -oE '0x[0-9a-f]{2000,}' "$log" | sed -n 1p >"$tmp/quote.hex"
+	data=$(sed -n 's/.*Generating attestation for:  //p' "$log" | sed -n 1p)
+	check_rc "the logged quote verifies under the simulator root, bound to the logged JSON" 0 \
+		"$bin" verify - --collateral "$tmp/coll.json" --trust-root "$tmp/root.pem" --expect-app-data "$data" \
+		<"$tmp/quote.hex"
+	check_rc "without the simulator root the logged quote is rejected" 2 \
+		"$bin" verify "$tmp/quote.hex" --collateral "$tmp/coll.json"
+	aid=$(sed -n 's/.*TEE: agent \([0-9a-f-]\{36\}\) wallets.*/\1/p' "$log" | sed -n 1p)
+	qids=$(sed -n 's/.*attestation quotes \([0-9a-f-]\{36\}\), \([0-9a-f-]\{36\}\).*/\1 \2/p' "$log" | sed -n 1p)
+	[ -n "$aid" ] && [ -n "$qids" ] || { fail "no agent id / quote ids in the agent's log"; return; }
+	for qid in $qids; do
+		url="http://127.0.0.1:$port/agents/$aid/attestations/$qid"
+		if ! curl -sf -H "Authorization: Bearer deploy-test-token" "$url" >"$tmp/att.json" ||
+			! curl -sf -H "Authorization: Bearer deploy-test-token" "$url?format=bin" >"$tmp/att.bin"; then
+			fail "GET $url failed"
+			continue
+		fi
+		data=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["reportData"])' "$tmp/att.json")
+		check_rc "attestation $qid from the REST API verifies, bound to its reportData" 0 \
+			"$bin" verify "$tmp/att.bin" --collateral "$tmp/coll.json" --trust-root "$tmp/root.pem" \
+			--expect-app-data "$data"
+	done
+}
+
 # The agent target, when `teeliza start` exists: the cloud manifest's character,
 # the local compose's wiring (TEE_MODE=DOCKER, simulator endpoint), an API token.
 character=$(sed -n 's/.*"--character=\([^"]*\)".*/\1/p' "$src/deploy/docker-compose.yaml")
@@ -189,7 +219,10 @@ if "$bin" --help | grep -q '^  start '; then
 		ok "agent answers GET /hello"
 		[ "$(uid_of "$agent_pid")" = "$uid" ] && ok "agent runs as $user" ||
 			fail "agent runs as uid $(uid_of "$agent_pid"), want $uid"
-		code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$agent_port/healthz" || true)
+		# With the token, a 404 means no /healthz route yet; anything else means it
+		# exists, and then the HEALTHCHECK (which sends no token) must pass.
+		code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer deploy-test-token" \
+			"http://127.0.0.1:$agent_port/healthz" || true)
 		if [ "$code" = 404 ]; then
 			echo "NOTE: the agent has no GET /healthz yet; the agent image's HEALTHCHECK needs it"
 		else
@@ -207,6 +240,8 @@ if "$bin" --help | grep -q '^  start '; then
 		else
 			ok "the salt is not in the agent's logs"
 		fi
+		check_rc "API_TOKEN guards the API" 22 curl -sf "http://127.0.0.1:$agent_port/agents"
+		verify_attestation "$agent_port" "$tmp/agent.err"
 	else
 		fail "agent did not answer GET /hello as $user: $(tail -n 5 "$tmp/agent.err" | tr '\n' ' ')"
 	fi
@@ -259,6 +294,7 @@ mutant cloud "$cloud" 's#REDPILL_API_KEY=${REDPILL_API_KEY}#REDPILL_API_KEY=${RE
 mutant cloud "$cloud" 's#TEE_MODE=PRODUCTION#TEE_MODE=LOCAL#' "TEE_MODE must be PRODUCTION"
 mutant cloud "$cloud" 's#SQLITE_FILE=/app/data/db.sqlite#SQLITE_FILE=/app/db.sqlite#' "is not in the image's data volume"
 mutant cloud "$cloud" 's#\["teeliza", "start"#["pnpm", "start"#' "command must be the list"
+mutant cloud "$cloud" 's#"start", "--non-interactive", #"start", #' "command lacks --non-interactive"
 mutant local "$local_yaml" 's#http://simulator:8090#http://localhost:8090#' "must name the simulator service"
 mutant local "$local_yaml" '/host-gateway/d' "extra_hosts lacks host.docker.internal:host-gateway"
 mutant local "$local_yaml" 's#- agent-data:/app/data#- agent-data:/app/db.sqlite#' "nothing mounted on /app/data"

@@ -9,6 +9,8 @@
   deploy_check.py argv FILE TARGET WHAT
                                     print the target's CMD or HEALTHCHECK (WHAT = cmd | health)
                                     as NUL-terminated argv words (shell form: /bin/sh -c TEXT)
+  deploy_check.py steps FILE TARGET print the instructions that build TARGET, from its base
+                                    image on, one "INSTRUCTION<TAB>argument" line each
   deploy_check.py context SRC DST   copy SRC to DST as `docker build` would send it as the
                                     build context, leaving out what SRC/.dockerignore excludes
 
@@ -142,6 +144,13 @@ class Checker:
             return None
         return cmd
 
+    def check_no_chat(self, name, svc, cmd):
+        # `teeliza start` chats on stdin unless --non-interactive; a container's
+        # stdin is at end of input, which ends the chat and the process.
+        if cmd is not None and "--non-interactive" not in cmd and not svc.get("stdin_open"):
+            self.fail(f"{name}: command lacks --non-interactive (the terminal chat ends at once "
+                      "without stdin, and the agent with it)")
+
     def character_of(self, cmd):
         for arg in cmd or []:
             if str(arg).startswith("--character="):
@@ -160,6 +169,7 @@ def check_cloud(c, data_dir):
     cmd = c.check_command("tee", svc, ["teeliza", "start"])
     if cmd is not None and c.character_of(cmd) is None:
         c.fail("tee: command has no --character=...")
+    c.check_no_chat("tee", svc, cmd)
     if svc.get("restart") != "always":
         c.fail(f"tee: restart must be 'always' (got {svc.get('restart')!r})")
     env = c.env("tee", svc)
@@ -187,6 +197,7 @@ def check_local(c, data_dir):
         c.fail("agent: not built from the Dockerfile's agent target")
     c.check_command("simulator", sim, ["teeliza", "simulator"])
     cmd = c.check_command("agent", agent, ["teeliza", "start"])
+    c.check_no_chat("agent", agent, cmd)
     env = c.env("agent", agent)
     if env.get("TEE_MODE") not in ("DOCKER", "LOCAL"):
         c.fail(f"agent: TEE_MODE must be DOCKER (got {env.get('TEE_MODE')!r})")
@@ -315,7 +326,7 @@ def check_dockerfile(path, problems):
     elif not any("deploy/build-and-install.sh" in a for a in builder.own("RUN")):
         fail("the builder stage does not RUN deploy/build-and-install.sh")
     for target, port, cmd_start in (("simulator", "8090", ["teeliza", "simulator", "--listen", "0.0.0.0"]),
-                                    ("agent", "3000", ["teeliza", "start"])):
+                                    ("agent", "3000", ["teeliza", "start", "--non-interactive"])):
         st = by_name.get(target)
         if st is None:
             fail(f"no {target} target")
@@ -477,6 +488,20 @@ def main(argv):
             print(f"{argv[2]}: target {argv[3]} has no {argv[4]}", file=sys.stderr)
             return 1
         sys.stdout.write("".join(w + "\0" for w in words))
+        return 0
+    elif cmd == "steps" and len(argv) == 4:
+        st = {s.name: s for s in parse_stages(argv[2]) if s.name}.get(argv[3])
+        if st is None:
+            print(f"{argv[2]}: no target {argv[3]}", file=sys.stderr)
+            return 1
+        chain = []
+        while st is not None:
+            chain.insert(0, st)
+            st = st.parent
+        print(f"FROM\t{chain[0].base}")
+        for c in chain:
+            for instr, arg in c.items:
+                print(f"{instr}\t{arg}")
         return 0
     elif cmd == "context" and len(argv) == 4:
         n = copy_context(argv[2], argv[3])
