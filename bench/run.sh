@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # teeliza's benchmarks beside the JS reference, in one run, then a table.
 #
-#   bench/run.sh [derive] [replay] [dcap] [sim]      (default: all four)
+#   bench/run.sh [derive] [replay] [dcap] [sim] [agent]   (default: all five)
 #
 # Environment: BENCH_SECONDS (per loop, default 2), BENCH_REPEAT (runs of the
 # whole set; the table keeps each row's best, default 1), BENCH_BUILD_DIR (default
 # <repo>/build-bench, a Release build), TEELIZA_VECTORS (default
 # <repo>/../shared/vectors), BENCH_CLIENTS (C client threads against the
 # simulator, default 4), BENCH_CONNECTIONS (wrk connections, default 16).
+# The agent part (bench/bench_agent.sh: teeliza start's cold start, RSS and
+# /message latency and throughput) runs once after the rounds; it also installs
+# Eliza's own packages into bench/js/eliza (~550 MB, once) to time their import,
+# unless BENCH_ELIZA=0. BENCH_ELIZA=1 installs them even without the agent part.
 #
 # Installs the pinned npm packages of bench/js on first use (needs node and
 # npm); the wrk rows need wrk (Debian: apt-get install wrk) and are skipped
@@ -28,7 +32,7 @@ bash "$root/scripts/install-deps.sh"
 if ! command -v wrk >/dev/null && [ "$(id -u)" -eq 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || echo "bench: wrk not installed; its rows are skipped" >&2
 fi
-[ ${#parts[@]} -gt 0 ] || parts=(derive replay dcap sim)
+[ ${#parts[@]} -gt 0 ] || parts=(derive replay dcap sim agent)
 
 want() {
 	local p
@@ -69,11 +73,34 @@ if ! js_ready; then
 	(cd "$here/js" && npm install --no-package-lock --no-audit --no-fund --loglevel=error)
 fi
 
+# ---- Eliza's own packages (bench/js/package.json "elizaDependencies"), apart: ~550 MB ----
+eliza_ready() {
+	node -e '
+		const want = require(process.argv[1] + "/package.json").elizaDependencies;
+		for (const [name, v] of Object.entries(want)) {
+			let got;
+			try { got = require(process.argv[1] + "/eliza/node_modules/" + name + "/package.json").version; } catch { process.exit(1); }
+			if (got !== v) process.exit(1);
+		}' "$here/js"
+}
+if [ "${BENCH_ELIZA:-}" != 0 ] && { want agent || [ "${BENCH_ELIZA:-}" = 1 ]; } && ! eliza_ready; then
+	echo "== installing Eliza's packages for the agent comparison (bench/js/eliza, ~550 MB, install scripts off)"
+	mkdir -p "$here/js/eliza" "$build"
+	node -e '
+		const p = require(process.argv[1] + "/package.json");
+		process.stdout.write(JSON.stringify({ name: "teeliza-bench-eliza", private: true,
+			dependencies: p.elizaDependencies }, null, 2) + "\n");' "$here/js" >"$here/js/eliza/package.json"
+	# a failure is recorded (bench_agent.sh prints why) and the C rows still run
+	(cd "$here/js/eliza" && npm install --no-package-lock --ignore-scripts --no-audit --no-fund --loglevel=error) \
+		>"$build/eliza-install.log" 2>&1 && rm -f "$build/eliza-install.log" ||
+		{ echo "bench: installing Eliza's packages failed:" >&2; tail -20 "$build/eliza-install.log" >&2; }
+fi
+
 # ---- Release build ----
 echo "== building Release in $build"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$work/cmake.log" 2>&1 ||
 	{ cat "$work/cmake.log" >&2; exit 1; }
-ninja -C "$build" -j2 teeliza_cli bench_derive bench_replay bench_dcap bench_sim >"$work/build.log" 2>&1 ||
+ninja -C "$build" -j2 teeliza_cli bench_derive bench_replay bench_dcap bench_sim bench_ready bench_message >"$work/build.log" 2>&1 ||
 	{ tail -40 "$work/build.log" >&2; exit 1; }
 bin=$build/bench
 teeliza=$build/teeliza
@@ -193,7 +220,12 @@ for round in $(seq "$repeat"); do
 	fi
 done
 
-grep '^RESULT' "$work/raw.txt" | cut -f2- >"$results"
+if want agent; then
+	echo "== agent: teeliza start (bench/bench_agent.sh)"
+	BENCH_BUILD_DIR=$build BENCH_RAW=$work/raw.txt BENCH_CONNECTIONS=$connections bash "$here/bench_agent.sh"
+fi
+
+{ grep '^RESULT' "$work/raw.txt" 2>/dev/null || true; } | cut -f2- >"$results"
 cp "$results" "$build/bench-results.tsv"
 
 # ---- the table: each C/wrk row beside the JS row of the same operation ----
@@ -208,6 +240,7 @@ BEGIN {
 	t["dcap.parse", "1"] = 1000000
 	t["dcap.verify.parse", "1"] = 1200
 	t["dcap.verify.cache", "1"] = 6000
+	t["agent.message@wrk", "*"] = 2000
 }
 # several rounds: keep the best of each row (the machine is shared; slow rounds are other load)
 $2 == "JS" { if (!($1 in js) || $4 + 0 > js[$1]) { js[$1] = $4; jscpu[$1] = $5 }; next }
