@@ -91,8 +91,10 @@ if [ "${BENCH_ELIZA:-}" != 0 ] && { want agent || [ "${BENCH_ELIZA:-}" = 1 ]; } 
 		process.stdout.write(JSON.stringify({ name: "teeliza-bench-eliza", private: true,
 			dependencies: p.elizaDependencies }, null, 2) + "\n");' "$here/js" >"$here/js/eliza/package.json"
 	# a failure is recorded (bench_agent.sh prints why) and the C rows still run
+	t0=$SECONDS
 	(cd "$here/js/eliza" && npm install --no-package-lock --ignore-scripts --no-audit --no-fund --loglevel=error) \
-		>"$build/eliza-install.log" 2>&1 && rm -f "$build/eliza-install.log" ||
+		>"$build/eliza-install.log" 2>&1 && rm -f "$build/eliza-install.log" &&
+		echo "   installed in $((SECONDS - t0)) s: $(du -sm "$here/js/eliza/node_modules" | cut -f1) MB" ||
 		{ echo "bench: installing Eliza's packages failed:" >&2; tail -20 "$build/eliza-install.log" >&2; }
 fi
 
