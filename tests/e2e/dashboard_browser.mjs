@@ -65,7 +65,11 @@ try {
   const quote = await page.inputValue('#view-agents [data-testid=quote] >> nth=0');
   check('the quote is shown as hex', /^0x04000200[0-9a-f]+$/.test(quote), quote.slice(0, 20));
   check('tappd Info is shown', (await page.textContent('#view-agents')).includes('compose hash'));
-  await page.screenshot({ path: path.join(shots, 'dashboard.png'), fullPage: false });
+  // Open the Solana wallet's event log so the screenshot shows the chain of trust.
+  await page.click('.wallet[data-chain=solana] details:last-of-type > summary');
+  const rows = await page.$$eval('.wallet[data-chain=solana] details:last-of-type tr', (r) => r.length);
+  check('the event log table has rows', rows > 1, String(rows));
+  await page.screenshot({ path: path.join(shots, 'dashboard.png'), fullPage: true });
 
   // RA explorer: the quote pasted back gets the same verdict through POST /verify.
   await page.click('nav button[data-view=explorer]');
