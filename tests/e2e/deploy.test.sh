@@ -136,12 +136,12 @@ uid_of() { awk '/^Uid:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # The simulator target: its CMD, on a free port instead of 8090.
 mapfile -d '' sim_cmd < <(python3 "$check" argv "$dockerfile" simulator cmd)
-start_as_user "$tmp/sim" "${image_env[@]}" "${sim_cmd[@]}" --port 0
+start_as_user "$tmp/sim" "${image_env[@]}" "${sim_cmd[@]}" --port 0 --socket "$app/data/tappd.sock"
 sim_pid=$started
 sim_port=""
 for _ in $(seq 1 100); do
 	sim_port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out")
-	[ -n "$sim_port" ] && break
+	[ -n "$sim_port" ] && [ -S "$app/data/tappd.sock" ] && break
 	kill -0 "$sim_pid" 2>/dev/null || break
 	sleep 0.1
 done
@@ -158,6 +158,17 @@ mapfile -d '' sim_health < <(python3 "$check" argv "$dockerfile" simulator healt
 sim_health=("${sim_health[@]//127.0.0.1:8090/127.0.0.1:$sim_port}")
 check_rc "simulator HEALTHCHECK (${sim_health[*]})" 0 "${as_user[@]}" "${image_env[@]}" "${sim_health[@]}"
 check_rc "healthcheck: wrong route is unhealthy" 1 "$bin" healthcheck -X POST "http://127.0.0.1:$sim_port/prpc/Tappd.Nope"
+check_rc "healthcheck over tappd's unix socket, as $user" 0 "${as_user[@]}" "$bin" healthcheck -q \
+	--unix-socket "$app/data/tappd.sock" -d '{}' http://localhost/prpc/Tappd.Version
+check_rc "healthcheck: missing socket is unhealthy" 1 "$bin" healthcheck -q --unix-socket "$tmp/none.sock" http://localhost/
+closed_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+check_rc "healthcheck: refused connection is unhealthy" 1 "$bin" healthcheck -q "http://127.0.0.1:$closed_port/healthz"
+check_rc "healthcheck: no URL" 64 "$bin" healthcheck
+check_rc "healthcheck: not an http(s) URL" 64 "$bin" healthcheck "ftp://127.0.0.1:$sim_port/"
+check_rc "healthcheck: lower-case method" 64 "$bin" healthcheck -X post "http://127.0.0.1:$sim_port/"
+check_rc "healthcheck: bad timeout" 64 "$bin" healthcheck -t 0 "http://127.0.0.1:$sim_port/"
+check_rc "healthcheck: two URLs" 64 "$bin" healthcheck "http://127.0.0.1:$sim_port/" "http://127.0.0.1:$sim_port/"
+check_rc "healthcheck: unknown option" 64 "$bin" healthcheck --bogus "http://127.0.0.1:$sim_port/"
 state="$app/data/simulator"
 if [ -f "$state/ca.key" ] && [ "$(stat -c '%u %a' "$state/ca.key")" = "$uid 600" ]; then
 	ok "simulator state in the data volume, CA key $user's with mode 0600"
