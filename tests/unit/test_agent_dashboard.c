@@ -635,6 +635,23 @@ static void test_logs_redacted(void **state)
 	assert_false(logs_contain(&e, SALT));
 	assert_false(logs_contain(&e, "sk-env-secret-98765"));
 	assert_false(logs_contain(&e, "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEH"));
+	/* A character's settings.secrets are registered when it starts. */
+	{
+		static const char with_secret[] =
+			"{\"name\":\"Secret Bot\",\"modelProvider\":\"openai\",\"bio\":[\"b\"],\"lore\":[],"
+			"\"messageExamples\":[],\"postExamples\":[],\"topics\":[],\"adjectives\":[],\"clients\":[],"
+			"\"plugins\":[],\"style\":{\"all\":[],\"chat\":[],\"post\":[]},"
+			"\"settings\":{\"secrets\":{\"OPENAI_API_KEY\":\"sk-char-secret-24680\"}}}";
+		agent_character *c = NULL;
+		teeliza_buf report;
+
+		assert_int_equal(agent_character_from_text(&c, &report, with_secret, strlen(with_secret), NULL), TEELIZA_OK);
+		teeliza_buf_free(&report);
+		assert_int_equal(agent_registry_start(NULL, e.reg, c), TEELIZA_OK);
+		agent_log(e.log, "model key sk-char-secret-24680 leaked");
+		assert_false(logs_contain(&e, "sk-char-secret-24680"));
+		assert_true(logs_contain(&e, "model key " AGENT_LOGRING_REDACTED " leaked"));
+	}
 	assert_true(logs_contain(&e, "oops: salt is " AGENT_LOGRING_REDACTED " and key " AGENT_LOGRING_REDACTED));
 	assert_true(logs_contain(&e, "after"));
 	/* A long line is cut, and says how long it was. */

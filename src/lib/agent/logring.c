@@ -55,6 +55,21 @@ void agent_logring_add_secret(const char *s)
 	pthread_mutex_unlock(&ring_lock);
 }
 
+void agent_logring_add_character_secrets(const agent_character *c)
+{
+	json_t *copy = agent_character_to_json(c, true), *v;
+	const char *key;
+
+	json_object_foreach(json_object_get(json_object_get(copy, "settings"), "secrets"), key, v) {
+		if (!json_is_string(v))
+			continue;
+		agent_logring_add_secret(json_string_value(v));
+		/* jansson frees without wiping: clear the copy first. */
+		teeliza_wipe((char *)json_string_value(v), json_string_length(v));
+	}
+	json_decref(copy);
+}
+
 /* Does the variable name say its value is a secret? */
 static bool secret_name(const char *name, size_t n)
 {

@@ -28,6 +28,10 @@
  */
 void agent_logring_add_secret(const char *s);
 
+/* Register every string in the character's settings.secrets (model keys, salts, …) with agent_logring_add_secret. */
+struct agent_character;
+void agent_logring_add_character_secrets(const struct agent_character *c);
+
 /* Add the text of one log event (split at '\n' into lines), redacted. */
 void agent_logring_vpush(const char *fmt, va_list ap);
 void agent_logring_push(const char *fmt, ...) TEELIZA_PRINTF(1, 2);

@@ -5,6 +5,7 @@
  * while the agent is stopped or replaced.
  */
 #include "agent/runtime_internal.h"
+#include "agent/logring.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -197,6 +198,8 @@ teeliza_err agent_registry_start(agent_runtime **out, agent_registry *r, agent_c
 	assert(r != NULL && c != NULL);
 	if (out != NULL)
 		*out = NULL;
+	/* Before the agent's first log line: its secrets never reach the dashboard's log ring. */
+	agent_logring_add_character_secrets(c);
 	err = runtime_new(&rt, r, c);
 	if (err)
 		return err;
