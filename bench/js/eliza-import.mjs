@@ -41,7 +41,9 @@ async function child(dir) {
 		perModule[name] = performance.now() - t0;
 	}
 	const mem = process.memoryUsage();
+	const cpu = process.cpuUsage();
 	const out = {
+		cpuMs: (cpu.user + cpu.system) / 1e3,
 		importMs: Object.values(perModule).reduce((a, b) => a + b, 0),
 		sinceStartMs: performance.now(),
 		nodeBootMs: startedMs,
@@ -80,7 +82,7 @@ function parent(dir) {
 		m.wallMs = wallMs;
 		results.push(m);
 		const mods = MODULES.map((n) => `${n.replace('@elizaos/', '')} ${m.perModule[n].toFixed(0)}`).join(', ');
-		console.log(`  run ${i + 1}: imports ${m.importMs.toFixed(0)} ms (${mods}), process start to imported ${m.sinceStartMs.toFixed(0)} ms, ` +
+		console.log(`  run ${i + 1}: imports ${m.importMs.toFixed(0)} ms (${mods}), process start to imported ${m.sinceStartMs.toFixed(0)} ms (CPU ${m.cpuMs.toFixed(0)} ms), ` +
 			`spawn to exit ${wallMs.toFixed(0)} ms, RSS ${m.rssMb.toFixed(1)} MB (heap used ${m.heapUsedMb.toFixed(1)} MB)`);
 	}
 	const med = (f) => median(results.map(f));
@@ -88,6 +90,7 @@ function parent(dir) {
 	const rows = [
 		['eliza.import_ms', med((m) => m.importMs), 'ms', 'the four dynamic imports, in order'],
 		['eliza.start_to_imported_ms', med((m) => m.sinceStartMs), 'ms', 'node process start (performance time origin) to the four imported'],
+		['eliza.cpu_ms', med((m) => m.cpuMs), 'ms', 'process.cpuUsage() user + system when imported'],
 		['eliza.import_rss_mb', med((m) => m.rssMb), 'MB', 'process.memoryUsage().rss after the imports'],
 		['eliza.import_heap_mb', med((m) => m.heapUsedMb), 'MB', 'heapUsed after the imports'],
 	];
