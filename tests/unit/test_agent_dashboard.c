@@ -19,6 +19,7 @@
 #include "teeliza/encoding.h"
 #include "teeliza/http.h"
 #include "teeliza/simulator.h"
+#include "teeliza/tappd.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,6 +300,22 @@ static void test_metrics_move(void **state)
 		assert_int_equal(agent_tee_attest_message(id, t, "u", "r", "hi"), TEELIZA_OK);
 		assert_true(metric(&e, "teeliza_quotes_total") == before + 1);
 		assert_true(metric(&e, "teeliza_tappd_request_seconds_count") == calls + 1);
+	}
+	/* Failed tappd requests: an error answer, and nobody listening. */
+	{
+		double before = metric(&e, "teeliza_errors_total{kind=\"tappd\"}");
+		tappd_quote_response q;
+		tappd_endpoint ep;
+		tappd_client c;
+
+		assert_int_equal(tappd_endpoint_parse(&ep, e.sim_url), TEELIZA_OK);
+		tappd_client_init(&c, &ep);
+		assert_int_not_equal(tappd_tdx_quote(&q, &c, (const uint8_t *)"x", 1, "no-such-hash", NULL), TEELIZA_OK);
+		assert_true(metric(&e, "teeliza_errors_total{kind=\"tappd\"}") == before + 1);
+		assert_int_equal(tappd_endpoint_parse(&ep, "http://127.0.0.1:1"), TEELIZA_OK);
+		tappd_client_init(&c, &ep);
+		assert_int_not_equal(tappd_tdx_quote(&q, &c, (const uint8_t *)"x", 1, NULL, NULL), TEELIZA_OK);
+		assert_true(metric(&e, "teeliza_errors_total{kind=\"tappd\"}") == before + 2);
 	}
 	env_stop(&e);
 }

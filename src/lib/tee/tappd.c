@@ -196,6 +196,9 @@ static teeliza_err tappd_call(json_t **out, teeliza_buf *raw_out, const tappd_cl
 	}
 	error = json_object_get(reply, "error");
 	if (error != NULL) {
+		/* A 2xx carrying an error was not counted as failed above. */
+		if (resp.status >= 200 && resp.status <= 299)
+			teeliza_metrics_count_error(TEELIZA_METRIC_ERR_TAPPD);
 		err = remote_error(error, where);
 		json_decref(reply);
 		http_response_free(&resp);
