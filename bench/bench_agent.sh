@@ -154,6 +154,14 @@ TEE_MODE=LOCAL WALLET_SECRET_SALT=bench-salt \
 	run "$bin/bench_ready" --dir "$work/start-tee" --runs "$runs" --id agent.start_tee -- \
 	"$teeliza" start --non-interactive --simulator
 
+echo "== restart on an existing SQLite file (and simulator state), no TEE and with TEE"
+mkdir "$work/restart" "$work/restart-tee"
+run "$bin/bench_ready" --dir "$work/restart" --runs "$runs" --reuse --id agent.restart -- \
+	"$teeliza" start --non-interactive
+TEE_MODE=LOCAL WALLET_SECRET_SALT=bench-salt \
+	run "$bin/bench_ready" --dir "$work/restart-tee" --runs "$runs" --reuse --id agent.restart_tee -- \
+	"$teeliza" start --non-interactive --simulator
+
 echo "== POST /$agent/message, one libcurl keep-alive client, server unpinned (16 REST threads), same CPUs"
 start_server ""
 row agent.rss_ready_mb "$(vm VmRSS)" MB "VmRSS as soon as the agent is listed"
@@ -235,6 +243,10 @@ END {
 	show("cold start, TEE LOCAL + simulator: /hello", "agent.start_tee.hello_ms", "", "<=", "eliza.start_to_imported_ms")
 	show("cold start, TEE LOCAL + simulator: listed", "agent.start_tee.agent_ms", "", "<=", "eliza.start_to_imported_ms")
 	show("cold start, TEE: server CPU until listed", "agent.start_tee.cpu_ms", "", "<=", "eliza.cpu_ms")
+	show("restart (existing database): /hello", "agent.restart.hello_ms", 50, "<=", "eliza.start_to_imported_ms")
+	show("restart, TEE LOCAL + simulator: listed", "agent.restart_tee.agent_ms", "", "<=", "eliza.start_to_imported_ms")
+	show("restart: server CPU until listed", "agent.restart.cpu_ms", "", "<=", "eliza.cpu_ms")
+	show("restart, TEE: server CPU until listed", "agent.restart_tee.cpu_ms", "", "<=", "eliza.cpu_ms")
 	show("RSS at start (bench_ready median)", "agent.start.rss_mb", 16, "<=", "eliza.import_rss_mb")
 	show("RSS at start, TEE LOCAL + simulator", "agent.start_tee.rss_mb", "", "<=", "eliza.import_rss_mb")
 	show("RSS idle, one character", "agent.rss_idle_mb", 16, "<=", "eliza.import_rss_mb")

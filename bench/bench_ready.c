@@ -13,10 +13,12 @@
  * sends SIGTERM and times the exit.
  *
  *   bench_ready --dir DIR [--runs N] [--id ID] [--ready-text TEXT]
- *               [--interval-us N] [--exit-only] -- COMMAND [ARGS...]
+ *               [--interval-us N] [--exit-only] [--reuse] -- COMMAND [ARGS...]
  *
  * DIR (which must exist) receives run.N/ with each run's database, simulator
- * state and log; the caller removes it.
+ * state and log; the caller removes it. With --reuse every run uses run.0/:
+ * the first run creates the database and simulator state, the others are
+ * restarts on them (the median is a restart's).
  *
  * With --exit-only the command gets no --port and is only timed from exec to
  * its exit (`teeliza --version`: what loading the binary and its shared
@@ -62,7 +64,7 @@ struct opts {
 	unsigned runs;
 	const char *id, *dir, *ready_text;
 	long interval_us;
-	bool exit_only;
+	bool exit_only, reuse;
 	char **cmd;
 	int ncmd;
 };
@@ -258,11 +260,11 @@ static bool one_run(struct run *out, const struct opts *o, unsigned i)
 	bool ok;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(rundir, sizeof(rundir), "%s/run.%u", o->dir, i);
+	snprintf(rundir, sizeof(rundir), "%s/run.%u", o->dir, o->reuse ? 0u : i);
 	snprintf(db, sizeof(db), "%s/db.sqlite", rundir);
 	snprintf(sim, sizeof(sim), "%s/simulator", rundir);
 	snprintf(log, sizeof(log), "%s/log", rundir);
-	if (port < 0 || mkdir(rundir, 0700) != 0) {
+	if (port < 0 || (mkdir(rundir, 0700) != 0 && !(o->reuse && errno == EEXIST))) {
 		fprintf(stderr, "bench: cannot set up %s: %s\n", rundir, strerror(errno));
 		return false;
 	}
@@ -328,7 +330,7 @@ static void report(const char *id, const char *what, double *v, unsigned n, cons
 static int usage(void)
 {
 	fprintf(stderr, "usage: bench_ready --dir DIR [--runs N] [--id ID] [--ready-text TEXT] [--interval-us N] "
-	                "[--exit-only] -- COMMAND [ARGS...]\n");
+	                "[--exit-only] [--reuse] -- COMMAND [ARGS...]\n");
 	return 2;
 }
 
@@ -338,7 +340,7 @@ static bool parse_opts(struct opts *o, int argc, char **argv)
 		{"runs", required_argument, NULL, 'n'},    {"id", required_argument, NULL, 'i'},
 		{"dir", required_argument, NULL, 'd'},     {"ready-text", required_argument, NULL, 't'},
 		{"interval-us", required_argument, NULL, 'u'}, {"exit-only", no_argument, NULL, 'x'},
-		{NULL, 0, NULL, 0},
+		{"reuse", no_argument, NULL, 'r'},             {NULL, 0, NULL, 0},
 	};
 	char *end;
 	long v;
@@ -366,6 +368,7 @@ static bool parse_opts(struct opts *o, int argc, char **argv)
 		case 'd': o->dir = optarg; break;
 		case 't': o->ready_text = optarg; break;
 		case 'x': o->exit_only = true; break;
+		case 'r': o->reuse = true; break;
 		default: return false;
 		}
 	}
@@ -405,7 +408,8 @@ int main(int argc, char **argv)
 		report(id, "exec -> exit 0", hello, o.runs, "ms", "posix_spawn to waitpid");
 		return 0;
 	}
-	snprintf(note, sizeof(note), "exec to first 200, polled every %ld us, fresh SQLite file per run", o.interval_us);
+	snprintf(note, sizeof(note), "exec to first 200, polled every %ld us, %s", o.interval_us,
+	         o.reuse ? "restarts on an existing SQLite file" : "fresh SQLite file per run");
 	snprintf(id, sizeof(id), "%s.hello_ms", o.id);
 	report(id, "exec -> GET /hello 200", hello, o.runs, "ms", note);
 	snprintf(id, sizeof(id), "%s.agent_ms", o.id);
