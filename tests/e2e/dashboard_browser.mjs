@@ -19,6 +19,36 @@ async function api(p, init) {
   return { status: res.status, body: await res.json() };
 }
 
+// With API_TOKEN: the page itself needs no token, then asks for it; the wallets appear once it is given.
+if (process.env.TOKEN) {
+  const auth = { headers: { Authorization: 'Bearer ' + process.env.TOKEN } };
+  const list = await (await fetch(base + '/agents', auth)).json();
+  const v = await (await fetch(base + '/dashboard/api/agents/' + list.agents[0].id, auth)).json();
+  check('without the token the API says 401', (await fetch(base + '/agents')).status === 401);
+  const ctx = await chromium.launchPersistentContext(process.env.PROFILE, {
+    executablePath: process.env.CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = ctx.pages()[0] || await ctx.newPage();
+    page.setDefaultTimeout(20000);
+    const res = await page.goto(base + '/dashboard');
+    check('the page loads without the token', res.status() === 200);
+    await page.waitForSelector('#token-form:not([hidden])');
+    check('the page asks for the token', /API_TOKEN/.test(await page.textContent('#status')));
+    await page.fill('#token', process.env.TOKEN);
+    await page.click('#token-form button[type=submit]');
+    await page.waitForSelector('[data-testid=wallet-solana]');
+    const shown = (await page.textContent('[data-testid=wallet-solana]')).trim();
+    check('with the token the page shows the API\'s wallet', shown === v.wallets[0].address, shown);
+    check('the token form is hidden again', await page.isHidden('#token-form'));
+  } finally {
+    await ctx.close();
+  }
+  process.exit(failures > 0 ? 1 : 0);
+}
+
 // What the API says, independently of the page.
 const { body: agentsBody } = await api('/agents');
 const agent = agentsBody.agents[0];

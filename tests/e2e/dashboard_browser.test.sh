@@ -71,5 +71,25 @@ PW_DIR="$pw" CHROMIUM="$chromium_bin" BASE="http://127.0.0.1:$port" PROFILE="$tm
 if [ "$rc" -ne 0 ]; then
 	echo "--- agent log (last 40 lines) ---" >&2
 	tail -n 40 "$tmp/agent.log" | cut -c1-240 >&2
+	exit "$rc"
 fi
+kill "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+pids=()
+
+# ---- with API_TOKEN: the page loads, asks for the token, then shows the wallets ----
+mkdir "$tmp/tok"
+cd "$tmp/tok"
+API_TOKEN="dash-token-$$" "$TEELIZA" start --simulator --non-interactive >"$tmp/tok.out" 2>"$tmp/tok.log" &
+pids+=($!)
+port=""
+for _ in $(seq 1 100); do
+	port=$(sed -n 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/tok.log" | head -n 1)
+	[ -n "$port" ] && grep -q "started; model" "$tmp/tok.log" && break
+	sleep 0.1
+done
+[ -n "$port" ] || { cat "$tmp/tok.log" >&2; echo "FAIL: no REST API port in the log (API_TOKEN run)" >&2; exit 1; }
+PW_DIR="$pw" CHROMIUM="$chromium_bin" BASE="http://127.0.0.1:$port" PROFILE="$tmp/profile-tok" \
+	SHOTS="$build" TOKEN="dash-token-$$" \
+	node "$TEELIZA_SRC/tests/e2e/dashboard_browser.mjs" || rc=$?
 exit "$rc"
