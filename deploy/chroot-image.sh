@@ -143,9 +143,16 @@ run_as() { # cmd... (in /app, clean environment)
   chroot --userspec="$uid:$gid" "$root" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/app \
     /bin/sh -c 'cd /app && exec "$@"' sh "$@"
 }
+# In the background: every step execs the next, so the pid kept is the program's own.
+start_as() { # out err cmd...
+  local out=$1 err=$2
+  shift 2
+  (exec chroot --userspec="$uid:$gid" "$root" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/app \
+    /bin/sh -c 'cd /app && exec "$@"' sh "$@") >"$out" 2>"$err" &
+  pids+=($!)
+}
 mapfile -d '' sim_cmd < <(python3 "$check" argv "$dockerfile" simulator cmd)
-run_as "${sim_cmd[@]}" --port 0 >"$work/sim.out" 2>"$work/sim.err" &
-pids+=($!)
+start_as "$work/sim.out" "$work/sim.err" "${sim_cmd[@]}" --port 0
 port=""
 for _ in $(seq 1 50); do
   port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$work/sim.out")
@@ -160,10 +167,9 @@ echo "chroot-image: simulator target runs as uid $uid, HEALTHCHECK passes"
 if run_as teeliza --help | grep -q '^  start '; then
   aport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   mapfile -d '' agent_cmd < <(python3 "$check" argv "$dockerfile" agent cmd)
-  run_as env SERVER_HOST=127.0.0.1 SERVER_PORT="$aport" SQLITE_FILE=/app/data/db.sqlite TEE_MODE=DOCKER \
+  start_as "$work/agent.out" "$work/agent.err" env SERVER_HOST=127.0.0.1 SERVER_PORT="$aport" SQLITE_FILE=/app/data/db.sqlite TEE_MODE=DOCKER \
     DSTACK_SIMULATOR_ENDPOINT="http://127.0.0.1:$port" WALLET_SECRET_SALT=chroot-image-salt \
-    "${agent_cmd[@]}" --character=characters/teeliza.character.json >"$work/agent.out" 2>"$work/agent.err" &
-  pids+=($!)
+    "${agent_cmd[@]}" --character=characters/teeliza.character.json
   up=no
   for _ in $(seq 1 100); do
     if run_as teeliza healthcheck -q "http://127.0.0.1:$aport/hello"; then up=yes; break; fi
