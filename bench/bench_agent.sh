@@ -42,9 +42,25 @@ cleanup() {
 	stop_server
 	rm -rf "$work"
 }
-stop_server() {
+running() { # pid: alive and not a zombie
+	local st
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+stop_hangs=0
+stop_server() { # SIGTERM; one that does not stop within 3 s is counted and killed
+	local i
 	if [ -n "$srv_pid" ]; then
 		kill "$srv_pid" 2>/dev/null || true
+		for i in $(seq 150); do
+			running "$srv_pid" || break
+			sleep 0.02
+		done
+		if running "$srv_pid"; then
+			echo "bench: teeliza start (pid $srv_pid) still runs 3 s after SIGTERM; killing it" >&2
+			kill -9 "$srv_pid" 2>/dev/null || true
+			stop_hangs=$((stop_hangs + 1))
+		fi
 		wait "$srv_pid" 2>/dev/null || true
 		srv_pid=
 	fi
@@ -202,6 +218,8 @@ else
 	echo "   (wrk not installed: apt-get install wrk for the throughput rows)"
 fi
 
+row agent.server_stop_hangs "$stop_hangs" runs "servers of the message rows still running 3 s after SIGTERM (killed)"
+
 eliza=$here/js/eliza
 if [ "${BENCH_ELIZA:-}" = 0 ]; then
 	row eliza.status 0 - "not measured: BENCH_ELIZA=0"
@@ -221,7 +239,7 @@ cp "$rows" "$build/bench-agent.tsv"
 
 # ---- the table: targets from the issue, Eliza beside ----
 echo
-awk -F'\t' '
+awk -F'\t' -v runs="$runs" '
 { v[$1] = $2; u[$1] = $3; n[$1] = $4; order[k++] = $1 }
 function show(label, id, target, cmp, eid,    val, verdict, e, ratio) {
 	if (!(id in v)) return
@@ -270,6 +288,12 @@ END {
 	show("Eliza: CPU until imported", "eliza.cpu_ms", "", "<=", "")
 	show("Eliza: RSS after import", "eliza.import_rss_mb", "", "<=", "")
 	show("Eliza: node_modules", "eliza.node_modules_mb", "", "<=", "")
+	hangs = v["agent.start.stop_hangs"] + v["agent.start_tee.stop_hangs"] + v["agent.restart.stop_hangs"] + \
+		v["agent.restart_tee.stop_hangs"] + v["agent.server_stop_hangs"]
+	if (hangs > 0)
+		printf "teeliza start ignored SIGTERM (killed after 3 s) in %d runs: start %d/%d, start_tee %d/%d, restart %d/%d, restart_tee %d/%d, message servers %d\n",
+			hangs, v["agent.start.stop_hangs"], runs, v["agent.start_tee.stop_hangs"], runs,
+			v["agent.restart.stop_hangs"], runs, v["agent.restart_tee.stop_hangs"], runs, v["agent.server_stop_hangs"]
 	if ("eliza.status" in n) print "Eliza: " n["eliza.status"]
 	if ("eliza.versions" in n) print "Eliza: " n["eliza.versions"]
 }' "$rows"
