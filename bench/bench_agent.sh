@@ -93,6 +93,7 @@ vm() { # VmRSS or VmHWM of the server, in MB
 start_server() { # cpu list ("" = any)
 	local dir=$work/server.$RANDOM i
 	mkdir "$dir"
+	: >"$dir/log" # before the child opens it: the loop below reads it at once
 	if [ -n "$1" ]; then
 		SQLITE_FILE=$dir/db.sqlite taskset -c "$1" "$teeliza" start --non-interactive --port 0 >"$dir/log" 2>&1 &
 	else
