@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,17 +352,28 @@ static void chat_loop(agent_registry *reg, const char *agent_id, const char *age
 	free(line);
 }
 
-static void wait_for_signal(void)
+/*
+ * SIGINT and SIGTERM are blocked in every thread (install_signals runs before
+ * any starts), so sigwait here is the one place they arrive: a signal cannot
+ * land in a server thread, or between a flag check and a sleep, and be lost.
+ */
+static void wait_for_signal(const sigset_t *stop)
 {
-	sigset_t none;
+	int sig;
 
 	agent_log(stderr, "Serving the REST API (--non-interactive); SIGINT or SIGTERM stops.");
-	sigemptyset(&none);
-	while (!stop_requested)
-		sigsuspend(&none);
+	while (sigwait(stop, &sig) != 0)
+		;
+	stop_requested = 1;
 }
 
-static void install_signals(void)
+/*
+ * Block the stop signals before any thread starts, so that threads inherit
+ * the mask: then only the main thread can take them, by sigwait
+ * (--non-interactive) or, in the chat, by the handler while getline waits
+ * (unblock_for_chat), which interrupts it.
+ */
+static void install_signals(sigset_t *stop)
 {
 	struct sigaction sa;
 
@@ -372,6 +384,10 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(stop);
+	sigaddset(stop, SIGINT);
+	sigaddset(stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, stop, NULL);
 }
 
 /* The base URL for links in replies: TEELIZA_PUBLIC_URL, else this host and port. */
@@ -401,6 +417,7 @@ int start_main(int argc, char **argv)
 	agent_runtime *first = NULL;
 	char first_id[AGENT_UUID_BUFSZ], first_name[256];
 	const char *db = getenv("SQLITE_FILE");
+	sigset_t stop_signals;
 	teeliza_err err;
 	size_t i;
 	int code;
@@ -422,7 +439,7 @@ int start_main(int argc, char **argv)
 	code = load_characters(&chars, &o);
 	if (code)
 		return code;
-	install_signals();
+	install_signals(&stop_signals);
 	if (o.simulator) {
 		code = sim_start(&ss, &o);
 		if (code) {
@@ -471,10 +488,13 @@ int start_main(int argc, char **argv)
 	snprintf(first_id, sizeof(first_id), "%s", agent_runtime_id(first));
 	agent_runtime_release(first);
 	first = NULL;
-	if (o.non_interactive)
-		wait_for_signal();
-	else
+	if (o.non_interactive) {
+		wait_for_signal(&stop_signals);
+	} else {
+		/* every server thread has started with the signals blocked: let the chat take them */
+		pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
 		chat_loop(reg, first_id, first_name);
+	}
 	code = EXIT_OK;
 out:
 	for (i = 0; i < chars.n; i++)
