@@ -95,6 +95,13 @@ typedef struct agent_model {
 	void *ctx;
 	void (*free_ctx)(void *ctx);     /* NULL: nothing to free */
 	char description[768];           /* for the start-up log, e.g. "offline responder (ELIZA)" */
+	/*
+	 * true: generate() never reads req->prompt (the offline responder
+	 * answers user_text alone), so the runtime passes "" instead of
+	 * composing the state and filling the template. false (the zeroed
+	 * default): the prompt is built for every message.
+	 */
+	bool prompt_unused;
 } agent_model;
 
 /*

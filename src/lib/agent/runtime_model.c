@@ -79,6 +79,7 @@ teeliza_err agent_model_for_character(agent_model *out, const agent_character *c
 	out->generate = llm_generate;
 	out->ctx = m;
 	out->free_ctx = llm_free;
+	out->prompt_unused = m->llm->offline;
 	if (m->llm->offline)
 		snprintf(out->description, sizeof(out->description), "%s", "offline responder (ELIZA)");
 	else
