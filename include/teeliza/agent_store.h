@@ -108,6 +108,9 @@ typedef struct agent_store_ops {
 	teeliza_err (*get_account)(agent_store *s, agent_account *out, const char *id);
 	teeliza_err (*ensure_room)(agent_store *s, const char *room_id);
 	teeliza_err (*ensure_participant)(agent_store *s, const char *user_id, const char *room_id);
+	/* Both accounts (user NULL: the agent talks to itself), the room and both participants, all or none. */
+	teeliza_err (*ensure_connection)(agent_store *s, const agent_account *agent, const agent_account *user,
+	                                 const char *room_id);
 	teeliza_err (*list_room_actors)(agent_store *s, agent_account_list *out, const char *room_id);
 	teeliza_err (*create_memory)(agent_store *s, const agent_memory *m);
 	teeliza_err (*get_memory)(agent_store *s, agent_memory *out, const char *id);
@@ -174,6 +177,8 @@ teeliza_err agent_store_ensure_participant(agent_store *s, const char *user_id,
  * name user_screen_name, each defaulting to "User<user_id>"), the room, and
  * both as participants. Eliza files the source ("direct" for the REST API)
  * as the accounts' email; so does this (NULL: the account id).
+ * One write transaction; a (agent, user, room) this store has already
+ * connected costs no database work (the rows are never deleted).
  */
 teeliza_err agent_store_ensure_connection(agent_store *s, const char *agent_id, const char *agent_name,
                                           const char *user_id, const char *room_id, const char *user_name,

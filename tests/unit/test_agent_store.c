@@ -214,6 +214,44 @@ static void test_adopts_eliza_database(void **state)
 	free(dir);
 }
 
+/*
+ * More (user, room) pairs than the store remembers as connected: every
+ * pair, evicted from that memory or not, still has exactly one participant
+ * row, and a user that talks to itself (agent id = user id) gets one.
+ */
+static void test_connection_many_users(void **state)
+{
+	agent_store *s;
+	agent_account_list actors;
+	char user[32];
+	const int users = 1500;
+
+	(void)state;
+	assert_int_equal(agent_store_sqlite_open(&s, ":memory:"), TEELIZA_OK);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < users; i++) {
+			snprintf(user, sizeof(user), "u%d", i);
+			assert_int_equal(agent_store_ensure_connection(s, "agent", "Agent", user, "shared", NULL, NULL,
+			                                               "direct"), TEELIZA_OK);
+		}
+		assert_int_equal(agent_store_list_room_actors(s, &actors, "shared"), TEELIZA_OK);
+		assert_int_equal(actors.count, (size_t)users + 1);
+		assert_string_equal(actors.items[0].id, "u0");
+		assert_string_equal(actors.items[0].name, "Useru0");
+		assert_string_equal(actors.items[1].id, "agent");
+		assert_string_equal(actors.items[users].id, "u1499");
+		agent_account_list_free(&actors);
+	}
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(agent_store_ensure_connection(s, "agent", "Agent", "agent", "self", NULL, NULL, NULL),
+		                 TEELIZA_OK);
+	assert_int_equal(agent_store_list_room_actors(s, &actors, "self"), TEELIZA_OK);
+	assert_int_equal(actors.count, 1);
+	assert_string_equal(actors.items[0].id, "agent");
+	agent_account_list_free(&actors);
+	agent_store_close(s);
+}
+
 static void test_connection_and_actors(void **state)
 {
 	agent_store *s;
@@ -599,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_schema_and_file),
 		cmocka_unit_test(test_adopts_eliza_database),
 		cmocka_unit_test(test_connection_and_actors),
+		cmocka_unit_test(test_connection_many_users),
 		cmocka_unit_test(test_memories),
 		cmocka_unit_test(test_cache_log_attestation),
 		cmocka_unit_test(test_concurrent_inserts),

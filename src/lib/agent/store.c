@@ -85,15 +85,7 @@ teeliza_err agent_store_ensure_connection(agent_store *s, const char *agent_id, 
 	user.name = user_screen_name != NULL ? user_screen_name : (const char *)fallback.data;
 	user.username = user_name != NULL ? user_name : (const char *)fallback.data;
 	user.email = source;
-	err = agent_store_ensure_account(s, &agent);
-	if (err == TEELIZA_OK && strcmp(agent_id, user_id) != 0)
-		err = agent_store_ensure_account(s, &user);
-	if (err == TEELIZA_OK)
-		err = agent_store_ensure_room(s, room_id);
-	if (err == TEELIZA_OK)
-		err = agent_store_ensure_participant(s, user_id, room_id);
-	if (err == TEELIZA_OK)
-		err = agent_store_ensure_participant(s, agent_id, room_id);
+	err = s->ops->ensure_connection(s, &agent, strcmp(agent_id, user_id) != 0 ? &user : NULL, room_id);
 	teeliza_buf_free(&fallback);
 	return err;
 }

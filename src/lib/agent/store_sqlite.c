@@ -94,11 +94,25 @@ static const char *const stmt_sql[ST__COUNT] = {
 	                       "FROM attestations WHERE id = ?1",
 };
 
+/*
+ * (agent, user, room) triples already connected by this store: a message
+ * from a known user skips ensure_connection's transaction. Direct-mapped
+ * by hash, so it stays bounded; a slot keeps its whole key, so a hash
+ * collision evicts an entry and never makes an unknown triple look known.
+ */
+#define KNOWN_SLOTS 1024
+
+struct known_slot {
+	char *key;          /* agent_id NUL user_id NUL room_id NUL, or NULL: empty */
+	size_t len;
+};
+
 struct sqlite_store {
 	agent_store base;   /* first: agent_store * and sqlite_store * are interchangeable */
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	sqlite3_stmt *st[ST__COUNT];
+	struct known_slot known[KNOWN_SLOTS];
 };
 
 static struct sqlite_store *S(agent_store *s)
@@ -325,6 +339,8 @@ static void sq_close(agent_store *base)
 
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	for (size_t i = 0; i < KNOWN_SLOTS; i++)
+		free(s->known[i].key);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -356,21 +372,62 @@ static teeliza_err sq_schema_version(agent_store *base, int *out)
 	return err;
 }
 
-static teeliza_err sq_ensure_account(agent_store *base, const agent_account *a)
+/* The put_* helpers run with s->lock held, in the caller's transaction (or autocommit). */
+static teeliza_err put_account(struct sqlite_store *s, const agent_account *a)
 {
-	struct sqlite_store *s = S(base);
-	sqlite3_stmt *st;
-	teeliza_err err;
+	sqlite3_stmt *st = stmt(s, ST_ENSURE_ACCOUNT);
 
-	pthread_mutex_lock(&s->lock);
-	st = stmt(s, ST_ENSURE_ACCOUNT);
 	bind_text(st, 1, a->id);
 	bind_text(st, 2, a->name);
 	bind_text(st, 3, a->username);
 	bind_text(st, 4, a->email != NULL ? a->email : a->id);
 	bind_text(st, 5, a->avatar_url);
 	bind_text(st, 6, a->details != NULL ? a->details : "{\"summary\":\"\"}");
-	err = exec_stmt(s, st, "creating an account");
+	return exec_stmt(s, st, "creating an account");
+}
+
+static teeliza_err put_room(struct sqlite_store *s, const char *room_id)
+{
+	sqlite3_stmt *st = stmt(s, ST_ENSURE_ROOM);
+
+	bind_text(st, 1, room_id);
+	return exec_stmt(s, st, "creating a room");
+}
+
+/* Check and insert: inside a write transaction, so other processes cannot double the row. */
+static teeliza_err put_participant(struct sqlite_store *s, const char *user_id, const char *room_id)
+{
+	sqlite3_stmt *st;
+	char id[AGENT_UUID_BUFSZ];
+	int rc;
+	teeliza_err err;
+
+	st = stmt(s, ST_FIND_PARTICIPANT);
+	bind_text(st, 1, room_id);
+	bind_text(st, 2, user_id);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc == SQLITE_ROW)
+		return TEELIZA_OK;
+	if (rc != SQLITE_DONE)
+		return db_fail(s->db, rc, "looking up a participant");
+	err = agent_uuid_random(id);
+	if (err)
+		return err;
+	st = stmt(s, ST_ADD_PARTICIPANT);
+	bind_text(st, 1, id);
+	bind_text(st, 2, user_id);
+	bind_text(st, 3, room_id);
+	return exec_stmt(s, st, "adding a participant");
+}
+
+static teeliza_err sq_ensure_account(agent_store *base, const agent_account *a)
+{
+	struct sqlite_store *s = S(base);
+	teeliza_err err;
+
+	pthread_mutex_lock(&s->lock);
+	err = put_account(s, a);
 	pthread_mutex_unlock(&s->lock);
 	return err;
 }
@@ -401,53 +458,108 @@ static teeliza_err sq_get_account(agent_store *base, agent_account *out, const c
 static teeliza_err sq_ensure_room(agent_store *base, const char *room_id)
 {
 	struct sqlite_store *s = S(base);
-	sqlite3_stmt *st;
 	teeliza_err err;
 
 	pthread_mutex_lock(&s->lock);
-	st = stmt(s, ST_ENSURE_ROOM);
-	bind_text(st, 1, room_id);
-	err = exec_stmt(s, st, "creating a room");
+	err = put_room(s, room_id);
 	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+/* Run one of the helpers above, or a batch of them, as one write transaction. */
+static teeliza_err begin(struct sqlite_store *s)
+{
+	return exec_stmt(s, stmt(s, ST_BEGIN), "starting a transaction");
+}
+
+static teeliza_err end(struct sqlite_store *s, teeliza_err err, const char *what)
+{
+	if (err == TEELIZA_OK)
+		err = exec_stmt(s, stmt(s, ST_COMMIT), what);
+	if (err)
+		(void)exec_stmt(s, stmt(s, ST_ROLLBACK), "rolling back");
 	return err;
 }
 
 static teeliza_err sq_ensure_participant(agent_store *base, const char *user_id, const char *room_id)
 {
 	struct sqlite_store *s = S(base);
-	sqlite3_stmt *st;
-	char id[AGENT_UUID_BUFSZ];
-	int rc;
 	teeliza_err err;
 
-	err = agent_uuid_random(id);
-	if (err)
-		return err;
 	pthread_mutex_lock(&s->lock);
-	/* check and insert in one write transaction, so other processes cannot double it */
-	err = exec_stmt(s, stmt(s, ST_BEGIN), "starting a transaction");
-	if (err)
-		goto out;
-	st = stmt(s, ST_FIND_PARTICIPANT);
-	bind_text(st, 1, room_id);
-	bind_text(st, 2, user_id);
-	rc = sqlite3_step(st);
-	done(st);
-	if (rc == SQLITE_DONE) {
-		st = stmt(s, ST_ADD_PARTICIPANT);
-		bind_text(st, 1, id);
-		bind_text(st, 2, user_id);
-		bind_text(st, 3, room_id);
-		err = exec_stmt(s, st, "adding a participant");
-	} else if (rc != SQLITE_ROW) {
-		err = db_fail(s->db, rc, "looking up a participant");
-	}
+	err = begin(s);
 	if (err == TEELIZA_OK)
-		err = exec_stmt(s, stmt(s, ST_COMMIT), "committing a participant");
-	if (err)
-		(void)exec_stmt(s, stmt(s, ST_ROLLBACK), "rolling back");
-out:
+		err = end(s, put_participant(s, user_id, room_id), "committing a participant");
 	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static uint64_t key_hash(const char *key, size_t len)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (uint8_t)key[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* "agent\0user\0room\0" (malloc'd, caller frees), or NULL when out of memory. */
+static char *connection_key(size_t *len, const char *agent_id, const char *user_id, const char *room_id)
+{
+	size_t la = strlen(agent_id) + 1, lu = strlen(user_id) + 1, lr = strlen(room_id) + 1;
+	char *key = malloc(la + lu + lr);
+
+	*len = la + lu + lr;
+	if (key != NULL) {
+		memcpy(key, agent_id, la);
+		memcpy(key + la, user_id, lu);
+		memcpy(key + la + lu, room_id, lr);
+	}
+	return key;
+}
+
+static teeliza_err sq_ensure_connection(agent_store *base, const agent_account *agent, const agent_account *user,
+                                        const char *room_id)
+{
+	struct sqlite_store *s = S(base);
+	const char *user_id = user != NULL ? user->id : agent->id;
+	struct known_slot *slot;
+	size_t len;
+	char *key = connection_key(&len, agent->id, user_id, room_id);
+	teeliza_err err;
+
+	if (key == NULL)
+		return nomem();
+	slot = &s->known[key_hash(key, len) % KNOWN_SLOTS];
+	pthread_mutex_lock(&s->lock);
+	if (slot->key != NULL && slot->len == len && memcmp(slot->key, key, len) == 0) {
+		pthread_mutex_unlock(&s->lock);
+		free(key);
+		return TEELIZA_OK;
+	}
+	err = begin(s);
+	if (err == TEELIZA_OK) {
+		err = put_account(s, agent);
+		if (err == TEELIZA_OK && user != NULL)
+			err = put_account(s, user);
+		if (err == TEELIZA_OK)
+			err = put_room(s, room_id);
+		if (err == TEELIZA_OK)
+			err = put_participant(s, user_id, room_id);
+		if (err == TEELIZA_OK && user != NULL)
+			err = put_participant(s, agent->id, room_id);
+		err = end(s, err, "committing a connection");
+	}
+	if (err == TEELIZA_OK) {
+		free(slot->key);
+		slot->key = key;
+		slot->len = len;
+		key = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(key);
 	return err;
 }
 
@@ -813,6 +925,7 @@ static const agent_store_ops sqlite_ops = {
 	.get_account = sq_get_account,
 	.ensure_room = sq_ensure_room,
 	.ensure_participant = sq_ensure_participant,
+	.ensure_connection = sq_ensure_connection,
 	.list_room_actors = sq_list_room_actors,
 	.create_memory = sq_create_memory,
 	.get_memory = sq_get_memory,
