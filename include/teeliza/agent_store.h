@@ -108,9 +108,12 @@ typedef struct agent_store_ops {
 	teeliza_err (*get_account)(agent_store *s, agent_account *out, const char *id);
 	teeliza_err (*ensure_room)(agent_store *s, const char *room_id);
 	teeliza_err (*ensure_participant)(agent_store *s, const char *user_id, const char *room_id);
-	/* Both accounts (user NULL: the agent talks to itself), the room and both participants, all or none. */
+	/*
+	 * Both accounts (user NULL: the agent talks to itself), the room, both
+	 * participants and then memory m (NULL: none), all or none.
+	 */
 	teeliza_err (*ensure_connection)(agent_store *s, const agent_account *agent, const agent_account *user,
-	                                 const char *room_id);
+	                                 const char *room_id, const agent_memory *m);
 	teeliza_err (*list_room_actors)(agent_store *s, agent_account_list *out, const char *room_id);
 	teeliza_err (*create_memory)(agent_store *s, const agent_memory *m);
 	teeliza_err (*get_memory)(agent_store *s, agent_memory *out, const char *id);
@@ -183,6 +186,16 @@ teeliza_err agent_store_ensure_participant(agent_store *s, const char *user_id,
 teeliza_err agent_store_ensure_connection(agent_store *s, const char *agent_id, const char *agent_name,
                                           const char *user_id, const char *room_id, const char *user_name,
                                           const char *user_screen_name, const char *source) TEELIZA_WARN_UNUSED;
+
+/*
+ * agent_store_ensure_connection, then agent_store_create_memory(m) (the
+ * message just received), in one write transaction: a new user's first
+ * message costs one commit, not two. Nothing is stored when either fails.
+ */
+teeliza_err agent_store_ensure_connection_and_memory(agent_store *s, const char *agent_id, const char *agent_name,
+                                                     const char *user_id, const char *room_id,
+                                                     const char *user_name, const char *user_screen_name,
+                                                     const char *source, const agent_memory *m) TEELIZA_WARN_UNUSED;
 
 /* The accounts taking part in a room, in the order they joined. Free with agent_account_list_free. */
 teeliza_err agent_store_list_room_actors(agent_store *s, agent_account_list *out,

@@ -252,6 +252,53 @@ static void test_connection_many_users(void **state)
 	agent_store_close(s);
 }
 
+/* The connection and the first memory in one call: both stored, or neither. */
+static void test_connection_and_memory(void **state)
+{
+	agent_store *s;
+	agent_account_list actors;
+	agent_memory m, got;
+	size_t n;
+	float one = 1.0f;
+
+	(void)state;
+	assert_int_equal(agent_store_sqlite_open(&s, ":memory:"), TEELIZA_OK);
+	memset(&m, 0, sizeof(m));
+	m.agent_id = "agent";
+	m.user_id = "u1";
+	m.room_id = "r";
+	m.content = "{\"text\":\"hi\"}";
+	m.embedding = &one;
+	m.embedding_len = (size_t)INT32_MAX; /* refused before anything is written */
+	assert_int_equal(agent_store_ensure_connection_and_memory(s, "agent", "Agent", "u1", "r", NULL, NULL, "direct",
+	                                                          &m), TEELIZA_ERR_TOO_LARGE);
+	assert_int_equal(agent_store_list_room_actors(s, &actors, "r"), TEELIZA_OK);
+	assert_int_equal(actors.count, 0);
+	agent_account_list_free(&actors);
+
+	m.embedding = NULL;
+	m.embedding_len = 0;
+	m.id = "m1";
+	assert_int_equal(agent_store_ensure_connection_and_memory(s, "agent", "Agent", "u1", "r", NULL, NULL, "direct",
+	                                                          &m), TEELIZA_OK);
+	m.id = "m2"; /* the pair is known now: the memory alone is written */
+	assert_int_equal(agent_store_ensure_connection_and_memory(s, "agent", "Agent", "u1", "r", NULL, NULL, "direct",
+	                                                          &m), TEELIZA_OK);
+	assert_int_equal(agent_store_list_room_actors(s, &actors, "r"), TEELIZA_OK);
+	assert_int_equal(actors.count, 2);
+	assert_string_equal(actors.items[0].id, "u1");
+	assert_string_equal(actors.items[1].id, "agent");
+	agent_account_list_free(&actors);
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, "r", false), TEELIZA_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(agent_store_get_memory(s, &got, "m2"), TEELIZA_OK);
+	assert_string_equal(got.content, "{\"text\":\"hi\"}");
+	assert_string_equal(got.user_id, "u1");
+	assert_int_equal(got.embedding_len, AGENT_STORE_EMBEDDING_DIM);
+	agent_memory_clear(&got);
+	agent_store_close(s);
+}
+
 static void test_connection_and_actors(void **state)
 {
 	agent_store *s;
@@ -638,6 +685,7 @@ int main(void)
 		cmocka_unit_test(test_adopts_eliza_database),
 		cmocka_unit_test(test_connection_and_actors),
 		cmocka_unit_test(test_connection_many_users),
+		cmocka_unit_test(test_connection_and_memory),
 		cmocka_unit_test(test_memories),
 		cmocka_unit_test(test_cache_log_attestation),
 		cmocka_unit_test(test_concurrent_inserts),

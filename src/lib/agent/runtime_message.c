@@ -181,11 +181,22 @@ static teeliza_err run_action(json_t **callback, agent_runtime *rt, const agent_
 	return TEELIZA_OK;
 }
 
-static teeliza_err user_memory(char id[AGENT_UUID_BUFSZ], agent_runtime *rt, const agent_message_in *in)
+/*
+ * Eliza's ensureConnection, then the user's message as a memory (when it
+ * has text; id receives its id), stored in one transaction.
+ */
+static teeliza_err connect_and_remember(char id[AGENT_UUID_BUFSZ], agent_runtime *rt, const agent_message_in *in,
+                                        const char *sender)
 {
+	const char *source = in->source != NULL ? in->source : "direct";
 	json_t *content;
+	agent_memory m;
+	char *text;
 	teeliza_err err;
 
+	if (in->text == NULL || in->text[0] == 0)
+		return agent_store_ensure_connection(rt->store, rt->id, agent_runtime_name(rt), in->user_id,
+		                                     in->room_id, in->user_name, sender, source);
 	/*
 	 * Eliza's id is stringToUuid(Date.now() + "-" + userId), which collides
 	 * (and so overwrites) when one user sends two messages in the same
@@ -194,12 +205,28 @@ static teeliza_err user_memory(char id[AGENT_UUID_BUFSZ], agent_runtime *rt, con
 	err = agent_uuid_random(id);
 	if (err)
 		return err;
-	content = json_pack("{s:s, s:[], s:s}", "text", in->text, "attachments", "source",
-	                    in->source != NULL ? in->source : "direct");
-	if (content == NULL)
-		return teeliza_set_error(TEELIZA_ERR_INVALID, "message text is not valid UTF-8");
-	err = store_memory(rt, id, in->user_id, in->room_id, content);
+	content = json_pack("{s:s, s:[], s:s}", "text", in->text, "attachments", "source", source);
+	if (content == NULL) {
+		/* the connection is still made, as when the text was stored apart */
+		err = agent_store_ensure_connection(rt->store, rt->id, agent_runtime_name(rt), in->user_id,
+		                                    in->room_id, in->user_name, sender, source);
+		return err ? err : teeliza_set_error(TEELIZA_ERR_INVALID, "message text is not valid UTF-8");
+	}
+	text = json_dumps(content, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(content);
+	if (text == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	memset(&m, 0, sizeof(m));
+	m.id = id;
+	m.type = AGENT_MEMORY_MESSAGES;
+	m.agent_id = rt->id;
+	m.user_id = in->user_id;
+	m.room_id = in->room_id;
+	m.content = text;
+	m.unique = true;
+	err = agent_store_ensure_connection_and_memory(rt->store, rt->id, agent_runtime_name(rt), in->user_id,
+	                                               in->room_id, in->user_name, sender, source, &m);
+	free(text);
 	return err;
 }
 
@@ -219,19 +246,19 @@ teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent
 	if (in->text != NULL && strlen(in->text) > AGENT_MAX_MESSAGE_TEXT)
 		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "message text longer than %zu bytes", AGENT_MAX_MESSAGE_TEXT);
 	sender = in->name != NULL ? in->name : in->user_name;
-	err = agent_store_ensure_connection(rt->store, rt->id, agent_runtime_name(rt), in->user_id, in->room_id,
-	                                    in->user_name, sender, in->source != NULL ? in->source : "direct");
-	if (err)
-		return err;
 	out = json_array();
 	if (out == NULL)
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	err = connect_and_remember(msg_id, rt, in, sender);
+	if (err && (in->text == NULL || in->text[0] == 0)) {
+		json_decref(out);
+		return err;
+	}
 	if (in->text == NULL || in->text[0] == 0) {
 		*reply = out; /* Eliza 0.1.9: no text, empty reply */
 		return TEELIZA_OK;
 	}
 	teeliza_metrics_count_message();
-	err = user_memory(msg_id, rt, in);
 	if (!err)
 		err = agent_runtime_generate(&response, rt, in->room_id, sender != NULL ? sender : "User", in->text);
 	if (!err) {

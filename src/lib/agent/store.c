@@ -63,9 +63,9 @@ teeliza_err agent_store_ensure_participant(agent_store *s, const char *user_id, 
 	return s->ops->ensure_participant(s, user_id, room_id);
 }
 
-teeliza_err agent_store_ensure_connection(agent_store *s, const char *agent_id, const char *agent_name,
-                                          const char *user_id, const char *room_id, const char *user_name,
-                                          const char *user_screen_name, const char *source)
+static teeliza_err connection(agent_store *s, const char *agent_id, const char *agent_name, const char *user_id,
+                              const char *room_id, const char *user_name, const char *user_screen_name,
+                              const char *source, const agent_memory *m)
 {
 	teeliza_buf fallback;
 	agent_account agent = { 0 }, user = { 0 };
@@ -85,9 +85,26 @@ teeliza_err agent_store_ensure_connection(agent_store *s, const char *agent_id, 
 	user.name = user_screen_name != NULL ? user_screen_name : (const char *)fallback.data;
 	user.username = user_name != NULL ? user_name : (const char *)fallback.data;
 	user.email = source;
-	err = s->ops->ensure_connection(s, &agent, strcmp(agent_id, user_id) != 0 ? &user : NULL, room_id);
+	err = s->ops->ensure_connection(s, &agent, strcmp(agent_id, user_id) != 0 ? &user : NULL, room_id, m);
 	teeliza_buf_free(&fallback);
 	return err;
+}
+
+teeliza_err agent_store_ensure_connection(agent_store *s, const char *agent_id, const char *agent_name,
+                                          const char *user_id, const char *room_id, const char *user_name,
+                                          const char *user_screen_name, const char *source)
+{
+	return connection(s, agent_id, agent_name, user_id, room_id, user_name, user_screen_name, source, NULL);
+}
+
+teeliza_err agent_store_ensure_connection_and_memory(agent_store *s, const char *agent_id, const char *agent_name,
+                                                     const char *user_id, const char *room_id,
+                                                     const char *user_name, const char *user_screen_name,
+                                                     const char *source, const agent_memory *m)
+{
+	assert(m != NULL && m->content != NULL);
+	assert(m->embedding != NULL || m->embedding_len == 0);
+	return connection(s, agent_id, agent_name, user_id, room_id, user_name, user_screen_name, source, m);
 }
 
 teeliza_err agent_store_list_room_actors(agent_store *s, agent_account_list *out, const char *room_id)

@@ -520,49 +520,6 @@ static char *connection_key(size_t *len, const char *agent_id, const char *user_
 	return key;
 }
 
-static teeliza_err sq_ensure_connection(agent_store *base, const agent_account *agent, const agent_account *user,
-                                        const char *room_id)
-{
-	struct sqlite_store *s = S(base);
-	const char *user_id = user != NULL ? user->id : agent->id;
-	struct known_slot *slot;
-	size_t len;
-	char *key = connection_key(&len, agent->id, user_id, room_id);
-	teeliza_err err;
-
-	if (key == NULL)
-		return nomem();
-	slot = &s->known[key_hash(key, len) % KNOWN_SLOTS];
-	pthread_mutex_lock(&s->lock);
-	if (slot->key != NULL && slot->len == len && memcmp(slot->key, key, len) == 0) {
-		pthread_mutex_unlock(&s->lock);
-		free(key);
-		return TEELIZA_OK;
-	}
-	err = begin(s);
-	if (err == TEELIZA_OK) {
-		err = put_account(s, agent);
-		if (err == TEELIZA_OK && user != NULL)
-			err = put_account(s, user);
-		if (err == TEELIZA_OK)
-			err = put_room(s, room_id);
-		if (err == TEELIZA_OK)
-			err = put_participant(s, user_id, room_id);
-		if (err == TEELIZA_OK && user != NULL)
-			err = put_participant(s, agent->id, room_id);
-		err = end(s, err, "committing a connection");
-	}
-	if (err == TEELIZA_OK) {
-		free(slot->key);
-		slot->key = key;
-		slot->len = len;
-		key = NULL;
-	}
-	pthread_mutex_unlock(&s->lock);
-	free(key);
-	return err;
-}
-
 static teeliza_err grow(void **items, size_t *cap, size_t count, size_t size)
 {
 	void *n;
@@ -611,31 +568,21 @@ static teeliza_err sq_list_room_actors(agent_store *base, agent_account_list *ou
 	return err;
 }
 
-static teeliza_err sq_create_memory(agent_store *base, const agent_memory *m)
+/* A memory's embedding as stored (m's, or AGENT_STORE_EMBEDDING_DIM zeros); NULL when out of memory. */
+static uint8_t *memory_embedding(const agent_memory *m, size_t *len)
 {
-	struct sqlite_store *s = S(base);
-	sqlite3_stmt *st;
-	char id[AGENT_UUID_BUFSZ];
-	uint8_t *emb;
-	size_t emb_len = 0;
-	teeliza_err err;
-
-	if (m->embedding_len > INT32_MAX / 4)
-		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "embedding of %zu floats", m->embedding_len);
-	if (m->id == NULL) {
-		err = agent_uuid_random(id);
-		if (err)
-			return err;
-	}
 	if (m->embedding != NULL)
-		emb = encode_embedding(m->embedding, m->embedding_len, &emb_len);
-	else
-		emb = encode_embedding(NULL, AGENT_STORE_EMBEDDING_DIM, &emb_len);
-	if (emb == NULL)
-		return nomem();
-	pthread_mutex_lock(&s->lock);
-	st = stmt(s, ST_PUT_MEMORY);
-	bind_text(st, 1, m->id != NULL ? m->id : id);
+		return encode_embedding(m->embedding, m->embedding_len, len);
+	return encode_embedding(NULL, AGENT_STORE_EMBEDDING_DIM, len);
+}
+
+/* With s->lock held; id is m->id or a fresh one, emb from memory_embedding. */
+static teeliza_err put_memory(struct sqlite_store *s, const agent_memory *m, const char *id, const uint8_t *emb,
+                              size_t emb_len)
+{
+	sqlite3_stmt *st = stmt(s, ST_PUT_MEMORY);
+
+	bind_text(st, 1, id);
 	bind_text(st, 2, m->type != NULL ? m->type : AGENT_MEMORY_MESSAGES);
 	bind_text(st, 3, m->content);
 	sqlite3_bind_blob(st, 4, emb, (int)emb_len, SQLITE_STATIC);
@@ -644,8 +591,99 @@ static teeliza_err sq_create_memory(agent_store *base, const agent_memory *m)
 	bind_text(st, 7, m->agent_id);
 	sqlite3_bind_int(st, 8, m->unique ? 1 : 0);
 	sqlite3_bind_int64(st, 9, m->created_at != 0 ? m->created_at : agent_store_now_ms());
-	err = exec_stmt(s, st, "storing a memory");
+	return exec_stmt(s, st, "storing a memory");
+}
+
+/* The checks and inputs of put_memory, before the lock. */
+static teeliza_err prepare_memory(uint8_t **emb, size_t *emb_len, char id[AGENT_UUID_BUFSZ], const agent_memory *m)
+{
+	teeliza_err err;
+
+	*emb = NULL;
+	*emb_len = 0;
+	if (m->embedding_len > INT32_MAX / 4)
+		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "embedding of %zu floats", m->embedding_len);
+	if (m->id == NULL) {
+		err = agent_uuid_random(id);
+		if (err)
+			return err;
+	}
+	*emb = memory_embedding(m, emb_len);
+	return *emb == NULL ? nomem() : TEELIZA_OK;
+}
+
+static teeliza_err sq_create_memory(agent_store *base, const agent_memory *m)
+{
+	struct sqlite_store *s = S(base);
+	char id[AGENT_UUID_BUFSZ];
+	uint8_t *emb;
+	size_t emb_len;
+	teeliza_err err;
+
+	err = prepare_memory(&emb, &emb_len, id, m);
+	if (err)
+		return err;
+	pthread_mutex_lock(&s->lock);
+	err = put_memory(s, m, m->id != NULL ? m->id : id, emb, emb_len);
 	pthread_mutex_unlock(&s->lock);
+	free(emb);
+	return err;
+}
+
+static teeliza_err sq_ensure_connection(agent_store *base, const agent_account *agent, const agent_account *user,
+                                        const char *room_id, const agent_memory *m)
+{
+	struct sqlite_store *s = S(base);
+	const char *user_id = user != NULL ? user->id : agent->id;
+	struct known_slot *slot;
+	char mem_id[AGENT_UUID_BUFSZ];
+	uint8_t *emb = NULL;
+	size_t len, emb_len = 0;
+	char *key;
+	bool known;
+	teeliza_err err;
+
+	if (m != NULL) {
+		err = prepare_memory(&emb, &emb_len, mem_id, m);
+		if (err)
+			return err;
+	}
+	key = connection_key(&len, agent->id, user_id, room_id);
+	if (key == NULL) {
+		free(emb);
+		return nomem();
+	}
+	slot = &s->known[key_hash(key, len) % KNOWN_SLOTS];
+	pthread_mutex_lock(&s->lock);
+	known = slot->key != NULL && slot->len == len && memcmp(slot->key, key, len) == 0;
+	if (known) {
+		err = m != NULL ? put_memory(s, m, m->id != NULL ? m->id : mem_id, emb, emb_len) : TEELIZA_OK;
+		goto out;
+	}
+	err = begin(s);
+	if (err)
+		goto out;
+	err = put_account(s, agent);
+	if (err == TEELIZA_OK && user != NULL)
+		err = put_account(s, user);
+	if (err == TEELIZA_OK)
+		err = put_room(s, room_id);
+	if (err == TEELIZA_OK)
+		err = put_participant(s, user_id, room_id);
+	if (err == TEELIZA_OK && user != NULL)
+		err = put_participant(s, agent->id, room_id);
+	if (err == TEELIZA_OK && m != NULL)
+		err = put_memory(s, m, m->id != NULL ? m->id : mem_id, emb, emb_len);
+	err = end(s, err, "committing a connection");
+	if (err == TEELIZA_OK) {
+		free(slot->key);
+		slot->key = key;
+		slot->len = len;
+		key = NULL;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	free(key);
 	free(emb);
 	return err;
 }
