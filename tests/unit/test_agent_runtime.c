@@ -764,6 +764,32 @@ static void test_offline_model(void **state)
 	sim_stop(&s);
 }
 
+/* Only the offline responder, which answers the text alone, goes without a prompt. */
+static void test_prompt_unused_only_offline(void **state)
+{
+	agent_character *offline = make_character("Alice Bot", NULL);
+	agent_character *remote = make_character("Alice Bot",
+	                                         "\"settings\":{\"secrets\":{\"OPENAI_API_KEY\":\"sk-unit-test\","
+	                                         "\"OPENAI_API_URL\":\"http://127.0.0.1:9/v1\"}},");
+	agent_model m;
+	FILE *log = tmpfile();
+
+	(void)state;
+	assert_non_null(log);
+	unsetenv("OPENAI_API_KEY");
+	assert_int_equal(agent_model_for_character(&m, offline, 1, log), TEELIZA_OK);
+	assert_string_equal(m.description, "offline responder (ELIZA)");
+	assert_true(m.prompt_unused);
+	agent_model_free(&m);
+	assert_int_equal(agent_model_for_character(&m, remote, 1, log), TEELIZA_OK);
+	assert_non_null(strstr(m.description, "openai"));
+	assert_false(m.prompt_unused);
+	agent_model_free(&m);
+	agent_character_free(offline);
+	agent_character_free(remote);
+	fclose(log);
+}
+
 /* ---- the real model path against a local OpenAI-compatible server ---- */
 
 #define SCRIPT_MAX 8
@@ -998,6 +1024,7 @@ int main(void)
 		cmocka_unit_test(test_tee_wallet_and_attestation),
 		cmocka_unit_test(test_tee_unavailable_then_back),
 		cmocka_unit_test(test_offline_model),
+		cmocka_unit_test(test_prompt_unused_only_offline),
 		cmocka_unit_test(test_model_path),
 		cmocka_unit_test(test_tee_config),
 	};
