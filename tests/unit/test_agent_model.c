@@ -10,19 +10,17 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fakehttp.h"
 #include "testutil.h"
 #include "teeliza/agent_model.h"
 #include "teeliza/agent_parse.h"
 
-#include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,14 +29,6 @@
 #define MAX_RECORDED 32
 #define MAX_SCRIPT 8
 
-struct recorded {
-	char method[16];
-	char path[256];
-	char auth[600];
-	char content_type[128];
-	char *body;
-};
-
 struct scripted {
 	unsigned status;
 	const char *body;
@@ -46,63 +36,25 @@ struct scripted {
 };
 
 struct server {
-	struct MHD_Daemon *daemon;
-	uint16_t port;
+	struct fakehttp srv;
 	char base[64];               /* http://127.0.0.1:<port>/v1 */
 	pthread_mutex_t mu;
 	bool stopping;
-	struct recorded req[MAX_RECORDED];
+	struct fakehttp_request req[MAX_RECORDED];
 	size_t n_req;
 	struct scripted script[MAX_SCRIPT]; /* reply n uses script[min(n, n_script - 1)] */
 	size_t n_script;
 };
 
-struct upload {
-	teeliza_buf body;
-};
-
-static void copy_header(char *out, size_t len, struct MHD_Connection *conn, const char *name)
+static enum MHD_Result handle(void *ctx, struct MHD_Connection *conn, const char *method, const char *url,
+                              const char *body, size_t body_len)
 {
-	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
-
-	snprintf(out, len, "%s", v != NULL ? v : "");
-}
-
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                              const char *version, const char *upload_data, size_t *upload_data_size,
-                              void **con_cls)
-{
-	struct server *s = cls;
-	struct upload *up = *con_cls;
+	struct server *s = ctx;
 	struct scripted reply = { 500, "{\"error\":{\"message\":\"no script\"}}", 0 };
-	struct MHD_Response *r;
-	enum MHD_Result ret;
 
-	(void)version;
-	if (up == NULL) {
-		up = calloc(1, sizeof(*up));
-		if (up == NULL)
-			return MHD_NO;
-		teeliza_buf_init(&up->body, 8 << 20);
-		*con_cls = up;
-		return MHD_YES;
-	}
-	if (*upload_data_size > 0) {
-		if (teeliza_buf_append(&up->body, upload_data, *upload_data_size) != TEELIZA_OK)
-			return MHD_NO;
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
 	pthread_mutex_lock(&s->mu);
-	if (s->n_req < MAX_RECORDED) {
-		struct recorded *rec = &s->req[s->n_req];
-
-		snprintf(rec->method, sizeof(rec->method), "%s", method);
-		snprintf(rec->path, sizeof(rec->path), "%s", url);
-		copy_header(rec->auth, sizeof(rec->auth), conn, MHD_HTTP_HEADER_AUTHORIZATION);
-		copy_header(rec->content_type, sizeof(rec->content_type), conn, MHD_HTTP_HEADER_CONTENT_TYPE);
-		rec->body = strdup(up->body.data != NULL ? (const char *)up->body.data : "");
-	}
+	if (s->n_req < MAX_RECORDED)
+		fakehttp_record(&s->req[s->n_req], conn, method, url, body, body_len);
 	if (s->n_script > 0)
 		reply = s->script[s->n_req < s->n_script ? s->n_req : s->n_script - 1];
 	s->n_req++;
@@ -118,59 +70,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			break;
 		usleep(10000);
 	}
-	r = MHD_create_response_from_buffer(strlen(reply.body), (void *)reply.body, MHD_RESPMEM_MUST_COPY);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	ret = MHD_queue_response(conn, reply.status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-	struct upload *up = *con_cls;
-
-	(void)cls;
-	(void)conn;
-	(void)toe;
-	if (up != NULL) {
-		teeliza_buf_free(&up->body);
-		free(up);
-		*con_cls = NULL;
-	}
-}
-
-/* A listening loopback socket on a free port. */
-static int listen_tcp(uint16_t *port)
-{
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 16), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	*port = ntohs(sa.sin_port);
-	return fd;
+	return fakehttp_reply(conn, reply.status, reply.body, strlen(reply.body), false);
 }
 
 static struct server *server_start(void)
 {
 	struct server *s = calloc(1, sizeof(*s));
-	int fd;
 
 	assert_non_null(s);
 	pthread_mutex_init(&s->mu, NULL);
-	fd = listen_tcp(&s->port);
-	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%u/v1", (unsigned)s->port);
-	s->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-	                             handle, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
-	                             request_done, s, MHD_OPTION_END);
-	assert_non_null(s->daemon);
+	fakehttp_start(&s->srv, false, 8 << 20, handle, s);
+	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%u/v1", (unsigned)s->srv.port);
 	return s;
 }
 
@@ -179,9 +89,9 @@ static void server_stop(struct server *s)
 	pthread_mutex_lock(&s->mu);
 	s->stopping = true;
 	pthread_mutex_unlock(&s->mu);
-	MHD_stop_daemon(s->daemon);
+	fakehttp_stop(&s->srv);
 	for (size_t i = 0; i < s->n_req && i < MAX_RECORDED; i++)
-		free(s->req[i].body);
+		fakehttp_request_free(&s->req[i]);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -454,7 +364,7 @@ static void test_malformed_bounded_retries(void **state)
 	/* One bad answer, then a good one: no fallback. */
 	pthread_mutex_lock(&s->mu);
 	for (size_t i = 0; i < s->n_req && i < MAX_RECORDED; i++)
-		free(s->req[i].body);
+		fakehttp_request_free(&s->req[i]);
 	s->n_req = 0;
 	pthread_mutex_unlock(&s->mu);
 	server_script(s, 2, junk_then_good);
@@ -621,7 +531,7 @@ static void test_connection_refused(void **state)
 
 	(void)state;
 	/* A port that was free a moment ago and has no listener now. */
-	fd = listen_tcp(&port);
+	fd = fakehttp_listen_tcp(&port);
 	close(fd);
 	memset(&ep, 0, sizeof(ep));
 	snprintf(ep.provider, sizeof(ep.provider), "ollama");

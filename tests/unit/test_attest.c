@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fakehttp.h"
 #include "testutil.h"
 #include "teeliza/attest.h"
 #include "teeliza/common.h"
@@ -17,21 +18,17 @@
 #include "teeliza/encoding.h"
 #include "teeliza/reportdata.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 /* ---- a fake tappd: HKDF keys from the simulator CA key, quotes carrying the replay_small RTMRs ---- */
 
 struct fake {
-	struct MHD_Daemon *daemon;
-	uint16_t port;
+	struct fakehttp srv;
 	uint8_t ca_scalar[32];
 	uint8_t rtmr[4][48];
 	char *event_log;            /* served as the event_log string */
@@ -41,21 +38,14 @@ struct fake {
 	char last_quote_body[4096];
 };
 
-struct upload {
-	teeliza_buf body;
-};
-
 static void reply_json(struct MHD_Connection *conn, unsigned status, json_t *j, enum MHD_Result *ret)
 {
 	char *s = json_dumps(j, JSON_COMPACT);
-	struct MHD_Response *r;
 
 	json_decref(j);
 	assert_non_null(s);
-	r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	*ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
+	*ret = fakehttp_reply(conn, status, s, strlen(s), false);
+	free(s);
 }
 
 static json_t *derive(struct fake *f, json_t *req)
@@ -98,32 +88,15 @@ static json_t *quote(struct fake *f, json_t *req)
 	return json_pack("{s:s,s:s}", "quote", qhex, "event_log", f->event_log);
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                              const char *version, const char *upload_data, size_t *upload_data_size,
-                              void **con_cls)
+static enum MHD_Result handle(void *ctx, struct MHD_Connection *conn, const char *method, const char *url,
+                              const char *body, size_t body_len)
 {
-	struct fake *f = cls;
-	struct upload *up = *con_cls;
+	struct fake *f = ctx;
 	enum MHD_Result ret = MHD_NO;
 	json_t *req;
 
 	(void)method;
-	(void)version;
-	if (up == NULL) {
-		up = calloc(1, sizeof(*up));
-		if (up == NULL)
-			return MHD_NO;
-		teeliza_buf_init(&up->body, 1 << 20);
-		*con_cls = up;
-		return MHD_YES;
-	}
-	if (*upload_data_size > 0) {
-		if (teeliza_buf_append(&up->body, upload_data, *upload_data_size) != TEELIZA_OK)
-			return MHD_NO;
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
-	req = json_loadb((const char *)up->body.data, up->body.len, 0, NULL);
+	req = json_loadb(body, body_len, 0, NULL);
 	pthread_mutex_lock(&f->mu);
 	if (strcmp(url, "/prpc/Tappd.DeriveKey") == 0 && req != NULL) {
 		f->derive_calls++;
@@ -131,7 +104,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		reply_json(conn, 200, derive(f, req), &ret);
 	} else if (strcmp(url, "/prpc/Tappd.TdxQuote") == 0 && req != NULL) {
 		f->quote_calls++;
-		snprintf(f->last_quote_body, sizeof(f->last_quote_body), "%s", (const char *)up->body.data);
+		snprintf(f->last_quote_body, sizeof(f->last_quote_body), "%s", body);
 		pthread_mutex_unlock(&f->mu);
 		reply_json(conn, 200, quote(f, req), &ret);
 	} else {
@@ -140,38 +113,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	json_decref(req);
 	return ret;
-}
-
-static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-	struct upload *up = *con_cls;
-
-	(void)cls;
-	(void)conn;
-	(void)toe;
-	if (up != NULL) {
-		teeliza_buf_free(&up->body);
-		free(up);
-		*con_cls = NULL;
-	}
-}
-
-static int listen_tcp(uint16_t *port)
-{
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 16), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	*port = ntohs(sa.sin_port);
-	return fd;
 }
 
 static json_t *vec;
@@ -183,7 +124,7 @@ static struct fake *fake_start(void)
 	json_t *rtmrs = json_object_get(small, "rtmrs_sdk");
 	uint8_t *key;
 	size_t key_len, n;
-	int i, fd;
+	int i;
 
 	assert_non_null(f);
 	pthread_mutex_init(&f->mu, NULL);
@@ -196,17 +137,13 @@ static struct fake *fake_start(void)
 		                                    96, false),
 		                 TEELIZA_OK);
 	f->event_log = json_dumps(json_object_get(small, "event_log"), JSON_COMPACT);
-	fd = listen_tcp(&f->port);
-	f->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-	                             handle, f, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
-	                             request_done, f, MHD_OPTION_END);
-	assert_non_null(f->daemon);
+	fakehttp_start(&f->srv, false, 1 << 20, handle, f);
 	return f;
 }
 
 static void fake_stop(struct fake *f)
 {
-	MHD_stop_daemon(f->daemon);
+	fakehttp_stop(&f->srv);
 	free(f->event_log);
 	pthread_mutex_destroy(&f->mu);
 	teeliza_wipe(f->ca_scalar, sizeof(f->ca_scalar));
@@ -218,7 +155,7 @@ static void client_for(tappd_client *c, const struct fake *f)
 	tappd_endpoint ep;
 	char url[64];
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", f->port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", f->srv.port);
 	assert_int_equal(tappd_endpoint_parse(&ep, url), TEELIZA_OK);
 	tappd_client_init(c, &ep);
 	c->timeout_ms = 10000;
@@ -351,7 +288,7 @@ static void test_derive_bad_input(void **state)
 	tee_wallet_free(&w);
 	fake_stop(f);
 
-	fd = listen_tcp(&port);
+	fd = fakehttp_listen_tcp(&port);
 	close(fd);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
 	assert_int_equal(tappd_endpoint_parse(&ep, url), TEELIZA_OK);

@@ -1,7 +1,7 @@
 /*
  * tappd client: TEE_MODE endpoint selection, the exact request bytes (checked
  * against the JS SDK's wire samples, over TCP and over a unix socket, recorded
- * by a small libmicrohttpd server in this test), and every failure mode:
+ * by the small libmicrohttpd server of fakehttp.c), and every failure mode:
  * refused connection, missing socket, non-JSON reply, {"error":…} reply,
  * missing fields, a server slower than the timeout, an oversize reply.
  */
@@ -10,30 +10,24 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fakehttp.h"
 #include "testutil.h"
 #include "teeliza/common.h"
 #include "teeliza/encoding.h"
 #include "teeliza/tappd.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 /* ---- the fake tappd ---- */
 
 struct fake {
-	struct MHD_Daemon *daemon;
-	uint16_t port;              /* TCP, or 0 */
-	char dir[64];               /* temp dir holding the socket */
-	char sock_path[108];        /* unix socket, or "" */
+	struct fakehttp srv;
 	pthread_mutex_t mu;
 	/* what to answer */
 	unsigned status;
@@ -43,179 +37,41 @@ struct fake {
 	bool chunked;               /* no Content-Length: the client must cap while reading */
 	/* what was asked */
 	int count;
-	char method[16];
-	char path[256];
-	int nargs;
-	char content_type[128];
-	char content_length[32];
-	teeliza_buf body;
+	struct fakehttp_request last;
 };
 
-struct upload {
-	teeliza_buf body;
-};
-
-static enum MHD_Result count_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result handle(void *ctx, struct MHD_Connection *conn, const char *method, const char *url,
+                              const char *body, size_t body_len)
 {
-	(void)kind;
-	(void)key;
-	(void)value;
-	(*(int *)cls)++;
-	return MHD_YES;
-}
+	struct fake *f = ctx;
 
-static void copy_str(char *dst, size_t n, const char *src)
-{
-	snprintf(dst, n, "%s", src ? src : "");
-}
-
-static ssize_t chunk_reader(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct fake *f = cls;
-	size_t left;
-
-	if (pos >= f->reply_len)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	left = f->reply_len - (size_t)pos;
-	if (left > max)
-		left = max;
-	memcpy(buf, f->reply + pos, left);
-	return (ssize_t)left;
-}
-
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                              const char *version, const char *upload_data, size_t *upload_data_size,
-                              void **con_cls)
-{
-	struct fake *f = cls;
-	struct upload *up = *con_cls;
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	int nargs = 0;
-
-	(void)version;
-	if (up == NULL) {
-		up = calloc(1, sizeof(*up));
-		if (up == NULL)
-			return MHD_NO;
-		teeliza_buf_init(&up->body, 1 << 20);
-		*con_cls = up;
-		return MHD_YES;
-	}
-	if (*upload_data_size > 0) {
-		if (teeliza_buf_append(&up->body, upload_data, *upload_data_size) != TEELIZA_OK)
-			return MHD_NO;
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, count_arg, &nargs);
 	pthread_mutex_lock(&f->mu);
 	f->count++;
-	copy_str(f->method, sizeof(f->method), method);
-	copy_str(f->path, sizeof(f->path), url);
-	f->nargs = nargs;
-	copy_str(f->content_type, sizeof(f->content_type),
-	         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE));
-	copy_str(f->content_length, sizeof(f->content_length),
-	         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH));
-	teeliza_buf_reset(&f->body);
-	if (up->body.len > 0 && teeliza_buf_append(&f->body, up->body.data, up->body.len) != TEELIZA_OK)
+	if (!fakehttp_record(&f->last, conn, method, url, body, body_len))
 		f->count = -1000;
 	pthread_mutex_unlock(&f->mu);
 	if (f->sleep_ms)
 		usleep(f->sleep_ms * 1000u);
-	if (f->chunked)
-		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, chunk_reader, f, NULL);
-	else
-		resp = MHD_create_response_from_buffer(f->reply_len, (void *)f->reply, MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	ret = MHD_queue_response(conn, f->status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-	struct upload *up = *con_cls;
-
-	(void)cls;
-	(void)conn;
-	(void)toe;
-	if (up != NULL) {
-		teeliza_buf_free(&up->body);
-		free(up);
-		*con_cls = NULL;
-	}
-}
-
-static int listen_tcp(uint16_t *port)
-{
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 16), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
-static int listen_unix(const char *path)
-{
-	struct sockaddr_un sa;
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	copy_str(sa.sun_path, sizeof(sa.sun_path), path);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 16), 0);
-	return fd;
+	return fakehttp_reply(conn, f->status, f->reply, f->reply_len, f->chunked);
 }
 
 static struct fake *fake_start(bool unix_socket)
 {
 	struct fake *f = calloc(1, sizeof(*f));
-	int fd;
 
 	assert_non_null(f);
 	pthread_mutex_init(&f->mu, NULL);
-	teeliza_buf_init(&f->body, 1 << 20);
 	f->status = 200;
 	f->reply = "{}";
 	f->reply_len = 2;
-	if (unix_socket) {
-		copy_str(f->dir, sizeof(f->dir), "/tmp/teeliza-tappd-test-XXXXXX");
-		assert_non_null(mkdtemp(f->dir));
-		snprintf(f->sock_path, sizeof(f->sock_path), "%s/tappd.sock", f->dir);
-		fd = listen_unix(f->sock_path);
-	} else {
-		fd = listen_tcp(&f->port);
-	}
-	f->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-	                             handle, f, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
-	                             request_done, f, MHD_OPTION_END);
-	assert_non_null(f->daemon);
+	fakehttp_start(&f->srv, unix_socket, 1 << 20, handle, f);
 	return f;
 }
 
 static void fake_stop(struct fake *f)
 {
-	MHD_stop_daemon(f->daemon);
-	if (f->sock_path[0]) {
-		unlink(f->sock_path);
-		rmdir(f->dir);
-	}
-	teeliza_buf_free(&f->body);
+	fakehttp_stop(&f->srv);
+	fakehttp_request_free(&f->last);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
 }
@@ -232,11 +88,11 @@ static void fake_client(tappd_client *c, const struct fake *f)
 	tappd_endpoint ep;
 	char url[64];
 
-	if (f->sock_path[0]) {
-		assert_int_equal(tappd_endpoint_parse(&ep, f->sock_path), TEELIZA_OK);
+	if (f->srv.sock_path[0]) {
+		assert_int_equal(tappd_endpoint_parse(&ep, f->srv.sock_path), TEELIZA_OK);
 	} else {
 		/* A path in the endpoint is ignored, as new URL("/prpc/...", endpoint) does. */
-		snprintf(url, sizeof(url), "http://127.0.0.1:%u/ignored/path", f->port);
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u/ignored/path", f->srv.port);
 		assert_int_equal(tappd_endpoint_parse(&ep, url), TEELIZA_OK);
 	}
 	tappd_client_init(c, &ep);
@@ -353,14 +209,14 @@ static void assert_request_is(struct fake *f, json_t *sample)
 	const char *body = json_string_value(json_object_get(sample, "body"));
 
 	assert_int_equal(f->count, 1);
-	assert_string_equal(f->method, json_string_value(json_object_get(sample, "method")));
-	assert_string_equal(f->path, json_string_value(json_object_get(sample, "path")));
+	assert_string_equal(f->last.method, json_string_value(json_object_get(sample, "method")));
+	assert_string_equal(f->last.path, json_string_value(json_object_get(sample, "path")));
 	assert_string_equal(json_string_value(json_object_get(sample, "query")), "");
-	assert_int_equal(f->nargs, 0);
-	assert_string_equal(f->content_type, json_string_value(json_object_get(h, "content-type")));
-	assert_string_equal(f->content_length, json_string_value(json_object_get(h, "content-length")));
-	assert_int_equal(f->body.len, strlen(body));
-	assert_memory_equal(f->body.data, body, f->body.len);
+	assert_int_equal(f->last.nargs, 0);
+	assert_string_equal(f->last.content_type, json_string_value(json_object_get(h, "content-type")));
+	assert_string_equal(f->last.content_length, json_string_value(json_object_get(h, "content-length")));
+	assert_int_equal(f->last.body_len, strlen(body));
+	assert_memory_equal(f->last.body, body, f->last.body_len);
 	f->count = 0;
 }
 
@@ -492,15 +348,15 @@ static void test_request_bodies(void **state)
 	fake_client(&c, f);
 	fake_reply(f, 200, "{\"key\":\"k\"}");
 	assert_int_equal(tappd_derive_key(&dk, &c, "p", "s", alts, 2), TEELIZA_OK);
-	assert_string_equal((char *)f->body.data, "{\"path\":\"p\",\"subject\":\"s\",\"alt_names\":[\"a.example\",\"b\"]}");
+	assert_string_equal(f->last.body, "{\"path\":\"p\",\"subject\":\"s\",\"alt_names\":[\"a.example\",\"b\"]}");
 	assert_int_equal(dk.chain_len, 0);
 	tappd_derive_key_response_free(&dk);
 
 	assert_int_equal(tappd_derive_key(&dk, &c, nasty, "s", NULL, 0), TEELIZA_OK);
-	assert_string_equal((char *)f->body.data, nasty_json);
+	assert_string_equal(f->last.body, nasty_json);
 	/* The true byte length, not the UTF-16 unit count the SDK's unix path sends. */
 	snprintf(clen, sizeof(clen), "%zu", strlen(nasty_json));
-	assert_string_equal(f->content_length, clen);
+	assert_string_equal(f->last.content_length, clen);
 	tappd_derive_key_response_free(&dk);
 
 	f->count = 0;
@@ -511,20 +367,20 @@ static void test_request_bodies(void **state)
 
 	fake_reply(f, 200, "{\"quote\":\"0x00\",\"event_log\":\"[]\",\"hash_algorithm\":\"sha256\",\"prefix\":\"app-data\"}");
 	assert_int_equal(tappd_tdx_quote(&q, &c, (const uint8_t *)"hello", 5, "sha256", "my-tag"), TEELIZA_OK);
-	assert_string_equal((char *)f->body.data,
+	assert_string_equal(f->last.body,
 	                    "{\"report_data\":\"68656c6c6f\",\"hash_algorithm\":\"sha256\",\"prefix\":\"my-tag\"}");
 	assert_string_equal(q.hash_algorithm, "sha256");
 	assert_string_equal(q.prefix, "app-data");
 	tappd_quote_response_free(&q);
 	assert_int_equal(tappd_tdx_quote(&q, &c, NULL, 0, NULL, NULL), TEELIZA_OK);
-	assert_string_equal((char *)f->body.data, "{\"report_data\":\"\"}");
+	assert_string_equal(f->last.body, "{\"report_data\":\"\"}");
 	tappd_quote_response_free(&q);
 
 	f->count = 0;
 	assert_int_equal(tappd_raw_quote(&q, &c, (const uint8_t *)"0123456789012345678901234567890123456789012345678901234567890123"),
 	                 TEELIZA_OK);
-	assert_string_equal(f->path, "/prpc/Tappd.RawQuote");
-	assert_int_equal(strlen((char *)f->body.data), strlen("{\"report_data\":\"\"}") + 128);
+	assert_string_equal(f->last.path, "/prpc/Tappd.RawQuote");
+	assert_int_equal(strlen(f->last.body), strlen("{\"report_data\":\"\"}") + 128);
 	tappd_quote_response_free(&q);
 
 	fake_reply(f, 200, "{\"app_id\":\"0x01\",\"tcb_info\":\"{}\"}");
@@ -532,12 +388,12 @@ static void test_request_bodies(void **state)
 		teeliza_buf info;
 
 		assert_int_equal(tappd_info(&info, &c), TEELIZA_OK);
-		assert_string_equal(f->path, "/prpc/Tappd.Info");
-		assert_string_equal((char *)f->body.data, "{}");
+		assert_string_equal(f->last.path, "/prpc/Tappd.Info");
+		assert_string_equal(f->last.body, "{}");
 		assert_string_equal((char *)info.data, "{\"app_id\":\"0x01\",\"tcb_info\":\"{}\"}");
 		teeliza_buf_free(&info);
 		assert_int_equal(tappd_version(&info, &c), TEELIZA_OK);
-		assert_string_equal(f->path, "/prpc/Tappd.Version");
+		assert_string_equal(f->last.path, "/prpc/Tappd.Version");
 		teeliza_buf_free(&info);
 	}
 	fake_stop(f);
@@ -586,7 +442,7 @@ static void test_connect_refused(void **state)
 
 	(void)state;
 	/* A port that was just free and has no listener now. */
-	fd = listen_tcp(&port);
+	fd = fakehttp_listen_tcp(&port);
 	close(fd);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
 	assert_int_equal(tappd_endpoint_parse(&ep, url), TEELIZA_OK);
@@ -620,7 +476,7 @@ static void test_bad_replies(void **state)
 	assert_non_null(strstr(teeliza_errmsg(), "Failed to parse response"));
 	assert_non_null(strstr(teeliza_errmsg(), "HTTP 502"));
 	assert_non_null(strstr(teeliza_errmsg(), "<html>Bad Gateway"));
-	assert_non_null(strstr(teeliza_errmsg(), f->sock_path));
+	assert_non_null(strstr(teeliza_errmsg(), f->srv.sock_path));
 	assert_null(q.quote.data);
 	/* A DeriveKey reply might hold key material: never quoted back. */
 	fake_reply(f, 200, "{\"key\":\"-----BEGIN PRIVATE KEY-----\nMIGH");
