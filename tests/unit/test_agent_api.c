@@ -131,58 +131,19 @@ static void env_stop(struct env *e)
 	fclose(e->log);
 }
 
-struct resp {
-	long status;
-	char ctype[128];
-	char *body;
-	size_t len;
-};
-
-static void resp_free(struct resp *r)
+static void resp_free(struct test_resp *r)
 {
 	free(r->body);
 	memset(r, 0, sizeof(*r));
 }
 
-static struct resp request(const struct env *e, const char *method, const char *path, const char *ctype,
-                           const char *body, const char *auth)
+static struct test_resp request(const struct env *e, const char *method, const char *path, const char *ctype,
+                                const char *body, const char *auth)
 {
-	char url[1024], hdr[256];
-	const char *headers[2] = {NULL, NULL};
-	http_request req;
-	http_response resp;
-	struct resp r;
-
-	snprintf(url, sizeof(url), "%s%s", e->base, path);
-	memset(&req, 0, sizeof(req));
-	req.method = method;
-	req.url = url;
-	req.content_type = ctype;
-	req.body = (const uint8_t *)body;
-	req.body_len = body != NULL ? strlen(body) : 0;
-	req.no_proxy = true;
-	req.timeout_ms = 20000;
-	if (auth != NULL) {
-		snprintf(hdr, sizeof(hdr), "Authorization: %s", auth);
-		headers[0] = hdr;
-		req.headers = headers;
-	}
-	if (http_perform(&resp, &req) != TEELIZA_OK)
-		fail_msg("%s %s: %s", method, path, teeliza_errmsg());
-	memset(&r, 0, sizeof(r));
-	r.status = resp.status;
-	snprintf(r.ctype, sizeof(r.ctype), "%s", resp.content_type);
-	r.len = resp.body.len;
-	r.body = malloc(r.len + 1);
-	assert_non_null(r.body);
-	if (r.len > 0)
-		memcpy(r.body, resp.body.data, r.len);
-	r.body[r.len] = 0;
-	http_response_free(&resp);
-	return r;
+	return test_http_request(e->base, method, path, ctype, body, body != NULL ? strlen(body) : 0, auth, 20000);
 }
 
-static json_t *body_json(const struct resp *r)
+static json_t *body_json(const struct test_resp *r)
 {
 	json_error_t err;
 	json_t *j = json_loadb(r->body, r->len, JSON_DECODE_ANY, &err);
@@ -195,7 +156,7 @@ static json_t *body_json(const struct resp *r)
 static void expect_json(const struct env *e, const char *method, const char *path, const char *body, long status,
                         const char *expected)
 {
-	struct resp r = request(e, method, path, body != NULL ? "application/json" : NULL, body, NULL);
+	struct test_resp r = request(e, method, path, body != NULL ? "application/json" : NULL, body, NULL);
 	json_t *got, *want;
 
 	assert_int_equal(r.status, status);
@@ -213,7 +174,7 @@ static void expect_json(const struct env *e, const char *method, const char *pat
 static void expect_text(const struct env *e, const char *method, const char *path, const char *body, long status,
                         const char *expected)
 {
-	struct resp r = request(e, method, path, body != NULL ? "application/json" : NULL, body, NULL);
+	struct test_resp r = request(e, method, path, body != NULL ? "application/json" : NULL, body, NULL);
 
 	assert_int_equal(r.status, status);
 	assert_string_equal(r.body, expected);
@@ -231,7 +192,7 @@ static void uuid_of(char out[AGENT_UUID_BUFSZ], const char *s)
 static void test_root_and_hello(void **state)
 {
 	struct env e;
-	struct resp r;
+	struct test_resp r;
 
 	(void)state;
 	env_start(&e, NULL, 0);
@@ -250,7 +211,7 @@ static void test_agents_list_and_get(void **state)
 {
 	struct env e;
 	char id[AGENT_UUID_BUFSZ], path[128], want[256];
-	struct resp r;
+	struct test_resp r;
 	json_t *j, *c;
 
 	(void)state;
@@ -287,7 +248,7 @@ static void test_message_routes(void **state)
 {
 	struct env e;
 	char id[AGENT_UUID_BUFSZ], path[128];
-	struct resp r;
+	struct test_resp r;
 
 	(void)state;
 	env_start(&e, NULL, 0);
@@ -336,7 +297,7 @@ static void test_message_forms(void **state)
 	                 "Content-Type: text/plain\r\n\r\n"
 	                 "ignored file\r\n"
 	                 "--XyZ--\r\n";
-	struct resp r;
+	struct test_resp r;
 	json_t *j;
 
 	(void)state;
@@ -373,7 +334,7 @@ static void test_body_limit(void **state)
 {
 	struct env e;
 	char *big;
-	struct resp r;
+	struct test_resp r;
 
 	(void)state;
 	env_start(&e, NULL, 1024);
@@ -399,7 +360,7 @@ static void test_memories(void **state)
 {
 	struct env e;
 	char id[AGENT_UUID_BUFSZ], room[AGENT_UUID_BUFSZ], user[AGENT_UUID_BUFSZ], path[256];
-	struct resp r, r2;
+	struct test_resp r, r2;
 	json_t *j, *m0, *m1, *mems;
 
 	(void)state;
@@ -479,7 +440,7 @@ static void test_stop_delete_set(void **state)
 {
 	struct env e;
 	char id[AGENT_UUID_BUFSZ], bob[AGENT_UUID_BUFSZ], path[128], body[2048], want[256];
-	struct resp r;
+	struct test_resp r;
 	json_t *j;
 
 	(void)state;
@@ -551,7 +512,7 @@ static void test_stop_delete_set(void **state)
 static void test_actions_and_callbacks(void **state)
 {
 	struct env e;
-	struct resp r;
+	struct test_resp r;
 	json_t *j;
 
 	(void)state;
@@ -584,7 +545,7 @@ static void test_actions_and_callbacks(void **state)
 static void test_auth_and_cors(void **state)
 {
 	struct env e;
-	struct resp r;
+	struct test_resp r;
 
 	(void)state;
 	env_start(&e, "s3cret-token", 0);
@@ -736,7 +697,7 @@ static void test_attestation_route(void **state)
 	struct env e;
 	char id[AGENT_UUID_BUFSZ], qid[AGENT_UUID_BUFSZ], other[AGENT_UUID_BUFSZ], path[256];
 	agent_attestation a;
-	struct resp r;
+	struct test_resp r;
 	json_t *j;
 
 	(void)state;

@@ -117,54 +117,15 @@ static void env_stop(struct env *e)
 	assert_int_equal(system(cmd), 0);
 }
 
-struct resp {
-	long status;
-	char ctype[128];
-	char *body;
-	size_t len;
-};
-
-static struct resp request(const struct env *e, const char *method, const char *path, const char *ctype,
-                           const void *body, size_t body_len, const char *auth)
+static struct test_resp request(const struct env *e, const char *method, const char *path, const char *ctype,
+                                const void *body, size_t body_len, const char *auth)
 {
-	char url[1024], hdr[256];
-	const char *headers[2] = {NULL, NULL};
-	http_request req;
-	http_response resp;
-	struct resp r;
-
-	snprintf(url, sizeof(url), "%s%s", e->base, path);
-	memset(&req, 0, sizeof(req));
-	req.method = method;
-	req.url = url;
-	req.content_type = ctype;
-	req.body = body;
-	req.body_len = body_len;
-	req.no_proxy = true;
-	req.timeout_ms = 30000;
-	if (auth != NULL) {
-		snprintf(hdr, sizeof(hdr), "Authorization: %s", auth);
-		headers[0] = hdr;
-		req.headers = headers;
-	}
-	if (http_perform(&resp, &req) != TEELIZA_OK)
-		fail_msg("%s %s: %s", method, path, teeliza_errmsg());
-	memset(&r, 0, sizeof(r));
-	r.status = resp.status;
-	snprintf(r.ctype, sizeof(r.ctype), "%s", resp.content_type);
-	r.len = resp.body.len;
-	r.body = malloc(r.len + 1);
-	assert_non_null(r.body);
-	if (r.len > 0)
-		memcpy(r.body, resp.body.data, r.len);
-	r.body[r.len] = 0;
-	http_response_free(&resp);
-	return r;
+	return test_http_request(e->base, method, path, ctype, body, body_len, auth, 30000);
 }
 
 static json_t *get_json(const struct env *e, const char *path, long status)
 {
-	struct resp r = request(e, "GET", path, NULL, NULL, 0, NULL);
+	struct test_resp r = request(e, "GET", path, NULL, NULL, 0, NULL);
 	json_t *j;
 
 	if (r.status != status)
@@ -178,7 +139,7 @@ static json_t *get_json(const struct env *e, const char *path, long status)
 
 static json_t *post_verify(const struct env *e, const char *ctype, const void *body, size_t len, long status)
 {
-	struct resp r = request(e, "POST", "/verify", ctype, body, len, NULL);
+	struct test_resp r = request(e, "POST", "/verify", ctype, body, len, NULL);
 	json_t *j;
 
 	if (r.status != status)
@@ -193,7 +154,7 @@ static json_t *post_verify(const struct env *e, const char *ctype, const void *b
 /* The value of one sample line "name value" in Prometheus text; fails when missing. */
 static double metric(const struct env *e, const char *name)
 {
-	struct resp r = request(e, "GET", "/metrics", NULL, NULL, 0, NULL);
+	struct test_resp r = request(e, "GET", "/metrics", NULL, NULL, 0, NULL);
 	char *line, *nl, *end;
 	size_t n = strlen(name);
 	double v = -1;
@@ -226,7 +187,7 @@ static double metric(const struct env *e, const char *name)
 static void post_message(const struct env *e, const char *text, long status)
 {
 	char path[128], body[256];
-	struct resp r;
+	struct test_resp r;
 
 	snprintf(path, sizeof(path), "/%s/message", agent_runtime_id(e->rt));
 	snprintf(body, sizeof(body), "{\"text\":\"%s\",\"userId\":\"u\",\"roomId\":\"r\"}", text);
@@ -241,7 +202,7 @@ static void test_healthz(void **state)
 {
 	struct env e;
 	json_t *j;
-	struct resp r;
+	struct test_resp r;
 
 	(void)state;
 	env_start(&e, "tok-123456", 0);
@@ -515,7 +476,7 @@ static void test_verify_bad_input(void **state)
 	size_t qlen, n = (size_t)10 << 20;
 	uint8_t *q = vector_read("dcapqvl-tdx_quote", &qlen);
 	char *hex = malloc(2 * qlen + 1), *huge;
-	struct resp r;
+	struct test_resp r;
 
 	(void)state;
 	assert_non_null(hex);
@@ -627,7 +588,7 @@ static void test_dashboard_agent(void **state)
 
 static bool logs_contain(const struct env *e, const char *needle)
 {
-	struct resp r = request(e, "GET", "/dashboard/api/logs?max=512", NULL, NULL, 0, NULL);
+	struct test_resp r = request(e, "GET", "/dashboard/api/logs?max=512", NULL, NULL, 0, NULL);
 	bool found;
 
 	assert_int_equal(r.status, 200);
@@ -714,7 +675,7 @@ static void test_assets(void **state)
 	char src[1024], *dir;
 	teeliza_buf want;
 	struct env e;
-	struct resp r;
+	struct test_resp r;
 	size_t i;
 
 	(void)state;

@@ -6,6 +6,7 @@
 #include "testutil.h"
 #include "teeliza/common.h"
 #include "teeliza/encoding.h"
+#include "teeliza/http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,4 +83,42 @@ int run_capture(const char *cmd, char **out)
 	else
 		teeliza_buf_free(&b);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+struct test_resp test_http_request(const char *base, const char *method, const char *path, const char *ctype,
+                                   const void *body, size_t body_len, const char *auth, long timeout_ms)
+{
+	char url[1024], hdr[256];
+	const char *headers[2] = {NULL, NULL};
+	http_request req;
+	http_response resp;
+	struct test_resp r;
+
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.url = url;
+	req.content_type = ctype;
+	req.body = body;
+	req.body_len = body_len;
+	req.no_proxy = true;
+	req.timeout_ms = timeout_ms;
+	if (auth != NULL) {
+		snprintf(hdr, sizeof(hdr), "Authorization: %s", auth);
+		headers[0] = hdr;
+		req.headers = headers;
+	}
+	if (http_perform(&resp, &req) != TEELIZA_OK)
+		fail_msg("%s %s: %s", method, path, teeliza_errmsg());
+	memset(&r, 0, sizeof(r));
+	r.status = resp.status;
+	snprintf(r.ctype, sizeof(r.ctype), "%s", resp.content_type);
+	r.len = resp.body.len;
+	r.body = malloc(r.len + 1);
+	assert_non_null(r.body);
+	if (r.len > 0)
+		memcpy(r.body, resp.body.data, r.len);
+	r.body[r.len] = 0;
+	http_response_free(&resp);
+	return r;
 }
