@@ -796,6 +796,66 @@ static STACK_OF(X509) *chain_of(const char *quote_name, uint8_t **buf_out)
 	return chain;
 }
 
+/* The quote view (JSON and table) shows the PCK leaf's SGX extension, from the same expectations. */
+static void test_pck_in_quote_view(void **state)
+{
+	static const char *const type_names[] = { "Standard", "Scalable", "ScalableWithIntegrity" };
+	size_t i, len, out_len;
+
+	(void)state;
+	for (i = 0; i < sizeof(pck_expected) / sizeof(pck_expected[0]); i++) {
+		const struct pck_expect *e = &pck_expected[i];
+		uint8_t *buf;
+		dcap_quote q;
+		json_t *j, *pck;
+		char *out = NULL, row[128];
+		FILE *f;
+
+		if (e->fmspc == NULL)
+			continue;
+		buf = quote_read(e->quote, &len);
+		assert_int_equal(dcap_quote_parse(&q, buf, len), TEELIZA_OK);
+		assert_int_equal(dcap_quote_to_json(&j, &q), TEELIZA_OK);
+		pck = json_object_get(j, "pck_certificate");
+		assert_non_null(pck);
+		assert_null(json_object_get(pck, "error"));
+		assert_string_equal(json_string_value(json_object_get(pck, "fmspc")), e->fmspc);
+		assert_string_equal(json_string_value(json_object_get(pck, "cpusvn")), e->cpusvn);
+		assert_string_equal(json_string_value(json_object_get(pck, "ppid")), e->ppid);
+		assert_int_equal(json_integer_value(json_object_get(pck, "pcesvn")), e->pcesvn);
+		assert_string_equal(json_string_value(json_object_get(pck, "sgx_type")), type_names[e->sgx_type]);
+		if (e->instance != NULL)
+			assert_string_equal(json_string_value(json_object_get(pck, "platform_instance_id")), e->instance);
+		else
+			assert_true(json_is_null(json_object_get(pck, "platform_instance_id")));
+		json_decref(j);
+
+		f = open_memstream(&out, &out_len);
+		assert_non_null(f);
+		dcap_quote_print(f, &q);
+		fclose(f);
+		snprintf(row, sizeof(row), "\n  fmspc                  %s\n", e->fmspc);
+		assert_non_null(strstr(out, "\nPCK certificate\n"));
+		assert_non_null(strstr(out, row));
+		free(out);
+
+		/* an unreadable certificate (a character that is not base64) is reported, not fatal */
+		for (size_t k = 0; k + 30 < q.cert_data_len; k++) {
+			if (memcmp(q.cert_data + k, "-----BEGIN CERTIFICATE-----\n", 28) == 0) {
+				buf[(size_t)(q.cert_data - buf) + k + 28 + 40] = '!';
+				break;
+			}
+		}
+		assert_int_equal(dcap_quote_parse(&q, buf, len), TEELIZA_OK);
+		assert_int_equal(dcap_quote_to_json(&j, &q), TEELIZA_OK);
+		pck = json_object_get(j, "pck_certificate");
+		assert_non_null(json_string_value(json_object_get(pck, "error")));
+		assert_null(json_object_get(pck, "fmspc"));
+		json_decref(j);
+		free(buf);
+	}
+}
+
 static void test_pck_vectors(void **state)
 {
 	size_t i;
@@ -1387,6 +1447,7 @@ int main(void)
 		cmocka_unit_test(test_synthetic_layouts),
 		cmocka_unit_test(test_trailing_bytes),
 		cmocka_unit_test(test_pck_vectors),
+		cmocka_unit_test(test_pck_in_quote_view),
 		cmocka_unit_test(test_pck_ext_der),
 		cmocka_unit_test(test_pck_ext_values),
 		cmocka_unit_test(test_pck_ext_in_certificate),

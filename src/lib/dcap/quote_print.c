@@ -4,7 +4,11 @@
  * exactly what the parser accepted.
  */
 #include "teeliza/dcap_quote.h"
+#include "teeliza/dcap_pck.h"
 #include "teeliza/encoding.h"
+
+#include <openssl/objects.h>
+#include <openssl/x509.h>
 
 #include <assert.h>
 #include <inttypes.h>
@@ -92,6 +96,87 @@ static json_t *j_u64_hex(uint64_t v)
 static bool put(json_t *obj, const char *key, json_t *v)
 {
 	return obj != NULL && json_object_set_new(obj, key, v) == 0;
+}
+
+/*
+ * The PCK leaf certificate's subject and SGX extension, decoded for display
+ * (the verifier reads them itself). Unlike the parse, this allocates: the
+ * chain is decoded with OpenSSL.
+ */
+static teeliza_err read_pck(dcap_pck_ext *ext, char *subject, size_t subject_len, const dcap_quote *q)
+{
+	STACK_OF(X509) *chain = NULL;
+	teeliza_err err;
+
+	memset(ext, 0, sizeof(*ext));
+	subject[0] = '\0';
+	if (q->cert_type != 5)
+		return teeliza_set_error(TEELIZA_ERR_UNSUPPORTED, "no PEM PCK certificate chain in the quote");
+	err = dcap_pem_chain_parse(&chain, q->cert_data, q->cert_data_len);
+	if (!err) {
+		X509 *leaf = sk_X509_value(chain, 0);
+
+		if (X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, subject,
+		                              (int)subject_len) < 0)
+			subject[0] = '\0';
+		err = dcap_pck_ext_parse(ext, leaf);
+	}
+	sk_X509_pop_free(chain, X509_free);
+	return err;
+}
+
+static const char *sgx_type_name(int t)
+{
+	switch (t) {
+	case DCAP_SGX_TYPE_STANDARD: return "Standard";
+	case DCAP_SGX_TYPE_SCALABLE: return "Scalable";
+	case DCAP_SGX_TYPE_SCALABLE_WITH_INTEGRITY: return "ScalableWithIntegrity";
+	default: return "unknown";
+	}
+}
+
+static json_t *j_tristate(int v)
+{
+	return v < 0 ? json_null() : json_boolean(v);
+}
+
+static json_t *pck_json(const dcap_quote *q)
+{
+	dcap_pck_ext e;
+	char subject[256];
+	json_t *o = json_object(), *cfg;
+	bool ok = o != NULL;
+
+	if (read_pck(&e, subject, sizeof(subject), q) != TEELIZA_OK) {
+		ok = ok && put(o, "error", json_string(teeliza_errmsg()));
+		teeliza_clear_error();
+	} else {
+		ok = ok && put(o, "subject_cn", json_string(subject));
+		ok = ok && put(o, "fmspc", j_hex(e.fmspc, sizeof(e.fmspc)));
+		ok = ok && put(o, "pceid", j_hex(e.pceid, sizeof(e.pceid)));
+		ok = ok && put(o, "cpusvn", j_hex(e.cpusvn, sizeof(e.cpusvn)));
+		ok = ok && put(o, "pcesvn", json_integer(e.pcesvn));
+		ok = ok && put(o, "tcb_comp_svn", j_hex(e.comp_svn, sizeof(e.comp_svn)));
+		ok = ok && put(o, "sgx_type", json_string(sgx_type_name(e.sgx_type)));
+		ok = ok && put(o, "ppid", j_hex(e.ppid, sizeof(e.ppid)));
+		ok = ok && put(o, "platform_instance_id",
+		               e.has_platform_instance_id ? j_hex(e.platform_instance_id, 16) : json_null());
+		if (e.has_configuration) {
+			cfg = json_object();
+			ok = ok && cfg != NULL;
+			ok = ok && put(cfg, "dynamic_platform", j_tristate(e.dynamic_platform));
+			ok = ok && put(cfg, "cached_keys", j_tristate(e.cached_keys));
+			ok = ok && put(cfg, "smt_enabled", j_tristate(e.smt_enabled));
+			ok = ok && put(o, "configuration", cfg);
+		} else {
+			ok = ok && put(o, "configuration", json_null());
+		}
+	}
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *sgx_report_json(const dcap_sgx_report *r)
@@ -253,6 +338,7 @@ teeliza_err dcap_quote_to_json(json_t **out, const dcap_quote *q)
 	ok = ok && put(o, "header", header_json(&q->header));
 	ok = ok && put(o, "body", body_json(q));
 	ok = ok && put(o, "signature_data", sig_json(q));
+	ok = ok && put(o, "pck_certificate", pck_json(q));
 	ok = ok && put(o, "sizes", sizes_json(q));
 	if (!ok) {
 		json_decref(o);
@@ -351,6 +437,29 @@ static void print_td_report(FILE *f, const dcap_td_report *r)
 	}
 }
 
+static void print_pck(FILE *f, const dcap_quote *q)
+{
+	dcap_pck_ext e;
+	char subject[256];
+
+	fprintf(f, "PCK certificate\n");
+	if (read_pck(&e, subject, sizeof(subject), q) != TEELIZA_OK) {
+		fprintf(f, "  %-*s %s\n", LABEL_WIDTH, "unreadable", teeliza_errmsg());
+		teeliza_clear_error();
+		return;
+	}
+	fprintf(f, "  %-*s %s\n", LABEL_WIDTH, "subject CN", subject);
+	row_hex(f, "fmspc", e.fmspc, sizeof(e.fmspc));
+	row_hex(f, "pceid", e.pceid, sizeof(e.pceid));
+	row_hex(f, "cpusvn", e.cpusvn, sizeof(e.cpusvn));
+	row_num(f, "pcesvn", e.pcesvn);
+	row_hex(f, "tcb_comp_svn", e.comp_svn, sizeof(e.comp_svn));
+	fprintf(f, "  %-*s %d (%s)\n", LABEL_WIDTH, "sgx_type", e.sgx_type, sgx_type_name(e.sgx_type));
+	row_hex(f, "ppid", e.ppid, sizeof(e.ppid));
+	if (e.has_platform_instance_id)
+		row_hex(f, "platform_instance_id", e.platform_instance_id, 16);
+}
+
 void dcap_quote_print(FILE *f, const dcap_quote *q)
 {
 	const dcap_header *h = &q->header;
@@ -389,6 +498,8 @@ void dcap_quote_print(FILE *f, const dcap_quote *q)
 
 	fprintf(f, "QE report\n");
 	print_sgx_report(f, &q->qe_report);
+
+	print_pck(f, q);
 
 	fprintf(f, "Sizes\n");
 	row_num(f, "total", q->parsed_len + q->trailing_len);
