@@ -11,7 +11,8 @@ set -euo pipefail
 : "${TEELIZA:?path of the teeliza binary}"
 : "${TEELIZA_SRC:?source tree}"
 build=${TEELIZA_BUILD:-$(dirname "$TEELIZA")}
-PLAYWRIGHT_CORE_VERSION=1.65.1
+# 1.60 still supports Node 18 (Debian 12's own nodejs); later releases want Node 20.
+PLAYWRIGHT_CORE_VERSION=1.60.0
 chromium_bin=/usr/bin/chromium
 
 # ---- the browser and its driver ----
