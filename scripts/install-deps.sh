@@ -9,6 +9,7 @@ pkgs=(
   libssl-dev libsecp256k1-dev libcurl4-openssl-dev libmicrohttpd-dev
   libjansson-dev libsqlite3-dev libcmocka-dev
   clang libclang-rt-14-dev
+  jq python3  # the shell tests read JSON with them
   docker-compose  # parses deploy/*.yaml (config -q) without a Docker engine
   chromium  # the dashboard's browser test (tests/e2e/dashboard_browser.test.sh), headless
 )
