@@ -80,7 +80,7 @@ check_has "the attestation answer" "$out" "RA Quote"
 pids+=($!)
 port=""
 for _ in $(seq 1 100); do
-	port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out")
+	port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out" 2>/dev/null || true)
 	[ -n "$port" ] && break
 	sleep 0.1
 done

@@ -57,7 +57,7 @@ cd "$tmp"
 pids+=($!)
 port=""
 for _ in $(seq 1 100); do
-	port=$(sed -n 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/agent.log" | head -n 1)
+	port=$(sed -n 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/agent.log" 2>/dev/null | head -n 1 || true)
 	[ -n "$port" ] && grep -q "started; model" "$tmp/agent.log" && break
 	kill -0 "${pids[0]}" 2>/dev/null || { cat "$tmp/agent.log" >&2; echo "FAIL: the agent exited" >&2; exit 1; }
 	sleep 0.1
@@ -85,7 +85,7 @@ API_TOKEN="dash-token-$$" "$TEELIZA" start --simulator --non-interactive >"$tmp/
 pids+=($!)
 port=""
 for _ in $(seq 1 100); do
-	port=$(sed -n 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/tok.log" | head -n 1)
+	port=$(sed -n 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/tok.log" 2>/dev/null | head -n 1 || true)
 	[ -n "$port" ] && grep -q "started; model" "$tmp/tok.log" && break
 	sleep 0.1
 done

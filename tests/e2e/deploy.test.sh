@@ -140,7 +140,7 @@ start_as_user "$tmp/sim" "${image_env[@]}" "${sim_cmd[@]}" --port 0 --socket "$a
 sim_pid=$started
 sim_port=""
 for _ in $(seq 1 100); do
-	sim_port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out")
+	sim_port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out" 2>/dev/null || true)
 	[ -n "$sim_port" ] && [ -S "$app/data/tappd.sock" ] && break
 	kill -0 "$sim_pid" 2>/dev/null || break
 	sleep 0.1

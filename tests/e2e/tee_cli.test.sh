@@ -57,7 +57,7 @@ sock="$tmp/tappd.sock"
 sim_pid=$!
 port=""
 for _ in $(seq 1 100); do
-	port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out")
+	port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out" 2>/dev/null || true)
 	[ -n "$port" ] && [ -S "$sock" ] && break
 	kill -0 "$sim_pid" 2>/dev/null || { cat "$tmp/sim.err" >&2; echo "simulator died" >&2; exit 1; }
 	sleep 0.1

@@ -32,7 +32,7 @@ trap cleanup EXIT
 sim_pid=$!
 port=
 for _ in $(seq 100); do
-	port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' "$work/sim.out")
+	port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' "$work/sim.out" 2>/dev/null || true)
 	[ -n "$port" ] && break
 	kill -0 "$sim_pid" 2>/dev/null || { cat "$work/sim.err" >&2; exit 1; }
 	sleep 0.1
