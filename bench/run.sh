@@ -6,7 +6,7 @@
 # Environment: BENCH_SECONDS (per loop, default 2), BENCH_REPEAT (runs of the
 # whole set; the table keeps each row's best, default 1), BENCH_BUILD_DIR (default
 # <repo>/build-bench, a Release build), TEELIZA_VECTORS (default
-# <repo>/../shared/vectors), BENCH_CLIENTS (C client threads against the
+# <repo>/tests/vectors), BENCH_CLIENTS (C client threads against the
 # simulator, default 4), BENCH_CONNECTIONS (wrk connections, default 16).
 # The agent part (bench/bench_agent.sh: teeliza start's cold start, RSS and
 # /message latency and throughput) runs once after the rounds; it also installs
@@ -20,7 +20,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(git -C "$here" rev-parse --show-toplevel)
-export TEELIZA_VECTORS=${TEELIZA_VECTORS:-$(cd "$root/../shared/vectors" && pwd)}
+export TEELIZA_VECTORS=${TEELIZA_VECTORS:-$(cd "$root/tests/vectors" && pwd)}
 export BENCH_SECONDS=${BENCH_SECONDS:-2}
 repeat=${BENCH_REPEAT:-1}
 build=${BENCH_BUILD_DIR:-$root/build-bench}

@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 export const SECONDS = Number(process.env.BENCH_SECONDS || 2);
 
-// ../shared/vectors next to the repository root, unless TEELIZA_VECTORS says otherwise
+// tests/vectors of the repository, unless TEELIZA_VECTORS says otherwise
 export const VECTORS = process.env.TEELIZA_VECTORS ||
-	path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/vectors');
+	path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../tests/vectors');
 
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 

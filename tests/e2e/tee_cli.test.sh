@@ -7,7 +7,7 @@
 set -euo pipefail
 
 : "${TEELIZA:?path of the teeliza binary}"
-: "${TEELIZA_VECTORS:?path of ../shared/vectors}"
+: "${TEELIZA_VECTORS:?path of tests/vectors}"
 
 tmp=$(mktemp -d /tmp/teeliza-e2e-tee.XXXXXX)
 sim_pid=""

@@ -1,8 +1,8 @@
 /*
  * DCAP quote parsing, description (JSON/table), PCK chain splitting and the
- * PCK SGX extension, against every quote in ../shared/vectors.
+ * PCK SGX extension, against every quote in tests/vectors.
  *
- * Expected field values come from ../shared/vectors/SOURCES.md and
+ * Expected field values come from tests/vectors/SOURCES.md and
  * dcap-verification.md §4 (produced with dcap-qvl and by hand decoding), or
  * from `openssl asn1parse` as noted at each table.
  */

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Path of a file in ../shared/vectors (static buffer, valid until the next call). */
+/* Path of a file in tests/vectors (static buffer, valid until the next call). */
 const char *vector_path(const char *name);
 
 /* Load a vector file whole; aborts the test (fail()) when missing. Caller frees. */
