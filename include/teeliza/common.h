@@ -105,6 +105,14 @@ teeliza_err teeliza_read_file(teeliza_buf *out, const char *path, size_t max) TE
  */
 teeliza_err teeliza_write_file(const char *path, const void *data, size_t len, unsigned mode) TEELIZA_WARN_UNUSED;
 
+/*
+ * Parse an unsigned decimal number that must lie in [min, max]: digits only
+ * (no sign, no blanks, no "0x"), the whole string, no overflow. Out: *out, set
+ * only on success. TEELIZA_ERR_INVALID names what was wrong ("not a number",
+ * "out of range 1..65535"). Use it for every number that comes from outside.
+ */
+teeliza_err teeliza_parse_u64(uint64_t *out, const char *text, uint64_t min, uint64_t max) TEELIZA_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

@@ -28,6 +28,33 @@ static void test_strerror(void **state)
 	assert_string_equal(teeliza_errmsg(), "");
 }
 
+static void test_parse_u64(void **state)
+{
+	uint64_t v = 7;
+
+	(void)state;
+	assert_int_equal(teeliza_parse_u64(&v, "0", 0, 10), TEELIZA_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(teeliza_parse_u64(&v, "18446744073709551615", 0, UINT64_MAX), TEELIZA_OK);
+	assert_true(v == UINT64_MAX);
+	v = 7;
+	/* overflow by one, wrap-around values and sign tricks strtoull accepts */
+	assert_int_equal(teeliza_parse_u64(&v, "18446744073709551616", 0, UINT64_MAX), TEELIZA_ERR_INVALID);
+	assert_int_equal(teeliza_parse_u64(&v, "99999999999999999999999", 0, UINT64_MAX), TEELIZA_ERR_INVALID);
+	assert_int_equal(teeliza_parse_u64(&v, "-1", 0, UINT64_MAX), TEELIZA_ERR_INVALID);
+	assert_int_equal(teeliza_parse_u64(&v, "+1", 0, UINT64_MAX), TEELIZA_ERR_INVALID);
+	assert_int_equal(teeliza_parse_u64(&v, " 1", 0, UINT64_MAX), TEELIZA_ERR_INVALID);
+	assert_int_equal(teeliza_parse_u64(&v, "1 ", 0, UINT64_MAX), TEELIZA_ERR_INVALID);
+	assert_int_equal(teeliza_parse_u64(&v, "0x10", 0, UINT64_MAX), TEELIZA_ERR_INVALID);
+	assert_int_equal(teeliza_parse_u64(&v, "", 0, UINT64_MAX), TEELIZA_ERR_INVALID);
+	assert_int_equal(teeliza_parse_u64(&v, "65536", 1, 65535), TEELIZA_ERR_INVALID);
+	assert_non_null(strstr(teeliza_errmsg(), "1..65535"));
+	assert_int_equal(teeliza_parse_u64(&v, "0", 1, 65535), TEELIZA_ERR_INVALID);
+	assert_int_equal(v, 7);
+	assert_int_equal(teeliza_parse_u64(&v, "65535", 1, 65535), TEELIZA_OK);
+	assert_int_equal(v, 65535);
+}
+
 static void test_buf_limit(void **state)
 {
 	teeliza_buf b;
@@ -109,6 +136,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strerror),
+		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_buf_limit),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_files),
