@@ -31,7 +31,7 @@
 static char sandbox[64];
 static char input_path[128];
 
-/* A minimal valid character with the given name and extra fields (a JSON object text, without braces). */
+/* Write text to sandbox/name. */
 static void put(const char *name, const char *text)
 {
 	char path[256];
@@ -44,6 +44,7 @@ static void put(const char *name, const char *text)
 	FUZZ_CHECK(fclose(f) == 0);
 }
 
+/* A minimal valid character named name, with extra fields (",\"k\":v..." text) appended. */
 #define CHARACTER(name, extra) \
 	"{\"name\":\"" name "\",\"modelProvider\":\"openai\",\"bio\":\"" name " bio\",\"lore\":[\"" name "\"]," \
 	"\"messageExamples\":[],\"postExamples\":[],\"topics\":[],\"adjectives\":[],\"clients\":[]," \
