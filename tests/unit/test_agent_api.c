@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- fixtures ---- */
@@ -509,6 +510,99 @@ static void test_stop_delete_set(void **state)
 	env_stop(&e);
 }
 
+/*
+ * /set with `extends`: the body is not a file, so its paths would be the
+ * server's. Whatever they name (a system file, a FIFO, a missing file, a
+ * directory, "../", a character holding secrets), the answer is the same 400
+ * and nothing is read: the FIFO cannot pin a worker, even 40 times over.
+ */
+static void test_set_extends_refused(void **state)
+{
+	struct env e;
+	char tmpl[] = "/tmp/teeliza-api-set-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char bob[AGENT_UUID_BUFSZ], path[128], fifo[64], secret[64], missing[64], up[64];
+	char body[2048], first[4096] = "";
+	const char *targets[] = { "/etc/passwd", "/etc/shadow", fifo, missing, dir, up, secret, "" };
+	json_t *j;
+
+	(void)state;
+	assert_non_null(dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(missing, sizeof(missing), "%s/missing.json", dir);
+	snprintf(up, sizeof(up), "%s/../../../../etc/passwd", dir);
+	snprintf(secret, sizeof(secret), "%s/secret.json", dir);
+	snprintf(body, sizeof(body), character_fmt, "Secret", "Secret", "Secret");
+	{
+		FILE *f = fopen(secret, "w");
+
+		assert_non_null(f);
+		assert_true(fputs(body, f) >= 0);
+		assert_int_equal(fclose(f), 0);
+	}
+	env_start(&e, NULL, 0);
+	uuid_of(bob, "Bob");
+	snprintf(path, sizeof(path), "/agents/%s/set", bob);
+	snprintf(body, sizeof(body), character_fmt, "Bob", "Bob", "Bob");
+	j = json_loads(body, 0, NULL);
+	assert_non_null(j);
+	for (size_t i = 0; i <= sizeof(targets) / sizeof(targets[0]); i++) {
+		/* the last round: an empty list */
+		bool last = i == sizeof(targets) / sizeof(targets[0]);
+		char *text;
+		struct test_resp r;
+		json_t *got;
+
+		json_object_set_new(j, "extends", last ? json_array() : json_pack("[s]", targets[i]));
+		text = json_dumps(j, 0);
+		assert_non_null(text);
+		r = request(&e, "POST", path, "application/json", text, NULL);
+		free(text);
+		assert_int_equal(r.status, 400);
+		got = body_json(&r);
+		assert_true(json_is_false(json_object_get(got, "success")));
+		assert_string_equal(json_string_value(json_object_get(got, "message")), AGENT_CHARACTER_EXTENDS_REFUSED);
+		json_decref(got);
+		/* byte for byte the same answer every time */
+		if (i == 0)
+			snprintf(first, sizeof(first), "%s", r.body);
+		assert_string_equal(r.body, first);
+		resp_free(&r);
+	}
+	/* a worker per FIFO request used to block for good */
+	json_object_set_new(j, "extends", json_pack("[s]", fifo));
+	{
+		char *text = json_dumps(j, 0);
+
+		for (int i = 0; i < 40; i++) {
+			struct test_resp r = request(&e, "POST", path, "application/json", text, NULL);
+
+			assert_int_equal(r.status, 400);
+			resp_free(&r);
+		}
+		free(text);
+	}
+	expect_json(&e, "GET", "/hello", NULL, 200, "{\"message\":\"Hello World!\"}");
+	assert_int_equal(agent_registry_count(e.reg), 1);
+	/* the same character without extends is accepted */
+	json_object_del(j, "extends");
+	{
+		char *text = json_dumps(j, 0);
+		struct test_resp r = request(&e, "POST", path, "application/json", text, NULL);
+
+		assert_int_equal(r.status, 200);
+		resp_free(&r);
+		free(text);
+	}
+	assert_int_equal(agent_registry_count(e.reg), 2);
+	json_decref(j);
+	env_stop(&e);
+	assert_int_equal(unlink(fifo), 0);
+	assert_int_equal(unlink(secret), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_actions_and_callbacks(void **state)
 {
 	struct env e;
@@ -877,6 +971,7 @@ int main(void)
 		cmocka_unit_test(test_body_limit),
 		cmocka_unit_test(test_memories),
 		cmocka_unit_test(test_stop_delete_set),
+		cmocka_unit_test(test_set_extends_refused),
 		cmocka_unit_test(test_actions_and_callbacks),
 		cmocka_unit_test(test_auth_and_cors),
 		cmocka_unit_test(test_warning_and_port_fallback),

@@ -122,7 +122,9 @@ void api_route_agent_set(http_server_reply *reply, agent_api *api, const api_req
 	}
 	/*
 	 * Validate before stopping the old agent (Eliza stops it first, so a
-	 * bad character used to take the agent down).
+	 * bad character used to take the agent down). No source path: a body
+	 * is not a file, so a character with `extends` is refused (400) before
+	 * any of its paths is looked at.
 	 */
 	err = agent_character_from_json(&c, &report, r->body, NULL);
 	if (err) {
