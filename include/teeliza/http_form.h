@@ -99,7 +99,10 @@ teeliza_err http_form_new(http_form **out, const char *content_type, const http_
  */
 teeliza_err http_form_feed(http_form *f, const uint8_t *data, size_t len) TEELIZA_WARN_UNUSED;
 
-/* The body ended: TEELIZA_ERR_INVALID unless the closing delimiter was seen. */
+/*
+ * The body ended: TEELIZA_ERR_INVALID unless the closing delimiter was seen
+ * or the body was empty (no parts, as multer skips a request without a body).
+ */
 teeliza_err http_form_finish(http_form *f) TEELIZA_WARN_UNUSED;
 
 /* The parts reported so far, in body order (stable until the next feed). */

@@ -296,7 +296,8 @@ static void test_structure(void **state)
 	             "closing delimiter");
 	expect_error(MP, "hello world", &big, TEELIZA_ERR_INVALID, HTTP_FORM_LIMIT_NONE, "closing delimiter");
 	expect_error(MP, "--XyZ-", &big, TEELIZA_ERR_INVALID, HTTP_FORM_LIMIT_NONE, "closing delimiter");
-	expect_error(MP, "", &big, TEELIZA_ERR_INVALID, HTTP_FORM_LIMIT_NONE, "closing delimiter");
+	/* no body at all is an empty form (multer skips the request) */
+	expect(MP, "", "");
 	/* headers: none, no colon, a bare CR, over 16 KiB */
 	expect_error(MP, "--XyZ\r\n\r\n1\r\n--XyZ--", &big, TEELIZA_ERR_INVALID, HTTP_FORM_LIMIT_NONE, "header");
 	expect_error(MP, "--XyZ\r\nContent-Disposition form-data\r\n\r\n1\r\n--XyZ--", &big, TEELIZA_ERR_INVALID,

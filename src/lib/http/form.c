@@ -442,7 +442,8 @@ teeliza_err http_form_finish(http_form *f)
 	assert(f != NULL);
 	if (f->state == ST_FAILED)
 		return teeliza_set_error(f->err, "%s", f->msg);
-	if (f->state != ST_DONE)
+	/* No body at all is an empty form: multer skips a request without one. */
+	if (f->state != ST_DONE && !(f->total == 0 && f->state == ST_PREAMBLE))
 		return fail(f, TEELIZA_ERR_INVALID, HTTP_FORM_LIMIT_NONE, "%s",
 		            "the multipart body ends before its closing delimiter");
 	return TEELIZA_OK;
