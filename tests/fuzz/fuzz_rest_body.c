@@ -112,6 +112,8 @@ static void streamed(api_request *r, bool *too_large, http_server_request *h, co
 	}
 	if (!err)
 		err = http_form_finish(f);
+	if (err && f == NULL && len == 0)
+		err = TEELIZA_OK; /* no body: the server hands over no form and no error */
 	*too_large = err == TEELIZA_ERR_TOO_LARGE;
 	h->body = (const uint8_t *)"";
 	h->body_len = 0;

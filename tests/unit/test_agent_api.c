@@ -1095,6 +1095,15 @@ static void test_form_field_semantics(void **state)
 	assert_string_equal(r.body, "{\"error\":\"too many parameters\"}");
 	resp_free(&r);
 	free(many);
+	/* JSON is application/json or a media type ending in +json, not "+json" anywhere in the header */
+	r = request(&e, "POST", "/Alice%20Bot/message", "text/plain; note=a+json", "not json", NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "[]");
+	resp_free(&r);
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/vnd.api+json; charset=utf-8", "{\"text\":\"vnd\"}",
+	            NULL);
+	assert_non_null(strstr(r.body, "echo: vnd"));
+	resp_free(&r);
 	/* multipart: a repeated field is an array too; an empty one is "" */
 	r = request(&e, "POST", "/Alice%20Bot/message", FORM_TYPE, TEXT_PART("text", "a") TEXT_PART("text", "b") FORM_END,
 	            NULL);
@@ -1105,6 +1114,21 @@ static void test_form_field_semantics(void **state)
 	assert_string_equal(r.body, "[]");
 	resp_free(&r);
 	env_stop(&e);
+}
+
+static void test_max_file_env(void **state)
+{
+	agent_api_config c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	setenv("TEELIZA_MAX_FILE_SIZE", "10mb", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_OK);
+	assert_int_equal(c.max_file, (size_t)10 << 20);
+	setenv("TEELIZA_MAX_FILE_SIZE", "big", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_ERR_CONFIG);
+	assert_non_null(strstr(teeliza_errmsg(), "TEELIZA_MAX_FILE_SIZE"));
+	unsetenv("TEELIZA_MAX_FILE_SIZE");
 }
 
 /* Peak RSS of this process in kB (VmHWM), or 0 when unknown. */
@@ -1244,6 +1268,7 @@ int main(void)
 		cmocka_unit_test(test_multipart_errors_and_limits),
 		cmocka_unit_test(test_form_field_semantics),
 		cmocka_unit_test(test_upload_memory_bounded),
+		cmocka_unit_test(test_max_file_env),
 	};
 
 	/* TEE settings come from the registry config here, never from the caller's environment. */

@@ -90,6 +90,13 @@ static void test_form_parsed_on_arrival(void **state)
 	r = post(s, "multipart/form-data", form_body, strlen(form_body));
 	assert_string_equal(r.body, "len=0 error=multipart body without a boundary parts=");
 	free(r.body);
+	/* no body at all: no form and no error, as multer skips such a request */
+	r = post(s, "multipart/form-data", "", 0);
+	assert_string_equal(r.body, "len=0 error=- parts=");
+	free(r.body);
+	r = post(s, MP, "", 0);
+	assert_string_equal(r.body, "len=0 error=- parts=");
+	free(r.body);
 	/* limits answer 413 without calling the handler */
 	r = post(s, MP, long_text, strlen(long_text));
 	assert_int_equal(r.status, 413);

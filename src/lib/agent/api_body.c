@@ -243,10 +243,18 @@ static bool type_is(const char *ctype, const char *want)
 	       (ctype[n] == 0 || ctype[n] == ';' || ctype[n] == ' ' || ctype[n] == '\t');
 }
 
+/* application/json or a media type ending in +json (body-parser's default), parameters aside. */
+static bool type_is_json(const char *ctype)
+{
+	size_t n = strcspn(ctype, "; \t");
+
+	return type_is(ctype, "application/json") || (n >= 5 && strncasecmp(ctype + n - 5, "+json", 5) == 0);
+}
+
 void api_parse_body(api_request *r)
 {
 	const http_server_request *h = r->http;
-	const char *ctype = h->content_type, *plus;
+	const char *ctype = h->content_type;
 	json_error_t jerr;
 	json_t *v;
 
@@ -266,8 +274,7 @@ void api_parse_body(api_request *r)
 		r->body = json_object();
 		return;
 	}
-	plus = strstr(ctype, "+json");
-	if (type_is(ctype, "application/json") || (plus != NULL && (plus[5] == 0 || plus[5] == ';'))) {
+	if (type_is_json(ctype)) {
 		v = json_loadb((const char *)h->body, h->body_len, JSON_DECODE_ANY, &jerr);
 		if (v == NULL) {
 			r->body_status = 400;

@@ -7,6 +7,10 @@
  *
  * A reply body whose teeliza_buf the handler marked `secret` is wiped when
  * libmicrohttpd is done sending it.
+ *
+ * With config.form, a multipart/form-data body is not collected but fed to
+ * http_form as libmicrohttpd hands it over (begin_body, take_body,
+ * end_body), so a file part costs no memory.
  */
 #include "teeliza/http.h"
 #include "teeliza/http_form.h"
@@ -358,6 +362,11 @@ static enum MHD_Result take_body(struct pending *p, const char *data, size_t len
 /* The body is complete: a multipart body must have ended properly. */
 static void end_body(struct pending *p)
 {
+	/* No body at all is no form, whatever the Content-Type says: multer skips such a request. */
+	if (p->form == NULL && p->form_failed && p->discarded == 0) {
+		p->form_failed = false;
+		return;
+	}
 	if (p->form == NULL || p->too_large || p->form_failed)
 		return;
 	if (http_form_finish(p->form) != TEELIZA_OK)
