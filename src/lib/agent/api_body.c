@@ -14,6 +14,7 @@
 #include "teeliza/encoding.h"
 #include "agent/api_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -49,9 +50,11 @@ static bool add_field(json_t *obj, const char *name, size_t name_len, json_t *va
 	char *key;
 	bool ok;
 
-	if (value == NULL || name_len == 0 || memchr(name, 0, name_len) != NULL) {
+	if (value == NULL)
+		return false;
+	if (name_len == 0 || memchr(name, 0, name_len) != NULL) {
 		json_decref(value);
-		return value != NULL; /* a name jansson cannot hold (NUL) is dropped */
+		return true; /* a name jansson cannot hold (NUL) is dropped */
 	}
 	key = malloc(name_len + 1);
 	if (key == NULL) {
