@@ -50,6 +50,8 @@ extern "C" {
 /* Default REST port (Eliza's SERVER_PORT default) and body limit (EXPRESS_MAX_PAYLOAD "100kb"). */
 #define AGENT_API_DEFAULT_PORT 3000
 #define AGENT_API_DEFAULT_MAX_BODY ((size_t)100 * 1024)
+/* Largest file part of a multipart message (TEELIZA_MAX_FILE_SIZE; multer has no limit). */
+#define AGENT_API_DEFAULT_MAX_FILE ((size_t)64 << 20)
 
 typedef struct agent_registry agent_registry;
 typedef struct agent_runtime agent_runtime;
@@ -339,6 +341,7 @@ typedef struct agent_message_in {
 	const char *user_name;           /* the account's username (REST userName), or NULL */
 	const char *name;                /* the account's display name (REST name), or NULL */
 	const char *source;              /* "direct" for the REST API and the terminal */
+	const json_t *attachments;       /* Eliza's Media objects stored with the message (REST file part), or NULL: [] */
 } agent_message_in;
 
 /*
@@ -380,6 +383,7 @@ typedef struct agent_api_config {
 	bool port_fallback;              /* port taken: try the next 10 ports (Eliza 0.1.9) */
 	const char *api_token;           /* NULL or "": no authentication; else Bearer <token> on every route but GET / and /hello */
 	size_t max_body;                 /* 0: AGENT_API_DEFAULT_MAX_BODY */
+	size_t max_file;                 /* one multipart file part; 0: AGENT_API_DEFAULT_MAX_FILE */
 	unsigned threads;                /* 0: 16 */
 	FILE *log;                       /* NULL: stderr */
 	/*
@@ -391,8 +395,9 @@ typedef struct agent_api_config {
 } agent_api_config;
 
 /*
- * Read SERVER_HOST, SERVER_PORT, API_TOKEN and EXPRESS_MAX_PAYLOAD ("100kb",
- * "1mb", "512", ...) into cfg (other fields untouched). Strings are borrowed
+ * Read SERVER_HOST, SERVER_PORT, API_TOKEN, EXPRESS_MAX_PAYLOAD ("100kb",
+ * "1mb", "512", ...) and TEELIZA_MAX_FILE_SIZE (same syntax) into cfg (other
+ * fields untouched). Strings are borrowed
  * from the environment. Bad values: TEELIZA_ERR_CONFIG naming the variable.
  */
 teeliza_err agent_api_config_from_env(agent_api_config *cfg) TEELIZA_WARN_UNUSED;

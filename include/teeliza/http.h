@@ -50,6 +50,8 @@ void http_response_free(http_response *resp);
 /* ---- server ---- */
 
 typedef struct http_server http_server;
+struct http_form;          /* teeliza/http_form.h */
+struct http_form_limits;
 
 typedef struct http_server_request {
 	const char *method;
@@ -57,9 +59,11 @@ typedef struct http_server_request {
 	const char *query;           /* raw query string without '?', "" when none */
 	const char *content_type;    /* "" when none */
 	const char *authorization;   /* "" when none */
-	const uint8_t *body;         /* NUL-terminated copy */
+	const uint8_t *body;         /* NUL-terminated copy ("" for a multipart body read as form) */
 	size_t body_len;
 	const char *remote;          /* peer address, "unix" for unix sockets */
+	const struct http_form *form; /* a multipart/form-data body parsed as it arrived (config.form), else NULL */
+	const char *form_error;      /* non-NULL when that multipart body was malformed: why (form is NULL) */
 } http_server_request;
 
 typedef struct http_server_reply {
@@ -78,6 +82,12 @@ typedef struct http_server_config {
 	const char *unix_socket;     /* unix socket path, or NULL */
 	unsigned unix_mode;          /* chmod for the socket, e.g. 0666 */
 	size_t max_body;             /* bigger bodies get 413 with a JSON error; 0 = 1 MiB */
+	/*
+	 * When set, multipart/form-data bodies are not collected: they are parsed
+	 * as they arrive (http_form.h), text parts kept and file parts counted,
+	 * so only these limits bound them; one that is hit gets 413.
+	 */
+	const struct http_form_limits *form;
 	unsigned threads;            /* worker threads; 0 = 2 */
 	http_handler_fn handler;
 	void *ctx;

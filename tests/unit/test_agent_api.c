@@ -3,7 +3,9 @@
  * Eliza's direct client with its status codes and bodies, the body formats
  * (JSON, urlencoded, multipart), the body limit, the bearer token, CORS,
  * the attestation route, settings from the environment, the start-up
- * warning, port fallback, and 64 concurrent clients. The model is a fake
+ * warning, port fallback, 64 concurrent clients, and uploads: multipart
+ * messages with files (also chunked, also 50 MiB with a bound on the peak
+ * RSS), their limits, and Express's field semantics. The model is a fake
  * injected through agent_registry_config, so replies are predictable.
  */
 #include <stdarg.h>
@@ -94,7 +96,7 @@ struct env {
 
 static const agent_tee_config tee_off = {0};
 
-static void env_start(struct env *e, const char *token, size_t max_body)
+static void env_start_full(struct env *e, const char *token, size_t max_body, size_t max_file)
 {
 	agent_registry_config rc;
 	agent_api_config ac;
@@ -116,11 +118,17 @@ static void env_start(struct env *e, const char *token, size_t max_body)
 	ac.port = 0;
 	ac.api_token = token;
 	ac.max_body = max_body;
+	ac.max_file = max_file;
 	ac.log = e->log;
 	assert_int_equal(agent_api_start(&e->api, &ac), TEELIZA_OK);
 	snprintf(e->base, sizeof(e->base), "http://127.0.0.1:%u", (unsigned)agent_api_port(e->api));
 	assert_int_equal(agent_registry_set_public_url(e->reg, e->base), TEELIZA_OK);
 	assert_int_equal(agent_registry_start(&e->alice, e->reg, make_character("Alice Bot")), TEELIZA_OK);
+}
+
+static void env_start(struct env *e, const char *token, size_t max_body)
+{
+	env_start_full(e, token, max_body, 0);
 }
 
 static void env_stop(struct env *e)
@@ -893,6 +901,379 @@ static void *client_main(void *p)
 	return NULL;
 }
 
+/* ---- uploads (multipart with files), Express's form semantics ---- */
+
+/* A body sent in pieces: head, `fill` bytes of a pattern, tail; with Content-Length or chunked. */
+struct upload {
+	const char *ctype;
+	const char *head;
+	uint64_t fill;
+	const char *tail;
+	bool chunked;
+	bool headers_only;           /* send the request head only, then read the answer */
+};
+
+static bool send_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static bool send_piece(int fd, const void *data, size_t len, bool chunked)
+{
+	char size[32];
+
+	if (len == 0)
+		return true;
+	if (!chunked)
+		return send_all(fd, data, len);
+	snprintf(size, sizeof(size), "%zx\r\n", len);
+	return send_all(fd, size, strlen(size)) && send_all(fd, data, len) && send_all(fd, "\r\n", 2);
+}
+
+/* POST an upload over a raw socket; returns the status, the response (head and body) in resp. */
+static long raw_post(char *resp, size_t resp_len, const struct env *e, const char *path, const struct upload *u)
+{
+	static uint8_t pattern[65536];
+	struct sockaddr_in a;
+	char head[512];
+	uint64_t left = u->fill;
+	size_t got = 0, i, n;
+	ssize_t r;
+	long status = -1;
+	bool ok;
+	int fd;
+
+	for (i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 7 + i / 251); /* every byte value, CR and '-' included */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(agent_api_port(e->api));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	if (u->chunked)
+		snprintf(head, sizeof(head),
+		         "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+		         "Connection: close\r\n\r\n",
+		         path, u->ctype);
+	else
+		snprintf(head, sizeof(head),
+		         "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %llu\r\n"
+		         "Connection: close\r\n\r\n",
+		         path, u->ctype, (unsigned long long)(strlen(u->head) + u->fill + strlen(u->tail)));
+	ok = send_all(fd, head, strlen(head));
+	if (ok && !u->headers_only) {
+		ok = send_piece(fd, u->head, strlen(u->head), u->chunked);
+		while (ok && left > 0) {
+			n = left < sizeof(pattern) ? (size_t)left : sizeof(pattern);
+			ok = send_piece(fd, pattern, n, u->chunked);
+			left -= n;
+		}
+		ok = ok && send_piece(fd, u->tail, strlen(u->tail), u->chunked);
+		if (ok && u->chunked)
+			(void)send_all(fd, "0\r\n\r\n", 5);
+	}
+	while (got + 1 < resp_len && (r = recv(fd, resp + got, resp_len - 1 - got, 0)) > 0)
+		got += (size_t)r;
+	resp[got] = 0;
+	close(fd);
+	if (sscanf(resp, "HTTP/1.%*d %ld", &status) != 1)
+		status = -1;
+	return status;
+}
+
+static const char *resp_body(const char *resp)
+{
+	const char *b = strstr(resp, "\r\n\r\n");
+
+	return b != NULL ? b + 4 : "";
+}
+
+#define BOUNDARY "----WebKitFormBoundaryQz3LzXq8m0VhL2e1"
+#define FORM_TYPE "multipart/form-data; boundary=" BOUNDARY
+#define TEXT_PART(name, value) "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"" name "\"\r\n\r\n" value "\r\n"
+#define FILE_HEAD(name, filename, type)                                                                  \
+	"--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"" name "\"; filename=\"" filename "\"\r\n" \
+	"Content-Type: " type "\r\n\r\n"
+#define FORM_END "--" BOUNDARY "--\r\n"
+
+/* The user memory of the last message in Alice Bot's default room (by name). */
+static json_t *last_user_content(const struct env *e)
+{
+	struct test_resp r = request(e, "GET", "/agents/Alice%20Bot/default-room-Alice%20Bot/memories", NULL, NULL, NULL);
+	json_t *j = body_json(&r), *m, *content;
+	char user[AGENT_UUID_BUFSZ];
+	size_t i;
+
+	uuid_of(user, "user");
+	resp_free(&r);
+	json_array_foreach(json_object_get(j, "memories"), i, m) {
+		if (strcmp(json_string_value(json_object_get(m, "userId")), user) == 0) {
+			content = json_incref(json_object_get(m, "content"));
+			json_decref(j);
+			return content;
+		}
+	}
+	fail_msg("no user memory");
+	return NULL;
+}
+
+/* Eliza's web client posts FormData with a file: accepted past 100 kB, the file kept as attachment metadata only. */
+static void test_message_upload(void **state)
+{
+	struct env e;
+	struct upload u = { .ctype = FORM_TYPE };
+	char resp[8192];
+	json_t *content, *a;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	/* 150 kB image: Eliza's multer takes it; the 100 kB limit is for JSON and urlencoded bodies */
+	u.head = TEXT_PART("text", "what is in this picture?") TEXT_PART("user", "user")
+		FILE_HEAD("file", "cat.png", "image/png");
+	u.fill = 150 * 1024;
+	u.tail = "\r\n" FORM_END;
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 200);
+	assert_non_null(strstr(resp_body(resp), "echo: what is in this picture?"));
+	content = last_user_content(&e);
+	assert_string_equal(json_string_value(json_object_get(content, "text")), "what is in this picture?");
+	assert_int_equal(json_array_size(json_object_get(content, "attachments")), 1);
+	a = json_array_get(json_object_get(content, "attachments"), 0);
+	assert_string_equal(json_string_value(json_object_get(a, "title")), "cat.png");
+	assert_string_equal(json_string_value(json_object_get(a, "contentType")), "image/png");
+	assert_string_equal(json_string_value(json_object_get(a, "source")), "direct");
+	assert_string_equal(json_string_value(json_object_get(a, "description")), "Uploaded file: cat.png");
+	assert_string_equal(json_string_value(json_object_get(a, "url")), "");
+	assert_string_equal(json_string_value(json_object_get(a, "text")), "");
+	assert_int_equal(json_integer_value(json_object_get(a, "size")), 150 * 1024);
+	assert_true(strtoll(json_string_value(json_object_get(a, "id")), NULL, 10) > 1700000000000LL);
+	json_decref(content);
+
+	/* chunked (no Content-Length), the client's path in the file name reduced to its base name */
+	u.head = TEXT_PART("text", "chunked") FILE_HEAD("file", "../../x/evil.sh", "text/x-sh");
+	u.fill = 3 << 20;
+	u.chunked = true;
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 200);
+	assert_non_null(strstr(resp_body(resp), "echo: chunked"));
+	content = last_user_content(&e);
+	a = json_array_get(json_object_get(content, "attachments"), 0);
+	assert_string_equal(json_string_value(json_object_get(a, "title")), "evil.sh");
+	json_decref(content);
+	u.chunked = false;
+
+	/* an empty file input (filename="") is no attachment, as in multer */
+	u.head = TEXT_PART("text", "no file") FILE_HEAD("file", "", "application/octet-stream");
+	u.fill = 0;
+	u.tail = "\r\n" FORM_END;
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 200);
+	content = last_user_content(&e);
+	assert_string_equal(json_string_value(json_object_get(content, "text")), "no file");
+	assert_int_equal(json_array_size(json_object_get(content, "attachments")), 0);
+	json_decref(content);
+
+	/* multer's upload.single("file"): a file under another name, or a second file, is refused */
+	u.head = TEXT_PART("text", "x") FILE_HEAD("image", "a.png", "image/png");
+	u.fill = 10;
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 400);
+	assert_non_null(strstr(resp_body(resp), "Unexpected field"));
+	u.head = FILE_HEAD("file", "a.png", "image/png") "a\r\n" FILE_HEAD("file", "b.png", "image/png");
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 413);
+	assert_string_equal(resp_body(resp), "{\"error\":\"request body too large: too many file parts\"}");
+	env_stop(&e);
+}
+
+static void test_multipart_errors_and_limits(void **state)
+{
+	struct env e;
+	struct upload u = { .ctype = FORM_TYPE, .tail = "" };
+	char resp[8192], *big;
+	size_t n;
+
+	(void)state;
+	env_start_full(&e, NULL, 0, 1 << 20);
+	/* malformed: bare LF line ends, no closing delimiter, a part without a name, no boundary */
+	u.head = "--" BOUNDARY "\nContent-Disposition: form-data; name=\"text\"\n\nhi\n--" BOUNDARY "--\n";
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 400);
+	assert_non_null(strstr(resp_body(resp), "\"error\""));
+	u.head = TEXT_PART("text", "hi");
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 400);
+	assert_non_null(strstr(resp_body(resp), "closing delimiter"));
+	u.head = "--" BOUNDARY "\r\nContent-Disposition: form-data\r\n\r\nhi\r\n" FORM_END;
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 400);
+	assert_non_null(strstr(resp_body(resp), "no name"));
+	u.ctype = "multipart/form-data; charset=utf-8";
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 400);
+	assert_non_null(strstr(resp_body(resp), "without a boundary"));
+	u.ctype = FORM_TYPE;
+
+	/* the text fields are capped like a JSON body (100 kB) */
+	n = 101 * 1024;
+	big = malloc(n + 256);
+	assert_non_null(big);
+	snprintf(big, 256, "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n");
+	memset(big + strlen(big), 'a', n);
+	strcpy(big + strlen("--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n") + n,
+	       "\r\n" FORM_END);
+	u.head = big;
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 413);
+	assert_non_null(strstr(resp_body(resp), "text fields"));
+	free(big);
+
+	/* a file over the limit (1 MiB here): announced, 413 before the body is read; chunked, 413 after it */
+	u.head = TEXT_PART("text", "x") FILE_HEAD("file", "big.bin", "application/octet-stream");
+	u.fill = 16 << 20;
+	u.tail = "\r\n" FORM_END;
+	u.headers_only = true;
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 413);
+	u.headers_only = false;
+	u.fill = 3 << 20;
+	u.chunked = true;
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 413);
+	assert_string_equal(resp_body(resp),
+	                    "{\"error\":\"request body too large: a file part is over the upload limit\"}");
+	/* just under it */
+	u.fill = (1 << 20);
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 200);
+	env_stop(&e);
+}
+
+/* body-parser's urlencoded parser (qs) and multer: repeats become arrays, undecodable text stays as sent. */
+static void test_form_field_semantics(void **state)
+{
+	struct env e;
+	struct test_resp r;
+	char *many;
+	size_t i;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/x-www-form-urlencoded", "text=a&text=b", NULL);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(r.body, "{\"error\":\"text must be a string\"}");
+	resp_free(&r);
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/x-www-form-urlencoded",
+	            "=x&&text=100%25+sure&userId&", NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "echo: 100% sure"));
+	resp_free(&r);
+	/* a lone '%' or bytes that are not UTF-8: qs keeps the text undecoded */
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/x-www-form-urlencoded", "text=50%+off%21", NULL);
+	assert_non_null(strstr(r.body, "echo: 50% off%21"));
+	resp_free(&r);
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/x-www-form-urlencoded", "text=%FF+%41", NULL);
+	assert_non_null(strstr(r.body, "echo: %FF %41"));
+	resp_free(&r);
+	/* 1000 parameters is body-parser's limit */
+	many = malloc(4 * 1000 + 16);
+	assert_non_null(many);
+	strcpy(many, "text=hi");
+	for (i = 0; i < 999; i++)
+		strcat(many, "&a=1");
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/x-www-form-urlencoded", many, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	strcat(many, "&b");
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/x-www-form-urlencoded", many, NULL);
+	assert_int_equal(r.status, 413);
+	assert_string_equal(r.body, "{\"error\":\"too many parameters\"}");
+	resp_free(&r);
+	free(many);
+	/* JSON is application/json or a media type ending in +json, not "+json" anywhere in the header */
+	r = request(&e, "POST", "/Alice%20Bot/message", "text/plain; note=a+json", "not json", NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "[]");
+	resp_free(&r);
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/vnd.api+json; charset=utf-8", "{\"text\":\"vnd\"}",
+	            NULL);
+	assert_non_null(strstr(r.body, "echo: vnd"));
+	resp_free(&r);
+	/* multipart: a repeated field is an array too; an empty one is "" */
+	r = request(&e, "POST", "/Alice%20Bot/message", FORM_TYPE, TEXT_PART("text", "a") TEXT_PART("text", "b") FORM_END,
+	            NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	r = request(&e, "POST", "/Alice%20Bot/message", FORM_TYPE, TEXT_PART("text", "") FORM_END, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "[]");
+	resp_free(&r);
+	env_stop(&e);
+}
+
+static void test_max_file_env(void **state)
+{
+	agent_api_config c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	setenv("TEELIZA_MAX_FILE_SIZE", "10mb", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_OK);
+	assert_int_equal(c.max_file, (size_t)10 << 20);
+	setenv("TEELIZA_MAX_FILE_SIZE", "big", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_ERR_CONFIG);
+	assert_non_null(strstr(teeliza_errmsg(), "TEELIZA_MAX_FILE_SIZE"));
+	unsetenv("TEELIZA_MAX_FILE_SIZE");
+}
+
+/* Peak RSS of this process in kB (VmHWM), or 0 when unknown. */
+static long peak_rss_kb(const char *key)
+{
+	char line[256];
+	long kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, strlen(key)) == 0)
+			kb = strtol(line + strlen(key), NULL, 10);
+	fclose(f);
+	return kb;
+}
+
+/* A 50 MiB file part is answered, and the server never holds it: the peak RSS stays far below its size. */
+static void test_upload_memory_bounded(void **state)
+{
+	struct env e;
+	struct upload u = { .ctype = FORM_TYPE };
+	char resp[8192];
+	long before, after;
+	FILE *f;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	/* warm up (threads, SQLite, first message), then reset the peak (Linux clear_refs "5") */
+	u.head = TEXT_PART("text", "warm up") FILE_HEAD("file", "w.bin", "application/octet-stream");
+	u.fill = 1 << 20;
+	u.tail = "\r\n" FORM_END;
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 200);
+	f = fopen("/proc/self/clear_refs", "w");
+	if (f != NULL) {
+		fputs("5", f);
+		fclose(f);
+	}
+	before = peak_rss_kb("VmHWM:");
+	u.head = TEXT_PART("text", "a big upload") FILE_HEAD("file", "video.mp4", "video/mp4");
+	u.fill = (uint64_t)50 << 20;
+	assert_int_equal(raw_post(resp, sizeof(resp), &e, "/Alice%20Bot/message", &u), 200);
+	assert_non_null(strstr(resp_body(resp), "echo: a big upload"));
+	after = peak_rss_kb("VmHWM:");
+	print_message("peak RSS %ld kB before, %ld kB after a 50 MiB upload (+%ld kB)\n", before, after, after - before);
+	if (before > 0)
+		assert_true(after - before < 16 * 1024); /* generous: the file is 51200 kB */
+	env_stop(&e);
+}
+
 static void test_concurrent_clients(void **state)
 {
 	struct env e;
@@ -978,6 +1359,11 @@ int main(void)
 		cmocka_unit_test(test_sizes_and_env),
 		cmocka_unit_test(test_attestation_route),
 		cmocka_unit_test(test_concurrent_clients),
+		cmocka_unit_test(test_message_upload),
+		cmocka_unit_test(test_multipart_errors_and_limits),
+		cmocka_unit_test(test_form_field_semantics),
+		cmocka_unit_test(test_upload_memory_bounded),
+		cmocka_unit_test(test_max_file_env),
 	};
 
 	/* TEE settings come from the registry config here, never from the caller's environment. */

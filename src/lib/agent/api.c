@@ -75,7 +75,7 @@ static bool seg_is(const api_request *r, size_t i, const char *name)
 }
 
 /* Split "/a/b/c/" into segments; false when there are too many. */
-static bool split_path(api_request *r, const char *path)
+bool api_split_path(api_request *r, const char *path)
 {
 	char *p;
 
@@ -202,16 +202,17 @@ static void handle(http_server_reply *reply, const http_server_request *req, voi
 	}
 	memset(&r, 0, sizeof(r));
 	r.http = req;
-	if (!split_path(&r, req->path)) {
+	if (!api_split_path(&r, req->path)) {
 		free(r.path_copy);
 		not_found_route(reply, req);
 		return;
 	}
-	r.body = api_parse_body(r.body_error, sizeof(r.body_error), req);
+	api_parse_body(&r);
 	route(reply, api, &r);
 	if (reply->status >= 500)
 		teeliza_metrics_count_error(TEELIZA_METRIC_ERR_HTTP_5XX);
 	json_decref(r.body);
+	json_decref(r.files);
 	free(r.path_copy);
 }
 
@@ -223,6 +224,8 @@ static teeliza_err start_server(agent_api *api, const agent_api_config *cfg, uin
 	hc.host = api->host;
 	hc.port = port;
 	hc.max_body = cfg->max_body != 0 ? cfg->max_body : AGENT_API_DEFAULT_MAX_BODY;
+	api_form_limits(&api->form_limits, hc.max_body, cfg->max_file != 0 ? cfg->max_file : AGENT_API_DEFAULT_MAX_FILE);
+	hc.form = &api->form_limits;
 	hc.threads = cfg->threads != 0 ? cfg->threads : API_DEFAULT_THREADS;
 	hc.handler = handle;
 	hc.ctx = api;
@@ -353,7 +356,7 @@ teeliza_err agent_api_parse_size(size_t *out, const char *text)
 teeliza_err agent_api_config_from_env(agent_api_config *cfg)
 {
 	const char *host = getenv("SERVER_HOST"), *port = getenv("SERVER_PORT"), *token = getenv("API_TOKEN");
-	const char *payload = getenv("EXPRESS_MAX_PAYLOAD");
+	const char *payload = getenv("EXPRESS_MAX_PAYLOAD"), *max_file = getenv("TEELIZA_MAX_FILE_SIZE");
 	unsigned long v;
 	char *end;
 
@@ -372,5 +375,7 @@ teeliza_err agent_api_config_from_env(agent_api_config *cfg)
 		cfg->api_token = token;
 	if (payload != NULL && payload[0] != 0 && agent_api_parse_size(&cfg->max_body, payload) != TEELIZA_OK)
 		return agent_error_wrap(TEELIZA_ERR_CONFIG, "EXPRESS_MAX_PAYLOAD: ");
+	if (max_file != NULL && max_file[0] != 0 && agent_api_parse_size(&cfg->max_file, max_file) != TEELIZA_OK)
+		return agent_error_wrap(TEELIZA_ERR_CONFIG, "TEELIZA_MAX_FILE_SIZE: ");
 	return TEELIZA_OK;
 }

@@ -117,7 +117,7 @@ void api_route_agent_set(http_server_reply *reply, agent_api *api, const api_req
 		return;
 	}
 	if (r->body == NULL) {
-		set_failed(reply, 400, r->body_error);
+		set_failed(reply, r->body_status, r->body_error);
 		return;
 	}
 	/*
@@ -329,11 +329,11 @@ static const char *field_text(char *tmp, size_t tmp_len, const json_t *body, con
 
 void api_route_message(http_server_reply *reply, agent_api *api, const api_request *r, const char *agent_ref)
 {
-	char user_id[AGENT_UUID_BUFSZ], room_id[AGENT_UUID_BUFSZ], t1[32], t2[32];
+	char user_id[AGENT_UUID_BUFSZ], room_id[AGENT_UUID_BUFSZ], t1[32], t2[32], why[200];
 	const char *user, *room;
 	agent_message_in in;
 	agent_runtime *rt;
-	json_t *out = NULL;
+	json_t *out = NULL, *attachments;
 	const json_t *text;
 	teeliza_err err;
 
@@ -344,13 +344,19 @@ void api_route_message(http_server_reply *reply, agent_api *api, const api_reque
 	}
 	if (r->body == NULL) {
 		agent_runtime_release(rt);
-		api_reply_error(reply, 400, r->body_error);
+		api_reply_error(reply, r->body_status, r->body_error);
 		return;
 	}
 	text = json_object_get(r->body, "text");
 	if (text != NULL && !json_is_string(text) && !json_is_null(text)) {
 		agent_runtime_release(rt);
 		api_reply_error(reply, 400, "text must be a string");
+		return;
+	}
+	attachments = api_message_attachments(why, sizeof(why), r);
+	if (attachments == NULL) {
+		agent_runtime_release(rt);
+		api_reply_error(reply, strcmp(why, "out of memory") == 0 ? 500 : 400, why);
 		return;
 	}
 	user = field_text(t1, sizeof(t1), r->body, "userId");
@@ -365,8 +371,10 @@ void api_route_message(http_server_reply *reply, agent_api *api, const api_reque
 	in.user_name = json_string_value(json_object_get(r->body, "userName"));
 	in.name = json_string_value(json_object_get(r->body, "name"));
 	in.source = "direct";
+	in.attachments = attachments;
 	if (!err)
 		err = agent_runtime_message(&out, rt, &in);
+	json_decref(attachments);
 	if (err == TEELIZA_ERR_NOT_FOUND) {
 		api_reply_text(reply, 404, "Agent not found");
 	} else if (err == TEELIZA_ERR_TOO_LARGE) {

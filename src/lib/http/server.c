@@ -7,8 +7,13 @@
  *
  * A reply body whose teeliza_buf the handler marked `secret` is wiped when
  * libmicrohttpd is done sending it.
+ *
+ * With config.form, a multipart/form-data body is not collected but fed to
+ * http_form as libmicrohttpd hands it over (begin_body, take_body,
+ * end_body), so a file part costs no memory.
  */
 #include "teeliza/http.h"
+#include "teeliza/http_form.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -47,6 +53,8 @@ struct http_server {
 	http_handler_fn handler;
 	void *ctx;
 	size_t max_body;
+	http_form_limits form;  /* valid when has_form */
+	bool has_form;
 	unsigned threads;
 	struct listener tcp;
 	struct listener local;
@@ -61,6 +69,10 @@ struct pending {
 	size_t discarded;
 	bool started;
 	bool too_large;
+	const char *too_large_json;  /* the 413 body (static) */
+	http_form *form;             /* a multipart body parsed as it arrives */
+	bool form_failed;            /* it is malformed: form_error says why */
+	char form_error[200];
 };
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
@@ -93,6 +105,7 @@ static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
 	if (p == NULL)
 		return;
 	teeliza_buf_free(&p->body);
+	http_form_free(p->form);
 	free(p->query);
 	free(p);
 	*con_cls = NULL;
@@ -263,6 +276,8 @@ static enum MHD_Result dispatch(struct listener *l, struct MHD_Connection *con, 
 	req.body = p->body.data != NULL ? p->body.data : (const uint8_t *)"";
 	req.body_len = p->body.len;
 	req.remote = remote;
+	req.form = p->form_failed ? NULL : p->form;
+	req.form_error = p->form_failed ? p->form_error : NULL;
 
 	memset(&reply, 0, sizeof(reply));
 	reply.status = 200;
@@ -273,6 +288,91 @@ static enum MHD_Result dispatch(struct listener *l, struct MHD_Connection *con, 
 	return send_reply(con, &reply);
 }
 
+/* The 413 body for a multipart limit (static: libmicrohttpd sends it without a copy). */
+static const char *form_too_large_json(http_form_limit limit)
+{
+	switch (limit) {
+	case HTTP_FORM_LIMIT_FILE:
+		return "{\"error\":\"request body too large: a file part is over the upload limit\"}";
+	case HTTP_FORM_LIMIT_FILES:
+		return "{\"error\":\"request body too large: too many file parts\"}";
+	case HTTP_FORM_LIMIT_PARTS:
+		return "{\"error\":\"request body too large: too many parts\"}";
+	case HTTP_FORM_LIMIT_TEXT:
+		return "{\"error\":\"request body too large: the text fields are over the body limit\"}";
+	default:
+		return too_large_json;
+	}
+}
+
+static bool is_multipart_form(const char *ctype)
+{
+	static const char type[] = "multipart/form-data";
+
+	return ctype != NULL && strncasecmp(ctype, type, sizeof(type) - 1) == 0 &&
+	       (ctype[sizeof(type) - 1] == 0 || ctype[sizeof(type) - 1] == ';' || ctype[sizeof(type) - 1] == ' ' ||
+	        ctype[sizeof(type) - 1] == '\t');
+}
+
+/* Headers are in: a multipart body is parsed as it comes (when configured). Returns the body limit. */
+static size_t begin_body(struct pending *p, const http_server *s, struct MHD_Connection *con)
+{
+	const char *ctype = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	p->too_large_json = too_large_json;
+	if (!s->has_form || !is_multipart_form(ctype))
+		return s->max_body;
+	if (http_form_new(&p->form, ctype, &s->form) != TEELIZA_OK) {
+		p->form_failed = true;
+		snprintf(p->form_error, sizeof(p->form_error), "%s", teeliza_errmsg());
+	}
+	return s->form.max_total < SIZE_MAX ? (size_t)s->form.max_total : SIZE_MAX;
+}
+
+/* Body bytes: collected, or fed to the form parser; after a failure counted and dropped. */
+static enum MHD_Result take_body(struct pending *p, const char *data, size_t len)
+{
+	teeliza_err err = TEELIZA_OK;
+
+	if (!p->too_large && !p->form_failed) {
+		if (p->form != NULL) {
+			err = http_form_feed(p->form, (const uint8_t *)data, len);
+			if (err == TEELIZA_ERR_TOO_LARGE)
+				p->too_large_json = form_too_large_json(http_form_limit_hit(p->form));
+			else if (err == TEELIZA_ERR_INVALID)
+				p->form_failed = true;
+		} else {
+			err = teeliza_buf_append(&p->body, data, len);
+		}
+		if (err == TEELIZA_ERR_TOO_LARGE) {
+			p->too_large = true;
+			teeliza_buf_free(&p->body);
+		} else if (err != TEELIZA_OK && err != TEELIZA_ERR_INVALID) {
+			return MHD_NO;
+		}
+	}
+	if (p->too_large || p->form_failed) {
+		p->discarded += len;
+		if (p->discarded > HTTP_MAX_DISCARD)
+			return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* The body is complete: a multipart body must have ended properly. */
+static void end_body(struct pending *p)
+{
+	/* No body at all is no form, whatever the Content-Type says: multer skips such a request. */
+	if (p->form == NULL && p->form_failed && p->discarded == 0) {
+		p->form_failed = false;
+		return;
+	}
+	if (p->form == NULL || p->too_large || p->form_failed)
+		return;
+	if (http_form_finish(p->form) != TEELIZA_OK)
+		p->form_failed = true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -280,7 +380,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	struct listener *l = cls;
 	struct pending *p = *con_cls;
 	const char *cl;
-	teeliza_err err;
+	size_t limit;
 
 	(void)version;
 	if (p == NULL)
@@ -288,31 +388,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	if (!p->started) {
 		/* Headers only. Refuse an announced oversized body before reading any of it. */
 		p->started = true;
+		limit = begin_body(p, l->server, con);
 		cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && announced_too_large(cl, l->server->max_body))
+		if (cl != NULL && announced_too_large(cl, limit))
 			return queue_static(con, 413, too_large_json, true);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (!p->too_large) {
-			err = teeliza_buf_append(&p->body, upload_data, *upload_data_size);
-			if (err == TEELIZA_ERR_TOO_LARGE) {
-				p->too_large = true;
-				teeliza_buf_free(&p->body);
-			} else if (err != TEELIZA_OK) {
-				return MHD_NO;
-			}
-		}
-		if (p->too_large) {
-			p->discarded += *upload_data_size;
-			if (p->discarded > HTTP_MAX_DISCARD)
-				return MHD_NO;
-		}
+		if (take_body(p, upload_data, *upload_data_size) != MHD_YES)
+			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	end_body(p);
 	if (p->too_large)
-		return queue_static(con, 413, too_large_json, true);
+		return queue_static(con, 413, p->too_large_json, true);
+	if (p->form_failed && p->form != NULL)
+		snprintf(p->form_error, sizeof(p->form_error), "%s", http_form_error(p->form));
 	return dispatch(l, con, p, url, method);
 }
 
@@ -462,6 +554,10 @@ teeliza_err http_server_start(http_server **out, const http_server_config *cfg)
 	s->handler = cfg->handler;
 	s->ctx = cfg->ctx;
 	s->max_body = cfg->max_body != 0 ? cfg->max_body : HTTP_DEFAULT_MAX_BODY;
+	if (cfg->form != NULL) {
+		s->form = *cfg->form;
+		s->has_form = true;
+	}
 	s->threads = cfg->threads != 0 ? cfg->threads : HTTP_DEFAULT_THREADS;
 	if (s->threads > HTTP_MAX_THREADS)
 		s->threads = HTTP_MAX_THREADS;
