@@ -717,6 +717,9 @@ static teeliza_err start_guard(http_server *s, const http_server_config *cfg, un
 	memset(&g, 0, sizeof(g));
 	s->max_connections = connections_allowed(
 		cfg->max_connections != 0 ? cfg->max_connections : HTTP_SERVER_DEFAULT_MAX_CONNECTIONS, listeners);
+	/* libmicrohttpd splits the limit between its worker threads: none may get 0 */
+	if (s->max_connections < s->threads)
+		s->max_connections = s->threads;
 	s->rate_limit = cfg->rate_limit < HTTP_SERVER_MAX_RATE_LIMIT ? cfg->rate_limit : HTTP_SERVER_MAX_RATE_LIMIT;
 	g.max_connections = s->max_connections * listeners;
 	g.max_per_client = cfg->max_per_client != 0 ? cfg->max_per_client : HTTP_SERVER_DEFAULT_MAX_PER_CLIENT;
