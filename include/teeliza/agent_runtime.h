@@ -390,7 +390,7 @@ typedef struct agent_api_config {
 	/* The server's limits (http_server_config; 0: its defaults): */
 	unsigned max_connections;        /* open connections (4096) */
 	unsigned max_per_client;         /* open connections from one client address (256) */
-	unsigned request_timeout_s;      /* to receive a whole request (30 s) */
+	unsigned request_timeout_s;      /* to receive a whole request (30 s, plus 1 s per 16 KiB of body) */
 	unsigned rate_limit;             /* requests per minute per client address; 0: none (Eliza has none) */
 	FILE *log;                       /* NULL: stderr */
 	/*

@@ -101,7 +101,8 @@ typedef struct http_server_config {
 	/* Limits; 0 = the default. docs/AGENT.md and docs/SIMULATED-QUOTES.md describe them. */
 	unsigned max_connections;    /* per listener (4096), capped by the open-file limit */
 	unsigned max_per_client;     /* connections open at once from one IPv4 address or IPv6 /64 (256) */
-	unsigned request_timeout_s;  /* to receive a whole request: line, headers and body (30) */
+	unsigned request_timeout_s;  /* to receive a whole request: line, headers and body (30), plus 1 s per
+	                                HTTP_SERVER_BODY_MIN_RATE body bytes */
 	unsigned rate_limit;         /* requests per minute per client address (0 = none); 429 beyond */
 } http_server_config;
 
@@ -109,6 +110,8 @@ typedef struct http_server_config {
 #define HTTP_SERVER_DEFAULT_MAX_PER_CLIENT 256u
 #define HTTP_SERVER_DEFAULT_REQUEST_TIMEOUT_S 30u
 #define HTTP_SERVER_MAX_RATE_LIMIT 1000000u
+/* Body bytes a second that keep extending the request deadline (an upload at this pace is never cut). */
+#define HTTP_SERVER_BODY_MIN_RATE 16384u
 
 /*
  * Start listening (both TCP and unix socket when both are configured).
@@ -117,8 +120,9 @@ typedef struct http_server_config {
  * Content-Security-Policy with frame-ancestors 'none' (added beside the
  * handler's own policy when that one does not forbid framing). A request
  * must arrive whole within request_timeout_s of the connection opening or
- * of the previous reply on it, else the connection is closed; that also
- * bounds idle keep-alive. A client over max_per_client has its new
+ * of the previous reply on it, plus a second per HTTP_SERVER_BODY_MIN_RATE
+ * body bytes received, else the connection is closed; that also bounds idle
+ * keep-alive. A client over max_per_client has its new
  * connections closed at once; over the rate limit it gets 429 with
  * Retry-After and a JSON error (unix-socket clients have neither limit).
  * The first start raises the process's soft open-file limit to its hard

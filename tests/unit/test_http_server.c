@@ -580,6 +580,26 @@ static void test_request_deadline(void **state)
 	assert_true(closed_within(fd, 20000));
 	close(fd);
 
+	/* an upload that keeps its pace (here 160 KiB/s, ten times the minimum) is not cut, however long */
+	fd = connect_from(NULL, http_server_port(s));
+	assert_true(fd >= 0);
+	send_all(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 491520\r\nConnection: close\r\n\r\n");
+	{
+		char chunk[16384], head[16];
+		long long t0 = mono_ms();
+		int i;
+
+		memset(chunk, 'x', sizeof(chunk));
+		for (i = 0; i < 30; i++) {
+			assert_int_equal(send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL), (ssize_t)sizeof(chunk));
+			usleep(100 * 1000);
+		}
+		assert_true(mono_ms() - t0 > 2000); /* longer than the deadline alone */
+		assert_int_equal(recv(fd, head, 12, MSG_WAITALL), 12);
+		assert_memory_equal(head, "HTTP/1.1 200", 12);
+	}
+	close(fd);
+
 	/* a handler that takes longer than the deadline still answers: the deadline is for receiving */
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/sleep/3000", http_server_port(s));
 	assert_int_equal(request(&r, NULL, url, NULL, "{}", 2, NULL), CURLE_OK);

@@ -523,6 +523,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
+		http_guard_body_received(con, *upload_data_size);
 		if (take_body(p, upload_data, *upload_data_size) != MHD_YES)
 			return MHD_NO;
 		*upload_data_size = 0;

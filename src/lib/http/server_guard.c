@@ -6,7 +6,9 @@
  * ever. So every open connection is on a list with the time its current
  * request began (the connection opened, or the previous reply was sent), and
  * a sweeper thread shuts down the socket of any connection still receiving
- * a request after the deadline. libmicrohttpd then reads end-of-file and
+ * a request after the deadline. Body bytes extend the deadline (a second per
+ * HTTP_SERVER_BODY_MIN_RATE bytes), so an upload that keeps that pace is
+ * never cut however big, while a body sent a byte at a time gains nothing. libmicrohttpd then reads end-of-file and
  * closes it as if the client had left. A connection with bytes the server
  * has not read yet is spared: its worker thread is busy with another
  * request (handlers run on the thread that owns the connection), so the
@@ -57,6 +59,7 @@ struct http_conn {
 	void *owner;
 	int fd;
 	int64_t since_ms;                      /* start of the request being received */
+	uint64_t body_bytes;                   /* of that request, so far */
 	bool receiving;                        /* the deadline runs */
 	bool cut;                              /* socket shut down by us */
 };
@@ -227,7 +230,9 @@ static void sweep(http_guard *g, int64_t now)
 	struct client *cl, *next;
 
 	for (c = g->conns; c != NULL; c = c->next) {
-		if (c->receiving && !c->cut && now - c->since_ms >= g->timeout_ms && !unread_input(c->fd)) {
+		if (c->receiving && !c->cut &&
+		    now - c->since_ms >= g->timeout_ms + (int64_t)(c->body_bytes * 1000 / HTTP_SERVER_BODY_MIN_RATE) &&
+		    !unread_input(c->fd)) {
 			(void)shutdown(c->fd, SHUT_RDWR);
 			c->cut = true;
 		}
@@ -433,6 +438,18 @@ static http_guard *guard_of_conn(const struct http_conn *c)
 	return c != NULL ? c->guard : NULL;
 }
 
+void http_guard_body_received(struct MHD_Connection *con, size_t n)
+{
+	struct http_conn *c = conn_of(con);
+	http_guard *g = guard_of_conn(c);
+
+	if (g == NULL)
+		return;
+	pthread_mutex_lock(&g->lock);
+	c->body_bytes += n;
+	pthread_mutex_unlock(&g->lock);
+}
+
 void http_guard_request_received(struct MHD_Connection *con)
 {
 	struct http_conn *c = conn_of(con);
@@ -455,6 +472,7 @@ void http_guard_reply_done(struct MHD_Connection *con)
 	pthread_mutex_lock(&g->lock);
 	c->receiving = true;
 	c->since_ms = now_ms();
+	c->body_bytes = 0;
 	pthread_mutex_unlock(&g->lock);
 }
 

@@ -53,6 +53,8 @@ void http_guard_conn_closed(http_guard *g, void *socket_context);
 /* The accept policy: MHD_NO for a client already at its cap (a cheap early refusal). */
 enum MHD_Result http_guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
 
+/* n more body bytes arrived: each HTTP_SERVER_BODY_MIN_RATE of them extends the deadline by a second. */
+void http_guard_body_received(struct MHD_Connection *con, size_t n);
 /* The whole request is in: its deadline stops while the handler runs and the reply goes out. */
 void http_guard_request_received(struct MHD_Connection *con);
 /* The reply is sent: the next request on this connection must arrive within the deadline. */
