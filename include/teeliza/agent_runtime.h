@@ -381,10 +381,17 @@ typedef struct agent_api_config {
 	const char *host;                /* NULL: "0.0.0.0" (Eliza's bind address) */
 	uint16_t port;                   /* 0: any free port */
 	bool port_fallback;              /* port taken: try the next 10 ports (Eliza 0.1.9) */
-	const char *api_token;           /* NULL or "": no authentication; else Bearer <token> on every route but GET / and /hello */
+	const char *api_token;           /* NULL or "": no authentication (set, stop and delete then answer loopback
+	                                    clients only); else Bearer <token> on every route but GET /, /hello,
+	                                    /healthz and the dashboard's files */
 	size_t max_body;                 /* 0: AGENT_API_DEFAULT_MAX_BODY */
 	size_t max_file;                 /* one multipart file part; 0: AGENT_API_DEFAULT_MAX_FILE */
 	unsigned threads;                /* 0: 16 */
+	/* The server's limits (http_server_config; 0: its defaults): */
+	unsigned max_connections;        /* open connections (4096) */
+	unsigned max_per_client;         /* open connections from one client address (256) */
+	unsigned request_timeout_s;      /* to receive a whole request (30 s, plus 1 s per 16 KiB of body) */
+	unsigned rate_limit;             /* requests per minute per client address; 0: none (Eliza has none) */
 	FILE *log;                       /* NULL: stderr */
 	/*
 	 * The in-process simulator's PKI (teeliza start --simulator), or NULL:
@@ -396,9 +403,11 @@ typedef struct agent_api_config {
 
 /*
  * Read SERVER_HOST, SERVER_PORT, API_TOKEN, EXPRESS_MAX_PAYLOAD ("100kb",
- * "1mb", "512", ...) and TEELIZA_MAX_FILE_SIZE (same syntax) into cfg (other
- * fields untouched). Strings are borrowed
- * from the environment. Bad values: TEELIZA_ERR_CONFIG naming the variable.
+ * "1mb", "512", ...), TEELIZA_MAX_FILE_SIZE (same syntax), API_RATE_LIMIT,
+ * API_MAX_CONNECTIONS, API_MAX_CONNECTIONS_PER_CLIENT and API_REQUEST_TIMEOUT
+ * into cfg (other fields untouched; unset or empty variables leave theirs).
+ * Strings are borrowed from the environment. Bad values: TEELIZA_ERR_CONFIG
+ * naming the variable.
  */
 teeliza_err agent_api_config_from_env(agent_api_config *cfg) TEELIZA_WARN_UNUSED;
 
@@ -406,9 +415,10 @@ teeliza_err agent_api_config_from_env(agent_api_config *cfg) TEELIZA_WARN_UNUSED
 teeliza_err agent_api_parse_size(size_t *out, const char *text) TEELIZA_WARN_UNUSED;
 
 /*
- * Start serving. Logs "REST API bound to <host>:<port>" and, when the host
- * is not a loopback address and there is no token, a warning that anyone
- * who can reach the port can talk to and reconfigure the agents.
+ * Start serving. Logs "REST API bound to <host>:<port>", the limits, and,
+ * when the host is not a loopback address and there is no token, a warning
+ * that anyone who can reach the port can talk to the agents and read their
+ * memories (set, stop and delete stay loopback-only).
  * Out: *out (free with agent_api_stop).
  */
 teeliza_err agent_api_start(agent_api **out, const agent_api_config *cfg) TEELIZA_WARN_UNUSED;

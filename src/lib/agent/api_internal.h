@@ -23,6 +23,7 @@ typedef struct api_request {
 	char *path_copy;                 /* segments point into it */
 	const char *seg[8];
 	size_t n_seg;
+	bool too_deep;                   /* more segments than seg holds (n_seg is then 0) */
 	json_t *body;                    /* the body's fields as an object ({} when none); NULL when unparsable */
 	unsigned body_status;            /* 400 or 413 when body is NULL */
 	char body_error[240];            /* why body is NULL */

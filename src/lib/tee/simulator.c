@@ -212,6 +212,7 @@ teeliza_err tee_sim_start(tee_sim **out, const tee_sim_config *cfg)
 		hc.unix_mode = cfg->socket_mode;
 		hc.max_body = SIM_MAX_BODY;
 		hc.threads = cfg->threads;
+		hc.request_timeout_s = cfg->request_timeout_s;
 		hc.handler = handle;
 		hc.ctx = sim;
 		err = http_server_start(&sim->http, &hc);
