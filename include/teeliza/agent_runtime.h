@@ -63,10 +63,21 @@ typedef struct agent_api agent_api;
 
 /*
  * Write one log line "<text>\n" to f (NULL: stderr) under a lock so that
- * lines of concurrent messages never interleave. A multi-line text is
- * written whole.
+ * lines of concurrent messages never interleave. The text is redacted
+ * (registered secrets, secret-named environment values and PEM private
+ * keys become "[redacted]") and escaped as teeliza/log.h says, a '\n' in it
+ * included: whatever the arguments hold, this writes exactly one line. The
+ * same line is kept for the dashboard's logs view.
  */
 void agent_log(FILE *f, const char *fmt, ...) TEELIZA_PRINTF(2, 3);
+
+/*
+ * Write a block of lines (text split at '\n', each line redacted and
+ * escaped like agent_log's) together, e.g. the TEE plugin's attestation
+ * log. Only for text the program composed: a '\n' from outside would
+ * start a line of its own here.
+ */
+void agent_log_lines(FILE *f, const char *text);
 
 /* ------------------------------------------------------------------ */
 /* Model                                                               */

@@ -4,6 +4,7 @@
  * else, the two codes Docker gives meaning to (healthy / unhealthy).
  */
 #include "cli/cli.h"
+#include "teeliza/log.h"
 
 #include "teeliza/http.h"
 
@@ -149,7 +150,7 @@ int healthcheck_main(int argc, char **argv)
 	err = http_perform(&resp, &req);
 	if (err) {
 		if (!quiet)
-			fprintf(stderr, "teeliza healthcheck: unhealthy: %s\n",
+			teeliza_logf(stderr, "teeliza healthcheck: unhealthy: %s",
 			        teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 		return EXIT_UNHEALTHY;
 	}

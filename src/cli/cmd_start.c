@@ -7,6 +7,7 @@
  */
 #include "cli/cli.h"
 #include "teeliza/agent_runtime.h"
+#include "teeliza/log.h"
 #include "teeliza/simulator.h"
 
 #include <errno.h>
@@ -303,7 +304,7 @@ static void chat_once(agent_registry *reg, const char *agent_id, const char *age
 	if (!err)
 		err = agent_runtime_message(&reply, rt, &in);
 	if (err) {
-		fprintf(stderr, "teeliza start: no reply: %s\n", teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+		teeliza_logf(stderr, "teeliza start: no reply: %s", teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 	} else {
 		for (i = 0; i < json_array_size(reply); i++) {
 			const char *text = json_string_value(json_object_get(json_array_get(reply, i), "text"));
@@ -480,7 +481,7 @@ int start_main(int argc, char **argv)
 		err = agent_registry_start(i == 0 ? &first : NULL, reg, chars.c[i]);
 		chars.c[i] = NULL; /* the registry owns it now, also after a failure */
 		if (err) {
-			fprintf(stderr, "teeliza start: agent %s: %s\n", shown,
+			teeliza_logf(stderr, "teeliza start: agent %s: %s", shown,
 			        teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 			code = cli_exit_code(err);
 			goto out;

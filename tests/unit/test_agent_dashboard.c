@@ -609,7 +609,10 @@ static void test_logs_redacted(void **state)
 	assert_true(logs_contain(&e, "wallets (key scheme"));
 	/* The salt, an environment secret and a PEM private key never enter the ring. */
 	agent_log(e.log, "oops: salt is " SALT " and key sk-env-secret-98765");
-	agent_log(e.log, "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEH\n-----END PRIVATE KEY-----\nafter");
+	/* A key inside one line, and a key block among the lines of a block. */
+	agent_log(e.log, "key -----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AwEHone\n-----END PRIVATE KEY----- in one line");
+	agent_log_lines(e.log, "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEH\n-----END PRIVATE KEY-----\nafter");
+	assert_false(logs_contain(&e, "MIGHAgEAMBMGByqGSM49AwEHone"));
 	assert_false(logs_contain(&e, SALT));
 	assert_false(logs_contain(&e, "sk-env-secret-98765"));
 	assert_false(logs_contain(&e, "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEH"));

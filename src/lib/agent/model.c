@@ -5,6 +5,7 @@
  * key, with one log line that says what to set.
  */
 #include "teeliza/agent_model.h"
+#include "teeliza/log.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -38,7 +39,7 @@ void agent_llm_log(const agent_llm *m, const char *fmt, ...)
 	if (m != NULL && m->log != NULL)
 		m->log(m->log_ctx, line);
 	else
-		fprintf(stderr, "%s\n", line);
+		teeliza_log_write(stderr, line, strlen(line));
 }
 
 teeliza_err agent_llm_generate(agent_llm *m, teeliza_buf *out_text, const char *system, const char *prompt,

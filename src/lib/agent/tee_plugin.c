@@ -75,11 +75,13 @@ static void log_attestation(agent_tee *t, const char *title, const tee_attestati
 	teeliza_buf text;
 
 	teeliza_buf_init(&text, TEE_LOG_MAX);
-	if (tee_attestation_log(&text, a, 0) == TEELIZA_OK) {
-		/* tee_attestation_log ends its last line with '\n'; agent_log adds one. */
-		if (text.len > 0 && text.data[text.len - 1] == '\n')
-			text.data[--text.len] = 0;
-		agent_log(t->log, "%s\n%s\n%s", title, (const char *)text.data, done);
+	if (teeliza_buf_printf(&text, "%s\n", title) == TEELIZA_OK && tee_attestation_log(&text, a, 0) == TEELIZA_OK &&
+	    teeliza_buf_append_str(&text, done) == TEELIZA_OK) {
+		/*
+		 * A block of lines, as Eliza's plugin prints it. Its one outside part,
+		 * the report data, is JSON this program composed: no raw line breaks.
+		 */
+		agent_log_lines(t->log, (const char *)text.data);
 	}
 	teeliza_buf_free(&text);
 }
