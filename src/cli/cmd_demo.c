@@ -59,7 +59,7 @@ static int parse_opts(struct demo_opts *o, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *env = getenv("TEELIZA_SIM_STATE");
-	char *end;
+	uint64_t port;
 	int ch;
 
 	memset(o, 0, sizeof(*o));
@@ -75,9 +75,9 @@ static int parse_opts(struct demo_opts *o, int argc, char **argv)
 			fputs(demo_usage, stdout);
 			return -1;
 		case 'p':
-			errno = 0;
-			o->port = strtol(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != 0 || o->port < 0 || o->port > 65535) {
+			if (teeliza_parse_u64(&port, optarg, 0, 65535) == TEELIZA_OK) {
+				o->port = (long)port;
+			} else {
 				fprintf(stderr, "teeliza demo: bad port '%s' (0..65535)\n", optarg);
 				return EXIT_USAGE;
 			}

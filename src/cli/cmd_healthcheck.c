@@ -62,16 +62,11 @@ static bool valid_method(const char *m)
 
 static bool parse_timeout(long *out, const char *s)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	if (s[0] < '0' || s[0] > '9')
+	if (teeliza_parse_u64(&v, s, 1, MAX_TIMEOUT_MS) != TEELIZA_OK)
 		return false;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != 0 || v <= 0 || v > MAX_TIMEOUT_MS)
-		return false;
-	*out = v;
+	*out = (long)v;
 	return true;
 }
 

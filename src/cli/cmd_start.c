@@ -92,7 +92,7 @@ static int parse_opts(struct start_opts *o, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	char *end;
+	uint64_t port;
 	int ch;
 
 	memset(o, 0, sizeof(*o));
@@ -107,10 +107,9 @@ static int parse_opts(struct start_opts *o, int argc, char **argv)
 		case 's': o->simulator = true; break;
 		case 'd': o->sim_state_dir = optarg; break;
 		case 'p':
-			errno = 0;
-			o->port = strtol(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != 0 || o->port < 0 || o->port > 65535)
+			if (teeliza_parse_u64(&port, optarg, 0, 65535) != TEELIZA_OK)
 				return usage_error("bad port (0..65535)", optarg);
+			o->port = (long)port;
 			break;
 		case 'h':
 			fputs(start_usage, stdout);

@@ -130,16 +130,13 @@ int tee_cli_salt(teeliza_buf *salt, const char *cmd, const char *salt_file)
 
 int tee_cli_parse_ms(long *out, const char *cmd, const char *text)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != 0 || v <= 0 || v > 3600000L) {
+	if (teeliza_parse_u64(&v, text, 1, 3600000) != TEELIZA_OK) {
 		fprintf(stderr, "teeliza %s: --timeout wants milliseconds between 1 and 3600000, not '%s'\n", cmd, text);
 		return EXIT_USAGE;
 	}
-	*out = v;
+	*out = (long)v;
 	return EXIT_OK;
 }
 

@@ -183,13 +183,12 @@ static json_t *memory_json(const agent_memory *m)
 void api_route_memories(http_server_reply *reply, agent_api *api, const api_request *r, const char *id,
                         const char *room)
 {
-	char room_id[AGENT_UUID_BUFSZ], count_text[16];
+	char room_id[AGENT_UUID_BUFSZ];
 	agent_memory_list mems = {0};
 	agent_memory_query q;
 	agent_runtime *rt;
 	json_t *list, *one;
-	unsigned long count = MEMORIES_DEFAULT_COUNT;
-	char *end;
+	uint64_t count = MEMORIES_DEFAULT_COUNT;
 	size_t i;
 
 	rt = agent_registry_find(api->registry, id, true);
@@ -205,13 +204,10 @@ void api_route_memories(http_server_reply *reply, agent_api *api, const api_requ
 		api_reply_error(reply, 500, "Failed to fetch memories");
 		return;
 	}
-	if (api_query_param(count_text, sizeof(count_text), r->http->query, "count") != NULL) {
-		count = strtoul(count_text, &end, 10);
-		if (*end != 0 || count == 0 || count > MEMORIES_MAX_COUNT) {
-			agent_runtime_release(rt);
-			api_reply_error(reply, 400, "count must be a number from 1 to 1000");
-			return;
-		}
+	if (api_query_u64(&count, NULL, r->http->query, "count", 1, MEMORIES_MAX_COUNT) != TEELIZA_OK) {
+		agent_runtime_release(rt);
+		api_reply_error(reply, 400, "count must be a number from 1 to 1000");
+		return;
 	}
 	memset(&q, 0, sizeof(q));
 	q.agent_id = agent_runtime_id(rt);

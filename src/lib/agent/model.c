@@ -189,8 +189,7 @@ static teeliza_err set_base_url(agent_llm_endpoint *out, const char *url, const 
 static teeliza_err read_timeout(long *out, const agent_llm_config *cfg)
 {
 	const char *v;
-	char *end = NULL;
-	long ms;
+	uint64_t ms;
 
 	*out = AGENT_LLM_DEFAULT_TIMEOUT_MS;
 	if (cfg->timeout_ms > 0) {
@@ -200,12 +199,10 @@ static teeliza_err read_timeout(long *out, const agent_llm_config *cfg)
 	v = setting(cfg, "MODEL_TIMEOUT_MS");
 	if (v == NULL)
 		return TEELIZA_OK;
-	errno = 0;
-	ms = strtol(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || ms <= 0 || ms > 3600000L)
+	if (teeliza_parse_u64(&ms, v, 1, 3600000) != TEELIZA_OK)
 		return teeliza_set_error(TEELIZA_ERR_CONFIG,
 		                         "MODEL_TIMEOUT_MS must be a number of milliseconds from 1 to 3600000, not \"%s\"", v);
-	*out = ms;
+	*out = (long)ms;
 	return TEELIZA_OK;
 }
 
