@@ -122,12 +122,16 @@ typedef struct agent_model {
  * provider's OpenAI-compatible client when it has a key or URL, else the
  * built-in offline responder, which needs no network), wrapped so that its
  * text is parsed into a content object with bounded retries and a
- * plain-text fallback (agent_parse.h). Log lines go to log (NULL: stderr).
+ * plain-text fallback (agent_parse.h). posted: the character's JSON as a
+ * network caller posted it, or NULL when the operator loaded it (an
+ * operator's key then keeps to the operator's endpoints: agent_model.h).
+ * Log lines go to log (NULL: stderr).
  * Out: *out (zeroed first; free with agent_model_free).
- * Errors: TEELIZA_ERR_CONFIG for unusable model settings, TEELIZA_ERR_NOMEM.
+ * Errors: TEELIZA_ERR_CONFIG for unusable model settings (a posted
+ * character steering an operator's key elsewhere included), TEELIZA_ERR_NOMEM.
  */
-teeliza_err agent_model_for_character(agent_model *out, const agent_character *c, uint64_t seed,
-                                      FILE *log) TEELIZA_WARN_UNUSED;
+teeliza_err agent_model_for_character(agent_model *out, const agent_character *c, const json_t *posted,
+                                      uint64_t seed, FILE *log) TEELIZA_WARN_UNUSED;
 
 /* Release a model's state; NULL-safe, zeroes *m. */
 void agent_model_free(agent_model *m);
@@ -304,8 +308,20 @@ teeliza_err agent_registry_set_public_url(agent_registry *r, const char *url) TE
  * registerAgent). Out: *rt, a new reference (release with
  * agent_runtime_release), may be NULL when not wanted. Errors from the
  * model and TEE plugin set-up (TEELIZA_ERR_CONFIG with the reason).
+ * For characters the operator loaded (files, the bundled one); a character
+ * from the network goes through agent_registry_start_posted.
  */
 teeliza_err agent_registry_start(agent_runtime **rt, agent_registry *r, agent_character *c) TEELIZA_WARN_UNUSED;
+
+/*
+ * The same for a character a network caller posted (POST
+ * /agents/:id/set): posted is the JSON as received (borrowed, read during
+ * the call). Its model may not send an operator's key to an endpoint the
+ * operator did not configure for it (agent_model.h): such a character
+ * fails with TEELIZA_ERR_CONFIG and starts nothing.
+ */
+teeliza_err agent_registry_start_posted(agent_runtime **rt, agent_registry *r, agent_character *c,
+                                        const json_t *posted) TEELIZA_WARN_UNUSED;
 
 /*
  * The agent with this id, else (when by_name) the first whose name equals

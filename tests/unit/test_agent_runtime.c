@@ -777,11 +777,11 @@ static void test_prompt_unused_only_offline(void **state)
 	(void)state;
 	assert_non_null(log);
 	unsetenv("OPENAI_API_KEY");
-	assert_int_equal(agent_model_for_character(&m, offline, 1, log), TEELIZA_OK);
+	assert_int_equal(agent_model_for_character(&m, offline, NULL, 1, log), TEELIZA_OK);
 	assert_string_equal(m.description, "offline responder (ELIZA)");
 	assert_true(m.prompt_unused);
 	agent_model_free(&m);
-	assert_int_equal(agent_model_for_character(&m, remote, 1, log), TEELIZA_OK);
+	assert_int_equal(agent_model_for_character(&m, remote, NULL, 1, log), TEELIZA_OK);
 	assert_non_null(strstr(m.description, "openai"));
 	assert_false(m.prompt_unused);
 	agent_model_free(&m);

@@ -110,6 +110,7 @@ void api_route_agent_set(http_server_reply *reply, agent_api *api, const api_req
 	agent_runtime *rt = NULL;
 	teeliza_buf report;
 	json_t *cj;
+	bool other_id;
 	teeliza_err err;
 
 	if (!agent_uuid_is_valid(id)) {
@@ -134,14 +135,18 @@ void api_route_agent_set(http_server_reply *reply, agent_api *api, const api_req
 		return;
 	}
 	teeliza_buf_free(&report);
-	/* Eliza stops the agent the URL names; none there is fine. */
-	if (strcmp(agent_character_id(c), id) != 0 && agent_registry_stop(api->registry, id) != TEELIZA_OK)
-		teeliza_clear_error();
-	err = agent_registry_start(&rt, api->registry, c);
+	/* c's id is read before the registry takes c (and may free it on failure). */
+	other_id = strcmp(agent_character_id(c), id) != 0;
+	err = agent_registry_start_posted(&rt, api->registry, c, r->body);
 	if (err) {
-		set_failed(reply, 500, teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+		/* CONFIG: the posted settings cannot be used (e.g. an operator's key sent elsewhere). */
+		set_failed(reply, err == TEELIZA_ERR_CONFIG ? 400 : 500,
+		           teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 		return;
 	}
+	/* Eliza stops the agent the URL names (none there is fine); only once the new one runs. */
+	if (other_id && agent_registry_stop(api->registry, id) != TEELIZA_OK)
+		teeliza_clear_error();
 	cj = character_json(rt);
 	if (cj == NULL)
 		api_reply_error(reply, 500, "out of memory");

@@ -135,7 +135,7 @@ static teeliza_err install_actions(agent_runtime *rt)
 	return TEELIZA_OK;
 }
 
-static teeliza_err runtime_new(agent_runtime **out, agent_registry *r, agent_character *c)
+static teeliza_err runtime_new(agent_runtime **out, agent_registry *r, agent_character *c, const json_t *posted)
 {
 	agent_tee_config tcfg;
 	agent_runtime *rt;
@@ -169,7 +169,7 @@ static teeliza_err runtime_new(agent_runtime **out, agent_registry *r, agent_cha
 		snprintf(rt->model.description, sizeof(rt->model.description), "%s", "the embedding program's model");
 		err = TEELIZA_OK;
 	} else {
-		err = agent_model_for_character(&rt->model, c, r->cfg.seed, r->cfg.log);
+		err = agent_model_for_character(&rt->model, c, posted, r->cfg.seed, r->cfg.log);
 	}
 	if (!err) {
 		if (r->cfg.tee != NULL)
@@ -189,7 +189,7 @@ static teeliza_err runtime_new(agent_runtime **out, agent_registry *r, agent_cha
 	return TEELIZA_OK;
 }
 
-teeliza_err agent_registry_start(agent_runtime **out, agent_registry *r, agent_character *c)
+static teeliza_err registry_start(agent_runtime **out, agent_registry *r, agent_character *c, const json_t *posted)
 {
 	agent_runtime *rt = NULL, *old = NULL, **grown;
 	size_t i, cap;
@@ -200,7 +200,7 @@ teeliza_err agent_registry_start(agent_runtime **out, agent_registry *r, agent_c
 		*out = NULL;
 	/* Before the agent's first log line: its secrets never reach the dashboard's log ring. */
 	agent_logring_add_character_secrets(c);
-	err = runtime_new(&rt, r, c);
+	err = runtime_new(&rt, r, c, posted);
 	if (err)
 		return err;
 	pthread_mutex_lock(&r->lock);
@@ -235,6 +235,18 @@ teeliza_err agent_registry_start(agent_runtime **out, agent_registry *r, agent_c
 	agent_log(r->cfg.log, "Agent %s (%s) started; model: %s%s", agent_runtime_name(rt), rt->id,
 	          rt->model.description, rt->tee != NULL ? "; TEE plugin on" : "");
 	return TEELIZA_OK;
+}
+
+teeliza_err agent_registry_start(agent_runtime **out, agent_registry *r, agent_character *c)
+{
+	return registry_start(out, r, c, NULL);
+}
+
+teeliza_err agent_registry_start_posted(agent_runtime **out, agent_registry *r, agent_character *c,
+                                        const json_t *posted)
+{
+	assert(posted != NULL);
+	return registry_start(out, r, c, posted);
 }
 
 agent_runtime *agent_registry_find(agent_registry *r, const char *ref, bool by_name)
