@@ -209,10 +209,26 @@ typedef struct agent_tee_config {
 
 /*
  * Read the plugin's settings for a character as Eliza's getSetting does
- * (settings.secrets, settings, env). The strings are borrowed from the
- * character or the environment.
+ * (settings.secrets, settings, env), the salt falling back to the one
+ * agent_take_env_salt took. The strings are borrowed from the character,
+ * the environment or the library.
  */
 void agent_tee_config_for_character(agent_tee_config *out, const agent_character *c);
+
+/*
+ * Move WALLET_SECRET_SALT out of the process environment (teeliza_env_take:
+ * unset, and its bytes overwritten where /proc/PID/environ shows them) into
+ * the library's memory, registered for log redaction, where
+ * agent_tee_config_for_character finds it for every agent whose character
+ * has no salt of its own. The salt stays in process memory while the
+ * process runs. Call once at start-up, before threads start. Unset or
+ * empty: nothing happens. Errors: TEELIZA_ERR_CONFIG (longer than 4096
+ * bytes), TEELIZA_ERR_NOMEM.
+ */
+teeliza_err agent_take_env_salt(void) TEELIZA_WARN_UNUSED;
+
+/* The salt agent_take_env_salt took, or NULL. Valid while the process runs. */
+const char *agent_env_salt(void);
 
 /* True when the config switches the plugin on (TEE_MODE set and not OFF). */
 bool agent_tee_config_enabled(const agent_tee_config *cfg);

@@ -426,6 +426,10 @@ int start_main(int argc, char **argv)
 	code = parse_opts(&o, argc, argv);
 	if (code)
 		return code < 0 ? EXIT_OK : code;
+	/* Before any thread starts: out of the environment and /proc/PID/environ, kept for the agents. */
+	err = agent_take_env_salt();
+	if (err)
+		return cli_fail("start", err);
 	memset(&ss, 0, sizeof(ss));
 	memset(&ac, 0, sizeof(ac));
 	ac.port = AGENT_API_DEFAULT_PORT;

@@ -47,6 +47,9 @@ void agent_tee_config_for_character(agent_tee_config *out, const agent_character
 	memset(out, 0, sizeof(*out));
 	out->mode = agent_character_get_setting(c, "TEE_MODE");
 	out->salt = agent_character_get_setting(c, "WALLET_SECRET_SALT");
+	/* The environment's salt, once start-up has taken it out of the environment. */
+	if (out->salt == NULL)
+		out->salt = agent_env_salt();
 	out->scheme = agent_character_get_setting(c, "TEE_KEY_SCHEME");
 	/* The JS SDK reads this one from process.env only. */
 	out->simulator_endpoint = sim != NULL && sim[0] != 0 ? sim : NULL;
