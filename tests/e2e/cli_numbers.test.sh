@@ -16,7 +16,8 @@ fails=0
 expect() {
 	local want=$1 got=0
 	shift
-	"$TEELIZA" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null || got=$?
+	# A value wrongly accepted may start a server: give up after 30 s (exit 124).
+	timeout 30 "$TEELIZA" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null || got=$?
 	if [ "$got" != "$want" ]; then
 		echo "FAIL: teeliza $* exited $got, want $want: $(head -c 300 "$tmp/err")" >&2
 		fails=$((fails + 1))
@@ -28,7 +29,10 @@ expect() {
 wrap=18446744073709551617 # 2^64 + 1: strtoull wraps it to 1
 closed=http://127.0.0.1:1  # nothing listens: an accepted value fails with 69 (or 1 for healthcheck)
 
-for port in 65536 -1 +80 " 80" "80 " "$wrap" 0x50 ""; do
+# Signed and blank zeros: a binary that wrongly accepts them binds a free loopback port, never a fixed one.
+export SERVER_HOST=127.0.0.1 SQLITE_FILE="$tmp/db.sqlite" TEELIZA_SIM_STATE="$tmp/sim"
+unset TEE_MODE SERVER_PORT
+for port in 65536 -1 -0 +0 " 0" "0 " "$wrap" 0x50 ""; do
 	expect 64 start --port "$port"
 	expect 64 demo --port "$port"
 	expect 64 simulator --port "$port"
@@ -38,7 +42,7 @@ for mode in +0600 " 0600" 0800 17777 -1 ""; do
 	expect 64 simulator --socket-mode "$mode" --no-tcp --socket "$tmp/s.sock"
 done
 for threads in 0 65 +1 " 1" "$wrap"; do
-	expect 64 simulator --threads "$threads"
+	expect 64 simulator --port 0 --threads "$threads"
 done
 for now in -1 +1 " 1" 9223372036854775808 "$wrap"; do
 	expect 64 sim-root --now "$now" --state-dir "$tmp/state"
@@ -63,7 +67,7 @@ expect 1 healthcheck --quiet --timeout 600000 "$closed/"
 expect 1 healthcheck --quiet --timeout 1 "$closed/"
 
 # SERVER_PORT is read the same way (78: bad configuration).
-for port in 65536 -0 +80 " 80" "$wrap"; do
+for port in 65536 -0 +0 " 0" "$wrap"; do
 	SERVER_PORT=$port expect 78 start --non-interactive
 done
 
