@@ -434,6 +434,58 @@ static void test_character_name_log(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Agents replaced again and again (POST /set) do not make the secret list grow: a stopped agent's secrets go. */
+static void test_secrets_follow_agents(void **state)
+{
+	static const char fmt[] =
+		"{\"id\":\"11111111-2222-3333-4444-555555555555\",\"name\":\"Rotor\",\"modelProvider\":\"openai\","
+		"\"settings\":{\"secrets\":{\"OPENAI_API_KEY\":\"rotating-key-%04d\",\"OTHER\":\"shared-secret-value\"}},"
+		"\"bio\":[\"b\"],\"lore\":[],\"messageExamples\":[],\"postExamples\":[],\"topics\":[],\"adjectives\":[],"
+		"\"clients\":[],\"plugins\":[],\"style\":{\"all\":[],\"chat\":[],\"post\":[]}}";
+	char dir[] = "/tmp/teeliza-log-XXXXXX", db[64], text[1024], cmd[64];
+	agent_registry_config rc;
+	agent_registry *reg = NULL;
+	agent_store *store = NULL;
+	agent_tee_config tee;
+	FILE *f = tmpfile();
+	size_t base;
+	char *s;
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/db.sqlite", dir);
+	assert_int_equal(agent_store_sqlite_open(&store, db), TEELIZA_OK);
+	memset(&rc, 0, sizeof(rc));
+	memset(&tee, 0, sizeof(tee));
+	rc.store = store;
+	rc.log = f;
+	rc.generate = silent_model;
+	rc.tee = &tee;
+	assert_int_equal(agent_registry_new(&reg, &rc), TEELIZA_OK);
+	agent_log(f, "scan the environment first");
+	base = agent_logring_secret_count();
+	for (int i = 0; i < 200; i++) {
+		agent_character *c = NULL;
+
+		snprintf(text, sizeof(text), fmt, i);
+		assert_int_equal(agent_character_from_text(&c, NULL, text, strlen(text), NULL), TEELIZA_OK);
+		assert_int_equal(agent_registry_start(NULL, reg, c), TEELIZA_OK);
+		assert_int_equal(agent_logring_secret_count(), base + 2);
+	}
+	/* The running agent's secrets are redacted; the one it replaced is forgotten (and wiped). */
+	agent_log(f, "key rotating-key-0199 and shared-secret-value");
+	s = file_text(f);
+	assert_non_null(strstr(s, "key [redacted] and [redacted]\n"));
+	free(s);
+	agent_registry_free(reg);
+	assert_int_equal(agent_logring_secret_count(), base);
+	agent_store_close(store);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_ring_after),
 		cmocka_unit_test(test_simulator_request_log),
 		cmocka_unit_test(test_character_name_log),
+		cmocka_unit_test(test_secrets_follow_agents),
 	};
 
 	/* Before the first log line, which reads the environment once. */

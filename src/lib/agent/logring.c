@@ -21,6 +21,8 @@ typedef struct ring_line {
 typedef struct secret {
 	char *value;
 	size_t len;
+	size_t holds;                             /* agents holding it (agent_logring_hold_secret) */
+	bool pinned;                              /* kept for the life of the process */
 } secret;
 
 /* ring_lock guards the ring; secrets_lock the secrets (redaction never waits for the ring). */
@@ -34,8 +36,8 @@ static size_t n_secrets, cap_secrets;
 static bool secrets_lost;                     /* a secret could not be kept: withhold every line */
 static bool env_scanned;
 
-/* Called with secrets_lock held. */
-static void add_secret_locked(const char *s, size_t n)
+/* Called with secrets_lock held: pinned for good, or one more hold. */
+static void add_secret_locked(const char *s, size_t n, bool pin)
 {
 	secret *grown;
 	char *copy;
@@ -43,8 +45,13 @@ static void add_secret_locked(const char *s, size_t n)
 	if (n < LOGRING_SECRET_MIN)
 		return;
 	for (size_t i = 0; i < n_secrets; i++)
-		if (secrets[i].len == n && memcmp(secrets[i].value, s, n) == 0)
+		if (secrets[i].len == n && memcmp(secrets[i].value, s, n) == 0) {
+			if (pin)
+				secrets[i].pinned = true;
+			else
+				secrets[i].holds++;
 			return;
+		}
 	if (n_secrets == cap_secrets) {
 		size_t cap = cap_secrets != 0 ? cap_secrets * 2 : 64;
 
@@ -65,19 +72,59 @@ static void add_secret_locked(const char *s, size_t n)
 	copy[n] = 0;
 	secrets[n_secrets].value = copy;
 	secrets[n_secrets].len = n;
+	secrets[n_secrets].holds = pin ? 0 : 1;
+	secrets[n_secrets].pinned = pin;
 	n_secrets++;
 }
 
-void agent_logring_add_secret(const char *s)
+/* Called with secrets_lock held: one hold less; the last one of an unpinned secret forgets it. */
+static void release_secret_locked(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n_secrets; i++) {
+		secret *x = &secrets[i];
+
+		if (x->len != n || memcmp(x->value, s, n) != 0)
+			continue;
+		if (x->holds > 0)
+			x->holds--;
+		if (x->holds == 0 && !x->pinned) {
+			teeliza_wipe(x->value, x->len);
+			free(x->value);
+			*x = secrets[--n_secrets];
+		}
+		return;
+	}
+}
+
+static void change_secret(const char *s, bool hold, bool pin)
 {
 	if (s == NULL)
 		return;
 	pthread_mutex_lock(&secrets_lock);
-	add_secret_locked(s, strlen(s));
+	if (hold)
+		add_secret_locked(s, strlen(s), pin);
+	else
+		release_secret_locked(s, strlen(s));
 	pthread_mutex_unlock(&secrets_lock);
 }
 
-void agent_logring_add_character_secrets(const agent_character *c)
+void agent_logring_add_secret(const char *s)
+{
+	change_secret(s, true, true);
+}
+
+void agent_logring_hold_secret(const char *s)
+{
+	change_secret(s, true, false);
+}
+
+void agent_logring_release_secret(const char *s)
+{
+	change_secret(s, false, false);
+}
+
+/* Hold (or release) every string in the character's settings.secrets. */
+static void character_secrets(const agent_character *c, bool hold)
 {
 	json_t *copy = agent_character_to_json(c, true), *v;
 	const char *key;
@@ -85,18 +132,29 @@ void agent_logring_add_character_secrets(const agent_character *c)
 	if (copy == NULL) {
 		/* The secrets cannot be read, so they cannot be redacted: fail closed. */
 		pthread_mutex_lock(&secrets_lock);
-		secrets_lost = true;
+		if (hold)
+			secrets_lost = true;
 		pthread_mutex_unlock(&secrets_lock);
 		return;
 	}
 	json_object_foreach(json_object_get(json_object_get(copy, "settings"), "secrets"), key, v) {
 		if (!json_is_string(v))
 			continue;
-		agent_logring_add_secret(json_string_value(v));
+		change_secret(json_string_value(v), hold, false);
 		/* jansson frees without wiping: clear the copy first. */
 		teeliza_wipe((char *)json_string_value(v), json_string_length(v));
 	}
 	json_decref(copy);
+}
+
+void agent_logring_hold_character_secrets(const agent_character *c)
+{
+	character_secrets(c, true);
+}
+
+void agent_logring_release_character_secrets(const agent_character *c)
+{
+	character_secrets(c, false);
 }
 
 /* Does the variable name say its value is a secret? */
@@ -132,7 +190,7 @@ static void scan_env_locked(void)
 	for (e = environ; e != NULL && *e != NULL; e++) {
 		eq = strchr(*e, '=');
 		if (eq != NULL && secret_name(*e, (size_t)(eq - *e)))
-			add_secret_locked(eq + 1, strlen(eq + 1));
+			add_secret_locked(eq + 1, strlen(eq + 1), true);
 	}
 }
 
@@ -256,6 +314,16 @@ teeliza_err agent_logring_json(json_t **out, uint64_t after, size_t max)
 	pthread_mutex_unlock(&ring_lock);
 	*out = list;
 	return TEELIZA_OK;
+}
+
+size_t agent_logring_secret_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&secrets_lock);
+	n = n_secrets;
+	pthread_mutex_unlock(&secrets_lock);
+	return n;
 }
 
 void agent_logring_clear(void)

@@ -32,15 +32,25 @@
 
 /*
  * Never let s appear in a log line (strings shorter than 4 bytes are
- * ignored: redacting them would shred ordinary text). The value is copied
- * into memory that is never freed. When the copy cannot be made, every
- * later line is withheld.
+ * ignored: redacting them would shred ordinary text), for the life of the
+ * process (the environment's salt). The value is copied. When the copy
+ * cannot be made, every later line is withheld.
  */
 void agent_logring_add_secret(const char *s);
 
-/* Register every string in the character's settings.secrets (model keys, salts, …) with agent_logring_add_secret. */
+/*
+ * The same while an agent needs it: each hold is matched by one release,
+ * and the last release of a secret that is not also added for good wipes
+ * and forgets the copy, so that agents replaced again and again (POST
+ * /agents/:id/set) do not make the list grow.
+ */
+void agent_logring_hold_secret(const char *s);
+void agent_logring_release_secret(const char *s);
+
+/* Hold (release) every string in the character's settings.secrets (model keys, salts, …). */
 struct agent_character;
-void agent_logring_add_character_secrets(const struct agent_character *c);
+void agent_logring_hold_character_secrets(const struct agent_character *c);
+void agent_logring_release_character_secrets(const struct agent_character *c);
 
 /*
  * text[0..len) with every occurrence of every registered secret replaced
@@ -70,6 +80,9 @@ void agent_logring_push_line(const char *line, size_t len, int64_t time_ms);
  * reference). TEELIZA_ERR_NOMEM.
  */
 teeliza_err agent_logring_json(json_t **out, uint64_t after, size_t max) TEELIZA_WARN_UNUSED;
+
+/* How many secrets are registered (tests). */
+size_t agent_logring_secret_count(void);
 
 /* Forget every line (tests). Registered secrets stay. */
 void agent_logring_clear(void);

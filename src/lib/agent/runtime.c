@@ -38,6 +38,8 @@ static void runtime_free(agent_runtime *rt)
 {
 	agent_tee_free(rt->tee);
 	agent_model_free(&rt->model);
+	/* Held in registry_start; no line about this agent can be logged any more. */
+	agent_logring_release_character_secrets(rt->character);
 	agent_character_free(rt->character);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt);
@@ -144,11 +146,13 @@ static teeliza_err runtime_new(agent_runtime **out, agent_registry *r, agent_cha
 	*out = NULL;
 	rt = calloc(1, sizeof(*rt));
 	if (rt == NULL) {
+		agent_logring_release_character_secrets(c);
 		agent_character_free(c);
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 	}
 	if (pthread_mutex_init(&rt->lock, NULL) != 0) {
 		free(rt);
+		agent_logring_release_character_secrets(c);
 		agent_character_free(c);
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "cannot create a mutex");
 	}
@@ -199,7 +203,7 @@ static teeliza_err registry_start(agent_runtime **out, agent_registry *r, agent_
 	if (out != NULL)
 		*out = NULL;
 	/* Before the agent's first log line: its secrets never reach the dashboard's log ring. */
-	agent_logring_add_character_secrets(c);
+	agent_logring_hold_character_secrets(c);
 	err = runtime_new(&rt, r, c, posted);
 	if (err)
 		return err;

@@ -65,8 +65,10 @@ void agent_tee_free(agent_tee *t)
 {
 	if (t == NULL)
 		return;
-	if (t->salt != NULL)
+	if (t->salt != NULL) {
+		agent_logring_release_secret(t->salt);
 		teeliza_wipe(t->salt, t->salt_len);
+	}
 	free(t->salt);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
@@ -176,7 +178,6 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT is longer than %d bytes", TEE_SALT_MAX);
 	if (strlen(agent_id) >= sizeof(t->agent_id))
 		return teeliza_set_error(TEELIZA_ERR_INVALID, "agent id too long");
-	agent_logring_add_secret(cfg->salt);
 	err = tappd_endpoint_select(&ep, cfg->mode, cfg->simulator_endpoint);
 	if (err)
 		return agent_error_wrap(TEELIZA_ERR_CONFIG, "");
@@ -200,6 +201,8 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 	}
 	memcpy(t->salt, cfg->salt, t->salt_len + 1);
+	/* Before the plugin's first log line; released when the plugin is freed. */
+	agent_logring_hold_secret(t->salt);
 	snprintf(t->agent_id, sizeof(t->agent_id), "%s", agent_id);
 	t->store = store;
 	t->log = log;
