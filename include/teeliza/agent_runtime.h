@@ -63,10 +63,21 @@ typedef struct agent_api agent_api;
 
 /*
  * Write one log line "<text>\n" to f (NULL: stderr) under a lock so that
- * lines of concurrent messages never interleave. A multi-line text is
- * written whole.
+ * lines of concurrent messages never interleave. The text is redacted
+ * (registered secrets, secret-named environment values and PEM private
+ * keys become "[redacted]") and escaped as teeliza/log.h says, a '\n' in it
+ * included: whatever the arguments hold, this writes exactly one line. The
+ * same line is kept for the dashboard's logs view.
  */
 void agent_log(FILE *f, const char *fmt, ...) TEELIZA_PRINTF(2, 3);
+
+/*
+ * Write a block of lines (text split at '\n', each line redacted and
+ * escaped like agent_log's) together, e.g. the TEE plugin's attestation
+ * log. Only for text the program composed: a '\n' from outside would
+ * start a line of its own here.
+ */
+void agent_log_lines(FILE *f, const char *text);
 
 /* ------------------------------------------------------------------ */
 /* Model                                                               */
@@ -111,12 +122,16 @@ typedef struct agent_model {
  * provider's OpenAI-compatible client when it has a key or URL, else the
  * built-in offline responder, which needs no network), wrapped so that its
  * text is parsed into a content object with bounded retries and a
- * plain-text fallback (agent_parse.h). Log lines go to log (NULL: stderr).
+ * plain-text fallback (agent_parse.h). posted: the character's JSON as a
+ * network caller posted it, or NULL when the operator loaded it (an
+ * operator's key then keeps to the operator's endpoints: agent_model.h).
+ * Log lines go to log (NULL: stderr).
  * Out: *out (zeroed first; free with agent_model_free).
- * Errors: TEELIZA_ERR_CONFIG for unusable model settings, TEELIZA_ERR_NOMEM.
+ * Errors: TEELIZA_ERR_CONFIG for unusable model settings (a posted
+ * character steering an operator's key elsewhere included), TEELIZA_ERR_NOMEM.
  */
-teeliza_err agent_model_for_character(agent_model *out, const agent_character *c, uint64_t seed,
-                                      FILE *log) TEELIZA_WARN_UNUSED;
+teeliza_err agent_model_for_character(agent_model *out, const agent_character *c, const json_t *posted,
+                                      uint64_t seed, FILE *log) TEELIZA_WARN_UNUSED;
 
 /* Release a model's state; NULL-safe, zeroes *m. */
 void agent_model_free(agent_model *m);
@@ -194,10 +209,26 @@ typedef struct agent_tee_config {
 
 /*
  * Read the plugin's settings for a character as Eliza's getSetting does
- * (settings.secrets, settings, env). The strings are borrowed from the
- * character or the environment.
+ * (settings.secrets, settings, env), the salt falling back to the one
+ * agent_take_env_salt took. The strings are borrowed from the character,
+ * the environment or the library.
  */
 void agent_tee_config_for_character(agent_tee_config *out, const agent_character *c);
+
+/*
+ * Move WALLET_SECRET_SALT out of the process environment (teeliza_env_take:
+ * unset, and its bytes overwritten where /proc/PID/environ shows them) into
+ * the library's memory, registered for log redaction, where
+ * agent_tee_config_for_character finds it for every agent whose character
+ * has no salt of its own. The salt stays in process memory while the
+ * process runs. Call once at start-up, before threads start. Unset or
+ * empty: nothing happens. Errors: TEELIZA_ERR_CONFIG (longer than 4096
+ * bytes), TEELIZA_ERR_NOMEM.
+ */
+teeliza_err agent_take_env_salt(void) TEELIZA_WARN_UNUSED;
+
+/* The salt agent_take_env_salt took, or NULL. Valid while the process runs. */
+const char *agent_env_salt(void);
 
 /* True when the config switches the plugin on (TEE_MODE set and not OFF). */
 bool agent_tee_config_enabled(const agent_tee_config *cfg);
@@ -293,8 +324,20 @@ teeliza_err agent_registry_set_public_url(agent_registry *r, const char *url) TE
  * registerAgent). Out: *rt, a new reference (release with
  * agent_runtime_release), may be NULL when not wanted. Errors from the
  * model and TEE plugin set-up (TEELIZA_ERR_CONFIG with the reason).
+ * For characters the operator loaded (files, the bundled one); a character
+ * from the network goes through agent_registry_start_posted.
  */
 teeliza_err agent_registry_start(agent_runtime **rt, agent_registry *r, agent_character *c) TEELIZA_WARN_UNUSED;
+
+/*
+ * The same for a character a network caller posted (POST
+ * /agents/:id/set): posted is the JSON as received (borrowed, read during
+ * the call). Its model may not send an operator's key to an endpoint the
+ * operator did not configure for it (agent_model.h): such a character
+ * fails with TEELIZA_ERR_CONFIG and starts nothing.
+ */
+teeliza_err agent_registry_start_posted(agent_runtime **rt, agent_registry *r, agent_character *c,
+                                        const json_t *posted) TEELIZA_WARN_UNUSED;
 
 /*
  * The agent with this id, else (when by_name) the first whose name equals

@@ -444,6 +444,22 @@ static void test_memories(void **state)
 	r = request(&e, "GET", path, NULL, NULL, NULL);
 	assert_int_equal(r.status, 400);
 	resp_free(&r);
+	/* the bounds, and what strtoul used to let through (a sign, a blank, a wrap-around) */
+	{
+		static const char *const bad[] = { "1001", "%2B5", "%205", "-1", "18446744073709551617", "0x10", "" };
+
+		snprintf(path, sizeof(path), "/agents/%s/%s/memories?count=1000", id, room);
+		r = request(&e, "GET", path, NULL, NULL, NULL);
+		assert_int_equal(r.status, 200);
+		resp_free(&r);
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(path, sizeof(path), "/agents/%s/%s/memories?count=%s", id, room, bad[i]);
+			r = request(&e, "GET", path, NULL, NULL, NULL);
+			if (r.status != 400)
+				fail_msg("count=%s: HTTP %ld", bad[i], r.status);
+			resp_free(&r);
+		}
+	}
 
 	/* the default room of a name differs from the default room of the id, as in Eliza */
 	expect_json(&e, "POST", "/Alice%20Bot/message", "{\"text\":\"x\"}", 200,
@@ -805,6 +821,21 @@ static void test_sizes_and_env(void **state)
 	assert_non_null(strstr(teeliza_errmsg(), "SERVER_PORT"));
 	setenv("SERVER_PORT", "80x", 1);
 	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_ERR_CONFIG);
+	{
+		static const char *const bad[] = { "65536", "-0", "+80", " 80", "18446744073709551616", "0x50" };
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			setenv("SERVER_PORT", bad[i], 1);
+			if (agent_api_config_from_env(&c) != TEELIZA_ERR_CONFIG)
+				fail_msg("SERVER_PORT=\"%s\" accepted", bad[i]);
+		}
+		setenv("SERVER_PORT", "65535", 1);
+		assert_int_equal(agent_api_config_from_env(&c), TEELIZA_OK);
+		assert_int_equal(c.port, 65535);
+		setenv("SERVER_PORT", "0", 1);
+		assert_int_equal(agent_api_config_from_env(&c), TEELIZA_OK);
+		assert_int_equal(c.port, 0);
+	}
 	setenv("SERVER_PORT", "3000", 1);
 	setenv("EXPRESS_MAX_PAYLOAD", "lots", 1);
 	assert_int_equal(agent_api_config_from_env(&c), TEELIZA_ERR_CONFIG);

@@ -457,16 +457,13 @@ teeliza_err agent_api_config_from_env(agent_api_config *cfg)
 {
 	const char *host = getenv("SERVER_HOST"), *port = getenv("SERVER_PORT"), *token = getenv("API_TOKEN");
 	const char *payload = getenv("EXPRESS_MAX_PAYLOAD"), *max_file = getenv("TEELIZA_MAX_FILE_SIZE");
-	unsigned long v;
-	char *end;
+	uint64_t v;
 
 	assert(cfg != NULL);
 	if (host != NULL && host[0] != 0)
 		cfg->host = host;
 	if (port != NULL && port[0] != 0) {
-		errno = 0;
-		v = strtoul(port, &end, 10);
-		if (errno != 0 || *end != 0 || v > 65535 || port[0] == '-')
+		if (teeliza_parse_u64(&v, port, 0, 65535) != TEELIZA_OK)
 			return teeliza_set_error(TEELIZA_ERR_CONFIG, "SERVER_PORT must be a port number (0-65535), got '%s'",
 			                         port);
 		cfg->port = (uint16_t)v;

@@ -102,4 +102,13 @@ void api_route_dashboard_logs(http_server_reply *reply, const api_request *r);
 /* The value of name in a query string (percent-decoded into out), or NULL. */
 const char *api_query_param(char *out, size_t out_len, const char *query, const char *name);
 
+/*
+ * The number in query parameter name (api_query_number.c): *present (when
+ * not NULL) false and *out untouched when the query does not name it; else it must be a
+ * decimal in [min, max] (teeliza_parse_u64). Errors: TEELIZA_ERR_INVALID
+ * (present but not such a number, or unreadable), TEELIZA_ERR_NOMEM.
+ */
+teeliza_err api_query_u64(uint64_t *out, bool *present, const char *query, const char *name, uint64_t min,
+                          uint64_t max) TEELIZA_WARN_UNUSED;
+
 #endif

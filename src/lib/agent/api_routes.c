@@ -110,6 +110,7 @@ void api_route_agent_set(http_server_reply *reply, agent_api *api, const api_req
 	agent_runtime *rt = NULL;
 	teeliza_buf report;
 	json_t *cj;
+	bool other_id;
 	teeliza_err err;
 
 	if (!agent_uuid_is_valid(id)) {
@@ -134,14 +135,18 @@ void api_route_agent_set(http_server_reply *reply, agent_api *api, const api_req
 		return;
 	}
 	teeliza_buf_free(&report);
-	/* Eliza stops the agent the URL names; none there is fine. */
-	if (strcmp(agent_character_id(c), id) != 0 && agent_registry_stop(api->registry, id) != TEELIZA_OK)
-		teeliza_clear_error();
-	err = agent_registry_start(&rt, api->registry, c);
+	/* c's id is read before the registry takes c (and may free it on failure). */
+	other_id = strcmp(agent_character_id(c), id) != 0;
+	err = agent_registry_start_posted(&rt, api->registry, c, r->body);
 	if (err) {
-		set_failed(reply, 500, teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+		/* CONFIG: the posted settings cannot be used (e.g. an operator's key sent elsewhere). */
+		set_failed(reply, err == TEELIZA_ERR_CONFIG ? 400 : 500,
+		           teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 		return;
 	}
+	/* Eliza stops the agent the URL names (none there is fine); only once the new one runs. */
+	if (other_id && agent_registry_stop(api->registry, id) != TEELIZA_OK)
+		teeliza_clear_error();
 	cj = character_json(rt);
 	if (cj == NULL)
 		api_reply_error(reply, 500, "out of memory");
@@ -183,13 +188,12 @@ static json_t *memory_json(const agent_memory *m)
 void api_route_memories(http_server_reply *reply, agent_api *api, const api_request *r, const char *id,
                         const char *room)
 {
-	char room_id[AGENT_UUID_BUFSZ], count_text[16];
+	char room_id[AGENT_UUID_BUFSZ];
 	agent_memory_list mems = {0};
 	agent_memory_query q;
 	agent_runtime *rt;
 	json_t *list, *one;
-	unsigned long count = MEMORIES_DEFAULT_COUNT;
-	char *end;
+	uint64_t count = MEMORIES_DEFAULT_COUNT;
 	size_t i;
 
 	rt = agent_registry_find(api->registry, id, true);
@@ -205,13 +209,10 @@ void api_route_memories(http_server_reply *reply, agent_api *api, const api_requ
 		api_reply_error(reply, 500, "Failed to fetch memories");
 		return;
 	}
-	if (api_query_param(count_text, sizeof(count_text), r->http->query, "count") != NULL) {
-		count = strtoul(count_text, &end, 10);
-		if (*end != 0 || count == 0 || count > MEMORIES_MAX_COUNT) {
-			agent_runtime_release(rt);
-			api_reply_error(reply, 400, "count must be a number from 1 to 1000");
-			return;
-		}
+	if (api_query_u64(&count, NULL, r->http->query, "count", 1, MEMORIES_MAX_COUNT) != TEELIZA_OK) {
+		agent_runtime_release(rt);
+		api_reply_error(reply, 400, "count must be a number from 1 to 1000");
+		return;
 	}
 	memset(&q, 0, sizeof(q));
 	q.agent_id = agent_runtime_id(rt);

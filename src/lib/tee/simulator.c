@@ -7,6 +7,7 @@
  * offered, so `?json` and the Content-Type are accepted and change nothing.
  */
 #include "tee/simsrv.h"
+#include "teeliza/log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -122,8 +123,8 @@ static void handle(http_server_reply *reply, const http_server_request *req, voi
 	}
 	if (sim->quiet)
 		return;
-	/* one fprintf per line, so lines from the worker threads do not interleave */
-	fprintf(stderr, "teeliza simulator: %s \"%s %.200s\" %u %zuB %.2fms%s%.200s\n", req->remote, req->method,
+	/* One escaped line per request (the path is the client's: "%0a" must not start a line of its own). */
+	teeliza_logf(stderr, "teeliza simulator: %s \"%s %.200s\" %u %zuB %.2fms%s%.200s", req->remote, req->method,
 	        req->path, reply->status, reply->body.len, elapsed_ms(&t0), err ? " error: " : "",
 	        err ? teeliza_errmsg() : "");
 }
