@@ -63,6 +63,7 @@ typedef struct tee_dstack_app_keys {
 	uint8_t app_key[TEE_DSTACK_KEY_LEN];             /* K_app (secret) */
 	uint8_t app_pub[TEE_DSTACK_K256_PUB_LEN];        /* pub(K_app) */
 	uint8_t kms_signature[TEE_DSTACK_CHAIN_SIG_LEN]; /* chain[1] */
+	size_t kms_signature_len; /* 65, or 0 when no KMS signed (a local key provider writes an empty one) */
 } tee_dstack_app_keys;
 
 /*
@@ -75,12 +76,24 @@ teeliza_err tee_dstack_app_keys_derive(tee_dstack_app_keys *out, const uint8_t r
 
 /*
  * The agent side: take K_app and chain[1] as delivered (appkeys.json). The
- * signature is copied, not checked: a local key provider writes whatever it
- * likes there, and the agent serves it as is. A key that is 0 or not below
- * the group order: TEELIZA_ERR_CRYPTO "Failed to parse app k256 key".
+ * signature is copied, not checked (the agent serves it as is); it is 65
+ * bytes from a KMS and empty from dstack's local key provider
+ * (dstack-util make_app_keys), and any other length is refused
+ * (TEELIZA_ERR_INVALID). A key that is 0 or not below the group order:
+ * TEELIZA_ERR_CRYPTO "Failed to parse app k256 key".
  */
 teeliza_err tee_dstack_app_keys_load(tee_dstack_app_keys *out, const uint8_t app_key[TEE_DSTACK_KEY_LEN],
-                                     const uint8_t kms_signature[TEE_DSTACK_CHAIN_SIG_LEN]) TEELIZA_WARN_UNUSED;
+                                     const uint8_t *kms_signature, size_t kms_signature_len) TEELIZA_WARN_UNUSED;
+
+/*
+ * The same from the text of an .appkeys.json file: its "k256_key" (32 bytes)
+ * and "k256_signature" (65 or 0 bytes), lowercase or uppercase hex without
+ * "0x" (serde's form); other members are ignored. At most 1 MiB of text.
+ * Errors: TEELIZA_ERR_PARSE (not JSON, a member missing or not a string, bad
+ * hex), TEELIZA_ERR_INVALID (a length), TEELIZA_ERR_CRYPTO (the key). The
+ * caller wipes its copy of the text; jansson's copies are wiped here.
+ */
+teeliza_err tee_dstack_app_keys_from_json(tee_dstack_app_keys *out, const char *json, size_t len) TEELIZA_WARN_UNUSED;
 
 /* A GetKey result. */
 typedef struct tee_dstack_key {
@@ -88,6 +101,7 @@ typedef struct tee_dstack_key {
 	uint8_t public_key[TEE_DSTACK_PUB_MAX];          /* pub(K_path) */
 	size_t public_key_len;                           /* 33 (secp256k1) or 32 (ed25519) */
 	uint8_t chain[2][TEE_DSTACK_CHAIN_SIG_LEN];      /* signature_chain */
+	size_t kms_signature_len;                        /* bytes of chain[1]: 65, or 0 (see app_keys) */
 } tee_dstack_key;
 
 /*
@@ -142,6 +156,7 @@ typedef struct tee_dstack_signature {
 	uint8_t public_key[TEE_DSTACK_PUB_MAX];
 	size_t public_key_len;
 	uint8_t key_chain[2][TEE_DSTACK_CHAIN_SIG_LEN]; /* GetKey("vms", "signing").signature_chain */
+	size_t kms_signature_len;                       /* bytes of key_chain[1]: 65, or 0 */
 } tee_dstack_signature;
 
 /*

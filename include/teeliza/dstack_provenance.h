@@ -35,7 +35,7 @@ typedef enum tee_dstack_link {
 	TEE_DSTACK_LINK_APP_SIGNATURE = 3, /* chain[0] yields no app key (recid, r, s, high S) */
 	TEE_DSTACK_LINK_EVENT_LOG = 4,     /* the log is malformed, does not replay to rtmr3, or has no app-id */
 	TEE_DSTACK_LINK_APP_ID = 5,        /* no app id, or the given one is not the attested one */
-	TEE_DSTACK_LINK_KMS_SIGNATURE = 6, /* chain[1] yields no root key */
+	TEE_DSTACK_LINK_KMS_SIGNATURE = 6, /* chain[1] yields no root key, or is empty (no KMS) */
 	TEE_DSTACK_LINK_KMS_ROOT = 7,      /* the recovered root is not the pinned one, or none was pinned */
 } tee_dstack_link;
 
@@ -49,7 +49,7 @@ typedef struct tee_dstack_key_claim {
 	size_t purpose_len;
 	const char *key_hex;          /* GetKey "key" (32 bytes), or NULL */
 	const char *public_key_hex;   /* pub(K_path) (33 or 32 bytes), or NULL; at least one of the two */
-	const char *const *chain_hex; /* GetKey "signature_chain" (NULL only when chain_len is 0) */
+	const char *const *chain_hex; /* GetKey "signature_chain" (NULL only when chain_len is 0); chain[1] may be "" */
 	size_t chain_len;             /* must be 2 */
 	const char *app_id_hex;       /* 20 bytes, or NULL: taken from event_log */
 	const char *kms_root_hex;     /* pinned KMS root, 33-byte compressed secp256k1, or NULL */

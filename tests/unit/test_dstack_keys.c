@@ -46,16 +46,15 @@ static void hex_to(uint8_t *out, size_t want, const char *hex)
 	assert_int_equal(n, want);
 }
 
-/* appkeys.json's k256_key and k256_signature, loaded as the agent does. */
+/* appkeys.json's k256_key and k256_signature, read from the file's text. */
 static void sim_app(tee_dstack_app_keys *app)
 {
-	json_t *v = vector_json("dstack-simulator-appkeys.json");
-	uint8_t key[32], sig[65];
+	size_t len;
+	uint8_t *text = vector_read("dstack-simulator-appkeys.json", &len);
 
-	hex_to(key, 32, json_string_value(json_object_get(v, "k256_key")));
-	hex_to(sig, 65, json_string_value(json_object_get(v, "k256_signature")));
-	assert_int_equal(tee_dstack_app_keys_load(app, key, sig), TEELIZA_OK);
-	json_decref(v);
+	assert_int_equal(tee_dstack_app_keys_from_json(app, (const char *)text, len), TEELIZA_OK);
+	teeliza_wipe(text, len);
+	free(text);
 }
 
 /* HKDF-SHA256(salt "RATLS", ikm, info) by OpenSSL's KDF: the independent reference. */
@@ -168,6 +167,59 @@ static void test_alg_parse(void **state)
 	assert_string_equal(tee_dstack_alg_name(TEE_DSTACK_ALG_SECP256K1_PREHASHED), "secp256k1_prehashed");
 }
 
+/* .appkeys.json: the two members, their lengths, the empty signature of a local key provider. */
+static void test_appkeys_json(void **state)
+{
+	static const struct {
+		const char *json;
+		teeliza_err err;
+		const char *msg;
+	} bad[] = {
+		{"", TEELIZA_ERR_PARSE, "appkeys: not valid JSON"},
+		{"[]", TEELIZA_ERR_PARSE, "appkeys: not a JSON object"},
+		{"{\"k256_signature\":\"\"}", TEELIZA_ERR_PARSE, "appkeys: \"k256_key\" is missing"},
+		{"{\"k256_key\":1,\"k256_signature\":\"\"}", TEELIZA_ERR_PARSE, "appkeys: \"k256_key\" is not a string"},
+		{"{\"k256_key\":\"d6e88992cdeeee35fe70b5db61ab66cdb191fb9b6ec9313757ef162dd7214d5d\"}", TEELIZA_ERR_PARSE,
+		 "appkeys: \"k256_signature\" is missing"},
+		{"{\"k256_key\":\"d6e8\",\"k256_signature\":\"\"}", TEELIZA_ERR_INVALID,
+		 "appkeys: \"k256_key\" is 2 bytes, must be 32"},
+		{"{\"k256_key\":\"0xd6e88992cdeeee35fe70b5db61ab66cdb191fb9b6ec9313757ef162dd7214d5d\",\"k256_signature\":\"\"}",
+		 TEELIZA_ERR_PARSE, "appkeys: \"k256_key\": invalid hex digit at position 1"},
+		{"{\"k256_key\":\"d6e88992cdeeee35fe70b5db61ab66cdb191fb9b6ec9313757ef162dd7214d5d\",\"k256_signature\":\"00\"}",
+		 TEELIZA_ERR_INVALID, "k256_signature is 1 bytes"},
+		{"{\"k256_key\":\"0000000000000000000000000000000000000000000000000000000000000000\",\"k256_signature\":\"\"}",
+		 TEELIZA_ERR_CRYPTO, "Failed to parse app k256 key"},
+		{"{\"k256_key\":\"\",\"k256_key\":\"\",\"k256_signature\":\"\"}", TEELIZA_ERR_PARSE,
+		 "appkeys: not valid JSON: duplicate object key"},
+	};
+	static const char local[] = "{\"k256_key\":\"D6E88992CDEEEE35FE70B5DB61AB66CDB191FB9B6EC9313757EF162DD7214D5D\","
+	                            "\"k256_signature\":\"\",\"key_provider\":{\"Local\":{}}}";
+	tee_dstack_app_keys app;
+	tee_dstack_key k;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		teeliza_err err = tee_dstack_app_keys_from_json(&app, bad[i].json, strlen(bad[i].json));
+
+		if (err != bad[i].err || strncmp(teeliza_errmsg(), bad[i].msg, strlen(bad[i].msg)) != 0)
+			fail_msg("case %zu: got %d \"%s\", want %d \"%s…\"", i, err, teeliza_errmsg(), bad[i].err, bad[i].msg);
+		assert_int_equal(app.kms_signature_len, 0);
+	}
+	/* a local key provider: the same key, no KMS signature, GetKey's chain[1] is empty */
+	assert_int_equal(tee_dstack_app_keys_from_json(&app, local, strlen(local)), TEELIZA_OK);
+	assert_hex_equal(app.app_pub, 33, SIM_APP_PUB);
+	assert_int_equal(app.kms_signature_len, 0);
+	assert_int_equal(tee_dstack_get_key(&k, &app, TEE_DSTACK_ALG_SECP256K1, "/test/path", 10, "test-purpose", 12),
+	                 TEELIZA_OK);
+	assert_int_equal(k.kms_signature_len, 0);
+	assert_hex_equal(k.key, 32, "b9fbb7171185c421c58610a2acba8ceae93623ae47815618cbad1e98fc042cb7");
+	sim_app(&app);
+	assert_int_equal(app.kms_signature_len, 65);
+	teeliza_wipe(&app, sizeof(app));
+	teeliza_wipe(&k, sizeof(k));
+}
+
 /* §1.9: pub(K_app) and the KMS root recovered from k256_signature with the simulator's app id. */
 static void test_simulator_keys(void **state)
 {
@@ -234,6 +286,7 @@ static void test_getkey_table(void **state)
 		assert_hex_equal(k.public_key, k.public_key_len, rows[i].pub);
 		assert_hex_equal(k.chain[0], 65, rows[i].chain0);
 		assert_memory_equal(k.chain[1], app.kms_signature, 65);
+		assert_int_equal(k.kms_signature_len, 65);
 		/* K_path against OpenSSL's HKDF */
 		openssl_hkdf(hkdf, app.app_key, rows[i].path, strlen(rows[i].path));
 		assert_memory_equal(k.key, hkdf, 32);
@@ -282,7 +335,7 @@ static void test_app_keys_derive(void **state)
 	assert_true(app.kms_signature[64] <= 1);
 
 	/* loading what the KMS delivered gives the same GetKey answers */
-	assert_int_equal(tee_dstack_app_keys_load(&loaded, app.app_key, app.kms_signature), TEELIZA_OK);
+	assert_int_equal(tee_dstack_app_keys_load(&loaded, app.app_key, app.kms_signature, 65), TEELIZA_OK);
 	assert_memory_equal(&loaded, &app, sizeof(app));
 	assert_int_equal(tee_dstack_get_key(&a, &app, TEE_DSTACK_ALG_SECP256K1, "p", 1, "x", 1), TEELIZA_OK);
 	assert_int_equal(tee_dstack_get_key(&b, &loaded, TEE_DSTACK_ALG_SECP256K1, "p", 1, "x", 1), TEELIZA_OK);
@@ -291,9 +344,10 @@ static void test_app_keys_derive(void **state)
 	/* invalid scalars: zero and n */
 	memset(root, 0, 32);
 	assert_int_equal(tee_dstack_app_keys_derive(&app, root, app_id), TEELIZA_ERR_CRYPTO);
-	assert_int_equal(tee_dstack_app_keys_load(&loaded, root, a.chain[1]), TEELIZA_ERR_CRYPTO);
+	assert_int_equal(tee_dstack_app_keys_load(&loaded, root, a.chain[1], 65), TEELIZA_ERR_CRYPTO);
 	assert_string_equal(teeliza_errmsg(), "Failed to parse app k256 key");
-	assert_int_equal(tee_dstack_app_keys_load(&loaded, order_n, a.chain[1]), TEELIZA_ERR_CRYPTO);
+	assert_int_equal(tee_dstack_app_keys_load(&loaded, order_n, a.chain[1], 65), TEELIZA_ERR_CRYPTO);
+	assert_int_equal(tee_dstack_app_keys_load(&loaded, a.key, a.chain[1], 64), TEELIZA_ERR_INVALID);
 	assert_int_equal(tee_dstack_public_key(rec, &root_pub_len, TEE_DSTACK_ALG_SECP256K1, order_n), TEELIZA_ERR_CRYPTO);
 	assert_int_equal(root_pub_len, 0);
 	teeliza_wipe(&app, sizeof(app));
@@ -376,6 +430,7 @@ static void test_sign_verify(void **state)
 	assert_int_equal(s.public_key_len, 32);
 	assert_memory_equal(s.public_key, vms.public_key, 32);
 	assert_memory_equal(s.key_chain, vms.chain, sizeof(s.key_chain));
+	assert_int_equal(s.kms_signature_len, 65);
 	assert_true(openssl_ed25519_verify(s.public_key, s.signature, msg, sizeof(msg) - 1));
 	assert_int_equal(tee_dstack_verify(&valid, TEE_DSTACK_ALG_ED25519, msg, sizeof(msg) - 1, s.signature, 64,
 	                                   s.public_key, 32), TEELIZA_OK);
@@ -586,6 +641,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alg_parse),
+		cmocka_unit_test(test_appkeys_json),
 		cmocka_unit_test(test_simulator_keys),
 		cmocka_unit_test(test_getkey_table),
 		cmocka_unit_test(test_app_keys_derive),

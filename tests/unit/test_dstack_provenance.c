@@ -254,6 +254,12 @@ static void test_flipped_signatures(void **state)
 	buf[90] = buf[90] == '0' ? '1' : '0';
 	expect(f, TEELIZA_ERR_VERIFY, TEE_DSTACK_LINK_KMS_ROOT, "not the pinned");
 	assert_true(f->r.have_root);
+	/* a local key provider's empty chain[1] */
+	f->chain[1] = "";
+	expect(f, TEELIZA_ERR_VERIFY, TEE_DSTACK_LINK_KMS_SIGNATURE, "chain[1] is empty: no KMS signed");
+	assert_true(f->r.have_app_pub);
+	f->chain[0] = "";
+	expect(f, TEELIZA_ERR_INVALID, TEE_DSTACK_LINK_INPUT, "chain[0]: 0 bytes, must be 65");
 }
 
 /* A runtime event list as JSON, its RTMR3 computed here from the formula. */

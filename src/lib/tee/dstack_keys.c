@@ -339,6 +339,7 @@ teeliza_err tee_dstack_app_keys_derive(tee_dstack_app_keys *out, const uint8_t r
 	if (!err) {
 		tee_dstack_kms_digest(digest, app_id, out->app_pub);
 		err = tee_dstack_sign_recoverable(out->kms_signature, root_key, digest);
+		out->kms_signature_len = TEE_DSTACK_CHAIN_SIG_LEN;
 	}
 	if (err)
 		teeliza_wipe(out, sizeof(*out));
@@ -346,17 +347,23 @@ teeliza_err tee_dstack_app_keys_derive(tee_dstack_app_keys *out, const uint8_t r
 }
 
 teeliza_err tee_dstack_app_keys_load(tee_dstack_app_keys *out, const uint8_t app_key[TEE_DSTACK_KEY_LEN],
-                                     const uint8_t kms_signature[TEE_DSTACK_CHAIN_SIG_LEN])
+                                     const uint8_t *kms_signature, size_t kms_signature_len)
 {
 	teeliza_err err;
 
-	assert(out != NULL && app_key != NULL && kms_signature != NULL);
+	assert(out != NULL && app_key != NULL && (kms_signature != NULL || kms_signature_len == 0));
 	memset(out, 0, sizeof(*out));
+	if (kms_signature_len != 0 && kms_signature_len != TEE_DSTACK_CHAIN_SIG_LEN)
+		return teeliza_set_error(TEELIZA_ERR_INVALID,
+		                         "k256_signature is %zu bytes: a KMS signature has 65, a local key provider's 0",
+		                         kms_signature_len);
 	err = k256_public(out->app_pub, app_key, "Failed to parse app k256 key");
 	if (err)
 		return err;
 	memcpy(out->app_key, app_key, TEE_DSTACK_KEY_LEN);
-	memcpy(out->kms_signature, kms_signature, TEE_DSTACK_CHAIN_SIG_LEN);
+	if (kms_signature_len > 0)
+		memcpy(out->kms_signature, kms_signature, kms_signature_len);
+	out->kms_signature_len = kms_signature_len;
 	return TEELIZA_OK;
 }
 
@@ -381,5 +388,6 @@ teeliza_err tee_dstack_get_key(tee_dstack_key *out, const tee_dstack_app_keys *a
 		return err;
 	}
 	memcpy(out->chain[1], app->kms_signature, TEE_DSTACK_CHAIN_SIG_LEN);
+	out->kms_signature_len = app->kms_signature_len;
 	return TEELIZA_OK;
 }

@@ -100,6 +100,7 @@ struct decoded {
 	uint8_t pub[TEE_DSTACK_PUB_MAX];
 	size_t pub_len;
 	uint8_t chain[2][TEE_DSTACK_CHAIN_SIG_LEN];
+	bool no_kms_signature; /* chain[1] is "": a local key provider, no KMS */
 	uint8_t root[TEE_DSTACK_K256_PUB_LEN];
 };
 
@@ -133,6 +134,10 @@ static teeliza_err decode_claim(tee_dstack_key_report *out, struct decoded *d, c
 	for (i = 0; i < 2; i++) {
 		if (c->chain_hex[i] == NULL)
 			return broke(out, TEE_DSTACK_LINK_INPUT, TEELIZA_ERR_INVALID, "chain[%zu] is missing", i);
+		if (i == 1 && c->chain_hex[i][0] == '\0') {
+			d->no_kms_signature = true;
+			continue;
+		}
 		if (!hex_exact(d->chain[i], TEE_DSTACK_CHAIN_SIG_LEN, c->chain_hex[i], why, sizeof(why)))
 			return broke(out, TEE_DSTACK_LINK_INPUT, TEELIZA_ERR_INVALID, "chain[%zu]: %s (r ‖ s ‖ recid)", i,
 			             why);
@@ -254,6 +259,10 @@ teeliza_err tee_dstack_verify_key(tee_dstack_key_report *out, const tee_dstack_k
 	if (err)
 		return err;
 
+	if (d.no_kms_signature)
+		return broke(out, TEE_DSTACK_LINK_KMS_SIGNATURE, TEELIZA_ERR_VERIFY,
+		             "chain[1] is empty: no KMS signed this app's key (a local key provider), so the chain "
+		             "ends at the app key");
 	tee_dstack_kms_digest(digest, out->app_id, out->app_pub);
 	if (tee_dstack_recover(out->root_pub, d.chain[1], digest) != TEELIZA_OK)
 		return broke(out, TEE_DSTACK_LINK_KMS_SIGNATURE, TEELIZA_ERR_VERIFY, "chain[1]: %s", teeliza_errmsg());

@@ -91,8 +91,10 @@ teeliza_err tee_dstack_sign(tee_dstack_signature *out, const tee_dstack_app_keys
 		memcpy(out->public_key, key.public_key, key.public_key_len);
 		out->public_key_len = key.public_key_len;
 	}
-	if (!err)
+	if (!err) {
 		memcpy(out->key_chain, key.chain, sizeof(out->key_chain));
+		out->kms_signature_len = key.kms_signature_len;
+	}
 	teeliza_wipe(&key, sizeof(key));
 	if (err)
 		memset(out, 0, sizeof(*out));
