@@ -316,7 +316,7 @@ teeliza_err tee_dstack_public_key(uint8_t pub[TEE_DSTACK_PUB_MAX], size_t *pub_l
 			*pub_len = TEE_DSTACK_K256_PUB_LEN;
 		return err;
 	}
-	assert(!"unknown algorithm");
+	assert(0 && "unknown algorithm");
 	return TEELIZA_ERR_INTERNAL;
 }
 

@@ -232,6 +232,6 @@ teeliza_err tee_dstack_verify(bool *valid, tee_dstack_alg alg, const uint8_t *da
 			*valid = false;
 		return err;
 	}
-	assert(!"unknown algorithm");
+	assert(0 && "unknown algorithm");
 	return TEELIZA_ERR_INTERNAL;
 }
