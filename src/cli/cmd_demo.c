@@ -252,7 +252,7 @@ int demo_main(int argc, char **argv)
 	struct demo_sim ds;
 	tappd_endpoint ep;
 	tappd_client c;
-	char agent_id[AGENT_UUID_BUFSZ], endpoint[64];
+	char agent_id[AGENT_UUID_BUFSZ], endpoint[64], line[TAPPD_CONNECT_LOG_LINE_MAX];
 	const char *salt = getenv("WALLET_SECRET_SALT");
 	teeliza_err err;
 	int rc;
@@ -295,8 +295,8 @@ int demo_main(int argc, char **argv)
 	snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u", tee_sim_port(ds.sim));
 	err = tappd_endpoint_select(&ep, "LOCAL", endpoint);
 	if (!err) {
-		printf("\n$ TEE_MODE=LOCAL DSTACK_SIMULATOR_ENDPOINT=%s\n%s\n%s%s\n", endpoint, tappd_mode_log_line("LOCAL"),
-		       TAPPD_OVERRIDE_LOG_PREFIX, endpoint);
+		printf("\n$ TEE_MODE=LOCAL DSTACK_SIMULATOR_ENDPOINT=%s\n%s\n%s%s\n", endpoint,
+		       tappd_connect_log_line(line, sizeof(line), "LOCAL", endpoint), TAPPD_OVERRIDE_LOG_PREFIX, endpoint);
 		tappd_client_init(&c, &ep);
 		c.timeout_ms = 60000;
 		err = run_flow(&c, salt, agent_id);

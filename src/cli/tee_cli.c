@@ -15,6 +15,7 @@ int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, long 
 {
 	const char *mode = getenv("TEE_MODE");
 	const char *sim = getenv("DSTACK_SIMULATOR_ENDPOINT");
+	char line[TAPPD_CONNECT_LOG_LINE_MAX];
 	tappd_endpoint ep;
 	teeliza_err err;
 
@@ -23,7 +24,7 @@ int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, long 
 	} else if (mode != NULL) {
 		err = tappd_endpoint_select(&ep, mode, sim);
 		if (!err && !quiet) {
-			fprintf(stderr, "%s\n", tappd_mode_log_line(mode));
+			fprintf(stderr, "%s\n", tappd_connect_log_line(line, sizeof(line), mode, sim));
 			if (sim != NULL && sim[0] != 0)
 				fprintf(stderr, "%s%s\n", TAPPD_OVERRIDE_LOG_PREFIX, sim);
 		}

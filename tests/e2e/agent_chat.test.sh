@@ -59,7 +59,8 @@ check_eq "one Agent line per reply element (3 + 1 callback), nothing else on std
 check_has "chat started" "$log" "Chat started. Type 'exit' to quit."
 check_has "bundled character" "$log" "using the bundled character Teeliza"
 check_has "offline model" "$log" "offline responder (ELIZA)"
-check_has "plugin mode line" "$log" "TEE: Connecting to local simulator at localhost:8090"
+check_has "plugin mode line names the simulator in use" "$log" "TEE: Connecting to local simulator at http://127.0.0.1:"
+check_lacks "no contradictory endpoint line" "$log" "Connecting to local simulator at localhost:8090"
 check_has "attestation log: report data" "$log" 'Generating attestation for:  {"agentId":"'
 check_has "attestation log: rtmr0" "$log" "rtmr0: "
 check_has "attestation log: rtmr3" "$log" "rtmr3: "

@@ -31,6 +31,9 @@ check_eq() { # what got want
 check_has() { # what haystack needle
 	if ! grep -qF -- "$3" <<<"$2"; then fail "$1: output lacks '$3'"; else echo "ok: $1"; fi
 }
+check_lacks() { # what haystack needle
+	if grep -qF -- "$3" <<<"$2"; then fail "$1: output has '$3'"; else echo "ok: $1"; fi
+}
 check_rc() { # what want cmd...
 	local what=$1 want=$2 rc=0
 	shift 2
@@ -78,8 +81,10 @@ got=$(WALLET_SECRET_SALT=my-wallet-salt TEE_MODE=LOCAL DSTACK_SIMULATOR_ENDPOINT
 	"$TEELIZA" derive --scheme eliza-v0.1.9 --agent-id "$agent" 2>"$tmp/err")
 check_eq "derive solana eliza-v0.1.9 over TCP" "$got" "$sol_want"
 log=$(cat "$tmp/err")
-check_has "derive logs the mode line" "$log" "TEE: Connecting to local simulator at localhost:8090"
+check_has "derive's mode line names the endpoint in use" "$log" \
+	"TEE: Connecting to local simulator at $url (DSTACK_SIMULATOR_ENDPOINT replaces localhost:8090 of TEE_MODE=LOCAL)"
 check_has "derive logs the SDK override" "$log" "Using simulator endpoint: $url"
+check_lacks "no line claims another endpoint" "$log" "Connecting to local simulator at localhost:8090"
 check_has "derive logs the attestation JSON" "$log" \
 	"Generating attestation for:  {\"agentId\":\"$agent\",\"publicKey\":\"$sol_want\"}"
 check_has "derive logs the quote object" "$log" "Remote attestation quote:  {"
@@ -189,7 +194,8 @@ done
 # ---- demo: the README's first command, on a free port ----
 (cd "$tmp" && "$TEELIZA" demo --port 0 --state-dir "$tmp/demo-state") >"$tmp/demo.out" 2>"$tmp/demo.err" || fail "demo exit $? ($(cat "$tmp/demo.err"))"
 out=$(cat "$tmp/demo.out")
-check_has "demo mode line" "$out" "TEE: Connecting to local simulator at localhost:8090"
+check_has "demo mode line" "$out" "TEE: Connecting to local simulator at http://127.0.0.1:"
+check_lacks "demo claims no other endpoint" "$out" "Connecting to local simulator at localhost:8090"
 check_has "demo attestation JSON" "$out" "Generating attestation for:  {\"agentId\":\"$agent\",\"publicKey\":\""
 check_has "demo quote object" "$out" "Remote attestation quote:  {"
 check_has "demo checks" "$out" "Checked: the quote's RTMR0-3 equal the replay"

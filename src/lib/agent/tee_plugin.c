@@ -159,6 +159,7 @@ static teeliza_err derive_wallets(agent_tee *t)
 teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const char *agent_id, agent_store *store,
                             FILE *log)
 {
+	char line[TAPPD_CONNECT_LOG_LINE_MAX];
 	tappd_endpoint ep;
 	agent_tee *t;
 	teeliza_err err;
@@ -202,7 +203,7 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 	tappd_client_init(&t->client, &ep);
 	t->client.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : TEE_DEFAULT_TIMEOUT_MS;
 
-	agent_log(log, "%s", tappd_mode_log_line(cfg->mode));
+	agent_log(log, "%s", tappd_connect_log_line(line, sizeof(line), cfg->mode, cfg->simulator_endpoint));
 	if (cfg->simulator_endpoint != NULL)
 		agent_log(log, "%s%s", TAPPD_OVERRIDE_LOG_PREFIX, cfg->simulator_endpoint);
 	pthread_mutex_lock(&t->lock);
