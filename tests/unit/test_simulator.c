@@ -303,6 +303,65 @@ static void test_derive_key_vectors(void **state)
 	json_decref(v);
 }
 
+/*
+ * dstack's tappd trims the "Tappd." service prefix (every leading copy), so
+ * /prpc/DeriveKey is /prpc/Tappd.DeriveKey: the same answers here. Other
+ * prefixes, other case, and nothing after the prefix are still unknown.
+ */
+static void test_method_without_service_prefix(void **state)
+{
+	static const char *const unknown[] = {"Worker.DeriveKey", "tappd.DeriveKey", "Tappd.", "", "Tappd.Nope",
+	                                      "Tappd.Worker.Info", ".DeriveKey"};
+	json_t *v = vector_json("plugin-tee.json"), *item = json_array_get(json_object_get(v, "derive_hkdf_sim"), 0);
+	const char *path = json_string_value(json_object_get(item, "path"));
+	const char *prefixes[] = {"", "Tappd.Tappd."};
+	struct reply r;
+	char url[256], body[256];
+	json_t *j;
+	size_t i;
+
+	(void)state;
+	snprintf(body, sizeof(body), "{\"path\":\"%s\",\"subject\":\"solana\"}", path);
+	for (i = 0; i < 2; i++) {
+		snprintf(url, sizeof(url), "%s/prpc/%sDeriveKey", fx.base, prefixes[i]);
+		http(&r, "POST", url, NULL, body);
+		assert_int_equal(r.status, 200);
+		j = reply_json(&r);
+		assert_string_equal(jstr(j, "key"), json_string_value(json_object_get(item, "pem")));
+		json_decref(j);
+		reply_free(&r);
+	}
+	snprintf(url, sizeof(url), "%s/prpc/TdxQuote", fx.base);
+	http(&r, "POST", url, NULL, "{\"report_data\":\"00\"}");
+	assert_int_equal(r.status, 200);
+	j = reply_json(&r);
+	assert_true(strncmp(jstr(j, "quote"), "0x04000200", 10) == 0);
+	json_decref(j);
+	reply_free(&r);
+	snprintf(url, sizeof(url), "http://localhost/prpc/RawQuote?report_data=%0128d", 0);
+	http(&r, "GET", url, fx.sock, NULL);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+	snprintf(url, sizeof(url), "%s/prpc/Info", fx.base);
+	http(&r, "POST", url, NULL, "{}");
+	assert_int_equal(r.status, 200);
+	j = reply_json(&r);
+	assert_non_null(json_object_get(j, "app_id"));
+	json_decref(j);
+	reply_free(&r);
+	snprintf(url, sizeof(url), "%s/prpc/Version", fx.base);
+	http(&r, "GET", url, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+	for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		snprintf(url, sizeof(url), "%s/prpc/%s", fx.base, unknown[i]);
+		http(&r, "POST", url, NULL, "{}");
+		assert_error_reply(&r, 404, "method Not Found");
+		reply_free(&r);
+	}
+	json_decref(v);
+}
+
 /* The wire samples the SDK really sends are answered (and the quote carries the vector's report_data). */
 static void test_wire_samples(void **state)
 {
@@ -1273,6 +1332,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_derive_key_vectors),
+		cmocka_unit_test(test_method_without_service_prefix),
 		cmocka_unit_test(test_wire_samples),
 		cmocka_unit_test(test_certificate_chain),
 		cmocka_unit_test(test_random_seed),

@@ -34,21 +34,25 @@ enum route {
 	ROUTE_VERSION,
 };
 
+/* Tappd's methods after its "Tappd." prefix is trimmed (see find_route), and the Worker aliases. */
 static const struct {
 	const char *name;
 	enum route route;
 } routes[] = {
-	{"Tappd.DeriveKey", ROUTE_DERIVE_KEY},
-	{"Tappd.TdxQuote", ROUTE_TDX_QUOTE},
-	{"Tappd.RawQuote", ROUTE_RAW_QUOTE},
-	{"Tappd.Info", ROUTE_INFO},
-	{"Tappd.Version", ROUTE_VERSION},
+	{"DeriveKey", ROUTE_DERIVE_KEY},
+	{"TdxQuote", ROUTE_TDX_QUOTE},
+	{"RawQuote", ROUTE_RAW_QUOTE},
+	{"Info", ROUTE_INFO},
+	{"Version", ROUTE_VERSION},
 	{"Worker.Info", ROUTE_INFO},
 	{"Worker.Version", ROUTE_VERSION},
 };
 
+#define TAPPD_SERVICE_PREFIX "Tappd."
+
 static enum route find_route(const char *method, const char *path)
 {
+	bool trimmed = false;
 	size_t i;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
@@ -56,8 +60,18 @@ static enum route find_route(const char *method, const char *path)
 	if (strncmp(path, PRPC_PREFIX, strlen(PRPC_PREFIX)) != 0)
 		return ROUTE_NONE;
 	path += strlen(PRPC_PREFIX);
+	/*
+	 * dstack's tappd mounts its service with trim: "Tappd." and Rust's
+	 * trim_start_matches drops every leading copy, so /prpc/DeriveKey,
+	 * /prpc/Tappd.DeriveKey (what the SDKs send) and /prpc/Tappd.Tappd.DeriveKey
+	 * are one method there; the same here.
+	 */
+	while (strncmp(path, TAPPD_SERVICE_PREFIX, strlen(TAPPD_SERVICE_PREFIX)) == 0) {
+		path += strlen(TAPPD_SERVICE_PREFIX);
+		trimmed = true;
+	}
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (strcmp(path, routes[i].name) == 0)
+		if (strcmp(path, routes[i].name) == 0 && !(trimmed && strchr(routes[i].name, '.') != NULL))
 			return routes[i].route;
 	return ROUTE_NONE;
 }
