@@ -37,8 +37,9 @@ static const char demo_usage[] =
 	"  --port N          simulator port (default 8090; 0 = any free port)\n"
 	"  --state-dir DIR   simulator keys and PKI (default $TEELIZA_SIM_STATE or " DEMO_STATE_DIR ";\n"
 	"                    a temporary directory, removed afterwards, when that is not writable)\n"
-	"  --key-file FILE   simulator CA key; tappd-simulator's certs/app.key gives the wallets\n"
-	"                    the phalanetwork/tappd-simulator image gives\n"
+	"  --key-file FILE   simulator CA key (default: the public development key, tappd-simulator's\n"
+	"                    certs/app.key, so the wallets are the ones the phalanetwork/tappd-simulator\n"
+	"                    image gives, the same on every machine)\n"
 	"  --agent-id ID     agent id to attest\n"
 	"\n"
 	TEE_CLI_EXIT_HELP;
@@ -120,6 +121,8 @@ static teeliza_err sim_try(struct demo_sim *ds, const struct demo_opts *o, const
 	cfg.port = port;
 	cfg.state_dir = dir;
 	cfg.key_file = o->key_file;
+	/* the public development key unless told otherwise: the demo's wallets are the same everywhere */
+	cfg.key_pem = o->key_file == NULL ? tee_sim_dev_key_pem : NULL;
 	cfg.quiet = true;
 	return tee_sim_start(&ds->sim, &cfg);
 }
@@ -146,9 +149,15 @@ static teeliza_err sim_start(struct demo_sim *ds, const struct demo_opts *o)
 		if (!err)
 			dir = ds->tmp_dir;
 	}
-	if (!err)
+	if (!err) {
 		printf("Simulator (SIMULATED attestation, not a TEE) on http://127.0.0.1:%u, state in %s\n",
 		       tee_sim_port(ds->sim), dir);
+		if (o->key_file != NULL)
+			printf("Simulator CA key: %s\n", o->key_file);
+		else
+			printf("Simulator CA key: the public development key (tappd-simulator's certs/app.key), so the\n"
+			       "wallets below are the same on every machine\n");
+	}
 	return err;
 }
 

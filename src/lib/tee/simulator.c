@@ -16,6 +16,8 @@
 #include <time.h>
 
 #define SIM_MAX_BODY ((size_t)1 << 20)
+/* what the HTTP server allows a reply (the largest here, Info, is a few KiB) */
+#define SIM_MAX_REPLY ((size_t)16 << 20)
 #define PRPC_PREFIX "/prpc/"
 
 struct tee_sim {
@@ -116,14 +118,12 @@ static double elapsed_ms(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static void handle(http_server_reply *reply, const http_server_request *req, void *ctx)
+/* The answer to one request; returns the error that made it a 400, for the log. */
+static teeliza_err serve(http_server_reply *reply, const tee_sim *sim, const http_server_request *req)
 {
-	tee_sim *sim = ctx;
 	enum route route = find_route(req->method, req->path);
-	struct timespec t0;
 	teeliza_err err = TEELIZA_OK;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (route == ROUTE_NONE) {
 		reply->status = 404;
 		simsrv_json_error(&reply->body, "method Not Found");
@@ -134,6 +134,17 @@ static void handle(http_server_reply *reply, const http_server_request *req, voi
 			simsrv_json_error(&reply->body, teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 		}
 	}
+	return err;
+}
+
+static void handle(http_server_reply *reply, const http_server_request *req, void *ctx)
+{
+	tee_sim *sim = ctx;
+	struct timespec t0;
+	teeliza_err err;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = serve(reply, sim, req);
 	if (sim->quiet)
 		return;
 	/* one fprintf per line, so lines from the worker threads do not interleave */
@@ -211,14 +222,14 @@ teeliza_err tee_sim_start(tee_sim **out, const tee_sim_config *cfg)
 	if (err == TEELIZA_OK)
 		err = tee_sim_pki_open(&sim->pki, dir);
 	if (err == TEELIZA_OK)
-		err = simsrv_ca_open(&sim->st.ca, cfg->key_file, dir);
+		err = simsrv_ca_open(&sim->st.ca, cfg->key_pem, cfg->key_file, dir);
 	if (err == TEELIZA_OK)
 		err = simsrv_identity_build(&sim->st.id, sim->st.ca.spki_sha256);
 	if (err == TEELIZA_OK) {
 		sim->st.pki = sim->pki;
 		err = simsrv_prepare_static(&sim->st);
 	}
-	if (err == TEELIZA_OK) {
+	if (err == TEELIZA_OK && !cfg->no_listener) {
 		memset(&hc, 0, sizeof(hc));
 		hc.host = cfg->host;
 		hc.port = cfg->port;
@@ -235,6 +246,30 @@ teeliza_err tee_sim_start(tee_sim **out, const tee_sim_config *cfg)
 		return err;
 	}
 	*out = sim;
+	return TEELIZA_OK;
+}
+
+teeliza_err tee_sim_call(teeliza_buf *reply, unsigned *status, const tee_sim *sim, const char *http_method,
+                         const char *path, const char *query, const uint8_t *body, size_t body_len)
+{
+	http_server_reply r;
+	http_server_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.method = http_method;
+	req.path = path;
+	req.query = query != NULL ? query : "";
+	req.content_type = "application/json";
+	req.authorization = "";
+	req.body = body != NULL ? body : (const uint8_t *)"";
+	req.body_len = body != NULL ? body_len : 0;
+	req.remote = "call";
+	memset(&r, 0, sizeof(r));
+	r.status = 200;
+	teeliza_buf_init(&r.body, SIM_MAX_REPLY);
+	(void)serve(&r, sim, &req);
+	*status = r.status;
+	*reply = r.body;
 	return TEELIZA_OK;
 }
 
