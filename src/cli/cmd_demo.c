@@ -40,9 +40,12 @@ static const char demo_usage[] =
 	"  --key-file FILE   simulator CA key (default: the public development key, tappd-simulator's\n"
 	"                    certs/app.key, so the wallets are the ones the phalanetwork/tappd-simulator\n"
 	"                    image gives, the same on every machine)\n"
-	"  --agent-id ID     agent id to attest\n"
+	"  --agent-id ID     agent id to attest (a NAME that is not a UUID: stringToUuid(NAME))\n"
 	"\n"
-	TEE_CLI_EXIT_HELP;
+	"exit codes: 0 ok, 2 a quote does not match its event log or data, 3 --key-file\n"
+	"  is not a P-256 key, 64 bad command line, 69 the simulator did not answer,\n"
+	"  70 internal error, 74 a file could not be read or written, 78 --key-file does\n"
+	"  not exist\n";
 
 struct demo_opts {
 	const char *state_dir, *key_file, *agent_id;
@@ -280,12 +283,14 @@ int demo_main(int argc, char **argv)
 		printf("Agent id: %s (stringToUuid(\"%s\"), the id Eliza gives its default character)\n", agent_id,
 		       DEMO_CHARACTER);
 	} else {
-		snprintf(agent_id, sizeof(agent_id), "%s", o.agent_id);
-		if (strcmp(agent_id, o.agent_id) != 0) {
-			fprintf(stderr, "teeliza demo: --agent-id is longer than %d characters\n", AGENT_UUID_STRLEN);
-			return EXIT_USAGE;
-		}
-		printf("Agent id: %s\n", agent_id);
+		/* a name is a character's name, as for `teeliza derive` */
+		rc = tee_cli_agent_id(agent_id, "demo", o.agent_id, true);
+		if (rc)
+			return rc;
+		if (strcmp(agent_id, o.agent_id) == 0)
+			printf("Agent id: %s\n", agent_id);
+		else
+			printf("Agent id: %s (stringToUuid(\"%s\"): --agent-id is a name, not a UUID)\n", agent_id, o.agent_id);
 	}
 	if (salt != NULL && salt[0] != 0) {
 		printf("Salt: WALLET_SECRET_SALT from the environment (not printed)\n");

@@ -156,6 +156,24 @@ static teeliza_err derive_wallets(agent_tee *t)
 	return TEELIZA_OK;
 }
 
+teeliza_err agent_tee_config_check(const agent_tee_config *cfg)
+{
+	tappd_endpoint ep;
+	tee_key_scheme scheme;
+
+	assert(cfg != NULL);
+	/* the mode first: with a bad TEE_MODE, a missing salt is not the real problem */
+	if (tappd_endpoint_select(&ep, cfg->mode, cfg->simulator_endpoint) != TEELIZA_OK)
+		return agent_error_wrap(TEELIZA_ERR_CONFIG, "");
+	if (cfg->salt == NULL || cfg->salt[0] == 0)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT required when TEE_MODE is enabled");
+	if (strlen(cfg->salt) > TEE_SALT_MAX)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT is longer than %d bytes", TEE_SALT_MAX);
+	if (cfg->scheme != NULL && cfg->scheme[0] != 0 && tee_key_scheme_parse(&scheme, cfg->scheme) != TEELIZA_OK)
+		return agent_error_wrap(TEELIZA_ERR_CONFIG, "TEE_KEY_SCHEME: ");
+	return TEELIZA_OK;
+}
+
 teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const char *agent_id, agent_store *store,
                             FILE *log)
 {
@@ -166,10 +184,9 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 
 	assert(out != NULL && cfg != NULL && agent_id != NULL && store != NULL);
 	*out = NULL;
-	if (cfg->salt == NULL || cfg->salt[0] == 0)
-		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT required when TEE_MODE is enabled");
-	if (strlen(cfg->salt) > TEE_SALT_MAX)
-		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT is longer than %d bytes", TEE_SALT_MAX);
+	err = agent_tee_config_check(cfg);
+	if (err)
+		return err;
 	if (strlen(agent_id) >= sizeof(t->agent_id))
 		return teeliza_set_error(TEELIZA_ERR_INVALID, "agent id too long");
 	agent_logring_add_secret(cfg->salt);
