@@ -168,8 +168,16 @@ int simulator_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	err = tee_sim_start(&sim, &cfg);
-	if (err)
-		return cli_fail(argv[0], err);
+	if (err) {
+		int rc = cli_fail(argv[0], err);
+
+		/* the port is what a user can change: say how (http_server says "Address already in use") */
+		if (cfg.host != NULL && strstr(teeliza_errmsg(), strerror(EADDRINUSE)) != NULL)
+			fprintf(stderr, "teeliza %s: port %u is taken (another simulator or tappd?): pass --port N for "
+			                "another port, or --port 0 for any free one (printed at start)\n",
+			        argv[0], (unsigned)cfg.port);
+		return rc;
+	}
 	if (!cfg.quiet) {
 		fprintf(stderr, "teeliza simulator: SIMULATED attestation, not a TEE. State: %s\n", cfg.state_dir);
 		if (cfg.host != NULL)
