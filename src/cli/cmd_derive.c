@@ -239,8 +239,8 @@ int derive_main(int argc, char **argv)
 		return rc;
 	if (!o.scheme_given && o.path == NULL && (scheme = getenv("TEE_KEY_SCHEME")) != NULL && scheme[0] != 0) {
 		if (tee_key_scheme_parse(&o.scheme, scheme) != TEELIZA_OK) {
-			teeliza_set_error(TEELIZA_ERR_CONFIG, "TEE_KEY_SCHEME: %s", teeliza_errmsg());
-			return cli_fail("derive", TEELIZA_ERR_CONFIG);
+			fprintf(stderr, "teeliza derive: TEE_KEY_SCHEME: %s\n", teeliza_errmsg());
+			return EXIT_CONFIG;
 		}
 		if (!o.quiet)
 			fprintf(stderr, "teeliza derive: key scheme %s (TEE_KEY_SCHEME)\n", tee_key_scheme_name(o.scheme));

@@ -152,7 +152,7 @@ int cli_load_dotenv(teeliza_buf *note, const char *cmd)
 	bool *from_file = NULL, any_secret = false;
 	size_t i, n_set = 0, n_kept = 0;
 	teeliza_err err;
-	const char *msg;
+	char msg[512];
 	int fd;
 
 	teeliza_buf_init(note, 64 << 10);
@@ -188,9 +188,10 @@ int cli_load_dotenv(teeliza_buf *note, const char *cmd)
 	err = teeliza_dotenv_parse(&env, (const char *)text.data, text.len);
 	teeliza_buf_free(&text);
 	if (err) {
-		msg = teeliza_errmsg();
-		teeliza_set_error(TEELIZA_ERR_CONFIG, "%s%s%s", path, strncmp(msg, ".env", 4) == 0 ? "" : ": ",
-		                  strncmp(msg, ".env", 4) == 0 ? msg + 4 : msg);
+		/* the parser's ".env line N: ..." becomes "<path> line N: ..." (copied: it lives in the error buffer) */
+		snprintf(msg, sizeof(msg), "%s", teeliza_errmsg());
+		teeliza_set_error(TEELIZA_ERR_CONFIG, "%s%s%s", path, strncmp(msg, ".env ", 5) == 0 ? "" : ": ",
+		                  strncmp(msg, ".env ", 5) == 0 ? msg + 4 : msg);
 		return cli_fail(cmd, TEELIZA_ERR_CONFIG);
 	}
 	/* The process environment wins: only names it does not have are set. */

@@ -110,7 +110,11 @@ static teeliza_err load_key(simsrv_ca *ca, const char *key_pem, const char *key_
 	pem.secret = true;
 	err = tee_p256_scalar_from_pem(ca->scalar, (const char *)pem.data, pem.len);
 	if (err) {
-		teeliza_set_error(err, "CA key file %s: %s", key_file, teeliza_errmsg());
+		char why[256];
+
+		/* copied first: the message lives in the buffer teeliza_set_error writes */
+		snprintf(why, sizeof(why), "%s", teeliza_errmsg());
+		teeliza_set_error(err, "CA key file %s: %s", key_file, why);
 		goto out;
 	}
 	bio = BIO_new_mem_buf(pem.data, (int)pem.len);
