@@ -215,14 +215,14 @@ if [ -n "$got" ] && [ "$got" != "$doc_sol $doc_evm" ]; then echo "ok: .env: the 
 else fail ".env: environment's salt not used: '$got'"; fi
 chmod 0666 "$tmp/proj/.env"
 rc=0
-(cd "$tmp/proj" && "$TEELIZA" start --non-interactive >"$tmp/env3.out" 2>"$tmp/env3.log") || rc=$?
+(cd "$tmp/proj" && timeout 60 "$TEELIZA" start --non-interactive >"$tmp/env3.out" 2>"$tmp/env3.log") || rc=$?
 check_eq ".env writable by every user: exit 78" "$rc" 78
 check_has ".env writable by every user: says so" "$(cat "$tmp/env3.log")" "$tmp/proj/.env is writable by every user"
 check_lacks ".env writable by every user: nothing bound" "$(cat "$tmp/env3.log")" "REST API bound"
 printf 'TEE_MODE=LOCAL\nWALLET_SECRET_SALT="unterminated\n' >"$tmp/proj/.env"
 chmod 600 "$tmp/proj/.env"
 rc=0
-(cd "$tmp/proj" && "$TEELIZA" start --non-interactive >"$tmp/env4.out" 2>"$tmp/env4.log") || rc=$?
+(cd "$tmp/proj" && timeout 60 "$TEELIZA" start --non-interactive >"$tmp/env4.out" 2>"$tmp/env4.log") || rc=$?
 check_eq ".env that dotenv would misread: exit 78" "$rc" 78
 check_has ".env error names the file and line" "$(cat "$tmp/env4.log")" "$tmp/proj/.env line 2: the \" quote is never closed"
 check_lacks ".env error shows no value" "$(cat "$tmp/env4.log")" "unterminated"
@@ -279,7 +279,7 @@ rc=0
 wait "$ks_pid" || rc=$?
 check_eq "--keep-serving stops on SIGTERM with 0" "$rc" 0
 rc=0
-"$TEELIZA" start --keep-serving --non-interactive >/dev/null 2>"$tmp/ks2.log" || rc=$?
+timeout 60 "$TEELIZA" start --keep-serving --non-interactive >/dev/null 2>"$tmp/ks2.log" </dev/null || rc=$?
 check_eq "--keep-serving with --non-interactive is a usage error" "$rc" 64
 
 if [ "$fails" -ne 0 ]; then
