@@ -42,7 +42,9 @@ static const char derive_usage[] =
 	"  --quiet                no log lines on stderr\n"
 	TEE_CLI_ENDPOINT_HELP
 	"\n"
-	TEE_CLI_ENV_HELP
+	"settings: TEE_MODE, DSTACK_SIMULATOR_ENDPOINT, WALLET_SECRET_SALT and TEE_KEY_SCHEME,\n"
+	"  from the environment or the nearest .env file from the working directory up, as\n"
+	"  Eliza's agent reads them (the environment wins; the file read is named on stderr)\n"
 	"\n"
 	"exit codes: 0 ok, 2 the quote does not match its event log or the JSON, 3 bad\n"
 	"  input (a salt or agent id too long; a key or quote from tappd that cannot be\n"

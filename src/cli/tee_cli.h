@@ -23,9 +23,9 @@
 
 /* Each command lists only the exit codes it can end with. */
 #define TEE_CLI_ENV_HELP                                                                              \
-	"settings: TEE_MODE, DSTACK_SIMULATOR_ENDPOINT (and for derive WALLET_SECRET_SALT,\n"             \
-	"  TEE_KEY_SCHEME), from the environment or the nearest .env file from the working\n"            \
-	"  directory up, as Eliza's agent reads it (the environment wins)\n"
+	"settings: TEE_MODE and DSTACK_SIMULATOR_ENDPOINT, from the environment or the nearest\n"         \
+	"  .env file from the working directory up, as Eliza's agent reads it (the environment\n"        \
+	"  wins; the file read is named on stderr)\n"
 
 /*
  * Pick tappd: --endpoint, else TEE_MODE (+ DSTACK_SIMULATOR_ENDPOINT, which
