@@ -245,7 +245,9 @@ static teeliza_err assignment(teeliza_dotenv *env, size_t *cap, struct scan *s)
 
 teeliza_err teeliza_dotenv_parse(teeliza_dotenv *out, const char *text, size_t len)
 {
-	struct scan s = {text, text + len, 1};
+	/* NULL + 0 is undefined in C: an empty text gets a real (empty) string */
+	const char *base = text != NULL ? text : "";
+	struct scan s = {base, base + len, 1};
 	size_t cap = 0;
 	teeliza_err err = TEELIZA_OK;
 
@@ -254,7 +256,7 @@ teeliza_err teeliza_dotenv_parse(teeliza_dotenv *out, const char *text, size_t l
 	if (len > TEELIZA_DOTENV_MAX)
 		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, ".env is larger than %zu bytes", TEELIZA_DOTENV_MAX);
 	/* a UTF-8 byte order mark: JavaScript's \s, so dotenv skips it */
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+	if (len >= 3 && memcmp(base, "\xef\xbb\xbf", 3) == 0)
 		s.p += 3;
 	while (err == TEELIZA_OK && s.p < s.end) {
 		skip_blanks(&s);

@@ -78,6 +78,8 @@ teeliza_err tee_event_log_parse_input(tee_event_log *out, const char *text, size
 
 	assert(out != NULL && (text != NULL || len == 0));
 	tee_event_log_init(out);
+	if (text == NULL)
+		text = ""; /* len is 0: no NULL + 0 below */
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
 		i = 3; /* a UTF-8 byte order mark, as some editors save files */
 	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
