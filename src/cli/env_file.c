@@ -145,7 +145,7 @@ static teeliza_err list_names(teeliza_buf *note, const teeliza_dotenv *env, cons
 
 int cli_load_dotenv(teeliza_buf *note, const char *cmd)
 {
-	char path[PATH_MAX + 8];
+	char raw_path[PATH_MAX + 8], path[PATH_MAX + 8];
 	struct stat st;
 	teeliza_buf text;
 	teeliza_dotenv env;
@@ -156,7 +156,11 @@ int cli_load_dotenv(teeliza_buf *note, const char *cmd)
 	int fd;
 
 	teeliza_buf_init(note, 64 << 10);
-	fd = open_nearest(path, sizeof(path));
+	fd = open_nearest(raw_path, sizeof(raw_path));
+	/* the path goes into log lines: its control characters (a directory name can hold any) as '?' */
+	for (i = 0; raw_path[i] != 0 && i + 1 < sizeof(path); i++)
+		path[i] = (unsigned char)raw_path[i] < 0x20 || raw_path[i] == 0x7f ? '?' : raw_path[i];
+	path[i] = 0;
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return EXIT_OK; /* no .env anywhere up to /: nothing to say, as Eliza */
