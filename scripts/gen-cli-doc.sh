@@ -25,7 +25,7 @@ Every subcommand uses the same codes:
 | 69 | tappd or another server is unreachable, timed out, or answered an error |
 | 70 | internal error |
 | 74 | a file could not be read or written |
-| 78 | bad configuration (invalid `TEE_MODE`, missing `WALLET_SECRET_SALT`, invalid character file) |
+| 78 | bad configuration (invalid `TEE_MODE`, missing `WALLET_SECRET_SALT`, a bad setting or `.env` line) |
 
 HEAD
 echo '## `teeliza --help`'

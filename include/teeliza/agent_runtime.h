@@ -234,6 +234,15 @@ const char *agent_env_salt(void);
 bool agent_tee_config_enabled(const agent_tee_config *cfg);
 
 /*
+ * Check the settings as agent_tee_start does, without starting anything
+ * (so `teeliza start` can refuse bad ones before it binds a port): a bad
+ * TEE_MODE or endpoint (Eliza's "Invalid TEE_MODE: X. Must be one of: ..."),
+ * then a missing or too long salt, then a bad TEE_KEY_SCHEME; each
+ * TEELIZA_ERR_CONFIG. Call it only for a config that is enabled.
+ */
+teeliza_err agent_tee_config_check(const agent_tee_config *cfg) TEELIZA_WARN_UNUSED;
+
+/*
  * Start the plugin for one agent: check the settings (missing salt:
  * TEELIZA_ERR_CONFIG "WALLET_SECRET_SALT required when TEE_MODE is
  * enabled"; bad mode or scheme: TEELIZA_ERR_CONFIG with Eliza's text), log

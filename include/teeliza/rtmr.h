@@ -40,6 +40,18 @@ void tee_event_log_free(tee_event_log *log);
  */
 teeliza_err tee_event_log_parse(tee_event_log *out, const char *json, size_t len) TEELIZA_WARN_UNUSED;
 
+/*
+ * Parse what `teeliza replay` accepts: the event-log JSON above, or a JSON
+ * object that carries one - "event_log" (tappd's TdxQuote answer, dstack's
+ * GetQuote answer) or "eventLog" (`teeliza quote --json`, the agent's
+ * attestation route), each an array or its JSON text; or these inside
+ * "attestation" (`teeliza derive --json`) or "tcb_info" (tappd's Info, an
+ * object or JSON text). A UTF-8 byte order mark and leading whitespace are
+ * skipped. TEELIZA_ERR_PARSE for anything else (an object with both
+ * "event_log" and "eventLog", or with neither, or with duplicate keys).
+ */
+teeliza_err tee_event_log_parse_input(tee_event_log *out, const char *text, size_t len) TEELIZA_WARN_UNUSED;
+
 /* Append an event (copies event and payload). */
 teeliza_err tee_event_log_add(tee_event_log *log, uint32_t imr, uint32_t event_type,
                               const uint8_t *digest, size_t digest_len, const char *event,

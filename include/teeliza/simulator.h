@@ -69,17 +69,39 @@ typedef struct tee_sim_config {
 	const char *socket_path; /* unix socket, or NULL */
 	unsigned socket_mode;    /* e.g. 0666 */
 	const char *key_file;    /* CA key PEM (P-256); NULL = <state_dir>/ca.key, created 0600 */
+	const char *key_pem;     /* the CA key PEM itself (e.g. tee_sim_dev_key_pem); wins over key_file */
 	const char *state_dir;   /* where generated keys and the sim PKI live; NULL = $XDG_STATE_HOME or ~/.local/state/teeliza-simulator */
 	unsigned threads;        /* 0 = 2 */
 	bool quiet;              /* no request log on stderr */
 	/* 0 = the server's default (30 s; docs/SIMULATED-QUOTES.md lists the limits) */
 	unsigned request_timeout_s;
+	bool no_listener;        /* no TCP, no socket: answer through tee_sim_call only (tests, fuzzing) */
 } tee_sim_config;
 
 typedef struct tee_sim tee_sim;
 
+/*
+ * The public development CA key (tappd-simulator's certs/app.key, PEM):
+ * what `teeliza demo` and `teeliza start --simulator` use unless given a
+ * key, so their wallets are reproducible everywhere. Public: never for value.
+ */
+extern const char tee_sim_dev_key_pem[];
+
 teeliza_err tee_sim_start(tee_sim **out, const tee_sim_config *cfg) TEELIZA_WARN_UNUSED;
 uint16_t tee_sim_port(const tee_sim *sim);
+
+/*
+ * Answer one request as the server does, without a network (tests, fuzzing):
+ * http_method "GET" or "POST" (others get 404 as from the server), path such
+ * as "/prpc/Tappd.TdxQuote", query the raw query string without '?' (NULL =
+ * none; read for GET) and the request body (read for POST). Out: *status
+ * (200, 400 or 404) and reply (initialised here, tappd's JSON answer or
+ * error; free with teeliza_buf_free, it holds a key after DeriveKey).
+ * Returns TEELIZA_OK whenever a reply was made, whatever its status.
+ */
+teeliza_err tee_sim_call(teeliza_buf *reply, unsigned *status, const tee_sim *sim, const char *http_method,
+                         const char *path, const char *query, const uint8_t *body,
+                         size_t body_len) TEELIZA_WARN_UNUSED;
 const tee_sim_pki *tee_sim_get_pki(const tee_sim *sim);
 void tee_sim_stop(tee_sim *sim);
 

@@ -46,6 +46,21 @@ const char *tappd_mode_log_line(const char *tee_mode);
 #define TAPPD_OVERRIDE_LOG_PREFIX "Using simulator endpoint: "
 
 /*
+ * The mode line to log before connecting: tappd_mode_log_line(tee_mode)
+ * when simulator_endpoint is NULL or "", else a line naming the endpoint
+ * actually used and what it replaces ("TEE: Connecting to local simulator
+ * at <endpoint> (DSTACK_SIMULATOR_ENDPOINT replaces localhost:8090 of
+ * TEE_MODE=LOCAL)"; for PRODUCTION a WARNING that keys and quotes come from
+ * the endpoint, not this machine's TDX), so that it agrees with the SDK's
+ * "Using simulator endpoint: <endpoint>" line that follows. Control
+ * characters of the endpoint are shown as '?'. Returns the static line or
+ * out (truncated to out_len; 1100 bytes always fit); NULL for a mode the
+ * plugin rejects.
+ */
+const char *tappd_connect_log_line(char *out, size_t out_len, const char *tee_mode, const char *simulator_endpoint);
+#define TAPPD_CONNECT_LOG_LINE_MAX 1100
+
+/*
  * Human-readable form of an endpoint for messages: the URL, or
  * "unix:<path>". Returns out.
  */

@@ -37,11 +37,15 @@ static const char demo_usage[] =
 	"  --port N          simulator port (default 8090; 0 = any free port)\n"
 	"  --state-dir DIR   simulator keys and PKI (default $TEELIZA_SIM_STATE or " DEMO_STATE_DIR ";\n"
 	"                    a temporary directory, removed afterwards, when that is not writable)\n"
-	"  --key-file FILE   simulator CA key; tappd-simulator's certs/app.key gives the wallets\n"
-	"                    the phalanetwork/tappd-simulator image gives\n"
-	"  --agent-id ID     agent id to attest\n"
+	"  --key-file FILE   simulator CA key (default: the public development key, tappd-simulator's\n"
+	"                    certs/app.key, so the wallets are the ones the phalanetwork/tappd-simulator\n"
+	"                    image gives, the same on every machine)\n"
+	"  --agent-id ID     agent id to attest (a NAME that is not a UUID: stringToUuid(NAME))\n"
 	"\n"
-	TEE_CLI_EXIT_HELP;
+	"exit codes: 0 ok, 2 a quote does not match its event log or data, 3 --key-file\n"
+	"  is not a P-256 key, 64 bad command line, 69 the simulator did not answer,\n"
+	"  70 internal error, 74 a file could not be read or written, 78 --key-file does\n"
+	"  not exist\n";
 
 struct demo_opts {
 	const char *state_dir, *key_file, *agent_id;
@@ -120,6 +124,8 @@ static teeliza_err sim_try(struct demo_sim *ds, const struct demo_opts *o, const
 	cfg.port = port;
 	cfg.state_dir = dir;
 	cfg.key_file = o->key_file;
+	/* the public development key unless told otherwise: the demo's wallets are the same everywhere */
+	cfg.key_pem = o->key_file == NULL ? tee_sim_dev_key_pem : NULL;
 	cfg.quiet = true;
 	return tee_sim_start(&ds->sim, &cfg);
 }
@@ -146,9 +152,15 @@ static teeliza_err sim_start(struct demo_sim *ds, const struct demo_opts *o)
 		if (!err)
 			dir = ds->tmp_dir;
 	}
-	if (!err)
+	if (!err) {
 		printf("Simulator (SIMULATED attestation, not a TEE) on http://127.0.0.1:%u, state in %s\n",
 		       tee_sim_port(ds->sim), dir);
+		if (o->key_file != NULL)
+			printf("Simulator CA key: %s\n", o->key_file);
+		else
+			printf("Simulator CA key: the public development key (tappd-simulator's certs/app.key), so the\n"
+			       "wallets below are the same on every machine\n");
+	}
 	return err;
 }
 
@@ -252,7 +264,7 @@ int demo_main(int argc, char **argv)
 	struct demo_sim ds;
 	tappd_endpoint ep;
 	tappd_client c;
-	char agent_id[AGENT_UUID_BUFSZ], endpoint[64];
+	char agent_id[AGENT_UUID_BUFSZ], endpoint[64], line[TAPPD_CONNECT_LOG_LINE_MAX];
 	const char *salt;
 	teeliza_buf env_salt;
 	teeliza_err err;
@@ -281,13 +293,16 @@ int demo_main(int argc, char **argv)
 		printf("Agent id: %s (stringToUuid(\"%s\"), the id Eliza gives its default character)\n", agent_id,
 		       DEMO_CHARACTER);
 	} else {
-		snprintf(agent_id, sizeof(agent_id), "%s", o.agent_id);
-		if (strcmp(agent_id, o.agent_id) != 0) {
-			fprintf(stderr, "teeliza demo: --agent-id is longer than %d characters\n", AGENT_UUID_STRLEN);
+		/* a name is a character's name, as for `teeliza derive` */
+		rc = tee_cli_agent_id(agent_id, "demo", o.agent_id, true);
+		if (rc) {
 			teeliza_buf_free(&env_salt);
-			return EXIT_USAGE;
+			return rc;
 		}
-		printf("Agent id: %s\n", agent_id);
+		if (strcmp(agent_id, o.agent_id) == 0)
+			printf("Agent id: %s\n", agent_id);
+		else
+			printf("Agent id: %s (stringToUuid(\"%s\"): --agent-id is a name, not a UUID)\n", agent_id, o.agent_id);
 	}
 	if (salt != NULL && salt[0] != 0) {
 		printf("Salt: WALLET_SECRET_SALT from the environment (not printed)\n");
@@ -307,8 +322,8 @@ int demo_main(int argc, char **argv)
 	snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u", tee_sim_port(ds.sim));
 	err = tappd_endpoint_select(&ep, "LOCAL", endpoint);
 	if (!err) {
-		printf("\n$ TEE_MODE=LOCAL DSTACK_SIMULATOR_ENDPOINT=%s\n%s\n%s%s\n", endpoint, tappd_mode_log_line("LOCAL"),
-		       TAPPD_OVERRIDE_LOG_PREFIX, endpoint);
+		printf("\n$ TEE_MODE=LOCAL DSTACK_SIMULATOR_ENDPOINT=%s\n%s\n%s%s\n", endpoint,
+		       tappd_connect_log_line(line, sizeof(line), "LOCAL", endpoint), TAPPD_OVERRIDE_LOG_PREFIX, endpoint);
 		tappd_client_init(&c, &ep);
 		c.timeout_ms = 60000;
 		err = run_flow(&c, salt, agent_id);

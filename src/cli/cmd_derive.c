@@ -24,9 +24,11 @@ static const char derive_usage[] =
 	"stderr: the plugin's log lines for the attestation (unless --quiet).\n"
 	"\n"
 	"  --agent-id ID          the agent's id (Eliza: the character's id, or stringToUuid(name));\n"
-	"                         required\n"
+	"                         a NAME that is not a UUID is taken as a character name and turned\n"
+	"                         into stringToUuid(NAME), as said on stderr; required\n"
 	"  --chain C              solana (default), evm or raw\n"
-	"  --scheme NAME          teeliza (default: the key depends on salt, agent id and chain),\n"
+	"  --scheme NAME          teeliza (default, or TEE_KEY_SCHEME as the agent reads it: the key\n"
+	"                         depends on salt, agent id and chain),\n"
 	"                         eliza-v0.1.9 (path = salt: same wallets as Eliza 0.1.9),\n"
 	"                         eliza-v0.1.7 (path \"/\": the salt has no effect) - docs/KEY-SCHEMES.md\n"
 	"  --salt-file FILE       read the salt from FILE (one trailing newline dropped);\n"
@@ -40,7 +42,16 @@ static const char derive_usage[] =
 	"  --quiet                no log lines on stderr\n"
 	TEE_CLI_ENDPOINT_HELP
 	"\n"
-	TEE_CLI_EXIT_HELP;
+	"settings: TEE_MODE, DSTACK_SIMULATOR_ENDPOINT, WALLET_SECRET_SALT and TEE_KEY_SCHEME,\n"
+	"  from the environment or the nearest .env file from the working directory up, as\n"
+	"  Eliza's agent reads them (the environment wins; the file read is named on stderr)\n"
+	"\n"
+	"exit codes: 0 ok, 2 the quote does not match its event log or the JSON, 3 bad\n"
+	"  input (a salt or agent id too long; a key or quote from tappd that cannot be\n"
+	"  used), 64 bad command line, 69 tappd unreachable, timed out or answered an\n"
+	"  error, 70 internal error, 74 a file could not be read (salt file, .env),\n"
+	"  78 bad configuration (invalid TEE_MODE, endpoint or TEE_KEY_SCHEME, missing\n"
+	"  salt, a .env refused)\n";
 
 struct derive_opts {
 	const char *agent_id, *salt_file, *path, *subject, *endpoint;
@@ -213,6 +224,8 @@ static int print_wallet(const tee_wallet *w, const struct derive_opts *o)
 int derive_main(int argc, char **argv)
 {
 	struct derive_opts o;
+	char agent_id[AGENT_UUID_BUFSZ];
+	const char *scheme;
 	tappd_client c;
 	teeliza_buf salt, log;
 	tee_wallet w;
@@ -222,6 +235,21 @@ int derive_main(int argc, char **argv)
 	rc = parse_opts(&o, argc, argv);
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
+	/* the settings the agent would have: .env, then TEE_KEY_SCHEME as its default scheme */
+	rc = tee_cli_load_env("derive", o.quiet);
+	if (rc)
+		return rc;
+	if (!o.scheme_given && o.path == NULL && (scheme = getenv("TEE_KEY_SCHEME")) != NULL && scheme[0] != 0) {
+		if (tee_key_scheme_parse(&o.scheme, scheme) != TEELIZA_OK) {
+			fprintf(stderr, "teeliza derive: TEE_KEY_SCHEME: %s\n", teeliza_errmsg());
+			return EXIT_CONFIG;
+		}
+		if (!o.quiet)
+			fprintf(stderr, "teeliza derive: key scheme %s (TEE_KEY_SCHEME)\n", tee_key_scheme_name(o.scheme));
+	}
+	rc = tee_cli_agent_id(agent_id, "derive", o.agent_id, o.quiet);
+	if (rc)
+		return rc;
 	teeliza_buf_init(&salt, 0);
 	if (o.path == NULL) {
 		rc = tee_cli_salt(&salt, "derive", o.salt_file);
@@ -236,9 +264,9 @@ int derive_main(int argc, char **argv)
 		return rc;
 	}
 	if (o.path != NULL)
-		err = tee_derive_wallet_path(&w, &c, o.path, o.subject, o.chain, o.agent_id, o.attest);
+		err = tee_derive_wallet_path(&w, &c, o.path, o.subject, o.chain, agent_id, o.attest);
 	else
-		err = tee_derive_wallet(&w, &c, o.scheme, o.chain, (const char *)salt.data, o.agent_id, o.attest);
+		err = tee_derive_wallet(&w, &c, o.scheme, o.chain, (const char *)salt.data, agent_id, o.attest);
 	teeliza_buf_free(&salt);
 	if (err) {
 		tee_wallet_free(&w);

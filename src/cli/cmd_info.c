@@ -17,7 +17,11 @@ static const char info_usage[] =
 	"  --quiet        no log lines on stderr\n"
 	TEE_CLI_ENDPOINT_HELP
 	"\n"
-	TEE_CLI_EXIT_HELP;
+	TEE_CLI_ENV_HELP
+	"\n"
+	"exit codes: 0 ok, 64 bad command line, 69 tappd unreachable, timed out or\n"
+	"  answered an error, 70 internal error, 74 .env could not be read,\n"
+	"  78 bad configuration (invalid TEE_MODE or endpoint, a .env refused)\n";
 
 /* info() in the SDK JSON.parse()s tcb_info; do the same when it is a string of JSON. */
 static void decode_tcb_info(json_t *info)
@@ -75,6 +79,9 @@ int info_main(int argc, char **argv)
 		fprintf(stderr, "teeliza info: unexpected argument '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
+	rc = tee_cli_load_env("info", quiet);
+	if (rc)
+		return rc;
 	rc = tee_cli_client(&c, "info", endpoint, timeout_ms, quiet);
 	if (rc)
 		return rc;

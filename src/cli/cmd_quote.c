@@ -27,7 +27,14 @@ static const char quote_usage[] =
 	"  --quiet        no log lines on stderr\n"
 	TEE_CLI_ENDPOINT_HELP
 	"\n"
-	TEE_CLI_EXIT_HELP;
+	TEE_CLI_ENV_HELP
+	"\n"
+	"exit codes: 0 ok, 2 the quote does not match its event log or DATA, 3 bad input\n"
+	"  (DATA not hex with --hex or too long for --hash raw; a quote from tappd that\n"
+	"  cannot be parsed), 64 bad command line,\n"
+	"  69 tappd unreachable, timed out or answered an error, 70 internal error,\n"
+	"  74 .env could not be read, 78 bad configuration (invalid TEE_MODE or\n"
+	"  endpoint, a .env refused)\n";
 
 struct quote_opts {
 	const char *data, *hash, *prefix, *endpoint;
@@ -128,7 +135,9 @@ int quote_main(int argc, char **argv)
 		teeliza_buf_free(&data);
 		return cli_fail("quote", err);
 	}
-	rc = tee_cli_client(&c, "quote", o.endpoint, o.timeout_ms, o.quiet);
+	rc = tee_cli_load_env("quote", o.quiet);
+	if (rc == EXIT_OK)
+		rc = tee_cli_client(&c, "quote", o.endpoint, o.timeout_ms, o.quiet);
 	if (rc) {
 		teeliza_buf_free(&data);
 		return rc;

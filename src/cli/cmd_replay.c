@@ -19,52 +19,20 @@ static void replay_usage(FILE *f)
 	        "Replay a TDX event log into RTMR0-3 the way the dstack JS SDK's replayRtmrs()\n"
 	        "does, and print the four registers as hex.\n"
 	        "\n"
-	        "EVENTLOG.json is a file, or '-' for standard input. It holds either the event-log\n"
-	        "array tappd serves ([{imr, event_type, digest, event, event_payload}, ...]) or a\n"
-	        "whole TdxQuote response ({\"quote\": ..., \"event_log\": \"<JSON text>\"}).\n"
+	        "EVENTLOG.json is a file, or '-' for standard input. It holds the event-log array\n"
+	        "tappd serves ([{imr, event_type, digest, event, event_payload}, ...]), or a JSON\n"
+	        "object that carries one:\n"
+	        "  - tappd's TdxQuote or dstack's GetQuote answer: {\"quote\": ..., \"event_log\": \"<JSON>\"}\n"
+	        "  - `teeliza quote --json` and the agent's /agents/<id>/attestations/<quote id>:\n"
+	        "    {..., \"eventLog\": [...] or \"<JSON>\"}\n"
+	        "  - `teeliza derive --json`: {..., \"attestation\": {..., \"eventLog\": [...]}}\n"
+	        "  - tappd's Info (`teeliza info`, --json too): the event_log in its tcb_info\n"
 	        "\n"
 	        "options:\n"
 	        "  --json     print {\"rtmr0\": ..., \"rtmr3\": ...} instead of one line per register\n"
 	        "  -h, --help show this help\n"
 	        "\n"
 	        "exit codes: 0 ok, 3 unreadable or malformed event log, 64 bad usage, 74 file error\n");
-}
-
-/* Parse text that is either the bare event-log array or a TdxQuote response object. */
-static teeliza_err parse_input(tee_event_log *log, const char *text, size_t len)
-{
-	size_t i = 0;
-	json_t *root, *el;
-	json_error_t jerr;
-	teeliza_err err;
-	char *dumped;
-
-	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
-		i++;
-	if (i == len || text[i] != '{')
-		return tee_event_log_parse(log, text, len);
-
-	root = json_loadb(text, len, 0, &jerr);
-	if (root == NULL)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "input is not valid JSON: %s (line %d, column %d)",
-		                         jerr.text, jerr.line, jerr.column);
-	el = json_object_get(root, "event_log");
-	if (json_is_string(el)) {
-		err = tee_event_log_parse(log, json_string_value(el), json_string_length(el));
-	} else if (json_is_array(el)) {
-		dumped = json_dumps(el, JSON_COMPACT);
-		if (dumped == NULL) {
-			err = teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
-		} else {
-			err = tee_event_log_parse(log, dumped, strlen(dumped));
-			free(dumped);
-		}
-	} else {
-		err = teeliza_set_error(TEELIZA_ERR_PARSE,
-		                        "input object has no \"event_log\" string (expected a TdxQuote response)");
-	}
-	json_decref(root);
-	return err;
 }
 
 int replay_main(int argc, char **argv)
@@ -105,7 +73,7 @@ int replay_main(int argc, char **argv)
 	err = teeliza_read_file(&in, path, REPLAY_MAX_INPUT);
 	if (err)
 		return cli_fail("replay", err);
-	err = parse_input(&log, (const char *)in.data, in.len);
+	err = tee_event_log_parse_input(&log, (const char *)in.data, in.len);
 	teeliza_buf_free(&in);
 	if (err)
 		return cli_fail("replay", err);

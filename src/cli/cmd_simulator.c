@@ -25,7 +25,8 @@ static const char simulator_usage[] =
 	"usage: teeliza simulator [options]\n"
 	"\n"
 	"A tappd-compatible simulator (NOT a TEE): pRPC /prpc/Tappd.{DeriveKey,TdxQuote,RawQuote,Info,Version}\n"
-	"with keys derived from a CA key and TDX quotes signed by a simulated, non-Intel PKI.\n"
+	"(also without the Tappd. prefix, as dstack's tappd) with keys derived from a CA key and TDX quotes\n"
+	"signed by a simulated, non-Intel PKI.\n"
 	"\n"
 	"  -l, --listen ADDR      TCP address (default " DEFAULT_HOST "; 0.0.0.0 in containers);\n"
 	"                         unix:PATH means --socket PATH --no-tcp\n"
@@ -35,6 +36,8 @@ static const char simulator_usage[] =
 	"      --no-tcp           no TCP listener (needs --socket)\n"
 	"      --key-file FILE    CA key PEM (P-256); tappd-simulator's certs/app.key reproduces its keys\n"
 	"                         (default: <state dir>/ca.key, generated on first start, mode 0600)\n"
+	"      --dev-key          the public development key (tappd-simulator's certs/app.key, built\n"
+	"                         in): the keys `teeliza demo` and `teeliza start --simulator` derive\n"
 	"      --state-dir DIR    keys and simulated PKI (default $TEELIZA_SIM_STATE or " DEFAULT_STATE_DIR ")\n"
 	"      --threads N        worker threads per listener (default 2)\n"
 	"  -q, --quiet            no request log on stderr\n";
@@ -85,7 +88,7 @@ static int usage_error(const char *cmd, const char *usage, const char *what, con
 
 int simulator_main(int argc, char **argv)
 {
-	enum { OPT_SOCKET = 256, OPT_SOCKET_MODE, OPT_NO_TCP, OPT_KEY_FILE, OPT_STATE_DIR, OPT_THREADS };
+	enum { OPT_SOCKET = 256, OPT_SOCKET_MODE, OPT_NO_TCP, OPT_KEY_FILE, OPT_STATE_DIR, OPT_THREADS, OPT_DEV_KEY };
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"port", required_argument, NULL, 'p'},
@@ -93,6 +96,7 @@ int simulator_main(int argc, char **argv)
 		{"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
 		{"no-tcp", no_argument, NULL, OPT_NO_TCP},
 		{"key-file", required_argument, NULL, OPT_KEY_FILE},
+		{"dev-key", no_argument, NULL, OPT_DEV_KEY},
 		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 		{"threads", required_argument, NULL, OPT_THREADS},
 		{"quiet", no_argument, NULL, 'q'},
@@ -143,6 +147,9 @@ int simulator_main(int argc, char **argv)
 		case OPT_KEY_FILE:
 			cfg.key_file = optarg;
 			break;
+		case OPT_DEV_KEY:
+			cfg.key_pem = tee_sim_dev_key_pem;
+			break;
 		case OPT_STATE_DIR:
 			cfg.state_dir = optarg;
 			break;
@@ -165,6 +172,8 @@ int simulator_main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error(argv[0], simulator_usage, "unexpected argument", argv[optind]);
+	if (cfg.key_pem != NULL && cfg.key_file != NULL)
+		return usage_error(argv[0], simulator_usage, "give --key-file or --dev-key, not both", NULL);
 	if (no_tcp)
 		cfg.host = NULL;
 	if (cfg.host == NULL && cfg.socket_path == NULL)
@@ -179,10 +188,19 @@ int simulator_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	err = tee_sim_start(&sim, &cfg);
-	if (err)
-		return cli_fail(argv[0], err);
+	if (err) {
+		int rc = cli_fail(argv[0], err);
+
+		/* the port is what a user can change: say how (http_server says "Address already in use") */
+		if (cfg.host != NULL && strstr(teeliza_errmsg(), strerror(EADDRINUSE)) != NULL)
+			fprintf(stderr, "teeliza %s: port %u is taken (another simulator or tappd?): pass --port N for "
+			                "another port, or --port 0 for any free one (printed at start)\n",
+			        argv[0], (unsigned)cfg.port);
+		return rc;
+	}
 	if (!cfg.quiet) {
-		fprintf(stderr, "teeliza simulator: SIMULATED attestation, not a TEE. State: %s\n", cfg.state_dir);
+		fprintf(stderr, "teeliza simulator: SIMULATED attestation, not a TEE. State: %s%s\n", cfg.state_dir,
+		        cfg.key_pem != NULL ? "; CA key: the public development key" : "");
 		if (cfg.host != NULL)
 			fprintf(stderr, "teeliza simulator: listening on http://%s:%u\n", cfg.host, tee_sim_port(sim));
 		if (cfg.socket_path != NULL)

@@ -6,6 +6,8 @@
  * process, so the TEE plugin works with no TDX, no network and no Docker.
  */
 #include "cli/cli.h"
+#include "cli/env_file.h"
+#include "teeliza/agent_model.h"
 #include "teeliza/agent_runtime.h"
 #include "teeliza/log.h"
 #include "teeliza/simulator.h"
@@ -26,42 +28,55 @@
 #define START_LINE_MAX ((size_t)64 << 10)
 
 static const char start_usage[] =
-	"usage: teeliza start [--character=PATH | --characters=PATH,PATH...] [--non-interactive]\n"
-	"                     [--port N] [--simulator [--sim-state-dir DIR]]\n"
+	"usage: teeliza start [--character=PATH | --characters=PATH,PATH...]\n"
+	"                     [--non-interactive | --keep-serving] [--port N]\n"
+	"                     [--simulator [--sim-state-dir DIR] [--sim-key-file FILE]]\n"
 	"\n"
 	"Start one Eliza-compatible agent per character, serve Eliza's REST API\n"
-	"(POST /<agent>/message, GET /agents, ...) and chat with the first agent on the\n"
-	"terminal: each line you type is a message, each reply is printed as\n"
-	"'Agent: <text>'; 'exit' or end of input quits. Lines can be piped in.\n"
-	"Log lines go to stderr. docs/AGENT.md describes the API and every setting.\n"
+	"(POST /<agent>/message, GET /agents, ...) and the dashboard (/dashboard), and\n"
+	"chat with the first agent on the terminal: each line you type is a message,\n"
+	"each reply is printed as 'Agent: <text>'; 'exit' or end of input ends the chat\n"
+	"and, unless --keep-serving, the process (so links it printed stop working).\n"
+	"Lines can be piped in. Log lines go to stderr. docs/AGENT.md describes the API\n"
+	"and every setting.\n"
 	"\n"
 	"  --character=PATH     a character file (Eliza's *.character.json), looked up as\n"
 	"                       Eliza looks it up; default: the bundled character\n"
 	"  --characters=A,B     several characters: several agents in one process\n"
 	"  --non-interactive    no terminal chat, serve the REST API until SIGINT/SIGTERM\n"
+	"  --keep-serving       after the chat ends, keep serving the REST API and the\n"
+	"                       dashboard until SIGINT/SIGTERM\n"
 	"  --port N             REST API port (default SERVER_PORT, else 3000, moving up\n"
 	"                       when taken unless given here)\n"
 	"  --simulator          run teeliza's tappd simulator in this process on\n"
 	"                       127.0.0.1:8090 (a free port if taken) and point the TEE\n"
 	"                       plugin at it (DSTACK_SIMULATOR_ENDPOINT; TEE_MODE=LOCAL\n"
 	"                       when unset). SIMULATED attestation - not a TEE.\n"
-	"  --sim-state-dir DIR  the simulator's keys (default $TEELIZA_SIM_STATE or\n"
+	"  --sim-state-dir DIR  the simulator's PKI (default $TEELIZA_SIM_STATE or\n"
 	"                       " START_SIM_STATE_DIR ")\n"
+	"  --sim-key-file FILE  the simulator's CA key, which every wallet derives from\n"
+	"                       (default: the public development key, tappd-simulator's\n"
+	"                       certs/app.key: the same wallets on every machine)\n"
 	"\n"
-	"settings (env): SERVER_PORT, SERVER_HOST (default 0.0.0.0), API_TOKEN,\n"
-	"  EXPRESS_MAX_PAYLOAD (default 100kb), TEELIZA_MAX_FILE_SIZE (default 64mb),\n"
-	"  SQLITE_FILE (default data/db.sqlite), TEELIZA_PUBLIC_URL,\n"
-	"  TEE_MODE, WALLET_SECRET_SALT, TEE_KEY_SCHEME, DSTACK_SIMULATOR_ENDPOINT, and the\n"
-	"  model settings (OPENAI_API_KEY, REDPILL_API_KEY, ...; none: offline responder)\n"
+	"settings (env, and the nearest .env file from the working directory up, as\n"
+	"  Eliza reads it; the environment wins over .env): SERVER_PORT, SERVER_HOST\n"
+	"  (default 0.0.0.0), API_TOKEN, EXPRESS_MAX_PAYLOAD (default 100kb),\n"
+	"  TEELIZA_MAX_FILE_SIZE (default 64mb), API_RATE_LIMIT (requests a minute per\n"
+	"  client; default off), API_MAX_CONNECTIONS, API_MAX_CONNECTIONS_PER_CLIENT,\n"
+	"  API_REQUEST_TIMEOUT, SQLITE_FILE (default data/db.sqlite), TEELIZA_PUBLIC_URL,\n"
+	"  TEE_MODE, WALLET_SECRET_SALT, TEE_KEY_SCHEME, DSTACK_SIMULATOR_ENDPOINT, and\n"
+	"  the model settings (OPENAI_API_KEY, REDPILL_API_KEY, ...; none: offline\n"
+	"  responder). They are all checked before any port is bound.\n"
 	"\n"
 	"exit codes: 0 ok, 3 a character file is invalid, 64 bad command line,\n"
 	"  74 a file could not be read or the port is taken, 78 bad configuration\n"
-	"  (TEE_MODE, WALLET_SECRET_SALT, SERVER_PORT, model settings)\n";
+	"  (.env, TEE_MODE, WALLET_SECRET_SALT, TEE_KEY_SCHEME, SERVER_PORT, model\n"
+	"  settings)\n";
 
 struct start_opts {
-	const char *character, *characters, *sim_state_dir;
+	const char *character, *characters, *sim_state_dir, *sim_key_file;
 	long port;
-	bool non_interactive, simulator;
+	bool non_interactive, keep_serving, simulator;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -89,6 +104,8 @@ static int parse_opts(struct start_opts *o, int argc, char **argv)
 		{"port", required_argument, NULL, 'p'},
 		{"simulator", no_argument, NULL, 's'},
 		{"sim-state-dir", required_argument, NULL, 'd'},
+		{"sim-key-file", required_argument, NULL, 'k'},
+		{"keep-serving", no_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -106,6 +123,8 @@ static int parse_opts(struct start_opts *o, int argc, char **argv)
 		case 'n': o->non_interactive = true; break;
 		case 's': o->simulator = true; break;
 		case 'd': o->sim_state_dir = optarg; break;
+		case 'k': o->sim_key_file = optarg; break;
+		case 'K': o->keep_serving = true; break;
 		case 'p':
 			if (teeliza_parse_u64(&port, optarg, 0, 65535) != TEELIZA_OK)
 				return usage_error("bad port (0..65535)", optarg);
@@ -124,6 +143,10 @@ static int parse_opts(struct start_opts *o, int argc, char **argv)
 		return usage_error("give --character or --characters, not both", NULL);
 	if (o->sim_state_dir != NULL && !o->simulator)
 		return usage_error("--sim-state-dir goes with --simulator", NULL);
+	if (o->sim_key_file != NULL && !o->simulator)
+		return usage_error("--sim-key-file goes with --simulator", NULL);
+	if (o->keep_serving && o->non_interactive)
+		return usage_error("--keep-serving is for the chat; --non-interactive serves without one", NULL);
 	return EXIT_OK;
 }
 
@@ -141,7 +164,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-static teeliza_err sim_try(struct start_sim *ss, const char *dir, uint16_t port)
+static teeliza_err sim_try(struct start_sim *ss, const struct start_opts *o, const char *dir, uint16_t port)
 {
 	tee_sim_config cfg;
 
@@ -149,6 +172,9 @@ static teeliza_err sim_try(struct start_sim *ss, const char *dir, uint16_t port)
 	cfg.host = "127.0.0.1";
 	cfg.port = port;
 	cfg.state_dir = dir;
+	/* the public development key unless told otherwise: the same wallets on every machine */
+	cfg.key_file = o->sim_key_file;
+	cfg.key_pem = o->sim_key_file == NULL ? tee_sim_dev_key_pem : NULL;
 	cfg.quiet = true;
 	return tee_sim_start(&ss->sim, &cfg);
 }
@@ -156,16 +182,15 @@ static teeliza_err sim_try(struct start_sim *ss, const char *dir, uint16_t port)
 static int sim_start(struct start_sim *ss, const struct start_opts *o)
 {
 	const char *env = getenv("TEELIZA_SIM_STATE"), *dir;
-	const char *mode = getenv("TEE_MODE");
 	char url[64];
 	teeliza_err err;
 
 	memset(ss, 0, sizeof(*ss));
 	dir = o->sim_state_dir != NULL ? o->sim_state_dir : (env != NULL && env[0] != 0 ? env : START_SIM_STATE_DIR);
-	err = sim_try(ss, dir, START_SIM_PORT);
+	err = sim_try(ss, o, dir, START_SIM_PORT);
 	if (err) {
 		agent_log(stderr, "Simulator: %s; trying a free port", teeliza_errmsg());
-		err = sim_try(ss, dir, 0);
+		err = sim_try(ss, o, dir, 0);
 	}
 	if (err && o->sim_state_dir == NULL && (env == NULL || env[0] == 0)) {
 		agent_log(stderr, "Simulator: %s; using a temporary state directory", teeliza_errmsg());
@@ -176,18 +201,31 @@ static int sim_start(struct start_sim *ss, const struct start_opts *o)
 			                                           strerror(errno)));
 		}
 		dir = ss->tmp_dir;
-		err = sim_try(ss, dir, 0);
+		err = sim_try(ss, o, dir, 0);
 	}
 	if (err)
 		return cli_fail("start", err);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", (unsigned)tee_sim_port(ss->sim));
-	agent_log(stderr, "Simulator (SIMULATED attestation, not a TEE) on %s, state in %s", url, dir);
+	agent_log(stderr, "Simulator (SIMULATED attestation, not a TEE) on %s, state in %s; CA key: %s", url, dir,
+	          o->sim_key_file != NULL ? o->sim_key_file
+	                                  : "the public development key (tappd-simulator's certs/app.key), so its "
+	                                    "wallets are the same on every machine");
 	/* Point the plugin at it the way Eliza's SDK is pointed at a simulator. */
-	if (setenv("DSTACK_SIMULATOR_ENDPOINT", url, 1) != 0 ||
-	    ((mode == NULL || mode[0] == 0) && setenv("TEE_MODE", "LOCAL", 1) != 0))
+	if (setenv("DSTACK_SIMULATOR_ENDPOINT", url, 1) != 0)
 		return cli_fail("start", teeliza_set_error(TEELIZA_ERR_NOMEM, "cannot set the environment"));
-	if (mode == NULL || mode[0] == 0)
-		agent_log(stderr, "TEE_MODE was not set: using TEE_MODE=LOCAL for the simulator");
+	return EXIT_OK;
+}
+
+/* --simulator without TEE_MODE means TEE_MODE=LOCAL; decided before the settings are checked. */
+static int sim_default_mode(void)
+{
+	const char *mode = getenv("TEE_MODE");
+
+	if (mode != NULL && mode[0] != 0)
+		return EXIT_OK;
+	if (setenv("TEE_MODE", "LOCAL", 1) != 0)
+		return cli_fail("start", teeliza_set_error(TEELIZA_ERR_NOMEM, "cannot set the environment"));
+	agent_log(stderr, "TEE_MODE was not set: using TEE_MODE=LOCAL for the simulator");
 	return EXIT_OK;
 }
 
@@ -270,6 +308,49 @@ static int load_characters(struct loaded *l, const struct start_opts *o)
 	if (rc != EXIT_OK)
 		loaded_free(l);
 	return rc;
+}
+
+/* ---- the settings, checked before anything is bound or started ---- */
+
+/*
+ * What agent_registry_start would refuse, found now: each agent's TEE
+ * plugin settings (TEE_MODE, WALLET_SECRET_SALT, TEE_KEY_SCHEME,
+ * DSTACK_SIMULATOR_ENDPOINT) and its model settings.
+ */
+static int check_settings(const struct loaded *l, const struct start_opts *o)
+{
+	agent_tee_config tee;
+	agent_llm_config mc;
+	agent_llm_endpoint ep;
+	teeliza_err err;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		agent_tee_config_for_character(&tee, l->c[i]);
+		/* --simulator replaces any DSTACK_SIMULATOR_ENDPOINT with its own */
+		if (o->simulator)
+			tee.simulator_endpoint = NULL;
+		err = agent_tee_config_enabled(&tee) ? agent_tee_config_check(&tee) : TEELIZA_OK;
+		if (!err) {
+			memset(&mc, 0, sizeof(mc));
+			mc.provider = agent_character_model_provider(l->c[i]);
+			mc.get = agent_llm_character_setting;
+			mc.get_ctx = (void *)(uintptr_t)l->c[i];
+			mc.endpoint_override = agent_character_string(l->c[i], "modelEndpointOverride");
+			mc.character = l->c[i];
+			/* a missing key or an unknown provider is not an error: the agent answers offline */
+			err = agent_llm_resolve(&ep, &mc);
+			agent_llm_endpoint_wipe(&ep);
+			if (err != TEELIZA_ERR_CONFIG && err != TEELIZA_ERR_NOMEM)
+				err = TEELIZA_OK;
+		}
+		if (err) {
+			fprintf(stderr, "teeliza start: agent %s: %s\n", agent_character_name(l->c[i]),
+			        teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+			return cli_exit_code(err);
+		}
+	}
+	return EXIT_OK;
 }
 
 /* ---- the terminal chat ---- */
@@ -362,7 +443,6 @@ static void wait_for_signal(const sigset_t *stop)
 {
 	int sig;
 
-	agent_log(stderr, "Serving the REST API (--non-interactive); SIGINT or SIGTERM stops.");
 	while (sigwait(stop, &sig) != 0)
 		;
 	stop_requested = 1;
@@ -391,18 +471,62 @@ static void install_signals(sigset_t *stop)
 	pthread_sigmask(SIG_BLOCK, stop, NULL);
 }
 
-/* The base URL for links in replies: TEELIZA_PUBLIC_URL, else this host and port. */
-static teeliza_err set_public_url(agent_registry *reg, const agent_api_config *ac, uint16_t port)
+/*
+ * The base URL for links in replies: TEELIZA_PUBLIC_URL, else this host and
+ * port. Out: url (what was set, for the log).
+ */
+static teeliza_err set_public_url(char *url, size_t url_len, agent_registry *reg, const agent_api_config *ac,
+                                  uint16_t port)
 {
 	const char *env = getenv("TEELIZA_PUBLIC_URL"), *host = ac->host != NULL ? ac->host : "0.0.0.0";
-	char url[300];
+	size_t n;
 
-	if (env != NULL && env[0] != 0)
+	if (env != NULL && env[0] != 0) {
+		snprintf(url, url_len, "%s", env);
+		/* shown as the registry keeps it, without trailing slashes */
+		for (n = strlen(url); n > 0 && url[n - 1] == '/'; n--)
+			url[n - 1] = 0;
 		return agent_registry_set_public_url(reg, env);
+	}
 	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || strcmp(host, "127.0.0.1") == 0)
 		host = "localhost";
-	snprintf(url, sizeof(url), strchr(host, ':') != NULL ? "http://[%s]:%u" : "http://%s:%u", host, (unsigned)port);
+	snprintf(url, url_len, strchr(host, ':') != NULL ? "http://[%s]:%u" : "http://%s:%u", host, (unsigned)port);
 	return agent_registry_set_public_url(reg, url);
+}
+
+/* Print a note of one or more lines through the agent log (so the dashboard shows it too). */
+static void log_note(const teeliza_buf *note)
+{
+	const char *p = (const char *)note->data, *nl;
+
+	while (note->len > 0 && p != NULL && *p != 0) {
+		nl = strchr(p, '\n');
+		agent_log(stderr, "%.*s", nl != NULL ? (int)(nl - p) : (int)strlen(p), p);
+		p = nl != NULL ? nl + 1 : NULL;
+	}
+}
+
+/*
+ * After the chat: say that the server stops with it (the links it printed
+ * die), or with --keep-serving, keep serving until a stop signal.
+ */
+static void after_chat(const struct start_opts *o, const sigset_t *stop, const char *url)
+{
+	/* back to sigwait: a signal from now on waits, one that came already set the flag */
+	pthread_sigmask(SIG_BLOCK, stop, NULL);
+	if (stop_requested)
+		return;
+	if (!o->keep_serving) {
+		agent_log(stderr,
+		          "Chat ended: the REST API and the dashboard stop now, so the links above stop working. "
+		          "To keep serving after the chat (e.g. with piped input), run teeliza start --keep-serving; "
+		          "to serve without a chat, --non-interactive.");
+		return;
+	}
+	agent_log(stderr, "Chat ended; still serving the REST API and the dashboard at %s (--keep-serving); SIGINT or "
+	                  "SIGTERM stops.",
+	          url);
+	wait_for_signal(stop);
 }
 
 int start_main(int argc, char **argv)
@@ -416,8 +540,9 @@ int start_main(int argc, char **argv)
 	agent_api_config ac;
 	agent_api *api = NULL;
 	agent_runtime *first = NULL;
-	char first_id[AGENT_UUID_BUFSZ], first_name[256];
-	const char *db = getenv("SQLITE_FILE");
+	char first_id[AGENT_UUID_BUFSZ], first_name[256], url[512];
+	const char *db;
+	teeliza_buf note;
 	sigset_t stop_signals;
 	teeliza_err err;
 	size_t i;
@@ -426,11 +551,25 @@ int start_main(int argc, char **argv)
 	code = parse_opts(&o, argc, argv);
 	if (code)
 		return code < 0 ? EXIT_OK : code;
+	memset(&ss, 0, sizeof(ss));
+	memset(&chars, 0, sizeof(chars));
+
+	/*
+	 * Every setting is read and checked before anything is bound or
+	 * started: a bad one stops us with nothing listening. .env first, so
+	 * that a salt from it is taken out of the environment like any other.
+	 */
+	code = cli_load_dotenv(&note, "start");
+	if (code) {
+		teeliza_buf_free(&note);
+		return code;
+	}
+	log_note(&note);
+	teeliza_buf_free(&note);
 	/* Before any thread starts: out of the environment and /proc/PID/environ, kept for the agents. */
 	err = agent_take_env_salt();
 	if (err)
 		return cli_fail("start", err);
-	memset(&ss, 0, sizeof(ss));
 	memset(&ac, 0, sizeof(ac));
 	ac.port = AGENT_API_DEFAULT_PORT;
 	ac.port_fallback = true;
@@ -441,9 +580,20 @@ int start_main(int argc, char **argv)
 		ac.port_fallback = false;
 	}
 	ac.log = stderr;
+	if (o.simulator) {
+		code = sim_default_mode();
+		if (code)
+			return code;
+	}
 	code = load_characters(&chars, &o);
 	if (code)
 		return code;
+	code = check_settings(&chars, &o);
+	if (code) {
+		loaded_free(&chars);
+		return code;
+	}
+
 	install_signals(&stop_signals);
 	if (o.simulator) {
 		code = sim_start(&ss, &o);
@@ -452,6 +602,7 @@ int start_main(int argc, char **argv)
 			return code;
 		}
 	}
+	db = getenv("SQLITE_FILE");
 	err = agent_store_open_default(&store);
 	if (err) {
 		code = cli_fail("start", err);
@@ -470,11 +621,12 @@ int start_main(int argc, char **argv)
 		err = agent_api_start(&api, &ac);
 	}
 	if (!err)
-		err = set_public_url(reg, &ac, agent_api_port(api));
+		err = set_public_url(url, sizeof(url), reg, &ac, agent_api_port(api));
 	if (err) {
 		code = cli_fail("start", err);
 		goto out;
 	}
+	agent_log(stderr, "Dashboard: %s/dashboard", url);
 	snprintf(first_name, sizeof(first_name), "%s", agent_character_name(chars.c[0]));
 	for (i = 0; i < chars.n; i++) {
 		const char *name = agent_character_name(chars.c[i]);
@@ -494,11 +646,13 @@ int start_main(int argc, char **argv)
 	agent_runtime_release(first);
 	first = NULL;
 	if (o.non_interactive) {
+		agent_log(stderr, "Serving the REST API (--non-interactive); SIGINT or SIGTERM stops.");
 		wait_for_signal(&stop_signals);
 	} else {
 		/* every server thread has started with the signals blocked: let the chat take them */
 		pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
 		chat_loop(reg, first_id, first_name);
+		after_chat(&o, &stop_signals, url);
 	}
 	code = EXIT_OK;
 out:

@@ -28,7 +28,8 @@ static const char verify_usage[] =
 	"stdin, holding the quote as binary, hex or 0x-hex. docs/VERIFY.md explains\n"
 	"every check and default.\n"
 	"\n"
-	"  --collateral FILE     collateral in dcap-qvl's JSON form (QuoteCollateralV3)\n"
+	"  --collateral FILE     collateral in dcap-qvl's JSON form (QuoteCollateralV3);\n"
+	"                        for simulator quotes `teeliza sim-root --collateral` makes it\n"
 	"  --pccs-url URL        fetch the collateral from a PCCS or Intel PCS, e.g.\n"
 	"                        " DCAP_PCCS_DEFAULT_URL " or " DCAP_INTEL_PCS_URL "\n"
 	"  --save-collateral F   write the fetched collateral to F (dcap-qvl JSON)\n"
@@ -215,7 +216,10 @@ static int parse_opts(struct verify_opts *o, int argc, char **argv)
 		return usage_error("give exactly one QUOTE (a file, or - for stdin)");
 	o->quote_path = argv[optind];
 	if ((o->collateral == NULL) == (o->pccs_url == NULL))
-		return usage_error("give exactly one of --collateral FILE or --pccs-url URL");
+		return usage_error("give exactly one of --collateral FILE or --pccs-url URL\n"
+		                   "(a quote from teeliza's simulator: `teeliza sim-root --collateral > coll.json` and\n"
+		                   "`teeliza sim-root > root.pem`, then --collateral coll.json --trust-root root.pem;\n"
+		                   "add --state-dir DIR to sim-root when the simulator had one)");
 	if (o->save_collateral != NULL && o->pccs_url == NULL)
 		return usage_error("--save-collateral only goes with --pccs-url");
 	if (o->app_data != NULL && o->policy.expect_report_data != NULL)
@@ -353,7 +357,8 @@ static void print_header_only(FILE *f, const teeliza_buf *quote)
 	fprintf(f, "Quote header (%zu bytes; the rest could not be parsed)\n", quote->len);
 	fprintf(f, "  %-18s %u\n  %-18s %u\n  %-18s 0x%08x\n  %-18s %s%s\n\n", "version", h.version, "att_key_type",
 	        h.att_key_type, "tee_type", h.tee_type, "qe_vendor_id", vendor,
-	        memcmp(h.qe_vendor_id, DCAP_INTEL_QE_VENDOR_ID, 16) == 0 ? " (Intel)" : " (not Intel)");
+	        memcmp(h.qe_vendor_id, DCAP_INTEL_QE_VENDOR_ID, 16) == 0 ? " (Intel's QE ID, as the quote claims)"
+	                                                                 : " (not Intel's QE ID)");
 }
 
 static int print_json(const dcap_result *r)

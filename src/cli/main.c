@@ -40,26 +40,64 @@ static void usage(FILE *f)
 	fprintf(f, "usage: teeliza <command> [options]\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'teeliza <command> --help' describes a command. Exit codes: docs/CLI.md.\n");
+	fprintf(f, "\n'teeliza <command> --help' or 'teeliza help <command>' describes a command.\n"
+	           "Exit codes: docs/CLI.md.\n");
+}
+
+static const struct command *find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* `teeliza help [COMMAND]`: the general help, or COMMAND's own (what `teeliza COMMAND --help` prints). */
+static int help_main(int argc, char **argv)
+{
+	char *args[3];
+	const struct command *c;
+
+	if (argc < 3) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	c = find(argv[2]);
+	if (c == NULL || argc > 3) {
+		if (c == NULL)
+			fprintf(stderr, "teeliza help: unknown command '%s'\n\n", argv[2]);
+		else
+			fprintf(stderr, "teeliza help: one command at a time\n\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	args[0] = argv[2];
+	args[1] = (char *)"--help";
+	args[2] = NULL;
+	return c->fn(2, args);
 }
 
 int main(int argc, char **argv)
 {
-	size_t i;
+	const struct command *c;
 
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+	if (strcmp(argv[1], "help") == 0)
+		return help_main(argc, argv);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return EXIT_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0)
 		return version_main(argc - 1, argv + 1);
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].fn(argc - 1, argv + 1);
+	c = find(argv[1]);
+	if (c != NULL)
+		return c->fn(argc - 1, argv + 1);
 	fprintf(stderr, "teeliza: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -1,5 +1,6 @@
 /* Shared by the tappd subcommands: endpoint, salt, attestation output. */
 #include "cli/tee_cli.h"
+#include "cli/env_file.h"
 #include "teeliza/encoding.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@ int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, long 
 {
 	const char *mode = getenv("TEE_MODE");
 	const char *sim = getenv("DSTACK_SIMULATOR_ENDPOINT");
+	char line[TAPPD_CONNECT_LOG_LINE_MAX];
 	tappd_endpoint ep;
 	teeliza_err err;
 
@@ -23,7 +25,7 @@ int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, long 
 	} else if (mode != NULL) {
 		err = tappd_endpoint_select(&ep, mode, sim);
 		if (!err && !quiet) {
-			fprintf(stderr, "%s\n", tappd_mode_log_line(mode));
+			fprintf(stderr, "%s\n", tappd_connect_log_line(line, sizeof(line), mode, sim));
 			if (sim != NULL && sim[0] != 0)
 				fprintf(stderr, "%s%s\n", TAPPD_OVERRIDE_LOG_PREFIX, sim);
 		}
@@ -100,7 +102,7 @@ int tee_cli_salt(teeliza_buf *salt, const char *cmd, const char *salt_file)
 		err = teeliza_env_take(salt, SALT_FILE_MAX, "WALLET_SECRET_SALT");
 		if (err == TEELIZA_ERR_NOT_FOUND) {
 			teeliza_set_error(TEELIZA_ERR_CONFIG, "Wallet secret salt is not configured: set WALLET_SECRET_SALT "
-			                                      "or pass --salt-file FILE");
+			                                      "(environment or .env) or pass --salt-file FILE");
 			return cli_fail(cmd, TEELIZA_ERR_CONFIG);
 		}
 		if (err)
@@ -125,6 +127,42 @@ int tee_cli_salt(teeliza_buf *salt, const char *cmd, const char *salt_file)
 		teeliza_set_error(TEELIZA_ERR_CONFIG, "salt file %s contains a NUL byte", salt_file);
 		return cli_fail(cmd, TEELIZA_ERR_CONFIG);
 	}
+	return EXIT_OK;
+}
+
+int tee_cli_load_env(const char *cmd, bool quiet)
+{
+	teeliza_buf note;
+	const char *p, *nl;
+	size_t n;
+	int rc;
+
+	rc = cli_load_dotenv(&note, cmd);
+	for (p = (const char *)note.data; rc == EXIT_OK && note.len > 0 && p != NULL && *p != 0;
+	     p = nl != NULL ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if (!quiet || strncmp(p, "warning:", 8) == 0)
+			fprintf(stderr, "teeliza %s: %.*s\n", cmd, (int)n, p);
+	}
+	teeliza_buf_free(&note);
+	return rc;
+}
+
+int tee_cli_agent_id(char id[AGENT_UUID_BUFSZ], const char *cmd, const char *text, bool quiet)
+{
+	if (agent_uuid_is_valid(text)) {
+		memcpy(id, text, AGENT_UUID_BUFSZ);
+		return EXIT_OK;
+	}
+	if (agent_uuid_from_string(id, text) != TEELIZA_OK)
+		return cli_fail(cmd, TEELIZA_ERR_CRYPTO);
+	if (!quiet)
+		fprintf(stderr,
+		        "teeliza %s: --agent-id \"%s\" is not a UUID, so it is taken as a character name: agent id %s =\n"
+		        "  stringToUuid(\"%s\"), the id Eliza and `teeliza start` give a character of that name without an\n"
+		        "  \"id\" (names are case-sensitive here; GET /agents shows an agent's id)\n",
+		        cmd, text, id, text);
 	return EXIT_OK;
 }
 

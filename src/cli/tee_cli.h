@@ -7,6 +7,7 @@
 #define TEELIZA_TEE_CLI_H
 
 #include "cli/cli.h"
+#include "teeliza/agent_uuid.h"
 #include "teeliza/attest.h"
 #include "teeliza/tappd.h"
 
@@ -20,11 +21,11 @@
 	"                         with neither set, http://localhost:8090)\n"                              \
 	"  --timeout MS           give up on tappd after MS milliseconds (default 30000)\n"
 
-#define TEE_CLI_EXIT_HELP                                                                        \
-	"exit codes: 0 ok, 2 the quote does not match its event log or data, 3 bad input,\n"        \
-	"  64 bad command line, 69 tappd unreachable, timed out or answered an error,\n"             \
-	"  70 internal error, 74 a file could not be read, 78 bad configuration\n"                   \
-	"  (invalid TEE_MODE, missing salt)\n"
+/* Each command lists only the exit codes it can end with. */
+#define TEE_CLI_ENV_HELP                                                                              \
+	"settings: TEE_MODE and DSTACK_SIMULATOR_ENDPOINT, from the environment or the nearest\n"         \
+	"  .env file from the working directory up, as Eliza's agent reads it (the environment\n"        \
+	"  wins; the file read is named on stderr)\n"
 
 /*
  * Pick tappd: --endpoint, else TEE_MODE (+ DSTACK_SIMULATOR_ENDPOINT, which
@@ -42,6 +43,21 @@ int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, long 
  * EXIT_CONFIG; unreadable file: EXIT_IO. Returns an exit code.
  */
 int tee_cli_salt(teeliza_buf *salt, const char *cmd, const char *salt_file);
+
+/*
+ * Read the nearest .env into the environment (cli_load_dotenv) and print
+ * its note on stderr as "teeliza <cmd>: ..." (its warnings even when quiet).
+ * Returns an exit code.
+ */
+int tee_cli_load_env(const char *cmd, bool quiet);
+
+/*
+ * The agent id for --agent-id TEXT: TEXT itself when it is a UUID, else
+ * stringToUuid(TEXT) - the id Eliza (and `teeliza start`) gives a character
+ * named TEXT that has no "id" - said on stderr unless quiet. Out: id.
+ * Returns an exit code.
+ */
+int tee_cli_agent_id(char id[AGENT_UUID_BUFSZ], const char *cmd, const char *text, bool quiet);
 
 /* Parse a positive number of milliseconds for --timeout; EXIT_USAGE on junk. */
 int tee_cli_parse_ms(long *out, const char *cmd, const char *text);

@@ -7,7 +7,9 @@
 # store persisted it) and verifies with `teeliza verify --trust-root` under
 # `teeliza sim-root`. Also: `exit`, a character given by path, an invalid
 # character file (one `path: message` line per problem), a missing salt,
-# and --non-interactive with SIGTERM.
+# and --non-interactive with SIGTERM; the quick start's documented wallets; .env
+# (found upwards, the environment wins, refused when unsafe or unreadable);
+# every bad setting refused before anything is bound; --keep-serving.
 set -euo pipefail
 
 : "${TEELIZA:?path of the teeliza binary}"
@@ -57,9 +59,14 @@ log=$(cat "$tmp/chat.log")
 check_eq "one Agent line per reply element (3 + 1 callback), nothing else on stdout" \
 	"$(grep -c '^Agent: ' "$tmp/chat.out")" 4
 check_has "chat started" "$log" "Chat started. Type 'exit' to quit."
+check_has "the dashboard URL is printed" "$log" "Dashboard: http://localhost:"
+check_has "the simulator uses the public development key" "$log" "CA key: the public development key"
+check_has "end of input says the server stops, and how to keep it" "$log" \
+	"Chat ended: the REST API and the dashboard stop now, so the links above stop working. To keep serving after the chat (e.g. with piped input), run teeliza start --keep-serving"
 check_has "bundled character" "$log" "using the bundled character Teeliza"
 check_has "offline model" "$log" "offline responder (ELIZA)"
-check_has "plugin mode line" "$log" "TEE: Connecting to local simulator at localhost:8090"
+check_has "plugin mode line names the simulator in use" "$log" "TEE: Connecting to local simulator at http://127.0.0.1:"
+check_lacks "no contradictory endpoint line" "$log" "Connecting to local simulator at localhost:8090"
 check_has "attestation log: report data" "$log" 'Generating attestation for:  {"agentId":"'
 check_has "attestation log: rtmr0" "$log" "rtmr0: "
 check_has "attestation log: rtmr3" "$log" "rtmr3: "
@@ -76,7 +83,7 @@ check_has "the attestation answer" "$out" "RA Quote"
 [ -n "$quote_id" ] || fail "no quote link in: $out"
 
 # ---- 2. the same wallets from `teeliza derive` against a simulator with the same keys ----
-"$TEELIZA" simulator -q -p 0 --state-dir "$tmp/sim" >"$tmp/sim.out" 2>"$tmp/sim.err" &
+"$TEELIZA" simulator -q -p 0 --state-dir "$tmp/sim" --dev-key >"$tmp/sim.out" 2>"$tmp/sim.err" &
 pids+=($!)
 port=""
 for _ in $(seq 1 100); do
@@ -172,6 +179,108 @@ check_has "Eliza's message" "$(cat "$tmp/nosalt.log")" "WALLET_SECRET_SALT requi
 rc=0
 "$TEELIZA" start --bogus >"$tmp/u.out" 2>"$tmp/u.err" || rc=$?
 check_eq "unknown option exits 64" "$rc" 64
+
+# ---- 5. the quick start's wallets are the documented ones, on every machine ----
+# scripts/run.sh: TEE_MODE=LOCAL, the public demo salt, the bundled character, the
+# simulator's public development key. docs/AGENT.md shows these two addresses.
+doc_sol=C5SWViqDHFNBNq9BuXT1Cfxwy2dJfwjc2AQAcouo3cqY
+doc_evm=0x2f4b4d97F0844DAEABe49Cba5b54376943beEf85
+check_has "docs/AGENT.md shows the quick start's Solana address" "$(cat "$TEELIZA_SRC/docs/AGENT.md")" "$doc_sol"
+check_has "docs/AGENT.md shows the quick start's EVM address" "$(cat "$TEELIZA_SRC/docs/AGENT.md")" "$doc_evm"
+wallet_answer() { # out file -> "SOL EVM"
+	sed -n 's/^Agent: My Solana address is \([1-9A-HJ-NP-Za-km-z]*\) and my EVM address is \(0x[0-9a-fA-F]*\)\.$/\1 \2/p' "$1"
+}
+
+# ---- 6. .env, as Eliza reads it: the nearest one from the cwd up; the environment wins ----
+mkdir -p "$tmp/proj/agent/sub"
+printf '# an Eliza .env\nTEE_MODE=LOCAL # LOCAL | DOCKER | PRODUCTION\nexport WALLET_SECRET_SALT="teeliza-demo-salt"\n' \
+	>"$tmp/proj/.env"
+chmod 600 "$tmp/proj/.env"
+rc=0
+(cd "$tmp/proj/agent/sub" && printf "what's your wallet address?\n" |
+	"$TEELIZA" start --simulator --sim-state-dir "$tmp/proj/sim" >"$tmp/env.out" 2>"$tmp/env.log") || rc=$?
+check_eq ".env: start exits 0" "$rc" 0
+check_has ".env: says which file it read, and the names" "$(cat "$tmp/env.log")" \
+	"Loaded .env from $tmp/proj/.env: TEE_MODE, WALLET_SECRET_SALT"
+check_eq ".env: the salt from .env gives the documented wallets" "$(wallet_answer "$tmp/env.out")" "$doc_sol $doc_evm"
+check_lacks ".env: no value is logged" "$(cat "$tmp/env.log")" "LOCAL # LOCAL"
+rc=0
+(cd "$tmp/proj" && printf "what's your wallet address?\n" | WALLET_SECRET_SALT=from-the-environment \
+	"$TEELIZA" start --simulator --sim-state-dir "$tmp/proj/sim" >"$tmp/env2.out" 2>"$tmp/env2.log") || rc=$?
+check_eq ".env: environment wins, exit 0" "$rc" 0
+check_has ".env: says what the environment kept" "$(cat "$tmp/env2.log")" \
+	"Loaded .env from $tmp/proj/.env: TEE_MODE (already in the environment, kept: WALLET_SECRET_SALT)"
+got=$(wallet_answer "$tmp/env2.out")
+if [ -n "$got" ] && [ "$got" != "$doc_sol $doc_evm" ]; then echo "ok: .env: the environment's salt is used"
+else fail ".env: environment's salt not used: '$got'"; fi
+chmod 0666 "$tmp/proj/.env"
+rc=0
+(cd "$tmp/proj" && timeout 60 "$TEELIZA" start --non-interactive >"$tmp/env3.out" 2>"$tmp/env3.log") || rc=$?
+check_eq ".env writable by every user: exit 78" "$rc" 78
+check_has ".env writable by every user: says so" "$(cat "$tmp/env3.log")" "$tmp/proj/.env is writable by every user"
+check_lacks ".env writable by every user: nothing bound" "$(cat "$tmp/env3.log")" "REST API bound"
+printf 'TEE_MODE=LOCAL\nWALLET_SECRET_SALT="unterminated\n' >"$tmp/proj/.env"
+chmod 600 "$tmp/proj/.env"
+rc=0
+(cd "$tmp/proj" && timeout 60 "$TEELIZA" start --non-interactive >"$tmp/env4.out" 2>"$tmp/env4.log") || rc=$?
+check_eq ".env that dotenv would misread: exit 78" "$rc" 78
+check_has ".env error names the file and line" "$(cat "$tmp/env4.log")" "$tmp/proj/.env line 2: the \" quote is never closed"
+check_lacks ".env error shows no value" "$(cat "$tmp/env4.log")" "unterminated"
+rm -f "$tmp/proj/.env"
+
+# ---- 7. settings are checked before anything is bound: a bad one leaves the port free, nothing said about listening ----
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+port_free() { python3 -c 'import socket,sys;s=socket.socket();s.bind(("127.0.0.1",int(sys.argv[1])))' "$1" 2>/dev/null; }
+preflight() { # what want_rc want_text "NAME=value ..." [start options...]
+	local what=$1 want=$2 text=$3 vars=$4 p rc=0
+	shift 4
+	p=$(free_port)
+	# shellcheck disable=SC2086 # the settings are words on purpose
+	env $vars timeout 60 "$TEELIZA" start --non-interactive --simulator --port "$p" "$@" \
+		>"$tmp/pre.out" 2>"$tmp/pre.log" </dev/null || rc=$?
+	check_eq "$what: exit $want" "$rc" "$want"
+	check_has "$what: message" "$(cat "$tmp/pre.log")" "$text"
+	check_lacks "$what: the API was never bound" "$(cat "$tmp/pre.log")" "REST API bound"
+	check_lacks "$what: the simulator never started" "$(cat "$tmp/pre.log")" "Simulator (SIMULATED"
+	if port_free "$p"; then echo "ok: $what: port $p is free"; else fail "$what: port $p is taken"; fi
+}
+preflight "bad TEE_MODE" 78 "Invalid TEE_MODE: BAD. Must be one of: LOCAL, DOCKER, PRODUCTION" \
+	"TEE_MODE=BAD WALLET_SECRET_SALT=s"
+preflight "bad TEE_MODE without a salt" 78 "Invalid TEE_MODE: BAD" "TEE_MODE=BAD"
+preflight "missing salt" 78 "WALLET_SECRET_SALT required when TEE_MODE is enabled" "TEE_MODE=LOCAL"
+preflight "bad TEE_KEY_SCHEME" 78 "TEE_KEY_SCHEME: " "TEE_MODE=LOCAL WALLET_SECRET_SALT=s TEE_KEY_SCHEME=bogus"
+preflight "bad SERVER_PORT" 78 "SERVER_PORT must be a port number" "SERVER_PORT=http"
+preflight "unreadable character" 74 "Tried the following paths:" "TEE_MODE=LOCAL WALLET_SECRET_SALT=s" \
+	--character=/nonexistent/x.character.json
+preflight "bad model URL" 78 "agent Teeliza: OPENAI_API_URL is not an http(s) URL" \
+	"TEE_MODE=LOCAL WALLET_SECRET_SALT=s OPENAI_API_KEY=k OPENAI_API_URL=ftp://example.invalid"
+
+# ---- 8. --keep-serving: piped input ends, the links it printed keep working until SIGTERM ----
+printf "what's your wallet address?\n" >"$tmp/ks.in"
+TEE_MODE=LOCAL WALLET_SECRET_SALT="$salt" "$TEELIZA" start --simulator --keep-serving <"$tmp/ks.in" \
+	>"$tmp/ks.out" 2>"$tmp/ks.log" &
+ks_pid=$!
+pids+=($ks_pid)
+for _ in $(seq 1 200); do
+	grep -q "still serving" "$tmp/ks.log" 2>/dev/null && break
+	kill -0 "$ks_pid" 2>/dev/null || break
+	sleep 0.1
+done
+check_has "--keep-serving says it goes on" "$(cat "$tmp/ks.log")" \
+	"Chat ended; still serving the REST API and the dashboard at http://localhost:"
+link=$(grep -o 'http://localhost:[0-9]*/agents/[0-9a-f-]*/attestations/[0-9a-f-]*' "$tmp/ks.out" | head -n 1)
+dash=$(sed -n 's/^Dashboard: \(http:.*\)$/\1/p' "$tmp/ks.log")
+[ -n "$link" ] && [ -n "$dash" ] || fail "--keep-serving: no link or dashboard URL ($link, $dash)"
+check_eq "--keep-serving: the attestation link works after the input ended" \
+	"$(curl -s -o /dev/null -w '%{http_code}' "${link/localhost/127.0.0.1}")" 200
+check_eq "--keep-serving: the dashboard URL works" "$(curl -s -o /dev/null -w '%{http_code}' "${dash/localhost/127.0.0.1}")" 200
+kill -TERM "$ks_pid" 2>/dev/null || true
+rc=0
+wait "$ks_pid" || rc=$?
+check_eq "--keep-serving stops on SIGTERM with 0" "$rc" 0
+rc=0
+timeout 60 "$TEELIZA" start --keep-serving --non-interactive >/dev/null 2>"$tmp/ks2.log" </dev/null || rc=$?
+check_eq "--keep-serving with --non-interactive is a usage error" "$rc" 64
 
 if [ "$fails" -ne 0 ]; then
 	echo "$fails check(s) failed" >&2

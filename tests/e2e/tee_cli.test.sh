@@ -31,6 +31,9 @@ check_eq() { # what got want
 check_has() { # what haystack needle
 	if ! grep -qF -- "$3" <<<"$2"; then fail "$1: output lacks '$3'"; else echo "ok: $1"; fi
 }
+check_lacks() { # what haystack needle
+	if grep -qF -- "$3" <<<"$2"; then fail "$1: output has '$3'"; else echo "ok: $1"; fi
+}
 check_rc() { # what want cmd...
 	local what=$1 want=$2 rc=0
 	shift 2
@@ -66,7 +69,7 @@ done
 url="http://127.0.0.1:$port"
 echo "simulator on $url and $sock"
 
-unset TEE_MODE DSTACK_SIMULATOR_ENDPOINT WALLET_SECRET_SALT || true
+unset TEE_MODE DSTACK_SIMULATOR_ENDPOINT WALLET_SECRET_SALT TEE_KEY_SCHEME || true
 agent=b850bc30-45f8-0041-a00a-83df46d8555d
 
 # ---- derive: eliza-v0.1.9 wallets are the SDK's for path = salt ----
@@ -78,8 +81,10 @@ got=$(WALLET_SECRET_SALT=my-wallet-salt TEE_MODE=LOCAL DSTACK_SIMULATOR_ENDPOINT
 	"$TEELIZA" derive --scheme eliza-v0.1.9 --agent-id "$agent" 2>"$tmp/err")
 check_eq "derive solana eliza-v0.1.9 over TCP" "$got" "$sol_want"
 log=$(cat "$tmp/err")
-check_has "derive logs the mode line" "$log" "TEE: Connecting to local simulator at localhost:8090"
+check_has "derive's mode line names the endpoint in use" "$log" \
+	"TEE: Connecting to local simulator at $url (DSTACK_SIMULATOR_ENDPOINT replaces localhost:8090 of TEE_MODE=LOCAL)"
 check_has "derive logs the SDK override" "$log" "Using simulator endpoint: $url"
+check_lacks "no line claims another endpoint" "$log" "Connecting to local simulator at localhost:8090"
 check_has "derive logs the attestation JSON" "$log" \
 	"Generating attestation for:  {\"agentId\":\"$agent\",\"publicKey\":\"$sol_want\"}"
 check_has "derive logs the quote object" "$log" "Remote attestation quote:  {"
@@ -115,6 +120,7 @@ check_has "derive --json timestamp" "$json" "\"timestamp\": "
 if grep -q secretKey <<<"$json"; then fail "derive --json shows a secret without --show-secret"; else echo "ok: no secret in --json"; fi
 
 a1=$(WALLET_SECRET_SALT=s "$TEELIZA" derive --endpoint "$url" --agent-id "$agent" --quiet)
+a1_ms=$(WALLET_SECRET_SALT=my-wallet-salt "$TEELIZA" derive --endpoint "$url" --agent-id "$agent" --quiet --no-attest)
 a2=$(WALLET_SECRET_SALT=s "$TEELIZA" derive --endpoint "$url" --agent-id 025e0996-69d7-0dce-8189-390e354fd1c1 --quiet)
 if [ -n "$a1" ] && [ "$a1" != "$a2" ]; then echo "ok: teeliza scheme separates agents"; else fail "teeliza scheme: '$a1' '$a2'"; fi
 
@@ -189,7 +195,8 @@ done
 # ---- demo: the README's first command, on a free port ----
 (cd "$tmp" && "$TEELIZA" demo --port 0 --state-dir "$tmp/demo-state") >"$tmp/demo.out" 2>"$tmp/demo.err" || fail "demo exit $? ($(cat "$tmp/demo.err"))"
 out=$(cat "$tmp/demo.out")
-check_has "demo mode line" "$out" "TEE: Connecting to local simulator at localhost:8090"
+check_has "demo mode line" "$out" "TEE: Connecting to local simulator at http://127.0.0.1:"
+check_lacks "demo claims no other endpoint" "$out" "Connecting to local simulator at localhost:8090"
 check_has "demo attestation JSON" "$out" "Generating attestation for:  {\"agentId\":\"$agent\",\"publicKey\":\""
 check_has "demo quote object" "$out" "Remote attestation quote:  {"
 check_has "demo checks" "$out" "Checked: the quote's RTMR0-3 equal the replay"
@@ -204,6 +211,94 @@ out=$(cd "$tmp" && WALLET_SECRET_SALT=my-wallet-salt "$TEELIZA" demo --port 0 --
 check_has "demo eliza-v0.1.9 Solana" "$(sed -n '/eliza-v0.1.9/,$p' <<<"$out")" "Solana Public Key: $sol_want"
 check_has "demo eliza-v0.1.9 EVM" "$(sed -n '/eliza-v0.1.9/,$p' <<<"$out")" "EVM Address: $evm_want"
 if grep -q my-wallet-salt <<<"$out"; then fail "demo printed the salt"; else echo "ok: demo does not print the salt"; fi
+
+# ---- the demo's wallets are the same on every machine, and documented ----
+demo_sol=2hdM9B3Hxuhm87k8MyjEYBf7cubVBARXxEmmtpNyDHYL
+demo_evm=0x418571C3914b058E49076f6D06f0EeFF3C5E4D76
+for run in 1 2; do
+	out=$(cd "$tmp" && "$TEELIZA" demo --port 0 --state-dir "$tmp/demo-fresh-$run") || true
+	check_has "demo (fresh state $run) Solana is the documented one" "$out" "Solana Public Key: $demo_sol"
+	check_has "demo (fresh state $run) EVM is the documented one" "$out" "EVM Address: $demo_evm"
+done
+check_has "README shows the demo's Solana address" "$(cat "$TEELIZA_SRC/README.md")" "$demo_sol"
+check_has "README shows the demo's EVM address" "$(cat "$TEELIZA_SRC/README.md")" "$demo_evm"
+out=$(cd "$tmp" && "$TEELIZA" demo --port 0 --state-dir "$tmp/demo-fresh-1" --agent-id Eliza) || true
+check_has "demo --agent-id takes a character name" "$out" "Agent id: b850bc30-45f8-0041-a00a-83df46d8555d (stringToUuid(\"Eliza\")"
+check_has "demo --agent-id Eliza: the same wallet" "$out" "Solana Public Key: $demo_sol"
+
+# ---- derive: a character name is stringToUuid(name), as the agent's id is ----
+want=$(WALLET_SECRET_SALT=s "$TEELIZA" derive --endpoint "$url" --agent-id 80fd7cd9-19be-0fef-adeb-d0ce373f30a9 --quiet) || true
+rc=0
+got=$(WALLET_SECRET_SALT=s "$TEELIZA" derive --endpoint "$url" --agent-id Teeliza --no-attest 2>"$tmp/err") || rc=$?
+check_eq "derive --agent-id NAME exits 0" "$rc" 0
+check_eq "derive --agent-id Teeliza derives the agent Teeliza's wallet" "$got" "$want"
+check_has "derive says how it read the name" "$(cat "$tmp/err")" \
+	"--agent-id \"Teeliza\" is not a UUID, so it is taken as a character name: agent id 80fd7cd9-19be-0fef-adeb-d0ce373f30a9"
+json=$(WALLET_SECRET_SALT=s "$TEELIZA" derive --endpoint "$url" --agent-id Teeliza --no-attest --json --quiet) || true
+check_has "derive --json shows the UUID" "$json" '"agentId": "80fd7cd9-19be-0fef-adeb-d0ce373f30a9"'
+
+# ---- derive: TEE_KEY_SCHEME is the default scheme, as for the agent ----
+got=$(WALLET_SECRET_SALT=my-wallet-salt TEE_KEY_SCHEME=eliza-v0.1.9 "$TEELIZA" derive --endpoint "$url" \
+	--agent-id "$agent" --no-attest 2>"$tmp/err") || true
+check_eq "derive uses TEE_KEY_SCHEME" "$got" "$sol_want"
+check_has "derive says where the scheme came from" "$(cat "$tmp/err")" "key scheme eliza-v0.1.9 (TEE_KEY_SCHEME)"
+got=$(WALLET_SECRET_SALT=my-wallet-salt TEE_KEY_SCHEME=eliza-v0.1.9 "$TEELIZA" derive --endpoint "$url" \
+	--agent-id "$agent" --no-attest --scheme teeliza --quiet) || true
+check_eq "--scheme wins over TEE_KEY_SCHEME" "$got" "$a1_ms"
+check_rc "bad TEE_KEY_SCHEME" 78 env WALLET_SECRET_SALT=s TEE_KEY_SCHEME=bogus "$TEELIZA" derive --endpoint "$url" --agent-id "$agent"
+check_has "bad TEE_KEY_SCHEME names it" "$(cat "$tmp/err")" "TEE_KEY_SCHEME: "
+
+# ---- derive, quote, info read the agent's .env (nearest one upwards; the environment wins) ----
+mkdir -p "$tmp/agentdir/deeper"
+printf 'TEE_MODE=LOCAL\nDSTACK_SIMULATOR_ENDPOINT=%s\nWALLET_SECRET_SALT=my-wallet-salt\nTEE_KEY_SCHEME=eliza-v0.1.9\n' "$url" \
+	>"$tmp/agentdir/.env"
+chmod 600 "$tmp/agentdir/.env"
+got=$(cd "$tmp/agentdir/deeper" && "$TEELIZA" derive --agent-id "$agent" --chain evm --no-attest 2>"$tmp/err") || true
+check_eq "derive with the agent's .env: its salt, scheme and endpoint" "$got" "$evm_want"
+check_has "derive says which .env it read" "$(cat "$tmp/err")" \
+	"teeliza derive: Loaded .env from $tmp/agentdir/.env: TEE_MODE, DSTACK_SIMULATOR_ENDPOINT, WALLET_SECRET_SALT, TEE_KEY_SCHEME"
+check_lacks "derive never prints a .env value" "$(cat "$tmp/err")" "my-wallet-salt"
+got=$(cd "$tmp/agentdir" && WALLET_SECRET_SALT=test "$TEELIZA" derive --agent-id "$agent" --chain evm --no-attest 2>"$tmp/err") || true
+check_eq "the environment's salt wins over .env's" "$got" "$(vector test evm_address)"
+check_has "derive says what the environment kept" "$(cat "$tmp/err")" "(already in the environment, kept: WALLET_SECRET_SALT)"
+out=$(cd "$tmp/agentdir" && "$TEELIZA" info --quiet) || true
+check_has "info with the agent's .env reaches its tappd" "$out" '"app_id":'
+check_rc "quote --quiet prints no .env note" 0 sh -c "cd '$tmp/agentdir' && '$TEELIZA' quote x --quiet"
+check_lacks "quote --quiet: nothing on stderr" "$(cat "$tmp/err")" "Loaded .env"
+chmod 0646 "$tmp/agentdir/.env"
+check_rc "a .env writable by every user is refused" 78 sh -c "cd '$tmp/agentdir' && '$TEELIZA' info"
+check_has "and says why" "$(cat "$tmp/err")" "is writable by every user"
+rm -f "$tmp/agentdir/.env"
+
+# ---- replay reads teeliza's own JSON ----
+"$TEELIZA" quote hello --endpoint "$url" --json --quiet >"$tmp/q.json" || true
+want=$(jq -r '.rtmrs | to_entries[] | "rtmr\(.key): \(.value)"' "$tmp/q.json") || true
+check_eq "replay reads quote --json (eventLog)" "$("$TEELIZA" replay "$tmp/q.json" 2>&1)" "$want"
+WALLET_SECRET_SALT=s "$TEELIZA" derive --endpoint "$url" --agent-id "$agent" --json --quiet >"$tmp/d.json" || true
+check_eq "replay reads derive --json (attestation.eventLog)" "$("$TEELIZA" replay - <"$tmp/d.json" 2>&1)" "$want"
+"$TEELIZA" info --endpoint "$url" --quiet >"$tmp/i.json" || true
+check_eq "replay reads tappd's Info (tcb_info)" "$("$TEELIZA" replay "$tmp/i.json" 2>&1)" "$want"
+
+# ---- small things: help, exit codes, labels, hints ----
+check_rc "teeliza help start" 0 "$TEELIZA" help start
+check_has "teeliza help start is start's help" "$(cat "$tmp/out")" "usage: teeliza start"
+check_rc "teeliza help nope" 64 "$TEELIZA" help nope
+check_rc "info --help" 0 "$TEELIZA" info --help
+check_lacks "info --help lists no quote check (info makes no quote)" "$(cat "$tmp/out")" "2 the quote"
+check_lacks "info --help lists no salt (info takes none)" "$(cat "$tmp/out")" "salt"
+{ "$TEELIZA" quote hello --endpoint "$url" --quiet || true; } | sed -n 's/^quote: 0x//p' >"$tmp/sq.hex"
+check_rc "verify without collateral" 64 "$TEELIZA" verify "$tmp/sq.hex"
+check_has "verify without collateral points at sim-root --collateral" "$(cat "$tmp/err")" "teeliza sim-root --collateral"
+"$TEELIZA" sim-root --state-dir "$tmp/state" --collateral >"$tmp/sc.json" || true
+rc=0
+"$TEELIZA" verify "$tmp/sq.hex" --collateral "$tmp/sc.json" >"$tmp/v.out" 2>&1 || rc=$?
+check_eq "a simulator quote does not verify against Intel's root" "$rc" 2
+check_lacks "its qe_vendor_id is not labelled (Intel)" "$(cat "$tmp/v.out")" "(Intel)"
+check_has "its qe_vendor_id is labelled as a claim" "$(cat "$tmp/v.out")" "(Intel's QE ID, as the quote claims"
+check_rc "simulator on a taken port" 74 "$TEELIZA" simulator -q -p "$port" --state-dir "$tmp/state2"
+check_has "simulator on a taken port hints at --port" "$(cat "$tmp/err")" "pass --port N for another port, or --port 0"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"path":"my-wallet-salt"}' "$url/prpc/DeriveKey" || true)
+check_eq "the simulator answers /prpc/DeriveKey without the Tappd. prefix" "$code" 200
 
 if [ "$fails" -ne 0 ]; then
 	echo "$fails check(s) failed" >&2

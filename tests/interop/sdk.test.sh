@@ -48,7 +48,10 @@ for endpoint in "http://127.0.0.1:$port" "$sock"; do
 	# A salt outside ASCII: the SDK's unix-socket Content-Length counts UTF-16
 	# units, so only TCP is expected to agree byte for byte (docs/INTEROP.md).
 	if [[ "$endpoint" == http* ]]; then
-		node "$mods/sdk-vs-teeliza.mjs" "$TEELIZA" "$endpoint" "sél-😀" agent-2 eliza-v0.1.9 || rc=1
+		# (agent ids are UUIDs, as an agent's are: `teeliza derive` takes any other text for a
+		# character name and derives for stringToUuid(name))
+		node "$mods/sdk-vs-teeliza.mjs" "$TEELIZA" "$endpoint" "sél-😀" \
+			025e0996-69d7-0dce-8189-390e354fd1c1 eliza-v0.1.9 || rc=1
 	fi
 done
 exit $rc

@@ -541,7 +541,10 @@ static void test_tee_wallet_and_attestation(void **state)
 
 	/* the log shows the plugin's lines */
 	log = log_text(e.log);
-	assert_non_null(strstr(log, "TEE: Connecting to local simulator at localhost:8090\n"));
+	/* the mode line names the endpoint in use, as the SDK's override line after it does */
+	snprintf(want, sizeof(want), "TEE: Connecting to local simulator at %s (DSTACK_SIMULATOR_ENDPOINT replaces "
+	         "localhost:8090 of TEE_MODE=LOCAL)\nUsing simulator endpoint: %s\n", s.url, s.url);
+	assert_non_null(strstr(log, want));
 	snprintf(want, sizeof(want), "Using simulator endpoint: %s\n", s.url);
 	assert_non_null(strstr(log, want));
 	assert_non_null(strstr(log, "Generating Remote Attestation Quote for Derive Key...\n"));
@@ -684,7 +687,9 @@ static void test_tee_unavailable_then_back(void **state)
 	/* tappd down: the agent starts anyway */
 	assert_int_equal(agent_registry_start(&rt, e.reg, make_character("Alice Bot", NULL)), TEELIZA_OK);
 	log = log_text(e.log);
-	assert_non_null(strstr(log, "TEE: Running in production mode without simulator"));
+	/* PRODUCTION with a simulator endpoint says so, instead of "without simulator" */
+	assert_non_null(strstr(log, "TEE: WARNING: TEE_MODE=PRODUCTION, but DSTACK_SIMULATOR_ENDPOINT sends every request to"));
+	assert_null(strstr(log, "without simulator"));
 	assert_non_null(strstr(log, "WARNING: cannot derive the wallets"));
 	free(log);
 	reply = say(rt, "hello", NULL);

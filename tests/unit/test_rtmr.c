@@ -278,6 +278,77 @@ static void check_fast_against_jansson(const char *text, size_t len, size_t *fas
  * Every one-character replacement, deletion and truncation of a real log:
  * whenever the fast scanner accepts, jansson accepts the same log.
  */
+/* Every document `teeliza replay` reads gives the log inside it; anything else is a clear parse error. */
+static void test_parse_input_forms(void **state)
+{
+	json_t *v = vector_json("plugin-tee.json");
+	char *text = vector_log_text(v, "replay_small", JSON_COMPACT);
+	json_t *arr = json_loads(text, 0, NULL);
+	json_t *forms[] = {
+		json_pack("{s:s, s:s}", "quote", "0x00", "event_log", text),             /* tappd TdxQuote */
+		json_pack("{s:s, s:O}", "quote", "0x00", "event_log", arr),              /* array form */
+		json_pack("{s:s, s:O, s:[]}", "reportData", "x", "eventLog", arr, "rtmrs"), /* quote --json */
+		json_pack("{s:s, s:s, s:s}", "id", "q", "quote", "0x00", "eventLog", text), /* attestation route */
+		json_pack("{s:s, s:{s:O}}", "address", "a", "attestation", "eventLog", arr), /* derive --json */
+		json_pack("{s:s, s:{s:O}}", "app_id", "x", "tcb_info", "event_log", arr),    /* info --json */
+		NULL,                                                                      /* raw Info: below */
+	};
+	static const char *const bad[] = {
+		"{\"event_log\":[],\"eventLog\":[]}",
+		"{\"quote\":\"0x00\"}",
+		"{\"eventLog\":5}",
+		"{\"eventLog\":\"not json\"}",
+		"{\"tcb_info\":\"not json\"}",
+		"{\"tcb_info\":\"[1]\"}",
+		"{\"eventLog\":[],\"eventLog\":[]}",
+		"{\"a\":{\"eventLog\":[]}}",
+		"{\"attestation\":{\"attestation\":{\"attestation\":{\"eventLog\":[]}}}}",
+		"{\"eventLog\":[] x",
+		"{",
+	};
+	tee_event_log want, got;
+	char *doc, *tcb;
+	size_t i;
+
+	(void)state;
+	assert_non_null(arr);
+	assert_int_equal(tee_event_log_parse(&want, text, strlen(text)), TEELIZA_OK);
+	tcb = json_dumps(forms[5] != NULL ? json_object_get(forms[5], "tcb_info") : NULL, JSON_INDENT(2));
+	forms[6] = json_pack("{s:s, s:s}", "app_id", "x", "tcb_info", tcb);
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		assert_non_null(forms[i]);
+		doc = json_dumps(forms[i], JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (tee_event_log_parse_input(&got, doc, strlen(doc)) != TEELIZA_OK)
+			fail_msg("form %zu: %s", i, teeliza_errmsg());
+		assert_logs_equal(&got, &want);
+		tee_event_log_free(&got);
+		free(doc);
+		json_decref(forms[i]);
+	}
+	/* the bare array, with a byte order mark and blank lines first */
+	doc = malloc(strlen(text) + 8);
+	assert_non_null(doc);
+	memcpy(doc, "\xef\xbb\xbf\n \t", 6);
+	memcpy(doc + 6, text, strlen(text) + 1);
+	assert_int_equal(tee_event_log_parse_input(&got, doc, strlen(doc)), TEELIZA_OK);
+	assert_logs_equal(&got, &want);
+	tee_event_log_free(&got);
+	free(doc);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (tee_event_log_parse_input(&got, bad[i], strlen(bad[i])) != TEELIZA_ERR_PARSE)
+			fail_msg("accepted: %s", bad[i]);
+		assert_int_equal(got.count, 0);
+		assert_null(got.events);
+	}
+	assert_int_equal(tee_event_log_parse_input(&got, "{\"quote\":1}", 11), TEELIZA_ERR_PARSE);
+	assert_non_null(strstr(teeliza_errmsg(), "\"eventLog\""));
+	tee_event_log_free(&want);
+	free(tcb);
+	free(text);
+	json_decref(arr);
+	json_decref(v);
+}
+
 static void test_fast_scanner_agrees(void **state)
 {
 	static const char repl[] = "\"\\0aAzG,:{}[] -.1e\t\x7f\x80";
@@ -515,6 +586,8 @@ static void test_cli(void **state)
 	char *resp_text = json_dumps(resp, 0);
 	char *log_path = write_temp(text), *resp_path = write_temp(resp_text);
 	char *bad_path = write_temp("[{\"imr\":0}]"), *obj_path = write_temp("{\"quote\":\"0x00\"}");
+	json_t *camel = json_pack("{s:s, s:s, s:s}", "reportData", "hello", "quote", "0x00", "eventLog", text);
+	char *camel_text = json_dumps(camel, JSON_INDENT(2) | JSON_PRESERVE_ORDER), *camel_path = write_temp(camel_text);
 	char human[512], args[256], *out;
 	json_t *j;
 	json_error_t jerr;
@@ -549,6 +622,12 @@ static void test_cli(void **state)
 	assert_string_equal(out, human);
 	free(out);
 
+	/* teeliza's own JSON (quote --json, the attestation route) carries "eventLog" */
+	snprintf(args, sizeof(args), "%s", camel_path);
+	assert_int_equal(run_replay(args, &out), 0);
+	assert_string_equal(out, human);
+	free(out);
+
 	assert_int_equal(run_replay(bad_path, NULL), 3);
 	assert_int_equal(run_replay(obj_path, NULL), 3);
 	assert_int_equal(run_replay("/nonexistent/teeliza-log.json", NULL), 74);
@@ -564,6 +643,10 @@ static void test_cli(void **state)
 	unlink(resp_path);
 	unlink(bad_path);
 	unlink(obj_path);
+	unlink(camel_path);
+	free(camel_path);
+	free(camel_text);
+	json_decref(camel);
 	free(log_path);
 	free(resp_path);
 	free(bad_path);
@@ -582,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_replay_empty),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_other_forms),
+		cmocka_unit_test(test_parse_input_forms),
 		cmocka_unit_test(test_fast_scanner_agrees),
 		cmocka_unit_test(test_to_json_roundtrip),
 		cmocka_unit_test(test_to_json_escapes),

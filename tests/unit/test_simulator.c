@@ -303,6 +303,125 @@ static void test_derive_key_vectors(void **state)
 	json_decref(v);
 }
 
+/*
+ * dstack's tappd trims the "Tappd." service prefix (every leading copy), so
+ * /prpc/DeriveKey is /prpc/Tappd.DeriveKey: the same answers here. Other
+ * prefixes, other case, and nothing after the prefix are still unknown.
+ */
+static void test_method_without_service_prefix(void **state)
+{
+	static const char *const unknown[] = {"Worker.DeriveKey", "tappd.DeriveKey", "Tappd.", "", "Tappd.Nope",
+	                                      "Tappd.Worker.Info", ".DeriveKey"};
+	json_t *v = vector_json("plugin-tee.json"), *item = json_array_get(json_object_get(v, "derive_hkdf_sim"), 0);
+	const char *path = json_string_value(json_object_get(item, "path"));
+	const char *prefixes[] = {"", "Tappd.Tappd."};
+	struct reply r;
+	char url[256], body[256];
+	json_t *j;
+	size_t i;
+
+	(void)state;
+	snprintf(body, sizeof(body), "{\"path\":\"%s\",\"subject\":\"solana\"}", path);
+	for (i = 0; i < 2; i++) {
+		snprintf(url, sizeof(url), "%s/prpc/%sDeriveKey", fx.base, prefixes[i]);
+		http(&r, "POST", url, NULL, body);
+		assert_int_equal(r.status, 200);
+		j = reply_json(&r);
+		assert_string_equal(jstr(j, "key"), json_string_value(json_object_get(item, "pem")));
+		json_decref(j);
+		reply_free(&r);
+	}
+	snprintf(url, sizeof(url), "%s/prpc/TdxQuote", fx.base);
+	http(&r, "POST", url, NULL, "{\"report_data\":\"00\"}");
+	assert_int_equal(r.status, 200);
+	j = reply_json(&r);
+	assert_true(strncmp(jstr(j, "quote"), "0x04000200", 10) == 0);
+	json_decref(j);
+	reply_free(&r);
+	snprintf(url, sizeof(url), "http://localhost/prpc/RawQuote?report_data=%0128d", 0);
+	http(&r, "GET", url, fx.sock, NULL);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+	snprintf(url, sizeof(url), "%s/prpc/Info", fx.base);
+	http(&r, "POST", url, NULL, "{}");
+	assert_int_equal(r.status, 200);
+	j = reply_json(&r);
+	assert_non_null(json_object_get(j, "app_id"));
+	json_decref(j);
+	reply_free(&r);
+	snprintf(url, sizeof(url), "%s/prpc/Version", fx.base);
+	http(&r, "GET", url, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+	for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		snprintf(url, sizeof(url), "%s/prpc/%s", fx.base, unknown[i]);
+		http(&r, "POST", url, NULL, "{}");
+		assert_error_reply(&r, 404, "method Not Found");
+		reply_free(&r);
+	}
+	json_decref(v);
+}
+
+/*
+ * The embedded public development key is tappd-simulator's certs/app.key
+ * byte for byte, so a simulator started with it derives the vectors' keys;
+ * a simulator with no listener answers through tee_sim_call as the server does.
+ */
+static void test_dev_key_and_call(void **state)
+{
+	json_t *v = vector_json("plugin-tee.json"), *item = json_array_get(json_object_get(v, "derive_hkdf_sim"), 0), *j;
+	const char *path = json_string_value(json_object_get(item, "path"));
+	char dir[64], st_dir[128], body[256];
+	tee_sim_config cfg;
+	tee_sim *sim = NULL;
+	teeliza_buf key, reply;
+	unsigned status = 0;
+
+	(void)state;
+	assert_int_equal(teeliza_read_file(&key, vector_path("tappd-simulator-app.key"), 4096), TEELIZA_OK);
+	assert_string_equal(tee_sim_dev_key_pem, (const char *)key.data);
+	teeliza_buf_free(&key);
+
+	make_temp_dir(dir, sizeof(dir));
+	snprintf(st_dir, sizeof(st_dir), "%s/state", dir);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.state_dir = st_dir;
+	cfg.key_pem = tee_sim_dev_key_pem;
+	cfg.key_file = "/nonexistent/teeliza/ca.key"; /* key_pem wins */
+	cfg.no_listener = true;
+	assert_int_equal(tee_sim_start(&sim, &cfg), TEELIZA_OK);
+	assert_int_equal(tee_sim_port(sim), 0);
+	/* nothing written for the key: it is not the state dir's */
+	snprintf(body, sizeof(body), "%s/ca.key", st_dir);
+	assert_int_equal(access(body, F_OK), -1);
+
+	snprintf(body, sizeof(body), "{\"path\":\"%s\",\"subject\":\"evm\"}", path);
+	assert_int_equal(tee_sim_call(&reply, &status, sim, "POST", "/prpc/DeriveKey", NULL, (const uint8_t *)body,
+	                              strlen(body)), TEELIZA_OK);
+	assert_int_equal(status, 200);
+	j = json_loadb((const char *)reply.data, reply.len, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(jstr(j, "key"), json_string_value(json_object_get(item, "pem")));
+	json_decref(j);
+	teeliza_buf_free(&reply);
+	assert_int_equal(tee_sim_call(&reply, &status, sim, "GET", "/prpc/Tappd.TdxQuote", "report_data=00", NULL, 0),
+	                 TEELIZA_OK);
+	assert_int_equal(status, 200);
+	assert_non_null(strstr((const char *)reply.data, "\"event_log\":"));
+	teeliza_buf_free(&reply);
+	assert_int_equal(tee_sim_call(&reply, &status, sim, "POST", "/prpc/Tappd.TdxQuote", NULL,
+	                              (const uint8_t *)"{\"report_data\":5}", 17), TEELIZA_OK);
+	assert_int_equal(status, 400);
+	assert_non_null(strstr((const char *)reply.data, "invalid field \\\"report_data\\\""));
+	teeliza_buf_free(&reply);
+	assert_int_equal(tee_sim_call(&reply, &status, sim, "PUT", "/prpc/Tappd.Info", NULL, NULL, 0), TEELIZA_OK);
+	assert_int_equal(status, 404);
+	teeliza_buf_free(&reply);
+	tee_sim_stop(sim);
+	rm_tree(dir);
+	json_decref(v);
+}
+
 /* The wire samples the SDK really sends are answered (and the quote carries the vector's report_data). */
 static void test_wire_samples(void **state)
 {
@@ -1273,6 +1392,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_derive_key_vectors),
+		cmocka_unit_test(test_method_without_service_prefix),
+		cmocka_unit_test(test_dev_key_and_call),
 		cmocka_unit_test(test_wire_samples),
 		cmocka_unit_test(test_certificate_chain),
 		cmocka_unit_test(test_random_seed),

@@ -123,6 +123,34 @@ static void test_endpoint_modes(void **state)
 	assert_null(tappd_mode_log_line(NULL));
 }
 
+/* With DSTACK_SIMULATOR_ENDPOINT set, the mode line names the endpoint used, never the one it replaces. */
+static void test_connect_log_line(void **state)
+{
+	char buf[TAPPD_CONNECT_LOG_LINE_MAX], huge[600];
+
+	(void)state;
+	assert_string_equal(tappd_connect_log_line(buf, sizeof(buf), "LOCAL", NULL),
+	                    "TEE: Connecting to local simulator at localhost:8090");
+	assert_string_equal(tappd_connect_log_line(buf, sizeof(buf), "LOCAL", ""),
+	                    "TEE: Connecting to local simulator at localhost:8090");
+	assert_string_equal(tappd_connect_log_line(buf, sizeof(buf), "LOCAL", "http://127.0.0.1:18090"),
+	                    "TEE: Connecting to local simulator at http://127.0.0.1:18090 (DSTACK_SIMULATOR_ENDPOINT "
+	                    "replaces localhost:8090 of TEE_MODE=LOCAL)");
+	assert_string_equal(tappd_connect_log_line(buf, sizeof(buf), "DOCKER", "/tmp/t.sock"),
+	                    "TEE: Connecting to simulator at /tmp/t.sock (DSTACK_SIMULATOR_ENDPOINT replaces "
+	                    "host.docker.internal:8090 of TEE_MODE=DOCKER)");
+	assert_non_null(strstr(tappd_connect_log_line(buf, sizeof(buf), "PRODUCTION", "http://10.0.0.1:8090"),
+	                       "WARNING: TEE_MODE=PRODUCTION, but DSTACK_SIMULATOR_ENDPOINT sends every request to "
+	                       "http://10.0.0.1:8090 instead of /var/run/tappd.sock"));
+	assert_null(tappd_connect_log_line(buf, sizeof(buf), "OFF", "http://x"));
+	/* control characters never reach the log; a long endpoint is truncated, never overflows */
+	assert_non_null(strstr(tappd_connect_log_line(buf, sizeof(buf), "LOCAL", "/tmp/a\nb\x1b"), " at /tmp/a?b? ("));
+	memset(huge, 'a', sizeof(huge) - 1);
+	huge[sizeof(huge) - 1] = 0;
+	assert_true(strlen(tappd_connect_log_line(buf, sizeof(buf), "PRODUCTION", huge)) < sizeof(buf));
+	assert_int_equal(strlen(tappd_connect_log_line(buf, 16, "LOCAL", huge)), 15);
+}
+
 static void test_endpoint_invalid_mode(void **state)
 {
 	tappd_endpoint ep;
@@ -614,6 +642,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_endpoint_modes),
 		cmocka_unit_test(test_endpoint_invalid_mode),
+		cmocka_unit_test(test_connect_log_line),
 		cmocka_unit_test(test_endpoint_override),
 		cmocka_unit_test(test_endpoint_parse_errors),
 		cmocka_unit_test(test_wire_tcp),

@@ -163,19 +163,37 @@ static teeliza_err derive_wallets(agent_tee *t)
 	return TEELIZA_OK;
 }
 
+teeliza_err agent_tee_config_check(const agent_tee_config *cfg)
+{
+	tappd_endpoint ep;
+	tee_key_scheme scheme;
+
+	assert(cfg != NULL);
+	/* the mode first: with a bad TEE_MODE, a missing salt is not the real problem */
+	if (tappd_endpoint_select(&ep, cfg->mode, cfg->simulator_endpoint) != TEELIZA_OK)
+		return agent_error_wrap(TEELIZA_ERR_CONFIG, "");
+	if (cfg->salt == NULL || cfg->salt[0] == 0)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT required when TEE_MODE is enabled");
+	if (strlen(cfg->salt) > TEE_SALT_MAX)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT is longer than %d bytes", TEE_SALT_MAX);
+	if (cfg->scheme != NULL && cfg->scheme[0] != 0 && tee_key_scheme_parse(&scheme, cfg->scheme) != TEELIZA_OK)
+		return agent_error_wrap(TEELIZA_ERR_CONFIG, "TEE_KEY_SCHEME: ");
+	return TEELIZA_OK;
+}
+
 teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const char *agent_id, agent_store *store,
                             FILE *log)
 {
+	char line[TAPPD_CONNECT_LOG_LINE_MAX];
 	tappd_endpoint ep;
 	agent_tee *t;
 	teeliza_err err;
 
 	assert(out != NULL && cfg != NULL && agent_id != NULL && store != NULL);
 	*out = NULL;
-	if (cfg->salt == NULL || cfg->salt[0] == 0)
-		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT required when TEE_MODE is enabled");
-	if (strlen(cfg->salt) > TEE_SALT_MAX)
-		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT is longer than %d bytes", TEE_SALT_MAX);
+	err = agent_tee_config_check(cfg);
+	if (err)
+		return err;
 	if (strlen(agent_id) >= sizeof(t->agent_id))
 		return teeliza_set_error(TEELIZA_ERR_INVALID, "agent id too long");
 	err = tappd_endpoint_select(&ep, cfg->mode, cfg->simulator_endpoint);
@@ -210,7 +228,7 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 	tappd_client_init(&t->client, &ep);
 	t->client.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : TEE_DEFAULT_TIMEOUT_MS;
 
-	agent_log(log, "%s", tappd_mode_log_line(cfg->mode));
+	agent_log(log, "%s", tappd_connect_log_line(line, sizeof(line), cfg->mode, cfg->simulator_endpoint));
 	if (cfg->simulator_endpoint != NULL)
 		agent_log(log, "%s%s", TAPPD_OVERRIDE_LOG_PREFIX, cfg->simulator_endpoint);
 	pthread_mutex_lock(&t->lock);

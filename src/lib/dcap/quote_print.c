@@ -476,7 +476,11 @@ void dcap_quote_print(FILE *f, const dcap_quote *q)
 	fprintf(f, "  %-*s ", LABEL_WIDTH, "qe_vendor_id");
 	for (int i = 0; i < 16; i++)
 		fprintf(f, "%02x", h->qe_vendor_id[i]);
-	fputs(memcmp(h->qe_vendor_id, DCAP_INTEL_QE_VENDOR_ID, 16) == 0 ? " (Intel)\n" : " (not Intel)\n", f);
+	/* any quote can carry Intel's ID (teeliza's simulator does): it names no signer */
+	fputs(memcmp(h->qe_vendor_id, DCAP_INTEL_QE_VENDOR_ID, 16) == 0
+	          ? " (Intel's QE ID, as the quote claims; the certificate chain says who signed)\n"
+	          : " (not Intel's QE ID)\n",
+	      f);
 	row_hex(f, "user_data", h->user_data, 20);
 
 	fprintf(f, "Body: %s (type %d, %" PRIu32 " bytes)\n", body_title(q->body_type),

@@ -40,12 +40,13 @@ typedef struct simsrv_ca {
 } simsrv_ca;
 
 /*
- * Load the CA key from key_file, or (key_file NULL) from <state_dir>/ca.key,
- * creating that with mode 0600 when missing; then load or create the CA
- * certificate <state_dir>/app-ca.pem. Free with simsrv_ca_close (also after
- * a failure).
+ * Load the CA key from key_pem (the PEM text), else key_file, else
+ * <state_dir>/ca.key, creating that with mode 0600 when missing; then load
+ * or create the CA certificate <state_dir>/app-ca.pem. Free with
+ * simsrv_ca_close (also after a failure).
  */
-teeliza_err simsrv_ca_open(simsrv_ca *ca, const char *key_file, const char *state_dir) TEELIZA_WARN_UNUSED;
+teeliza_err simsrv_ca_open(simsrv_ca *ca, const char *key_pem, const char *key_file,
+                           const char *state_dir) TEELIZA_WARN_UNUSED;
 void simsrv_ca_close(simsrv_ca *ca);
 
 /* True when name is an acceptable dNSName: ASCII labels [A-Za-z0-9_-], 1..63 each, optional leading "*.". */

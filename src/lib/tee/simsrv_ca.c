@@ -74,21 +74,29 @@ static teeliza_err create_key_file(const char *path)
 	return err;
 }
 
-static teeliza_err load_key(simsrv_ca *ca, const char *key_file, const char *state_dir)
+static teeliza_err load_key(simsrv_ca *ca, const char *key_pem, const char *key_file, const char *state_dir)
 {
 	char path[4096];
 	teeliza_buf pem;
 	BIO *bio;
 	teeliza_err err;
 
-	if (key_file == NULL) {
+	if (key_pem != NULL) {
+		teeliza_buf_init(&pem, CA_KEY_FILE_MAX);
+		pem.secret = true;
+		err = teeliza_buf_append_str(&pem, key_pem);
+		key_file = "given in memory";
+		if (err)
+			goto out;
+	} else if (key_file == NULL) {
 		err = join_path(path, sizeof(path), state_dir, SIMSRV_CA_KEY_FILE);
 		if (err)
 			return err;
 		key_file = path;
 	}
-	err = teeliza_read_file(&pem, key_file, CA_KEY_FILE_MAX);
-	if (err == TEELIZA_ERR_NOT_FOUND && key_file == path) {
+	if (key_pem == NULL)
+		err = teeliza_read_file(&pem, key_file, CA_KEY_FILE_MAX);
+	if (key_pem == NULL && err == TEELIZA_ERR_NOT_FOUND && key_file == path) {
 		err = create_key_file(path);
 		if (err)
 			return err;
@@ -102,7 +110,11 @@ static teeliza_err load_key(simsrv_ca *ca, const char *key_file, const char *sta
 	pem.secret = true;
 	err = tee_p256_scalar_from_pem(ca->scalar, (const char *)pem.data, pem.len);
 	if (err) {
-		teeliza_set_error(err, "CA key file %s: %s", key_file, teeliza_errmsg());
+		char why[256];
+
+		/* copied first: the message lives in the buffer teeliza_set_error writes */
+		snprintf(why, sizeof(why), "%s", teeliza_errmsg());
+		teeliza_set_error(err, "CA key file %s: %s", key_file, why);
 		goto out;
 	}
 	bio = BIO_new_mem_buf(pem.data, (int)pem.len);
@@ -330,14 +342,14 @@ static teeliza_err load_or_create_cert(simsrv_ca *ca, const char *state_dir)
 	return TEELIZA_OK;
 }
 
-teeliza_err simsrv_ca_open(simsrv_ca *ca, const char *key_file, const char *state_dir)
+teeliza_err simsrv_ca_open(simsrv_ca *ca, const char *key_pem, const char *key_file, const char *state_dir)
 {
 	unsigned char *der = NULL;
 	int len;
 	teeliza_err err;
 
 	memset(ca, 0, sizeof(*ca));
-	err = load_key(ca, key_file, state_dir);
+	err = load_key(ca, key_pem, key_file, state_dir);
 	if (err)
 		return err;
 	len = i2d_PUBKEY(ca->key, &der);

@@ -17,6 +17,8 @@
 #include <time.h>
 
 #define SIM_MAX_BODY ((size_t)1 << 20)
+/* what the HTTP server allows a reply (the largest here, Info, is a few KiB) */
+#define SIM_MAX_REPLY ((size_t)16 << 20)
 #define PRPC_PREFIX "/prpc/"
 
 struct tee_sim {
@@ -35,21 +37,25 @@ enum route {
 	ROUTE_VERSION,
 };
 
+/* Tappd's methods after its "Tappd." prefix is trimmed (see find_route), and the Worker aliases. */
 static const struct {
 	const char *name;
 	enum route route;
 } routes[] = {
-	{"Tappd.DeriveKey", ROUTE_DERIVE_KEY},
-	{"Tappd.TdxQuote", ROUTE_TDX_QUOTE},
-	{"Tappd.RawQuote", ROUTE_RAW_QUOTE},
-	{"Tappd.Info", ROUTE_INFO},
-	{"Tappd.Version", ROUTE_VERSION},
+	{"DeriveKey", ROUTE_DERIVE_KEY},
+	{"TdxQuote", ROUTE_TDX_QUOTE},
+	{"RawQuote", ROUTE_RAW_QUOTE},
+	{"Info", ROUTE_INFO},
+	{"Version", ROUTE_VERSION},
 	{"Worker.Info", ROUTE_INFO},
 	{"Worker.Version", ROUTE_VERSION},
 };
 
+#define TAPPD_SERVICE_PREFIX "Tappd."
+
 static enum route find_route(const char *method, const char *path)
 {
+	bool trimmed = false;
 	size_t i;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
@@ -57,8 +63,18 @@ static enum route find_route(const char *method, const char *path)
 	if (strncmp(path, PRPC_PREFIX, strlen(PRPC_PREFIX)) != 0)
 		return ROUTE_NONE;
 	path += strlen(PRPC_PREFIX);
+	/*
+	 * dstack's tappd mounts its service with trim: "Tappd." and Rust's
+	 * trim_start_matches drops every leading copy, so /prpc/DeriveKey,
+	 * /prpc/Tappd.DeriveKey (what the SDKs send) and /prpc/Tappd.Tappd.DeriveKey
+	 * are one method there; the same here.
+	 */
+	while (strncmp(path, TAPPD_SERVICE_PREFIX, strlen(TAPPD_SERVICE_PREFIX)) == 0) {
+		path += strlen(TAPPD_SERVICE_PREFIX);
+		trimmed = true;
+	}
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (strcmp(path, routes[i].name) == 0)
+		if (strcmp(path, routes[i].name) == 0 && !(trimmed && strchr(routes[i].name, '.') != NULL))
 			return routes[i].route;
 	return ROUTE_NONE;
 }
@@ -103,14 +119,12 @@ static double elapsed_ms(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static void handle(http_server_reply *reply, const http_server_request *req, void *ctx)
+/* The answer to one request; returns the error that made it a 400, for the log. */
+static teeliza_err serve(http_server_reply *reply, const tee_sim *sim, const http_server_request *req)
 {
-	tee_sim *sim = ctx;
 	enum route route = find_route(req->method, req->path);
-	struct timespec t0;
 	teeliza_err err = TEELIZA_OK;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (route == ROUTE_NONE) {
 		reply->status = 404;
 		simsrv_json_error(&reply->body, "method Not Found");
@@ -121,6 +135,17 @@ static void handle(http_server_reply *reply, const http_server_request *req, voi
 			simsrv_json_error(&reply->body, teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 		}
 	}
+	return err;
+}
+
+static void handle(http_server_reply *reply, const http_server_request *req, void *ctx)
+{
+	tee_sim *sim = ctx;
+	struct timespec t0;
+	teeliza_err err;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = serve(reply, sim, req);
 	if (sim->quiet)
 		return;
 	/* One escaped line per request (the path is the client's: "%0a" must not start a line of its own). */
@@ -198,14 +223,14 @@ teeliza_err tee_sim_start(tee_sim **out, const tee_sim_config *cfg)
 	if (err == TEELIZA_OK)
 		err = tee_sim_pki_open(&sim->pki, dir);
 	if (err == TEELIZA_OK)
-		err = simsrv_ca_open(&sim->st.ca, cfg->key_file, dir);
+		err = simsrv_ca_open(&sim->st.ca, cfg->key_pem, cfg->key_file, dir);
 	if (err == TEELIZA_OK)
 		err = simsrv_identity_build(&sim->st.id, sim->st.ca.spki_sha256);
 	if (err == TEELIZA_OK) {
 		sim->st.pki = sim->pki;
 		err = simsrv_prepare_static(&sim->st);
 	}
-	if (err == TEELIZA_OK) {
+	if (err == TEELIZA_OK && !cfg->no_listener) {
 		memset(&hc, 0, sizeof(hc));
 		hc.host = cfg->host;
 		hc.port = cfg->port;
@@ -223,6 +248,30 @@ teeliza_err tee_sim_start(tee_sim **out, const tee_sim_config *cfg)
 		return err;
 	}
 	*out = sim;
+	return TEELIZA_OK;
+}
+
+teeliza_err tee_sim_call(teeliza_buf *reply, unsigned *status, const tee_sim *sim, const char *http_method,
+                         const char *path, const char *query, const uint8_t *body, size_t body_len)
+{
+	http_server_reply r;
+	http_server_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.method = http_method;
+	req.path = path;
+	req.query = query != NULL ? query : "";
+	req.content_type = "application/json";
+	req.authorization = "";
+	req.body = body != NULL ? body : (const uint8_t *)"";
+	req.body_len = body != NULL ? body_len : 0;
+	req.remote = "call";
+	memset(&r, 0, sizeof(r));
+	r.status = 200;
+	teeliza_buf_init(&r.body, SIM_MAX_REPLY);
+	(void)serve(&r, sim, &req);
+	*status = r.status;
+	*reply = r.body;
 	return TEELIZA_OK;
 }
 

@@ -95,6 +95,44 @@ const char *tappd_mode_log_line(const char *tee_mode)
 	return NULL;
 }
 
+/* Copy s into out[*pos..] (NUL-terminated, truncated), control characters shown as '?'. */
+static void put_escaped(char *out, size_t out_len, size_t *pos, const char *s)
+{
+	for (; *s && *pos + 1 < out_len; s++)
+		out[(*pos)++] = (unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f ? '?' : *s;
+	out[*pos] = 0;
+}
+
+const char *tappd_connect_log_line(char *out, size_t out_len, const char *tee_mode, const char *simulator_endpoint)
+{
+	const char *line = tappd_mode_log_line(tee_mode), *head, *tail;
+	size_t pos = 0;
+
+	assert(out != NULL && out_len > 0);
+	if (line == NULL || simulator_endpoint == NULL || simulator_endpoint[0] == 0)
+		return line;
+	/*
+	 * Eliza logs the mode's endpoint and then the SDK's override, two
+	 * different targets in a row; name the one actually used, and what it
+	 * replaces, so the lines agree.
+	 */
+	if (strcmp(tee_mode, "LOCAL") == 0) {
+		head = "TEE: Connecting to local simulator at ";
+		tail = " (DSTACK_SIMULATOR_ENDPOINT replaces localhost:8090 of TEE_MODE=LOCAL)";
+	} else if (strcmp(tee_mode, "DOCKER") == 0) {
+		head = "TEE: Connecting to simulator at ";
+		tail = " (DSTACK_SIMULATOR_ENDPOINT replaces host.docker.internal:8090 of TEE_MODE=DOCKER)";
+	} else {
+		head = "TEE: WARNING: TEE_MODE=PRODUCTION, but DSTACK_SIMULATOR_ENDPOINT sends every request to ";
+		tail = " instead of " TAPPD_DEFAULT_SOCKET ": keys and quotes come from there, not from this machine's TDX";
+	}
+	out[0] = 0;
+	put_escaped(out, out_len, &pos, head);
+	put_escaped(out, out_len, &pos, simulator_endpoint);
+	put_escaped(out, out_len, &pos, tail);
+	return out;
+}
+
 const char *tappd_endpoint_str(char *out, size_t out_len, const tappd_endpoint *ep)
 {
 	assert(out != NULL && out_len > 0 && ep != NULL);
