@@ -32,6 +32,7 @@ enum route {
 	ROUTE_RAW_QUOTE,
 	ROUTE_INFO,
 	ROUTE_VERSION,
+	ROUTE_SIM_ROOT,
 };
 
 static const struct {
@@ -45,6 +46,7 @@ static const struct {
 	{"Tappd.Version", ROUTE_VERSION},
 	{"Worker.Info", ROUTE_INFO},
 	{"Worker.Version", ROUTE_VERSION},
+	{"Tappd.SimRoot", ROUTE_SIM_ROOT}, /* teeliza only (simsrv_simroot.c) */
 };
 
 static enum route find_route(const char *method, const char *path)
@@ -73,6 +75,8 @@ static teeliza_err run_route(teeliza_buf *out, const tee_sim *sim, enum route ro
 		return teeliza_buf_append(out, sim->st.info_json.data, sim->st.info_json.len);
 	if (route == ROUTE_VERSION)
 		return teeliza_buf_append(out, sim->st.version_json.data, sim->st.version_json.len);
+	if (route == ROUTE_SIM_ROOT)
+		return simsrv_sim_root(out, &sim->st);
 	if (strcmp(req->method, "GET") == 0)
 		err = simsrv_args_from_query(&args, req->query);
 	else

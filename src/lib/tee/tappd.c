@@ -446,3 +446,8 @@ teeliza_err tappd_version(teeliza_buf *json_out, const tappd_client *c)
 {
 	return object_call(json_out, c, "Version");
 }
+
+teeliza_err tappd_sim_root(teeliza_buf *json_out, const tappd_client *c)
+{
+	return object_call(json_out, c, "SimRoot");
+}
