@@ -120,7 +120,9 @@ teeliza_err tappd_version(teeliza_buf *json_out, const tappd_client *c) TEELIZA_
 /*
  * SimRoot, a teeliza simulator's own method (real tappd answers "method Not
  * Found", TEELIZA_ERR_REMOTE): {"root_pem":…,"collateral":{…}} as received,
- * its simulator root CA and collateral. Nothing in it is checked here.
+ * its simulator root CA and collateral. Nothing in it is checked here. Not
+ * counted in the tappd metrics: asking is how a caller finds out whether the
+ * endpoint is a teeliza simulator at all.
  */
 teeliza_err tappd_sim_root(teeliza_buf *json_out, const tappd_client *c) TEELIZA_WARN_UNUSED;
 

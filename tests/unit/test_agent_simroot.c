@@ -22,6 +22,7 @@
 #include "teeliza/agent_runtime.h"
 #include "teeliza/agent_store.h"
 #include "teeliza/encoding.h"
+#include "teeliza/metrics.h"
 #include "teeliza/simulator.h"
 #include "teeliza/tappd.h"
 
@@ -430,9 +431,18 @@ static void test_learn(void **state)
 	quote2 = sim_quote(&qlen2, p2.pki);
 	learn_start(&e, "LOCAL");
 
-	/* Real tappd (or Phala's simulator): "method Not Found". Nothing learned, and no verdict. */
+	/* Real tappd (or Phala's simulator): "method Not Found". Nothing learned, and no verdict; asking is
+	 * not a tappd request or error in /metrics. */
 	set_mode(&e, FAKE_NOT_FOUND, NULL);
-	api_verifier_learn_simulator(e.v, e.tee, e.log, now);
+	{
+		teeliza_metrics before, after;
+
+		teeliza_metrics_get(&before);
+		api_verifier_learn_simulator(e.v, e.tee, e.log, now);
+		teeliza_metrics_get(&after);
+		assert_int_equal(after.tappd_requests, before.tappd_requests);
+		assert_int_equal(after.errors[TEELIZA_METRIC_ERR_TAPPD], before.errors[TEELIZA_METRIC_ERR_TAPPD]);
+	}
 	assert_int_equal(calls(&e), 1);
 	j = verdict(&e, quote, qlen, now, &status);
 	assert_int_equal(status, 422);
