@@ -139,32 +139,34 @@ static void collateral_advice(char *out, size_t out_len, const dcap_quote *q)
 	STACK_OF(X509) *chain = NULL;
 	uint8_t fp[32];
 	unsigned int fplen = sizeof(fp);
-	char cn[128] = "?", hex[65];
-	X509 *top;
-	bool intel = false;
+	char cn[128] = "?", hex[80] = "";
+	bool have_fp = false;
 
 	if (dcap_pem_chain_parse(&chain, q->cert_data, q->cert_data_len) == TEELIZA_OK) {
-		top = sk_X509_value(chain, sk_X509_num(chain) - 1);
-		if (X509_digest(top, EVP_sha256(), fp, &fplen) == 1)
-			intel = memcmp(fp, DCAP_INTEL_ROOT_SHA256, 32) == 0;
+		X509 *top = sk_X509_value(chain, sk_X509_num(chain) - 1);
+
+		have_fp = X509_digest(top, EVP_sha256(), fp, &fplen) == 1 && fplen == 32;
 		if (X509_NAME_get_text_by_NID(X509_get_subject_name(top), NID_commonName, cn, (int)sizeof(cn)) < 0)
 			snprintf(cn, sizeof(cn), "?");
+		sk_X509_pop_free(chain, X509_free);
 	}
-	sk_X509_pop_free(chain, X509_free);
-	if (intel) {
+	if (have_fp && memcmp(fp, DCAP_INTEL_ROOT_SHA256, 32) == 0) {
 		snprintf(out, out_len,
 		         "collateral needed: send {\"quote\":\"…\",\"collateral\":{…}} with this quote's dcap-qvl "
 		         "QuoteCollateralV3 JSON (`teeliza verify QUOTE --pccs-url URL --save-collateral FILE` fetches it "
 		         "from a PCCS and saves it)");
 		return;
 	}
-	teeliza_hex_encode(hex, fp, 32);
+	if (have_fp) {
+		memcpy(hex, " (SHA-256 ", 10);
+		teeliza_hex_encode(hex + 10, fp, 32);
+		memcpy(hex + 74, ")", 2);
+	}
 	snprintf(out, out_len,
-	         "collateral needed: this quote's chain ends in \"%s\"%s%s%s, which is neither Intel's root nor a "
+	         "collateral needed: this quote's chain ends in \"%s\"%s, which is neither Intel's root nor a "
 	         "simulator this agent knows; send its collateral and that root as \"trustRoot\" (for a teeliza "
 	         "simulator, `teeliza sim-root --collateral` and `teeliza sim-root` print them)",
-	         cn, fplen == 32 && chain != NULL ? " (SHA-256 " : "", fplen == 32 && chain != NULL ? hex : "",
-	         fplen == 32 && chain != NULL ? ")" : "");
+	         cn, hex);
 }
 
 static teeliza_err reply_error(json_t **out, unsigned *status, unsigned code, const char *msg)
