@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # teeliza's benchmarks beside the JS reference, in one run, then a table.
 #
-#   bench/run.sh [derive] [replay] [dcap] [sim] [agent]   (default: all five)
+#   bench/run.sh [derive] [replay] [dcap] [sim] [agent] [server]   (default: the first five)
 #
 # Environment: BENCH_SECONDS (per loop, default 2), BENCH_REPEAT (runs of the
 # whole set; the table keeps each row's best, default 1), BENCH_BUILD_DIR (default
@@ -12,6 +12,10 @@
 # /message latency and throughput) runs once after the rounds; it also installs
 # Eliza's own packages into bench/js/eliza (~550 MB, once) to time their import,
 # unless BENCH_ELIZA=0. BENCH_ELIZA=1 installs them even without the agent part.
+#
+# The server part (bench/bench_server.sh: 60 s saturation of the agent and the
+# simulator, and 2,000 slow-loris connections against each; ~5 minutes) runs
+# only when named.
 #
 # Installs the pinned npm packages of bench/js on first use (needs node and
 # npm); the wrk rows need wrk (Debian: apt-get install wrk) and are skipped
@@ -102,7 +106,8 @@ fi
 echo "== building Release in $build"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$work/cmake.log" 2>&1 ||
 	{ cat "$work/cmake.log" >&2; exit 1; }
-ninja -C "$build" -j2 teeliza_cli bench_derive bench_replay bench_dcap bench_sim bench_ready bench_message >"$work/build.log" 2>&1 ||
+ninja -C "$build" -j2 teeliza_cli bench_derive bench_replay bench_dcap bench_sim bench_ready bench_message bench_slowloris \
+	>"$work/build.log" 2>&1 ||
 	{ tail -40 "$work/build.log" >&2; exit 1; }
 bin=$build/bench
 teeliza=$build/teeliza
@@ -225,6 +230,11 @@ done
 if want agent; then
 	echo "== agent: teeliza start (bench/bench_agent.sh)"
 	BENCH_BUILD_DIR=$build BENCH_RAW=$work/raw.txt BENCH_CONNECTIONS=$connections bash "$here/bench_agent.sh"
+fi
+
+if want server; then
+	echo "== server: saturation and slow-loris, agent and simulator (bench/bench_server.sh)"
+	BENCH_BUILD_DIR=$build bash "$here/bench_server.sh"
 fi
 
 { grep '^RESULT' "$work/raw.txt" 2>/dev/null || true; } | cut -f2- >"$results"

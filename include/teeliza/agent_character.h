@@ -15,6 +15,11 @@
  *  4. `extends`: each listed parent (relative to the child's directory) is
  *     loaded the same way and merged under the child: objects merged key by
  *     key, arrays concatenated parent first, other values the child's.
+ *     Only for a character read from a file: one that does not come from a
+ *     file (a REST body) and has `extends` is refused, and nothing is opened.
+ *     Parents are read safely (regular files only, never a blocking open,
+ *     AGENT_CHARACTER_MAX_FILE each) within the caps below, and merged in
+ *     time linear in their total size.
  *
  * The whole JSON is kept, so fields outside the schema (c3po's
  * `twitterSpaces`, `username`, `clientConfig.slack`, ...) survive and come
@@ -41,8 +46,27 @@ typedef struct agent_character agent_character;
 /* Character files larger than this are refused. */
 #define AGENT_CHARACTER_MAX_FILE ((size_t)8 << 20)
 
-/* Nesting of `extends` deeper than this is refused (it catches cycles). */
+/* Nesting of `extends` deeper than this is refused. */
 #define AGENT_CHARACTER_MAX_EXTENDS 16
+
+/*
+ * At most this many parents are loaded for one character, counting parents
+ * of parents and each repeat (Eliza loads a parent listed twice twice).
+ */
+#define AGENT_CHARACTER_MAX_PARENTS 64
+
+/* All parent files of one character together are at most this large. */
+#define AGENT_CHARACTER_MAX_PARENT_BYTES ((size_t)16 << 20)
+
+/*
+ * The whole error for a character with `extends` that does not come from a
+ * file (source_path NULL): the same whatever the paths, since they are never
+ * looked at.
+ */
+#define AGENT_CHARACTER_EXTENDS_REFUSED \
+	"extends is not accepted for a character that does not come from a file: parents are " \
+	"merged only when the operator loads a character file (teeliza start --character). " \
+	"Send the merged character instead."
 
 /*
  * Check root against Eliza's CharacterSchema.
@@ -59,14 +83,23 @@ teeliza_err agent_character_validate(teeliza_buf *issues, const json_t *root) TE
 /*
  * Build a character from parsed JSON (root is deep-copied; the caller keeps
  * its reference): validate, merge CHARACTER.<ID>.<KEY> env secrets, resolve
- * `extends` relative to the directory of source_path (the cwd when
- * source_path is NULL, e.g. for a REST body).
+ * `extends` relative to the directory of source_path, the file root was
+ * read from.
+ * source_path NULL says root does not come from a file (a REST body, or
+ * anything else from the network): then a character with `extends` is
+ * refused with TEELIZA_ERR_INVALID and the report
+ * AGENT_CHARACTER_EXTENDS_REFUSED, before any path is looked at.
  * On success *out is a new character (free with agent_character_free).
  * When report is not NULL it is initialised here (caller frees) and on
  * failure receives the full error text, for a validation failure exactly
  * Eliza's message: AGENT_CHARACTER_INVALID_PREFIX + the issue lines.
- * Errors: TEELIZA_ERR_INVALID (schema), TEELIZA_ERR_NOT_FOUND / _PARSE /
- * _TOO_LARGE (a parent of `extends`), TEELIZA_ERR_NOMEM.
+ * Errors: TEELIZA_ERR_INVALID (schema, `extends` refused, nested too deep
+ * or a cycle), TEELIZA_ERR_NOT_FOUND / _IO / _PARSE (a parent: missing or
+ * empty, not a regular file or unreadable, not JSON), TEELIZA_ERR_TOO_LARGE
+ * (a parent file over AGENT_CHARACTER_MAX_FILE, more than
+ * AGENT_CHARACTER_MAX_PARENTS parents, or AGENT_CHARACTER_MAX_PARENT_BYTES
+ * of them), TEELIZA_ERR_NOMEM. Errors about parents name their paths: only
+ * the operator's files get that far.
  */
 teeliza_err agent_character_from_json(agent_character **out, teeliza_buf *report,
                                       const json_t *root, const char *source_path) TEELIZA_WARN_UNUSED;
@@ -78,8 +111,10 @@ teeliza_err agent_character_from_text(agent_character **out, teeliza_buf *report
 
 /*
  * Load the file at exactly this path (Eliza's loadCharacter, used for the
- * resolved path and for `extends` parents). A missing file is
- * TEELIZA_ERR_NOT_FOUND with "Character file not found: <path>".
+ * resolved path and for `extends` parents). A missing or empty file is
+ * TEELIZA_ERR_NOT_FOUND with "Character file not found: <path>"; only a
+ * regular file is read (symlinks followed; a FIFO or device is
+ * TEELIZA_ERR_IO "<path> is not a regular file", never opened).
  */
 teeliza_err agent_character_load_file(agent_character **out, teeliza_buf *report,
                                       const char *path) TEELIZA_WARN_UNUSED;

@@ -26,6 +26,16 @@
  *
  * Local servers need no key; LOCAL_MODEL_API_KEY / OLLAMA_API_KEY are sent
  * when set. The character's modelEndpointOverride replaces any base URL.
+ *
+ * An operator's key is sent only to an endpoint the operator configured
+ * for it. For a character posted over the network (agent_llm_config.posted)
+ * whose key is not one it posted itself (it comes from the environment, a
+ * CHARACTER.<ID>.<KEY> variable or a merged parent), the base URL must be
+ * the provider's URL from the process environment (or the provider's
+ * default), or a URL that an operator-loaded character uses with this same
+ * key; anything else fails with TEELIZA_ERR_CONFIG. A posted character
+ * that brings its own key may use any endpoint. Redirects are never
+ * followed (http_perform).
  * MODEL_TIMEOUT_MS sets the per-request timeout (default 120000).
  * TEELIZA_OFFLINE=1 forces the offline responder. Any other modelProvider
  * (anthropic, groq, ...) is not supported and also falls back to the
@@ -178,6 +188,13 @@ typedef struct agent_llm_config {
 	agent_setting_fn get;                 /* NULL: agent_llm_env_setting */
 	void *get_ctx;
 	const char *endpoint_override;        /* the character's modelEndpointOverride, or NULL */
+	/*
+	 * The character as a network caller posted it (POST /agents/:id/set),
+	 * before env secrets and `extends` were merged in; NULL when the
+	 * operator loaded it (a file, the bundled character, an embedding
+	 * program's settings). See the top of this file.
+	 */
+	const json_t *posted;
 	const agent_character *character;     /* persona of the offline responder; may be NULL; borrowed */
 	uint64_t seed;                        /* offline responder seed */
 	long timeout_ms;                      /* 0: MODEL_TIMEOUT_MS, else AGENT_LLM_DEFAULT_TIMEOUT_MS */
@@ -192,7 +209,10 @@ typedef struct agent_llm_config {
  * TEELIZA_ERR_UNSUPPORTED for a provider we do not speak to (both: the
  * message says what to set; agent_llm_from_settings then goes offline);
  * TEELIZA_ERR_CONFIG for unusable values (a URL that is not http(s), a
- * value too long, a bad MODEL_TIMEOUT_MS).
+ * value too long, a bad MODEL_TIMEOUT_MS) and for a posted character that
+ * would send an operator's key to an endpoint the operator did not
+ * configure for it. With posted NULL, a resolved (key, base URL) pair is
+ * remembered as the operator's (only the key's SHA-256 is kept).
  */
 teeliza_err agent_llm_resolve(agent_llm_endpoint *out, const agent_llm_config *cfg) TEELIZA_WARN_UNUSED;
 

@@ -50,6 +50,8 @@ extern "C" {
 /* Default REST port (Eliza's SERVER_PORT default) and body limit (EXPRESS_MAX_PAYLOAD "100kb"). */
 #define AGENT_API_DEFAULT_PORT 3000
 #define AGENT_API_DEFAULT_MAX_BODY ((size_t)100 * 1024)
+/* Largest file part of a multipart message (TEELIZA_MAX_FILE_SIZE; multer has no limit). */
+#define AGENT_API_DEFAULT_MAX_FILE ((size_t)64 << 20)
 
 typedef struct agent_registry agent_registry;
 typedef struct agent_runtime agent_runtime;
@@ -61,10 +63,21 @@ typedef struct agent_api agent_api;
 
 /*
  * Write one log line "<text>\n" to f (NULL: stderr) under a lock so that
- * lines of concurrent messages never interleave. A multi-line text is
- * written whole.
+ * lines of concurrent messages never interleave. The text is redacted
+ * (registered secrets, secret-named environment values and PEM private
+ * keys become "[redacted]") and escaped as teeliza/log.h says, a '\n' in it
+ * included: whatever the arguments hold, this writes exactly one line. The
+ * same line is kept for the dashboard's logs view.
  */
 void agent_log(FILE *f, const char *fmt, ...) TEELIZA_PRINTF(2, 3);
+
+/*
+ * Write a block of lines (text split at '\n', each line redacted and
+ * escaped like agent_log's) together, e.g. the TEE plugin's attestation
+ * log. Only for text the program composed: a '\n' from outside would
+ * start a line of its own here.
+ */
+void agent_log_lines(FILE *f, const char *text);
 
 /* ------------------------------------------------------------------ */
 /* Model                                                               */
@@ -109,12 +122,16 @@ typedef struct agent_model {
  * provider's OpenAI-compatible client when it has a key or URL, else the
  * built-in offline responder, which needs no network), wrapped so that its
  * text is parsed into a content object with bounded retries and a
- * plain-text fallback (agent_parse.h). Log lines go to log (NULL: stderr).
+ * plain-text fallback (agent_parse.h). posted: the character's JSON as a
+ * network caller posted it, or NULL when the operator loaded it (an
+ * operator's key then keeps to the operator's endpoints: agent_model.h).
+ * Log lines go to log (NULL: stderr).
  * Out: *out (zeroed first; free with agent_model_free).
- * Errors: TEELIZA_ERR_CONFIG for unusable model settings, TEELIZA_ERR_NOMEM.
+ * Errors: TEELIZA_ERR_CONFIG for unusable model settings (a posted
+ * character steering an operator's key elsewhere included), TEELIZA_ERR_NOMEM.
  */
-teeliza_err agent_model_for_character(agent_model *out, const agent_character *c, uint64_t seed,
-                                      FILE *log) TEELIZA_WARN_UNUSED;
+teeliza_err agent_model_for_character(agent_model *out, const agent_character *c, const json_t *posted,
+                                      uint64_t seed, FILE *log) TEELIZA_WARN_UNUSED;
 
 /* Release a model's state; NULL-safe, zeroes *m. */
 void agent_model_free(agent_model *m);
@@ -192,10 +209,26 @@ typedef struct agent_tee_config {
 
 /*
  * Read the plugin's settings for a character as Eliza's getSetting does
- * (settings.secrets, settings, env). The strings are borrowed from the
- * character or the environment.
+ * (settings.secrets, settings, env), the salt falling back to the one
+ * agent_take_env_salt took. The strings are borrowed from the character,
+ * the environment or the library.
  */
 void agent_tee_config_for_character(agent_tee_config *out, const agent_character *c);
+
+/*
+ * Move WALLET_SECRET_SALT out of the process environment (teeliza_env_take:
+ * unset, and its bytes overwritten where /proc/PID/environ shows them) into
+ * the library's memory, registered for log redaction, where
+ * agent_tee_config_for_character finds it for every agent whose character
+ * has no salt of its own. The salt stays in process memory while the
+ * process runs. Call once at start-up, before threads start. Unset or
+ * empty: nothing happens. Errors: TEELIZA_ERR_CONFIG (longer than 4096
+ * bytes), TEELIZA_ERR_NOMEM.
+ */
+teeliza_err agent_take_env_salt(void) TEELIZA_WARN_UNUSED;
+
+/* The salt agent_take_env_salt took, or NULL. Valid while the process runs. */
+const char *agent_env_salt(void);
 
 /* True when the config switches the plugin on (TEE_MODE set and not OFF). */
 bool agent_tee_config_enabled(const agent_tee_config *cfg);
@@ -291,8 +324,20 @@ teeliza_err agent_registry_set_public_url(agent_registry *r, const char *url) TE
  * registerAgent). Out: *rt, a new reference (release with
  * agent_runtime_release), may be NULL when not wanted. Errors from the
  * model and TEE plugin set-up (TEELIZA_ERR_CONFIG with the reason).
+ * For characters the operator loaded (files, the bundled one); a character
+ * from the network goes through agent_registry_start_posted.
  */
 teeliza_err agent_registry_start(agent_runtime **rt, agent_registry *r, agent_character *c) TEELIZA_WARN_UNUSED;
+
+/*
+ * The same for a character a network caller posted (POST
+ * /agents/:id/set): posted is the JSON as received (borrowed, read during
+ * the call). Its model may not send an operator's key to an endpoint the
+ * operator did not configure for it (agent_model.h): such a character
+ * fails with TEELIZA_ERR_CONFIG and starts nothing.
+ */
+teeliza_err agent_registry_start_posted(agent_runtime **rt, agent_registry *r, agent_character *c,
+                                        const json_t *posted) TEELIZA_WARN_UNUSED;
 
 /*
  * The agent with this id, else (when by_name) the first whose name equals
@@ -339,6 +384,7 @@ typedef struct agent_message_in {
 	const char *user_name;           /* the account's username (REST userName), or NULL */
 	const char *name;                /* the account's display name (REST name), or NULL */
 	const char *source;              /* "direct" for the REST API and the terminal */
+	const json_t *attachments;       /* Eliza's Media objects stored with the message (REST file part), or NULL: [] */
 } agent_message_in;
 
 /*
@@ -378,9 +424,17 @@ typedef struct agent_api_config {
 	const char *host;                /* NULL: "0.0.0.0" (Eliza's bind address) */
 	uint16_t port;                   /* 0: any free port */
 	bool port_fallback;              /* port taken: try the next 10 ports (Eliza 0.1.9) */
-	const char *api_token;           /* NULL or "": no authentication; else Bearer <token> on every route but GET / and /hello */
+	const char *api_token;           /* NULL or "": no authentication (set, stop and delete then answer loopback
+	                                    clients only); else Bearer <token> on every route but GET /, /hello,
+	                                    /healthz and the dashboard's files */
 	size_t max_body;                 /* 0: AGENT_API_DEFAULT_MAX_BODY */
+	size_t max_file;                 /* one multipart file part; 0: AGENT_API_DEFAULT_MAX_FILE */
 	unsigned threads;                /* 0: 16 */
+	/* The server's limits (http_server_config; 0: its defaults): */
+	unsigned max_connections;        /* open connections (4096) */
+	unsigned max_per_client;         /* open connections from one client address (256) */
+	unsigned request_timeout_s;      /* to receive a whole request (30 s, plus 1 s per 16 KiB of body) */
+	unsigned rate_limit;             /* requests per minute per client address; 0: none (Eliza has none) */
 	FILE *log;                       /* NULL: stderr */
 	/*
 	 * The in-process simulator's PKI (teeliza start --simulator), or NULL:
@@ -391,9 +445,12 @@ typedef struct agent_api_config {
 } agent_api_config;
 
 /*
- * Read SERVER_HOST, SERVER_PORT, API_TOKEN and EXPRESS_MAX_PAYLOAD ("100kb",
- * "1mb", "512", ...) into cfg (other fields untouched). Strings are borrowed
- * from the environment. Bad values: TEELIZA_ERR_CONFIG naming the variable.
+ * Read SERVER_HOST, SERVER_PORT, API_TOKEN, EXPRESS_MAX_PAYLOAD ("100kb",
+ * "1mb", "512", ...), TEELIZA_MAX_FILE_SIZE (same syntax), API_RATE_LIMIT,
+ * API_MAX_CONNECTIONS, API_MAX_CONNECTIONS_PER_CLIENT and API_REQUEST_TIMEOUT
+ * into cfg (other fields untouched; unset or empty variables leave theirs).
+ * Strings are borrowed from the environment. Bad values: TEELIZA_ERR_CONFIG
+ * naming the variable.
  */
 teeliza_err agent_api_config_from_env(agent_api_config *cfg) TEELIZA_WARN_UNUSED;
 
@@ -401,9 +458,10 @@ teeliza_err agent_api_config_from_env(agent_api_config *cfg) TEELIZA_WARN_UNUSED
 teeliza_err agent_api_parse_size(size_t *out, const char *text) TEELIZA_WARN_UNUSED;
 
 /*
- * Start serving. Logs "REST API bound to <host>:<port>" and, when the host
- * is not a loopback address and there is no token, a warning that anyone
- * who can reach the port can talk to and reconfigure the agents.
+ * Start serving. Logs "REST API bound to <host>:<port>", the limits, and,
+ * when the host is not a loopback address and there is no token, a warning
+ * that anyone who can reach the port can talk to the agents and read their
+ * memories (set, stop and delete stay loopback-only).
  * Out: *out (free with agent_api_stop).
  */
 teeliza_err agent_api_start(agent_api **out, const agent_api_config *cfg) TEELIZA_WARN_UNUSED;

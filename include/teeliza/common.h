@@ -113,6 +113,21 @@ teeliza_err teeliza_write_file(const char *path, const void *data, size_t len, u
  */
 teeliza_err teeliza_parse_u64(uint64_t *out, const char *text, uint64_t min, uint64_t max) TEELIZA_WARN_UNUSED;
 
+/*
+ * Take a secret out of the process environment: copy the value of name into
+ * out (initialised here as a secret buffer of at most max bytes; free it
+ * with teeliza_buf_free, which wipes), then remove the variable (unsetenv)
+ * and overwrite the value's bytes where they were, so that neither
+ * getenv, a child process nor /proc/PID/environ (which shows the
+ * environment the process started with) has it any more. The name stays
+ * visible there, followed by NUL bytes. Not thread-safe (the environment
+ * is not): call before starting threads.
+ * Errors: TEELIZA_ERR_NOT_FOUND when name is unset or empty (it is removed
+ * all the same), TEELIZA_ERR_TOO_LARGE (the value is left in place),
+ * TEELIZA_ERR_NOMEM.
+ */
+teeliza_err teeliza_env_take(teeliza_buf *out, size_t max, const char *name) TEELIZA_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

@@ -72,6 +72,8 @@ typedef struct tee_sim_config {
 	const char *state_dir;   /* where generated keys and the sim PKI live; NULL = $XDG_STATE_HOME or ~/.local/state/teeliza-simulator */
 	unsigned threads;        /* 0 = 2 */
 	bool quiet;              /* no request log on stderr */
+	/* 0 = the server's default (30 s; docs/SIMULATED-QUOTES.md lists the limits) */
+	unsigned request_timeout_s;
 } tee_sim_config;
 
 typedef struct tee_sim tee_sim;

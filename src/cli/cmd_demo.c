@@ -59,7 +59,7 @@ static int parse_opts(struct demo_opts *o, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *env = getenv("TEELIZA_SIM_STATE");
-	char *end;
+	uint64_t port;
 	int ch;
 
 	memset(o, 0, sizeof(*o));
@@ -75,9 +75,9 @@ static int parse_opts(struct demo_opts *o, int argc, char **argv)
 			fputs(demo_usage, stdout);
 			return -1;
 		case 'p':
-			errno = 0;
-			o->port = strtol(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != 0 || o->port < 0 || o->port > 65535) {
+			if (teeliza_parse_u64(&port, optarg, 0, 65535) == TEELIZA_OK) {
+				o->port = (long)port;
+			} else {
 				fprintf(stderr, "teeliza demo: bad port '%s' (0..65535)\n", optarg);
 				return EXIT_USAGE;
 			}
@@ -253,27 +253,38 @@ int demo_main(int argc, char **argv)
 	tappd_endpoint ep;
 	tappd_client c;
 	char agent_id[AGENT_UUID_BUFSZ], endpoint[64];
-	const char *salt = getenv("WALLET_SECRET_SALT");
+	const char *salt;
+	teeliza_buf env_salt;
 	teeliza_err err;
 	int rc;
 
 	rc = parse_opts(&o, argc, argv);
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
+	/* Out of the environment (and /proc/PID/environ) as it is read; wiped when freed. */
+	err = teeliza_env_take(&env_salt, 65536, "WALLET_SECRET_SALT");
+	if (err != TEELIZA_OK && err != TEELIZA_ERR_NOT_FOUND) {
+		teeliza_buf_free(&env_salt);
+		return cli_fail("demo", err == TEELIZA_ERR_TOO_LARGE ? TEELIZA_ERR_CONFIG : err);
+	}
+	salt = err == TEELIZA_OK ? (const char *)env_salt.data : NULL;
 	/* Line-buffered so the demo's lines and any error on stderr interleave in order. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	printf("teeliza demo: the Eliza TEE guide's flow against teeliza's own tappd simulator\n\n");
 	if (o.agent_id == NULL) {
 		err = agent_uuid_from_string(agent_id, DEMO_CHARACTER);
-		if (err)
+		if (err) {
+			teeliza_buf_free(&env_salt);
 			return cli_fail("demo", err);
+		}
 		printf("Agent id: %s (stringToUuid(\"%s\"), the id Eliza gives its default character)\n", agent_id,
 		       DEMO_CHARACTER);
 	} else {
 		snprintf(agent_id, sizeof(agent_id), "%s", o.agent_id);
 		if (strcmp(agent_id, o.agent_id) != 0) {
 			fprintf(stderr, "teeliza demo: --agent-id is longer than %d characters\n", AGENT_UUID_STRLEN);
+			teeliza_buf_free(&env_salt);
 			return EXIT_USAGE;
 		}
 		printf("Agent id: %s\n", agent_id);
@@ -289,6 +300,7 @@ int demo_main(int argc, char **argv)
 	err = sim_start(&ds, &o);
 	if (err) {
 		sim_stop(&ds);
+		teeliza_buf_free(&env_salt);
 		return cli_fail("demo", err);
 	}
 	/* TEE_MODE=LOCAL, with the SDK's override pointing at wherever the simulator listens. */
@@ -303,6 +315,7 @@ int demo_main(int argc, char **argv)
 	}
 	putchar('\n');
 	sim_stop(&ds);
+	teeliza_buf_free(&env_salt);
 	if (err)
 		return cli_fail("demo", err);
 	return EXIT_OK;

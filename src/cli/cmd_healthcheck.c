@@ -4,6 +4,7 @@
  * else, the two codes Docker gives meaning to (healthy / unhealthy).
  */
 #include "cli/cli.h"
+#include "teeliza/log.h"
 
 #include "teeliza/http.h"
 
@@ -61,16 +62,11 @@ static bool valid_method(const char *m)
 
 static bool parse_timeout(long *out, const char *s)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	if (s[0] < '0' || s[0] > '9')
+	if (teeliza_parse_u64(&v, s, 1, MAX_TIMEOUT_MS) != TEELIZA_OK)
 		return false;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != 0 || v <= 0 || v > MAX_TIMEOUT_MS)
-		return false;
-	*out = v;
+	*out = (long)v;
 	return true;
 }
 
@@ -149,7 +145,7 @@ int healthcheck_main(int argc, char **argv)
 	err = http_perform(&resp, &req);
 	if (err) {
 		if (!quiet)
-			fprintf(stderr, "teeliza healthcheck: unhealthy: %s\n",
+			teeliza_logf(stderr, "teeliza healthcheck: unhealthy: %s",
 			        teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 		return EXIT_UNHEALTHY;
 	}

@@ -7,6 +7,7 @@
 
 #include "teeliza/simulator.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -53,15 +54,26 @@ static const char *default_state_dir(void)
 	return env != NULL && env[0] != 0 ? env : DEFAULT_STATE_DIR;
 }
 
+/* Digits of the base (10 or 8) only, the whole string, at most max: no sign, blank or wrap-around. */
 static int parse_ulong(unsigned long *out, const char *s, int base, unsigned long max)
 {
-	char *end;
+	uint64_t v = 0;
 
-	errno = 0;
-	if (s[0] == 0 || s[0] == '-' || s[0] == '+')
-		return -1;
-	*out = strtoul(s, &end, base);
-	return errno != 0 || *end != 0 || *out > max ? -1 : 0;
+	assert(base == 10 || base == 8);
+	if (base == 10) {
+		if (teeliza_parse_u64(&v, s, 0, max) != TEELIZA_OK)
+			return -1;
+	} else {
+		if (*s == 0)
+			return -1;
+		for (; *s != 0; s++) {
+			if (*s < '0' || *s > '7' || v > (max - (uint64_t)(*s - '0')) / 8)
+				return -1;
+			v = v * 8 + (uint64_t)(*s - '0');
+		}
+	}
+	*out = (unsigned long)v;
+	return 0;
 }
 
 /* "teeliza CMD: WHAT: ARG", then the usage. */

@@ -7,6 +7,7 @@
  */
 #include "cli/cli.h"
 #include "teeliza/agent_runtime.h"
+#include "teeliza/log.h"
 #include "teeliza/simulator.h"
 
 #include <errno.h>
@@ -48,7 +49,8 @@ static const char start_usage[] =
 	"                       " START_SIM_STATE_DIR ")\n"
 	"\n"
 	"settings (env): SERVER_PORT, SERVER_HOST (default 0.0.0.0), API_TOKEN,\n"
-	"  EXPRESS_MAX_PAYLOAD, SQLITE_FILE (default data/db.sqlite), TEELIZA_PUBLIC_URL,\n"
+	"  EXPRESS_MAX_PAYLOAD (default 100kb), TEELIZA_MAX_FILE_SIZE (default 64mb),\n"
+	"  SQLITE_FILE (default data/db.sqlite), TEELIZA_PUBLIC_URL,\n"
 	"  TEE_MODE, WALLET_SECRET_SALT, TEE_KEY_SCHEME, DSTACK_SIMULATOR_ENDPOINT, and the\n"
 	"  model settings (OPENAI_API_KEY, REDPILL_API_KEY, ...; none: offline responder)\n"
 	"\n"
@@ -90,7 +92,7 @@ static int parse_opts(struct start_opts *o, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	char *end;
+	uint64_t port;
 	int ch;
 
 	memset(o, 0, sizeof(*o));
@@ -105,10 +107,9 @@ static int parse_opts(struct start_opts *o, int argc, char **argv)
 		case 's': o->simulator = true; break;
 		case 'd': o->sim_state_dir = optarg; break;
 		case 'p':
-			errno = 0;
-			o->port = strtol(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != 0 || o->port < 0 || o->port > 65535)
+			if (teeliza_parse_u64(&port, optarg, 0, 65535) != TEELIZA_OK)
 				return usage_error("bad port (0..65535)", optarg);
+			o->port = (long)port;
 			break;
 		case 'h':
 			fputs(start_usage, stdout);
@@ -302,7 +303,7 @@ static void chat_once(agent_registry *reg, const char *agent_id, const char *age
 	if (!err)
 		err = agent_runtime_message(&reply, rt, &in);
 	if (err) {
-		fprintf(stderr, "teeliza start: no reply: %s\n", teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+		teeliza_logf(stderr, "teeliza start: no reply: %s", teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 	} else {
 		for (i = 0; i < json_array_size(reply); i++) {
 			const char *text = json_string_value(json_object_get(json_array_get(reply, i), "text"));
@@ -425,6 +426,10 @@ int start_main(int argc, char **argv)
 	code = parse_opts(&o, argc, argv);
 	if (code)
 		return code < 0 ? EXIT_OK : code;
+	/* Before any thread starts: out of the environment and /proc/PID/environ, kept for the agents. */
+	err = agent_take_env_salt();
+	if (err)
+		return cli_fail("start", err);
 	memset(&ss, 0, sizeof(ss));
 	memset(&ac, 0, sizeof(ac));
 	ac.port = AGENT_API_DEFAULT_PORT;
@@ -479,7 +484,7 @@ int start_main(int argc, char **argv)
 		err = agent_registry_start(i == 0 ? &first : NULL, reg, chars.c[i]);
 		chars.c[i] = NULL; /* the registry owns it now, also after a failure */
 		if (err) {
-			fprintf(stderr, "teeliza start: agent %s: %s\n", shown,
+			teeliza_logf(stderr, "teeliza start: agent %s: %s", shown,
 			        teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 			code = cli_exit_code(err);
 			goto out;

@@ -134,12 +134,9 @@ static int parse_rtmr(struct verify_opts *o, const char *arg)
 
 static int parse_now(int64_t *out, const char *text)
 {
-	char *end;
-	long long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || v < 0)
+	if (teeliza_parse_u64(&v, text, 0, INT64_MAX) != TEELIZA_OK)
 		return usage_error("--now needs Unix seconds, got '%s'", text);
 	*out = (int64_t)v;
 	return EXIT_OK;

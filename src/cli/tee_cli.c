@@ -92,54 +92,51 @@ static teeliza_err read_secret_file(teeliza_buf *out, const char *path)
 
 int tee_cli_salt(teeliza_buf *salt, const char *cmd, const char *salt_file)
 {
-	const char *env = getenv("WALLET_SECRET_SALT");
 	struct stat st;
 	teeliza_err err;
 
-	teeliza_buf_init(salt, SALT_FILE_MAX);
-	salt->secret = true;
-	if (salt_file != NULL) {
-		err = read_secret_file(salt, salt_file);
+	if (salt_file == NULL) {
+		/* Out of the environment (and /proc/PID/environ) as it is read. */
+		err = teeliza_env_take(salt, SALT_FILE_MAX, "WALLET_SECRET_SALT");
+		if (err == TEELIZA_ERR_NOT_FOUND) {
+			teeliza_set_error(TEELIZA_ERR_CONFIG, "Wallet secret salt is not configured: set WALLET_SECRET_SALT "
+			                                      "or pass --salt-file FILE");
+			return cli_fail(cmd, TEELIZA_ERR_CONFIG);
+		}
 		if (err)
 			return cli_fail(cmd, err == TEELIZA_ERR_TOO_LARGE ? TEELIZA_ERR_CONFIG : err);
-		if (stat(salt_file, &st) == 0 && (st.st_mode & 077) != 0)
-			fprintf(stderr, "teeliza %s: warning: salt file %s is readable by others (mode %03o); chmod 600 it\n",
-			        cmd, salt_file, (unsigned)(st.st_mode & 0777));
-		if (salt->len > 0)
-			drop_one_newline(salt);
-		if (salt->len == 0) {
-			teeliza_set_error(TEELIZA_ERR_CONFIG, "salt file %s is empty", salt_file);
-			return cli_fail(cmd, TEELIZA_ERR_CONFIG);
-		}
-		if (memchr(salt->data, 0, salt->len) != NULL) {
-			teeliza_set_error(TEELIZA_ERR_CONFIG, "salt file %s contains a NUL byte", salt_file);
-			return cli_fail(cmd, TEELIZA_ERR_CONFIG);
-		}
 		return EXIT_OK;
 	}
-	if (env == NULL || env[0] == 0) {
-		teeliza_set_error(TEELIZA_ERR_CONFIG, "Wallet secret salt is not configured: set WALLET_SECRET_SALT "
-		                                      "or pass --salt-file FILE");
-		return cli_fail(cmd, TEELIZA_ERR_CONFIG);
-	}
-	err = teeliza_buf_append_str(salt, env);
+	teeliza_buf_init(salt, SALT_FILE_MAX);
+	salt->secret = true;
+	err = read_secret_file(salt, salt_file);
 	if (err)
 		return cli_fail(cmd, err == TEELIZA_ERR_TOO_LARGE ? TEELIZA_ERR_CONFIG : err);
+	if (stat(salt_file, &st) == 0 && (st.st_mode & 077) != 0)
+		fprintf(stderr, "teeliza %s: warning: salt file %s is readable by others (mode %03o); chmod 600 it\n",
+		        cmd, salt_file, (unsigned)(st.st_mode & 0777));
+	if (salt->len > 0)
+		drop_one_newline(salt);
+	if (salt->len == 0) {
+		teeliza_set_error(TEELIZA_ERR_CONFIG, "salt file %s is empty", salt_file);
+		return cli_fail(cmd, TEELIZA_ERR_CONFIG);
+	}
+	if (memchr(salt->data, 0, salt->len) != NULL) {
+		teeliza_set_error(TEELIZA_ERR_CONFIG, "salt file %s contains a NUL byte", salt_file);
+		return cli_fail(cmd, TEELIZA_ERR_CONFIG);
+	}
 	return EXIT_OK;
 }
 
 int tee_cli_parse_ms(long *out, const char *cmd, const char *text)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != 0 || v <= 0 || v > 3600000L) {
+	if (teeliza_parse_u64(&v, text, 1, 3600000) != TEELIZA_OK) {
 		fprintf(stderr, "teeliza %s: --timeout wants milliseconds between 1 and 3600000, not '%s'\n", cmd, text);
 		return EXIT_USAGE;
 	}
-	*out = v;
+	*out = (long)v;
 	return EXIT_OK;
 }
 

@@ -1,5 +1,6 @@
 /* Shared helpers of the subcommands. */
 #include "cli/cli.h"
+#include "teeliza/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,7 +41,8 @@ int cli_fail(const char *cmd, teeliza_err err)
 {
 	const char *msg = teeliza_errmsg();
 
-	fprintf(stderr, "teeliza %s: %s\n", cmd, msg[0] ? msg : teeliza_strerror(err));
+	/* The message may quote a server or a file: one escaped line. */
+	teeliza_logf(stderr, "teeliza %s: %s", cmd, msg[0] ? msg : teeliza_strerror(err));
 	return cli_exit_code(err);
 }
 

@@ -2,7 +2,8 @@
  * Build a harness's seed corpus from the shared vectors at test time, so no
  * vector is ever copied into the repository.
  * Usage: fuzz_make_corpus <vectors dir> <out dir> <spec>...
- * A spec is a vector file name; ".hex" files are decoded to bytes;
+ * A spec is a vector file name (in a subfolder too: the seed is named by its
+ * basename); ".hex" files are decoded to bytes;
  * "<quote>:pck_ext" writes the SGX extension value of that quote's PCK leaf,
  * "<quote>:pck_chain" that quote's PEM certificate chain, and
  * "<file>.json:<key>" the string value of key in that JSON object (e.g. a
@@ -165,6 +166,7 @@ static int make_seed(const char *vectors, const char *out_dir, const char *spec)
 	}
 	if (rc == 0) {
 		char suffix[128] = "";
+		const char *base = strrchr(name, '/'); /* "characters/x.json" is written as x.json */
 
 		if (colon != NULL)
 			snprintf(suffix, sizeof(suffix), ".%s", colon + 1);
@@ -173,7 +175,7 @@ static int make_seed(const char *vectors, const char *out_dir, const char *spec)
 			if (colon == NULL)
 				snprintf(suffix, sizeof(suffix), ".bin");
 		}
-		snprintf(path, sizeof(path), "%s/%s%s", out_dir, name, suffix);
+		snprintf(path, sizeof(path), "%s/%s%s", out_dir, base != NULL ? base + 1 : name, suffix);
 		if (teeliza_write_file(path, b.data, b.len, 0644) != TEELIZA_OK)
 			rc = die("cannot write", spec);
 	}

@@ -14,10 +14,13 @@
 #include "testutil.h"
 #include "teeliza/agent_character.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -486,6 +489,346 @@ static void test_extends(void **state)
 	free(dir);
 }
 
+/* A valid character (c3po) named name, with extends set to the list (stolen) unless it is NULL. */
+static json_t *character_extending(const char *name, json_t *extends)
+{
+	json_t *j = vector_json("characters/c3po.character.json");
+
+	json_object_set_new(j, "name", json_string(name));
+	if (extends != NULL)
+		json_object_set_new(j, "extends", extends);
+	return j;
+}
+
+/* Count the inotify events waiting on fd (non-blocking). */
+static size_t pending_events(int fd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	size_t count = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n; p += sizeof(struct inotify_event) + ((struct inotify_event *)p)->len)
+			count++;
+	}
+	assert_true(n < 0 && errno == EAGAIN);
+	return count;
+}
+
+/*
+ * A character that does not come from a file (source_path NULL: a REST body)
+ * may not use extends: one fixed answer whatever the paths, and no file is
+ * opened or even read. The paths are the attacks of the hardening issue: a
+ * readable system file (its first token leaked), a FIFO (a worker pinned
+ * forever), a missing file and a directory (an existence oracle), "../" and
+ * a character file holding secrets (merged in).
+ */
+static void test_extends_refused_without_file(void **state)
+{
+	char *dir = make_tmpdir();
+	char fifo[PATH_MAX], secret[PATH_MAX], missing[PATH_MAX], up[PATH_MAX + 8];
+	json_t *with_secret = character_extending("Secret Holder", NULL);
+	const char *paths[] = { "/etc/passwd", fifo, missing, dir, up, secret, "/etc/shadow", "", "/dev/zero" };
+	int ino;
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(missing, sizeof(missing), "%s/missing.json", dir);
+	snprintf(up, sizeof(up), "%s/../x.json", dir);
+	snprintf(secret, sizeof(secret), "%s/secret.character.json", dir);
+	json_object_set_new(json_object_get(with_secret, "settings"), "secrets", json_pack("{s:s}", "K", "v"));
+	write_character(secret, with_secret);
+	json_decref(with_secret);
+	/*
+	 * every open or read of the folder or its files is seen (not of
+	 * /etc/passwd: other processes open it)
+	 */
+	ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(ino >= 0);
+	assert_true(inotify_add_watch(ino, dir, IN_OPEN | IN_ACCESS) >= 0);
+
+	for (size_t i = 0; i <= sizeof(paths) / sizeof(paths[0]); i++) {
+		/* the last round: an empty list, refused the same */
+		json_t *list = i < sizeof(paths) / sizeof(paths[0]) ? json_pack("[s]", paths[i]) : json_array();
+		json_t *j = character_extending("Net", list);
+		char *text = json_dumps(j, 0);
+		agent_character *c = (agent_character *)0x1;
+		teeliza_buf report;
+
+		assert_int_equal(agent_character_from_json(&c, &report, j, NULL), TEELIZA_ERR_INVALID);
+		assert_null(c);
+		assert_string_equal((const char *)report.data, AGENT_CHARACTER_EXTENDS_REFUSED);
+		teeliza_buf_free(&report);
+		assert_int_equal(agent_character_from_text(&c, &report, text, strlen(text), NULL), TEELIZA_ERR_INVALID);
+		assert_string_equal((const char *)report.data, AGENT_CHARACTER_EXTENDS_REFUSED);
+		teeliza_buf_free(&report);
+		free(text);
+		json_decref(j);
+	}
+	/* ... and several parents, ours and the system's, give the same answer too */
+	{
+		json_t *j = character_extending("Net", json_pack("[s, s, s]", secret, fifo, "/etc/passwd"));
+		agent_character *c;
+		teeliza_buf report;
+
+		assert_int_equal(agent_character_from_json(&c, &report, j, NULL), TEELIZA_ERR_INVALID);
+		assert_string_equal((const char *)report.data, AGENT_CHARACTER_EXTENDS_REFUSED);
+		teeliza_buf_free(&report);
+		json_decref(j);
+	}
+	assert_int_equal(pending_events(ino), 0);
+	/* the watch works: a load from the folder is seen */
+	{
+		agent_character *c;
+
+		assert_int_equal(agent_character_load_file(&c, NULL, secret), TEELIZA_OK);
+		agent_character_free(c);
+		assert_true(pending_events(ino) > 0);
+	}
+	close(ino);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* dir/name holding j; returns the path in a static buffer. */
+static const char *put_character(const char *dir, const char *name, json_t *j)
+{
+	static char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	write_character(path, j);
+	return path;
+}
+
+/* Load dir/name, expecting err and (when not NULL) the report to contain want. */
+static void expect_load(const char *dir, const char *name, teeliza_err err, const char *want)
+{
+	char path[PATH_MAX];
+	agent_character *c;
+	teeliza_buf report;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_int_equal(agent_character_load_file(&c, &report, path), err);
+	if (want != NULL && strstr((const char *)report.data, want) == NULL)
+		fail_msg("loading %s: report \"%s\" lacks \"%s\"", name, (const char *)report.data, want);
+	teeliza_buf_free(&report);
+	agent_character_free(c);
+}
+
+/*
+ * From disk, parents are read safely: regular files only (a FIFO or a
+ * directory is refused without blocking; a symlink to a file is fine), a
+ * size cap per file and for all parents together, a cap on the number of
+ * parents, depth and cycles; errors name the operator's paths.
+ */
+static void test_extends_from_disk_safe(void **state)
+{
+	char *dir = make_tmpdir();
+	char p[PATH_MAX], q[PATH_MAX], want[PATH_MAX + 64];
+	json_t *j, *list;
+	agent_character *c;
+	teeliza_buf report;
+	int fd;
+
+	(void)state;
+	j = character_extending("Parent", NULL);
+	json_object_set_new(j, "lore", json_pack("[s]", "parent lore"));
+	put_character(dir, "parent.json", j);
+	json_decref(j);
+
+	/* a directory and a FIFO are not read; a missing file says so; all name the path */
+	snprintf(p, sizeof(p), "%s/fifo.json", dir);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	snprintf(p, sizeof(p), "%s/adir.json", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	j = character_extending("Child", json_pack("[s]", "adir.json"));
+	put_character(dir, "child.json", j);
+	snprintf(want, sizeof(want), "%s/adir.json is not a regular file", dir);
+	expect_load(dir, "child.json", TEELIZA_ERR_IO, want);
+	json_object_set_new(j, "extends", json_pack("[s]", "fifo.json"));
+	put_character(dir, "child.json", j);
+	snprintf(want, sizeof(want), "%s/fifo.json is not a regular file", dir);
+	expect_load(dir, "child.json", TEELIZA_ERR_IO, want);
+	/* the FIFO given as the character itself is refused the same way */
+	snprintf(p, sizeof(p), "%s/fifo.json", dir);
+	assert_int_equal(agent_character_load_file(&c, &report, p), TEELIZA_ERR_IO);
+	assert_non_null(strstr((const char *)report.data, "is not a regular file"));
+	teeliza_buf_free(&report);
+	json_object_set_new(j, "extends", json_pack("[s]", "gone.json"));
+	put_character(dir, "child.json", j);
+	snprintf(want, sizeof(want), "Character file not found: %s/gone.json", dir);
+	expect_load(dir, "child.json", TEELIZA_ERR_NOT_FOUND, want);
+
+	/* a symlink to a regular file is the operator's choice: followed */
+	snprintf(p, sizeof(p), "%s/parent.json", dir);
+	snprintf(q, sizeof(q), "%s/link.json", dir);
+	assert_int_equal(symlink(p, q), 0);
+	json_object_set_new(j, "extends", json_pack("[s]", "link.json"));
+	put_character(dir, "child.json", j);
+	expect_load(dir, "child.json", TEELIZA_OK, NULL);
+
+	/* a parent over the per-file cap is refused before it is read (a sparse file) */
+	snprintf(p, sizeof(p), "%s/huge.json", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)AGENT_CHARACTER_MAX_FILE + 1), 0);
+	close(fd);
+	json_object_set_new(j, "extends", json_pack("[s]", "huge.json"));
+	put_character(dir, "child.json", j);
+	snprintf(want, sizeof(want), "%s/huge.json is larger than", dir);
+	expect_load(dir, "child.json", TEELIZA_ERR_TOO_LARGE, want);
+
+	/* all parents together: three of 6 MB pass the 16 MB budget at the third */
+	{
+		json_t *big = character_extending("Big", NULL);
+		size_t pad_len = (size_t)6 << 20;
+		char *pad = malloc(pad_len + 1);
+
+		assert_non_null(pad);
+		memset(pad, 'x', pad_len);
+		pad[pad_len] = '\0';
+		json_object_set_new(big, "pad", json_string(pad));
+		free(pad);
+		put_character(dir, "big.json", big);
+		json_decref(big);
+		json_object_set_new(j, "extends", json_pack("[s, s]", "big.json", "big.json"));
+		put_character(dir, "child.json", j);
+		expect_load(dir, "child.json", TEELIZA_OK, NULL);
+		json_object_set_new(j, "extends", json_pack("[s, s, s]", "big.json", "big.json", "big.json"));
+		put_character(dir, "child.json", j);
+		snprintf(want, sizeof(want), "%s/big.json: the parents of one character may not exceed", dir);
+		expect_load(dir, "child.json", TEELIZA_ERR_TOO_LARGE, want);
+	}
+
+	/* the number of parents: 64 in one list load (and merge: 64 lore lines + the child's), 65 do not */
+	list = json_array();
+	for (int i = 0; i < AGENT_CHARACTER_MAX_PARENTS; i++)
+		json_array_append_new(list, json_string("parent.json"));
+	json_object_set_new(j, "extends", list);
+	json_object_set_new(j, "lore", json_pack("[s]", "child lore"));
+	snprintf(p, sizeof(p), "%s/child.json", dir);
+	write_character(p, j);
+	assert_int_equal(agent_character_load_file(&c, NULL, p), TEELIZA_OK);
+	assert_int_equal(agent_character_list_count(c, AGENT_CHAR_LORE), AGENT_CHARACTER_MAX_PARENTS + 1);
+	assert_string_equal(agent_character_list_item(c, AGENT_CHAR_LORE, 0), "parent lore");
+	assert_string_equal(agent_character_list_item(c, AGENT_CHAR_LORE, AGENT_CHARACTER_MAX_PARENTS), "child lore");
+	assert_string_equal(agent_character_name(c), "Child");
+	agent_character_free(c);
+	json_array_append_new(list, json_string("parent.json"));
+	write_character(p, j);
+	snprintf(want, sizeof(want), "%s/child.json: its 65 parents would pass the limit of 64", dir);
+	expect_load(dir, "child.json", TEELIZA_ERR_TOO_LARGE, want);
+
+	/* fan-out counts parents of parents: 3 + 9 + 27 = 39 load, 3 + ... + 81 = 120 do not */
+	for (int level = 0; level <= 4; level++) {
+		char name[32], next[32];
+
+		snprintf(name, sizeof(name), "fan%d.json", level);
+		snprintf(next, sizeof(next), "fan%d.json", level + 1);
+		json_decref(j);
+		j = character_extending(name, level < 4 ? json_pack("[s, s, s]", next, next, next) : NULL);
+		json_object_set_new(j, "lore", json_pack("[s]", name));
+		put_character(dir, name, j);
+	}
+	expect_load(dir, "fan1.json", TEELIZA_OK, NULL);
+	snprintf(p, sizeof(p), "%s/fan1.json", dir);
+	assert_int_equal(agent_character_load_file(&c, NULL, p), TEELIZA_OK);
+	assert_int_equal(agent_character_list_count(c, AGENT_CHAR_LORE), 1 + 3 + 9 + 27);
+	agent_character_free(c);
+	expect_load(dir, "fan0.json", TEELIZA_ERR_TOO_LARGE, "would pass the limit of 64 parents");
+
+	/* nesting: 16 levels of parents load, 17 do not */
+	for (int level = 0; level <= AGENT_CHARACTER_MAX_EXTENDS + 1; level++) {
+		char name[32], next[32];
+
+		snprintf(name, sizeof(name), "deep%d.json", level);
+		snprintf(next, sizeof(next), "deep%d.json", level + 1);
+		json_decref(j);
+		j = character_extending(name, level <= AGENT_CHARACTER_MAX_EXTENDS ? json_pack("[s]", next) : NULL);
+		put_character(dir, name, j);
+	}
+	expect_load(dir, "deep1.json", TEELIZA_OK, NULL);
+	expect_load(dir, "deep0.json", TEELIZA_ERR_INVALID, "deeper than 16 levels");
+
+	/* cycles, through a symlink too, are named as such */
+	json_decref(j);
+	j = character_extending("Self", json_pack("[s]", "self.json"));
+	put_character(dir, "self.json", j);
+	snprintf(want, sizeof(want), "extends cycle: %s/self.json extends %s/self.json", dir, dir);
+	expect_load(dir, "self.json", TEELIZA_ERR_INVALID, want);
+	json_object_set_new(j, "extends", json_pack("[s]", "self-link.json"));
+	put_character(dir, "self.json", j);
+	snprintf(p, sizeof(p), "%s/self.json", dir);
+	snprintf(q, sizeof(q), "%s/self-link.json", dir);
+	assert_int_equal(symlink(p, q), 0);
+	expect_load(dir, "self.json", TEELIZA_ERR_INVALID, "extends cycle");
+
+	json_decref(j);
+	rm_rf(dir);
+	free(dir);
+}
+
+/*
+ * Eliza's fold, for c extending [p1, p2]: merge(p2, merge(p1, c)), with p1
+ * extending p3, and every mixed case of mergeCharacters (array against
+ * object, scalar against array, null, nested objects), key order included.
+ * The expected values are worked out by hand from Eliza's mergeCharacters.
+ */
+static void test_extends_merge_order(void **state)
+{
+	char *dir = make_tmpdir();
+	json_t *j;
+	agent_character *c;
+	char p[PATH_MAX];
+	char *mix;
+	teeliza_buf report;
+
+	(void)state;
+	j = character_extending("C", json_pack("[s, s]", "p1.json", "p2.json"));
+	json_object_set_new(j, "lore", json_pack("[s]", "c"));
+	json_object_set_new(j, "mix", json_loads("{\"x\":{\"a\":1,\"c\":[3]},\"y\":\"child\",\"z\":[1],\"w\":null,"
+	                                         "\"v\":{\"k\":\"c\"},\"u\":\"s\",\"n\":null}", 0, NULL));
+	put_character(dir, "c.json", j);
+	json_decref(j);
+	j = character_extending("P1", json_pack("[s]", "p3.json"));
+	json_object_set_new(j, "lore", json_pack("[s]", "p1"));
+	json_object_set_new(j, "mix", json_loads("{\"x\":{\"b\":2,\"c\":[2],\"a\":0},\"y\":[\"p1\"],\"z\":{\"o\":1},"
+	                                         "\"w\":[5],\"v\":\"p1\",\"t\":1,\"n\":{\"a\":1}}", 0, NULL));
+	put_character(dir, "p1.json", j);
+	json_decref(j);
+	j = character_extending("P2", NULL);
+	json_object_set_new(j, "lore", json_pack("[s]", "p2"));
+	json_object_set_new(j, "mix", json_loads("{\"x\":[9],\"y\":\"p2\",\"z\":[0],\"w\":7,"
+	                                         "\"v\":{\"k\":\"p2\",\"m\":1},\"u\":{\"q\":1}}", 0, NULL));
+	put_character(dir, "p2.json", j);
+	json_decref(j);
+	j = character_extending("P3", NULL);
+	json_object_set_new(j, "lore", json_pack("[s]", "p3"));
+	put_character(dir, "p3.json", j);
+	json_decref(j);
+
+	snprintf(p, sizeof(p), "%s/c.json", dir);
+	assert_int_equal(agent_character_load_file(&c, &report, p), TEELIZA_OK);
+	teeliza_buf_free(&report);
+	assert_string_equal(agent_character_name(c), "C");
+	mix = json_dumps(json_object_get(agent_character_json(c), "mix"), JSON_COMPACT);
+	assert_string_equal(mix, "{\"x\":[9,{\"b\":2,\"c\":[2,3],\"a\":1}],\"y\":[\"p2\",\"p1\",\"child\"],"
+	                         "\"z\":[0,{\"o\":1},1],\"w\":[7,5],\"v\":{\"k\":\"c\",\"m\":1},\"u\":\"s\",\"t\":1,"
+	                         "\"n\":null}");
+	free(mix);
+	/* arrays: the outermost parent first; extends: the parents' lists before the child's */
+	mix = json_dumps(json_object_get(agent_character_json(c), "lore"), JSON_COMPACT);
+	assert_string_equal(mix, "[\"p2\",\"p3\",\"p1\",\"c\"]");
+	free(mix);
+	mix = json_dumps(json_object_get(agent_character_json(c), "extends"), JSON_COMPACT);
+	assert_string_equal(mix, "[\"p3.json\",\"p1.json\",\"p2.json\"]");
+	free(mix);
+	agent_character_free(c);
+	rm_rf(dir);
+	free(dir);
+}
+
 static void test_path_lookup(void **state)
 {
 	char *dir = make_tmpdir();
@@ -583,6 +926,9 @@ int main(void)
 		cmocka_unit_test(test_bio_string_and_bad_json),
 		cmocka_unit_test(test_env_secrets_and_get_setting),
 		cmocka_unit_test(test_extends),
+		cmocka_unit_test(test_extends_refused_without_file),
+		cmocka_unit_test(test_extends_from_disk_safe),
+		cmocka_unit_test(test_extends_merge_order),
 		cmocka_unit_test(test_path_lookup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

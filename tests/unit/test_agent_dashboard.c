@@ -786,7 +786,10 @@ static void test_logs_redacted(void **state)
 	assert_true(logs_contain(&e, "wallets (key scheme"));
 	/* The salt, an environment secret and a PEM private key never enter the ring. */
 	agent_log(e.log, "oops: salt is " SALT " and key sk-env-secret-98765");
-	agent_log(e.log, "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEH\n-----END PRIVATE KEY-----\nafter");
+	/* A key inside one line, and a key block among the lines of a block. */
+	agent_log(e.log, "key -----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AwEHone\n-----END PRIVATE KEY----- in one line");
+	agent_log_lines(e.log, "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEH\n-----END PRIVATE KEY-----\nafter");
+	assert_false(logs_contain(&e, "MIGHAgEAMBMGByqGSM49AwEHone"));
 	assert_false(logs_contain(&e, SALT));
 	assert_false(logs_contain(&e, "sk-env-secret-98765"));
 	assert_false(logs_contain(&e, "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEH"));
@@ -836,6 +839,26 @@ static void test_logs_redacted(void **state)
 	}
 	json_decref(get_json(&e, "/dashboard/api/logs?max=0", 400));
 	json_decref(get_json(&e, "/dashboard/api/logs?after=x", 400));
+	/* Out of range is an error, never a wrap-around to every line (strtoull took all of these). */
+	{
+		static const char *const bad[] = {
+			"after=18446744073709551615", "after=9223372036854775808", "after=-1", "after=%2B1", "after=%201",
+			"after=10000000000000000000000000000000000000000", "after=1%00", "max=513", "max=-1",
+			"max=18446744073709551617",
+		};
+		char path[128];
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(path, sizeof(path), "/dashboard/api/logs?%s", bad[i]);
+			json_decref(get_json(&e, path, 400));
+		}
+		j = get_json(&e, "/dashboard/api/logs?after=9223372036854775807", 200);
+		assert_int_equal(json_array_size(json_object_get(j, "lines")), 0);
+		json_decref(j);
+		j = get_json(&e, "/dashboard/api/logs?max=512&after=0", 200);
+		assert_true(json_array_size(json_object_get(j, "lines")) > 1);
+		json_decref(j);
+	}
 	env_stop(&e);
 }
 

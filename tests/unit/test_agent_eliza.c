@@ -156,6 +156,11 @@ static void test_script_errors(void **state)
 	expect_compile_error("key x 1\ndecomp * @nogroup *\n> a\n", "unknown group");
 	expect_compile_error("key x 1\ndecomp * X *\n> a\n", "lowercase");
 	expect_compile_error("key x 999\n", "rank above 255");
+	expect_compile_error("key x 256\n", "rank above 255");
+	/* strtoul read these as ranks: a sign, a blank, a wrap-around */
+	expect_compile_error("key x -1\n", "rank is not a number");
+	expect_compile_error("key x +1\n", "rank is not a number");
+	expect_compile_error("key x 18446744073709551617\n", "rank is not a number");
 	expect_compile_error("key x 1\ndecomp *\n> a\nkey x 2\n", "repeated keyword");
 	expect_compile_error("pre a =\n", "without replacement");
 	expect_compile_error("key x 1\ndecomp *\n> a\n", "lacks one of");

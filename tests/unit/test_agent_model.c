@@ -690,6 +690,22 @@ static void test_provider_settings(void **state)
 	resolve_fails(TEELIZA_ERR_CONFIG, "has no host", "openai", &no_host);
 	resolve_fails(TEELIZA_ERR_CONFIG, "REDPILL_API_KEY contains control characters", "redpill", &bad_key);
 	resolve_fails(TEELIZA_ERR_CONFIG, "MODEL_TIMEOUT_MS", "redpill", &bad_timeout);
+	{
+		/* The bounds, and what strtol used to let through (a sign, a blank). */
+		static const char *const bad[] = { "0", "3600001", "-5", "+5", " 5", "9223372036854775808" };
+		struct settings t = { { { "REDPILL_API_KEY", "rk" }, { "MODEL_TIMEOUT_MS", "" } } };
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			t.kv[1][1] = bad[i];
+			resolve_fails(TEELIZA_ERR_CONFIG, "MODEL_TIMEOUT_MS", "redpill", &t);
+		}
+		t.kv[1][1] = "3600000";
+		resolve_ok(&ep, "redpill", &t);
+		assert_int_equal(ep.timeout_ms, 3600000);
+		t.kv[1][1] = "1";
+		resolve_ok(&ep, "redpill", &t);
+		assert_int_equal(ep.timeout_ms, 1);
+	}
 	resolve_fails(TEELIZA_ERR_NOT_FOUND, "TEELIZA_OFFLINE", "redpill", &offline);
 
 	/* The character's modelEndpointOverride wins over the provider's URL. */

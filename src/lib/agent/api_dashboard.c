@@ -287,24 +287,17 @@ void api_route_dashboard_agent(http_server_reply *reply, agent_api *api, const c
 
 void api_route_dashboard_logs(http_server_reply *reply, const api_request *r)
 {
-	char text[24];
-	unsigned long long after = 0, max = 200;
+	uint64_t after = 0, max = 200;
 	json_t *lines;
-	char *end;
 
-	if (api_query_param(text, sizeof(text), r->http->query, "after") != NULL) {
-		after = strtoull(text, &end, 10);
-		if (*end != 0 || text[0] == '-') {
-			api_reply_error(reply, 400, "after must be a line number");
-			return;
-		}
+	/* Line numbers are JSON integers: 0..INT64_MAX. */
+	if (api_query_u64(&after, NULL, r->http->query, "after", 0, INT64_MAX) != TEELIZA_OK) {
+		api_reply_error(reply, 400, "after must be a line number from 0 to 9223372036854775807");
+		return;
 	}
-	if (api_query_param(text, sizeof(text), r->http->query, "max") != NULL) {
-		max = strtoull(text, &end, 10);
-		if (*end != 0 || text[0] == '-' || max == 0 || max > AGENT_LOGRING_LINES) {
-			api_reply_error(reply, 400, "max must be a number from 1 to 512");
-			return;
-		}
+	if (api_query_u64(&max, NULL, r->http->query, "max", 1, AGENT_LOGRING_LINES) != TEELIZA_OK) {
+		api_reply_error(reply, 400, "max must be a number from 1 to 512");
+		return;
 	}
 	if (agent_logring_json(&lines, (uint64_t)after, (size_t)max) != TEELIZA_OK) {
 		api_reply_error(reply, 500, "out of memory");

@@ -3,6 +3,7 @@
 #define TEELIZA_AGENT_API_INTERNAL_H
 
 #include "agent/runtime_internal.h"
+#include "teeliza/http_form.h"
 
 struct agent_api {
 	agent_registry *registry;
@@ -13,6 +14,7 @@ struct agent_api {
 	size_t token_len;
 	uint16_t port;
 	struct api_verifier *verifier;   /* POST /verify and the dashboard's verdicts (api_verify.c) */
+	http_form_limits form_limits;    /* multipart bodies (api_body.c) */
 };
 
 /* A request split into path segments, with its parsed body. */
@@ -21,8 +23,11 @@ typedef struct api_request {
 	char *path_copy;                 /* segments point into it */
 	const char *seg[8];
 	size_t n_seg;
+	bool too_deep;                   /* more segments than seg holds (n_seg is then 0) */
 	json_t *body;                    /* the body's fields as an object ({} when none); NULL when unparsable */
-	char body_error[160];            /* why body is NULL */
+	unsigned body_status;            /* 400 or 413 when body is NULL */
+	char body_error[240];            /* why body is NULL */
+	json_t *files;                   /* multipart file parts [{field,title,contentType,size}], NULL when none */
 } api_request;
 
 /* Reply helpers: status + JSON (compact, Express's res.json) or text (res.send). */
@@ -30,12 +35,28 @@ void api_reply_json(http_server_reply *reply, unsigned status, json_t *value); /
 void api_reply_error(http_server_reply *reply, unsigned status, const char *message);
 void api_reply_text(http_server_reply *reply, unsigned status, const char *text);
 
+/* Split "/a/b/c/" into r->seg (at most 8 segments; false when there are more or out of memory). */
+bool api_split_path(api_request *r, const char *path);
+
 /*
- * The body's fields: JSON object, urlencoded form or multipart/form-data
- * text fields. Out: *fields (new reference); NULL with a message in err
- * when the body is malformed.
+ * The body of r->http as Express reads it (api_body.c): a JSON object, an
+ * urlencoded form (body-parser with qs) or the parts of a multipart/form-data
+ * body (multer), a repeated field name giving an array of its values. Out:
+ * r->body (new reference) and r->files; on failure r->body is NULL and
+ * r->body_status (400, 413) and r->body_error say why.
  */
-json_t *api_parse_body(char *err, size_t err_len, const http_server_request *req);
+void api_parse_body(api_request *r);
+
+/*
+ * Eliza's content.attachments for POST /:agentId/message: one Media object
+ * per file part named "file" (multer's upload.single("file")), the file
+ * itself not kept. Out: a new array; NULL with the reason in err when a
+ * file part has another name.
+ */
+json_t *api_message_attachments(char *err, size_t err_len, const api_request *r);
+
+/* The limits of multipart bodies for a body limit (EXPRESS_MAX_PAYLOAD) and a file limit. */
+void api_form_limits(http_form_limits *out, size_t max_body, size_t max_file);
 
 /* Route handlers (src/lib/agent/api_routes.c). */
 void api_route_agents(http_server_reply *reply, agent_api *api);
@@ -99,5 +120,14 @@ void api_route_dashboard_logs(http_server_reply *reply, const api_request *r);
 
 /* The value of name in a query string (percent-decoded into out), or NULL. */
 const char *api_query_param(char *out, size_t out_len, const char *query, const char *name);
+
+/*
+ * The number in query parameter name (api_query_number.c): *present (when
+ * not NULL) false and *out untouched when the query does not name it; else it must be a
+ * decimal in [min, max] (teeliza_parse_u64). Errors: TEELIZA_ERR_INVALID
+ * (present but not such a number, or unreadable), TEELIZA_ERR_NOMEM.
+ */
+teeliza_err api_query_u64(uint64_t *out, bool *present, const char *query, const char *name, uint64_t min,
+                          uint64_t max) TEELIZA_WARN_UNUSED;
 
 #endif

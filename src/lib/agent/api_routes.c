@@ -110,6 +110,7 @@ void api_route_agent_set(http_server_reply *reply, agent_api *api, const api_req
 	agent_runtime *rt = NULL;
 	teeliza_buf report;
 	json_t *cj;
+	bool other_id;
 	teeliza_err err;
 
 	if (!agent_uuid_is_valid(id)) {
@@ -117,12 +118,14 @@ void api_route_agent_set(http_server_reply *reply, agent_api *api, const api_req
 		return;
 	}
 	if (r->body == NULL) {
-		set_failed(reply, 400, r->body_error);
+		set_failed(reply, r->body_status, r->body_error);
 		return;
 	}
 	/*
 	 * Validate before stopping the old agent (Eliza stops it first, so a
-	 * bad character used to take the agent down).
+	 * bad character used to take the agent down). No source path: a body
+	 * is not a file, so a character with `extends` is refused (400) before
+	 * any of its paths is looked at.
 	 */
 	err = agent_character_from_json(&c, &report, r->body, NULL);
 	if (err) {
@@ -132,14 +135,18 @@ void api_route_agent_set(http_server_reply *reply, agent_api *api, const api_req
 		return;
 	}
 	teeliza_buf_free(&report);
-	/* Eliza stops the agent the URL names; none there is fine. */
-	if (strcmp(agent_character_id(c), id) != 0 && agent_registry_stop(api->registry, id) != TEELIZA_OK)
-		teeliza_clear_error();
-	err = agent_registry_start(&rt, api->registry, c);
+	/* c's id is read before the registry takes c (and may free it on failure). */
+	other_id = strcmp(agent_character_id(c), id) != 0;
+	err = agent_registry_start_posted(&rt, api->registry, c, r->body);
 	if (err) {
-		set_failed(reply, 500, teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+		/* CONFIG: the posted settings cannot be used (e.g. an operator's key sent elsewhere). */
+		set_failed(reply, err == TEELIZA_ERR_CONFIG ? 400 : 500,
+		           teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 		return;
 	}
+	/* Eliza stops the agent the URL names (none there is fine); only once the new one runs. */
+	if (other_id && agent_registry_stop(api->registry, id) != TEELIZA_OK)
+		teeliza_clear_error();
 	cj = character_json(rt);
 	if (cj == NULL)
 		api_reply_error(reply, 500, "out of memory");
@@ -181,13 +188,12 @@ static json_t *memory_json(const agent_memory *m)
 void api_route_memories(http_server_reply *reply, agent_api *api, const api_request *r, const char *id,
                         const char *room)
 {
-	char room_id[AGENT_UUID_BUFSZ], count_text[16];
+	char room_id[AGENT_UUID_BUFSZ];
 	agent_memory_list mems = {0};
 	agent_memory_query q;
 	agent_runtime *rt;
 	json_t *list, *one;
-	unsigned long count = MEMORIES_DEFAULT_COUNT;
-	char *end;
+	uint64_t count = MEMORIES_DEFAULT_COUNT;
 	size_t i;
 
 	rt = agent_registry_find(api->registry, id, true);
@@ -203,13 +209,10 @@ void api_route_memories(http_server_reply *reply, agent_api *api, const api_requ
 		api_reply_error(reply, 500, "Failed to fetch memories");
 		return;
 	}
-	if (api_query_param(count_text, sizeof(count_text), r->http->query, "count") != NULL) {
-		count = strtoul(count_text, &end, 10);
-		if (*end != 0 || count == 0 || count > MEMORIES_MAX_COUNT) {
-			agent_runtime_release(rt);
-			api_reply_error(reply, 400, "count must be a number from 1 to 1000");
-			return;
-		}
+	if (api_query_u64(&count, NULL, r->http->query, "count", 1, MEMORIES_MAX_COUNT) != TEELIZA_OK) {
+		agent_runtime_release(rt);
+		api_reply_error(reply, 400, "count must be a number from 1 to 1000");
+		return;
 	}
 	memset(&q, 0, sizeof(q));
 	q.agent_id = agent_runtime_id(rt);
@@ -327,11 +330,11 @@ static const char *field_text(char *tmp, size_t tmp_len, const json_t *body, con
 
 void api_route_message(http_server_reply *reply, agent_api *api, const api_request *r, const char *agent_ref)
 {
-	char user_id[AGENT_UUID_BUFSZ], room_id[AGENT_UUID_BUFSZ], t1[32], t2[32];
+	char user_id[AGENT_UUID_BUFSZ], room_id[AGENT_UUID_BUFSZ], t1[32], t2[32], why[200];
 	const char *user, *room;
 	agent_message_in in;
 	agent_runtime *rt;
-	json_t *out = NULL;
+	json_t *out = NULL, *attachments;
 	const json_t *text;
 	teeliza_err err;
 
@@ -342,13 +345,19 @@ void api_route_message(http_server_reply *reply, agent_api *api, const api_reque
 	}
 	if (r->body == NULL) {
 		agent_runtime_release(rt);
-		api_reply_error(reply, 400, r->body_error);
+		api_reply_error(reply, r->body_status, r->body_error);
 		return;
 	}
 	text = json_object_get(r->body, "text");
 	if (text != NULL && !json_is_string(text) && !json_is_null(text)) {
 		agent_runtime_release(rt);
 		api_reply_error(reply, 400, "text must be a string");
+		return;
+	}
+	attachments = api_message_attachments(why, sizeof(why), r);
+	if (attachments == NULL) {
+		agent_runtime_release(rt);
+		api_reply_error(reply, strcmp(why, "out of memory") == 0 ? 500 : 400, why);
 		return;
 	}
 	user = field_text(t1, sizeof(t1), r->body, "userId");
@@ -363,8 +372,10 @@ void api_route_message(http_server_reply *reply, agent_api *api, const api_reque
 	in.user_name = json_string_value(json_object_get(r->body, "userName"));
 	in.name = json_string_value(json_object_get(r->body, "name"));
 	in.source = "direct";
+	in.attachments = attachments;
 	if (!err)
 		err = agent_runtime_message(&out, rt, &in);
+	json_decref(attachments);
 	if (err == TEELIZA_ERR_NOT_FOUND) {
 		api_reply_text(reply, 404, "Agent not found");
 	} else if (err == TEELIZA_ERR_TOO_LARGE) {

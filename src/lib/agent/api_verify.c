@@ -336,7 +336,7 @@ void api_route_verify(http_server_reply *reply, agent_api *api, const api_reques
 	}
 	if (is_json) {
 		if (r->body == NULL) {
-			api_reply_error(reply, 400, r->body_error);
+			api_reply_error(reply, r->body_status, r->body_error);
 			return;
 		}
 		jq = json_object_get(r->body, "quote");

@@ -1,4 +1,4 @@
-/* The loaded character: accessors, env secrets, `extends` merging. */
+/* The loaded character: accessors and env secrets. */
 #include "teeliza/agent_character.h"
 #include "agent/character_internal.h"
 
@@ -138,77 +138,6 @@ teeliza_err agent_character_env_secrets(json_t *root)
 	}
 	if (json_object_set_new(settings, "secrets", secrets) != 0) /* steals secrets */
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory merging env secrets");
-	return TEELIZA_OK;
-}
-
-/* [...(a || []), ...(b || [])] where a lone non-array value counts as one element. */
-static json_t *concat_lists(const json_t *a, const json_t *b)
-{
-	json_t *out = json_array();
-	const json_t *parts[2] = { a, b };
-
-	for (size_t i = 0; out != NULL && i < 2; i++) {
-		const json_t *p = parts[i];
-
-		if (p == NULL || json_is_null(p))
-			continue;
-		if (json_is_array(p)) {
-			json_t *copy = json_deep_copy(p);
-
-			if (copy == NULL || json_array_extend(out, copy) != 0) {
-				json_decref(copy);
-				json_decref(out);
-				return NULL;
-			}
-			json_decref(copy);
-		} else if (json_array_append_new(out, json_deep_copy(p)) != 0) {
-			json_decref(out);
-			return NULL;
-		}
-	}
-	return out;
-}
-
-static json_t *merge_objects(const json_t *base, const json_t *child);
-
-static json_t *merge_value(const json_t *b, const json_t *c)
-{
-	if (json_is_object(b) && json_is_object(c))
-		return merge_objects(b, c);
-	if (json_is_array(b) || json_is_array(c))
-		return concat_lists(b, c);
-	return json_deep_copy(c != NULL ? c : b);
-}
-
-static json_t *merge_objects(const json_t *base, const json_t *child)
-{
-	json_t *out = json_object();
-	const char *key;
-	const json_t *v;
-
-	/* keys of base first, then the child's new ones (JS Set insertion order) */
-	json_object_foreach((json_t *)base, key, v) {
-		if (out == NULL || json_object_set_new(out, key, merge_value(v, json_object_get(child, key))) != 0)
-			goto fail;
-	}
-	json_object_foreach((json_t *)child, key, v) {
-		if (json_object_get(base, key) != NULL)
-			continue;
-		if (out == NULL || json_object_set_new(out, key, merge_value(NULL, v)) != 0)
-			goto fail;
-	}
-	return out;
-fail:
-	json_decref(out);
-	return NULL;
-}
-
-teeliza_err agent_character_merge(json_t **out, const json_t *base, const json_t *child)
-{
-	assert(out != NULL && json_is_object(base) && json_is_object(child));
-	*out = merge_objects(base, child);
-	if (*out == NULL)
-		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory merging characters");
 	return TEELIZA_OK;
 }
 

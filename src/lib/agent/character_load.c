@@ -1,6 +1,13 @@
 /*
  * Loading characters the way Eliza's agent start-up does: path lookup,
  * JSON parse, validation, env secrets, then `extends` parents merged in.
+ * `extends` is resolved only for a character read from a file (Eliza too
+ * resolves it only in its file loader): a character that comes from the
+ * network names paths on the server, so it is refused before any is looked
+ * at. Parents are read by character_file.c (regular files only, never a
+ * blocking open) within caps on their number, their total size and the
+ * nesting depth, a file already on the way down being a cycle; all the
+ * parents of one character are merged in one linear pass (character_merge.c).
  */
 #include "teeliza/agent_character.h"
 #include "agent/character_internal.h"
@@ -133,96 +140,163 @@ fail:
 	return NULL;
 }
 
-static teeliza_err build(json_t **result, teeliza_buf *report, const json_t *root,
-                         const char *source_path, int depth);
+/*
+ * One character's load: the files on the way down (for cycles) and what its
+ * parents have used of the caps so far.
+ */
+struct load_ctx {
+	struct {
+		agent_file_id id;
+		const char *path;
+	} chain[AGENT_CHARACTER_MAX_EXTENDS + 1]; /* the file being built at each depth */
+	size_t depth;
+	size_t parents;                           /* parents loaded, repeats included */
+	size_t parent_bytes;                      /* bytes of them */
+};
 
-/* Read and parse one file; Eliza treats a missing or empty file alike. */
-static teeliza_err read_json(json_t **out, teeliza_buf *report, const char *path)
+static teeliza_err build(json_t **result, teeliza_buf *report, struct load_ctx *ctx, const json_t *root,
+                         const char *source_path);
+
+/* On an error, the report says what teeliza_errmsg says. */
+static teeliza_err fail(teeliza_buf *report, teeliza_err err)
+{
+	report_set(report, teeliza_errmsg(), NULL, NULL);
+	return err;
+}
+
+/* Read and parse one file; max is its size cap. */
+static teeliza_err read_json(json_t **out, agent_file_id *id, size_t *size, teeliza_buf *report,
+                             const char *path, size_t max)
 {
 	teeliza_buf text;
 	json_error_t jerr;
 	teeliza_err err;
 
 	*out = NULL;
-	err = teeliza_read_file(&text, path, AGENT_CHARACTER_MAX_FILE);
-	if (err == TEELIZA_OK && text.len == 0) {
-		teeliza_buf_free(&text);
-		err = TEELIZA_ERR_NOT_FOUND;
-	}
-	if (err == TEELIZA_ERR_NOT_FOUND) {
+	*size = 0;
+	err = agent_character_read_file(&text, id, path, max);
+	if (err == TEELIZA_ERR_NOT_FOUND) { /* whole, however long the path */
 		report_set(report, "Character file not found: ", path, NULL);
-		return teeliza_set_error(err, "Character file not found: %s", path);
-	}
-	if (err) {
-		report_set(report, teeliza_errmsg(), NULL, NULL);
 		return err;
 	}
+	if (err)
+		return fail(report, err);
+	*size = text.len;
 	*out = json_loadb((const char *)text.data, text.len, JSON_DECODE_ANY, &jerr);
 	teeliza_buf_free(&text);
 	if (*out == NULL) {
 		teeliza_set_error(TEELIZA_ERR_PARSE, "%s: invalid JSON at line %d column %d: %s", path,
 		                  jerr.line, jerr.column, jerr.text);
-		report_set(report, teeliza_errmsg(), NULL, NULL);
-		return TEELIZA_ERR_PARSE;
+		return fail(report, TEELIZA_ERR_PARSE);
 	}
 	return TEELIZA_OK;
 }
 
-static teeliza_err merge_parents(json_t **character, teeliza_buf *report, const char *source_path, int depth)
+/* Read, parse and build the parent at path into *out, counting it against the caps. */
+static teeliza_err load_parent(json_t **out, teeliza_buf *report, struct load_ctx *ctx, const char *path)
 {
-	json_t *list = json_incref(json_object_get(*character, "extends"));
-	char *dir = path_dirname(source_path != NULL ? source_path : "./x");
-	size_t i;
-	json_t *ext;
+	size_t left = AGENT_CHARACTER_MAX_PARENT_BYTES - ctx->parent_bytes, size;
+	size_t max = left < AGENT_CHARACTER_MAX_FILE ? left : AGENT_CHARACTER_MAX_FILE;
+	agent_file_id id;
+	json_t *raw;
+	teeliza_err err;
+
+	*out = NULL;
+	ctx->parents++;
+	err = read_json(&raw, &id, &size, report, path, max);
+	if (err == TEELIZA_ERR_TOO_LARGE && max < AGENT_CHARACTER_MAX_FILE) {
+		teeliza_set_error(err, "%s: the parents of one character may not exceed %zu bytes together", path,
+		                  AGENT_CHARACTER_MAX_PARENT_BYTES);
+		return fail(report, err);
+	}
+	if (err)
+		return err;
+	ctx->parent_bytes += size;
+	for (size_t i = 0; i <= ctx->depth; i++) {
+		if (ctx->chain[i].id.known && ctx->chain[i].id.dev == id.dev && ctx->chain[i].id.ino == id.ino) {
+			json_decref(raw);
+			teeliza_set_error(TEELIZA_ERR_INVALID, "extends cycle: %s extends %s, which is already being "
+			                  "loaded (a cycle would nest deeper than any limit)",
+			                  ctx->chain[ctx->depth].path, path);
+			return fail(report, TEELIZA_ERR_INVALID);
+		}
+	}
+	ctx->depth++;
+	ctx->chain[ctx->depth].id = id;
+	ctx->chain[ctx->depth].path = path;
+	err = build(out, report, ctx, raw, path);
+	ctx->depth--;
+	json_decref(raw);
+	return err;
+}
+
+/* Load every parent `extends` names, then fold them all into *character at once. */
+static teeliza_err merge_parents(json_t **character, teeliza_buf *report, struct load_ctx *ctx,
+                                 const char *source_path)
+{
+	/* the list as it was before merging: parents do not add to it */
+	json_t *list = json_object_get(*character, "extends");
+	size_t n = json_array_size(list), loaded = 0;
+	json_t **layers;
+	char *dir;
+	json_t *merged;
 	teeliza_err err = TEELIZA_OK;
 
-	if (dir == NULL) {
-		json_decref(list);
-		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory resolving extends");
+	assert(source_path != NULL); /* build refuses extends without a file */
+	if (n == 0)
+		return TEELIZA_OK;
+	if (ctx->depth >= AGENT_CHARACTER_MAX_EXTENDS) {
+		teeliza_set_error(TEELIZA_ERR_INVALID, "extends nested deeper than %d levels (a cycle?) at %s",
+		                  AGENT_CHARACTER_MAX_EXTENDS, json_string_value(json_array_get(list, 0)));
+		return fail(report, TEELIZA_ERR_INVALID);
 	}
-	/* The list as it was before merging: parents do not add to it. */
-	json_array_foreach(list, i, ext) {
-		const char *rel = json_string_value(ext);
+	if (n > AGENT_CHARACTER_MAX_PARENTS - ctx->parents) {
+		teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "%s: its %zu parents would pass the limit of %d parents for "
+		                  "one character (parents of parents and repeats count; %zu loaded so far)",
+		                  source_path, n, AGENT_CHARACTER_MAX_PARENTS, ctx->parents);
+		return fail(report, TEELIZA_ERR_TOO_LARGE);
+	}
+	layers = calloc(n + 1, sizeof(*layers));
+	dir = path_dirname(source_path);
+	if (layers == NULL || dir == NULL) {
+		free(layers);
+		free(dir);
+		teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory resolving extends");
+		return fail(report, TEELIZA_ERR_NOMEM);
+	}
+	layers[0] = *character;
+	for (loaded = 0; err == TEELIZA_OK && loaded < n; loaded++) {
+		const char *rel = json_string_value(json_array_get(list, loaded));
 		const char *dirs[1] = { dir };
-		char *parent_path;
-		json_t *parent_raw = NULL, *parent = NULL, *merged = NULL;
+		char *parent_path = path_resolve(dirs, 1, rel, strlen(rel));
 
-		if (depth >= AGENT_CHARACTER_MAX_EXTENDS) {
-			err = teeliza_set_error(TEELIZA_ERR_INVALID, "extends nested deeper than %d levels (a cycle?) at %s",
-			                        AGENT_CHARACTER_MAX_EXTENDS, rel);
-			report_set(report, teeliza_errmsg(), NULL, NULL);
-			break;
-		}
-		parent_path = path_resolve(dirs, 1, rel, strlen(rel));
 		if (parent_path == NULL) {
-			err = teeliza_set_error(TEELIZA_ERR_INVALID, "cannot resolve extends path %s", rel);
-			report_set(report, teeliza_errmsg(), NULL, NULL);
+			teeliza_set_error(TEELIZA_ERR_INVALID, "cannot resolve extends path %s", rel);
+			err = fail(report, TEELIZA_ERR_INVALID);
 			break;
 		}
-		err = read_json(&parent_raw, report, parent_path);
-		if (err == TEELIZA_OK)
-			err = build(&parent, report, parent_raw, parent_path, depth + 1);
-		if (err == TEELIZA_OK)
-			err = agent_character_merge(&merged, parent, *character);
-		json_decref(parent_raw);
-		json_decref(parent);
+		err = load_parent(&layers[loaded + 1], report, ctx, parent_path);
 		free(parent_path);
-		if (err) {
-			if (err == TEELIZA_ERR_NOMEM)
-				report_set(report, teeliza_errmsg(), NULL, NULL);
-			break;
-		}
-		json_decref(*character);
-		*character = merged;
 	}
+	if (err == TEELIZA_OK) {
+		err = agent_character_merge(&merged, layers, n + 1);
+		if (err)
+			fail(report, err);
+		else {
+			json_decref(*character);
+			*character = merged;
+		}
+	}
+	for (size_t i = 1; i <= n; i++)
+		json_decref(layers[i]);
+	free(layers);
 	free(dir);
-	json_decref(list);
 	return err;
 }
 
 /* validate -> copy -> env secrets -> extends; *result is a new reference. */
-static teeliza_err build(json_t **result, teeliza_buf *report, const json_t *root,
-                         const char *source_path, int depth)
+static teeliza_err build(json_t **result, teeliza_buf *report, struct load_ctx *ctx, const json_t *root,
+                         const char *source_path)
 {
 	teeliza_buf issues;
 	json_t *c;
@@ -237,6 +311,11 @@ static teeliza_err build(json_t **result, teeliza_buf *report, const json_t *roo
 	teeliza_buf_free(&issues);
 	if (err)
 		return err;
+	/* not from a file (a REST body): its paths would be the server's files */
+	if (source_path == NULL && json_object_get(root, "extends") != NULL) {
+		teeliza_set_error(TEELIZA_ERR_INVALID, "%s", AGENT_CHARACTER_EXTENDS_REFUSED);
+		return fail(report, TEELIZA_ERR_INVALID);
+	}
 	c = json_deep_copy(root);
 	if (c == NULL) {
 		report_set(report, "out of memory", NULL, NULL);
@@ -244,7 +323,7 @@ static teeliza_err build(json_t **result, teeliza_buf *report, const json_t *roo
 	}
 	err = agent_character_env_secrets(c);
 	if (err == TEELIZA_OK && json_object_get(c, "extends") != NULL)
-		err = merge_parents(&c, report, source_path, depth);
+		err = merge_parents(&c, report, ctx, source_path);
 	if (err) {
 		json_decref(c);
 		return err;
@@ -253,22 +332,43 @@ static teeliza_err build(json_t **result, teeliza_buf *report, const json_t *roo
 	return TEELIZA_OK;
 }
 
-teeliza_err agent_character_from_json(agent_character **out, teeliza_buf *report,
-                                      const json_t *root, const char *source_path)
+/* from_json once the top file's identity is known (unknown: id->known false). */
+static teeliza_err from_json_at(agent_character **out, teeliza_buf *report, const json_t *root,
+                                const char *source_path, const agent_file_id *id)
 {
+	struct load_ctx ctx;
 	json_t *c;
 	teeliza_err err;
 
-	assert(out != NULL && root != NULL);
-	*out = NULL;
-	report_init(report);
-	err = build(&c, report, root, source_path, 0);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.chain[0].id = *id;
+	ctx.chain[0].path = source_path;
+	err = build(&c, report, &ctx, root, source_path);
 	if (err)
 		return err;
 	err = agent_character_wrap(out, c);
 	if (err)
 		report_set(report, teeliza_errmsg(), NULL, NULL);
 	return err;
+}
+
+teeliza_err agent_character_from_json(agent_character **out, teeliza_buf *report,
+                                      const json_t *root, const char *source_path)
+{
+	agent_file_id id;
+	struct stat st;
+
+	assert(out != NULL && root != NULL);
+	*out = NULL;
+	report_init(report);
+	memset(&id, 0, sizeof(id));
+	/* stat never opens, so whatever source_path names, this cannot block */
+	if (source_path != NULL && stat(source_path, &st) == 0) {
+		id.dev = st.st_dev;
+		id.ino = st.st_ino;
+		id.known = true;
+	}
+	return from_json_at(out, report, root, source_path, &id);
 }
 
 teeliza_err agent_character_from_text(agent_character **out, teeliza_buf *report,
@@ -296,15 +396,17 @@ teeliza_err agent_character_from_text(agent_character **out, teeliza_buf *report
 teeliza_err agent_character_load_file(agent_character **out, teeliza_buf *report, const char *path)
 {
 	json_t *root;
+	agent_file_id id;
+	size_t size;
 	teeliza_err err;
 
 	assert(out != NULL && path != NULL);
 	*out = NULL;
 	report_init(report);
-	err = read_json(&root, report, path);
+	err = read_json(&root, &id, &size, report, path, AGENT_CHARACTER_MAX_FILE);
 	if (err)
 		return err;
-	err = agent_character_from_json(out, report, root, path);
+	err = from_json_at(out, report, root, path, &id);
 	json_decref(root);
 	return err;
 }

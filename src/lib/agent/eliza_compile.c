@@ -178,7 +178,7 @@ static teeliza_err parse_group(struct compiler *c, char *rest)
 	return TEELIZA_OK;
 }
 
-static teeliza_err new_key(struct compiler *c, const char *name, unsigned long rank)
+static teeliza_err new_key(struct compiler *c, const char *name, uint64_t rank)
 {
 	struct elz_script *s = c->s;
 	struct elz_key *k;
@@ -199,14 +199,13 @@ static teeliza_err new_key(struct compiler *c, const char *name, unsigned long r
 static teeliza_err parse_key(struct compiler *c, char *rest)
 {
 	struct elz_script *s = c->s;
-	char *names = next_field(&rest), *rank_s = next_field(&rest), *end = NULL, *alias;
-	unsigned long rank;
+	char *names = next_field(&rest), *rank_s = next_field(&rest), *alias;
+	uint64_t rank;
 	teeliza_err err;
 
 	if (names == NULL || rank_s == NULL || next_field(&rest) != NULL)
 		return fail(c, TEELIZA_ERR_PARSE, "expected: key WORD[,WORD...] RANK");
-	rank = strtoul(rank_s, &end, 10);
-	if (end == rank_s || *end != '\0')
+	if (teeliza_parse_u64(&rank, rank_s, 0, UINT64_MAX) != TEELIZA_OK)
 		return fail(c, TEELIZA_ERR_PARSE, "rank is not a number");
 	/* The first alias names the key (for goto); split the list in place. */
 	alias = names;

@@ -3,11 +3,18 @@
  * server a character's modelProvider means, read from settings the way
  * Eliza's getSetting reads them, and the offline fallback when there is no
  * key, with one log line that says what to set.
+ *
+ * An operator's key goes only where the operator configured it: a
+ * character posted over the network that would use a key it did not bring
+ * (the environment's, or one merged in from elsewhere) must keep to an
+ * endpoint the operator set up for that key (bound_to_operator below).
  */
 #include "teeliza/agent_model.h"
+#include "teeliza/log.h"
 
 #include <assert.h>
-#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +45,7 @@ void agent_llm_log(const agent_llm *m, const char *fmt, ...)
 	if (m != NULL && m->log != NULL)
 		m->log(m->log_ctx, line);
 	else
-		fprintf(stderr, "%s\n", line);
+		teeliza_log_write(stderr, line, strlen(line));
 }
 
 teeliza_err agent_llm_generate(agent_llm *m, teeliza_buf *out_text, const char *system, const char *prompt,
@@ -188,8 +195,7 @@ static teeliza_err set_base_url(agent_llm_endpoint *out, const char *url, const 
 static teeliza_err read_timeout(long *out, const agent_llm_config *cfg)
 {
 	const char *v;
-	char *end = NULL;
-	long ms;
+	uint64_t ms;
 
 	*out = AGENT_LLM_DEFAULT_TIMEOUT_MS;
 	if (cfg->timeout_ms > 0) {
@@ -199,13 +205,114 @@ static teeliza_err read_timeout(long *out, const agent_llm_config *cfg)
 	v = setting(cfg, "MODEL_TIMEOUT_MS");
 	if (v == NULL)
 		return TEELIZA_OK;
-	errno = 0;
-	ms = strtol(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || ms <= 0 || ms > 3600000L)
+	if (teeliza_parse_u64(&ms, v, 1, 3600000) != TEELIZA_OK)
 		return teeliza_set_error(TEELIZA_ERR_CONFIG,
 		                         "MODEL_TIMEOUT_MS must be a number of milliseconds from 1 to 3600000, not \"%s\"", v);
-	*out = ms;
+	*out = (long)ms;
 	return TEELIZA_OK;
+}
+
+/* ---- where the operator's keys may go ---- */
+
+/* A (key, base URL) pair the operator configured: the key only as its SHA-256. */
+struct binding {
+	unsigned char key_id[32];
+	char base_url[512];
+};
+
+static pthread_mutex_t bindings_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct binding *bindings;
+static size_t n_bindings, cap_bindings;
+
+static bool key_id(unsigned char out[32], const char *key)
+{
+	unsigned int n = 0;
+
+	return EVP_Digest(key, strlen(key), out, &n, EVP_sha256(), NULL) == 1 && n == 32;
+}
+
+/* Remember that the operator sends key to base_url (a character loaded from disk, the environment). */
+static void bind_operator_endpoint(const char *key, const char *base_url)
+{
+	struct binding b, *grown;
+	size_t i;
+
+	memset(&b, 0, sizeof(b));
+	if (!key_id(b.key_id, key))
+		return; /* not remembered: a posted character then cannot use this pair, which is the safe side */
+	snprintf(b.base_url, sizeof(b.base_url), "%s", base_url);
+	pthread_mutex_lock(&bindings_lock);
+	for (i = 0; i < n_bindings; i++)
+		if (memcmp(bindings[i].key_id, b.key_id, 32) == 0 && strcmp(bindings[i].base_url, b.base_url) == 0)
+			break;
+	if (i == n_bindings) {
+		if (n_bindings == cap_bindings) {
+			size_t cap = cap_bindings != 0 ? cap_bindings * 2 : 8;
+
+			grown = realloc(bindings, cap * sizeof(*grown));
+			if (grown != NULL) {
+				bindings = grown;
+				cap_bindings = cap;
+			}
+		}
+		if (n_bindings < cap_bindings)
+			bindings[n_bindings++] = b;
+	}
+	pthread_mutex_unlock(&bindings_lock);
+}
+
+static bool operator_bound(const char *key, const char *base_url)
+{
+	unsigned char id[32];
+	bool found = false;
+
+	if (!key_id(id, key))
+		return false;
+	pthread_mutex_lock(&bindings_lock);
+	for (size_t i = 0; i < n_bindings && !found; i++)
+		found = memcmp(bindings[i].key_id, id, 32) == 0 && strcmp(bindings[i].base_url, base_url) == 0;
+	pthread_mutex_unlock(&bindings_lock);
+	return found;
+}
+
+/* Did the caller post this value for key itself (settings.secrets.key or settings.key)? */
+static bool posted_value(const json_t *posted, const char *key, const char *value)
+{
+	const json_t *settings = json_object_get(posted, "settings");
+	const char *a = json_string_value(json_object_get(json_object_get(settings, "secrets"), key));
+	const char *b = json_string_value(json_object_get(settings, key));
+
+	return (a != NULL && strcmp(a, value) == 0) || (b != NULL && strcmp(b, value) == 0);
+}
+
+/*
+ * May a posted character send the operator's key for this provider to
+ * base_url? Only to the provider's URL in the process environment (or its
+ * default), or to a URL the operator paired with this very key.
+ */
+static teeliza_err bound_to_operator(const struct provider_info *info, const char *key, const char *key_var,
+                                     const char *base_url, const char *url_var, bool local)
+{
+	agent_llm_endpoint env_ep;
+	const char *env_url = NULL;
+	bool same = false;
+
+	for (size_t i = 0; i < 2 && env_url == NULL && info->url_vars[i] != NULL; i++) {
+		env_url = getenv(info->url_vars[i]);
+		if (env_url != NULL && env_url[0] == '\0')
+			env_url = NULL;
+	}
+	if (env_url == NULL)
+		env_url = info->default_url;
+	memset(&env_ep, 0, sizeof(env_ep));
+	if (env_url != NULL && set_base_url(&env_ep, env_url, "the environment's URL", local) == TEELIZA_OK)
+		same = strcmp(env_ep.base_url, base_url) == 0;
+	if (same || operator_bound(key, base_url))
+		return TEELIZA_OK;
+	return teeliza_set_error(TEELIZA_ERR_CONFIG,
+	                         "%s %s is not an endpoint the operator configured for its %s: a character posted "
+	                         "over the API that names its own endpoint must bring its own key "
+	                         "(settings.secrets.%s); docs/MODELS.md", url_var, base_url, key_var, key_var);
 }
 
 static teeliza_err resolve_models(agent_llm_endpoint *out, const agent_llm_config *cfg,
@@ -281,6 +388,11 @@ static teeliza_err resolve(agent_llm_endpoint *out, const agent_llm_config *cfg)
 	err = set_base_url(out, url, url_var, local);
 	if (err == TEELIZA_OK && key != NULL)
 		err = copy_value(out->api_key, sizeof(out->api_key), key, local ? info->optional_key_var : info->key_var);
+	/* A posted character with a key it did not bring: only to where the operator sends that key. */
+	if (err == TEELIZA_OK && key != NULL && cfg->posted != NULL &&
+	    !posted_value(cfg->posted, local ? info->optional_key_var : info->key_var, key))
+		err = bound_to_operator(info, key, local ? info->optional_key_var : info->key_var, out->base_url, url_var,
+		                        local);
 	if (err == TEELIZA_OK)
 		err = resolve_models(out, cfg, info);
 	if (err == TEELIZA_OK)
@@ -301,6 +413,8 @@ teeliza_err agent_llm_resolve(agent_llm_endpoint *out, const agent_llm_config *c
 	err = resolve(out, cfg);
 	if (err != TEELIZA_OK)
 		agent_llm_endpoint_wipe(out);
+	else if (cfg->posted == NULL && out->api_key[0] != '\0')
+		bind_operator_endpoint(out->api_key, out->base_url);
 	return err;
 }
 

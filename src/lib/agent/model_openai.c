@@ -4,10 +4,12 @@
  * AI SDK sends, and errors that carry the HTTP status and the server's own
  * error message so that a bad key or model name is obvious from the log.
  */
+#include "agent/runtime_internal.h"
 #include "teeliza/agent_model.h"
 #include "teeliza/http.h"
 
 #include <assert.h>
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,18 +22,58 @@
 struct openai {
 	agent_llm_endpoint ep;   /* holds the key: wiped on destroy */
 	char url[600];           /* {base}/chat/completions */
+	char shown_url[600];     /* the same for messages: no user:password@, no query */
 	bool loopback;           /* a local server: never through http_proxy */
 };
 
-/* True when the URL's host is localhost, 127.x.x.x or [::1]. */
+/*
+ * True when the URL's host, as libcurl reads it, is localhost, 127.x.x.x
+ * or ::1 (a prefix test would take "http://127.0.0.1.example.org").
+ */
 static bool url_is_loopback(const char *url)
 {
-	const char *host = strstr(url, "://");
+	CURLU *u = curl_url();
+	char *host = NULL;
+	bool loopback = false;
+	size_t n;
 
-	if (host == NULL)
-		return false;
-	host += 3;
-	return strncmp(host, "localhost", 9) == 0 || strncmp(host, "127.", 4) == 0 || strncmp(host, "[::1]", 5) == 0;
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		n = strlen(host);
+		if (n > 2 && host[0] == '[' && host[n - 1] == ']') {
+			host[n - 1] = '\0';
+			loopback = agent_host_is_loopback(host + 1);
+		} else {
+			loopback = agent_host_is_loopback(host);
+		}
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return loopback;
+}
+
+/* url for logs and messages: user:password@ and the query (either may hold a key) replaced by [redacted]. */
+static void url_for_messages(char *out, size_t out_len, const char *url)
+{
+	const char *auth = strstr(url, "://"), *end, *at = NULL, *query;
+
+	if (auth == NULL) {
+		snprintf(out, out_len, "%s", url);
+		return;
+	}
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (const char *p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	query = strchr(auth, '?');
+	if (at != NULL)
+		snprintf(out, out_len, "%.*s[redacted]%.*s", (int)(auth - url), url,
+		         (int)((query != NULL ? query : url + strlen(url)) - at), at);
+	else
+		snprintf(out, out_len, "%.*s", (int)((query != NULL ? query : url + strlen(url)) - url), url);
+	if (query != NULL)
+		snprintf(out + strlen(out), out_len - strlen(out), "?[redacted]");
 }
 
 static void openai_destroy(agent_llm *m)
@@ -160,7 +202,7 @@ static teeliza_err http_failure(const struct openai *o, const http_response *res
 		snippet(snip, sizeof(snip), (const char *)resp->body.data, resp->body.len);
 		msg = snip;
 	}
-	err = teeliza_set_error(err, "%s model: HTTP %ld from %s: %s", o->ep.provider, st, o->url, msg);
+	err = teeliza_set_error(err, "%s model: HTTP %ld from %s: %s", o->ep.provider, st, o->shown_url, msg);
 	json_decref(root);
 	return err;
 }
@@ -176,7 +218,7 @@ static teeliza_err read_content(teeliza_buf *out_text, const struct openai *o, c
 	if (root == NULL) {
 		snippet(snip, sizeof(snip), (const char *)resp->body.data, resp->body.len);
 		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s model: the answer from %s is not JSON (%s): %s",
-		                         o->ep.provider, o->url, jerr.text, snip);
+		                         o->ep.provider, o->shown_url, jerr.text, snip);
 	}
 	choices = json_object_get(root, "choices");
 	content = json_object_get(json_object_get(json_array_get(choices, 0), "message"), "content");
@@ -184,7 +226,7 @@ static teeliza_err read_content(teeliza_buf *out_text, const struct openai *o, c
 		const char *why = error_message(root);
 
 		err = teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s model: the answer from %s has no "
-		                        "choices[0].message.content%s%s", o->ep.provider, o->url,
+		                        "choices[0].message.content%s%s", o->ep.provider, o->shown_url,
 		                        why != NULL ? ": " : "", why != NULL ? why : "");
 		json_decref(root);
 		return err;
@@ -229,8 +271,14 @@ static teeliza_err openai_generate(agent_llm *m, teeliza_buf *out_text, const ch
 	free(body);
 	if (err != TEELIZA_OK) {
 		char why[1024];
+		const char *at;
 
 		snprintf(why, sizeof(why), "%s", teeliza_errmsg());
+		/* The HTTP client names the URL it was given: show it without credentials. */
+		at = strstr(why, o->url);
+		if (at != NULL)
+			return teeliza_set_error(err, "%s model: %.*s%s%s", o->ep.provider, (int)(at - why), why, o->shown_url,
+			                         at + strlen(o->url));
 		return teeliza_set_error(err, "%s model: %s", o->ep.provider, why);
 	}
 	if (resp.status < 200 || resp.status > 299)
@@ -267,11 +315,12 @@ teeliza_err agent_llm_openai_new(agent_llm **out, const agent_llm_endpoint *ep, 
 	}
 	o->ep = *ep;
 	snprintf(o->url, sizeof(o->url), "%s/chat/completions", ep->base_url);
+	url_for_messages(o->shown_url, sizeof(o->shown_url), o->url);
 	o->loopback = url_is_loopback(ep->base_url);
 	m->ops = &openai_ops;
 	m->impl = o;
 	snprintf(m->provider, sizeof(m->provider), "%s", ep->provider[0] != '\0' ? ep->provider : "openai");
-	snprintf(m->base_url, sizeof(m->base_url), "%s", ep->base_url);
+	url_for_messages(m->base_url, sizeof(m->base_url), ep->base_url);
 	for (size_t s = 0; s < AGENT_LLM_SIZES; s++)
 		snprintf(m->model[s], sizeof(m->model[s]), "%s", ep->model[s]);
 	m->defaults.temperature = ep->temperature;

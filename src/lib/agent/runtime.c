@@ -38,6 +38,8 @@ static void runtime_free(agent_runtime *rt)
 {
 	agent_tee_free(rt->tee);
 	agent_model_free(&rt->model);
+	/* Held in registry_start; no line about this agent can be logged any more. */
+	agent_logring_release_character_secrets(rt->character);
 	agent_character_free(rt->character);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt);
@@ -135,7 +137,7 @@ static teeliza_err install_actions(agent_runtime *rt)
 	return TEELIZA_OK;
 }
 
-static teeliza_err runtime_new(agent_runtime **out, agent_registry *r, agent_character *c)
+static teeliza_err runtime_new(agent_runtime **out, agent_registry *r, agent_character *c, const json_t *posted)
 {
 	agent_tee_config tcfg;
 	agent_runtime *rt;
@@ -144,11 +146,13 @@ static teeliza_err runtime_new(agent_runtime **out, agent_registry *r, agent_cha
 	*out = NULL;
 	rt = calloc(1, sizeof(*rt));
 	if (rt == NULL) {
+		agent_logring_release_character_secrets(c);
 		agent_character_free(c);
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 	}
 	if (pthread_mutex_init(&rt->lock, NULL) != 0) {
 		free(rt);
+		agent_logring_release_character_secrets(c);
 		agent_character_free(c);
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "cannot create a mutex");
 	}
@@ -169,7 +173,7 @@ static teeliza_err runtime_new(agent_runtime **out, agent_registry *r, agent_cha
 		snprintf(rt->model.description, sizeof(rt->model.description), "%s", "the embedding program's model");
 		err = TEELIZA_OK;
 	} else {
-		err = agent_model_for_character(&rt->model, c, r->cfg.seed, r->cfg.log);
+		err = agent_model_for_character(&rt->model, c, posted, r->cfg.seed, r->cfg.log);
 	}
 	if (!err) {
 		if (r->cfg.tee != NULL)
@@ -189,7 +193,7 @@ static teeliza_err runtime_new(agent_runtime **out, agent_registry *r, agent_cha
 	return TEELIZA_OK;
 }
 
-teeliza_err agent_registry_start(agent_runtime **out, agent_registry *r, agent_character *c)
+static teeliza_err registry_start(agent_runtime **out, agent_registry *r, agent_character *c, const json_t *posted)
 {
 	agent_runtime *rt = NULL, *old = NULL, **grown;
 	size_t i, cap;
@@ -199,8 +203,8 @@ teeliza_err agent_registry_start(agent_runtime **out, agent_registry *r, agent_c
 	if (out != NULL)
 		*out = NULL;
 	/* Before the agent's first log line: its secrets never reach the dashboard's log ring. */
-	agent_logring_add_character_secrets(c);
-	err = runtime_new(&rt, r, c);
+	agent_logring_hold_character_secrets(c);
+	err = runtime_new(&rt, r, c, posted);
 	if (err)
 		return err;
 	pthread_mutex_lock(&r->lock);
@@ -235,6 +239,18 @@ teeliza_err agent_registry_start(agent_runtime **out, agent_registry *r, agent_c
 	agent_log(r->cfg.log, "Agent %s (%s) started; model: %s%s", agent_runtime_name(rt), rt->id,
 	          rt->model.description, rt->tee != NULL ? "; TEE plugin on" : "");
 	return TEELIZA_OK;
+}
+
+teeliza_err agent_registry_start(agent_runtime **out, agent_registry *r, agent_character *c)
+{
+	return registry_start(out, r, c, NULL);
+}
+
+teeliza_err agent_registry_start_posted(agent_runtime **out, agent_registry *r, agent_character *c,
+                                        const json_t *posted)
+{
+	assert(posted != NULL);
+	return registry_start(out, r, c, posted);
 }
 
 agent_runtime *agent_registry_find(agent_registry *r, const char *ref, bool by_name)

@@ -205,7 +205,8 @@ static teeliza_err connect_and_remember(char id[AGENT_UUID_BUFSZ], agent_runtime
 	err = agent_uuid_random(id);
 	if (err)
 		return err;
-	content = json_pack("{s:s, s:[], s:s}", "text", in->text, "attachments", "source", source);
+	content = json_pack("{s:s, s:o, s:s}", "text", in->text, "attachments",
+	                    in->attachments != NULL ? json_deep_copy(in->attachments) : json_array(), "source", source);
 	if (content == NULL) {
 		/* the connection is still made, as when the text was stored apart */
 		err = agent_store_ensure_connection(rt->store, rt->id, agent_runtime_name(rt), in->user_id,

@@ -50,7 +50,8 @@ static void llm_free(void *ctx)
 	free(m);
 }
 
-teeliza_err agent_model_for_character(agent_model *out, const agent_character *c, uint64_t seed, FILE *log)
+teeliza_err agent_model_for_character(agent_model *out, const agent_character *c, const json_t *posted, uint64_t seed,
+                                      FILE *log)
 {
 	agent_llm_config cfg;
 	struct llm_model *m;
@@ -66,6 +67,7 @@ teeliza_err agent_model_for_character(agent_model *out, const agent_character *c
 	cfg.get = agent_llm_character_setting;
 	cfg.get_ctx = (void *)(uintptr_t)c;
 	cfg.endpoint_override = agent_character_string(c, "modelEndpointOverride");
+	cfg.posted = posted;
 	cfg.character = c;
 	cfg.seed = agent_seed_or_random(seed);
 	cfg.log = log_line;

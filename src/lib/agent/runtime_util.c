@@ -1,32 +1,108 @@
-/* Small things the runtime needs everywhere: the log lock, seeds, loopback test. */
+/* Small things the runtime needs everywhere: the agent log, seeds, loopback test. */
 #include "agent/runtime_internal.h"
 #include "agent/logring.h"
 
+#include "teeliza/log.h"
+
 #include <arpa/inet.h>
+#include <assert.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-void agent_log(FILE *f, const char *fmt, ...)
+/* Text that may hold a secret is formatted into memory that is wiped when freed. */
+#define LOG_TEXT_MAX ((size_t)16 << 20)
+#define LOG_KEY_LINE AGENT_LOGRING_REDACTED " (private key)"
+
+/*
+ * The one path of every agent log line: redact (logring.h), cut a PEM
+ * private key, escape (teeliza/log.h), keep a copy for the dashboard, and
+ * write the whole event with one fwrite. multi_line: text is a block of
+ * lines (split at '\n', each escaped); else a '\n' in it is escaped too.
+ */
+static void log_text(FILE *f, const char *text, size_t len, bool multi_line)
 {
-	va_list ap;
+	int64_t now = agent_store_now_ms();
+	teeliza_buf clean, out;
+	const char *p, *end, *nl;
+	bool in_key = false;
+	size_t mark;
+	teeliza_err err;
 
 	if (f == NULL)
 		f = stderr;
-	/* The dashboard's logs view keeps a redacted copy of every line. */
-	va_start(ap, fmt);
-	agent_logring_vpush(fmt, ap);
-	va_end(ap);
-	/* flockfile keeps one line (or one multi-line block) of a thread together. */
+	teeliza_buf_init(&out, LOG_TEXT_MAX);
+	err = agent_logring_redact(&clean, text, len);
+	if (err) {
+		teeliza_buf_free(&clean);
+		agent_logring_push_line(AGENT_LOGRING_WITHHELD, strlen(AGENT_LOGRING_WITHHELD), now);
+		teeliza_log_write(f, AGENT_LOGRING_WITHHELD, strlen(AGENT_LOGRING_WITHHELD));
+		return;
+	}
+	p = (const char *)clean.data;
+	end = p + clean.len;
+	for (;;) {
+		nl = multi_line ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+		if (nl == NULL)
+			nl = end;
+		mark = out.len;
+		if (agent_logring_private_key_line(p, (size_t)(nl - p), &in_key))
+			err = teeliza_buf_append_str(&out, LOG_KEY_LINE);
+		else
+			err = teeliza_log_line(&out, p, (size_t)(nl - p));
+		if (err)
+			break;
+		agent_logring_push_line((const char *)out.data + mark, out.len - mark, now);
+		err = teeliza_buf_append(&out, "\n", 1);
+		if (err || nl == end)
+			break;
+		p = nl + 1;
+	}
+	teeliza_buf_free(&clean);
+	if (err) {
+		teeliza_buf_free(&out);
+		agent_logring_push_line(AGENT_LOGRING_WITHHELD, strlen(AGENT_LOGRING_WITHHELD), now);
+		teeliza_log_write(f, AGENT_LOGRING_WITHHELD, strlen(AGENT_LOGRING_WITHHELD));
+		return;
+	}
+	/* flockfile keeps one line (or one block) of a thread together. */
 	flockfile(f);
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fputc('\n', f);
+	fwrite(out.data, 1, out.len, f);
 	fflush(f);
 	funlockfile(f);
+	teeliza_buf_free(&out);
+}
+
+void agent_log(FILE *f, const char *fmt, ...)
+{
+	teeliza_buf text;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	teeliza_buf_init(&text, LOG_TEXT_MAX);
+	text.secret = true;
+	if (n < 0 || teeliza_buf_reserve(&text, (size_t)n + 1) != TEELIZA_OK) {
+		teeliza_buf_free(&text);
+		log_text(f, TEELIZA_LOG_UNFORMATTED, sizeof(TEELIZA_LOG_UNFORMATTED) - 1, false);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf((char *)text.data, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	text.len = (size_t)n;
+	log_text(f, (const char *)text.data, text.len, false);
+	teeliza_buf_free(&text);
+}
+
+void agent_log_lines(FILE *f, const char *text)
+{
+	assert(text != NULL);
+	log_text(f, text, strlen(text), true);
 }
 
 uint64_t agent_seed_or_random(uint64_t seed)

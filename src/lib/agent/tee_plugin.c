@@ -47,6 +47,9 @@ void agent_tee_config_for_character(agent_tee_config *out, const agent_character
 	memset(out, 0, sizeof(*out));
 	out->mode = agent_character_get_setting(c, "TEE_MODE");
 	out->salt = agent_character_get_setting(c, "WALLET_SECRET_SALT");
+	/* The environment's salt, once start-up has taken it out of the environment. */
+	if (out->salt == NULL)
+		out->salt = agent_env_salt();
 	out->scheme = agent_character_get_setting(c, "TEE_KEY_SCHEME");
 	/* The JS SDK reads this one from process.env only. */
 	out->simulator_endpoint = sim != NULL && sim[0] != 0 ? sim : NULL;
@@ -62,8 +65,10 @@ void agent_tee_free(agent_tee *t)
 {
 	if (t == NULL)
 		return;
-	if (t->salt != NULL)
+	if (t->salt != NULL) {
+		agent_logring_release_secret(t->salt);
 		teeliza_wipe(t->salt, t->salt_len);
+	}
 	free(t->salt);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
@@ -75,11 +80,13 @@ static void log_attestation(agent_tee *t, const char *title, const tee_attestati
 	teeliza_buf text;
 
 	teeliza_buf_init(&text, TEE_LOG_MAX);
-	if (tee_attestation_log(&text, a, 0) == TEELIZA_OK) {
-		/* tee_attestation_log ends its last line with '\n'; agent_log adds one. */
-		if (text.len > 0 && text.data[text.len - 1] == '\n')
-			text.data[--text.len] = 0;
-		agent_log(t->log, "%s\n%s\n%s", title, (const char *)text.data, done);
+	if (teeliza_buf_printf(&text, "%s\n", title) == TEELIZA_OK && tee_attestation_log(&text, a, 0) == TEELIZA_OK &&
+	    teeliza_buf_append_str(&text, done) == TEELIZA_OK) {
+		/*
+		 * A block of lines, as Eliza's plugin prints it. Its one outside part,
+		 * the report data, is JSON this program composed: no raw line breaks.
+		 */
+		agent_log_lines(t->log, (const char *)text.data);
 	}
 	teeliza_buf_free(&text);
 }
@@ -171,7 +178,6 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT is longer than %d bytes", TEE_SALT_MAX);
 	if (strlen(agent_id) >= sizeof(t->agent_id))
 		return teeliza_set_error(TEELIZA_ERR_INVALID, "agent id too long");
-	agent_logring_add_secret(cfg->salt);
 	err = tappd_endpoint_select(&ep, cfg->mode, cfg->simulator_endpoint);
 	if (err)
 		return agent_error_wrap(TEELIZA_ERR_CONFIG, "");
@@ -195,6 +201,8 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 	}
 	memcpy(t->salt, cfg->salt, t->salt_len + 1);
+	/* Before the plugin's first log line; released when the plugin is freed. */
+	agent_logring_hold_secret(t->salt);
 	snprintf(t->agent_id, sizeof(t->agent_id), "%s", agent_id);
 	t->store = store;
 	t->log = log;

@@ -7,8 +7,18 @@
  *
  * A reply body whose teeliza_buf the handler marked `secret` is wiped when
  * libmicrohttpd is done sending it.
+ *
+ * With config.form, a multipart/form-data body is not collected but fed to
+ * http_form as libmicrohttpd hands it over (begin_body, take_body,
+ * end_body), so a file part costs no memory.
+ *
+ * Connection limits, the whole-request deadline and the rate limit are kept
+ * by server_guard.c; this file wires them to libmicrohttpd and adds the
+ * headers every reply carries (add_common_headers).
  */
 #include "teeliza/http.h"
+#include "teeliza/http_form.h"
+#include "http/server_guard.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -17,9 +27,12 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -33,8 +46,16 @@
 #define HTTP_LISTEN_BACKLOG 1024
 /* A chunked body over the cap is read and dropped up to this much, then the connection is cut. */
 #define HTTP_MAX_DISCARD ((size_t)16 << 20)
+/* Descriptors kept free for everything else the process opens (database, logs, outgoing HTTP). */
+#define HTTP_FD_RESERVE 128u
 
 static const char too_large_json[] = "{\"error\":\"request body too large\"}";
+static const char nosniff[] = "X-Content-Type-Options: nosniff";
+/* For HTML without a policy of its own: nothing loads, nothing frames it. */
+static const char html_csp[] = "Content-Security-Policy: default-src 'none'; base-uri 'none'; form-action 'none'; "
+                               "frame-ancestors 'none'";
+/* Beside a handler's policy that does not mention framing (every policy given is enforced). */
+static const char no_framing_csp[] = "Content-Security-Policy: frame-ancestors 'none'";
 
 struct listener {
 	http_server *server;
@@ -47,7 +68,13 @@ struct http_server {
 	http_handler_fn handler;
 	void *ctx;
 	size_t max_body;
+	http_form_limits form;  /* valid when has_form */
+	bool has_form;
 	unsigned threads;
+	const char *const *headers;   /* borrowed from the config */
+	unsigned max_connections;     /* per listener, in effect */
+	unsigned rate_limit;
+	http_guard *guard;
 	struct listener tcp;
 	struct listener local;
 	uint16_t port;
@@ -61,6 +88,10 @@ struct pending {
 	size_t discarded;
 	bool started;
 	bool too_large;
+	const char *too_large_json;  /* the 413 body (static) */
+	http_form *form;             /* a multipart body parsed as it arrives */
+	bool form_failed;            /* it is malformed: form_error says why */
+	char form_error[200];
 };
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
@@ -88,11 +119,12 @@ static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
 	struct pending *p = *con_cls;
 
 	(void)cls;
-	(void)con;
 	(void)toe;
+	http_guard_reply_done(con);
 	if (p == NULL)
 		return;
 	teeliza_buf_free(&p->body);
+	http_form_free(p->form);
 	free(p->query);
 	free(p);
 	*con_cls = NULL;
@@ -116,23 +148,137 @@ static bool announced_too_large(const char *value, size_t max)
 	return n > (unsigned long long)max;
 }
 
-static enum MHD_Result queue_static(struct MHD_Connection *con, unsigned status, const char *body,
-                                    bool close_after)
+/* "Name: value" → header; a line without a colon is a handler bug. */
+static bool add_extra_header(struct MHD_Response *resp, const char *line)
 {
+	char name[128];
+	const char *colon = strchr(line, ':');
+	size_t n;
+
+	assert(colon != NULL);
+	n = (size_t)(colon - line);
+	if (n == 0 || n >= sizeof(name))
+		return false;
+	memcpy(name, line, n);
+	name[n] = 0;
+	colon++;
+	while (*colon == ' ')
+		colon++;
+	return MHD_add_response_header(resp, name, colon) == MHD_YES;
+}
+
+/* The value of header name among "Name: value" lines (NULL slots skipped), or NULL. */
+static const char *find_header(const char *const *lines, size_t n, const char *name)
+{
+	size_t i, len = strlen(name);
+	const char *v;
+
+	for (i = 0; i < n; i++) {
+		if (lines[i] == NULL || strncasecmp(lines[i], name, len) != 0 || lines[i][len] != ':')
+			continue;
+		for (v = lines[i] + len + 1; *v == ' '; v++)
+			;
+		return v;
+	}
+	return NULL;
+}
+
+static bool is_html(const char *content_type)
+{
+	return strncasecmp(content_type, "text/html", 9) == 0 ||
+	       strncasecmp(content_type, "application/xhtml+xml", 21) == 0;
+}
+
+/*
+ * What every reply carries besides its own headers (own, n slots): the
+ * configured ones (s may be NULL) unless own names them, nosniff, and for
+ * HTML a policy that forbids framing.
+ */
+static bool add_common_headers(struct MHD_Response *resp, const http_server *s, const char *content_type,
+                               const char *const *own, size_t n)
+{
+	const char *const *h;
+	const char *csp;
+	char name[128];
+	size_t len;
+
+	for (h = s != NULL ? s->headers : NULL; h != NULL && *h != NULL; h++) {
+		len = strcspn(*h, ":");
+		assert((*h)[len] == ':' && len < sizeof(name));
+		memcpy(name, *h, len);
+		name[len] = 0;
+		if (find_header(own, n, name) == NULL && !add_extra_header(resp, *h))
+			return false;
+	}
+	if (find_header(own, n, "X-Content-Type-Options") == NULL && !add_extra_header(resp, nosniff))
+		return false;
+	if (!is_html(content_type))
+		return true;
+	csp = find_header(own, n, "Content-Security-Policy");
+	if (csp == NULL)
+		return add_extra_header(resp, html_csp);
+	if (strstr(csp, "frame-ancestors") == NULL)
+		return add_extra_header(resp, no_framing_csp);
+	return true;
+}
+
+/* A reply the server makes itself (413, 429): JSON, the common headers, and own (n lines). */
+static enum MHD_Result queue_server_reply(struct MHD_Connection *con, unsigned status, const char *body,
+                                          enum MHD_ResponseMemoryMode mode, const char *const *own, size_t n)
+{
+	const struct listener *l = http_guard_owner(con);
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
+	size_t i;
 
-	resp = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
+	resp = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body, mode);
 	if (resp == NULL)
 		return MHD_NO;
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES ||
-	    (close_after && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
+	    !add_common_headers(resp, l != NULL ? l->server : NULL, "application/json", own, n)) {
 		MHD_destroy_response(resp);
 		return MHD_NO;
+	}
+	for (i = 0; i < n; i++) {
+		if (own[i] != NULL && !add_extra_header(resp, own[i])) {
+			MHD_destroy_response(resp);
+			return MHD_NO;
+		}
 	}
 	ret = MHD_queue_response(con, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+static enum MHD_Result queue_static(struct MHD_Connection *con, unsigned status, const char *body,
+                                    bool close_after)
+{
+	const char *own[1] = {close_after ? "Connection: close" : NULL};
+
+	return queue_server_reply(con, status, body, MHD_RESPMEM_PERSISTENT, own, 1);
+}
+
+/*
+ * With a rate limit: true when this request is over it, with *ret the queued
+ * 429. The body is not read, so the connection closes after the reply.
+ */
+static bool refuse_over_rate(enum MHD_Result *ret, struct MHD_Connection *con, const http_server *s)
+{
+	char body[160], retry[32];
+	const char *own[2] = {"Connection: close", retry};
+	unsigned secs;
+
+	if (s->rate_limit == 0)
+		return false;
+	secs = http_guard_rate_check(con);
+	if (secs == 0)
+		return false;
+	snprintf(retry, sizeof(retry), "Retry-After: %u", secs);
+	snprintf(body, sizeof(body),
+	         "{\"error\":\"Too many requests: at most %u a minute from one address. Retry in %u s.\"}",
+	         s->rate_limit, secs);
+	*ret = queue_server_reply(con, 429, body, MHD_RESPMEM_MUST_COPY, own, 2);
+	return true;
 }
 
 static void free_secret_body(void *cls)
@@ -173,27 +319,10 @@ static struct MHD_Response *response_from_reply(http_server_reply *r)
 	return resp;
 }
 
-/* "Name: value" → header; a line without a colon is a handler bug. */
-static bool add_extra_header(struct MHD_Response *resp, const char *line)
+static enum MHD_Result send_reply(struct MHD_Connection *con, const http_server *s, http_server_reply *r)
 {
-	char name[128];
-	const char *colon = strchr(line, ':');
-	size_t n;
-
-	assert(colon != NULL);
-	n = (size_t)(colon - line);
-	if (n == 0 || n >= sizeof(name))
-		return false;
-	memcpy(name, line, n);
-	name[n] = 0;
-	colon++;
-	while (*colon == ' ')
-		colon++;
-	return MHD_add_response_header(resp, name, colon) == MHD_YES;
-}
-
-static enum MHD_Result send_reply(struct MHD_Connection *con, http_server_reply *r)
-{
+	const size_t n = sizeof(r->extra_headers) / sizeof(r->extra_headers[0]);
+	const char *type = r->content_type != NULL ? r->content_type : "application/json";
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	size_t i;
@@ -203,13 +332,13 @@ static enum MHD_Result send_reply(struct MHD_Connection *con, http_server_reply 
 		teeliza_buf_free(&r->body);
 		return MHD_NO;
 	}
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	                            r->content_type != NULL ? r->content_type : "application/json") != MHD_YES) {
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
+	    !add_common_headers(resp, s, type, r->extra_headers, n)) {
 		MHD_destroy_response(resp);
 		return MHD_NO;
 	}
-	for (i = 0; i < sizeof(r->extra_headers) / sizeof(r->extra_headers[0]) && r->extra_headers[i] != NULL; i++) {
-		if (!add_extra_header(resp, r->extra_headers[i])) {
+	for (i = 0; i < n; i++) {
+		if (r->extra_headers[i] != NULL && !add_extra_header(resp, r->extra_headers[i])) {
 			MHD_destroy_response(resp);
 			return MHD_NO;
 		}
@@ -219,24 +348,32 @@ static enum MHD_Result send_reply(struct MHD_Connection *con, http_server_reply 
 	return ret;
 }
 
-static void format_remote(char *out, size_t out_len, struct MHD_Connection *con, bool is_unix)
+/* Out: the peer's address as text; returns whether the peer is local. */
+static bool format_remote(char *out, size_t out_len, struct MHD_Connection *con, bool is_unix)
 {
 	const union MHD_ConnectionInfo *ci;
 	const struct sockaddr *sa;
 
 	snprintf(out, out_len, "%s", is_unix ? "unix" : "?");
 	if (is_unix)
-		return;
+		return true;
 	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci == NULL || ci->client_addr == NULL)
-		return;
+		return false;
 	sa = ci->client_addr;
-	if (sa->sa_family == AF_INET)
+	if (sa->sa_family == AF_INET) {
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)out_len);
-	else if (sa->sa_family == AF_INET6)
+		return http_sockaddr_is_local(sa, sizeof(struct sockaddr_in));
+	}
+	if (sa->sa_family == AF_INET6) {
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)out_len);
-	else if (sa->sa_family == AF_UNIX)
+		return http_sockaddr_is_local(sa, sizeof(struct sockaddr_in6));
+	}
+	if (sa->sa_family == AF_UNIX) {
 		snprintf(out, out_len, "unix");
+		return true;
+	}
+	return false;
 }
 
 static const char *header_or_empty(struct MHD_Connection *con, const char *name)
@@ -253,8 +390,9 @@ static enum MHD_Result dispatch(struct listener *l, struct MHD_Connection *con, 
 	http_server_reply reply;
 	char remote[INET6_ADDRSTRLEN + 8];
 
-	format_remote(remote, sizeof(remote), con, l->is_unix);
+	http_guard_request_received(con);
 	memset(&req, 0, sizeof(req));
+	req.remote_local = format_remote(remote, sizeof(remote), con, l->is_unix);
 	req.method = method;
 	req.path = url;
 	req.query = p->query;
@@ -263,6 +401,8 @@ static enum MHD_Result dispatch(struct listener *l, struct MHD_Connection *con, 
 	req.body = p->body.data != NULL ? p->body.data : (const uint8_t *)"";
 	req.body_len = p->body.len;
 	req.remote = remote;
+	req.form = p->form_failed ? NULL : p->form;
+	req.form_error = p->form_failed ? p->form_error : NULL;
 
 	memset(&reply, 0, sizeof(reply));
 	reply.status = 200;
@@ -270,7 +410,92 @@ static enum MHD_Result dispatch(struct listener *l, struct MHD_Connection *con, 
 	l->server->handler(&reply, &req, l->server->ctx);
 	if (reply.status < 100 || reply.status > 999)
 		reply.status = 500;
-	return send_reply(con, &reply);
+	return send_reply(con, l->server, &reply);
+}
+
+/* The 413 body for a multipart limit (static: libmicrohttpd sends it without a copy). */
+static const char *form_too_large_json(http_form_limit limit)
+{
+	switch (limit) {
+	case HTTP_FORM_LIMIT_FILE:
+		return "{\"error\":\"request body too large: a file part is over the upload limit\"}";
+	case HTTP_FORM_LIMIT_FILES:
+		return "{\"error\":\"request body too large: too many file parts\"}";
+	case HTTP_FORM_LIMIT_PARTS:
+		return "{\"error\":\"request body too large: too many parts\"}";
+	case HTTP_FORM_LIMIT_TEXT:
+		return "{\"error\":\"request body too large: the text fields are over the body limit\"}";
+	default:
+		return too_large_json;
+	}
+}
+
+static bool is_multipart_form(const char *ctype)
+{
+	static const char type[] = "multipart/form-data";
+
+	return ctype != NULL && strncasecmp(ctype, type, sizeof(type) - 1) == 0 &&
+	       (ctype[sizeof(type) - 1] == 0 || ctype[sizeof(type) - 1] == ';' || ctype[sizeof(type) - 1] == ' ' ||
+	        ctype[sizeof(type) - 1] == '\t');
+}
+
+/* Headers are in: a multipart body is parsed as it comes (when configured). Returns the body limit. */
+static size_t begin_body(struct pending *p, const http_server *s, struct MHD_Connection *con)
+{
+	const char *ctype = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	p->too_large_json = too_large_json;
+	if (!s->has_form || !is_multipart_form(ctype))
+		return s->max_body;
+	if (http_form_new(&p->form, ctype, &s->form) != TEELIZA_OK) {
+		p->form_failed = true;
+		snprintf(p->form_error, sizeof(p->form_error), "%s", teeliza_errmsg());
+	}
+	return s->form.max_total < SIZE_MAX ? (size_t)s->form.max_total : SIZE_MAX;
+}
+
+/* Body bytes: collected, or fed to the form parser; after a failure counted and dropped. */
+static enum MHD_Result take_body(struct pending *p, const char *data, size_t len)
+{
+	teeliza_err err = TEELIZA_OK;
+
+	if (!p->too_large && !p->form_failed) {
+		if (p->form != NULL) {
+			err = http_form_feed(p->form, (const uint8_t *)data, len);
+			if (err == TEELIZA_ERR_TOO_LARGE)
+				p->too_large_json = form_too_large_json(http_form_limit_hit(p->form));
+			else if (err == TEELIZA_ERR_INVALID)
+				p->form_failed = true;
+		} else {
+			err = teeliza_buf_append(&p->body, data, len);
+		}
+		if (err == TEELIZA_ERR_TOO_LARGE) {
+			p->too_large = true;
+			teeliza_buf_free(&p->body);
+		} else if (err != TEELIZA_OK && err != TEELIZA_ERR_INVALID) {
+			return MHD_NO;
+		}
+	}
+	if (p->too_large || p->form_failed) {
+		p->discarded += len;
+		if (p->discarded > HTTP_MAX_DISCARD)
+			return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* The body is complete: a multipart body must have ended properly. */
+static void end_body(struct pending *p)
+{
+	/* No body at all is no form, whatever the Content-Type says: multer skips such a request. */
+	if (p->form == NULL && p->form_failed && p->discarded == 0) {
+		p->form_failed = false;
+		return;
+	}
+	if (p->form == NULL || p->too_large || p->form_failed)
+		return;
+	if (http_form_finish(p->form) != TEELIZA_OK)
+		p->form_failed = true;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
@@ -280,7 +505,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	struct listener *l = cls;
 	struct pending *p = *con_cls;
 	const char *cl;
-	teeliza_err err;
+	size_t limit;
+	enum MHD_Result ret;
 
 	(void)version;
 	if (p == NULL)
@@ -288,31 +514,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	if (!p->started) {
 		/* Headers only. Refuse an announced oversized body before reading any of it. */
 		p->started = true;
+		if (refuse_over_rate(&ret, con, l->server))
+			return ret;
+		limit = begin_body(p, l->server, con);
 		cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && announced_too_large(cl, l->server->max_body))
+		if (cl != NULL && announced_too_large(cl, limit))
 			return queue_static(con, 413, too_large_json, true);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (!p->too_large) {
-			err = teeliza_buf_append(&p->body, upload_data, *upload_data_size);
-			if (err == TEELIZA_ERR_TOO_LARGE) {
-				p->too_large = true;
-				teeliza_buf_free(&p->body);
-			} else if (err != TEELIZA_OK) {
-				return MHD_NO;
-			}
-		}
-		if (p->too_large) {
-			p->discarded += *upload_data_size;
-			if (p->discarded > HTTP_MAX_DISCARD)
-				return MHD_NO;
-		}
+		http_guard_body_received(con, *upload_data_size);
+		if (take_body(p, upload_data, *upload_data_size) != MHD_YES)
+			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	end_body(p);
 	if (p->too_large)
-		return queue_static(con, 413, too_large_json, true);
+		return queue_static(con, 413, p->too_large_json, true);
+	if (p->form_failed && p->form != NULL)
+		snprintf(p->form_error, sizeof(p->form_error), "%s", http_form_error(p->form));
 	return dispatch(l, con, p, url, method);
 }
 
@@ -429,22 +650,83 @@ static teeliza_err listen_unix(int *fd_out, const char *path, unsigned mode)
 	return TEELIZA_OK;
 }
 
+static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	struct listener *l = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		http_guard_conn_started(l->server->guard, socket_context, con, l);
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		http_guard_conn_closed(l->server->guard, *socket_context);
+}
+
 static teeliza_err start_daemon(struct listener *l, const char *what)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
 	unsigned pool = l->server->threads;
 
-	l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+	/* epoll: no FD_SETSIZE bound on the descriptors, so the connection limit is ours to set */
+	l->daemon = MHD_start_daemon(flags, 0, http_guard_accept, l->server->guard, on_request, l,
 	                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd,
 	                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(pool > 1 ? pool : 0),
 	                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, l,
 	                             MHD_OPTION_NOTIFY_COMPLETED, on_done, l,
+	                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+	                             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)l->server->max_connections,
 	                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT_S,
 	                             MHD_OPTION_END);
 	if (l->daemon == NULL)
 		return teeliza_set_error(TEELIZA_ERR_IO, "cannot start the HTTP server on %s", what);
 	l->fd = -1; /* the daemon closes it on stop */
 	return TEELIZA_OK;
+}
+
+static pthread_once_t nofile_once = PTHREAD_ONCE_INIT;
+
+/* Each connection is a descriptor: let the process use as many as its hard limit allows. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* max connections per listener that the open-file limit leaves room for, all listeners together. */
+static unsigned connections_allowed(unsigned wanted, unsigned listeners)
+{
+	struct rlimit rl;
+	rlim_t room;
+
+	pthread_once(&nofile_once, raise_nofile);
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return wanted;
+	room = rl.rlim_cur > 2 * HTTP_FD_RESERVE ? rl.rlim_cur - HTTP_FD_RESERVE : rl.rlim_cur / 2;
+	room /= listeners;
+	if (room < 1)
+		room = 1;
+	return (rlim_t)wanted < room ? wanted : (unsigned)room;
+}
+
+static teeliza_err start_guard(http_server *s, const http_server_config *cfg, unsigned listeners)
+{
+	http_guard_config g;
+
+	memset(&g, 0, sizeof(g));
+	s->max_connections = connections_allowed(
+		cfg->max_connections != 0 ? cfg->max_connections : HTTP_SERVER_DEFAULT_MAX_CONNECTIONS, listeners);
+	/* libmicrohttpd splits the limit between its worker threads: none may get 0 */
+	if (s->max_connections < s->threads)
+		s->max_connections = s->threads;
+	s->rate_limit = cfg->rate_limit < HTTP_SERVER_MAX_RATE_LIMIT ? cfg->rate_limit : HTTP_SERVER_MAX_RATE_LIMIT;
+	g.max_connections = s->max_connections * listeners;
+	g.max_per_client = cfg->max_per_client != 0 ? cfg->max_per_client : HTTP_SERVER_DEFAULT_MAX_PER_CLIENT;
+	g.request_timeout_s = cfg->request_timeout_s != 0 ? cfg->request_timeout_s : HTTP_SERVER_DEFAULT_REQUEST_TIMEOUT_S;
+	g.rate_limit = s->rate_limit;
+	return http_guard_new(&s->guard, &g);
 }
 
 teeliza_err http_server_start(http_server **out, const http_server_config *cfg)
@@ -461,13 +743,21 @@ teeliza_err http_server_start(http_server **out, const http_server_config *cfg)
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 	s->handler = cfg->handler;
 	s->ctx = cfg->ctx;
+	s->headers = cfg->headers;
 	s->max_body = cfg->max_body != 0 ? cfg->max_body : HTTP_DEFAULT_MAX_BODY;
+	if (cfg->form != NULL) {
+		s->form = *cfg->form;
+		s->has_form = true;
+	}
 	s->threads = cfg->threads != 0 ? cfg->threads : HTTP_DEFAULT_THREADS;
 	if (s->threads > HTTP_MAX_THREADS)
 		s->threads = HTTP_MAX_THREADS;
 	s->tcp.server = s->local.server = s;
 	s->tcp.fd = s->local.fd = -1;
 	s->local.is_unix = true;
+	err = start_guard(s, cfg, (cfg->host != NULL ? 1u : 0u) + (cfg->unix_socket != NULL ? 1u : 0u));
+	if (err)
+		goto fail;
 
 	if (cfg->host != NULL) {
 		err = listen_tcp(&s->tcp.fd, &s->port, cfg->host, cfg->port);
@@ -504,6 +794,12 @@ uint16_t http_server_port(const http_server *s)
 	return s->port;
 }
 
+unsigned http_server_max_connections(const http_server *s)
+{
+	assert(s != NULL);
+	return s->max_connections;
+}
+
 static void stop_listener(struct listener *l)
 {
 	if (l->daemon != NULL)
@@ -520,8 +816,11 @@ void http_server_stop(http_server *s)
 
 	if (s == NULL)
 		return;
+	/* the sweeper first: it must not shut down a descriptor the daemons are closing */
+	http_guard_stop(s->guard);
 	stop_listener(&s->tcp);
 	stop_listener(&s->local);
+	http_guard_free(s->guard);
 	if (s->unix_path != NULL) {
 		if (lstat(s->unix_path, &st) == 0 && S_ISSOCK(st.st_mode))
 			unlink(s->unix_path);

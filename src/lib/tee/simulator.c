@@ -7,6 +7,7 @@
  * offered, so `?json` and the Content-Type are accepted and change nothing.
  */
 #include "tee/simsrv.h"
+#include "teeliza/log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -126,8 +127,8 @@ static void handle(http_server_reply *reply, const http_server_request *req, voi
 	}
 	if (sim->quiet)
 		return;
-	/* one fprintf per line, so lines from the worker threads do not interleave */
-	fprintf(stderr, "teeliza simulator: %s \"%s %.200s\" %u %zuB %.2fms%s%.200s\n", req->remote, req->method,
+	/* One escaped line per request (the path is the client's: "%0a" must not start a line of its own). */
+	teeliza_logf(stderr, "teeliza simulator: %s \"%s %.200s\" %u %zuB %.2fms%s%.200s", req->remote, req->method,
 	        req->path, reply->status, reply->body.len, elapsed_ms(&t0), err ? " error: " : "",
 	        err ? teeliza_errmsg() : "");
 }
@@ -216,6 +217,7 @@ teeliza_err tee_sim_start(tee_sim **out, const tee_sim_config *cfg)
 		hc.unix_mode = cfg->socket_mode;
 		hc.max_body = SIM_MAX_BODY;
 		hc.threads = cfg->threads;
+		hc.request_timeout_s = cfg->request_timeout_s;
 		hc.handler = handle;
 		hc.ctx = sim;
 		err = http_server_start(&sim->http, &hc);
