@@ -132,6 +132,14 @@ void tappd_quote_response_free(tappd_quote_response *r);
 /* Info / Version (body "{}"): the JSON object text of the reply as received; free json_out. */
 teeliza_err tappd_info(teeliza_buf *json_out, const tappd_client *c) TEELIZA_WARN_UNUSED;
 teeliza_err tappd_version(teeliza_buf *json_out, const tappd_client *c) TEELIZA_WARN_UNUSED;
+/*
+ * SimRoot, a teeliza simulator's own method (real tappd answers "method Not
+ * Found", TEELIZA_ERR_REMOTE): {"root_pem":…,"collateral":{…}} as received,
+ * its simulator root CA and collateral. Nothing in it is checked here. Not
+ * counted in the tappd metrics: asking is how a caller finds out whether the
+ * endpoint is a teeliza simulator at all.
+ */
+teeliza_err tappd_sim_root(teeliza_buf *json_out, const tappd_client *c) TEELIZA_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

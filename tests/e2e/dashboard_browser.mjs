@@ -49,6 +49,70 @@ if (process.env.TOKEN) {
   process.exit(failures > 0 ? 1 : 0);
 }
 
+// A separately started simulator: green simulator-rooted verdicts, and the RA explorer with a pasted root.
+if (process.env.SEPARATE) {
+  const fs = await import('node:fs');
+  const otherQuote = fs.readFileSync(process.env.OTHER_QUOTE, 'utf8').trim();
+  const otherRoot = fs.readFileSync(process.env.OTHER_ROOT, 'utf8');
+  const otherColl = fs.readFileSync(process.env.OTHER_COLLATERAL, 'utf8');
+  const ctx = await chromium.launchPersistentContext(process.env.PROFILE, {
+    executablePath: process.env.CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+  });
+  const errors = [];
+  try {
+    const page = ctx.pages()[0] || await ctx.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('pageerror', (e) => errors.push('page error: ' + e.message));
+    page.setDefaultTimeout(20000);
+    await page.goto(base + '/dashboard');
+    await page.waitForSelector('#view-agents [data-testid=verdict-badge]');
+    const badges = await page.$$eval('#view-agents [data-testid=verdict-badge]',
+      (b) => b.map((x) => ({ text: x.textContent, cls: x.className, bg: getComputedStyle(x).backgroundColor })));
+    check('separate simulator: a verdict per wallet, simulator-rooted and trusted',
+      badges.length === 2 && badges.every((b) => b.text.startsWith('Simulator-rooted') && b.cls.includes('trusted')),
+      JSON.stringify(badges));
+    // Green (--ok-bg #e2f5e9), not the red of "no collateral".
+    check('separate simulator: the verdicts are green', badges.every((b) => b.bg === 'rgb(226, 245, 233)'),
+      JSON.stringify(badges));
+    const label = await page.textContent('#view-agents [data-testid=verdict-label]');
+    check('separate simulator: the verdict says it is not Intel', /NOT Intel/.test(label), label);
+    await page.screenshot({ path: path.join(shots, 'dashboard-separate-simulator.png'), fullPage: true });
+
+    // RA explorer: another simulator's quote with its collateral; without its root it fails, with it it is
+    // trusted and labelled as rooted in the root given.
+    await page.click('nav button[data-view=explorer]');
+    await page.fill('#verify-quote', otherQuote);
+    await page.fill('#verify-collateral', otherColl);
+    await page.click('#verify-form button[type=submit]');
+    await page.waitForSelector('#verify-result [data-testid=verdict-badge]');
+    let xBadge = await page.textContent('#verify-result [data-testid=verdict-badge]');
+    let xText = await page.textContent('#verify-result');
+    check('RA explorer: another simulator\'s quote without its root fails', xBadge === 'Failed' &&
+      xText.includes('untrusted_root'), xBadge);
+    await page.fill('#verify-root', otherRoot);
+    await page.click('#verify-form button[type=submit]');
+    await page.waitForFunction(() => {
+      const b = document.querySelector('#verify-result [data-testid=verdict-badge]');
+      return b && b.textContent !== 'Failed';
+    });
+    xBadge = await page.textContent('#verify-result [data-testid=verdict-badge]');
+    const xLabel = await page.textContent('#verify-result [data-testid=verdict-label]');
+    check('RA explorer: with the pasted root it is trusted, rooted in that root', xBadge ===
+      'Rooted in your trust root (not Intel), trusted', xBadge);
+    check('RA explorer: the label says the root was given and is not Intel', /trust root you gave \(NOT Intel\)/.test(xLabel),
+      xLabel);
+    await page.screenshot({ path: path.join(shots, 'dashboard-explorer-root.png'), fullPage: false });
+    check('separate simulator: no console errors', errors.length === 0, JSON.stringify(errors));
+  } finally {
+    await ctx.close();
+  }
+  for (const f of ['dashboard-separate-simulator.png', 'dashboard-explorer-root.png']) console.log('screenshot: ' + path.join(shots, f));
+  process.exit(failures > 0 ? 1 : 0);
+}
+
 // What the API says, independently of the page.
 const { body: agentsBody } = await api('/agents');
 const agent = agentsBody.agents[0];

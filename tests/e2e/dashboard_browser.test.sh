@@ -5,7 +5,10 @@
 # dashboard_browser.mjs): no console errors, the wallet shown equals the
 # API's and the agent's own answer, the simulator-rooted verdict is shown,
 # the RA explorer verifies the pasted quote, the logs view fills, the chat
-# box answers; writes screenshots into the build directory.
+# box answers; writes screenshots into the build directory. Then the same
+# agent against a separately started `teeliza simulator` (green
+# simulator-rooted verdicts, learned from the simulator), with the RA
+# explorer checking another simulator's quote under a pasted root PEM.
 set -euo pipefail
 
 : "${TEELIZA:?path of the teeliza binary}"
@@ -76,6 +79,61 @@ if [ "$rc" -ne 0 ]; then
 fi
 kill "${pids[0]}"
 wait "${pids[0]}" 2>/dev/null || true
+pids=()
+
+# ---- a separately started `teeliza simulator`: the agent learns its root, the verdicts are simulator-rooted ----
+start_simulator() { # state dir, output file (its "port N" line)
+	"$TEELIZA" simulator --port 0 --state-dir "$1" --quiet >"$2" 2>&1 &
+	pids+=($!)
+}
+simulator_port() { # output file
+	local p="" i
+	for i in $(seq 1 100); do
+		p=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$1" 2>/dev/null | head -n 1 || true)
+		[ -n "$p" ] && break
+		sleep 0.1
+	done
+	[ -n "$p" ] || { cat "$1" >&2; echo "FAIL: the simulator printed no port" >&2; return 1; }
+	echo "$p"
+}
+mkdir "$tmp/sep"
+cd "$tmp/sep"
+start_simulator "$tmp/sep/sim" "$tmp/sep/sim.out"
+# Another simulator, whose root the agent never learns: its quote is for the RA explorer with a pasted root.
+start_simulator "$tmp/sep/other" "$tmp/sep/other.out"
+sim_port=$(simulator_port "$tmp/sep/sim.out")
+other_port=$(simulator_port "$tmp/sep/other.out")
+"$TEELIZA" quote "pasted-root check" --endpoint "http://127.0.0.1:$other_port" --quiet | sed -n "s/^quote: //p" >"$tmp/sep/other-quote.hex"
+"$TEELIZA" sim-root --state-dir "$tmp/sep/other" >"$tmp/sep/other-root.pem"
+"$TEELIZA" sim-root --state-dir "$tmp/sep/other" --collateral >"$tmp/sep/other-collateral.json"
+DSTACK_SIMULATOR_ENDPOINT="http://127.0.0.1:$sim_port" "$TEELIZA" start --non-interactive \
+	>"$tmp/sep/agent.out" 2>"$tmp/sep/agent.log" &
+pids+=($!)
+agent_pid=$!
+port=""
+for _ in $(seq 1 100); do
+	port=$(sed -n 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/sep/agent.log" 2>/dev/null | head -n 1 || true)
+	[ -n "$port" ] && grep -q "started; model" "$tmp/sep/agent.log" && break
+	kill -0 "$agent_pid" 2>/dev/null || { cat "$tmp/sep/agent.log" >&2; echo "FAIL: the agent exited" >&2; exit 1; }
+	sleep 0.1
+done
+[ -n "$port" ] || { cat "$tmp/sep/agent.log" >&2; echo "FAIL: no REST API port in the log (separate simulator)" >&2; exit 1; }
+echo "agent on 127.0.0.1:$port, its simulator on 127.0.0.1:$sim_port"
+PW_DIR="$pw" CHROMIUM="$chromium_bin" BASE="http://127.0.0.1:$port" PROFILE="$tmp/profile-sep" \
+	SHOTS="$build" SEPARATE=1 OTHER_QUOTE="$tmp/sep/other-quote.hex" OTHER_ROOT="$tmp/sep/other-root.pem" \
+	OTHER_COLLATERAL="$tmp/sep/other-collateral.json" \
+	node "$TEELIZA_SRC/tests/e2e/dashboard_browser.mjs" || rc=$?
+if [ "$rc" -ne 0 ]; then
+	echo "--- agent log (last 40 lines) ---" >&2
+	tail -n 40 "$tmp/sep/agent.log" | cut -c1-240 >&2
+	exit "$rc"
+fi
+grep -q "is a teeliza simulator" "$tmp/sep/agent.log" ||
+	{ echo "FAIL: the agent did not log the simulator root it learned" >&2; exit 1; }
+for p in "${pids[@]}"; do
+	kill "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+done
 pids=()
 
 # ---- with API_TOKEN: the page loads, asks for the token, then shows the wallets ----

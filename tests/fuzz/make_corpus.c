@@ -4,7 +4,10 @@
  * Usage: fuzz_make_corpus <vectors dir> <out dir> <spec>...
  * A spec is a vector file name (in a subfolder too: the seed is named by its
  * basename); ".hex" files are decoded to bytes;
- * "<quote>:pck_ext" writes the SGX extension value of that quote's PCK leaf.
+ * "<quote>:pck_ext" writes the SGX extension value of that quote's PCK leaf,
+ * "<quote>:pck_chain" that quote's PEM certificate chain, and
+ * "<file>.json:<key>" the string value of key in that JSON object (e.g. a
+ * collateral's tcb_info_issuer_chain).
  */
 #include "teeliza/common.h"
 #include "teeliza/dcap_pck.h"
@@ -12,6 +15,7 @@
 #include "teeliza/encoding.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -77,6 +81,50 @@ static teeliza_err pck_ext_of(teeliza_buf *b)
 	return TEELIZA_OK;
 }
 
+/* The quote's certification data (its PEM chain), replacing b's content. */
+static teeliza_err pck_chain_of(teeliza_buf *b)
+{
+	dcap_quote q;
+	teeliza_buf out;
+	teeliza_err err;
+
+	err = dcap_quote_parse(&q, b->data, b->len);
+	if (err)
+		return err;
+	teeliza_buf_init(&out, 1u << 20);
+	err = teeliza_buf_append(&out, q.cert_data, q.cert_data_len);
+	if (err) {
+		teeliza_buf_free(&out);
+		return err;
+	}
+	teeliza_buf_free(b);
+	*b = out;
+	return TEELIZA_OK;
+}
+
+/* The string value of key in the JSON object in b, replacing b's content. */
+static teeliza_err json_field_of(teeliza_buf *b, const char *key)
+{
+	json_t *j = json_loadb((const char *)b->data, b->len, 0, NULL), *v = json_object_get(j, key);
+	teeliza_buf out;
+	teeliza_err err;
+
+	if (!json_is_string(v)) {
+		json_decref(j);
+		return teeliza_set_error(TEELIZA_ERR_NOT_FOUND, "no string \"%s\" in the JSON object", key);
+	}
+	teeliza_buf_init(&out, 16u << 20);
+	err = teeliza_buf_append(&out, json_string_value(v), json_string_length(v));
+	json_decref(j);
+	if (err) {
+		teeliza_buf_free(&out);
+		return err;
+	}
+	teeliza_buf_free(b);
+	*b = out;
+	return TEELIZA_OK;
+}
+
 static int make_seed(const char *vectors, const char *out_dir, const char *spec)
 {
 	char name[1024], path[4096];
@@ -103,7 +151,13 @@ static int make_seed(const char *vectors, const char *out_dir, const char *spec)
 		b = raw;
 	}
 	if (rc == 0 && colon != NULL) {
-		if (strcmp(colon + 1, "pck_ext") != 0) {
+		if (ends_with(name, ".json")) {
+			if (json_field_of(&b, colon + 1) != TEELIZA_OK)
+				rc = die("cannot extract the field", spec);
+		} else if (strcmp(colon + 1, "pck_chain") == 0) {
+			if (pck_chain_of(&b) != TEELIZA_OK)
+				rc = die("cannot extract the PCK chain", spec);
+		} else if (strcmp(colon + 1, "pck_ext") != 0) {
 			teeliza_set_error(TEELIZA_ERR_INVALID, "unknown transform \"%s\"", colon + 1);
 			rc = die("bad spec", spec);
 		} else if (pck_ext_of(&b) != TEELIZA_OK) {
@@ -111,12 +165,15 @@ static int make_seed(const char *vectors, const char *out_dir, const char *spec)
 		}
 	}
 	if (rc == 0) {
-		const char *suffix = colon ? ".pck_ext" : "";
+		char suffix[128] = "";
 		const char *base = strrchr(name, '/'); /* "characters/x.json" is written as x.json */
 
+		if (colon != NULL)
+			snprintf(suffix, sizeof(suffix), ".%s", colon + 1);
 		if (ends_with(name, ".hex")) {
 			name[name_len - 4] = '\0'; /* the seed holds the decoded bytes */
-			suffix = colon ? ".pck_ext" : ".bin";
+			if (colon == NULL)
+				snprintf(suffix, sizeof(suffix), ".bin");
 		}
 		snprintf(path, sizeof(path), "%s/%s%s", out_dir, base != NULL ? base + 1 : name, suffix);
 		if (teeliza_write_file(path, b.data, b.len, 0644) != TEELIZA_OK)

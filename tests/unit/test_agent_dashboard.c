@@ -57,7 +57,8 @@ struct env {
 	FILE *log;
 };
 
-static void env_start(struct env *e, const char *token, size_t max_body)
+/* api_knows_sim false: the API is not given the simulator's PKI, as with a separately started `teeliza simulator`. */
+static void env_start_ex(struct env *e, const char *token, size_t max_body, bool api_knows_sim)
 {
 	agent_registry_config rc;
 	agent_api_config ac;
@@ -94,13 +95,18 @@ static void env_start(struct env *e, const char *token, size_t max_body)
 	ac.api_token = token;
 	ac.max_body = max_body;
 	ac.log = e->log;
-	ac.sim_pki = tee_sim_get_pki(e->sim);
+	ac.sim_pki = api_knows_sim ? tee_sim_get_pki(e->sim) : NULL;
 	assert_int_equal(agent_api_start(&e->api, &ac), TEELIZA_OK);
 	snprintf(e->base, sizeof(e->base), "http://127.0.0.1:%u", (unsigned)agent_api_port(e->api));
 	if (agent_character_from_text(&c, &report, character_text, strlen(character_text), NULL) != TEELIZA_OK)
 		fail_msg("character: %s", teeliza_errmsg());
 	teeliza_buf_free(&report);
 	assert_int_equal(agent_registry_start(&e->rt, e->reg, c), TEELIZA_OK);
+}
+
+static void env_start(struct env *e, const char *token, size_t max_body)
+{
+	env_start_ex(e, token, max_body, true);
 }
 
 static void env_stop(struct env *e)
@@ -520,6 +526,177 @@ static void test_verify_bad_input(void **state)
 	free(q);
 }
 
+
+static bool logs_contain(const struct env *e, const char *needle);
+
+/* The simulator's root PEM and collateral JSON, as `teeliza sim-root [--collateral]` print them. */
+static void sim_root_and_collateral(const struct env *e, char **root, char **coll)
+{
+	teeliza_buf b;
+
+	assert_int_equal(tee_sim_pki_root_pem(&b, tee_sim_get_pki(e->sim)), TEELIZA_OK);
+	*root = strndup((const char *)b.data, b.len);
+	teeliza_buf_free(&b);
+	assert_int_equal(tee_sim_collateral_json(&b, tee_sim_get_pki(e->sim), (int64_t)time(NULL)), TEELIZA_OK);
+	*coll = strndup((const char *)b.data, b.len);
+	teeliza_buf_free(&b);
+	assert_non_null(*root);
+	assert_non_null(*coll);
+}
+
+/* {"quote":hex,"collateral":coll?,"trustRoot":root?} */
+static char *body_with(const char *hex, const char *coll, const char *root)
+{
+	json_t *b = json_pack("{s:s}", "quote", hex);
+	char *text;
+
+	if (coll != NULL)
+		json_object_set_new(b, "collateral", json_loads(coll, 0, NULL));
+	if (root != NULL)
+		json_object_set_new(b, "trustRoot", json_string(root));
+	text = json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(b);
+	return text;
+}
+
+/* The RA explorer with a root pasted: trusted for that request only, and labelled as the caller's. */
+static void test_verify_trust_root(void **state)
+{
+	struct env e;
+	char *hex, *root, *coll, *body, *intel_pem, *leaf_pem;
+	size_t len;
+	json_t *api;
+
+	(void)state;
+	env_start_ex(&e, NULL, 0, false);
+	/* A quote of the simulator's, taken without opening the dashboard (which would teach the agent its root). */
+	{
+		tappd_endpoint ep;
+		tappd_client c;
+		tappd_quote_response q;
+
+		assert_int_equal(tappd_endpoint_parse(&ep, e.sim_url), TEELIZA_OK);
+		tappd_client_init(&c, &ep);
+		assert_int_equal(tappd_tdx_quote(&q, &c, (const uint8_t *)"ra", 2, NULL, NULL), TEELIZA_OK);
+		hex = malloc(2 * q.quote.len + 1);
+		assert_non_null(hex);
+		teeliza_hex_encode(hex, q.quote.data, q.quote.len);
+		tappd_quote_response_free(&q);
+	}
+	sim_root_and_collateral(&e, &root, &coll);
+	/* Before the dashboard is opened the agent knows no simulator: the advice names real commands only. */
+	body = body_with(hex, NULL, NULL);
+	api = post_verify(&e, "application/json", body, strlen(body), 422);
+	assert_non_null(strstr(json_string_value(json_object_get(api, "error")), "`teeliza sim-root --collateral`"));
+	assert_non_null(strstr(json_string_value(json_object_get(api, "error")), "trustRoot"));
+	assert_non_null(strstr(json_string_value(json_object_get(api, "error")), "NOT INTEL"));
+	json_decref(api);
+	free(body);
+	/* Collateral without the root: a simulator root is not Intel's. */
+	body = body_with(hex, coll, NULL);
+	api = post_verify(&e, "application/json", body, strlen(body), 200);
+	assert_string_equal(json_string_value(json_object_get(api, "failure")), "untrusted_root");
+	assert_true(json_is_null(json_object_get(api, "rootedIn")));
+	json_decref(api);
+	free(body);
+	/* With the root: trusted, rooted in the caller's root, never called Intel's. */
+	body = body_with(hex, coll, root);
+	api = post_verify(&e, "application/json", body, strlen(body), 200);
+	assert_string_equal(json_string_value(json_object_get(api, "verdict")), "trusted");
+	assert_string_equal(json_string_value(json_object_get(api, "rootedIn")), "caller");
+	assert_true(json_is_false(json_object_get(api, "intel_root")));
+	assert_non_null(strstr(json_string_value(json_object_get(api, "label")), "trust root you gave (NOT Intel)"));
+	json_decref(api);
+	free(body);
+	/* The root is for that request only. */
+	body = body_with(hex, coll, NULL);
+	api = post_verify(&e, "application/json", body, strlen(body), 200);
+	assert_string_equal(json_string_value(json_object_get(api, "failure")), "untrusted_root");
+	json_decref(api);
+	free(body);
+	/* A root but no collateral: still 422. */
+	body = body_with(hex, NULL, root);
+	json_decref(post_verify(&e, "application/json", body, strlen(body), 422));
+	free(body);
+	/* Not a root: junk, a leaf certificate, two pastes of nothing. */
+	body = body_with(hex, coll, "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n");
+	expect_error(&e, "application/json", body, strlen(body), 400, "bad trustRoot");
+	free(body);
+	{
+		char path[128];
+		teeliza_buf b;
+
+		snprintf(path, sizeof(path), "%s/sim-pck.pem", e.dir);
+		assert_int_equal(teeliza_read_file(&b, path, 1 << 20), TEELIZA_OK);
+		leaf_pem = strndup((const char *)b.data, b.len);
+		teeliza_buf_free(&b);
+	}
+	body = body_with(hex, coll, leaf_pem);
+	expect_error(&e, "application/json", body, strlen(body), 400, "self-signed CA");
+	free(body);
+	free(leaf_pem);
+	expect_error(&e, "application/json", "{\"quote\":\"00\",\"trustRoot\":7}", 28, 400, "PEM certificate");
+	/* Intel's root pasted for an Intel quote is simply Intel's: rootedIn intel. */
+	intel_pem = (char *)vector_read("Intel_SGX_Provisioning_Certification_RootCA.pem", &len);
+	intel_pem = realloc(intel_pem, len + 1);
+	intel_pem[len] = 0;
+	{
+		char *vb = verify_body("dcapqvl-tdx_quote", "dcapqvl-tdx_quote_collateral.json", 1752919234), *text;
+		json_t *b = json_loads(vb, 0, NULL);
+
+		free(vb);
+		json_object_set_new(b, "trustRoot", json_string(intel_pem));
+		text = json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		api = post_verify(&e, "application/json", text, strlen(text), 200);
+		assert_string_equal(json_string_value(json_object_get(api, "verdict")), "trusted");
+		assert_string_equal(json_string_value(json_object_get(api, "rootedIn")), "intel");
+		json_decref(api);
+		free(text);
+		json_decref(b);
+	}
+	free(intel_pem);
+	free(root);
+	free(coll);
+	free(hex);
+	env_stop(&e);
+}
+
+/* A separately started simulator: the dashboard learns its root from Tappd.SimRoot and shows a simulator-rooted verdict. */
+static void test_dashboard_separate_simulator(void **state)
+{
+	struct env e;
+	char path[128], *hex, *body;
+	json_t *d, *w, *v, *api;
+	size_t i;
+
+	(void)state;
+	env_start_ex(&e, NULL, 0, false);
+	snprintf(path, sizeof(path), "/dashboard/api/agents/%s", agent_runtime_id(e.rt));
+	d = get_json(&e, path, 200);
+	for (i = 0; i < 2; i++) {
+		w = json_array_get(json_object_get(d, "wallets"), i);
+		v = json_object_get(json_object_get(w, "attestation"), "verdict");
+		assert_string_equal(json_string_value(json_object_get(v, "verdict")), "trusted");
+		assert_string_equal(json_string_value(json_object_get(v, "rootedIn")), "simulator");
+		assert_true(json_is_false(json_object_get(v, "intel_root")));
+		assert_string_equal(json_string_value(json_object_get(json_object_get(v, "simulator"), "endpoint")),
+		                    e.sim_url);
+		assert_non_null(strstr(json_string_value(json_object_get(v, "label")), "Simulator-rooted (NOT Intel)"));
+	}
+	json_decref(d);
+	assert_true(logs_contain(&e, "is a teeliza simulator"));
+	/* Once learned, the RA explorer gives the agent's own quotes the same verdict without collateral. */
+	hex = derive_quote_hex(&e);
+	body = body_with(hex, NULL, NULL);
+	api = post_verify(&e, "application/json", body, strlen(body), 200);
+	assert_string_equal(json_string_value(json_object_get(api, "rootedIn")), "simulator");
+	assert_string_equal(json_string_value(json_object_get(api, "collateralSource")), "simulator");
+	json_decref(api);
+	free(body);
+	free(hex);
+	env_stop(&e);
+}
+
 /* ---- the dashboard's agent view, logs and assets ---- */
 
 static void test_dashboard_agent(void **state)
@@ -741,6 +918,8 @@ int main(void)
 		cmocka_unit_test(test_verify_vectors),
 		cmocka_unit_test(test_verify_simulator_quote),
 		cmocka_unit_test(test_verify_bad_input),
+		cmocka_unit_test(test_verify_trust_root),
+		cmocka_unit_test(test_dashboard_separate_simulator),
 		cmocka_unit_test(test_dashboard_agent),
 		cmocka_unit_test(test_logs_redacted),
 		cmocka_unit_test(test_assets),

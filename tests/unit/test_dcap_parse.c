@@ -14,6 +14,7 @@
 #include "testutil.h"
 #include "teeliza/dcap_pck.h"
 #include "teeliza/dcap_quote.h"
+#include "dcap/verify_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1379,6 +1380,33 @@ static void test_pem_chain_bad(void **state)
 	assert_err_contains(dcap_pem_chain_parse(&got, big, pem_len + 4), TEELIZA_ERR_PARSE,
 	                    "certificate 2 is not valid PEM");
 	assert_null(got);
+	/* Text before a block is refused, not skipped (PEM_read_bio alone skips it, block and all, when it shares
+	 * the BEGIN line: the reader then saw another leaf than the verifier). Blanks and NULs before it are fine. */
+	memcpy(big, "\0\t", 2);
+	memcpy(big + 2, pem, pem_len);
+	assert_int_equal(dcap_pem_chain_parse(&got, big, pem_len + 2), TEELIZA_OK);
+	assert_int_equal(sk_X509_num(got), 1);
+	sk_X509_pop_free(got, X509_free);
+	memcpy(big, "x\n", 2);
+	assert_err_contains(dcap_pem_chain_parse(&got, big, pem_len + 2), TEELIZA_ERR_PARSE,
+	                    "certificate 1 is not valid PEM (text before its BEGIN line)");
+	assert_null(got);
+	memcpy(big, "x-", 2);
+	assert_err_contains(dcap_pem_chain_parse(&got, big, pem_len + 2), TEELIZA_ERR_PARSE, "text before");
+	{
+		/* The fuzzer's case: a stray byte on the first BEGIN line, a second certificate behind it. */
+		uint8_t *two = malloc(2 * pem_len + 2);
+		STACK_OF(X509) *strict = NULL;
+
+		assert_non_null(two);
+		two[0] = 'x';
+		memcpy(two + 1, pem, pem_len);
+		memcpy(two + 1 + pem_len, pem, pem_len);
+		assert_err_contains(dcap_pem_chain_parse(&got, two, 2 * pem_len + 1), TEELIZA_ERR_PARSE, "text before");
+		assert_int_equal(dcap_pem_chain(&strict, (const char *)two, 2 * pem_len + 1, "chain"), TEELIZA_ERR_PARSE);
+		free(two);
+	}
+	memcpy(big, pem, pem_len);
 	/* cut inside the base64 */
 	assert_err_contains(dcap_pem_chain_parse(&got, big, pem_len / 2), TEELIZA_ERR_PARSE, "not valid PEM");
 	/* a damaged base64 character */

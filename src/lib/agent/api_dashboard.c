@@ -135,6 +135,31 @@ nomem:
 	return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 }
 
+/* The verdict on one of the agent's own quotes: collateral and root only from a simulator the agent knows. */
+static teeliza_err verify_own_quote(json_t **verdict, unsigned *status, agent_api *api, const agent_attestation *a)
+{
+	api_verify_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.quote = a->quote;
+	in.quote_len = a->quote_len;
+	in.now = (int64_t)time(NULL);
+	return api_verify_quote(verdict, status, api->verifier, &in);
+}
+
+/* A card's label when there is no verdict: the verifier's own advice (which names only real flags). */
+static void not_verified_label(json_t *verdict, unsigned status)
+{
+	const char *why = json_string_value(json_object_get(verdict, "error"));
+	char label[1000];
+
+	if (status == 422)
+		snprintf(label, sizeof(label), "Not verified: %s; the RA explorer takes them", why != NULL ? why : "");
+	else
+		snprintf(label, sizeof(label), "Failed: %s", why != NULL ? why : "the quote does not parse");
+	json_object_set_new(verdict, "label", json_string(label));
+}
+
 /* One wallet with its derive-time attestation: quote, report_data binding, RTMRs, event log, verdict. */
 static json_t *wallet_json(agent_api *api, agent_runtime *rt, const char *chain, const char *address,
                            const char *quote_id)
@@ -185,14 +210,10 @@ static json_t *wallet_json(agent_api *api, agent_runtime *rt, const char *chain,
 		agent_attestation_clear(&a);
 		return NULL;
 	}
-	if (api_verify_quote(&verdict, &status, api->verifier, a.quote, a.quote_len, NULL, 0, (int64_t)time(NULL)) !=
-	    TEELIZA_OK)
+	if (verify_own_quote(&verdict, &status, api, &a) != TEELIZA_OK)
 		verdict = json_pack("{s:s, s:s}", "verdict", "error", "label", teeliza_errmsg());
 	else if (status != 200)
-		json_object_set_new(verdict, "label", json_string(status == 422 ? "Not verified: no collateral for this "
-		                                                                  "quote (paste it in the RA explorer with "
-		                                                                  "its collateral)"
-		                                                                : "Failed: the quote does not parse"));
+		not_verified_label(verdict, status);
 	/* The decoded quote is in the RA explorer; the card keeps to the verdict. */
 	if (verdict != NULL)
 		json_object_del(verdict, "quote");
@@ -231,6 +252,9 @@ void api_route_dashboard_agent(http_server_reply *reply, agent_api *api, const c
 		return;
 	}
 	tee = agent_runtime_tee(rt);
+	/* A separately started teeliza simulator hands out its root, so its quotes get a (simulator-rooted) verdict. */
+	if (tee != NULL)
+		api_verifier_learn_simulator(api->verifier, tee, api->log, (int64_t)time(NULL));
 	wallets = json_array();
 	out = json_pack("{s:s, s:s, s:{s:b, s:b}}", "id", agent_runtime_id(rt), "name", agent_runtime_name(rt), "tee",
 	                "enabled", tee != NULL, "simulated", tee != NULL && agent_tee_simulated(tee));

@@ -75,23 +75,42 @@ void api_route_healthz(http_server_reply *reply, agent_api *api);
 void api_route_metrics(http_server_reply *reply, agent_api *api);
 
 /*
- * Quote verification (src/lib/agent/api_verify.c): trust in Intel's root and,
- * when given, the simulator's (labelled as such), and the simulator's own
- * collateral for its quotes.
+ * Quote verification (src/lib/agent/api_verify.c, api_simroot.c): trust in
+ * Intel's root and, for their own quotes, in the simulators the agent knows
+ * (in-process, or its TEE endpoint when that is a teeliza simulator),
+ * labelled as such, with their collateral.
  */
 typedef struct api_verifier api_verifier;
 teeliza_err api_verifier_new(api_verifier **out, const struct tee_sim_pki *sim_pki) TEELIZA_WARN_UNUSED;
 void api_verifier_free(api_verifier *v);
 
 /*
- * Verify a quote (collateral_json NULL: the simulator's when the quote
- * chains to its root, else none) at now. Out: *out, the verifier's verdict
- * JSON with "rootedIn" ("intel", "simulator" or null), "label" and the
- * decoded "quote"; *status, the HTTP status (200 for any verdict; 400 for a
- * truncated quote or bad collateral, 422 when collateral is needed).
+ * When t's plugin is in simulator mode and its endpoint is a teeliza
+ * simulator, learn that simulator's root and collateral (Tappd.SimRoot):
+ * asked at most once a minute per endpoint (daily once known), 2 s timeout,
+ * 256 KiB cap, parsed strictly. Logs to log when a root is learned.
  */
-teeliza_err api_verify_quote(json_t **out, unsigned *status, api_verifier *v, const uint8_t *quote, size_t quote_len,
-                             const char *collateral_json, size_t collateral_len, int64_t now) TEELIZA_WARN_UNUSED;
+void api_verifier_learn_simulator(api_verifier *v, agent_tee *t, FILE *log, int64_t now);
+
+typedef struct api_verify_input {
+	const uint8_t *quote;
+	size_t quote_len;
+	const char *collateral_json;   /* NULL: a known simulator's when the quote chains to it, else none */
+	size_t collateral_len;
+	const char *root_pem;          /* roots the caller trusts for this request (PEM), or NULL */
+	size_t root_pem_len;
+	int64_t now;
+} api_verify_input;
+
+/*
+ * Verify a quote. Out: *out, the verifier's verdict JSON with "rootedIn"
+ * ("intel", "simulator", "caller" or null), "label", "collateralSource",
+ * "simulator" (its root's SHA-256 and endpoint) and the decoded "quote";
+ * *status, the HTTP status (200 for any verdict; 400 for a truncated quote,
+ * bad collateral or a bad root, 422 with advice when collateral is needed).
+ */
+teeliza_err api_verify_quote(json_t **out, unsigned *status, api_verifier *v,
+                             const api_verify_input *in) TEELIZA_WARN_UNUSED;
 void api_route_verify(http_server_reply *reply, agent_api *api, const api_request *r);
 
 /* The dashboard (src/lib/agent/api_dashboard.c): its embedded assets and JSON views. */

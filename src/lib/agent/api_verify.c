@@ -1,19 +1,20 @@
 /*
  * POST /verify: any DCAP quote, pasted as hex (raw text or JSON
- * {"quote":"0x…","collateral":{…},"now":…}) or sent as bytes, verified by
- * teeliza's C verifier; the answer is the verdict JSON of `teeliza verify
- * --json` plus where it is rooted. Quotes of this agent's own simulator are
- * verified against the simulator's collateral and trusted as a simulator
- * root, labelled so that nobody takes them for Intel's.
+ * {"quote":"0x…","collateral":{…},"trustRoot":"PEM","now":…}) or sent as
+ * bytes, verified by teeliza's C verifier; the answer is the verdict JSON of
+ * `teeliza verify --json` plus where it is rooted. Quotes of a simulator this
+ * agent knows (in-process, or learned from its TEE endpoint, api_simroot.c)
+ * are verified against that simulator's collateral with its root trusted as
+ * a simulator root; a root the caller gives is trusted for that request
+ * only. Either way the label says which root it was, so nobody takes a
+ * simulator's verdict for Intel's.
  */
-#include "agent/api_internal.h"
-#include "teeliza/dcap_verify.h"
+#include "agent/api_verifier.h"
+#include "teeliza/dcap_pck.h"
 #include "teeliza/encoding.h"
 #include "teeliza/metrics.h"
-#include "teeliza/simulator.h"
 
 #include <ctype.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,81 +23,26 @@
 /* Largest /verify body, whatever EXPRESS_MAX_PAYLOAD allows the other routes. */
 #define VERIFY_MAX_BODY ((size_t)1 << 20)
 #define VERIFY_JSON_MAX ((size_t)4 << 20)
-#define SIM_COLL_DAY 86400
-/* The simulator's collateral is valid from made - 1 day to made + 30 days; renew well before either edge. */
-#define SIM_COLL_REUSE_BEFORE (29 * SIM_COLL_DAY)
-
-struct api_verifier {
-	const tee_sim_pki *pki;        /* NULL: no simulator */
-	dcap_trust *trust;             /* Intel, and the simulator root when there is one */
-	char *sim_root_b64;            /* the simulator root's base64, whitespace removed */
-	uint8_t sim_root_sha256[32];
-	pthread_mutex_t lock;          /* sim_coll, sim_coll_made */
-	dcap_collateral *sim_coll;
-	int64_t sim_coll_made;
-};
-
-/* s without whitespace, malloc'd. */
-static char *strip_space(const char *s, size_t n)
-{
-	char *out = malloc(n + 1);
-	size_t i, o = 0;
-
-	if (out == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (!isspace((unsigned char)s[i]) && s[i] != 0)
-			out[o++] = s[i];
-	out[o] = 0;
-	return out;
-}
-
-/* The base64 body of the first certificate of a PEM text (no whitespace), and the SHA-256 of its DER. */
-static teeliza_err pem_cert_body(char **b64, uint8_t sha[32], const char *pem, size_t pem_len)
-{
-	static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
-	const char *b = memmem(pem, pem_len, begin, sizeof(begin) - 1), *e;
-	teeliza_buf der;
-	teeliza_err err;
-
-	*b64 = NULL;
-	if (b == NULL)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "simulator root: no PEM certificate");
-	b += sizeof(begin) - 1;
-	e = memmem(b, pem_len - (size_t)(b - pem), end, sizeof(end) - 1);
-	if (e == NULL)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "simulator root: unterminated PEM certificate");
-	*b64 = strip_space(b, (size_t)(e - b));
-	if (*b64 == NULL)
-		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
-	teeliza_buf_init(&der, pem_len);
-	err = teeliza_base64_decode_buf(&der, *b64, strlen(*b64));
-	if (!err && EVP_Digest(der.data, der.len, sha, NULL, EVP_sha256(), NULL) != 1)
-		err = teeliza_set_error(TEELIZA_ERR_CRYPTO, "SHA-256 failed");
-	teeliza_buf_free(&der);
-	if (err) {
-		free(*b64);
-		*b64 = NULL;
-	}
-	return err;
-}
+#define TRUST_ROOT_MAX ((size_t)64 << 10)
 
 void api_verifier_free(api_verifier *v)
 {
+	size_t i;
+
 	if (v == NULL)
 		return;
-	dcap_collateral_free(v->sim_coll);
-	dcap_trust_free(v->trust);
-	free(v->sim_root_b64);
+	sim_anchor_free(v->local);
+	for (i = 0; i < API_REMOTE_SIMS; i++)
+		sim_anchor_free(v->remote[i].anchor);
 	pthread_mutex_destroy(&v->lock);
+	pthread_mutex_destroy(&v->fetch_lock);
 	free(v);
 }
 
 teeliza_err api_verifier_new(api_verifier **out, const struct tee_sim_pki *sim_pki)
 {
 	api_verifier *v;
-	teeliza_buf pem;
-	teeliza_err err;
+	teeliza_err err = TEELIZA_OK;
 
 	*out = NULL;
 	v = calloc(1, sizeof(*v));
@@ -106,17 +52,15 @@ teeliza_err api_verifier_new(api_verifier **out, const struct tee_sim_pki *sim_p
 		free(v);
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "cannot create a mutex");
 	}
-	v->pki = sim_pki;
-	err = dcap_trust_new(&v->trust, true);
-	if (!err && sim_pki != NULL) {
-		err = tee_sim_pki_root_pem(&pem, sim_pki);
-		if (!err) {
-			err = dcap_trust_add_pem(v->trust, (const char *)pem.data, pem.len);
-			if (!err)
-				err = pem_cert_body(&v->sim_root_b64, v->sim_root_sha256, (const char *)pem.data, pem.len);
-			teeliza_buf_free(&pem);
-		}
+	if (pthread_mutex_init(&v->fetch_lock, NULL) != 0) {
+		pthread_mutex_destroy(&v->lock);
+		free(v);
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "cannot create a mutex");
 	}
+	v->pki = sim_pki;
+	/* The in-process simulator's root and collateral are made now, so a broken PKI fails at start, not in a verdict. */
+	if (sim_pki != NULL)
+		err = api_verifier_local_anchor(v, (int64_t)time(NULL));
 	if (err) {
 		api_verifier_free(v);
 		return err;
@@ -125,59 +69,26 @@ teeliza_err api_verifier_new(api_verifier **out, const struct tee_sim_pki *sim_p
 	return TEELIZA_OK;
 }
 
-/* Does the quote's PEM chain hold this simulator's root certificate? */
-static bool chains_to_simulator(const api_verifier *v, const dcap_quote *q)
-{
-	char *chain;
-	bool found;
-
-	if (v->sim_root_b64 == NULL || q->cert_type != 5 || q->cert_data == NULL || v->sim_root_b64[0] == 0)
-		return false;
-	chain = strip_space((const char *)q->cert_data, q->cert_data_len);
-	found = chain != NULL && strstr(chain, v->sim_root_b64) != NULL;
-	free(chain);
-	return found;
-}
-
-/* The simulator's collateral for verifying at now: kept while it stays valid. Out: a new reference. */
-static teeliza_err sim_collateral(dcap_collateral **out, api_verifier *v, int64_t now)
-{
-	teeliza_buf json;
-	teeliza_err err = TEELIZA_OK;
-
-	*out = NULL;
-	pthread_mutex_lock(&v->lock);
-	if (v->sim_coll == NULL || now < v->sim_coll_made || now - v->sim_coll_made > SIM_COLL_REUSE_BEFORE) {
-		err = tee_sim_collateral_json(&json, v->pki, now);
-		if (!err) {
-			dcap_collateral_free(v->sim_coll);
-			v->sim_coll = NULL;
-			err = dcap_collateral_parse_json(&v->sim_coll, (const char *)json.data, json.len);
-			teeliza_buf_free(&json);
-			v->sim_coll_made = now;
-		}
-	}
-	if (!err)
-		*out = dcap_collateral_ref(v->sim_coll);
-	pthread_mutex_unlock(&v->lock);
-	return err;
-}
-
-static const char *rooted_in(const api_verifier *v, const dcap_result *res)
+/* Where the verdict is rooted: "intel", "simulator" (the anchor's root), "caller" (a root the request gave). */
+static const char *rooted_in(const dcap_result *res, const sim_anchor *anchor, bool caller_roots)
 {
 	if (res->verdict == DCAP_VERDICT_FAILED)
 		return NULL;
 	if (res->intel_root)
 		return "intel";
-	if (v->sim_root_b64 != NULL && memcmp(res->root_sha256, v->sim_root_sha256, 32) == 0)
+	if (anchor != NULL && memcmp(res->root_sha256, anchor->root_sha256, 32) == 0)
 		return "simulator";
-	return NULL;
+	/* The trust set held Intel, the anchor's root and the caller's: anything else trusted is the caller's. */
+	return caller_roots ? "caller" : NULL;
 }
 
 /* One line for people: what the verdict means. */
 static void verdict_label(char *out, size_t out_len, const char *root, const dcap_result *res)
 {
-	const char *who = root == NULL ? "" : strcmp(root, "intel") == 0 ? "Intel-rooted" : "Simulator-rooted (NOT Intel)";
+	const char *who = root == NULL                     ? ""
+	                  : strcmp(root, "intel") == 0     ? "Intel-rooted"
+	                  : strcmp(root, "simulator") == 0 ? "Simulator-rooted (NOT Intel)"
+	                                                   : "Rooted in the trust root you gave (NOT Intel)";
 
 	if (res->verdict == DCAP_VERDICT_TRUSTED)
 		snprintf(out, out_len, "%s: trusted, TCB %s", who, dcap_tcb_status_name(res->status));
@@ -187,11 +98,11 @@ static void verdict_label(char *out, size_t out_len, const char *root, const dca
 		snprintf(out, out_len, "Failed (%s): %s", dcap_failure_name(res->failure), res->reason);
 }
 
-/* The verdict as `teeliza verify --json` prints it, plus rootedIn, label and collateralSource. */
-static teeliza_err verdict_json(json_t **out, const api_verifier *v, const dcap_result *res, const char *coll_source)
+/* The verdict as `teeliza verify --json` prints it, plus rootedIn, label, collateralSource and the simulator's. */
+static teeliza_err verdict_json(json_t **out, const dcap_result *res, const char *root, const char *coll_source,
+                                const sim_anchor *anchor)
 {
-	char label[800];
-	const char *root = rooted_in(v, res);
+	char label[800], fp[65];
 	teeliza_buf text;
 	json_t *obj, *quote = NULL;
 	teeliza_err err;
@@ -212,54 +123,128 @@ static teeliza_err verdict_json(json_t **out, const api_verifier *v, const dcap_
 	json_object_set_new(obj, "rootedIn", root != NULL ? json_string(root) : json_null());
 	json_object_set_new(obj, "label", json_string(label));
 	json_object_set_new(obj, "collateralSource", coll_source != NULL ? json_string(coll_source) : json_null());
+	if (anchor != NULL) {
+		teeliza_hex_encode(fp, anchor->root_sha256, 32);
+		json_object_set_new(obj, "simulator",
+		                    json_pack("{s:s, s:s?}", "rootSha256", fp, "endpoint",
+		                              anchor->endpoint[0] ? anchor->endpoint : NULL));
+	}
 	*out = obj;
 	return TEELIZA_OK;
 }
 
-teeliza_err api_verify_quote(json_t **out, unsigned *status, api_verifier *v, const uint8_t *quote, size_t quote_len,
-                             const char *collateral_json, size_t collateral_len, int64_t now)
+/* What to send for a quote without collateral, by the root its chain ends in. */
+static void collateral_advice(char *out, size_t out_len, const dcap_quote *q)
+{
+	STACK_OF(X509) *chain = NULL;
+	uint8_t fp[32];
+	unsigned int fplen = sizeof(fp);
+	char cn[128] = "?", hex[80] = "";
+	bool have_fp = false;
+
+	if (dcap_pem_chain_parse(&chain, q->cert_data, q->cert_data_len) == TEELIZA_OK) {
+		X509 *top = sk_X509_value(chain, sk_X509_num(chain) - 1);
+
+		have_fp = X509_digest(top, EVP_sha256(), fp, &fplen) == 1 && fplen == 32;
+		if (X509_NAME_get_text_by_NID(X509_get_subject_name(top), NID_commonName, cn, (int)sizeof(cn)) < 0)
+			snprintf(cn, sizeof(cn), "?");
+		sk_X509_pop_free(chain, X509_free);
+	}
+	if (have_fp && memcmp(fp, DCAP_INTEL_ROOT_SHA256, 32) == 0) {
+		snprintf(out, out_len,
+		         "collateral needed: send {\"quote\":\"…\",\"collateral\":{…}} with this quote's dcap-qvl "
+		         "QuoteCollateralV3 JSON (`teeliza verify QUOTE --pccs-url URL --save-collateral FILE` fetches it "
+		         "from a PCCS and saves it)");
+		return;
+	}
+	if (have_fp) {
+		memcpy(hex, " (SHA-256 ", 10);
+		teeliza_hex_encode(hex + 10, fp, 32);
+		memcpy(hex + 74, ")", 2);
+	}
+	snprintf(out, out_len,
+	         "collateral needed: this quote's chain ends in \"%s\"%s, which is neither Intel's root nor a "
+	         "simulator this agent knows; send its collateral and that root as \"trustRoot\" (for a teeliza "
+	         "simulator, `teeliza sim-root --collateral` and `teeliza sim-root` print them)",
+	         cn, hex);
+}
+
+static teeliza_err reply_error(json_t **out, unsigned *status, unsigned code, const char *msg)
+{
+	*status = code;
+	*out = json_pack("{s:s}", "error", msg);
+	return *out != NULL ? TEELIZA_OK : teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+}
+
+/* Intel, the caller's roots and (when there is one) the anchor's: the trust set of a request that names roots. */
+static teeliza_err caller_trust(dcap_trust **out, const api_verify_input *in, const sim_anchor *anchor)
+{
+	teeliza_err err = dcap_trust_new(out, true);
+
+	if (!err)
+		err = dcap_trust_add_pem(*out, in->root_pem, in->root_pem_len);
+	if (!err && anchor != NULL)
+		err = dcap_trust_add_pem(*out, anchor->root_pem, anchor->root_pem_len);
+	if (err) {
+		dcap_trust_free(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
+teeliza_err api_verify_quote(json_t **out, unsigned *status, api_verifier *v, const api_verify_input *in)
 {
 	dcap_collateral *coll = NULL;
-	const char *source = NULL;
-	dcap_result *res;
+	dcap_trust *own_trust = NULL;
+	const dcap_trust *trust = NULL;
+	sim_anchor *anchor = NULL;
+	const char *source = NULL, *root;
+	dcap_result *res = NULL;
 	dcap_quote q;
 	teeliza_err perr, err;
-	char msg[700];
+	char msg[900];
 
 	*out = NULL;
 	*status = 500;
 	teeliza_metrics_count_verification();
-	perr = dcap_quote_parse(&q, quote, quote_len);
-	if (perr == TEELIZA_ERR_TRUNCATED || quote_len < DCAP_HEADER_LEN) {
-		*status = 400;
-		snprintf(msg, sizeof(msg), "truncated quote (%zu bytes): %s", quote_len, teeliza_errmsg());
-		*out = json_pack("{s:s}", "error", msg);
-		return *out != NULL ? TEELIZA_OK : teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	perr = dcap_quote_parse(&q, in->quote, in->quote_len);
+	if (perr == TEELIZA_ERR_TRUNCATED || in->quote_len < DCAP_HEADER_LEN) {
+		snprintf(msg, sizeof(msg), "truncated quote (%zu bytes): %s", in->quote_len, teeliza_errmsg());
+		return reply_error(out, status, 400, msg);
 	}
-	res = calloc(1, sizeof(*res));
-	if (res == NULL)
-		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
-	if (collateral_json != NULL) {
-		err = dcap_collateral_parse_json(&coll, collateral_json, collateral_len);
+	if (perr == TEELIZA_OK)
+		anchor = api_verifier_anchor_for(v, &q, in->now);
+	if (in->root_pem != NULL) {
+		err = caller_trust(&own_trust, in, anchor);
 		if (err) {
-			free(res);
-			*status = 400;
+			snprintf(msg, sizeof(msg), "bad trustRoot: %s", teeliza_errmsg());
+			sim_anchor_free(anchor);
+			return reply_error(out, status, 400, msg);
+		}
+		trust = own_trust;
+	} else if (anchor != NULL) {
+		trust = anchor->trust;
+	}
+	if (in->collateral_json != NULL) {
+		err = dcap_collateral_parse_json(&coll, in->collateral_json, in->collateral_len);
+		if (err) {
 			snprintf(msg, sizeof(msg), "bad collateral: %s", teeliza_errmsg());
-			*out = json_pack("{s:s}", "error", msg);
-			return *out != NULL ? TEELIZA_OK : teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+			err = reply_error(out, status, 400, msg);
+			goto out;
 		}
 		source = "request";
-	} else if (perr == TEELIZA_OK && v->pki != NULL && chains_to_simulator(v, &q)) {
-		err = sim_collateral(&coll, v, now);
-		if (err) {
-			free(res);
-			return err;
-		}
+	} else if (anchor != NULL) {
+		coll = dcap_collateral_ref(anchor->coll);
 		source = "simulator";
+	}
+	res = calloc(1, sizeof(*res));
+	if (res == NULL) {
+		err = teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+		goto out;
 	}
 	if (coll != NULL) {
 		/* The verdict in res is the answer; the error code says the same. */
-		err = dcap_verify(res, quote, quote_len, coll, now, NULL, v->trust);
+		err = dcap_verify(res, in->quote, in->quote_len, coll, in->now, NULL, trust);
 		(void)err;
 	} else if (perr != TEELIZA_OK) {
 		/* A quote that does not parse fails before any collateral would be read. */
@@ -269,23 +254,26 @@ teeliza_err api_verify_quote(json_t **out, unsigned *status, api_verifier *v, co
 		res->report_data_match = res->mrtd_match = -1;
 		res->rtmr_match[0] = res->rtmr_match[1] = res->rtmr_match[2] = res->rtmr_match[3] = -1;
 	} else {
-		err = dcap_quote_to_json(out, &q);
-		free(res);
-		if (err)
-			return err;
-		*status = 422;
-		*out = json_pack("{s:s, s:o}", "error",
-		                 "collateral needed: this quote does not chain to this agent's simulator; send "
-		                 "{\"quote\":\"…\",\"collateral\":{…}} with dcap-qvl QuoteCollateralV3 JSON (teeliza verify "
-		                 "--save-collateral writes it)",
-		                 "quote", *out);
-		return *out != NULL ? TEELIZA_OK : teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+		json_t *decoded = NULL;
+
+		collateral_advice(msg, sizeof(msg), &q);
+		err = dcap_quote_to_json(&decoded, &q);
+		if (!err) {
+			*status = 422;
+			*out = json_pack("{s:s, s:o}", "error", msg, "quote", decoded);
+			err = *out != NULL ? TEELIZA_OK : teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+		}
+		goto out;
 	}
-	err = verdict_json(out, v, res, source);
-	dcap_collateral_free(coll);
-	free(res);
+	root = rooted_in(res, anchor, in->root_pem != NULL);
+	err = verdict_json(out, res, root, source, root != NULL && strcmp(root, "simulator") == 0 ? anchor : NULL);
 	if (!err)
 		*status = 200;
+out:
+	free(res);
+	dcap_collateral_free(coll);
+	dcap_trust_free(own_trust);
+	sim_anchor_free(anchor);
 	return err;
 }
 
@@ -330,7 +318,8 @@ static bool decode_hex_quote(teeliza_buf *out, char *why, size_t why_len, const 
 void api_route_verify(http_server_reply *reply, agent_api *api, const api_request *r)
 {
 	const http_server_request *h = r->http;
-	const json_t *jq = NULL, *jc = NULL, *jn = NULL;
+	const json_t *jq = NULL, *jc = NULL, *jn = NULL, *jr = NULL;
+	api_verify_input in;
 	char why[200], *coll_text = NULL;
 	const char *coll = NULL;
 	size_t coll_len = 0;
@@ -353,6 +342,7 @@ void api_route_verify(http_server_reply *reply, agent_api *api, const api_reques
 		jq = json_object_get(r->body, "quote");
 		jc = json_object_get(r->body, "collateral");
 		jn = json_object_get(r->body, "now");
+		jr = json_object_get(r->body, "trustRoot");
 		if (!json_is_string(jq)) {
 			api_reply_error(reply, 400, "\"quote\" must be the quote as a hex string");
 			return;
@@ -363,6 +353,11 @@ void api_route_verify(http_server_reply *reply, agent_api *api, const api_reques
 		}
 		if (json_is_integer(jn))
 			now = (int64_t)json_integer_value(jn);
+		if (jr != NULL && !json_is_null(jr) &&
+		    (!json_is_string(jr) || json_string_length(jr) == 0 || json_string_length(jr) > TRUST_ROOT_MAX)) {
+			api_reply_error(reply, 400, "\"trustRoot\" must be a PEM certificate (at most 64 KiB)");
+			return;
+		}
 		if (json_is_string(jc)) {
 			coll = json_string_value(jc);
 			coll_len = json_string_length(jc);
@@ -394,7 +389,15 @@ void api_route_verify(http_server_reply *reply, agent_api *api, const api_reques
 		api_reply_error(reply, 400, why);
 		return;
 	}
-	if (api_verify_quote(&out, &status, api->verifier, quote.data, quote.len, coll, coll_len, now) != TEELIZA_OK)
+	memset(&in, 0, sizeof(in));
+	in.quote = quote.data;
+	in.quote_len = quote.len;
+	in.collateral_json = coll;
+	in.collateral_len = coll_len;
+	in.root_pem = json_is_string(jr) ? json_string_value(jr) : NULL;
+	in.root_pem_len = json_is_string(jr) ? json_string_length(jr) : 0;
+	in.now = now;
+	if (api_verify_quote(&out, &status, api->verifier, &in) != TEELIZA_OK)
 		api_reply_error(reply, 500, teeliza_errmsg());
 	else
 		api_reply_json(reply, status, out);

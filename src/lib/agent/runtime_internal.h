@@ -70,6 +70,16 @@ bool agent_tee_simulated(const agent_tee *t);
  */
 teeliza_err agent_tee_tappd_info(teeliza_buf *json_out, agent_tee *t, long timeout_ms) TEELIZA_WARN_UNUSED;
 
+/*
+ * A teeliza simulator's root and collateral (Tappd.SimRoot) from the
+ * plugin's endpoint, at most max bytes, with its own timeout (0: the
+ * plugin's). Real tappd has no such method (TEELIZA_ERR_REMOTE).
+ */
+teeliza_err agent_tee_sim_root(teeliza_buf *json_out, agent_tee *t, long timeout_ms, size_t max) TEELIZA_WARN_UNUSED;
+
+/* The plugin's endpoint for messages and as a key ("http://…" or "unix:…"). Returns out. */
+const char *agent_tee_endpoint(char *out, size_t out_len, const agent_tee *t);
+
 /* Set err with prefix + the current detail message (which may itself be the source). Returns err. */
 teeliza_err agent_error_wrap(teeliza_err err, const char *prefix);
 

@@ -292,6 +292,21 @@ teeliza_err agent_tee_tappd_info(teeliza_buf *json_out, agent_tee *t, long timeo
 	return tappd_info(json_out, &c);
 }
 
+teeliza_err agent_tee_sim_root(teeliza_buf *json_out, agent_tee *t, long timeout_ms, size_t max)
+{
+	tappd_client c = t->client;
+
+	if (timeout_ms > 0)
+		c.timeout_ms = timeout_ms;
+	c.max_response = max;
+	return tappd_sim_root(json_out, &c);
+}
+
+const char *agent_tee_endpoint(char *out, size_t out_len, const agent_tee *t)
+{
+	return tappd_endpoint_str(out, out_len, &t->client.ep);
+}
+
 teeliza_err agent_tee_attest_message(char quote_id[AGENT_UUID_BUFSZ], agent_tee *t, const char *user_id,
                                      const char *room_id, const char *text)
 {

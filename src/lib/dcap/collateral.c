@@ -173,8 +173,7 @@ static teeliza_err parse_pki(dcap_collateral *c)
 		err = pool_add(c->pool, c->tcb_chain);
 	if (!err)
 		err = pool_add(c->pool, c->qe_chain);
-	if (!err)
-		err = pool_add(c->pool, c->pck_chain);
+	/* Not pck_chain: the quote carries its own, so that one is never verified and lends no root. */
 	if (err)
 		return err;
 	c->root_crl_this = dcap_asn1_time(X509_CRL_get0_lastUpdate(c->root_crl));

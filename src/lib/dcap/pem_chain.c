@@ -2,7 +2,11 @@
  * Splitting a quote's PEM certificate chain into X509 objects. Each block is
  * read with the generic PEM reader so its label, headers and DER length can be
  * checked here rather than trusted: PEM_read_bio_X509 would silently skip
- * blocks with other labels and ignore bytes after the DER.
+ * blocks with other labels and ignore bytes after the DER. PEM_read_bio itself
+ * skips any text before a line that starts a block, so only whitespace and
+ * NULs are allowed there, checked here: otherwise a block behind a stray byte
+ * on its BEGIN line would be skipped, and this reader would see another leaf
+ * than the verifier's (x509_chain.c), which reads every block.
  */
 #include "teeliza/dcap_pck.h"
 
@@ -13,6 +17,11 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+static bool blank(char c)
+{
+	return c == '\0' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* True when the unread rest of the memory BIO is only whitespace and NULs. */
 static bool rest_is_blank(BIO *bio)
 {
@@ -21,9 +30,30 @@ static bool rest_is_blank(BIO *bio)
 	long i;
 
 	for (i = 0; i < n; i++)
-		if (p[i] != '\0' && p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+		if (!blank(p[i]))
 			return false;
 	return true;
+}
+
+/* Consume whitespace and NULs; true when a BEGIN line follows. */
+static bool at_begin_line(BIO *bio)
+{
+	static const char begin[] = "-----BEGIN ";
+	char *p = NULL, skip[256];
+	long n = BIO_get_mem_data(bio, &p), i = 0;
+
+	while (i < n && blank(p[i]))
+		i++;
+	n -= i;
+	while (i > 0) {
+		int chunk = i > (long)sizeof(skip) ? (int)sizeof(skip) : (int)i;
+
+		if (BIO_read(bio, skip, chunk) != chunk)
+			return false;
+		i -= chunk;
+	}
+	n = BIO_get_mem_data(bio, &p);
+	return n >= (long)sizeof(begin) - 1 && memcmp(p, begin, sizeof(begin) - 1) == 0;
 }
 
 static teeliza_err read_one(X509 **out, BIO *bio, int index)
@@ -35,6 +65,9 @@ static teeliza_err read_one(X509 **out, BIO *bio, int index)
 	teeliza_err err = TEELIZA_OK;
 
 	*out = NULL;
+	if (!at_begin_line(bio))
+		return teeliza_set_error(TEELIZA_ERR_PARSE,
+		                         "PCK chain: certificate %d is not valid PEM (text before its BEGIN line)", index);
 	if (!PEM_read_bio(bio, &name, &header, &data, &len))
 		return teeliza_set_error(TEELIZA_ERR_PARSE,
 		                         "PCK chain: certificate %d is not valid PEM (missing BEGIN/END line or bad base64)",

@@ -97,11 +97,6 @@ static teeliza_err check_dates(dcap_result *res, const dcap_collateral *c, int64
 	return TEELIZA_OK;
 }
 
-static bool same_text(const char *a, size_t alen, const char *b, size_t blen)
-{
-	return alen == blen && memcmp(a, b, alen) == 0;
-}
-
 /* The CRLs' signatures: the root CA CRL by the root above the TCB Info chain, the PCK CRL by its issuer chain's leaf. */
 static teeliza_err check_crls(dcap_result *res, dcap_collateral *c)
 {
@@ -116,9 +111,10 @@ static teeliza_err check_crls(dcap_result *res, dcap_collateral *c)
 		err = fail(res, DCAP_FAIL_CHAIN, TEELIZA_ERR_VERIFY, "the TCB Info issuer chain has no root certificate");
 		goto out;
 	}
-	err = dcap_crl_accept(&c->crls[0], c->root_crl, root, "the root CA CRL");
+	err = dcap_crl_accept(&c->crls[0], c->root_crl, root, "the root CA CRL", "the root of the TCB Info issuer chain");
 	if (!err)
-		err = dcap_crl_accept(&c->crls[1], c->pck_crl_obj, sk_X509_value(c->pck_crl_chain, 0), "the PCK CRL");
+		err = dcap_crl_accept(&c->crls[1], c->pck_crl_obj, sk_X509_value(c->pck_crl_chain, 0), "the PCK CRL",
+		                      "the first certificate of the PCK CRL issuer chain");
 	if (err) {
 		err = fail_last(res, DCAP_FAIL_CHAIN, err == TEELIZA_ERR_UNSUPPORTED ? TEELIZA_ERR_UNSUPPORTED
 		                                                                      : TEELIZA_ERR_VERIFY);
@@ -130,16 +126,6 @@ out:
 	return err;
 }
 
-static bool chain_has(STACK_OF(X509) *chain, X509 *x)
-{
-	int i;
-
-	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++)
-		if (X509_cmp(sk_X509_value(chain, i), x) == 0)
-			return true;
-	return false;
-}
-
 static void narrow(dcap_collateral *c, const dcap_chain_check *k)
 {
 	if (k->valid_from > c->memo_from)
@@ -149,37 +135,44 @@ static void narrow(dcap_collateral *c, const dcap_chain_check *k)
 }
 
 /*
- * The TCB Info and QE Identity chains and signatures, and the PCK CRL issuer
- * chain unless its leaf is a certificate of the quote's PCK chain, which was
- * just verified (with the same CRLs, time and trust).
+ * One of the collateral's chains: verified, unless it is a piece of a path
+ * this verification already verified (the QE Identity chain is usually the
+ * TCB Info chain, the PCK CRL issuer chain the top of the quote's PCK chain).
+ * Either way every certificate it holds is on a verified path to a trusted
+ * root: a certificate of its own (a forged root with Intel's name, an
+ * appended one) sends it through the full check, which rejects it.
  */
-static teeliza_err verify_collateral_pki(dcap_result *res, dcap_collateral *c, int64_t now, const dcap_trust *trust,
-                                         STACK_OF(X509) *pck_chain)
+static teeliza_err check_chain(dcap_result *res, dcap_collateral *c, STACK_OF(X509) *chain, int64_t now,
+                               const dcap_trust *trust, dcap_verified_paths *seen, const char *what)
 {
-	dcap_chain_check tcb, qe, crl;
+	dcap_chain_check k;
+	teeliza_err err;
+
+	if (!dcap_chain_on_path(&k, seen, chain)) {
+		err = dcap_chain_verify(&k, chain, c->pool, c->crls, 2, trust, now, seen, what);
+		if (err)
+			return fail_last(res, k.failure, err);
+	}
+	narrow(c, &k);
+	return TEELIZA_OK;
+}
+
+/* The TCB Info, QE Identity and PCK CRL issuer chains, and the TCB Info and QE Identity signatures. */
+static teeliza_err verify_collateral_pki(dcap_result *res, dcap_collateral *c, int64_t now, const dcap_trust *trust,
+                                         dcap_verified_paths *seen)
+{
 	EVP_PKEY *key;
 	teeliza_err err;
 
-	err = dcap_chain_verify(&tcb, c->tcb_chain, c->pool, c->crls, 2, trust, now, "the TCB Info issuer chain");
+	c->memo_from = INT64_MIN;
+	c->memo_until = INT64_MAX;
+	err = check_chain(res, c, c->tcb_chain, now, trust, seen, "the TCB Info issuer chain");
+	if (!err)
+		err = check_chain(res, c, c->qe_chain, now, trust, seen, "the QE Identity issuer chain");
+	if (!err)
+		err = check_chain(res, c, c->pck_crl_chain, now, trust, seen, "the PCK CRL issuer chain");
 	if (err)
-		return fail_last(res, tcb.failure, err);
-	c->memo_from = tcb.valid_from;
-	c->memo_until = tcb.valid_until;
-	if (!same_text(c->qe_identity_issuer_chain, c->qe_identity_issuer_chain_len, c->tcb_info_issuer_chain,
-	               c->tcb_info_issuer_chain_len)) {
-		err = dcap_chain_verify(&qe, c->qe_chain, c->pool, c->crls, 2, trust, now,
-		                        "the QE Identity issuer chain");
-		if (err)
-			return fail_last(res, qe.failure, err);
-		narrow(c, &qe);
-	}
-	if (!chain_has(pck_chain, sk_X509_value(c->pck_crl_chain, 0))) {
-		err = dcap_chain_verify(&crl, c->pck_crl_chain, c->pool, c->crls, 2, trust, now,
-		                        "the PCK CRL issuer chain");
-		if (err)
-			return fail_last(res, crl.failure, err);
-		narrow(c, &crl);
-	}
+		return err;
 
 	key = X509_get0_pubkey(sk_X509_value(c->tcb_chain, 0));
 	if (key == NULL || dcap_ecdsa_verify(key, c->tcb_info_signature, (const uint8_t *)c->tcb_info,
@@ -199,14 +192,14 @@ static teeliza_err verify_collateral_pki(dcap_result *res, dcap_collateral *c, i
 }
 
 static teeliza_err check_collateral(dcap_result *res, dcap_collateral *c, int64_t now, const dcap_trust *trust,
-                                    STACK_OF(X509) *pck_chain)
+                                    dcap_verified_paths *seen)
 {
 	teeliza_err err = TEELIZA_OK;
 
 	pthread_mutex_lock(&c->lock);
 	if (!(c->memo_ok && c->memo_trust_id == trust->id && now >= c->memo_from && now <= c->memo_until)) {
 		c->memo_ok = false;
-		err = verify_collateral_pki(res, c, now, trust, pck_chain);
+		err = verify_collateral_pki(res, c, now, trust, seen);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return err;
@@ -277,8 +270,8 @@ static void memo_store(dcap_collateral *c, const uint8_t h[32], uint64_t trust_i
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* The quote's PCK chain, verified (or from the memo, then *chain stays NULL). The caller frees *chain. */
-static teeliza_err check_pck(dcap_result *res, pck_view *v, STACK_OF(X509) **chain_out, dcap_collateral *c,
+/* The quote's PCK chain: from the memo, or verified (its path then added to seen). */
+static teeliza_err check_pck(dcap_result *res, pck_view *v, dcap_verified_paths *seen, dcap_collateral *c,
                              const dcap_quote *q, int64_t now, const dcap_trust *trust)
 {
 	STACK_OF(X509) *chain = NULL;
@@ -288,14 +281,14 @@ static teeliza_err check_pck(dcap_result *res, pck_view *v, STACK_OF(X509) **cha
 	teeliza_err err;
 
 	memset(v, 0, sizeof(*v));
-	*chain_out = NULL;
 	dcap_sha256_of(h, q->cert_data, q->cert_data_len);
 	if (memo_lookup(v, c, h, trust->id, now))
 		return TEELIZA_OK;
 	err = dcap_pem_chain(&chain, (const char *)q->cert_data, q->cert_data_len, "the quote's PCK certificate chain");
 	if (err)
 		return fail_last(res, DCAP_FAIL_BAD_QUOTE, err);
-	err = dcap_chain_verify(&v->check, chain, c->pool, c->crls, 2, trust, now, "the quote's PCK certificate chain");
+	err = dcap_chain_verify(&v->check, chain, c->pool, c->crls, 2, trust, now, seen,
+	                        "the quote's PCK certificate chain");
 	if (err) {
 		err = fail_last(res, v->check.failure, err);
 		goto out;
@@ -319,12 +312,10 @@ static teeliza_err check_pck(dcap_result *res, pck_view *v, STACK_OF(X509) **cha
 	EVP_PKEY_up_ref(v->key);
 	if (X509_NAME_get_text_by_NID(X509_get_issuer_name(leaf), NID_commonName, cn, (int)sizeof(cn)) > 0)
 		v->platform_ca = strstr(cn, "Platform") != NULL;
+	v->check.root = NULL; /* it may be in the chain, freed below */
 	memo_store(c, h, trust->id, v);
 out:
-	if (err)
-		sk_X509_pop_free(chain, X509_free);
-	else
-		*chain_out = chain;
+	sk_X509_pop_free(chain, X509_free);
 	return err;
 }
 
@@ -647,7 +638,7 @@ static teeliza_err verify_quote(dcap_result *res, const uint8_t *quote, size_t q
 {
 	dcap_quote *q = &res->quote;
 	pck_view pck = {0};
-	STACK_OF(X509) *pck_chain = NULL;
+	dcap_verified_paths seen = {0};
 	uint8_t pem_hash[32], qe_key[32];
 	const dcap_id_level *qe_level;
 	dcap_tcb_eval ev;
@@ -687,14 +678,14 @@ static teeliza_err verify_quote(dcap_result *res, const uint8_t *quote, size_t q
 		            res->tdx ? "TDX" : "SGX");
 	err = check_crls(res, c);
 	if (!err)
-		err = check_pck(res, &pck, &pck_chain, c, q, now, trust);
+		err = check_pck(res, &pck, &seen, c, q, now, trust);
 	if (err)
 		goto out;
 	memcpy(res->root_sha256, pck.check.root_sha256, 32);
 	res->intel_root = pck.check.intel_root;
 	memcpy(res->fmspc, pck.ext.fmspc, 6);
 	memcpy(res->pceid, pck.ext.pceid, 2);
-	err = check_collateral(res, c, now, trust, pck_chain);
+	err = check_collateral(res, c, now, trust, &seen);
 	if (err)
 		goto out;
 
@@ -769,7 +760,7 @@ static teeliza_err verify_quote(dcap_result *res, const uint8_t *quote, size_t q
 	else
 		teeliza_clear_error();
 out:
-	sk_X509_pop_free(pck_chain, X509_free);
+	dcap_verified_paths_free(&seen);
 	EVP_PKEY_free(att);
 	EVP_PKEY_free(pck.key);
 	return err;

@@ -162,9 +162,11 @@ typedef struct dcap_crl_ref {
 
 /*
  * Accept crl as issued by issuer: names match, the signature verifies with
- * issuer's key, no critical extensions (no delta or indirect CRLs).
+ * issuer's key, no critical extensions (no delta or indirect CRLs). Errors
+ * name the CRL (what) and where its issuer came from (issuer_what).
  */
-teeliza_err dcap_crl_accept(dcap_crl_ref *out, X509_CRL *crl, X509 *issuer, const char *what);
+teeliza_err dcap_crl_accept(dcap_crl_ref *out, X509_CRL *crl, X509 *issuer, const char *what,
+                            const char *issuer_what);
 
 /* The self-signed root above chain[0] through the chain's own certificates, the root possibly from pool (borrowed), or NULL. */
 X509 *dcap_chain_anchor(STACK_OF(X509) *chain, STACK_OF(X509) *pool);
@@ -179,16 +181,45 @@ typedef struct dcap_chain_check {
 } dcap_chain_check;
 
 /*
+ * The certificate paths one verification has verified (all at the same time,
+ * against the same CRLs and trust set), leaf first, anchor last. A chain that
+ * is a piece of one of them needs no second check (dcap_chain_on_path).
+ */
+#define DCAP_VERIFIED_PATHS 4
+
+typedef struct dcap_verified_paths {
+	size_t n;
+	struct dcap_verified_path {
+		STACK_OF(X509) *certs;        /* references held */
+		dcap_chain_check check;       /* the check that verified it */
+		int64_t crl_from;             /* latest thisUpdate of the CRLs used */
+	} path[DCAP_VERIFIED_PATHS];
+} dcap_verified_paths;
+
+void dcap_verified_paths_free(dcap_verified_paths *seen);
+
+/*
  * Verify chain (leaf first) at now against trust, every certificate (root
  * included) checked against one of crls, each already accepted with
  * dcap_crl_accept. Intermediates come from the chain only; the root from the
- * chain or from `pool` (other chains' certificates). CRL dates are the
- * caller's business.
+ * chain or from `pool` (other chains' certificates). Every certificate of the
+ * chain must lie on the verified path. CRL dates are the caller's business.
+ * On success the verified path is added to seen (when not NULL).
  * On failure: out->failure set, error recorded (teeliza_errmsg), returns it.
  */
 teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STACK_OF(X509) *pool,
                               const dcap_crl_ref *crls, size_t ncrls, const dcap_trust *trust, int64_t now,
-                              const char *what);
+                              dcap_verified_paths *seen, const char *what);
+
+/*
+ * True when chain is a piece of a path in seen: its first certificate is on
+ * that path, every certificate it holds is on the path from there to the
+ * root, and it leaves none of them out (but the root, which dcap_chain_verify
+ * also takes from the pool). dcap_chain_verify would then build that same
+ * piece of path and accept it; out is filled as it would fill it (the window
+ * that of the piece). A chain with any other certificate is not on a path.
+ */
+bool dcap_chain_on_path(dcap_chain_check *out, const dcap_verified_paths *seen, STACK_OF(X509) *chain);
 
 /* Trust sets (trust.c). */
 struct dcap_trust {
@@ -254,7 +285,7 @@ struct dcap_collateral {
 	STACK_OF(X509) *tcb_chain;
 	STACK_OF(X509) *qe_chain;
 	STACK_OF(X509) *pck_chain;    /* from pck_certificate_chain, or NULL */
-	STACK_OF(X509) *pool;         /* every certificate above, for finding roots */
+	STACK_OF(X509) *pool;         /* the three issuer chains' certificates, for finding roots */
 	X509_CRL *root_crl;
 	X509_CRL *pck_crl_obj;
 	int64_t root_crl_this, root_crl_next, pck_crl_this, pck_crl_next;

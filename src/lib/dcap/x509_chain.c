@@ -328,16 +328,19 @@ static bool crl_extensions_ok(X509_CRL *crl)
 	return true;
 }
 
-teeliza_err dcap_crl_accept(dcap_crl_ref *out, X509_CRL *crl, X509 *issuer, const char *what)
+teeliza_err dcap_crl_accept(dcap_crl_ref *out, X509_CRL *crl, X509 *issuer, const char *what, const char *issuer_what)
 {
 	EVP_PKEY *key = X509_get0_pubkey(issuer);
+	char cn[128];
 
 	memset(out, 0, sizeof(*out));
+	subject_cn(cn, sizeof(cn), issuer);
 	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
-		return teeliza_set_error(TEELIZA_ERR_VERIFY, "%s is not issued by the certificate it should come from", what);
+		return teeliza_set_error(TEELIZA_ERR_VERIFY, "%s is not issued by %s (\"%s\")", what, issuer_what, cn);
 	if (key == NULL || X509_CRL_verify(crl, key) != 1) {
 		ERR_clear_error();
-		return teeliza_set_error(TEELIZA_ERR_VERIFY, "%s signature does not verify with its issuer's key", what);
+		return teeliza_set_error(TEELIZA_ERR_VERIFY, "%s signature does not verify with the key of %s (\"%s\")",
+		                         what, issuer_what, cn);
 	}
 	if (!crl_extensions_ok(crl))
 		return teeliza_set_error(TEELIZA_ERR_UNSUPPORTED, "%s has a critical extension (delta or indirect CRL)",
@@ -495,32 +498,108 @@ out:
 	return ok;
 }
 
-static void window(dcap_chain_check *out, STACK_OF(X509) *verified, const revocation *rev)
+/* The latest thisUpdate of the CRLs used: before it, the revocation check had nothing to go by. */
+static int64_t crl_from(const revocation *rev)
 {
-	int64_t from = INT64_MIN, until = INT64_MAX, t;
+	int64_t from = INT64_MIN, t;
 	size_t i;
 
-	for (i = 0; i < (size_t)sk_X509_num(verified); i++) {
-		X509 *x = sk_X509_value(verified, (int)i);
-
-		t = dcap_asn1_time(X509_get0_notBefore(x));
-		from = t > from ? t : from;
-		t = dcap_asn1_time(X509_get0_notAfter(x));
-		until = t < until ? t : until;
-	}
 	for (i = 0; i < rev->ncrls; i++) {
 		if (rev->crls[i].crl == NULL)
 			continue;
 		t = dcap_asn1_time(X509_CRL_get0_lastUpdate(rev->crls[i].crl));
 		from = t > from ? t : from;
 	}
+	return from;
+}
+
+/* The window in which certs[first..] are all valid (and the CRLs issued). */
+static void window(dcap_chain_check *out, STACK_OF(X509) *certs, int first, int64_t from)
+{
+	int64_t until = INT64_MAX, t;
+	int i;
+
+	for (i = first; i < sk_X509_num(certs); i++) {
+		X509 *x = sk_X509_value(certs, i);
+
+		t = dcap_asn1_time(X509_get0_notBefore(x));
+		from = t > from ? t : from;
+		t = dcap_asn1_time(X509_get0_notAfter(x));
+		until = t < until ? t : until;
+	}
 	out->valid_from = from;
 	out->valid_until = until;
 }
 
+static int find_cert(STACK_OF(X509) *list, X509 *x, int from)
+{
+	int i;
+
+	for (i = from; list != NULL && i < sk_X509_num(list); i++)
+		if (X509_cmp(sk_X509_value(list, i), x) == 0)
+			return i;
+	return -1;
+}
+
+void dcap_verified_paths_free(dcap_verified_paths *seen)
+{
+	size_t i;
+
+	if (seen == NULL)
+		return;
+	for (i = 0; i < seen->n; i++)
+		sk_X509_pop_free(seen->path[i].certs, X509_free);
+	memset(seen, 0, sizeof(*seen));
+}
+
+/* Keep a verified path (takes the reference to certs). */
+static void remember(dcap_verified_paths *seen, STACK_OF(X509) *certs, const dcap_chain_check *check, int64_t from)
+{
+	if (seen == NULL || seen->n == DCAP_VERIFIED_PATHS) {
+		sk_X509_pop_free(certs, X509_free);
+		return;
+	}
+	seen->path[seen->n].certs = certs;
+	seen->path[seen->n].check = *check;
+	seen->path[seen->n].crl_from = from;
+	seen->n++;
+}
+
+bool dcap_chain_on_path(dcap_chain_check *out, const dcap_verified_paths *seen, STACK_OF(X509) *chain)
+{
+	size_t p;
+	int i, k, last;
+
+	if (seen == NULL || chain == NULL || sk_X509_num(chain) == 0)
+		return false;
+	for (p = 0; p < seen->n; p++) {
+		STACK_OF(X509) *path = seen->path[p].certs;
+		bool ok;
+
+		k = find_cert(path, sk_X509_value(chain, 0), 0);
+		if (k < 0)
+			continue;
+		last = sk_X509_num(path) - 1;
+		ok = true;
+		/* Nothing but the path from chain[0] up ... */
+		for (i = 1; i < sk_X509_num(chain) && ok; i++)
+			ok = find_cert(path, sk_X509_value(chain, i), k) >= 0;
+		/* ... and all of it, but the root, which may come from the pool. */
+		for (i = k + 1; i < last && ok; i++)
+			ok = find_cert(chain, sk_X509_value(path, i), 0) >= 0;
+		if (!ok)
+			continue;
+		*out = seen->path[p].check;
+		out->root = sk_X509_value(path, last);
+		window(out, path, k, seen->path[p].crl_from);
+		return true;
+	}
+	return false;
+}
+
 teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STACK_OF(X509) *pool,
                               const dcap_crl_ref *crls, size_t ncrls, const dcap_trust *trust, int64_t now,
-                              const char *what)
+                              dcap_verified_paths *seen, const char *what)
 {
 	revocation rev = {crls, ncrls};
 	X509 *anchor, *bad = NULL;
@@ -560,6 +639,13 @@ teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STAC
 			return teeliza_set_error(TEELIZA_ERR_VERIFY,
 			                         "%s ends in the Intel SGX Root CA, which this trust set excludes", what);
 		}
+		if (ok == 1 && strncmp(cn, "Intel ", 6) == 0) {
+			out->failure = DCAP_FAIL_UNTRUSTED_ROOT;
+			return teeliza_set_error(TEELIZA_ERR_VERIFY,
+			                         "%s ends in a root named \"%s\" that is not the pinned Intel SGX Root CA "
+			                         "(SHA-256 %s): a forged or substituted root",
+			                         what, cn, fphex);
+		}
 		if (ok == 1) {
 			out->failure = DCAP_FAIL_UNTRUSTED_ROOT;
 			return teeliza_set_error(TEELIZA_ERR_VERIFY,
@@ -567,12 +653,16 @@ teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STAC
 			                         "it verifies only if that root is trusted explicitly (--trust-root)",
 			                         what, cn, fphex);
 		}
-		subject_cn(cn, sizeof(cn), bad);
-		X509_free(bad);
-		return teeliza_set_error(TEELIZA_ERR_VERIFY,
-		                         "%s ends in an untrusted root (SHA-256 %s), and does not verify even under it: "
-		                         "%s (at \"%s\")",
-		                         what, fphex, X509_verify_cert_error_string(verr), cn);
+		{
+			char bad_cn[128];
+
+			subject_cn(bad_cn, sizeof(bad_cn), bad);
+			X509_free(bad);
+			return teeliza_set_error(TEELIZA_ERR_VERIFY,
+			                         "%s ends in an untrusted root \"%s\" (SHA-256 %s), and does not verify even "
+			                         "under it: %s (at \"%s\")",
+			                         what, cn, fphex, X509_verify_cert_error_string(verr), bad_cn);
+		}
 	}
 	if (ok != 1) {
 		out->failure = classify(verr);
@@ -595,12 +685,14 @@ teeliza_err dcap_chain_verify(dcap_chain_check *out, STACK_OF(X509) *chain, STAC
 		if (!used) {
 			sk_X509_pop_free(verified, X509_free);
 			subject_cn(cn, sizeof(cn), x);
-			return teeliza_set_error(TEELIZA_ERR_VERIFY, "%s: certificate %d (\"%s\") is not on the path to the root",
+			return teeliza_set_error(TEELIZA_ERR_VERIFY,
+			                         "%s: certificate %d (\"%s\") is not on the verified path to the root (an "
+			                         "extra or substituted certificate)",
 			                         what, i, cn);
 		}
 	}
-	window(out, verified, &rev);
-	sk_X509_pop_free(verified, X509_free);
+	window(out, verified, 0, crl_from(&rev));
 	out->failure = DCAP_FAIL_NONE;
+	remember(seen, verified, out, crl_from(&rev));
 	return TEELIZA_OK;
 }

@@ -134,4 +134,10 @@ teeliza_err simsrv_derive_key(teeliza_buf *out, const simsrv_state *st, const js
 teeliza_err simsrv_tdx_quote(teeliza_buf *out, const simsrv_state *st, const json_t *args,
                              bool raw_only) TEELIZA_WARN_UNUSED;
 
+/*
+ * Tappd.SimRoot (simsrv_simroot.c, teeliza only): {"note":…,"root_pem":PEM,
+ * "collateral":{dcap-qvl QuoteCollateralV3 valid from now - 1 day to now + 30 days}}.
+ */
+teeliza_err simsrv_sim_root(teeliza_buf *out, const simsrv_state *st) TEELIZA_WARN_UNUSED;
+
 #endif

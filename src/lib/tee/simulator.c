@@ -35,6 +35,7 @@ enum route {
 	ROUTE_RAW_QUOTE,
 	ROUTE_INFO,
 	ROUTE_VERSION,
+	ROUTE_SIM_ROOT,
 };
 
 /* Tappd's methods after its "Tappd." prefix is trimmed (see find_route), and the Worker aliases. */
@@ -49,6 +50,7 @@ static const struct {
 	{"Version", ROUTE_VERSION},
 	{"Worker.Info", ROUTE_INFO},
 	{"Worker.Version", ROUTE_VERSION},
+	{"Tappd.SimRoot", ROUTE_SIM_ROOT}, /* teeliza only (simsrv_simroot.c) */
 };
 
 #define TAPPD_SERVICE_PREFIX "Tappd."
@@ -90,6 +92,8 @@ static teeliza_err run_route(teeliza_buf *out, const tee_sim *sim, enum route ro
 		return teeliza_buf_append(out, sim->st.info_json.data, sim->st.info_json.len);
 	if (route == ROUTE_VERSION)
 		return teeliza_buf_append(out, sim->st.version_json.data, sim->st.version_json.len);
+	if (route == ROUTE_SIM_ROOT)
+		return simsrv_sim_root(out, &sim->st);
 	if (strcmp(req->method, "GET") == 0)
 		err = simsrv_args_from_query(&args, req->query);
 	else

@@ -140,9 +140,11 @@ static teeliza_err remote_error(json_t *error, const char *where)
 /*
  * POST body to /prpc/Tappd.<method>; out: the reply object. secret: the reply
  * holds a key, so its raw bytes are wiped and never quoted in messages.
+ * probe: asking whether the method exists at all (SimRoot), so neither the
+ * request nor a "method Not Found" counts in the tappd metrics.
  */
 static teeliza_err tappd_call(json_t **out, teeliza_buf *raw_out, const tappd_client *c, const char *method,
-                              const teeliza_buf *body, bool secret)
+                              const teeliza_buf *body, bool secret, bool probe)
 {
 	char url[700], where[1300], snippet[100];
 	http_request req;
@@ -178,7 +180,8 @@ static teeliza_err tappd_call(json_t **out, teeliza_buf *raw_out, const tappd_cl
 	req.secret_response = secret;
 	started = teeliza_metrics_now_ns();
 	err = http_perform(&resp, &req);
-	teeliza_metrics_tappd_done(started, err != TEELIZA_OK || resp.status < 200 || resp.status > 299);
+	if (!probe)
+		teeliza_metrics_tappd_done(started, err != TEELIZA_OK || resp.status < 200 || resp.status > 299);
 	if (err)
 		return err;
 
@@ -197,7 +200,7 @@ static teeliza_err tappd_call(json_t **out, teeliza_buf *raw_out, const tappd_cl
 	error = json_object_get(reply, "error");
 	if (error != NULL) {
 		/* A 2xx carrying an error was not counted as failed above. */
-		if (resp.status >= 200 && resp.status <= 299)
+		if (resp.status >= 200 && resp.status <= 299 && !probe)
 			teeliza_metrics_count_error(TEELIZA_METRIC_ERR_TAPPD);
 		err = remote_error(error, where);
 		json_decref(reply);
@@ -294,7 +297,7 @@ teeliza_err tappd_derive_key(tappd_derive_key_response *out, const tappd_client 
 	body.secret = true; /* eliza-v0.1.9 paths are the wallet salt itself */
 	err = derive_key_body(&body, path, subject, alt_names, n_alt);
 	if (!err)
-		err = tappd_call(&reply, NULL, c, "DeriveKey", &body, true);
+		err = tappd_call(&reply, NULL, c, "DeriveKey", &body, true, false);
 	teeliza_buf_free(&body);
 	if (err)
 		return err;
@@ -369,7 +372,7 @@ static teeliza_err quote_call(tappd_quote_response *out, const tappd_client *c, 
 	json_t *reply = NULL;
 	teeliza_err err;
 
-	err = tappd_call(&reply, NULL, c, method, body, false);
+	err = tappd_call(&reply, NULL, c, method, body, false, false);
 	if (err)
 		return err;
 	err = parse_quote_reply(out, reply, method);
@@ -418,7 +421,7 @@ teeliza_err tappd_raw_quote(tappd_quote_response *out, const tappd_client *c, co
 
 /* ---- Info / Version ---- */
 
-static teeliza_err object_call(teeliza_buf *json_out, const tappd_client *c, const char *method)
+static teeliza_err object_call(teeliza_buf *json_out, const tappd_client *c, const char *method, bool probe)
 {
 	teeliza_buf body;
 	json_t *reply = NULL;
@@ -429,7 +432,7 @@ static teeliza_err object_call(teeliza_buf *json_out, const tappd_client *c, con
 	teeliza_buf_init(&body, 16);
 	err = teeliza_buf_append_str(&body, "{}");
 	if (!err)
-		err = tappd_call(&reply, json_out, c, method, &body, false);
+		err = tappd_call(&reply, json_out, c, method, &body, false, probe);
 	teeliza_buf_free(&body);
 	json_decref(reply);
 	if (err)
@@ -439,10 +442,15 @@ static teeliza_err object_call(teeliza_buf *json_out, const tappd_client *c, con
 
 teeliza_err tappd_info(teeliza_buf *json_out, const tappd_client *c)
 {
-	return object_call(json_out, c, "Info");
+	return object_call(json_out, c, "Info", false);
 }
 
 teeliza_err tappd_version(teeliza_buf *json_out, const tappd_client *c)
 {
-	return object_call(json_out, c, "Version");
+	return object_call(json_out, c, "Version", false);
+}
+
+teeliza_err tappd_sim_root(teeliza_buf *json_out, const tappd_client *c)
+{
+	return object_call(json_out, c, "SimRoot", true);
 }

@@ -56,15 +56,21 @@ function shortHex(h) {
   return h && h.length > 24 ? h.slice(0, 12) + '…' + h.slice(-10) : (h || '');
 }
 
+// Where a verdict is rooted, in words; only 'intel' is Intel's.
+const ROOTS = {
+  intel: 'Intel-rooted',
+  simulator: 'Simulator-rooted (not Intel)',
+  caller: 'Rooted in your trust root (not Intel)',
+};
+
 function badgeFor(v) {
   if (!v) return el('span', { class: 'badge none', text: 'no verdict' });
   let cls = 'failed';
   let text = 'Failed';
   if (v.verdict === 'trusted' || v.verdict === 'untrusted') {
-    cls = v.rootedIn === 'intel' ? 'intel' : v.rootedIn === 'simulator' ? 'simulator' : 'none';
-    text = (v.rootedIn === 'intel' ? 'Intel-rooted' : v.rootedIn === 'simulator' ? 'Simulator-rooted (not Intel)' : 'Unknown root') +
-      (v.verdict === 'untrusted' ? ', untrusted' : '');
-    if (v.verdict === 'untrusted') cls = 'untrusted';
+    const root = ROOTS[v.rootedIn] ? v.rootedIn : 'unknown';
+    text = (ROOTS[root] || 'Unknown root') + (v.verdict === 'untrusted' ? ', untrusted' : ', trusted');
+    cls = v.verdict + ' ' + root;
   } else if (!v.verdict) {
     text = 'Not verified';
   }
@@ -221,8 +227,10 @@ async function verifyQuote(ev) {
   const result = document.getElementById('verify-result');
   const quote = document.getElementById('verify-quote').value.trim();
   const coll = document.getElementById('verify-collateral').value.trim();
+  const root = document.getElementById('verify-root').value.trim();
   const now = document.getElementById('verify-now').value.trim();
   const req = { quote };
+  if (root) req.trustRoot = root;
   result.replaceChildren(el('p', { class: 'muted', text: 'verifying…' }));
   try {
     if (coll) req.collateral = JSON.parse(coll);
