@@ -50,7 +50,7 @@ static const struct {
 	{"Version", ROUTE_VERSION},
 	{"Worker.Info", ROUTE_INFO},
 	{"Worker.Version", ROUTE_VERSION},
-	{"Tappd.SimRoot", ROUTE_SIM_ROOT}, /* teeliza only (simsrv_simroot.c) */
+	{"SimRoot", ROUTE_SIM_ROOT},       /* teeliza only (simsrv_simroot.c) */
 };
 
 #define TAPPD_SERVICE_PREFIX "Tappd."
