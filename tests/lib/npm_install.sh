@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the tests that run JS packages from the npm registry
 # (tests/interop/*.test.sh, tests/e2e/dashboard_browser.test.sh).
 #
