@@ -9,8 +9,6 @@
   deploy_check.py argv FILE TARGET WHAT
                                     print the target's CMD or HEALTHCHECK (WHAT = cmd | health)
                                     as NUL-terminated argv words (shell form: /bin/sh -c TEXT)
-  deploy_check.py steps FILE TARGET print the instructions that build TARGET, from its base
-                                    image on, one "INSTRUCTION<TAB>argument" line each
   deploy_check.py context SRC DST   copy SRC to DST as `docker build` would send it as the
                                     build context, leaving out what SRC/.dockerignore excludes
 
@@ -532,20 +530,6 @@ def main(argv):
             print(f"{argv[2]}: target {argv[3]} has no {argv[4]}", file=sys.stderr)
             return 1
         sys.stdout.write("".join(w + "\0" for w in words))
-        return 0
-    elif cmd == "steps" and len(argv) == 4:
-        st = {s.name: s for s in parse_stages(argv[2]) if s.name}.get(argv[3])
-        if st is None:
-            print(f"{argv[2]}: no target {argv[3]}", file=sys.stderr)
-            return 1
-        chain = []
-        while st is not None:
-            chain.insert(0, st)
-            st = st.parent
-        print(f"FROM\t{chain[0].base}")
-        for c in chain:
-            for instr, arg in c.items:
-                print(f"{instr}\t{arg}")
         return 0
     elif cmd == "context" and len(argv) == 4:
         n = copy_context(argv[2], argv[3])
