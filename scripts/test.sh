@@ -55,7 +55,9 @@ build_tree() { # dir cmake-args...
 }
 
 # Run ctest with JUnit output and count what it reports.
-# Sets t_pass t_fail t_skip t_failed_names t_skipped_lines.
+# Sets t_pass t_fail t_skip t_failed_names t_skipped_lines (each skipped test
+# with its "SKIP..." line, and each passed test's "SKIPPED PART: ..." lines:
+# a part of a test that could not run here is shown, not counted as passed).
 run_ctest() { # dir ctest-args...
 	local dir=$1 junit
 	shift
@@ -76,14 +78,15 @@ suite = ET.parse(sys.argv[1]).getroot()
 passed, failed, skipped, fnames, slines = 0, 0, 0, [], []
 for case in suite.iter("testcase"):
     status = case.get("status")
+    out = (case.findtext("system-out") or "").splitlines()
     if status == "run":
         passed += 1
+        slines += [f"{case.get('name')}: {l}" for l in out if l.startswith("SKIPPED PART")]
     elif status == "fail":
         failed += 1
         fnames.append(case.get("name"))
     else:
         skipped += 1
-        out = (case.findtext("system-out") or "").splitlines()
         why = next((l for l in out if l.startswith("SKIP")), "no reason printed")
         slines.append(f"{case.get('name')}: {why}")
 print(f"t_pass={passed} t_fail={failed} t_skip={skipped}")
@@ -176,6 +179,7 @@ else
 		record image failed "no test named e2e.image ran"
 	else
 		record image passed "e2e.image passed ($(elapsed "$start"))"
+		[ -z "$t_skipped_lines" ] || stage_notes[-1]+=$'\n'"$t_skipped_lines"
 	fi
 fi
 
