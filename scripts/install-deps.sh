@@ -12,6 +12,11 @@ pkgs=(
   jq python3  # the shell tests read JSON with them
   docker-compose  # parses deploy/*.yaml (config -q) without a Docker engine
   chromium  # the dashboard's browser test (tests/e2e/dashboard_browser.test.sh), headless
+  # The image test (tests/e2e/image.test.sh): builds deploy/Dockerfile and runs the
+  # containers without a Docker daemon, on a base made with debootstrap. runc, not
+  # crun (which cannot start containers on hybrid cgroup machines); catatonit for
+  # pods; netavark + aardvark-dns for the networks compose creates.
+  podman buildah runc catatonit netavark aardvark-dns debootstrap
 )
 # Node.js runs the interop tests and the JS side of the benchmarks.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)

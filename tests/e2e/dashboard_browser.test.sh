@@ -30,13 +30,9 @@ if [ ! -x "$chromium_bin" ]; then
 	exit 1
 fi
 pw="$build/dashboard-browser"
-if [ ! -f "$pw/node_modules/playwright-core/package.json" ] ||
-	! grep -q "\"version\": \"$PLAYWRIGHT_CORE_VERSION\"" "$pw/node_modules/playwright-core/package.json"; then
-	mkdir -p "$pw"
-	echo "installing playwright-core@$PLAYWRIGHT_CORE_VERSION into $pw"
-	npm install --prefix "$pw" --no-package-lock --no-save --no-audit --no-fund \
-		"playwright-core@$PLAYWRIGHT_CORE_VERSION" >/dev/null
-fi
+# shellcheck source=../lib/npm_install.sh
+. "$TEELIZA_SRC/tests/lib/npm_install.sh"
+npm_install_pinned "$pw" "playwright-core@$PLAYWRIGHT_CORE_VERSION"
 
 # ---- the agent ----
 tmp=$(mktemp -d /tmp/teeliza-e2e-dash.XXXXXX)

@@ -134,14 +134,14 @@ start_as_user() { # log cmd...
 }
 uid_of() { awk '/^Uid:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
-# The simulator target: its CMD, on a free port instead of 8090.
+# The simulator target: its CMD as written, on a free port (SIMULATOR_PORT=0) instead of 8090.
 mapfile -d '' sim_cmd < <(python3 "$check" argv "$dockerfile" simulator cmd)
-start_as_user "$tmp/sim" "${image_env[@]}" "${sim_cmd[@]}" --port 0 --socket "$app/data/tappd.sock"
+start_as_user "$tmp/sim" "${image_env[@]}" SIMULATOR_PORT=0 "${sim_cmd[@]}"
 sim_pid=$started
 sim_port=""
 for _ in $(seq 1 100); do
 	sim_port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out" 2>/dev/null || true)
-	[ -n "$sim_port" ] && [ -S "$app/data/tappd.sock" ] && break
+	[ -n "$sim_port" ] && break
 	kill -0 "$sim_pid" 2>/dev/null || break
 	sleep 0.1
 done
@@ -153,15 +153,26 @@ fi
 [ "$(uid_of "$sim_pid")" = "$uid" ] && ok "simulator runs as $user (uid $uid)" ||
 	fail "simulator runs as uid $(uid_of "$sim_pid"), want $uid"
 
-# The simulator target's HEALTHCHECK, as written in the Dockerfile, on the real port.
+# The simulator target's HEALTHCHECK, as written in the Dockerfile: it probes
+# SIMULATOR_PORT, so it passes on the port served and fails on another.
 mapfile -d '' sim_health < <(python3 "$check" argv "$dockerfile" simulator health)
-sim_health=("${sim_health[@]//127.0.0.1:8090/127.0.0.1:$sim_port}")
-check_rc "simulator HEALTHCHECK (${sim_health[*]})" 0 "${as_user[@]}" "${image_env[@]}" "${sim_health[@]}"
+closed_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+check_rc "simulator HEALTHCHECK (${sim_health[*]}) with SIMULATOR_PORT=$sim_port" 0 \
+	"${as_user[@]}" "${image_env[@]}" "SIMULATOR_PORT=$sim_port" "${sim_health[@]}"
+check_rc "simulator HEALTHCHECK follows SIMULATOR_PORT (a closed port: unhealthy)" 1 \
+	"${as_user[@]}" "${image_env[@]}" "SIMULATOR_PORT=$closed_port" "${sim_health[@]}"
 check_rc "healthcheck: wrong route is unhealthy" 1 "$bin" healthcheck -X POST "http://127.0.0.1:$sim_port/prpc/Tappd.Nope"
+# tappd's unix socket (PRODUCTION mode): a second simulator serving only a socket.
+start_as_user "$tmp/socksim" "${image_env[@]}" teeliza simulator --no-tcp --socket "$app/data/tappd.sock" \
+	--state-dir "$app/data/socket-simulator"
+for _ in $(seq 1 100); do
+	[ -S "$app/data/tappd.sock" ] && break
+	kill -0 "$started" 2>/dev/null || break
+	sleep 0.1
+done
 check_rc "healthcheck over tappd's unix socket, as $user" 0 "${as_user[@]}" "$bin" healthcheck -q \
 	--unix-socket "$app/data/tappd.sock" -d '{}' http://localhost/prpc/Tappd.Version
 check_rc "healthcheck: missing socket is unhealthy" 1 "$bin" healthcheck -q --unix-socket "$tmp/none.sock" http://localhost/
-closed_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 check_rc "healthcheck: refused connection is unhealthy" 1 "$bin" healthcheck -q "http://127.0.0.1:$closed_port/healthz"
 check_rc "healthcheck: no URL" 64 "$bin" healthcheck
 check_rc "healthcheck: not an http(s) URL" 64 "$bin" healthcheck "ftp://127.0.0.1:$sim_port/"
@@ -265,8 +276,25 @@ if ! command -v docker-compose >/dev/null 2>&1; then
 	fail "docker-compose is missing (bash scripts/install-deps.sh installs Debian's)"
 else
 	: >"$tmp/empty.env"
-	check_rc "docker-compose config: cloud manifest" 0 \
-		env -u WALLET_SECRET_SALT docker-compose --env-file "$tmp/empty.env" -f "$src/deploy/docker-compose.yaml" config -q
+	check_rc "docker-compose config: cloud manifest with API_TOKEN" 0 \
+		env -u WALLET_SECRET_SALT API_TOKEN=t docker-compose --env-file "$tmp/empty.env" -f "$src/deploy/docker-compose.yaml" config -q
+	check_rc "docker-compose config: cloud manifest refuses to start without API_TOKEN" 1 \
+		env -u WALLET_SECRET_SALT -u API_TOKEN docker-compose --env-file "$tmp/empty.env" -f "$src/deploy/docker-compose.yaml" config -q
+	grep -q 'API_TOKEN' "$tmp/err" || fail "the missing-token error does not name API_TOKEN"
+	check_rc "docker-compose config: cloud manifest refuses an empty API_TOKEN" 1 \
+		env -u WALLET_SECRET_SALT API_TOKEN= docker-compose --env-file "$tmp/empty.env" -f "$src/deploy/docker-compose.yaml" config -q
+	env -u WALLET_SECRET_SALT -u API_RATE_LIMIT API_TOKEN=t docker-compose --env-file "$tmp/empty.env" \
+		-f "$src/deploy/docker-compose.yaml" config >"$tmp/cloud.yaml" 2>"$tmp/err" || true
+	grep -q 'API_RATE_LIMIT: .120.' "$tmp/cloud.yaml" && ok "cloud manifest: API_RATE_LIMIT defaults to 120 per minute" ||
+		fail "cloud manifest: no API_RATE_LIMIT 120 by default: $(grep -i rate "$tmp/cloud.yaml" | tr '\n' ' ')"
+	check_rc "docker-compose config: local stack without API_TOKEN" 0 \
+		env -u API_TOKEN docker-compose --env-file "$src/deploy/.env.example" -f "$src/deploy/docker-compose.local.yaml" config -q
+	# The simulator-on-the-host path: TEELIZA_SIMULATOR replaces the service next door.
+	env TEELIZA_SIMULATOR=http://host.docker.internal:8090 docker-compose --env-file "$src/deploy/.env.example" \
+		-f "$src/deploy/docker-compose.local.yaml" config >"$tmp/local.yaml" 2>"$tmp/err" || true
+	grep -q 'DSTACK_SIMULATOR_ENDPOINT: http://host.docker.internal:8090' "$tmp/local.yaml" &&
+		ok "local stack: TEELIZA_SIMULATOR points the agent at a simulator on the host" ||
+		fail "local stack: TEELIZA_SIMULATOR not used: $(grep SIMULATOR "$tmp/local.yaml" | tr '\n' ' ')"
 	check_rc "docker-compose config: local stack with .env.example" 0 \
 		docker-compose --env-file "$src/deploy/.env.example" -f "$src/deploy/docker-compose.local.yaml" config -q
 	check_rc "docker-compose config: local stack refuses to start without WALLET_SECRET_SALT" 1 \
@@ -306,7 +334,19 @@ mutant cloud "$cloud" 's#TEE_MODE=PRODUCTION#TEE_MODE=LOCAL#' "TEE_MODE must be 
 mutant cloud "$cloud" 's#SQLITE_FILE=/app/data/db.sqlite#SQLITE_FILE=/app/db.sqlite#' "is not in the image's data volume"
 mutant cloud "$cloud" 's#\["teeliza", "start"#["pnpm", "start"#' "command must be the list"
 mutant cloud "$cloud" 's#"start", "--non-interactive", #"start", #' "command lacks --non-interactive"
-mutant local "$local_yaml" 's#http://simulator:8090#http://localhost:8090#' "must name the simulator service"
+mutant local "$local_yaml" 's#http://simulator:8090#http://localhost:8090#' "the simulator service unless overridden"
+mutant local "$local_yaml" 's#${TEELIZA_SIMULATOR:-http://simulator:8090}#http://simulator:8090#' \
+	"the simulator service unless overridden"
+mutant local "$local_yaml" 's#^    image: teeliza-simulator:local$#&\n    command: ["teeliza", "simulator", "--listen", "0.0.0.0"]#' \
+	"overrides the image's command"
+mutant cloud "$cloud" 's#API_TOKEN=${API_TOKEN:?[^}]*}#API_TOKEN=${API_TOKEN}#' "API_TOKEN must be required"
+mutant cloud "$cloud" 's#${API_RATE_LIMIT:-120}#${API_RATE_LIMIT:-0}#' "API_RATE_LIMIT must default to a limit"
+mutant cloud "$cloud" '/API_RATE_LIMIT=/d' "API_RATE_LIMIT must default to a limit"
+mutant dockerfile "$dockerfile" 's#127.0.0.1:${SIMULATOR_PORT:-8090}/#127.0.0.1:8090/#' \
+	'the HEALTHCHECK does not probe ${SIMULATOR_PORT}'
+mutant dockerfile "$dockerfile" 's#--port \\"${SIMULATOR_PORT:-8090}\\"##' "CMD does not serve --port"
+mutant dockerfile "$dockerfile" '/^ARG DEBIAN_FRONTEND=noninteractive$/d' \
+	"apt-get runs without DEBIAN_FRONTEND=noninteractive"
 mutant local "$local_yaml" '/host-gateway/d' "extra_hosts lacks host.docker.internal:host-gateway"
 mutant local "$local_yaml" 's#- agent-data:/app/data#- agent-data:/app/db.sqlite#' "nothing mounted on /app/data"
 mutant local "$local_yaml" 's#OPENAI_API_KEY=${OPENAI_API_KEY:-}#OPENAI_API_KEY=sk-live#' \

@@ -9,8 +9,6 @@
   deploy_check.py argv FILE TARGET WHAT
                                     print the target's CMD or HEALTHCHECK (WHAT = cmd | health)
                                     as NUL-terminated argv words (shell form: /bin/sh -c TEXT)
-  deploy_check.py steps FILE TARGET print the instructions that build TARGET, from its base
-                                    image on, one "INSTRUCTION<TAB>argument" line each
   deploy_check.py context SRC DST   copy SRC to DST as `docker build` would send it as the
                                     build context, leaving out what SRC/.dockerignore excludes
 
@@ -23,6 +21,7 @@ import json
 import os
 import posixpath
 import re
+import shlex
 import shutil
 import sys
 
@@ -180,6 +179,14 @@ def check_cloud(c, data_dir):
         if key not in env:
             c.fail(f"tee: environment lacks {key}")
     c.check_secrets("tee", env)
+    # Safe by default: the REST API behind the cloud's gateway is public, so
+    # compose must refuse to start without a token (${API_TOKEN:?message}).
+    if not re.match(r"^\$\{API_TOKEN:\?[^}]+\}$", env.get("API_TOKEN", "")):
+        c.fail(f"tee: API_TOKEN must be required, ${{API_TOKEN:?message}} (got {env.get('API_TOKEN')!r})")
+    m = re.match(r"^\$\{API_RATE_LIMIT:-(\d+)\}$", env.get("API_RATE_LIMIT", ""))
+    if not m or int(m.group(1)) == 0:
+        c.fail(f"tee: API_RATE_LIMIT must default to a limit, ${{API_RATE_LIMIT:-N}} with N > 0 "
+               f"(got {env.get('API_RATE_LIMIT')!r})")
     c.check_tappd_socket("tee", svc)
     c.check_data_volume("tee", svc, env, data_dir)
     c.check_port("tee", svc, env)
@@ -195,7 +202,9 @@ def check_local(c, data_dir):
         c.fail("simulator: not built from the Dockerfile's simulator target")
     if (agent.get("build") or {}).get("target") != "agent":
         c.fail("agent: not built from the Dockerfile's agent target")
-    c.check_command("simulator", sim, ["teeliza", "simulator"])
+    if "command" in sim:
+        c.fail("simulator: overrides the image's command; the image's command and HEALTHCHECK "
+               "both follow SIMULATOR_PORT, an overriding command may not")
     cmd = c.check_command("agent", agent, ["teeliza", "start"])
     c.check_no_chat("agent", agent, cmd)
     env = c.env("agent", agent)
@@ -204,10 +213,12 @@ def check_local(c, data_dir):
     endpoint = env.get("DSTACK_SIMULATOR_ENDPOINT")
     extra = [str(h) for h in agent.get("extra_hosts") or []]
     if endpoint is not None:
-        m = re.match(r"^http://([^:/]+):(\d+)$", endpoint)
+        # ${TEELIZA_SIMULATOR:-http://simulator:8090}: the service next door unless
+        # the operator names another simulator (one on the host, with --no-deps).
+        m = re.match(r"^\$\{TEELIZA_SIMULATOR:-http://([^:/]+):(\d+)\}$", endpoint)
         if not m or m.group(1) != "simulator" or m.group(2) != "8090":
-            c.fail(f"agent: DSTACK_SIMULATOR_ENDPOINT must name the simulator service, "
-                   f"http://simulator:8090 (got {endpoint!r})")
+            c.fail(f"agent: DSTACK_SIMULATOR_ENDPOINT must be ${{TEELIZA_SIMULATOR:-http://simulator:8090}}, "
+                   f"the simulator service unless overridden (got {endpoint!r})")
     elif "host.docker.internal:host-gateway" not in extra:
         c.fail("agent: neither DSTACK_SIMULATOR_ENDPOINT=http://simulator:8090 nor "
                "extra_hosts host.docker.internal:host-gateway: TEE_MODE=DOCKER cannot reach a simulator")
@@ -299,6 +310,17 @@ def exec_form(text):
     return None
 
 
+def command_words(argv):
+    """An exec-form CMD's words; for ["sh", "-c", "exec WORDS"] the words of the script."""
+    if argv is not None and len(argv) == 3 and argv[:2] == ["sh", "-c"]:
+        try:
+            words = shlex.split(argv[2])
+        except ValueError:
+            return None
+        return words[1:] if words[:1] == ["exec"] else words
+    return argv
+
+
 def health_command(text):
     """HEALTHCHECK [options] CMD ... -> the command text after CMD."""
     words = text.split()
@@ -360,9 +382,29 @@ def check_dockerfile(path, problems):
         elif "teeliza healthcheck" not in " ".join(exec_form(health_command(health)) or
                                                     [health_command(health)]):
             fail(f"{target}: the HEALTHCHECK does not use `teeliza healthcheck`")
-        cmd = exec_form(st.inherited("CMD") or "")
+        cmd = command_words(exec_form(st.inherited("CMD") or ""))
         if cmd is None or cmd[: len(cmd_start)] != cmd_start:
             fail(f"{target}: CMD is not {cmd_start}")
+        # apt in a build asks no questions (debconf falls back to prompts otherwise).
+        frontend = any(re.search(r"\bDEBIAN_FRONTEND=noninteractive\b", a)
+                       for c in chain for a in c.own("ARG") + c.own("ENV"))
+        for c in chain:
+            for a in c.own("RUN"):
+                if "apt-get install" in a and not frontend and "DEBIAN_FRONTEND=noninteractive" not in a:
+                    fail(f"stage {c.name}: apt-get runs without DEBIAN_FRONTEND=noninteractive")
+    sim = by_name.get("simulator")
+    if sim is not None:
+        # The HEALTHCHECK must probe the port the simulator serves: both read SIMULATOR_PORT.
+        env = " ".join(a for a in sim.own("ENV"))
+        if "SIMULATOR_PORT=8090" not in env:
+            fail("simulator: ENV SIMULATOR_PORT=8090 missing")
+        health = health_command(sim.inherited("HEALTHCHECK") or "") or ""
+        if "${SIMULATOR_PORT" not in health or re.search(r":8090\b", health):
+            fail(f"simulator: the HEALTHCHECK does not probe ${{SIMULATOR_PORT}} (got {health!r})")
+        words = command_words(exec_form(sim.inherited("CMD") or "")) or []
+        port_arg = words[words.index("--port") + 1] if "--port" in words[:-1] else ""
+        if not port_arg.startswith("${SIMULATOR_PORT"):
+            fail(f"simulator: CMD does not serve --port ${{SIMULATOR_PORT}} (got {words!r})")
     agent = by_name.get("agent")
     if agent is not None:
         env = " ".join(a for a in agent.own("ENV"))
@@ -488,20 +530,6 @@ def main(argv):
             print(f"{argv[2]}: target {argv[3]} has no {argv[4]}", file=sys.stderr)
             return 1
         sys.stdout.write("".join(w + "\0" for w in words))
-        return 0
-    elif cmd == "steps" and len(argv) == 4:
-        st = {s.name: s for s in parse_stages(argv[2]) if s.name}.get(argv[3])
-        if st is None:
-            print(f"{argv[2]}: no target {argv[3]}", file=sys.stderr)
-            return 1
-        chain = []
-        while st is not None:
-            chain.insert(0, st)
-            st = st.parent
-        print(f"FROM\t{chain[0].base}")
-        for c in chain:
-            for instr, arg in c.items:
-                print(f"{instr}\t{arg}")
         return 0
     elif cmd == "context" and len(argv) == 4:
         n = copy_context(argv[2], argv[3])

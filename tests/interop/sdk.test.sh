@@ -11,10 +11,13 @@ here="$TEELIZA_SRC/tests/interop"
 mods="$TEELIZA_BUILD/interop-js"
 mkdir -p "$mods"
 cp "$here/package.json" "$here/plugin-flow.mjs" "$here/sdk-vs-teeliza.mjs" "$mods/"
-if [ ! -d "$mods/node_modules/@phala/dstack-sdk" ] || [ ! -d "$mods/node_modules/viem" ] ||
-   [ ! -d "$mods/node_modules/@solana/web3.js" ]; then
-	(cd "$mods" && npm install --no-package-lock --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# shellcheck source=../lib/npm_install.sh
+. "$TEELIZA_SRC/tests/lib/npm_install.sh"
+command -v node >/dev/null || { echo "FAIL: node is required (scripts/install-deps.sh installs it)" >&2; exit 1; }
+# The exact versions package.json pins.
+mapfile -t specs < <(node -e 'for (const [n, v] of Object.entries(require(process.argv[1]).dependencies)) console.log(`${n}@${v}`)' \
+	"$here/package.json")
+npm_install_pinned "$mods" "${specs[@]}"
 
 tmp=$(mktemp -d /tmp/teeliza-sdk.XXXXXX)
 sim_pid=""

@@ -11,11 +11,10 @@ set -euo pipefail
 DCAPQVL_VERSION=0.3.9
 NODE_DIR="$TEELIZA_BUILD/interop-dcapqvl"
 
-command -v node >/dev/null || { echo "node is required (scripts/install-deps.sh installs it)" >&2; exit 1; }
-if [ ! -f "$NODE_DIR/node_modules/@phala/dcap-qvl/package.json" ]; then
-	mkdir -p "$NODE_DIR"
-	npm install --silent --no-audit --no-fund --prefix "$NODE_DIR" "@phala/dcap-qvl@$DCAPQVL_VERSION" >&2
-fi
+command -v node >/dev/null || { echo "FAIL: node is required (scripts/install-deps.sh installs it)" >&2; exit 1; }
+# shellcheck source=../lib/npm_install.sh
+. "$(dirname "$0")/../lib/npm_install.sh"
+npm_install_pinned "$NODE_DIR" "@phala/dcap-qvl@$DCAPQVL_VERSION"
 
 work=$(mktemp -d /tmp/sim_quote_dcapqvl.XXXXXX)
 sim_pid=
