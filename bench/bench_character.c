@@ -19,7 +19,7 @@
  */
 #include "bench_util.h"
 
-#include "teeliza/agent_character.h"
+#include "teeliza/agent/character.h"
 
 #include <jansson.h>
 #include <stdio.h>

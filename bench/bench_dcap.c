@@ -14,8 +14,8 @@
  */
 #include "bench_util.h"
 
-#include "teeliza/dcap_quote.h"
-#include "teeliza/dcap_verify.h"
+#include "teeliza/dcap/quote.h"
+#include "teeliza/dcap/verify.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -6,7 +6,7 @@
  */
 #include "bench_util.h"
 
-#include "teeliza/derive.h"
+#include "teeliza/tee/derive.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -7,8 +7,8 @@
  */
 #include "bench_util.h"
 
-#include "teeliza/encoding.h"
-#include "teeliza/rtmr.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/tee/rtmr.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>

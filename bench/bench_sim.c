@@ -19,7 +19,7 @@
  */
 #include "bench_util.h"
 
-#include "teeliza/simulator.h"
+#include "teeliza/sim/simulator.h"
 
 #include <curl/curl.h>
 #include <errno.h>

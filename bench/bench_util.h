@@ -8,7 +8,7 @@
 #ifndef TEELIZA_BENCH_UTIL_H
 #define TEELIZA_BENCH_UTIL_H
 
-#include "teeliza/common.h"
+#include "teeliza/common/common.h"
 
 #include <stdint.h>
 

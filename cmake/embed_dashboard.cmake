@@ -1,7 +1,7 @@
 # Turn the dashboard's sources into a C file of byte arrays (run with cmake -P).
-# In: SRC_DIR (src/lib/agent/dashboard), OUT (the .c file to write).
-set(body "/* Generated from src/lib/agent/dashboard by cmake/embed_dashboard.cmake. Do not edit. */\n")
-string(APPEND body "#include \"agent/dashboard_assets.h\"\n")
+# In: SRC_DIR (src/lib/agent/api/dashboard), OUT (the .c file to write).
+set(body "/* Generated from src/lib/agent/api/dashboard by cmake/embed_dashboard.cmake. Do not edit. */\n")
+string(APPEND body "#include \"agent/api/dashboard_assets.h\"\n")
 foreach(pair "index.html;dashboard_index_html" "app.js;dashboard_app_js" "style.css;dashboard_style_css")
   list(GET pair 0 file)
   list(GET pair 1 name)

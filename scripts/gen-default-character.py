@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate src/lib/agent/character_default_json.c from characters/teeliza.character.json.
+"""Regenerate src/lib/agent/character/character_default_json.c from characters/teeliza.character.json.
 
 The unit test test_agent_character checks that the two stay byte-identical;
 run this after editing the JSON:  python3 scripts/gen-default-character.py
@@ -21,4 +21,4 @@ for i, line in enumerate(lines):
     out.append('\t"' + esc + '"' + (";" if i == len(lines) - 1 else ""))
 if not lines:
     out.append('\t"";')
-(root / "src" / "lib" / "agent" / "character_default_json.c").write_text("\n".join(out) + "\n")
+(root / "src" / "lib" / "agent" / "character" / "character_default_json.c").write_text("\n".join(out) + "\n")

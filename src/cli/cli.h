@@ -6,7 +6,7 @@
 #ifndef TEELIZA_CLI_H
 #define TEELIZA_CLI_H
 
-#include "teeliza/common.h"
+#include "teeliza/common/common.h"
 
 enum {
 	EXIT_OK = 0,

@@ -5,8 +5,8 @@
  * the plugin logs it, check each quote against its event log and data, stop.
  */
 #include "cli/tee_cli.h"
-#include "teeliza/agent_uuid.h"
-#include "teeliza/simulator.h"
+#include "teeliza/agent/uuid.h"
+#include "teeliza/sim/simulator.h"
 
 #include <errno.h>
 #include <ftw.h>

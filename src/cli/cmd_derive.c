@@ -1,6 +1,6 @@
 /* `teeliza derive`: a wallet from tappd, as Eliza's TEE plugin derives it, with its attestation. */
 #include "cli/tee_cli.h"
-#include "teeliza/encoding.h"
+#include "teeliza/common/encoding.h"
 
 #include <getopt.h>
 #include <stdlib.h>

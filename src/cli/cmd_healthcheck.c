@@ -4,9 +4,9 @@
  * else, the two codes Docker gives meaning to (healthy / unhealthy).
  */
 #include "cli/cli.h"
-#include "teeliza/log.h"
+#include "teeliza/common/log.h"
 
-#include "teeliza/http.h"
+#include "teeliza/http/http.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,7 +1,7 @@
 /* `teeliza quote DATA`: a TDX quote from tappd over some data, with its event log and RTMRs. */
 #include "cli/tee_cli.h"
-#include "teeliza/encoding.h"
-#include "teeliza/reportdata.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/tee/reportdata.h"
 
 #include <getopt.h>
 #include <string.h>

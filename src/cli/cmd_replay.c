@@ -1,7 +1,7 @@
 /* `teeliza replay EVENTLOG.json [--json]`: RTMR0-3 from an event log. */
 #include "cli/cli.h"
-#include "teeliza/encoding.h"
-#include "teeliza/rtmr.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/tee/rtmr.h"
 
 #include <stdio.h>
 #include <stdlib.h>

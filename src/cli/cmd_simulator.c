@@ -5,7 +5,7 @@
  */
 #include "cli/cli.h"
 
-#include "teeliza/simulator.h"
+#include "teeliza/sim/simulator.h"
 
 #include <assert.h>
 #include <errno.h>

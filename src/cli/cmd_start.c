@@ -7,10 +7,10 @@
  */
 #include "cli/cli.h"
 #include "cli/env_file.h"
-#include "teeliza/agent_model.h"
-#include "teeliza/agent_runtime.h"
-#include "teeliza/log.h"
-#include "teeliza/simulator.h"
+#include "teeliza/agent/model.h"
+#include "teeliza/agent/runtime.h"
+#include "teeliza/common/log.h"
+#include "teeliza/sim/simulator.h"
 
 #include <errno.h>
 #include <ftw.h>

@@ -1,8 +1,8 @@
 /* `teeliza verify QUOTE`: verify a TDX/SGX DCAP quote offline against collateral. */
 #include "cli/cli.h"
-#include "teeliza/dcap_quote.h"
-#include "teeliza/dcap_verify.h"
-#include "teeliza/encoding.h"
+#include "teeliza/dcap/quote.h"
+#include "teeliza/dcap/verify.h"
+#include "teeliza/common/encoding.h"
 
 #include <ctype.h>
 #include <errno.h>

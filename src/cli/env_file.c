@@ -8,7 +8,7 @@
  * are ever printed.
  */
 #include "cli/env_file.h"
-#include "teeliza/dotenv.h"
+#include "teeliza/common/dotenv.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* Shared by the tappd subcommands: endpoint, salt, attestation output. */
 #include "cli/tee_cli.h"
 #include "cli/env_file.h"
-#include "teeliza/encoding.h"
+#include "teeliza/common/encoding.h"
 
 #include <errno.h>
 #include <fcntl.h>

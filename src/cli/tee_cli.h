@@ -7,9 +7,9 @@
 #define TEELIZA_TEE_CLI_H
 
 #include "cli/cli.h"
-#include "teeliza/agent_uuid.h"
-#include "teeliza/attest.h"
-#include "teeliza/tappd.h"
+#include "teeliza/agent/uuid.h"
+#include "teeliza/tee/attest.h"
+#include "teeliza/tee/tappd.h"
 
 #include <jansson.h>
 #include <stdio.h>

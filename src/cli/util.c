@@ -1,6 +1,6 @@
 /* Shared helpers of the subcommands. */
 #include "cli/cli.h"
-#include "teeliza/log.h"
+#include "teeliza/common/log.h"
 
 #include <stdio.h>
 #include <string.h>

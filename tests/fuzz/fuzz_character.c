@@ -18,8 +18,8 @@
  */
 #include "fuzz.h"
 
-#include "teeliza/agent_character.h"
-#include "teeliza/agent_uuid.h"
+#include "teeliza/agent/character.h"
+#include "teeliza/agent/uuid.h"
 
 #include <jansson.h>
 #include <limits.h>

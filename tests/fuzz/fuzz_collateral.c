@@ -6,7 +6,7 @@
  */
 #include "fuzz.h"
 
-#include "teeliza/dcap_verify.h"
+#include "teeliza/dcap/verify.h"
 #include "../../src/lib/dcap/verify_internal.h"
 
 #include <string.h>

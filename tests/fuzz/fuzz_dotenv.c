@@ -7,7 +7,7 @@
  */
 #include "fuzz.h"
 
-#include "teeliza/dotenv.h"
+#include "teeliza/common/dotenv.h"
 
 #include <string.h>
 

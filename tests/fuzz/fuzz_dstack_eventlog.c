@@ -6,10 +6,10 @@
  */
 #include "fuzz.h"
 
-#include "teeliza/dcap_quote.h"
-#include "teeliza/dstack_events.h"
-#include "teeliza/dstack_provenance.h"
-#include "teeliza/encoding.h"
+#include "teeliza/dcap/quote.h"
+#include "teeliza/tee/dstack_events.h"
+#include "teeliza/tee/dstack_provenance.h"
+#include "teeliza/common/encoding.h"
 
 #include <jansson.h>
 #include <string.h>

@@ -10,7 +10,7 @@
  */
 #include "fuzz.h"
 
-#include "teeliza/rtmr.h"
+#include "teeliza/tee/rtmr.h"
 /* the two parsers behind tee_event_log_parse (a library internal, not installed) */
 #include "../../src/lib/tee/eventlog_internal.h"
 

@@ -1,5 +1,5 @@
 /*
- * Fuzz the log escaping rule (teeliza/log.h): whatever the bytes, an escaped
+ * Fuzz the log escaping rule (teeliza/common/log.h): whatever the bytes, an escaped
  * text is valid UTF-8 with no control character, DEL, C1 control, line or
  * paragraph separator or bidi override; it is never shorter than its input;
  * printable ASCII passes unchanged; a log line never holds a '\n' and never
@@ -7,8 +7,8 @@
  */
 #include "fuzz.h"
 
-#include "teeliza/encoding.h"
-#include "teeliza/log.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/common/log.h"
 
 #include <string.h>
 

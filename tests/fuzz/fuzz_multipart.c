@@ -10,8 +10,8 @@
  */
 #include "fuzz.h"
 
-#include "teeliza/encoding.h"
-#include "teeliza/http_form.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/http/form.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -22,8 +22,8 @@
  */
 #include "fuzz.h"
 
-#include "teeliza/dcap_pck.h"
-#include "teeliza/dcap_verify.h"
+#include "teeliza/dcap/pck.h"
+#include "teeliza/dcap/verify.h"
 #include "../../src/lib/dcap/verify_internal.h"
 
 #include <openssl/ec.h>

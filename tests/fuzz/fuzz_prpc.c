@@ -10,9 +10,9 @@
  */
 #include "fuzz.h"
 
-#include "teeliza/encoding.h"
-#include "teeliza/rtmr.h"
-#include "teeliza/simulator.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/tee/rtmr.h"
+#include "teeliza/sim/simulator.h"
 
 #include <ftw.h>
 #include <jansson.h>

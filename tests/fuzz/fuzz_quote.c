@@ -5,8 +5,8 @@
  */
 #include "fuzz.h"
 
-#include "teeliza/dcap_pck.h"
-#include "teeliza/dcap_quote.h"
+#include "teeliza/dcap/pck.h"
+#include "teeliza/dcap/quote.h"
 
 #include <stdio.h>
 #include <string.h>

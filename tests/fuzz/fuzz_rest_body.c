@@ -11,8 +11,8 @@
  */
 #include "fuzz.h"
 
-#include "teeliza/http_form.h"
-#include "agent/api_internal.h"
+#include "teeliza/http/form.h"
+#include "agent/api/api_internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -11,7 +11,7 @@
  */
 #include "fuzz.h"
 
-#include "agent/api_internal.h"
+#include "agent/api/api_internal.h"
 
 #include <string.h>
 

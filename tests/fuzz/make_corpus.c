@@ -9,10 +9,10 @@
  * "<file>.json:<key>" the string value of key in that JSON object (e.g. a
  * collateral's tcb_info_issuer_chain).
  */
-#include "teeliza/common.h"
-#include "teeliza/dcap_pck.h"
-#include "teeliza/dcap_quote.h"
-#include "teeliza/encoding.h"
+#include "teeliza/common/common.h"
+#include "teeliza/dcap/pck.h"
+#include "teeliza/dcap/quote.h"
+#include "teeliza/common/encoding.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -8,7 +8,7 @@
  */
 #include "fuzz.h"
 
-#include "teeliza/common.h"
+#include "teeliza/common/common.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
 #include <cmocka.h>
 
 #include "fakehttp.h"
-#include "teeliza/common.h"
+#include "teeliza/common/common.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

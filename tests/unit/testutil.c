@@ -4,9 +4,9 @@
 #include <cmocka.h>
 
 #include "testutil.h"
-#include "teeliza/common.h"
-#include "teeliza/encoding.h"
-#include "teeliza/http.h"
+#include "teeliza/common/common.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/http/http.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * Base58 with the Bitcoin alphabet (Solana addresses). Plain quadratic base
  * conversion: inputs are keys and signatures, a few dozen bytes.
  */
-#include "teeliza/encoding.h"
+#include "teeliza/common/encoding.h"
 
 #include <assert.h>
 #include <string.h>

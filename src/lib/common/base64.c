@@ -4,7 +4,7 @@
  * whitespace is skipped, padding may be omitted, '=' is only allowed as the
  * last one or two characters of a multiple-of-4 text.
  */
-#include "teeliza/encoding.h"
+#include "teeliza/common/encoding.h"
 
 #include <assert.h>
 

@@ -1,5 +1,5 @@
 /* Bounded growable buffers. */
-#include "teeliza/common.h"
+#include "teeliza/common/common.h"
 
 #include <assert.h>
 #include <stdarg.h>

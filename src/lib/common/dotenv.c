@@ -1,11 +1,11 @@
 /*
  * A strict .env parser with dotenv 16's reading of every line it accepts
- * (include/teeliza/dotenv.h). It works on the bytes it is given, line by
+ * (include/teeliza/common/dotenv.h). It works on the bytes it is given, line by
  * line: a scanner over [p, end), never past end. Values are secrets (wallet
  * salts, API keys): every copy is wiped before it is freed, and no error
  * message quotes one.
  */
-#include "teeliza/dotenv.h"
+#include "teeliza/common/dotenv.h"
 
 #include <assert.h>
 #include <stdlib.h>

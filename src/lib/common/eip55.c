@@ -2,8 +2,8 @@
  * EIP-55 mixed-case address checksum: a hex letter is upper case when the
  * matching nibble of keccak256(lowercase hex address) is 8 or more.
  */
-#include "teeliza/encoding.h"
-#include "teeliza/keccak.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/common/keccak.h"
 
 #include <assert.h>
 

@@ -5,7 +5,7 @@
  * to root) for as long as the process runs. So the bytes are overwritten
  * too.
  */
-#include "teeliza/common.h"
+#include "teeliza/common/common.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* The error enum's names and the per-thread detail message. */
-#include "teeliza/common.h"
+#include "teeliza/common/common.h"
 
 #include <stdarg.h>
 #include <stdio.h>

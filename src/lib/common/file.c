@@ -1,5 +1,5 @@
 /* Whole-file reads and atomic writes. */
-#include "teeliza/common.h"
+#include "teeliza/common/common.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* Hex encoding and strict decoding. */
-#include "teeliza/encoding.h"
+#include "teeliza/common/encoding.h"
 
 #include <assert.h>
 

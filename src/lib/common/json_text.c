@@ -3,7 +3,7 @@
  * (JSON.stringify) and tappd (serde_json) write them: report_data is a hash
  * of such text, so jansson's escaping (uppercase \u00XX) would not do.
  */
-#include "teeliza/encoding.h"
+#include "teeliza/common/encoding.h"
 
 #include <assert.h>
 #include <string.h>

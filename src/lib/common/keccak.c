@@ -2,7 +2,7 @@
  * Keccak-f[1600] sponge with the original multi-rate padding (0x01 ... 0x80),
  * i.e. Ethereum's keccak256, not FIPS 202 SHA-3.
  */
-#include "teeliza/keccak.h"
+#include "teeliza/common/keccak.h"
 
 #include <assert.h>
 #include <string.h>

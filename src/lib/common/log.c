@@ -1,11 +1,11 @@
 /*
- * The one escaping rule for log lines (teeliza/log.h) and the writer every
+ * The one escaping rule for log lines (teeliza/common/log.h) and the writer every
  * log goes through: a log line is built whole, escaped, then written with
  * one fwrite under the stream's lock, so that neither a byte from outside
  * nor another thread can split it.
  */
-#include "teeliza/log.h"
-#include "teeliza/encoding.h"
+#include "teeliza/common/log.h"
+#include "teeliza/common/encoding.h"
 
 #include <assert.h>
 #include <stdio.h>

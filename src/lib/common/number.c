@@ -4,7 +4,7 @@
  * blanks and wrap silently on overflow ("18446744073709551616" → 0, "-1" →
  * UINT64_MAX); this accepts digits only and checks the range before each step.
  */
-#include "teeliza/common.h"
+#include "teeliza/common/common.h"
 
 #include <assert.h>
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /* Wiping secrets and comparing them without leaking timing. */
-#include "teeliza/common.h"
+#include "teeliza/common/common.h"
 
 #include <openssl/crypto.h>
 

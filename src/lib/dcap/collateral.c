@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "teeliza/encoding.h"
+#include "teeliza/common/encoding.h"
 
 #define WHAT "collateral"
 

@@ -7,7 +7,7 @@
  * strings, nothing but whitespace after the object. Values of unknown keys
  * are validated and skipped.
  */
-#include "teeliza/encoding.h"
+#include "teeliza/common/encoding.h"
 #include "dcap/verify_internal.h"
 
 #include <stdlib.h>

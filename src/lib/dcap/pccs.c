@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "teeliza/encoding.h"
+#include "teeliza/common/encoding.h"
 
 #define PCCS_MAX_BODY (8u << 20)
 #define PCCS_MAX_HEADER 65536

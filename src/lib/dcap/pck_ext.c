@@ -19,7 +19,7 @@
  *         SEQUENCE { OID .7.1 .. .7.3, BOOLEAN } } } }
  * where every OID is under 1.2.840.113741.1.13.1.
  */
-#include "teeliza/dcap_pck.h"
+#include "teeliza/dcap/pck.h"
 
 #include <assert.h>
 #include <string.h>

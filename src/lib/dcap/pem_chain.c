@@ -8,7 +8,7 @@
  * on its BEGIN line would be skipped, and this reader would see another leaf
  * than the verifier's (x509_chain.c), which reads every block.
  */
-#include "teeliza/dcap_pck.h"
+#include "teeliza/dcap/pck.h"
 
 #include <assert.h>
 #include <limits.h>

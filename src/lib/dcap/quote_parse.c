@@ -17,7 +17,7 @@
  *  - Only certification data that ends in a type 5 PEM chain is accepted,
  *    since that is all the verifier can use.
  */
-#include "teeliza/dcap_quote.h"
+#include "teeliza/dcap/quote.h"
 
 #include <assert.h>
 #include <string.h>

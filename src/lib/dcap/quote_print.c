@@ -3,9 +3,9 @@
  * table (for people). Both read only through the dcap_quote view, so they see
  * exactly what the parser accepted.
  */
-#include "teeliza/dcap_quote.h"
-#include "teeliza/dcap_pck.h"
-#include "teeliza/encoding.h"
+#include "teeliza/dcap/quote.h"
+#include "teeliza/dcap/pck.h"
+#include "teeliza/common/encoding.h"
 
 #include <openssl/objects.h>
 #include <openssl/x509.h>

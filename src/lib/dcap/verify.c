@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "teeliza/encoding.h"
+#include "teeliza/common/encoding.h"
 
 /* td_attributes bits that must be zero: TUD 1..7, SEC 8..27 and 29, OTHER 32..62. */
 #define TD_ATTR_RESERVED 0x7FFFFFFF2FFFFFFEull

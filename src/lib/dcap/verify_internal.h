@@ -13,8 +13,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "teeliza/dcap_pck.h"
-#include "teeliza/dcap_verify.h"
+#include "teeliza/dcap/pck.h"
+#include "teeliza/dcap/verify.h"
 
 /* Limits on untrusted collateral: far above anything Intel serves. */
 #define DCAP_MAX_COLLATERAL_JSON (4u << 20)

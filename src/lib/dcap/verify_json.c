@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "teeliza/encoding.h"
+#include "teeliza/common/encoding.h"
 
 static bool digits(const char *s, size_t n)
 {

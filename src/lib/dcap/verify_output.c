@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "teeliza/encoding.h"
+#include "teeliza/common/encoding.h"
 
 static const char *const failure_names[DCAP_FAIL__COUNT] = {
 	[DCAP_FAIL_NONE] = "none",

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "teeliza/encoding.h"
+#include "teeliza/common/encoding.h"
 
 /* ---- content-addressed decode cache ---- */
 

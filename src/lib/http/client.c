@@ -3,7 +3,7 @@
  * a unix socket, a hard cap on the response body enforced while it arrives,
  * and errors that name the endpoint so a user can tell which server failed.
  */
-#include "teeliza/http.h"
+#include "teeliza/http/http.h"
 
 #include <assert.h>
 #include <curl/curl.h>

@@ -2,7 +2,7 @@
 #ifndef TEELIZA_HTTP_FORM_INTERNAL_H
 #define TEELIZA_HTTP_FORM_INTERNAL_H
 
-#include "teeliza/http_form.h"
+#include "teeliza/http/form.h"
 
 /* What one part's header block says, decoded as busboy decodes it. */
 typedef struct form_head {

@@ -4,7 +4,7 @@
  * subpart" rule, Unicode 15 §3.9), and Latin-1 where each byte is a
  * character. The output is always valid UTF-8.
  */
-#include "teeliza/http_form.h"
+#include "teeliza/http/form.h"
 
 static const uint8_t replacement[3] = { 0xef, 0xbf, 0xbd };
 

@@ -16,8 +16,8 @@
  * by server_guard.c; this file wires them to libmicrohttpd and adds the
  * headers every reply carries (add_common_headers).
  */
-#include "teeliza/http.h"
-#include "teeliza/http_form.h"
+#include "teeliza/http/http.h"
+#include "teeliza/http/form.h"
 #include "http/server_guard.h"
 
 #include <arpa/inet.h>

@@ -12,7 +12,7 @@
 #ifndef TEELIZA_HTTP_SERVER_GUARD_H
 #define TEELIZA_HTTP_SERVER_GUARD_H
 
-#include "teeliza/http.h"
+#include "teeliza/http/http.h"
 
 #include <microhttpd.h>
 #include <sys/socket.h>

@@ -2,9 +2,9 @@
  * The plugin's generateAttestation and its log lines, and the local check
  * that ties a quote to its event log and report data.
  */
-#include "teeliza/attest.h"
-#include "teeliza/encoding.h"
-#include "teeliza/reportdata.h"
+#include "teeliza/tee/attest.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/tee/reportdata.h"
 
 #include <assert.h>
 #include <inttypes.h>

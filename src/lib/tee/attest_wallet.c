@@ -2,8 +2,8 @@
  * The plugin's deriveEd25519Keypair / deriveEcdsaKeypair, and the raw key,
  * each followed by generateDeriveKeyAttestation.
  */
-#include "teeliza/attest.h"
-#include "teeliza/encoding.h"
+#include "teeliza/tee/attest.h"
+#include "teeliza/common/encoding.h"
 
 #include <assert.h>
 #include <openssl/core_names.h>

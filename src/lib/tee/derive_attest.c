@@ -3,8 +3,8 @@
  * JSON.stringify({agentId, publicKey}) produces, because its report_data is a
  * hash of exactly those bytes.
  */
-#include "teeliza/derive.h"
-#include "teeliza/encoding.h"
+#include "teeliza/tee/derive.h"
+#include "teeliza/common/encoding.h"
 
 #include <assert.h>
 #include <string.h>

@@ -3,8 +3,8 @@
  * P-256 scalar, output as the same PKCS#8 PEM tappd sends, and the reading
  * of that CA key from its PEM file.
  */
-#include "teeliza/derive.h"
-#include "teeliza/encoding.h"
+#include "teeliza/tee/derive.h"
+#include "teeliza/common/encoding.h"
 
 #include <assert.h>
 #include <string.h>

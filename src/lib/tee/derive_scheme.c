@@ -3,8 +3,8 @@
  * key from the path alone, so the path is what must carry the salt, agent id
  * and chain; docs/KEY-SCHEMES.md explains the three schemes.
  */
-#include "teeliza/derive.h"
-#include "teeliza/encoding.h"
+#include "teeliza/tee/derive.h"
+#include "teeliza/common/encoding.h"
 
 #include <assert.h>
 #include <string.h>

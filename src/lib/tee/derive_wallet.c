@@ -2,9 +2,9 @@
  * Wallets from a tappd key, with the plugin's arithmetic:
  * Solana = Ed25519 from seed SHA-256(DER); EVM = secp256k1 key Keccak-256(DER).
  */
-#include "teeliza/derive.h"
-#include "teeliza/encoding.h"
-#include "teeliza/keccak.h"
+#include "teeliza/tee/derive.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/common/keccak.h"
 
 #include <assert.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* Reading an app's K_app and KMS signature from dstack's .appkeys.json text. */
-#include "teeliza/dstack_keys.h"
-#include "teeliza/encoding.h"
+#include "teeliza/tee/dstack_keys.h"
+#include "teeliza/common/encoding.h"
 
 #include <assert.h>
 #include <string.h>

@@ -4,8 +4,8 @@
  * hostile: it is capped before parsing, every field is type- and
  * range-checked, and a runtime event's digest is always recomputed.
  */
-#include "teeliza/dstack_events.h"
-#include "teeliza/encoding.h"
+#include "teeliza/tee/dstack_events.h"
+#include "teeliza/common/encoding.h"
 
 #include <assert.h>
 #include <stdlib.h>

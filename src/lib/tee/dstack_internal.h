@@ -2,7 +2,7 @@
 #ifndef TEELIZA_TEE_DSTACK_INTERNAL_H
 #define TEELIZA_TEE_DSTACK_INTERNAL_H
 
-#include "teeliza/dstack_keys.h"
+#include "teeliza/tee/dstack_keys.h"
 
 #include <secp256k1.h>
 

@@ -3,9 +3,9 @@
  * root, K_path from K_app, and the recoverable secp256k1 signatures of the
  * GetKey chain.
  */
-#include "teeliza/dstack_keys.h"
-#include "teeliza/encoding.h"
-#include "teeliza/keccak.h"
+#include "teeliza/tee/dstack_keys.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/common/keccak.h"
 #include "tee/dstack_internal.h"
 
 #include <assert.h>

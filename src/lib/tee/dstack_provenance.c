@@ -3,9 +3,9 @@
  * stopping at the first link that breaks and keeping what it recovered on the
  * way for display.
  */
-#include "teeliza/dstack_provenance.h"
-#include "teeliza/dstack_events.h"
-#include "teeliza/encoding.h"
+#include "teeliza/tee/dstack_provenance.h"
+#include "teeliza/tee/dstack_events.h"
+#include "teeliza/common/encoding.h"
 #include "tee/dstack_internal.h"
 
 #include <assert.h>

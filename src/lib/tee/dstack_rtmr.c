@@ -2,8 +2,8 @@
  * The hashes behind dstack's measurements: runtime-event digests, RTMR
  * extension, the comparison with a quote, and Info's mr_aggregated.
  */
-#include "teeliza/dstack_events.h"
-#include "teeliza/encoding.h"
+#include "teeliza/tee/dstack_events.h"
+#include "teeliza/common/encoding.h"
 
 #include <assert.h>
 #include <pthread.h>

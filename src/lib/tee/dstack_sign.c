@@ -3,7 +3,7 @@
  * ECDSA (libsecp256k1), with the same answers as the agent's ed25519-dalek
  * and k256 code, down to which inputs are an error and which only invalid.
  */
-#include "teeliza/dstack_keys.h"
+#include "teeliza/tee/dstack_keys.h"
 #include "tee/dstack_internal.h"
 
 #include <assert.h>

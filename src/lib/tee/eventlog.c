@@ -2,8 +2,8 @@
  * The event-log container: building it, runtime-event digests, and the
  * compact JSON text real tappd serves (serde_json::to_string of Vec<TdxEvent>).
  */
-#include "teeliza/rtmr.h"
-#include "teeliza/encoding.h"
+#include "teeliza/tee/rtmr.h"
+#include "teeliza/common/encoding.h"
 #include "tee/eventlog_internal.h"
 
 #include <assert.h>

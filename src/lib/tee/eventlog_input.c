@@ -6,7 +6,7 @@
  * ("attestation": {"eventLog": ...}) and tappd's Info (the event log inside
  * "tcb_info", an object or JSON text).
  */
-#include "teeliza/rtmr.h"
+#include "teeliza/tee/rtmr.h"
 
 #include <assert.h>
 #include <stdlib.h>

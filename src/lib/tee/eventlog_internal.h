@@ -2,7 +2,7 @@
 #ifndef TEELIZA_TEE_EVENTLOG_INTERNAL_H
 #define TEELIZA_TEE_EVENTLOG_INTERNAL_H
 
-#include "teeliza/rtmr.h"
+#include "teeliza/tee/rtmr.h"
 
 /* Append a zeroed event (NULL and an error set when out of memory); pop drops the last one. */
 tee_event *tee_event_log_push(tee_event_log *log);

@@ -6,8 +6,8 @@
  * numbers, errors) goes to jansson, which decides what is accepted and words
  * the error messages.
  */
-#include "teeliza/rtmr.h"
-#include "teeliza/encoding.h"
+#include "teeliza/tee/rtmr.h"
+#include "teeliza/common/encoding.h"
 #include "tee/eventlog_internal.h"
 
 #include <assert.h>

@@ -4,8 +4,8 @@
  * Where the SDK would hash garbage (another label, truncated or padded DER)
  * we refuse instead: no valid tappd key is affected.
  */
-#include "teeliza/derive.h"
-#include "teeliza/encoding.h"
+#include "teeliza/tee/derive.h"
+#include "teeliza/common/encoding.h"
 
 #include <assert.h>
 #include <stdio.h>

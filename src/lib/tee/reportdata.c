@@ -2,8 +2,8 @@
  * tappd's to_report_data_with_hash: H(tag ‖ ":" ‖ content), zero-padded to the
  * 64 bytes of a TDX report_data, or the content itself for "raw".
  */
-#include "teeliza/reportdata.h"
-#include "teeliza/keccak.h"
+#include "teeliza/tee/reportdata.h"
+#include "teeliza/common/keccak.h"
 
 #include <assert.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * mr = SHA-384(mr ‖ digest), digests shorter than 48 bytes zero-padded on the
  * right and longer ones (up to 64 bytes) used whole.
  */
-#include "teeliza/rtmr.h"
+#include "teeliza/tee/rtmr.h"
 
 #include <assert.h>
 #include <pthread.h>

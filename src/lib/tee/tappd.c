@@ -3,10 +3,10 @@
  * what the JS SDK's JSON.stringify sends (key order, escaping, optional keys
  * left out); replies are parsed with jansson.
  */
-#include "teeliza/tappd.h"
-#include "teeliza/encoding.h"
-#include "teeliza/http.h"
-#include "teeliza/metrics.h"
+#include "teeliza/tee/tappd.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/http/http.h"
+#include "teeliza/common/metrics.h"
 
 #include <assert.h>
 #include <jansson.h>

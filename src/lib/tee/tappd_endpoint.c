@@ -2,7 +2,7 @@
  * Where tappd is: Eliza's TEE_MODE table, and the JS SDK's
  * DSTACK_SIMULATOR_ENDPOINT override (which wins over any mode).
  */
-#include "teeliza/tappd.h"
+#include "teeliza/tee/tappd.h"
 
 #include <assert.h>
 #include <stdio.h>

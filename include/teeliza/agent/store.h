@@ -1,0 +1,267 @@
+/*
+ * Agent storage: accounts, rooms, participants, memories, cache, logs and
+ * attestation quotes, behind one interface.
+ *
+ * An agent_store is a table of operations (agent_store_ops) so that another
+ * back-end (PostgreSQL, ...) can be added without touching the pipeline: a
+ * back-end embeds `agent_store` as the first member of its own struct and
+ * fills in every operation. Callers use the agent_store_* wrappers below.
+ *
+ * The SQLite back-end uses Eliza's own tables and column names (an Eliza
+ * `db.sqlite` can be opened as is), plus a schema_version table and
+ * teeliza's `attestations` table; see docs/AGENT-STORAGE.md.
+ *
+ * Thread safety: every operation may be called from any thread at any time;
+ * the store serialises them itself. Results are owned by the caller.
+ *
+ * Result structs (agent_account, agent_memory, agent_attestation) are used
+ * both ways: as input the caller fills the fields with its own pointers
+ * and leaves `owned_` NULL; as output the store fills them, all strings in
+ * one block held by `owned_`, released with the matching *_clear().
+ */
+#ifndef TEELIZA_AGENT_STORE_H
+#define TEELIZA_AGENT_STORE_H
+
+#include "teeliza/common/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Eliza stores every memory with an embedding; agent replies get 384 zeros (BGE-small size). */
+#define AGENT_STORE_EMBEDDING_DIM 384
+
+/* Default database file when neither a path nor SQLITE_FILE is given. */
+#define AGENT_STORE_DEFAULT_PATH "data/db.sqlite"
+
+/* Latest schema version this build creates and understands. */
+#define AGENT_STORE_SCHEMA_VERSION 2
+
+/* Eliza's memory "table" names (the memories.type column). */
+#define AGENT_MEMORY_MESSAGES "messages"
+
+typedef struct agent_account {
+	const char *id;
+	const char *name;
+	const char *username;
+	const char *email;       /* NOT NULL in Eliza's table: NULL input stores the id */
+	const char *avatar_url;  /* may be NULL */
+	const char *details;     /* JSON text; NULL input stores {"summary":""} as Eliza does */
+	void *owned_;
+} agent_account;
+
+typedef struct agent_account_list {
+	agent_account *items;
+	size_t count;
+} agent_account_list;
+
+typedef struct agent_memory {
+	const char *id;          /* NULL input: a random UUID is used */
+	const char *type;        /* NULL input: "messages" */
+	const char *agent_id;
+	const char *user_id;
+	const char *room_id;
+	const char *content;     /* JSON text of Eliza's content object, e.g. {"text":"hi","source":"direct"} */
+	int64_t created_at;      /* ms since the Unix epoch; 0 input: now */
+	bool unique;
+	const float *embedding;  /* NULL input: AGENT_STORE_EMBEDDING_DIM zeros */
+	size_t embedding_len;    /* number of floats */
+	void *owned_;
+} agent_memory;
+
+typedef struct agent_memory_list {
+	agent_memory *items;
+	size_t count;
+} agent_memory_list;
+
+typedef struct agent_memory_query {
+	const char *type;        /* NULL: "messages" */
+	const char *agent_id;    /* NULL: any agent */
+	const char *room_id;     /* required */
+	size_t count;            /* the most recent `count`; 0: all */
+	bool unique_only;
+	int64_t start;           /* createdAt >= start (ms); 0: no bound */
+	int64_t end;             /* createdAt <= end (ms); 0: no bound */
+	bool newest_first;       /* false (default): oldest first, as a prompt lists them */
+	bool with_embedding;     /* also decode embeddings (else embedding is NULL) */
+} agent_memory_query;
+
+typedef struct agent_attestation {
+	const char *id;
+	const char *agent_id;
+	int64_t created_at;      /* ms; 0 input: now */
+	const char *report_data_json; /* the JSON whose hash went into report_data */
+	const uint8_t *quote;
+	size_t quote_len;
+	const char *event_log;   /* tappd's event log JSON text; may be NULL */
+	void *owned_;
+} agent_attestation;
+
+typedef struct agent_store agent_store;
+
+/* What a back-end implements. Every function pointer must be set. */
+typedef struct agent_store_ops {
+	const char *name; /* "sqlite" */
+	void (*close)(agent_store *s);
+	teeliza_err (*schema_version)(agent_store *s, int *out);
+	teeliza_err (*ensure_account)(agent_store *s, const agent_account *a);
+	teeliza_err (*get_account)(agent_store *s, agent_account *out, const char *id);
+	teeliza_err (*ensure_room)(agent_store *s, const char *room_id);
+	teeliza_err (*ensure_participant)(agent_store *s, const char *user_id, const char *room_id);
+	/*
+	 * Both accounts (user NULL: the agent talks to itself), the room, both
+	 * participants and then memory m (NULL: none), all or none.
+	 */
+	teeliza_err (*ensure_connection)(agent_store *s, const agent_account *agent, const agent_account *user,
+	                                 const char *room_id, const agent_memory *m);
+	teeliza_err (*list_room_actors)(agent_store *s, agent_account_list *out, const char *room_id);
+	teeliza_err (*create_memory)(agent_store *s, const agent_memory *m);
+	teeliza_err (*get_memory)(agent_store *s, agent_memory *out, const char *id);
+	teeliza_err (*get_memories)(agent_store *s, agent_memory_list *out, const agent_memory_query *q);
+	teeliza_err (*count_memories)(agent_store *s, size_t *out, const char *type, const char *room_id,
+	                              bool unique_only);
+	teeliza_err (*delete_room_memories)(agent_store *s, size_t *deleted, const char *type, const char *room_id);
+	teeliza_err (*cache_get)(agent_store *s, char **out, const char *key, const char *agent_id);
+	teeliza_err (*cache_set)(agent_store *s, const char *key, const char *agent_id, const char *value_json,
+	                         int64_t expires_at);
+	teeliza_err (*cache_delete)(agent_store *s, const char *key, const char *agent_id);
+	teeliza_err (*log)(agent_store *s, const char *user_id, const char *room_id, const char *type,
+	                   const char *body_json);
+	teeliza_err (*put_attestation)(agent_store *s, const agent_attestation *a);
+	teeliza_err (*get_attestation)(agent_store *s, agent_attestation *out, const char *id);
+} agent_store_ops;
+
+/* Back-ends put this first in their own struct. */
+struct agent_store {
+	const agent_store_ops *ops;
+};
+
+/*
+ * Open (creating if needed) a SQLite store at path: parent directories are
+ * created (0700), a new file is created 0600, WAL mode, a 5 s busy timeout,
+ * and the schema is migrated to AGENT_STORE_SCHEMA_VERSION. path ":memory:"
+ * gives a private in-memory database. A database from a newer teeliza
+ * (higher schema version) is refused with TEELIZA_ERR_UNSUPPORTED.
+ * Free with agent_store_close.
+ */
+teeliza_err agent_store_sqlite_open(agent_store **out, const char *path) TEELIZA_WARN_UNUSED;
+
+/*
+ * Open the store the environment asks for: SQLite at SQLITE_FILE when set,
+ * else AGENT_STORE_DEFAULT_PATH (relative to the cwd), as Eliza does.
+ */
+teeliza_err agent_store_open_default(agent_store **out) TEELIZA_WARN_UNUSED;
+
+/* Close and free; NULL is ignored. */
+void agent_store_close(agent_store *s);
+
+/* "sqlite", ... */
+const char *agent_store_backend(const agent_store *s);
+
+/* Highest applied schema version (AGENT_STORE_SCHEMA_VERSION after open). */
+teeliza_err agent_store_schema_version(agent_store *s, int *out) TEELIZA_WARN_UNUSED;
+
+/* Create the account when no account has this id (an existing one is left unchanged). */
+teeliza_err agent_store_ensure_account(agent_store *s, const agent_account *a) TEELIZA_WARN_UNUSED;
+
+/* Read an account; TEELIZA_ERR_NOT_FOUND when there is none. Clear *out with agent_account_clear. */
+teeliza_err agent_store_get_account(agent_store *s, agent_account *out, const char *id) TEELIZA_WARN_UNUSED;
+
+/* Create the room when missing. */
+teeliza_err agent_store_ensure_room(agent_store *s, const char *room_id) TEELIZA_WARN_UNUSED;
+
+/* Add user_id to room_id unless already a participant (one row per pair). */
+teeliza_err agent_store_ensure_participant(agent_store *s, const char *user_id,
+                                           const char *room_id) TEELIZA_WARN_UNUSED;
+
+/*
+ * Eliza's runtime.ensureConnection for one message: the agent's account
+ * (name and username agent_name), the user's account (username user_name,
+ * name user_screen_name, each defaulting to "User<user_id>"), the room, and
+ * both as participants. Eliza files the source ("direct" for the REST API)
+ * as the accounts' email; so does this (NULL: the account id).
+ * One write transaction; a (agent, user, room) this store has already
+ * connected costs no database work (the rows are never deleted).
+ */
+teeliza_err agent_store_ensure_connection(agent_store *s, const char *agent_id, const char *agent_name,
+                                          const char *user_id, const char *room_id, const char *user_name,
+                                          const char *user_screen_name, const char *source) TEELIZA_WARN_UNUSED;
+
+/*
+ * agent_store_ensure_connection, then agent_store_create_memory(m) (the
+ * message just received), in one write transaction: a new user's first
+ * message costs one commit, not two. Nothing is stored when either fails.
+ */
+teeliza_err agent_store_ensure_connection_and_memory(agent_store *s, const char *agent_id, const char *agent_name,
+                                                     const char *user_id, const char *room_id,
+                                                     const char *user_name, const char *user_screen_name,
+                                                     const char *source, const agent_memory *m) TEELIZA_WARN_UNUSED;
+
+/* The accounts taking part in a room, in the order they joined. Free with agent_account_list_free. */
+teeliza_err agent_store_list_room_actors(agent_store *s, agent_account_list *out,
+                                         const char *room_id) TEELIZA_WARN_UNUSED;
+
+/* Insert a memory, replacing one with the same id (Eliza's INSERT OR REPLACE). */
+teeliza_err agent_store_create_memory(agent_store *s, const agent_memory *m) TEELIZA_WARN_UNUSED;
+
+/* One memory by id (with its embedding); TEELIZA_ERR_NOT_FOUND when missing. */
+teeliza_err agent_store_get_memory(agent_store *s, agent_memory *out, const char *id) TEELIZA_WARN_UNUSED;
+
+/*
+ * The most recent q->count memories of a room (ties broken by insertion
+ * order), returned oldest first unless q->newest_first.
+ * Free with agent_memory_list_free.
+ */
+teeliza_err agent_store_get_memories(agent_store *s, agent_memory_list *out,
+                                     const agent_memory_query *q) TEELIZA_WARN_UNUSED;
+
+/* Number of memories of a type ("messages" when NULL) in a room. */
+teeliza_err agent_store_count_memories(agent_store *s, size_t *out, const char *type, const char *room_id,
+                                       bool unique_only) TEELIZA_WARN_UNUSED;
+
+/* Delete every memory of a type ("messages" when NULL) in a room; *deleted (may be NULL) gets the count. */
+teeliza_err agent_store_delete_room_memories(agent_store *s, size_t *deleted, const char *type,
+                                             const char *room_id) TEELIZA_WARN_UNUSED;
+
+/*
+ * Cached JSON text for (key, agent_id), malloc'd into *out (caller frees).
+ * TEELIZA_ERR_NOT_FOUND when missing or past its expiry.
+ */
+teeliza_err agent_store_cache_get(agent_store *s, char **out, const char *key,
+                                  const char *agent_id) TEELIZA_WARN_UNUSED;
+
+/*
+ * Set (or replace) a cache entry. value_json must be valid JSON
+ * (TEELIZA_ERR_INVALID otherwise); expires_at is ms since the epoch, 0 = never.
+ */
+teeliza_err agent_store_cache_set(agent_store *s, const char *key, const char *agent_id,
+                                  const char *value_json, int64_t expires_at) TEELIZA_WARN_UNUSED;
+
+/* Remove a cache entry (no error when there is none). */
+teeliza_err agent_store_cache_delete(agent_store *s, const char *key, const char *agent_id) TEELIZA_WARN_UNUSED;
+
+/* Append to Eliza's logs table (body is JSON text). */
+teeliza_err agent_store_log(agent_store *s, const char *user_id, const char *room_id, const char *type,
+                            const char *body_json) TEELIZA_WARN_UNUSED;
+
+/* Store a quote under a new id; TEELIZA_ERR_INVALID if the id is taken (quotes are never replaced). */
+teeliza_err agent_store_put_attestation(agent_store *s, const agent_attestation *a) TEELIZA_WARN_UNUSED;
+
+/* Fetch a stored quote; TEELIZA_ERR_NOT_FOUND when missing. Clear *out with agent_attestation_clear. */
+teeliza_err agent_store_get_attestation(agent_store *s, agent_attestation *out,
+                                        const char *id) TEELIZA_WARN_UNUSED;
+
+/* Release what a store call put into a result struct, and zero it. NULL-safe. */
+void agent_account_clear(agent_account *a);
+void agent_memory_clear(agent_memory *m);
+void agent_attestation_clear(agent_attestation *a);
+void agent_account_list_free(agent_account_list *l);
+void agent_memory_list_free(agent_memory_list *l);
+
+/* Milliseconds since the Unix epoch (Date.now()). */
+int64_t agent_store_now_ms(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

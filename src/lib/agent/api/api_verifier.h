@@ -1,0 +1,75 @@
+/*
+ * The quote verifier behind POST /verify and the dashboard's verdicts
+ * (api_verify.c), and the simulator roots it knows (api_simroot.c): the
+ * in-process simulator's, and those learned from a tappd endpoint that is a
+ * teeliza simulator (Tappd.SimRoot). A simulator root is only ever trusted
+ * as a simulator root: verdicts under it say so, never "Intel".
+ */
+#ifndef TEELIZA_AGENT_API_VERIFIER_H
+#define TEELIZA_AGENT_API_VERIFIER_H
+
+#include "agent/api/api_internal.h"
+#include "teeliza/dcap/verify.h"
+
+#include <stdatomic.h>
+
+/* A simulator root with the collateral for its quotes; reference-counted, shared by verifications. */
+typedef struct sim_anchor {
+	atomic_int refs;
+	dcap_trust *trust;            /* Intel and this root */
+	char *root_pem;               /* the root as given (one certificate) */
+	size_t root_pem_len;
+	char *root_b64;               /* the root certificate's base64 without whitespace: spots quotes carrying it */
+	uint8_t root_sha256[32];
+	dcap_collateral *coll;
+	int64_t made;                 /* when the collateral was made (in-process) or fetched */
+	char endpoint[256];           /* where it came from; "" for the in-process simulator */
+} sim_anchor;
+
+/*
+ * A new anchor for root_pem, which must hold exactly one certificate: a
+ * self-signed CA that is not the Intel SGX Root CA. Takes coll (freed on
+ * failure too). Out: *out with one reference.
+ */
+teeliza_err sim_anchor_new(sim_anchor **out, const char *root_pem, size_t root_pem_len, dcap_collateral *coll,
+                           int64_t made, const char *endpoint) TEELIZA_WARN_UNUSED;
+sim_anchor *sim_anchor_ref(sim_anchor *a);
+void sim_anchor_free(sim_anchor *a);
+/* Does the quote's PEM chain carry the anchor's root certificate? */
+bool sim_anchor_in_quote(const sim_anchor *a, const dcap_quote *q);
+
+#define API_REMOTE_SIMS 4
+
+/* What one tappd endpoint said to Tappd.SimRoot. */
+typedef struct remote_sim {
+	char endpoint[256];           /* "" = free slot */
+	int64_t tried_at;             /* the last request */
+	char error[240];              /* why it gave no root ("" when it did) */
+	sim_anchor *anchor;           /* NULL: not a teeliza simulator (or unreachable) */
+} remote_sim;
+
+struct api_verifier {
+	const struct tee_sim_pki *pki; /* the in-process simulator, or NULL */
+	pthread_mutex_t lock;          /* local, remote[] */
+	sim_anchor *local;             /* the in-process simulator's root and collateral (renewed before it expires) */
+	remote_sim remote[API_REMOTE_SIMS];
+	pthread_mutex_t fetch_lock;    /* one Tappd.SimRoot request at a time */
+};
+
+/*
+ * Parse a Tappd.SimRoot answer strictly: at most API_SIM_ROOT_MAX bytes, one
+ * JSON object without duplicate keys, "root_pem" one certificate (see
+ * sim_anchor_new), "collateral" dcap-qvl QuoteCollateralV3 (object or
+ * string). Out: *out with one reference.
+ */
+#define API_SIM_ROOT_MAX ((size_t)256 << 10)
+teeliza_err api_sim_root_parse(sim_anchor **out, const char *text, size_t len, const char *endpoint,
+                               int64_t now) TEELIZA_WARN_UNUSED;
+
+/* Make (or renew, before its collateral expires) the in-process simulator's anchor. */
+teeliza_err api_verifier_local_anchor(api_verifier *v, int64_t now) TEELIZA_WARN_UNUSED;
+
+/* The anchor (a new reference) whose root the quote carries: the in-process simulator's first, else a learned one. */
+sim_anchor *api_verifier_anchor_for(api_verifier *v, const dcap_quote *q, int64_t now);
+
+#endif

@@ -1,0 +1,299 @@
+/*
+ * The message pipeline (Eliza's direct client POST /:agentId/message):
+ * connection → user memory → state → prompt → model → action → replies.
+ */
+#include "agent/runtime/runtime_internal.h"
+#include "teeliza/common/metrics.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROMPT_MAX ((size_t)8 << 20)
+
+/* Make the model's content safe to send and store: an object with string user, text and action. */
+static teeliza_err normalise_content(json_t *content, agent_runtime *rt)
+{
+	json_t *text = json_object_get(content, "text"), *action = json_object_get(content, "action");
+	int rc = 0;
+
+	if (!json_is_string(json_object_get(content, "user")))
+		rc |= json_object_set_new(content, "user", json_string(agent_runtime_name(rt)));
+	if (text == NULL || json_is_null(text))
+		rc |= json_object_set_new(content, "text", json_string(""));
+	else if (!json_is_string(text))
+		rc |= json_object_set_new(content, "text", json_stringn("", 0));
+	if (action == NULL || json_is_null(action) || !json_is_string(action))
+		rc |= json_object_set_new(content, "action", json_string("NONE"));
+	return rc != 0 ? teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory") : TEELIZA_OK;
+}
+
+teeliza_err agent_runtime_generate(json_t **content, agent_runtime *rt, const char *room_id,
+                                   const char *sender_name, const char *user_text)
+{
+	agent_generate_request req;
+	teeliza_buf prompt;
+	const char *system;
+	json_t *out = NULL;
+	teeliza_err err;
+
+	assert(content != NULL && rt != NULL && room_id != NULL);
+	*content = NULL;
+	teeliza_buf_init(&prompt, PROMPT_MAX);
+	/*
+	 * A model that never reads the prompt (the offline responder) gets "":
+	 * composing the state (the room's memories, the actors' accounts, the
+	 * sampled character text) and filling the template was ~30% of the
+	 * server's CPU per message, all thrown away.
+	 */
+	err = rt->model.prompt_unused ? TEELIZA_OK
+	                              : agent_runtime_compose_prompt(&prompt, rt, room_id, sender_name, user_text);
+	if (err) {
+		teeliza_buf_free(&prompt);
+		return err;
+	}
+	system = agent_character_system(rt->character);
+	if (system == NULL)
+		system = agent_character_get_setting(rt->character, "SYSTEM_PROMPT");
+	memset(&req, 0, sizeof(req));
+	req.character = rt->character;
+	req.agent_id = rt->id;
+	req.room_id = room_id;
+	req.system = system;
+	req.prompt = prompt.data != NULL ? (const char *)prompt.data : "";
+	req.user_text = user_text != NULL ? user_text : "";
+	req.hints = rt->hints;
+	req.n_hints = rt->n_actions;
+	err = rt->model.generate(&out, rt->model.ctx, &req);
+	teeliza_buf_free(&prompt);
+	if (!err && !json_is_object(out))
+		err = teeliza_set_error(TEELIZA_ERR_PROTOCOL, "the model's reply is not a JSON object");
+	if (!err)
+		err = normalise_content(out, rt);
+	if (err) {
+		json_decref(out);
+		return err;
+	}
+	*content = out;
+	return TEELIZA_OK;
+}
+
+static teeliza_err store_memory(agent_runtime *rt, const char *id, const char *user_id, const char *room_id,
+                                const json_t *content)
+{
+	agent_memory m;
+	char *text;
+	teeliza_err err;
+
+	text = json_dumps(content, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	memset(&m, 0, sizeof(m));
+	m.id = id;
+	m.type = AGENT_MEMORY_MESSAGES;
+	m.agent_id = rt->id;
+	m.user_id = user_id;
+	m.room_id = room_id;
+	m.content = text;
+	m.unique = true;
+	err = agent_store_create_memory(rt->store, &m);
+	free(text);
+	return err;
+}
+
+teeliza_err agent_runtime_store_reply(agent_runtime *rt, const char *id, const char *room_id, const json_t *content)
+{
+	char fresh[AGENT_UUID_BUFSZ];
+	teeliza_err err;
+
+	if (id == NULL) {
+		err = agent_uuid_random(fresh);
+		if (err)
+			return err;
+		id = fresh;
+	}
+	return store_memory(rt, id, rt->id, room_id, content);
+}
+
+/* A copy of content with inReplyTo set, for storing. */
+static json_t *with_reply_to(const json_t *content, const char *message_id)
+{
+	json_t *copy = json_deep_copy(content);
+
+	if (copy != NULL && json_object_set_new(copy, "inReplyTo", json_string(message_id)) != 0) {
+		json_decref(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+/*
+ * The action to run: the one the model named (Eliza's matching), unless the
+ * model chose none and the user's words select an action that asks for
+ * keyword triggering.
+ */
+static int choose_action(agent_runtime *rt, json_t *response, const char *text)
+{
+	const char *name = json_string_value(json_object_get(response, "action"));
+	int idx = agent_action_match(rt->actions, rt->n_actions, name), sel;
+
+	if (idx >= 0 && strcmp(rt->actions[idx].name, "NONE") != 0)
+		return idx;
+	sel = agent_eliza_select_action(rt->hints, rt->n_actions, text, strlen(text));
+	if (sel >= 0 && (size_t)sel < rt->n_actions && rt->actions[sel].keyword_trigger) {
+		json_object_set_new(response, "action", json_string(rt->actions[sel].name));
+		return sel;
+	}
+	return idx;
+}
+
+static teeliza_err run_action(json_t **callback, agent_runtime *rt, const agent_action *act,
+                              const agent_message_in *in, const char *message_id, const json_t *response)
+{
+	agent_action_call call;
+	teeliza_err err;
+
+	*callback = NULL;
+	if (act->handler == NULL)
+		return TEELIZA_OK;
+	memset(&call, 0, sizeof(call));
+	call.rt = rt;
+	call.agent_id = rt->id;
+	call.user_id = in->user_id;
+	call.room_id = in->room_id;
+	call.message_id = message_id;
+	call.text = in->text;
+	call.response = response;
+	err = act->handler(callback, &call, act->ctx);
+	if (err) {
+		agent_log(rt->log, "Agent %s: action %s failed: %s", agent_runtime_name(rt), act->name,
+		          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+		json_decref(*callback);
+		*callback = NULL;
+		return TEELIZA_OK; /* the reply still goes out, as in Eliza */
+	}
+	if (*callback != NULL && !json_is_object(*callback)) {
+		json_decref(*callback);
+		*callback = NULL;
+	}
+	if (*callback != NULL && !json_is_string(json_object_get(*callback, "user")))
+		json_object_set_new(*callback, "user", json_string(agent_runtime_name(rt)));
+	return TEELIZA_OK;
+}
+
+/*
+ * Eliza's ensureConnection, then the user's message as a memory (when it
+ * has text; id receives its id), stored in one transaction.
+ */
+static teeliza_err connect_and_remember(char id[AGENT_UUID_BUFSZ], agent_runtime *rt, const agent_message_in *in,
+                                        const char *sender)
+{
+	const char *source = in->source != NULL ? in->source : "direct";
+	json_t *content;
+	agent_memory m;
+	char *text;
+	teeliza_err err;
+
+	if (in->text == NULL || in->text[0] == 0)
+		return agent_store_ensure_connection(rt->store, rt->id, agent_runtime_name(rt), in->user_id,
+		                                     in->room_id, in->user_name, sender, source);
+	/*
+	 * Eliza's id is stringToUuid(Date.now() + "-" + userId), which collides
+	 * (and so overwrites) when one user sends two messages in the same
+	 * millisecond; a random id never loses a message.
+	 */
+	err = agent_uuid_random(id);
+	if (err)
+		return err;
+	content = json_pack("{s:s, s:o, s:s}", "text", in->text, "attachments",
+	                    in->attachments != NULL ? json_deep_copy(in->attachments) : json_array(), "source", source);
+	if (content == NULL) {
+		/* the connection is still made, as when the text was stored apart */
+		err = agent_store_ensure_connection(rt->store, rt->id, agent_runtime_name(rt), in->user_id,
+		                                    in->room_id, in->user_name, sender, source);
+		return err ? err : teeliza_set_error(TEELIZA_ERR_INVALID, "message text is not valid UTF-8");
+	}
+	text = json_dumps(content, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(content);
+	if (text == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	memset(&m, 0, sizeof(m));
+	m.id = id;
+	m.type = AGENT_MEMORY_MESSAGES;
+	m.agent_id = rt->id;
+	m.user_id = in->user_id;
+	m.room_id = in->room_id;
+	m.content = text;
+	m.unique = true;
+	err = agent_store_ensure_connection_and_memory(rt->store, rt->id, agent_runtime_name(rt), in->user_id,
+	                                               in->room_id, in->user_name, sender, source, &m);
+	free(text);
+	return err;
+}
+
+teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent_message_in *in)
+{
+	char msg_id[AGENT_UUID_BUFSZ], reply_id[AGENT_UUID_BUFSZ];
+	const char *sender;
+	json_t *response = NULL, *callback = NULL, *stored = NULL, *out = NULL;
+	const agent_action *act = NULL;
+	teeliza_err err;
+	int idx;
+
+	assert(reply != NULL && rt != NULL && in != NULL && in->user_id != NULL && in->room_id != NULL);
+	*reply = NULL;
+	if (!agent_runtime_running(rt))
+		return teeliza_set_error(TEELIZA_ERR_NOT_FOUND, "Agent not found");
+	if (in->text != NULL && strlen(in->text) > AGENT_MAX_MESSAGE_TEXT)
+		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "message text longer than %zu bytes", AGENT_MAX_MESSAGE_TEXT);
+	sender = in->name != NULL ? in->name : in->user_name;
+	out = json_array();
+	if (out == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	err = connect_and_remember(msg_id, rt, in, sender);
+	if (err && (in->text == NULL || in->text[0] == 0)) {
+		json_decref(out);
+		return err;
+	}
+	if (in->text == NULL || in->text[0] == 0) {
+		*reply = out; /* Eliza 0.1.9: no text, empty reply */
+		return TEELIZA_OK;
+	}
+	teeliza_metrics_count_message();
+	if (!err)
+		err = agent_runtime_generate(&response, rt, in->room_id, sender != NULL ? sender : "User", in->text);
+	if (!err) {
+		idx = choose_action(rt, response, in->text);
+		act = idx >= 0 ? &rt->actions[idx] : NULL;
+		/* Eliza: the reply's id is stringToUuid(messageId + "-" + agentId). */
+		err = agent_uuid_join(reply_id, msg_id, rt->id);
+	}
+	if (!err && (act == NULL || !act->suppress_initial_message)) {
+		stored = with_reply_to(response, msg_id);
+		err = stored == NULL ? teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory")
+		                     : agent_runtime_store_reply(rt, reply_id, in->room_id, stored);
+		json_decref(stored);
+		stored = NULL;
+		if (!err && json_array_append(out, response) != 0)
+			err = teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	}
+	if (!err && act != NULL)
+		err = run_action(&callback, rt, act, in, msg_id, response);
+	if (!err && callback != NULL) {
+		stored = with_reply_to(callback, msg_id);
+		err = stored == NULL ? teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory")
+		                     : agent_runtime_store_reply(rt, NULL, in->room_id, stored);
+		json_decref(stored);
+		if (!err && json_array_append(out, callback) != 0)
+			err = teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	}
+	json_decref(response);
+	json_decref(callback);
+	if (err) {
+		teeliza_metrics_count_error(TEELIZA_METRIC_ERR_MESSAGE);
+		json_decref(out);
+		return err;
+	}
+	*reply = out;
+	return TEELIZA_OK;
+}

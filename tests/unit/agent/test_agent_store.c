@@ -1,0 +1,695 @@
+/* The SQLite agent store: schema, CRUD, ordering, persistence, concurrency. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "teeliza/agent/store.h"
+#include "teeliza/agent/uuid.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+static char *make_tmpdir(void)
+{
+	char tmpl[] = "/tmp/teeliza-store-XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Run a query on the file directly and return the first column of the first row as an integer. */
+static long long raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+/* Comma-joined column names of a table, in order. */
+static void table_columns(char *out, size_t cap, const char *path, const char *table)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char sql[128];
+	size_t n = 0;
+
+	out[0] = '\0';
+	snprintf(sql, sizeof(sql), "PRAGMA table_info(\"%s\")", table);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int w = snprintf(out + n, cap - n, "%s%s", n > 0 ? "," : "", (const char *)sqlite3_column_text(st, 1));
+
+		assert_true(w > 0 && (size_t)w < cap - n);
+		n += (size_t)w;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void test_schema_and_file(void **state)
+{
+	char *dir = make_tmpdir();
+	char path[PATH_MAX], cols[PATH_MAX + 16];
+	agent_store *s;
+	int version;
+	struct stat st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/nested/data/db.sqlite", dir);
+	assert_int_equal(agent_store_sqlite_open(&s, path), TEELIZA_OK);
+	assert_string_equal(agent_store_backend(s), "sqlite");
+	assert_int_equal(agent_store_schema_version(s, &version), TEELIZA_OK);
+	assert_int_equal(version, AGENT_STORE_SCHEMA_VERSION);
+	assert_int_equal(agent_store_ensure_room(s, "r"), TEELIZA_OK);
+
+	/* private file, WAL mode, parent directories made */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(cols, sizeof(cols), "%s-wal", path);
+	assert_int_equal(stat(cols, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(cols, sizeof(cols), "%s/nested/data", dir);
+	assert_int_equal(stat(cols, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+
+	/* Eliza's column names, in Eliza's order (adapter-sqlite 0.1.9 sqliteTables) */
+	table_columns(cols, sizeof(cols), path, "accounts");
+	assert_string_equal(cols, "id,createdAt,name,username,email,avatarUrl,details");
+	table_columns(cols, sizeof(cols), path, "rooms");
+	assert_string_equal(cols, "id,createdAt");
+	table_columns(cols, sizeof(cols), path, "participants");
+	assert_string_equal(cols, "createdAt,userId,roomId,userState,id,last_message_read");
+	table_columns(cols, sizeof(cols), path, "memories");
+	assert_string_equal(cols, "id,type,createdAt,content,embedding,userId,roomId,agentId,unique");
+	table_columns(cols, sizeof(cols), path, "goals");
+	assert_string_equal(cols, "id,createdAt,userId,name,status,description,roomId,objectives");
+	table_columns(cols, sizeof(cols), path, "logs");
+	assert_string_equal(cols, "id,createdAt,userId,body,type,roomId");
+	table_columns(cols, sizeof(cols), path, "relationships");
+	assert_string_equal(cols, "createdAt,userA,userB,status,id,userId");
+	table_columns(cols, sizeof(cols), path, "cache");
+	assert_string_equal(cols, "key,agentId,value,createdAt,expiresAt");
+	table_columns(cols, sizeof(cols), path, "knowledge");
+	assert_string_equal(cols, "id,agentId,content,embedding,createdAt,isMain,originalId,chunkIndex,isShared");
+	table_columns(cols, sizeof(cols), path, "attestations");
+	assert_string_equal(cols, "id,agent_id,created_at,report_data_json,quote,event_log");
+	table_columns(cols, sizeof(cols), path, "schema_version");
+	assert_string_equal(cols, "version,applied_at,description");
+	assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM schema_version"), AGENT_STORE_SCHEMA_VERSION);
+	agent_store_close(s);
+
+	/* reopening applies nothing twice */
+	assert_int_equal(agent_store_sqlite_open(&s, path), TEELIZA_OK);
+	assert_int_equal(agent_store_schema_version(s, &version), TEELIZA_OK);
+	assert_int_equal(version, AGENT_STORE_SCHEMA_VERSION);
+	agent_store_close(s);
+	assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM schema_version"), AGENT_STORE_SCHEMA_VERSION);
+	{
+		sqlite3 *db;
+		sqlite3_stmt *q;
+
+		/* WAL is a property of the file: a fresh connection sees it */
+		assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
+
+	/* a database from a newer teeliza is refused, not downgraded */
+	raw_exec(path, "INSERT INTO schema_version VALUES (99, 0, 'future')");
+	assert_int_equal(agent_store_sqlite_open(&s, path), TEELIZA_ERR_UNSUPPORTED);
+	assert_null(s);
+	assert_non_null(strstr(teeliza_errmsg(), "99"));
+
+	/* a parent that is a file */
+	snprintf(path, sizeof(path), "%s/nested/data/db.sqlite/x.sqlite", dir);
+	assert_int_equal(agent_store_sqlite_open(&s, path), TEELIZA_ERR_IO);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void test_adopts_eliza_database(void **state)
+{
+	char *dir = make_tmpdir();
+	char path[PATH_MAX];
+	agent_store *s;
+	agent_memory m;
+	agent_account a;
+
+	(void)state;
+	/* a db.sqlite as Eliza leaves it: its tables, a memory with a ms createdAt, an account with a text one */
+	snprintf(path, sizeof(path), "%s/db.sqlite", dir);
+	raw_exec(path,
+	         "CREATE TABLE \"accounts\" (\"id\" TEXT PRIMARY KEY, \"createdAt\" TIMESTAMP DEFAULT CURRENT_TIMESTAMP,"
+	         " \"name\" TEXT, \"username\" TEXT, \"email\" TEXT NOT NULL, \"avatarUrl\" TEXT,"
+	         " \"details\" TEXT DEFAULT '{}' CHECK(json_valid(\"details\")));"
+	         "CREATE TABLE \"memories\" (\"id\" TEXT PRIMARY KEY, \"type\" TEXT NOT NULL,"
+	         " \"createdAt\" TIMESTAMP DEFAULT CURRENT_TIMESTAMP, \"content\" TEXT NOT NULL,"
+	         " \"embedding\" BLOB NOT NULL, \"userId\" TEXT, \"roomId\" TEXT, \"agentId\" TEXT,"
+	         " \"unique\" INTEGER DEFAULT 1 NOT NULL);"
+	         "INSERT INTO accounts (id, name, username, email, details) VALUES ('u1', 'Eliza', 'eliza', 'x', '{}');"
+	         "INSERT INTO memories VALUES ('m1', 'messages', 1735689600000, '{\"text\":\"old\"}', zeroblob(1536),"
+	         " 'u1', 'r1', 'a1', 1);"
+	         "INSERT INTO memories (id, type, content, embedding, roomId) VALUES"
+	         " ('m2', 'messages', '{\"text\":\"dated\"}', x'', 'r1');"
+	         "UPDATE memories SET createdAt = '2025-01-01 00:00:01' WHERE id = 'm2';");
+	assert_int_equal(agent_store_sqlite_open(&s, path), TEELIZA_OK);
+	assert_int_equal(agent_store_get_memory(s, &m, "m1"), TEELIZA_OK);
+	assert_string_equal(m.content, "{\"text\":\"old\"}");
+	assert_int_equal(m.created_at, 1735689600000LL);
+	assert_int_equal(m.embedding_len, 384);
+	agent_memory_clear(&m);
+	/* a text timestamp reads as ms */
+	assert_int_equal(agent_store_get_memory(s, &m, "m2"), TEELIZA_OK);
+	assert_int_equal(m.created_at, 1735689601000LL);
+	assert_null(m.user_id);
+	assert_int_equal(m.embedding_len, 0);
+	agent_memory_clear(&m);
+	assert_int_equal(agent_store_get_account(s, &a, "u1"), TEELIZA_OK);
+	assert_string_equal(a.username, "eliza");
+	agent_account_clear(&a);
+	agent_store_close(s);
+	assert_int_equal(raw_int(path, "SELECT MAX(version) FROM schema_version"), AGENT_STORE_SCHEMA_VERSION);
+	rm_rf(dir);
+	free(dir);
+}
+
+/*
+ * More (user, room) pairs than the store remembers as connected: every
+ * pair, evicted from that memory or not, still has exactly one participant
+ * row, and a user that talks to itself (agent id = user id) gets one.
+ */
+static void test_connection_many_users(void **state)
+{
+	agent_store *s;
+	agent_account_list actors;
+	char user[32];
+	const int users = 1500;
+
+	(void)state;
+	assert_int_equal(agent_store_sqlite_open(&s, ":memory:"), TEELIZA_OK);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < users; i++) {
+			snprintf(user, sizeof(user), "u%d", i);
+			assert_int_equal(agent_store_ensure_connection(s, "agent", "Agent", user, "shared", NULL, NULL,
+			                                               "direct"), TEELIZA_OK);
+		}
+		assert_int_equal(agent_store_list_room_actors(s, &actors, "shared"), TEELIZA_OK);
+		assert_int_equal(actors.count, (size_t)users + 1);
+		assert_string_equal(actors.items[0].id, "u0");
+		assert_string_equal(actors.items[0].name, "Useru0");
+		assert_string_equal(actors.items[1].id, "agent");
+		assert_string_equal(actors.items[users].id, "u1499");
+		agent_account_list_free(&actors);
+	}
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(agent_store_ensure_connection(s, "agent", "Agent", "agent", "self", NULL, NULL, NULL),
+		                 TEELIZA_OK);
+	assert_int_equal(agent_store_list_room_actors(s, &actors, "self"), TEELIZA_OK);
+	assert_int_equal(actors.count, 1);
+	assert_string_equal(actors.items[0].id, "agent");
+	agent_account_list_free(&actors);
+	agent_store_close(s);
+}
+
+/* The connection and the first memory in one call: both stored, or neither. */
+static void test_connection_and_memory(void **state)
+{
+	agent_store *s;
+	agent_account_list actors;
+	agent_memory m, got;
+	size_t n;
+	float one = 1.0f;
+
+	(void)state;
+	assert_int_equal(agent_store_sqlite_open(&s, ":memory:"), TEELIZA_OK);
+	memset(&m, 0, sizeof(m));
+	m.agent_id = "agent";
+	m.user_id = "u1";
+	m.room_id = "r";
+	m.content = "{\"text\":\"hi\"}";
+	m.embedding = &one;
+	m.embedding_len = (size_t)INT32_MAX; /* refused before anything is written */
+	assert_int_equal(agent_store_ensure_connection_and_memory(s, "agent", "Agent", "u1", "r", NULL, NULL, "direct",
+	                                                          &m), TEELIZA_ERR_TOO_LARGE);
+	assert_int_equal(agent_store_list_room_actors(s, &actors, "r"), TEELIZA_OK);
+	assert_int_equal(actors.count, 0);
+	agent_account_list_free(&actors);
+
+	m.embedding = NULL;
+	m.embedding_len = 0;
+	m.id = "m1";
+	assert_int_equal(agent_store_ensure_connection_and_memory(s, "agent", "Agent", "u1", "r", NULL, NULL, "direct",
+	                                                          &m), TEELIZA_OK);
+	m.id = "m2"; /* the pair is known now: the memory alone is written */
+	assert_int_equal(agent_store_ensure_connection_and_memory(s, "agent", "Agent", "u1", "r", NULL, NULL, "direct",
+	                                                          &m), TEELIZA_OK);
+	assert_int_equal(agent_store_list_room_actors(s, &actors, "r"), TEELIZA_OK);
+	assert_int_equal(actors.count, 2);
+	assert_string_equal(actors.items[0].id, "u1");
+	assert_string_equal(actors.items[1].id, "agent");
+	agent_account_list_free(&actors);
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, "r", false), TEELIZA_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(agent_store_get_memory(s, &got, "m2"), TEELIZA_OK);
+	assert_string_equal(got.content, "{\"text\":\"hi\"}");
+	assert_string_equal(got.user_id, "u1");
+	assert_int_equal(got.embedding_len, AGENT_STORE_EMBEDDING_DIM);
+	agent_memory_clear(&got);
+	agent_store_close(s);
+}
+
+static void test_connection_and_actors(void **state)
+{
+	agent_store *s;
+	agent_account a;
+	agent_account_list actors;
+	char agent[AGENT_UUID_BUFSZ], user[AGENT_UUID_BUFSZ], room[AGENT_UUID_BUFSZ], want[64];
+
+	(void)state;
+	assert_int_equal(agent_uuid_from_string(agent, "Eliza"), TEELIZA_OK);
+	assert_int_equal(agent_uuid_user(user, NULL), TEELIZA_OK);
+	assert_int_equal(agent_uuid_room(room, NULL, "Eliza"), TEELIZA_OK);
+	assert_int_equal(agent_store_sqlite_open(&s, ":memory:"), TEELIZA_OK);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(agent_store_ensure_connection(s, agent, "Eliza", user, room, NULL, NULL, "direct"),
+		                 TEELIZA_OK);
+	}
+	assert_int_equal(agent_store_list_room_actors(s, &actors, room), TEELIZA_OK);
+	assert_int_equal(actors.count, 2); /* no duplicates after three calls */
+	snprintf(want, sizeof(want), "User%s", user);
+	assert_string_equal(actors.items[0].id, user);
+	assert_string_equal(actors.items[0].name, want);
+	assert_string_equal(actors.items[0].username, want);
+	assert_string_equal(actors.items[1].id, agent);
+	assert_string_equal(actors.items[1].name, "Eliza");
+	agent_account_list_free(&actors);
+	assert_int_equal(actors.count, 0);
+
+	assert_int_equal(agent_store_get_account(s, &a, agent), TEELIZA_OK);
+	assert_string_equal(a.email, "direct");
+	assert_string_equal(a.details, "{\"summary\":\"\"}");
+	assert_null(a.avatar_url);
+	agent_account_clear(&a);
+	/* an existing account is not overwritten */
+	{
+		agent_account other = { .id = agent, .name = "Other", .username = "other" };
+
+		assert_int_equal(agent_store_ensure_account(s, &other), TEELIZA_OK);
+		assert_int_equal(agent_store_get_account(s, &a, agent), TEELIZA_OK);
+		assert_string_equal(a.name, "Eliza");
+		agent_account_clear(&a);
+	}
+	assert_int_equal(agent_store_get_account(s, &a, "nobody"), TEELIZA_ERR_NOT_FOUND);
+	assert_null(a.id);
+	/* bad JSON in details breaks Eliza's CHECK */
+	{
+		agent_account bad = { .id = "x", .name = "x", .details = "{not json" };
+
+		assert_int_equal(agent_store_ensure_account(s, &bad), TEELIZA_ERR_INVALID);
+	}
+	assert_int_equal(agent_store_list_room_actors(s, &actors, "empty-room"), TEELIZA_OK);
+	assert_int_equal(actors.count, 0);
+	agent_store_close(s);
+}
+
+static void put_msg(agent_store *s, const char *id, const char *room, const char *agent, int64_t at,
+                    const char *text, bool unique)
+{
+	char content[256];
+	agent_memory m = { 0 };
+
+	snprintf(content, sizeof(content), "{\"text\":\"%s\"}", text);
+	m.id = id;
+	m.agent_id = agent;
+	m.user_id = "u";
+	m.room_id = room;
+	m.content = content;
+	m.created_at = at;
+	m.unique = unique;
+	assert_int_equal(agent_store_create_memory(s, &m), TEELIZA_OK);
+}
+
+static void assert_texts(const agent_memory_list *l, const char *const *want, size_t n)
+{
+	char buf[256];
+
+	assert_int_equal(l->count, n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "{\"text\":\"%s\"}", want[i]);
+		assert_string_equal(l->items[i].content, buf);
+	}
+}
+
+static void test_memories(void **state)
+{
+	agent_store *s;
+	agent_memory_list l;
+	agent_memory_query q = { 0 };
+	agent_memory m;
+	size_t n;
+	float emb[3] = { 1.5f, -0.25f, 3.0e-8f };
+
+	(void)state;
+	assert_int_equal(agent_store_sqlite_open(&s, ":memory:"), TEELIZA_OK);
+	put_msg(s, "m3", "room", "A", 3000, "three", true);
+	put_msg(s, "m1", "room", "A", 1000, "one", true);
+	put_msg(s, "m2", "room", "B", 2000, "two", false);
+	put_msg(s, "m4a", "room", "A", 4000, "four-a", true);
+	put_msg(s, "m4b", "room", "A", 4000, "four-b", true); /* same ms: insertion order decides */
+	put_msg(s, "x1", "other", "A", 1500, "elsewhere", true);
+
+	/* the most recent 3, oldest first for the prompt */
+	q.room_id = "room";
+	q.count = 3;
+	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
+	assert_texts(&l, (const char *const[]){ "three", "four-a", "four-b" }, 3);
+	assert_int_equal(l.items[0].created_at, 3000);
+	assert_string_equal(l.items[0].type, "messages");
+	assert_string_equal(l.items[0].room_id, "room");
+	assert_null(l.items[0].embedding);
+	agent_memory_list_free(&l);
+	/* newest first, as Eliza's API returns them */
+	q.newest_first = true;
+	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
+	assert_texts(&l, (const char *const[]){ "four-b", "four-a", "three" }, 3);
+	agent_memory_list_free(&l);
+	/* all, filtered */
+	q.newest_first = false;
+	q.count = 0;
+	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
+	assert_texts(&l, (const char *const[]){ "one", "two", "three", "four-a", "four-b" }, 5);
+	agent_memory_list_free(&l);
+	q.agent_id = "B";
+	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
+	assert_texts(&l, (const char *const[]){ "two" }, 1);
+	agent_memory_list_free(&l);
+	q.agent_id = NULL;
+	q.unique_only = true;
+	q.start = 1000;
+	q.end = 3000;
+	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
+	assert_texts(&l, (const char *const[]){ "one", "three" }, 2);
+	agent_memory_list_free(&l);
+	q = (agent_memory_query){ .room_id = "room", .type = "facts" };
+	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
+	assert_int_equal(l.count, 0);
+	assert_null(l.items);
+
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, "room", false), TEELIZA_OK);
+	assert_int_equal(n, 5);
+	assert_int_equal(agent_store_count_memories(s, &n, "messages", "room", true), TEELIZA_OK);
+	assert_int_equal(n, 4);
+
+	/* default embedding: 384 zeros; a given one round-trips */
+	assert_int_equal(agent_store_get_memory(s, &m, "m1"), TEELIZA_OK);
+	assert_int_equal(m.embedding_len, AGENT_STORE_EMBEDDING_DIM);
+	for (size_t i = 0; i < m.embedding_len; i++)
+		assert_true(m.embedding[i] == 0.0f);
+	assert_string_equal(m.agent_id, "A");
+	assert_string_equal(m.user_id, "u");
+	assert_true(m.unique);
+	agent_memory_clear(&m);
+	assert_null(m.id);
+	{
+		agent_memory e = { .id = "emb", .room_id = "room", .content = "{\"text\":\"e\"}", .created_at = 10,
+		                   .embedding = emb, .embedding_len = 3, .type = "facts" };
+
+		assert_int_equal(agent_store_create_memory(s, &e), TEELIZA_OK);
+	}
+	assert_int_equal(agent_store_get_memory(s, &m, "emb"), TEELIZA_OK);
+	assert_int_equal(m.embedding_len, 3);
+	assert_memory_equal(m.embedding, emb, sizeof(emb));
+	assert_string_equal(m.type, "facts");
+	agent_memory_clear(&m);
+	/* with_embedding on a list */
+	q = (agent_memory_query){ .room_id = "room", .type = "facts", .with_embedding = true };
+	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
+	assert_int_equal(l.count, 1);
+	assert_int_equal(l.items[0].embedding_len, 3);
+	assert_true(l.items[0].embedding[0] == 1.5f);
+	agent_memory_list_free(&l);
+
+	/* same id replaces (INSERT OR REPLACE) */
+	put_msg(s, "m1", "room", "A", 1000, "one again", true);
+	assert_int_equal(agent_store_get_memory(s, &m, "m1"), TEELIZA_OK);
+	assert_string_equal(m.content, "{\"text\":\"one again\"}");
+	agent_memory_clear(&m);
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, "room", false), TEELIZA_OK);
+	assert_int_equal(n, 5);
+
+	/* no id, no time: a fresh UUID and now */
+	{
+		agent_memory fresh = { .room_id = "fresh", .content = "{}" };
+		int64_t before = agent_store_now_ms();
+
+		assert_int_equal(agent_store_create_memory(s, &fresh), TEELIZA_OK);
+		q = (agent_memory_query){ .room_id = "fresh" };
+		assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
+		assert_int_equal(l.count, 1);
+		assert_true(agent_uuid_is_valid(l.items[0].id));
+		assert_true(l.items[0].created_at >= before && l.items[0].created_at <= agent_store_now_ms());
+		agent_memory_list_free(&l);
+	}
+
+	assert_int_equal(agent_store_delete_room_memories(s, &n, NULL, "room"), TEELIZA_OK);
+	assert_int_equal(n, 5);
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, "room", false), TEELIZA_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(agent_store_count_memories(s, &n, "facts", "room", false), TEELIZA_OK);
+	assert_int_equal(n, 1); /* other types stay */
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, "other", false), TEELIZA_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(agent_store_get_memory(s, &m, "m1"), TEELIZA_ERR_NOT_FOUND);
+	agent_store_close(s);
+}
+
+static void test_cache_log_attestation(void **state)
+{
+	char *dir = make_tmpdir();
+	char path[PATH_MAX];
+	agent_store *s;
+	char *v;
+	agent_attestation a = { 0 }, got;
+	const uint8_t quote[] = { 0x04, 0x00, 0x02, 0x00, 0x81, 0x00, 0x00, 0x00, 0xff, 0x00 };
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/db.sqlite", dir);
+	assert_int_equal(agent_store_sqlite_open(&s, path), TEELIZA_OK);
+	assert_int_equal(agent_store_cache_get(s, &v, "k", "agent"), TEELIZA_ERR_NOT_FOUND);
+	assert_null(v);
+	assert_int_equal(agent_store_cache_set(s, "k", "agent", "{\"a\":1}", 0), TEELIZA_OK);
+	assert_int_equal(agent_store_cache_set(s, "k", "agent2", "[2]", 0), TEELIZA_OK);
+	assert_int_equal(agent_store_cache_get(s, &v, "k", "agent"), TEELIZA_OK);
+	assert_string_equal(v, "{\"a\":1}");
+	free(v);
+	assert_int_equal(agent_store_cache_set(s, "k", "agent", "\"replaced\"", 0), TEELIZA_OK);
+	assert_int_equal(agent_store_cache_get(s, &v, "k", "agent"), TEELIZA_OK);
+	assert_string_equal(v, "\"replaced\"");
+	free(v);
+	assert_int_equal(agent_store_cache_set(s, "k", "agent", "not json", 0), TEELIZA_ERR_INVALID);
+	assert_int_equal(agent_store_cache_set(s, "old", "agent", "1", agent_store_now_ms() - 1), TEELIZA_OK);
+	assert_int_equal(agent_store_cache_get(s, &v, "old", "agent"), TEELIZA_ERR_NOT_FOUND);
+	assert_int_equal(agent_store_cache_set(s, "later", "agent", "1", agent_store_now_ms() + 3600000), TEELIZA_OK);
+	assert_int_equal(agent_store_cache_get(s, &v, "later", "agent"), TEELIZA_OK);
+	free(v);
+	assert_int_equal(agent_store_cache_delete(s, "k", "agent"), TEELIZA_OK);
+	assert_int_equal(agent_store_cache_get(s, &v, "k", "agent"), TEELIZA_ERR_NOT_FOUND);
+	assert_int_equal(agent_store_cache_get(s, &v, "k", "agent2"), TEELIZA_OK);
+	free(v);
+	assert_int_equal(agent_store_cache_delete(s, "missing", "agent"), TEELIZA_OK);
+
+	assert_int_equal(agent_store_log(s, "u", "r", "message", "{\"text\":\"hi\"}"), TEELIZA_OK);
+	assert_int_equal(agent_store_log(s, "u", "r", "message", "{\"text\":\"again\"}"), TEELIZA_OK);
+
+	a.id = "att-1";
+	a.agent_id = "agent";
+	a.created_at = 1700000000123LL;
+	a.report_data_json = "{\"agentId\":\"agent\"}";
+	a.quote = quote;
+	a.quote_len = sizeof(quote);
+	a.event_log = "[]";
+	assert_int_equal(agent_store_put_attestation(s, &a), TEELIZA_OK);
+	assert_int_equal(agent_store_put_attestation(s, &a), TEELIZA_ERR_INVALID);
+	assert_int_equal(agent_store_get_attestation(s, &got, "nope"), TEELIZA_ERR_NOT_FOUND);
+	agent_store_close(s);
+
+	/* everything survives a close and reopen */
+	assert_int_equal(agent_store_sqlite_open(&s, path), TEELIZA_OK);
+	assert_int_equal(agent_store_get_attestation(s, &got, "att-1"), TEELIZA_OK);
+	assert_string_equal(got.id, "att-1");
+	assert_string_equal(got.agent_id, "agent");
+	assert_int_equal(got.created_at, 1700000000123LL);
+	assert_string_equal(got.report_data_json, "{\"agentId\":\"agent\"}");
+	assert_string_equal(got.event_log, "[]");
+	assert_int_equal(got.quote_len, sizeof(quote));
+	assert_memory_equal(got.quote, quote, sizeof(quote));
+	agent_attestation_clear(&got);
+	assert_int_equal(agent_store_cache_get(s, &v, "k", "agent2"), TEELIZA_OK);
+	assert_string_equal(v, "[2]");
+	free(v);
+	agent_store_close(s);
+	assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM logs WHERE userId = 'u' AND type = 'message' "
+	                               "AND json_extract(body, '$.text') IN ('hi', 'again') AND length(id) = 36"), 2);
+	rm_rf(dir);
+	free(dir);
+}
+
+#define THREADS 8
+#define PER_THREAD 150
+
+struct worker {
+	agent_store *s;
+	int n;
+	teeliza_err err;
+};
+
+static void *insert_worker(void *arg)
+{
+	struct worker *w = arg;
+	char id[64], content[64], user[32];
+
+	snprintf(user, sizeof(user), "user-%d", w->n);
+	for (int i = 0; i < PER_THREAD && w->err == TEELIZA_OK; i++) {
+		agent_memory m = { 0 };
+
+		snprintf(id, sizeof(id), "t%d-%d", w->n, i);
+		snprintf(content, sizeof(content), "{\"text\":\"%d/%d\"}", w->n, i);
+		m.id = id;
+		m.room_id = "shared";
+		m.agent_id = "agent";
+		m.user_id = user;
+		m.content = content;
+		m.created_at = 1000 + i;
+		m.unique = true;
+		w->err = agent_store_create_memory(w->s, &m);
+		/* every thread also races to join the same room */
+		if (w->err == TEELIZA_OK && i % 10 == 0)
+			w->err = agent_store_ensure_connection(w->s, "agent", "Agent", user, "shared", NULL, NULL, "direct");
+	}
+	return NULL;
+}
+
+static void test_concurrent_inserts(void **state)
+{
+	char *dir = make_tmpdir();
+	char path[PATH_MAX];
+	agent_store *s;
+	pthread_t th[THREADS];
+	struct worker w[THREADS];
+	agent_account_list actors;
+	agent_memory_list l;
+	agent_memory_query q = { .room_id = "shared", .count = 10 };
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/db.sqlite", dir);
+	assert_int_equal(agent_store_sqlite_open(&s, path), TEELIZA_OK);
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){ .s = s, .n = i };
+		assert_int_equal(pthread_create(&th[i], NULL, insert_worker, &w[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(w[i].err, TEELIZA_OK);
+	}
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, "shared", false), TEELIZA_OK);
+	assert_int_equal(n, THREADS * PER_THREAD);
+	assert_int_equal(agent_store_list_room_actors(s, &actors, "shared"), TEELIZA_OK);
+	assert_int_equal(actors.count, THREADS + 1); /* each user once, plus the agent */
+	agent_account_list_free(&actors);
+	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
+	assert_int_equal(l.count, 10);
+	/* one memory per thread at the newest instant, the rest from the one before; oldest first */
+	for (size_t i = 0; i < l.count; i++)
+		assert_int_equal(l.items[i].created_at, 1000 + PER_THREAD - (i < 10 - THREADS ? 2 : 1));
+	agent_memory_list_free(&l);
+	agent_store_close(s);
+	/* and all of it is on disk */
+	assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM memories"), THREADS * PER_THREAD);
+	assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM participants"), THREADS + 1);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void test_default_path(void **state)
+{
+	char *dir = make_tmpdir();
+	char cwd[PATH_MAX], path[PATH_MAX];
+	agent_store *s;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(dir), 0);
+	unsetenv("SQLITE_FILE");
+	assert_int_equal(agent_store_open_default(&s), TEELIZA_OK);
+	agent_store_close(s);
+	assert_int_equal(stat("data/db.sqlite", &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/elsewhere/agent.db", dir);
+	setenv("SQLITE_FILE", path, 1);
+	assert_int_equal(agent_store_open_default(&s), TEELIZA_OK);
+	agent_store_close(s);
+	unsetenv("SQLITE_FILE");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(chdir(cwd), 0);
+	rm_rf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_schema_and_file),
+		cmocka_unit_test(test_adopts_eliza_database),
+		cmocka_unit_test(test_connection_and_actors),
+		cmocka_unit_test(test_connection_many_users),
+		cmocka_unit_test(test_connection_and_memory),
+		cmocka_unit_test(test_memories),
+		cmocka_unit_test(test_cache_log_attestation),
+		cmocka_unit_test(test_concurrent_inserts),
+		cmocka_unit_test(test_default_path),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
