@@ -105,6 +105,9 @@ static void check_reply(const char *path, unsigned status, const teeliza_buf *bo
 		FUZZ_CHECK(json_is_array(chain) && json_array_size(chain) == 2);
 	} else if (strstr(path, "Quote") != NULL) {
 		check_quote(reply);
+	} else if (strstr(path, "SimRoot") != NULL) {
+		FUZZ_CHECK(json_is_string(json_object_get(reply, "root_pem")));
+		FUZZ_CHECK(json_is_object(json_object_get(reply, "collateral")));
 	} else {
 		FUZZ_CHECK(json_object_get(reply, "app_id") != NULL || json_object_get(reply, "version") != NULL);
 	}
