@@ -7,6 +7,7 @@
  */
 #include "cli/cli.h"
 #include "cli/env_file.h"
+#include "teeliza/agent/api.h"
 #include "teeliza/agent/model.h"
 #include "teeliza/agent/runtime.h"
 #include "teeliza/common/log.h"
@@ -214,6 +215,31 @@ static int sim_start(struct start_sim *ss, const struct start_opts *o)
 	if (setenv("DSTACK_SIMULATOR_ENDPOINT", url, 1) != 0)
 		return cli_fail("start", teeliza_set_error(TEELIZA_ERR_NOMEM, "cannot set the environment"));
 	return EXIT_OK;
+}
+
+/*
+ * The in-process simulator's root and collateral for the API's verifier
+ * (agent_api_config.sim_trust): POST /verify and the dashboard then verify
+ * its quotes, labelled simulator-rooted. ctx: the tee_sim.
+ */
+static teeliza_err sim_trust_anchor(teeliza_buf *root_pem, teeliza_buf *collateral_json, void *ctx, int64_t now)
+{
+	const tee_sim_pki *pki = tee_sim_get_pki(ctx);
+	teeliza_buf b;
+	teeliza_err err;
+
+	err = tee_sim_collateral_json(&b, pki, now);
+	if (err)
+		return err;
+	err = teeliza_buf_append(collateral_json, b.data, b.len);
+	teeliza_buf_free(&b);
+	if (!err)
+		err = tee_sim_pki_root_pem(&b, pki);
+	if (err)
+		return err;
+	err = teeliza_buf_append(root_pem, b.data, b.len);
+	teeliza_buf_free(&b);
+	return err;
 }
 
 /* --simulator without TEE_MODE means TEE_MODE=LOCAL; decided before the settings are checked. */
@@ -617,7 +643,10 @@ int start_main(int argc, char **argv)
 	if (!err) {
 		ac.registry = reg;
 		/* POST /verify and the dashboard verify the simulator's quotes as simulator-rooted. */
-		ac.sim_pki = o.simulator ? tee_sim_get_pki(ss.sim) : NULL;
+		if (o.simulator) {
+			ac.sim_trust.get = sim_trust_anchor;
+			ac.sim_trust.ctx = ss.sim;
+		}
 		err = agent_api_start(&api, &ac);
 	}
 	if (!err)

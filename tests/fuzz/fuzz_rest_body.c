@@ -12,7 +12,8 @@
 #include "fuzz.h"
 
 #include "teeliza/http/form.h"
-#include "agent/api/api_internal.h"
+#include "agent/api/api_request.h"
+#include "teeliza/agent/api.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -8,12 +8,18 @@
  * exactly when there are more; a parameter value fits its buffer, holds no
  * NUL, equals the one found with a bigger buffer, and is the value of the
  * first occurrence of the name; strings are exact-size heap copies (ASan).
+ * And the route each method finds for the path in the API's route tables
+ * (api_route_find): the first route, in the router's order, that a
+ * reference matcher written here says matches (segment counts equal,
+ * literals equal ignoring case, a dashboard file name exactly, ":name"
+ * anything, handed over as that very segment); none for too-deep paths.
  */
 #include "fuzz.h"
 
-#include "agent/api/api_internal.h"
+#include "agent/api/api_route.h"
 
 #include <string.h>
+#include <strings.h>
 
 static char *copy_n(const uint8_t *p, size_t n)
 {
@@ -56,6 +62,81 @@ static void check_split(const char *path)
 		}
 	}
 	free(r.path_copy);
+}
+
+/* Does route match the split request r (method m)? Written apart from api_router.c. */
+static bool reference_match(const api_route *route, const api_request *r, const char *m)
+{
+	char pat[128], *save = NULL, *lit;
+	const char *segs[API_MAX_SEGMENTS + 1];
+	size_t n = 0, i;
+	bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+
+	if (r->too_deep)
+		return false;
+	if (!((route->methods & API_GET) && get) && !((route->methods & API_POST) && strcmp(m, "POST") == 0) &&
+	    !((route->methods & API_DELETE) && strcmp(m, "DELETE") == 0))
+		return false;
+	FUZZ_CHECK(strlen(route->pattern) < sizeof(pat));
+	strcpy(pat, route->pattern);
+	for (lit = strtok_r(pat, "/", &save); lit != NULL; lit = strtok_r(NULL, "/", &save)) {
+		if (n == API_MAX_SEGMENTS)
+			return false;
+		segs[n++] = lit;
+	}
+	if (n != r->n_seg)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (segs[i][0] == ':')
+			continue;
+		if ((route->flags & API_ROUTE_FILE) && i == n - 1 ? strcmp(segs[i], r->seg[i]) != 0
+		                                                  : strcasecmp(segs[i], r->seg[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+static void check_route(const char *path)
+{
+	static const char *const methods[] = {"GET", "HEAD", "POST", "DELETE", "PUT"};
+	const api_route *found, *want, *const *t, *route;
+	http_server_request h;
+	api_request r;
+	size_t m, i, k;
+
+	for (m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
+		memset(&h, 0, sizeof(h));
+		h.method = methods[m];
+		h.path = path;
+		memset(&r, 0, sizeof(r));
+		r.http = &h;
+		if (!api_split_path(&r, path)) {
+			FUZZ_CHECK(r.path_copy != NULL);
+			r.n_seg = 0;
+			r.too_deep = true;
+		}
+		want = NULL;
+		for (t = api_route_tables; want == NULL && *t != NULL; t++)
+			for (route = *t; want == NULL && route->pattern != NULL; route++)
+				if (reference_match(route, &r, methods[m]))
+					want = route;
+		found = api_route_find(&r, api_route_tables);
+		FUZZ_CHECK(found == want);
+		if (found != NULL) {
+			/* each ":name" is handed over as the very segment it matched, in order */
+			const char *p = found->pattern;
+
+			for (i = 0, k = 0; i < r.n_seg; i++) {
+				while (*p == '/')
+					p++;
+				if (*p == ':')
+					FUZZ_CHECK(k < r.n_param && r.param[k++] == r.seg[i]);
+				p += strcspn(p, "/");
+			}
+			FUZZ_CHECK(k == r.n_param);
+		}
+		free(r.path_copy);
+	}
 }
 
 /* The raw value of the first name=... (or bare name) in the query, as a reference. */
@@ -121,6 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	path = copy_n(data, q != NULL ? (size_t)(q - data) : n);
 	query = q != NULL ? copy_n(q + 1, n - (size_t)(q + 1 - data)) : copy_n((const uint8_t *)"", 0);
 	check_split(path);
+	check_route(path);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		check_param(query, names[i]);
 	/* the query as a path and the path as a query: both are arbitrary bytes */

@@ -15,9 +15,10 @@
  *  - agent_tee: the TEE plugin (TEE_MODE, WALLET_SECRET_SALT,
  *    TEE_KEY_SCHEME): wallets derived once at start-up and attested, the
  *    wallet provider text, the WALLET_ADDRESS and REMOTE_ATTESTATION actions.
- *  - agent_api: Eliza's direct-client REST API over http_server.
  *
- * Thread safety: registry, runtimes and API may be used from any thread;
+ * Eliza's direct-client REST API over these is teeliza/agent/api.h.
+ *
+ * Thread safety: registry and runtimes may be used from any thread;
  * every message may run concurrently with every other. docs/AGENT.md is
  * the user-level reference.
  */
@@ -47,16 +48,9 @@ extern "C" {
 /* Most actions one agent can hold. */
 #define AGENT_MAX_ACTIONS 16
 
-/* Default REST port (Eliza's SERVER_PORT default) and body limit (EXPRESS_MAX_PAYLOAD "100kb"). */
-#define AGENT_API_DEFAULT_PORT 3000
-#define AGENT_API_DEFAULT_MAX_BODY ((size_t)100 * 1024)
-/* Largest file part of a multipart message (TEELIZA_MAX_FILE_SIZE; multer has no limit). */
-#define AGENT_API_DEFAULT_MAX_FILE ((size_t)64 << 20)
-
 typedef struct agent_registry agent_registry;
 typedef struct agent_runtime agent_runtime;
 typedef struct agent_tee agent_tee;
-typedef struct agent_api agent_api;
 
 /* ------------------------------------------------------------------ */
 /* Logging: one line per event on the log stream (stderr by default).  */
@@ -424,59 +418,6 @@ teeliza_err agent_template_fill(teeliza_buf *out, const char *template_text, con
 
 /* The default message template (our wording, Eliza's keys and order). Static. */
 const char *agent_message_template(void);
-
-/* ------------------------------------------------------------------ */
-/* REST API                                                            */
-
-typedef struct agent_api_config {
-	agent_registry *registry;        /* borrowed; required */
-	const char *host;                /* NULL: "0.0.0.0" (Eliza's bind address) */
-	uint16_t port;                   /* 0: any free port */
-	bool port_fallback;              /* port taken: try the next 10 ports (Eliza 0.1.9) */
-	const char *api_token;           /* NULL or "": no authentication (set, stop and delete then answer loopback
-	                                    clients only); else Bearer <token> on every route but GET /, /hello,
-	                                    /healthz and the dashboard's files */
-	size_t max_body;                 /* 0: AGENT_API_DEFAULT_MAX_BODY */
-	size_t max_file;                 /* one multipart file part; 0: AGENT_API_DEFAULT_MAX_FILE */
-	unsigned threads;                /* 0: 16 */
-	/* The server's limits (http_server_config; 0: its defaults): */
-	unsigned max_connections;        /* open connections (4096) */
-	unsigned max_per_client;         /* open connections from one client address (256) */
-	unsigned request_timeout_s;      /* to receive a whole request (30 s, plus 1 s per 16 KiB of body) */
-	unsigned rate_limit;             /* requests per minute per client address; 0: none (Eliza has none) */
-	FILE *log;                       /* NULL: stderr */
-	/*
-	 * The in-process simulator's PKI (teeliza start --simulator), or NULL:
-	 * POST /verify and the dashboard then trust its root CA, labelled as a
-	 * simulator root, and verify its quotes against its own collateral.
-	 */
-	const struct tee_sim_pki *sim_pki;
-} agent_api_config;
-
-/*
- * Read SERVER_HOST, SERVER_PORT, API_TOKEN, EXPRESS_MAX_PAYLOAD ("100kb",
- * "1mb", "512", ...), TEELIZA_MAX_FILE_SIZE (same syntax), API_RATE_LIMIT,
- * API_MAX_CONNECTIONS, API_MAX_CONNECTIONS_PER_CLIENT and API_REQUEST_TIMEOUT
- * into cfg (other fields untouched; unset or empty variables leave theirs).
- * Strings are borrowed from the environment. Bad values: TEELIZA_ERR_CONFIG
- * naming the variable.
- */
-teeliza_err agent_api_config_from_env(agent_api_config *cfg) TEELIZA_WARN_UNUSED;
-
-/* Parse a body-parser size ("100kb", "1mb", "2gb", "512b", "4096"). TEELIZA_ERR_INVALID on junk. */
-teeliza_err agent_api_parse_size(size_t *out, const char *text) TEELIZA_WARN_UNUSED;
-
-/*
- * Start serving. Logs "REST API bound to <host>:<port>", the limits, and,
- * when the host is not a loopback address and there is no token, a warning
- * that anyone who can reach the port can talk to the agents and read their
- * memories (set, stop and delete stay loopback-only).
- * Out: *out (free with agent_api_stop).
- */
-teeliza_err agent_api_start(agent_api **out, const agent_api_config *cfg) TEELIZA_WARN_UNUSED;
-uint16_t agent_api_port(const agent_api *api);
-/* Stop serving; NULL-safe. The registry is left alone. */
-void agent_api_stop(agent_api *api);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "teeliza/agent/api.h"
 #include "teeliza/agent/runtime.h"
 #include "teeliza/http/http.h"
 

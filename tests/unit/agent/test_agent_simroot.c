@@ -524,12 +524,131 @@ static void test_learn(void **state)
 	pki_close(&p2);
 }
 
+/* ---- the in-process simulator, through agent_api_config.sim_trust ---- */
+
+struct source {
+	const tee_sim_pki *pki;
+	int calls;
+	int64_t last_now;
+	bool fail;
+};
+
+static teeliza_err source_get(teeliza_buf *root_pem, teeliza_buf *collateral_json, void *ctx, int64_t now)
+{
+	struct source *s = ctx;
+	teeliza_buf b;
+	teeliza_err err;
+
+	s->calls++;
+	s->last_now = now;
+	if (s->fail)
+		return teeliza_set_error(TEELIZA_ERR_CRYPTO, "the test source fails");
+	err = tee_sim_collateral_json(&b, s->pki, now);
+	if (err)
+		return err;
+	err = teeliza_buf_append(collateral_json, b.data, b.len);
+	teeliza_buf_free(&b);
+	if (!err)
+		err = tee_sim_pki_root_pem(&b, s->pki);
+	if (err)
+		return err;
+	err = teeliza_buf_append(root_pem, b.data, b.len);
+	teeliza_buf_free(&b);
+	return err;
+}
+
+static json_t *local_verdict(api_verifier *v, const uint8_t *quote, size_t len, int64_t now, unsigned *status)
+{
+	api_verify_input in;
+	json_t *out = NULL;
+
+	memset(&in, 0, sizeof(in));
+	in.quote = quote;
+	in.quote_len = len;
+	in.now = now;
+	assert_int_equal(api_verify_quote(&out, status, v, &in), TEELIZA_OK);
+	return out;
+}
+
+static void test_local_source(void **state)
+{
+	const int64_t start = (int64_t)time(NULL);
+	int64_t now;
+	struct source src;
+	agent_api_trust_anchor anchor;
+	api_verifier *v;
+	struct pki p;
+	uint8_t *quote;
+	size_t qlen;
+	unsigned status;
+	json_t *j;
+
+	(void)state;
+	pki_open(&p, start);
+	quote = sim_quote(&qlen, p.pki);
+	memset(&src, 0, sizeof(src));
+	src.pki = p.pki;
+	anchor.get = source_get;
+	anchor.ctx = &src;
+
+	/* Asked once at start; its quotes are then simulator-rooted, from the in-process simulator (no endpoint). */
+	assert_int_equal(api_verifier_new(&v, &anchor), TEELIZA_OK);
+	assert_int_equal(src.calls, 1);
+	assert_true(src.last_now >= start && src.last_now - start < 3600);
+	/* The verifier's clock from here on: when it made the anchor (later than start on a slow machine). */
+	now = src.last_now;
+	j = local_verdict(v, quote, qlen, now, &status);
+	assert_int_equal(status, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "verdict")), "trusted");
+	assert_string_equal(json_string_value(json_object_get(j, "rootedIn")), "simulator");
+	assert_string_equal(json_string_value(json_object_get(j, "collateralSource")), "simulator");
+	assert_true(json_is_null(json_object_get(json_object_get(j, "simulator"), "endpoint")));
+	assert_non_null(strstr(json_string_value(json_object_get(j, "label")), "Simulator-rooted (NOT Intel)"));
+	json_decref(j);
+	/* Reused for 29 days, then asked again for collateral made for the new time. */
+	j = local_verdict(v, quote, qlen, now + 28 * 86400, &status);
+	json_decref(j);
+	assert_int_equal(src.calls, 1);
+	j = local_verdict(v, quote, qlen, now + 40 * 86400, &status);
+	assert_int_equal(src.calls, 2);
+	assert_int_equal(src.last_now, now + 40 * 86400);
+	assert_string_equal(json_string_value(json_object_get(j, "verdict")), "trusted");
+	json_decref(j);
+	/* A failing renewal: no verdict from stale collateral, the quote needs collateral (422). */
+	src.fail = true;
+	j = local_verdict(v, quote, qlen, now + 80 * 86400, &status);
+	assert_int_equal(src.calls, 3);
+	assert_int_equal(status, 422);
+	json_decref(j);
+	api_verifier_free(v);
+
+	/* A source that fails at start fails the verifier (and so agent_api_start) with its error. */
+	src.calls = 0;
+	v = (api_verifier *)1;
+	assert_int_equal(api_verifier_new(&v, &anchor), TEELIZA_ERR_CRYPTO);
+	assert_null(v);
+	assert_int_equal(src.calls, 1);
+	assert_string_equal(teeliza_errmsg(), "the test source fails");
+
+	/* None (NULL, or get NULL): the same quote needs collateral. */
+	anchor.get = NULL;
+	assert_int_equal(api_verifier_new(&v, &anchor), TEELIZA_OK);
+	j = local_verdict(v, quote, qlen, now, &status);
+	assert_int_equal(status, 422);
+	json_decref(j);
+	api_verifier_free(v);
+
+	free(quote);
+	pki_close(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_learn),
+		cmocka_unit_test(test_local_source),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 
 #include "fakehttp.h"
 #include "testutil.h"
+#include "teeliza/agent/api.h"
 #include "teeliza/agent/model.h"
 #include "teeliza/agent/runtime.h"
 #include "teeliza/agent/store.h"

@@ -12,7 +12,7 @@
  * Eliza client sends them.
  */
 #include "teeliza/common/encoding.h"
-#include "agent/api/api_internal.h"
+#include "agent/api/api_request.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * range (teeliza_parse_u64), and a parameter that is present but unreadable
  * (too long, a NUL, bad percent-encoding) is an error, not "absent".
  */
-#include "agent/api/api_internal.h"
+#include "agent/api/api_request.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -1,17 +1,62 @@
 /*
  * The quote verifier behind POST /verify and the dashboard's verdicts
- * (api_verify.c), and the simulator roots it knows (api_simroot.c): the
- * in-process simulator's, and those learned from a tappd endpoint that is a
- * teeliza simulator (Tappd.SimRoot). A simulator root is only ever trusted
- * as a simulator root: verdicts under it say so, never "Intel".
+ * (api_verifier.c), and the simulator roots it knows (api_simroot.c, each
+ * held as a sim_anchor, api_sim_anchor.c): the in-process simulator's,
+ * which the API's caller supplies (agent_api_config.sim_trust), and those
+ * learned from a tappd endpoint that is a teeliza simulator
+ * (Tappd.SimRoot). A simulator root is only ever trusted as a simulator
+ * root: verdicts under it say so, never "Intel".
  */
 #ifndef TEELIZA_AGENT_API_VERIFIER_H
 #define TEELIZA_AGENT_API_VERIFIER_H
 
-#include "agent/api/api_internal.h"
+#include "agent/runtime/runtime_internal.h"
+#include "teeliza/agent/api.h"
 #include "teeliza/dcap/verify.h"
 
+#include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
+
+typedef struct api_verifier api_verifier;
+
+/*
+ * A new verifier. local: where the in-process simulator's root and
+ * collateral come from (asked now, so a broken source fails here), or NULL
+ * (or local->get NULL) for none; copied.
+ */
+teeliza_err api_verifier_new(api_verifier **out, const agent_api_trust_anchor *local) TEELIZA_WARN_UNUSED;
+void api_verifier_free(api_verifier *v);
+
+/*
+ * When t's plugin is in simulator mode and its endpoint is a teeliza
+ * simulator, learn that simulator's root and collateral (Tappd.SimRoot):
+ * asked at most once a minute per endpoint (daily once known), 2 s timeout,
+ * 256 KiB cap, parsed strictly. Logs to log when a root is learned.
+ */
+void api_verifier_learn_simulator(api_verifier *v, agent_tee *t, FILE *log, int64_t now);
+
+typedef struct api_verify_input {
+	const uint8_t *quote;
+	size_t quote_len;
+	const char *collateral_json;   /* NULL: a known simulator's when the quote chains to it, else none */
+	size_t collateral_len;
+	const char *root_pem;          /* roots the caller trusts for this request (PEM), or NULL */
+	size_t root_pem_len;
+	int64_t now;
+} api_verify_input;
+
+/*
+ * Verify a quote. Out: *out, the verifier's verdict JSON with "rootedIn"
+ * ("intel", "simulator", "caller" or null), "label", "collateralSource",
+ * "simulator" (its root's SHA-256 and endpoint) and the decoded "quote";
+ * *status, the HTTP status (200 for any verdict; 400 for a truncated quote,
+ * bad collateral or a bad root, 422 with advice when collateral is needed).
+ */
+teeliza_err api_verify_quote(json_t **out, unsigned *status, api_verifier *v,
+                             const api_verify_input *in) TEELIZA_WARN_UNUSED;
+
+/* ---- Inside the verifier (api_verifier.c, api_simroot.c, api_sim_anchor.c) ---- */
 
 /* A simulator root with the collateral for its quotes; reference-counted, shared by verifications. */
 typedef struct sim_anchor {
@@ -49,7 +94,7 @@ typedef struct remote_sim {
 } remote_sim;
 
 struct api_verifier {
-	const struct tee_sim_pki *pki; /* the in-process simulator, or NULL */
+	agent_api_trust_anchor local_source; /* the in-process simulator's root and collateral (get NULL: none) */
 	pthread_mutex_t lock;          /* local, remote[] */
 	sim_anchor *local;             /* the in-process simulator's root and collateral (renewed before it expires) */
 	remote_sim remote[API_REMOTE_SIMS];
@@ -66,7 +111,7 @@ struct api_verifier {
 teeliza_err api_sim_root_parse(sim_anchor **out, const char *text, size_t len, const char *endpoint,
                                int64_t now) TEELIZA_WARN_UNUSED;
 
-/* Make (or renew, before its collateral expires) the in-process simulator's anchor. */
+/* Make (or renew, before its collateral expires) the in-process simulator's anchor from v->local_source. */
 teeliza_err api_verifier_local_anchor(api_verifier *v, int64_t now) TEELIZA_WARN_UNUSED;
 
 /* The anchor (a new reference) whose root the quote carries: the in-process simulator's first, else a learned one. */

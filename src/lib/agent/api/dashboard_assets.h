@@ -1,7 +1,7 @@
 /*
  * The dashboard's page, script and style sheet, embedded in the binary so
  * that it needs no CDN and no files at run time. The sources are
- * src/lib/agent/dashboard/{index.html,app.js,style.css}; the build turns
+ * src/lib/agent/api/dashboard/{index.html,app.js,style.css}; the build turns
  * them into a C file (cmake/embed_dashboard.cmake).
  */
 #ifndef TEELIZA_AGENT_DASHBOARD_ASSETS_H

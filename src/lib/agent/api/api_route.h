@@ -1,0 +1,92 @@
+/*
+ * The REST API's routes: each route file exports a table of routes (method,
+ * path pattern, who may call it, handler); the server (api_server.c) hands
+ * every request to the router (api_router.c), which walks the tables in the
+ * order of api_route_tables (api_routes.c) and calls the first route that
+ * matches. Route files call down (api_request.h, the runtime, the
+ * verifier), never into the server or the router.
+ */
+#ifndef TEELIZA_AGENT_API_ROUTE_H
+#define TEELIZA_AGENT_API_ROUTE_H
+
+#include "agent/api/api_request.h"
+#include "agent/runtime/runtime_internal.h"
+#include "teeliza/agent/api.h"
+
+struct agent_api {
+	agent_registry *registry;
+	http_server *server;
+	FILE *log;
+	char host[64];
+	char *token;                     /* NULL: no authentication */
+	size_t token_len;
+	uint16_t port;
+	struct api_verifier *verifier;   /* POST /verify and the dashboard's verdicts (api_verifier.c) */
+	http_form_limits form_limits;    /* multipart bodies (api_body.c) */
+};
+
+/* Who may call a route. */
+typedef enum api_auth {
+	API_OPEN,     /* anyone: no token asked (GET /, /hello, /healthz, the dashboard's files) */
+	API_TOKEN,    /* "Authorization: Bearer <API_TOKEN>" when the API has a token; anyone when it has none */
+	API_CONTROL,  /* as API_TOKEN; without a token, loopback clients only (403 to others): set, stop, delete */
+} api_auth;
+
+/* Methods a route answers (a mask). */
+#define API_GET 1u    /* GET and HEAD (the server sends no body for HEAD) */
+#define API_POST 2u
+#define API_DELETE 4u
+
+/* Route flags. */
+#define API_ROUTE_FILE 1u /* the last segment is a file name, matched case-sensitively as express.static does */
+
+typedef void api_handler_fn(http_server_reply *reply, agent_api *api, const api_request *r);
+
+/*
+ * One route. pattern: "/" or "/seg/seg/...", each segment a literal,
+ * matched case-insensitively as Express routes are (but see
+ * API_ROUTE_FILE), or ":name", which matches any one segment and is handed
+ * to the handler in r->param (in order). A pattern matches a path with
+ * exactly as many segments; empty segments ("//", a trailing "/") do not
+ * count. Tables end with a route whose pattern is NULL.
+ */
+typedef struct api_route {
+	unsigned methods;
+	const char *pattern;
+	api_auth auth;
+	api_handler_fn *handler;
+	unsigned flags;
+} api_route;
+
+/* The tables, one per route file. */
+extern const api_route api_ops_routes[];        /* api_ops.c: GET /, /hello, /healthz, /metrics */
+extern const api_route api_dashboard_routes[];  /* api_dashboard.c: /dashboard, its files and JSON views */
+extern const api_route api_agents_routes[];     /* api_agents.c: /agents, /agents/:id, set, stop, delete */
+extern const api_route api_records_routes[];    /* api_records.c: an agent's memories and attestations */
+extern const api_route api_verify_routes[];     /* api_verify.c: POST /verify */
+extern const api_route api_message_routes[];    /* api_message.c: POST /:agentId/message */
+
+/* The order the router walks them in (api_routes.c), NULL-terminated. */
+extern const api_route *const api_route_tables[];
+
+/*
+ * Does route match r (method and path)? On a match r->param and r->n_param
+ * hold the ":name" segments. A request deeper than any route (r->too_deep)
+ * matches nothing.
+ */
+bool api_route_matches(api_request *r, const api_route *route);
+
+/* The first route of tables (NULL-terminated list of tables) that matches r, or NULL. */
+const api_route *api_route_find(api_request *r, const api_route *const *tables);
+
+/*
+ * Answer r: the first matching route of tables, after the check its auth
+ * class asks for (401 with WWW-Authenticate: Bearer for a missing or wrong
+ * token, 403 for a control route from another machine without a token).
+ * With no matching route: 401 when the token is missing or wrong (the
+ * token is checked before any unknown path, as Eliza's middleware does),
+ * else Express's 404 "Cannot <METHOD> <path>".
+ */
+void api_dispatch(http_server_reply *reply, agent_api *api, api_request *r, const api_route *const *tables);
+
+#endif

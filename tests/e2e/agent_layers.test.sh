@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The agent's layering, read from the built objects' symbols (scripts/call-graph.py):
+# - the REST API's files (src/lib/agent/api) call one way: no two of them call
+#   each other, directly or round a loop (route files fill tables the server
+#   walks; they never call back into it);
+# - no part of the agent (src/lib/agent) uses the simulator (tee_sim_*, or a
+#   teeliza/sim header): the CLI hands the API what it needs of it.
+set -euo pipefail
+: "${TEELIZA_SRC:?}" "${TEELIZA_BUILD:?}"
+command -v nm >/dev/null || { echo "skip: no nm (binutils)"; exit 77; }
+objdir="$TEELIZA_BUILD/CMakeFiles/teeliza.dir"
+objects() {
+	local src
+	for src in "$@"; do
+		if [ ! -f "$objdir/${src#"$TEELIZA_SRC"/}.o" ]; then
+			echo "FAIL: no object for $src under $objdir (is this a CMake build of libteeliza?)" >&2
+			exit 1
+		fi
+		echo "$objdir/${src#"$TEELIZA_SRC"/}.o"
+	done
+}
+fails=0
+mapfile -t api < <(objects "$TEELIZA_SRC"/src/lib/agent/api/*.c)
+if ! out=$(python3 "$TEELIZA_SRC/scripts/call-graph.py" "${api[@]}"); then
+	echo "FAIL: the REST API's files call each other:" >&2
+	echo "$out" >&2
+	fails=$((fails + 1))
+else
+	echo "ok: no call cycle among the ${#api[@]} files of src/lib/agent/api"
+fi
+mapfile -t agent < <(objects $(find "$TEELIZA_SRC/src/lib/agent" -name '*.c' | sort))
+if ! out=$(python3 "$TEELIZA_SRC/scripts/call-graph.py" --no-cycles --forbid '^tee_sim_' "${agent[@]}"); then
+	echo "FAIL: the agent uses the simulator:" >&2
+	echo "$out" >&2
+	fails=$((fails + 1))
+else
+	echo "ok: no symbol of the simulator used by the ${#agent[@]} files of src/lib/agent"
+fi
+if grep -rn '#include "teeliza/sim/\|#include "sim/' "$TEELIZA_SRC/src/lib/agent" "$TEELIZA_SRC/include/teeliza/agent"; then
+	echo "FAIL: the agent includes the simulator's headers (above)" >&2
+	fails=$((fails + 1))
+else
+	echo "ok: no simulator header included by the agent"
+fi
+[ "$fails" -eq 0 ]
