@@ -118,10 +118,16 @@ teeliza_err dstack_reply_judge(json_t **out, long status, const uint8_t *body, s
 		                         snippet);
 	}
 	if (reply == NULL) {
-		if (secret)
-			snprintf(snippet, sizeof(snippet), "%zu bytes", len);
-		else
-			excerpt(snippet, sizeof(snippet), body, len);
+		/* jansson's text ends with the token it stopped at ("… near '<token>'"): cut for a reply that may hold a key. */
+		if (secret) {
+			char *near = strstr(jerr.text, " near ");
+
+			if (near != NULL)
+				*near = 0;
+			return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: the reply is not JSON (%s at byte %d of %zu bytes)",
+			                         where, jerr.text, jerr.position, len);
+		}
+		excerpt(snippet, sizeof(snippet), body, len);
 		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: the reply is not JSON (%s at byte %d): %s", where,
 		                         jerr.text, jerr.position, snippet);
 	}

@@ -52,7 +52,7 @@ static teeliza_err tcb_info_fields(dstack_tcb_info *out, json_t *root)
 {
 	const char *what = "Info reply: tcb_info";
 	json_t *log = json_object_get(root, "event_log");
-	char *log_text;
+	char *log_text, why[DSTACK_WHY_MAX];
 	teeliza_err err;
 
 	err = registers(out, root, what);
@@ -82,7 +82,7 @@ static teeliza_err tcb_info_fields(dstack_tcb_info *out, json_t *root)
 	err = tee_dstack_events_parse(&out->events, log_text, strlen(log_text));
 	free(log_text);
 	if (err)
-		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"event_log\": %s", what, teeliza_errmsg());
+		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"event_log\": %s", what, dstack_why(why));
 	out->replay_matches = out->has_registers && memcmp(out->events.rtmr, out->rtmr, sizeof(out->rtmr)) == 0;
 	return TEELIZA_OK;
 }

@@ -49,6 +49,14 @@ teeliza_err dstack_call_empty(json_t **out, teeliza_buf *raw_out, const dstack_c
  */
 teeliza_err dstack_require_version(const dstack_client *c, const char *unsupported_msg) TEELIZA_WARN_UNUSED;
 
+/*
+ * The current error message, copied into out: teeliza_set_error() writes
+ * the very buffer teeliza_errmsg() returns, so a message that quotes the
+ * previous one must quote a copy. Returns out.
+ */
+#define DSTACK_WHY_MAX 512
+const char *dstack_why(char out[DSTACK_WHY_MAX]);
+
 /* ---- reading reply fields (what is the name of the field's owner, e.g. "GetKey reply") ---- */
 
 /* A required (or, with optional, possibly absent → "") string member. */

@@ -7,8 +7,15 @@
 #include "teeliza/common/encoding.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+const char *dstack_why(char out[DSTACK_WHY_MAX])
+{
+	snprintf(out, DSTACK_WHY_MAX, "%s", teeliza_errmsg());
+	return out;
+}
 
 teeliza_err dstack_json_string(const char **text, size_t *len, json_t *obj, const char *key, bool optional,
                                const char *what)
@@ -42,6 +49,7 @@ teeliza_err dstack_hex_decode(teeliza_buf *out, const char *hex, size_t len)
 static teeliza_err member_hex(teeliza_buf *out, json_t *obj, const char *key, size_t max, bool absent_ok,
                               const char *what)
 {
+	char why[DSTACK_WHY_MAX];
 	const char *text;
 	size_t len;
 	teeliza_err err;
@@ -56,7 +64,7 @@ static teeliza_err member_hex(teeliza_buf *out, json_t *obj, const char *key, si
 		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"%s\" is too long (more than %zu bytes)", what, key,
 		                         max);
 	if (err)
-		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"%s\" is not hex: %s", what, key, teeliza_errmsg());
+		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"%s\" is not hex: %s", what, key, dstack_why(why));
 	return TEELIZA_OK;
 }
 

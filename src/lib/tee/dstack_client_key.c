@@ -199,6 +199,7 @@ teeliza_err dstack_parse_sign(tee_dstack_signature *out, json_t *reply, tee_dsta
                               size_t data_len)
 {
 	const char *what = "Sign reply";
+	char why[DSTACK_WHY_MAX];
 	uint8_t first[TEE_DSTACK_SIG_LEN];
 	json_t *chain;
 	size_t len;
@@ -226,7 +227,7 @@ teeliza_err dstack_parse_sign(tee_dstack_signature *out, json_t *reply, tee_dsta
 		                        out->public_key_len);
 		if (err)
 			err = teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"public_key\" or \"signature\" is malformed: %s", what,
-			                        teeliza_errmsg());
+			                        dstack_why(why));
 		else if (!valid)
 			err = teeliza_set_error(TEELIZA_ERR_VERIFY,
 			                        "%s: the %s signature does not verify under the public key it came with", what,

@@ -55,7 +55,7 @@ static teeliza_err parse_quote_body(dstack_quote_reply *out, json_t *reply, cons
                                     size_t report_data_len)
 {
 	const char *what = "GetQuote reply", *text;
-	char a[129], b[129];
+	char a[129], b[129], why[DSTACK_WHY_MAX];
 	uint8_t carried[DSTACK_REPORT_DATA_MAX];
 	size_t len;
 	dcap_quote q;
@@ -70,10 +70,10 @@ static teeliza_err parse_quote_body(dstack_quote_reply *out, json_t *reply, cons
 		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"quote\" is longer than %u bytes (no TDX quote is)",
 		                         what, DSTACK_QUOTE_MAX);
 	if (err)
-		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"quote\" is not hex: %s", what, teeliza_errmsg());
+		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"quote\" is not hex: %s", what, dstack_why(why));
 	if (dcap_quote_parse(&q, out->quote.data, out->quote.len) != TEELIZA_OK)
 		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"quote\" (%zu bytes) is not a quote: %s", what,
-		                         out->quote.len, teeliza_errmsg());
+		                         out->quote.len, dstack_why(why));
 	if (q.header.tee_type != DCAP_TEE_TYPE_TDX)
 		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"quote\" is not a TDX quote (TEE type 0x%x)", what,
 		                         (unsigned)q.header.tee_type);
@@ -103,7 +103,7 @@ static teeliza_err parse_quote_body(dstack_quote_reply *out, json_t *reply, cons
 	if (err)
 		return err;
 	if (tee_dstack_events_parse(&out->events, text, len) != TEELIZA_OK)
-		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"event_log\": %s", what, teeliza_errmsg());
+		return teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"event_log\": %s", what, dstack_why(why));
 	if (tee_dstack_events_check_quote(&out->events, &q.body.td) == TEELIZA_OK) {
 		out->replay_matches = true;
 	} else {
@@ -157,6 +157,7 @@ teeliza_err dstack_get_quote(dstack_quote_reply *out, const dstack_client *c, co
 teeliza_err dstack_parse_attest(teeliza_buf *attestation, dstack_attestation_format *format, json_t *reply)
 {
 	const char *what = "Attest reply", *text;
+	char why[DSTACK_WHY_MAX];
 	size_t len;
 	uint8_t first;
 	teeliza_err err;
@@ -172,7 +173,7 @@ teeliza_err dstack_parse_attest(teeliza_buf *attestation, dstack_attestation_for
 		err = teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"attestation\" is longer than %zu bytes", what,
 		                        DSTACK_ATTESTATION_MAX);
 	else if (err)
-		err = teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"attestation\" is not hex: %s", what, teeliza_errmsg());
+		err = teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"attestation\" is not hex: %s", what, dstack_why(why));
 	else if (attestation->len == 0)
 		err = teeliza_set_error(TEELIZA_ERR_PROTOCOL, "%s: \"attestation\" is empty", what);
 	if (err) {

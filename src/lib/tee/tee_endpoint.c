@@ -177,7 +177,7 @@ static const char *mode_default(enum mode m)
 static teeliza_err choose_tappd(tee_endpoint_choice *out, enum mode m, const tee_endpoint_env *env)
 {
 	const char *const *list = env->tappd_sockets != NULL ? env->tappd_sockets : TEE_TAPPD_SOCKETS;
-	const char *sock, *why;
+	const char *sock, *why, *l;
 	teeliza_err err;
 
 	if (set(env->tappd_endpoint)) {
@@ -202,7 +202,9 @@ static teeliza_err choose_tappd(tee_endpoint_choice *out, enum mode m, const tee
 		if (err)
 			return err;
 		out->overridden = set(env->dstack_endpoint);
-		(void)tappd_connect_log_line(out->log_line, sizeof(out->log_line), env->tee_mode, env->dstack_endpoint);
+		l = tappd_connect_log_line(out->log_line, sizeof(out->log_line), env->tee_mode, env->dstack_endpoint);
+		if (l != out->log_line) /* the static mode line: copied */
+			line(out->log_line, l, NULL, NULL, NULL, NULL);
 		if (out->overridden)
 			line(out->sdk_line, TAPPD_OVERRIDE_LOG_PREFIX, env->dstack_endpoint, NULL, NULL, NULL);
 		return TEELIZA_OK;
