@@ -22,8 +22,8 @@
  *    file <p> does not exist" (the SDK's words);
  *  - TEELIZA_ERR_REMOTE when the reply carries {"error": …}: dstack's
  *    400 {"error": msg} gives msg first ("Unsupported algorithm (dstack at
- *    unix:/var/run/dstack.sock, GetKey)"); any status with such a body is
- *    REMOTE (the SDK throws on the key whatever the status);
+ *    unix:/var/run/dstack.sock, GetKey)"); any status but 404 with such a
+ *    body is REMOTE (the SDK throws on the key whatever the status);
  *  - TEELIZA_ERR_NOT_FOUND for HTTP 404 (tappd's "method Not Found", or a
  *    server with no such route): the endpoint does not serve the dstack API,
  *    and the message says to check TEE_API / the endpoint;
@@ -37,8 +37,9 @@
  *    TEELIZA_ERR_INVALID "Report data is too large, it should be less than
  *    64 bytes.", "Event name cannot be empty", "Pre-hashed signing requires
  *    a 32-byte digest, but received N bytes"; TEELIZA_ERR_UNSUPPORTED
- *    "Unsupported algorithm" (the agent's words) for an algorithm the agent
- *    would refuse; strings that are not UTF-8: TEELIZA_ERR_INVALID.
+ *    "Unsupported algorithm: "<name>" (…)" (the agent's words first) for an
+ *    algorithm the agent would refuse; strings that are not UTF-8:
+ *    TEELIZA_ERR_INVALID.
  * Outputs are zeroed first and hold nothing to free on failure.
  */
 #ifndef TEELIZA_DSTACK_H

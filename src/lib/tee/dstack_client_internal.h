@@ -44,8 +44,8 @@ teeliza_err dstack_call_empty(json_t **out, teeliza_buf *raw_out, const dstack_c
 /*
  * Ask /Version before using a feature that older agents ignore silently.
  * An error answer (REMOTE, NOT_FOUND, PROTOCOL) becomes
- * TEELIZA_ERR_UNSUPPORTED with the text the caller gives (a printf format
- * taking no arguments, already formatted); transport errors pass.
+ * TEELIZA_ERR_UNSUPPORTED with unsupported_msg as the message (text, not
+ * a format); transport errors pass unchanged.
  */
 teeliza_err dstack_require_version(const dstack_client *c, const char *unsupported_msg) TEELIZA_WARN_UNUSED;
 
