@@ -61,7 +61,8 @@ static teeliza_err parse_quote_body(dstack_quote_reply *out, json_t *reply, cons
 	dcap_quote q;
 	teeliza_err err;
 
-	memcpy(out->report_data, report_data, report_data_len);
+	if (report_data_len > 0)
+		memcpy(out->report_data, report_data, report_data_len);
 	err = dstack_json_string(&text, &len, reply, "quote", false, what);
 	if (err)
 		return err;
