@@ -3,59 +3,19 @@
  * DSTACK_SIMULATOR_ENDPOINT override (which wins over any mode).
  */
 #include "teeliza/tee/tappd.h"
+#include "teeliza/tee/tee_endpoint.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/un.h>
 
 #define TAPPD_LOCAL_URL "http://localhost:8090"
 #define TAPPD_DOCKER_URL "http://host.docker.internal:8090"
 
-/* sun_path holds the path and its NUL. */
-#define UNIX_PATH_MAX_LEN (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
-
-static bool starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static bool has_control_or_space(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s == 0x7f)
-			return true;
-	return false;
-}
-
 teeliza_err tappd_endpoint_parse(tappd_endpoint *out, const char *endpoint)
 {
-	const char *host;
-	size_t len;
-
-	assert(out != NULL);
-	memset(out, 0, sizeof(*out));
-	if (endpoint == NULL || endpoint[0] == 0)
-		return teeliza_set_error(TEELIZA_ERR_INVALID, "empty tappd endpoint: give an http(s):// URL or a unix socket path");
-	len = strlen(endpoint);
-	/* The SDK's rule, case-sensitive: these two prefixes mean HTTP, anything else a socket path. */
-	if (starts_with(endpoint, "http://") || starts_with(endpoint, "https://")) {
-		if (len >= sizeof(out->url))
-			return teeliza_set_error(TEELIZA_ERR_INVALID, "tappd endpoint URL is longer than %zu bytes",
-			                         sizeof(out->url) - 1);
-		if (has_control_or_space(endpoint))
-			return teeliza_set_error(TEELIZA_ERR_INVALID, "tappd endpoint URL contains spaces or control characters");
-		host = strstr(endpoint, "://") + 3;
-		if (*host == 0 || *host == '/' || *host == '?' || *host == '#')
-			return teeliza_set_error(TEELIZA_ERR_INVALID, "tappd endpoint URL %s has no host", endpoint);
-		memcpy(out->url, endpoint, len + 1);
-		return TEELIZA_OK;
-	}
-	if (len > UNIX_PATH_MAX_LEN)
-		return teeliza_set_error(TEELIZA_ERR_INVALID, "unix socket path %s is longer than %zu bytes", endpoint,
-		                         UNIX_PATH_MAX_LEN);
-	memcpy(out->socket, endpoint, len + 1);
-	return TEELIZA_OK;
+	/* The same rule for both APIs (tee_endpoint.c); the messages say "tappd". */
+	return tee_endpoint_parse(out, endpoint, TEE_API_TAPPD);
 }
 
 teeliza_err tappd_endpoint_select(tappd_endpoint *out, const char *tee_mode, const char *simulator_endpoint)
