@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *const names[TEELIZA_ERR__COUNT] = {
 	[TEELIZA_OK] = "success",
@@ -41,13 +42,20 @@ const char *teeliza_errmsg(void)
 	return last_msg;
 }
 
+/*
+ * Formatted into a scratch buffer first: a caller may pass teeliza_errmsg()
+ * itself as an argument ("…: %s", teeliza_errmsg()), and vsnprintf into the
+ * buffer it is reading from is undefined.
+ */
 teeliza_err teeliza_set_error(teeliza_err err, const char *fmt, ...)
 {
+	static _Thread_local char scratch[sizeof(last_msg)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	vsnprintf(scratch, sizeof(scratch), fmt, ap);
 	va_end(ap);
+	memcpy(last_msg, scratch, sizeof(last_msg));
 	return err;
 }
 

@@ -26,6 +26,10 @@ static void test_strerror(void **state)
 	assert_string_equal(teeliza_errmsg(), "bad mode");
 	teeliza_clear_error();
 	assert_string_equal(teeliza_errmsg(), "");
+	/* A detail that quotes the previous one (teeliza_errmsg() as an argument). */
+	teeliza_set_error(TEELIZA_ERR_IO, "cannot read %s", "key.pem");
+	teeliza_set_error(TEELIZA_ERR_CONFIG, "loading the simulator: %s (at start)", teeliza_errmsg());
+	assert_string_equal(teeliza_errmsg(), "loading the simulator: cannot read key.pem (at start)");
 }
 
 static void test_parse_u64(void **state)
