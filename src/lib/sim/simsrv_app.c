@@ -129,11 +129,9 @@ static teeliza_err load_compose(simsrv_app *app, const char *compose_file)
 
 static teeliza_err parse_app_id(uint8_t out[20], const char *hex)
 {
-	size_t len;
+	size_t len = 0;
 
-	if (strncmp(hex, "0x", 2) == 0)
-		hex += 2;
-	if (teeliza_hex_decode(out, 20, &len, hex, strlen(hex), false) != TEELIZA_OK || len != 20)
+	if (teeliza_hex_decode(out, 20, &len, hex, strlen(hex), true) != TEELIZA_OK || len != 20)
 		return teeliza_set_error(TEELIZA_ERR_CONFIG, "app id \"%.60s\": expected 20 bytes as 40 hex digits", hex);
 	return TEELIZA_OK;
 }
