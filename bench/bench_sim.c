@@ -1,5 +1,10 @@
 /*
- * End-to-end DeriveKey and TdxQuote through the simulator over loopback HTTP.
+ * End-to-end DeriveKey and TdxQuote (tappd service) and GetKey (dstack
+ * service, POST /GetKey as the SDK's DstackClient sends it to an http://
+ * endpoint) through the simulator over loopback HTTP. GetKey is measured
+ * twice: the same path again and again (what an app does; the simulator
+ * answers from its cache after the first) and a new path every request
+ * (every answer computed: HKDF, a secp256k1 public key and a signature).
  *
  * By default the simulator runs in this process (tee_sim_start on 127.0.0.1,
  * port 0, a fresh state directory) and N client threads, each with one
@@ -34,8 +39,14 @@
 
 static const char DERIVE_BODY[] = "{\"path\":\"bench\",\"subject\":\"bench\"}";
 static const char QUOTE_BODY[] = "{\"report_data\":\"68656c6c6f\"}"; /* tdxQuote("hello") */
+/* getKey("wallet/eth", "signing"), as the SDK sends it */
+static const char GETKEY_BODY[] = "{\"path\":\"wallet/eth\",\"purpose\":\"signing\",\"algorithm\":\"secp256k1\"}";
+/* its key under dstack's simulator keys (spec §1.9), which the in-process simulator holds */
+static const char GETKEY_KEY[] = "65cca2e2dcbe516145cc7bcbfea6fab9d7f430d6ea66cd1775f37142c25dfa40";
 
-enum method { M_DERIVE, M_QUOTE };
+enum method { M_DERIVE, M_QUOTE, M_GETKEY, M_GETKEY_FRESH };
+
+static const char *const method_ids[] = {"sim.derive_key", "sim.tdx_quote", "sim.get_key", "sim.get_key_fresh"};
 
 struct client {
 	CURL *h;
@@ -44,6 +55,10 @@ struct client {
 	enum method method;
 	teeliza_buf body;
 	bool checked;
+	bool dev_keys;      /* the server holds dstack's simulator keys: check the key itself */
+	unsigned id;        /* which client (fresh GetKey paths are per client) */
+	unsigned long n;    /* requests so far */
+	char request[160];  /* the fresh GetKey body */
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -65,12 +80,15 @@ static bool check_reply(const struct client *c)
 	if (c->method == M_DERIVE)
 		ok = root && json_unpack(root, "{s:s}", "key", &key) == 0 &&
 		     strncmp(key, "-----BEGIN PRIVATE KEY-----", 27) == 0;
+	else if (c->method == M_GETKEY || c->method == M_GETKEY_FRESH)
+		ok = root && json_unpack(root, "{s:s}", "key", &key) == 0 && strlen(key) == 64 &&
+		     json_array_size(json_object_get(root, "signature_chain")) == 2 &&
+		     (c->method == M_GETKEY_FRESH || !c->dev_keys || strcmp(key, GETKEY_KEY) == 0);
 	else
 		ok = root && json_unpack(root, "{s:s, s:s}", "quote", &quote, "event_log", &log) == 0 &&
 		     strncmp(quote + (strncmp(quote, "0x", 2) == 0 ? 2 : 0), "04000200", 8) == 0 && log[0] == '[';
 	if (!ok)
-		fprintf(stderr, "bench: unexpected %s reply: %.200s\n", c->method == M_DERIVE ? "DeriveKey" : "TdxQuote",
-		        (const char *)c->body.data);
+		fprintf(stderr, "bench: unexpected %s reply: %.200s\n", method_ids[c->method], (const char *)c->body.data);
 	json_decref(root);
 	return ok;
 }
@@ -82,6 +100,15 @@ static bool request_once(void *arg)
 	CURLcode rc;
 
 	teeliza_buf_reset(&c->body);
+	if (c->method == M_GETKEY_FRESH) {
+		/* a path never asked before: nothing can come from the cache */
+		int n = snprintf(c->request, sizeof(c->request),
+		                 "{\"path\":\"bench/%u/%lu\",\"purpose\":\"signing\",\"algorithm\":\"secp256k1\"}", c->id,
+		                 c->n++);
+
+		curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, c->request);
+		curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE, (long)n);
+	}
 	rc = curl_easy_perform(c->h);
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "bench: %s: %s\n", c->url, curl_easy_strerror(rc));
@@ -100,12 +127,16 @@ static bool request_once(void *arg)
 	return true;
 }
 
-static bool client_init(struct client *c, const char *base, enum method m)
+static bool client_init(struct client *c, const char *base, enum method m, unsigned id, bool dev_keys)
 {
-	const char *body = m == M_DERIVE ? DERIVE_BODY : QUOTE_BODY;
-	int n = snprintf(c->url, sizeof(c->url), "%s/prpc/Tappd.%s", base, m == M_DERIVE ? "DeriveKey" : "TdxQuote");
+	const char *body = m == M_DERIVE ? DERIVE_BODY : m == M_QUOTE ? QUOTE_BODY : GETKEY_BODY;
+	const char *path = m == M_DERIVE ? "/prpc/Tappd.DeriveKey" : m == M_QUOTE ? "/prpc/Tappd.TdxQuote" : "/GetKey";
+	int n = snprintf(c->url, sizeof(c->url), "%s%s", base, path);
 
 	memset(&c->body, 0, sizeof(c->body));
+	c->id = id;
+	c->n = 0;
+	c->dev_keys = dev_keys;
 	teeliza_buf_init(&c->body, (size_t)16 << 20);
 	c->method = m;
 	c->checked = false;
@@ -195,10 +226,10 @@ static bool measure(const char *base, enum method m, const struct options *o, do
 	unsigned i;
 	bool ok = true;
 
-	snprintf(id, sizeof(id), "%s%s", m == M_DERIVE ? "sim.derive_key" : "sim.tdx_quote", o->tag);
+	snprintf(id, sizeof(id), "%s%s", method_ids[m], o->tag);
 	memset(cl, 0, sizeof(cl)); /* client_free is safe on clients never set up */
 	for (i = 0; i < o->clients; i++) {
-		ok = ok && client_init(&cl[i], base, m);
+		ok = ok && client_init(&cl[i], base, m, i, o->url == NULL);
 		states[i] = &cl[i];
 	}
 	ok = ok && bench_run(&r, o->clients, seconds, request_once, states);
@@ -303,6 +334,7 @@ int main(int argc, char **argv)
 		cfg.port = 0;
 		cfg.state_dir = state_dir;
 		cfg.threads = o.server_threads;
+		cfg.dstack_dev_keys = true;
 		cfg.quiet = true;
 		if (tee_sim_start(&sim, &cfg) != TEELIZA_OK) {
 			bench_fail("tee_sim_start");
@@ -315,7 +347,8 @@ int main(int argc, char **argv)
 		snprintf(base, sizeof(base), "%s", o.url);
 		printf("simulator at %s, %u client threads\n", base, o.clients);
 	}
-	ok = measure(base, M_DERIVE, &o, secs) && measure(base, M_QUOTE, &o, secs);
+	ok = measure(base, M_DERIVE, &o, secs) && measure(base, M_QUOTE, &o, secs) && measure(base, M_GETKEY, &o, secs) &&
+	     measure(base, M_GETKEY_FRESH, &o, secs);
 	if (sim != NULL) {
 		tee_sim_stop(sim);
 		/* the state dir holds only what the simulator made in it */

@@ -213,12 +213,14 @@ for round in $(seq "$repeat"); do
 		if command -v wrk >/dev/null; then
 			run_wrk sim.derive_key@wrk "" "$here/wrk/derive_key.lua" "server and wrk share all CPUs"
 			run_wrk sim.tdx_quote@wrk "" "$here/wrk/tdx_quote.lua" "server and wrk share all CPUs"
+			run_wrk sim.get_key@wrk "" "$here/wrk/get_key.lua" "server and wrk share all CPUs"
 			stop_sim
 			if [ "$(nproc)" -ge 2 ]; then
 				echo "== simulator pinned to CPU 1 (1 thread), wrk pinned to CPU 0"
 				start_sim 1 1
 				run_wrk sim.derive_key@wrk-1core 0 "$here/wrk/derive_key.lua" "server on CPU 1 alone, wrk on CPU 0"
 				run_wrk sim.tdx_quote@wrk-1core 0 "$here/wrk/tdx_quote.lua" "server on CPU 1 alone, wrk on CPU 0"
+				run_wrk sim.get_key@wrk-1core 0 "$here/wrk/get_key.lua" "server on CPU 1 alone, wrk on CPU 0"
 			fi
 		else
 			echo "   (wrk not installed: apt-get install wrk for the wrk rows)"

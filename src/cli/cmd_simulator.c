@@ -1,10 +1,11 @@
 /*
- * `teeliza simulator`: run the tappd-compatible simulator until SIGINT or
- * SIGTERM. `teeliza sim-root`: print the simulator's root CA (what
+ * `teeliza simulator`: run the simulator (dstack 0.5 guest agent and tappd)
+ * until SIGINT or SIGTERM. `teeliza sim-root`: print the simulator's root CA (what
  * `verify --trust-root` takes) or its collateral.
  */
 #include "cli/cli.h"
 
+#include "teeliza/common/encoding.h"
 #include "teeliza/sim/simulator.h"
 
 #include <assert.h>
@@ -24,21 +25,37 @@
 static const char simulator_usage[] =
 	"usage: teeliza simulator [options]\n"
 	"\n"
-	"A tappd-compatible simulator (NOT a TEE): pRPC /prpc/Tappd.{DeriveKey,TdxQuote,RawQuote,Info,Version}\n"
-	"(also without the Tappd. prefix, as dstack's tappd) with keys derived from a CA key and TDX quotes\n"
-	"signed by a simulated, non-Intel PKI. /prpc/Tappd.SimRoot (teeliza only) hands out that PKI's root\n"
-	"and collateral, so an agent's dashboard can verify these quotes as simulator-rooted.\n"
+	"A TEE simulator (NOT a TEE) with TDX quotes signed by a simulated, non-Intel PKI, serving:\n"
+	"  - dstack 0.5's guest agent: GetKey, GetQuote, Attest, EmitEvent, Info, Sign, Verify, GetTlsKey,\n"
+	"    Version at /<Method> (dstack's JSON rules; EmitEvent really extends the simulated RTMR3)\n"
+	"    on --dstack-socket and on TCP, plus /prpc/Worker.{Info,Version,GetAttestationForAppKey} on TCP;\n"
+	"  - tappd: /prpc/Tappd.{DeriveKey,TdxQuote,RawQuote,Info,Version,DeriveK256Key} (the Tappd. prefix\n"
+	"    optional) on --tappd-socket and on TCP. /prpc/Tappd.SimRoot (teeliza only) hands out the PKI's\n"
+	"    root and collateral, so quotes can be verified as simulator-rooted.\n"
+	"docs/SIMULATED-QUOTES.md describes both.\n"
 	"\n"
 	"  -l, --listen ADDR      TCP address (default " DEFAULT_HOST "; 0.0.0.0 in containers);\n"
-	"                         unix:PATH means --socket PATH --no-tcp\n"
+	"                         unix:PATH means --tappd-socket PATH --no-tcp\n"
 	"  -p, --port N           TCP port (default 8090; 0 = any free port, printed at start)\n"
-	"      --socket PATH      also serve on a unix socket (e.g. /var/run/tappd.sock)\n"
-	"      --socket-mode MODE octal mode of the socket (default 0666)\n"
-	"      --no-tcp           no TCP listener (needs --socket)\n"
-	"      --key-file FILE    CA key PEM (P-256); tappd-simulator's certs/app.key reproduces its keys\n"
-	"                         (default: <state dir>/ca.key, generated on first start, mode 0600)\n"
-	"      --dev-key          the public development key (tappd-simulator's certs/app.key, built\n"
-	"                         in): the keys `teeliza demo` and `teeliza start --simulator` derive\n"
+	"      --dstack-socket PATH  also serve the dstack API on a unix socket (e.g. /var/run/dstack.sock)\n"
+	"      --tappd-socket PATH   also serve tappd on a unix socket (e.g. /var/run/tappd.sock);\n"
+	"                         --socket PATH is the same\n"
+	"      --socket-mode MODE octal mode of the sockets (default 0666)\n"
+	"      --no-tcp           no TCP listener (needs a socket)\n"
+	"      --key-file FILE    CA key PEM (P-256): derives tappd's keys, signs certificates; tappd-simulator's\n"
+	"                         certs/app.key reproduces its keys (default: <state dir>/ca.key, generated on\n"
+	"                         first start, mode 0600)\n"
+	"      --appkeys FILE     dstack app keys (.appkeys.json: k256_key, k256_signature) for GetKey and Sign\n"
+	"                         (default: derived from a KMS root key in <state dir>/kms-root-k256.key,\n"
+	"                         generated on first start, mode 0600)\n"
+	"      --dev-key          the public development keys, built in: tappd-simulator's certs/app.key as the\n"
+	"                         CA key (the keys `teeliza demo` and `teeliza start --simulator` derive) and,\n"
+	"                         unless --appkeys, dstack's simulator appkeys.json (GetKey as dstack's simulator)\n"
+	"      --app-id HEX       the app id (20 bytes; default: dstack's simulator app id with its keys, else\n"
+	"                         the first 20 bytes of the compose hash, as dstack)\n"
+	"      --compose FILE     the app's app-compose.json (compose hash = SHA-256 of its bytes, as dstack's\n"
+	"                         OS measures it; default: a built-in one)\n"
+	"      --refuse-emit-event  answer EmitEvent with an error, as dstack's own simulator does\n"
 	"      --state-dir DIR    keys and simulated PKI (default $TEELIZA_SIM_STATE or " DEFAULT_STATE_DIR ")\n"
 	"      --threads N        worker threads per listener (default 2)\n"
 	"  -q, --quiet            no request log on stderr\n";
@@ -89,11 +106,20 @@ static int usage_error(const char *cmd, const char *usage, const char *what, con
 
 int simulator_main(int argc, char **argv)
 {
-	enum { OPT_SOCKET = 256, OPT_SOCKET_MODE, OPT_NO_TCP, OPT_KEY_FILE, OPT_STATE_DIR, OPT_THREADS, OPT_DEV_KEY };
+	enum {
+		OPT_SOCKET = 256, OPT_SOCKET_MODE, OPT_NO_TCP, OPT_KEY_FILE, OPT_STATE_DIR, OPT_THREADS, OPT_DEV_KEY,
+		OPT_DSTACK_SOCKET, OPT_APPKEYS, OPT_APP_ID, OPT_COMPOSE, OPT_REFUSE_EMIT
+	};
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"port", required_argument, NULL, 'p'},
 		{"socket", required_argument, NULL, OPT_SOCKET},
+		{"tappd-socket", required_argument, NULL, OPT_SOCKET},
+		{"dstack-socket", required_argument, NULL, OPT_DSTACK_SOCKET},
+		{"appkeys", required_argument, NULL, OPT_APPKEYS},
+		{"app-id", required_argument, NULL, OPT_APP_ID},
+		{"compose", required_argument, NULL, OPT_COMPOSE},
+		{"refuse-emit-event", no_argument, NULL, OPT_REFUSE_EMIT},
 		{"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
 		{"no-tcp", no_argument, NULL, OPT_NO_TCP},
 		{"key-file", required_argument, NULL, OPT_KEY_FILE},
@@ -108,7 +134,9 @@ int simulator_main(int argc, char **argv)
 	tee_sim *sim;
 	sigset_t sigs;
 	unsigned long v;
-	bool no_tcp = false;
+	uint8_t root[33], app_id[20];
+	char hex[2 * 33 + 1];
+	bool no_tcp = false, dev_key = false;
 	int c, sig = 0;
 	teeliza_err err;
 
@@ -137,6 +165,27 @@ int simulator_main(int argc, char **argv)
 		case OPT_SOCKET:
 			cfg.socket_path = optarg;
 			break;
+		case OPT_DSTACK_SOCKET:
+			cfg.dstack_socket_path = optarg;
+			break;
+		case OPT_APPKEYS:
+			cfg.appkeys_file = optarg;
+			break;
+		case OPT_APP_ID: {
+			size_t n = 0;
+
+			if (teeliza_hex_decode(app_id, sizeof(app_id), &n, optarg, strlen(optarg), true) != TEELIZA_OK ||
+			    n != sizeof(app_id))
+				return usage_error(argv[0], simulator_usage, "bad app id (20 bytes as 40 hex digits)", optarg);
+			cfg.app_id_hex = optarg;
+			break;
+		}
+		case OPT_COMPOSE:
+			cfg.compose_file = optarg;
+			break;
+		case OPT_REFUSE_EMIT:
+			cfg.refuse_emit_event = true;
+			break;
 		case OPT_SOCKET_MODE:
 			if (parse_ulong(&v, optarg, 8, 07777) != 0)
 				return usage_error(argv[0], simulator_usage, "bad socket mode (octal, e.g. 0660)", optarg);
@@ -150,6 +199,7 @@ int simulator_main(int argc, char **argv)
 			break;
 		case OPT_DEV_KEY:
 			cfg.key_pem = tee_sim_dev_key_pem;
+			dev_key = true;
 			break;
 		case OPT_STATE_DIR:
 			cfg.state_dir = optarg;
@@ -177,8 +227,14 @@ int simulator_main(int argc, char **argv)
 		return usage_error(argv[0], simulator_usage, "give --key-file or --dev-key, not both", NULL);
 	if (no_tcp)
 		cfg.host = NULL;
-	if (cfg.host == NULL && cfg.socket_path == NULL)
-		return usage_error(argv[0], simulator_usage, "--no-tcp needs --socket PATH", NULL);
+	if (cfg.host == NULL && cfg.socket_path == NULL && cfg.dstack_socket_path == NULL)
+		return usage_error(argv[0], simulator_usage, "--no-tcp needs --tappd-socket PATH or --dstack-socket PATH",
+		                   NULL);
+	if (cfg.socket_path != NULL && cfg.dstack_socket_path != NULL && strcmp(cfg.socket_path, cfg.dstack_socket_path) == 0)
+		return usage_error(argv[0], simulator_usage, "--tappd-socket and --dstack-socket must differ",
+		                   cfg.socket_path);
+	/* the development keys stand in for whatever dstack keys were not given */
+	cfg.dstack_dev_keys = dev_key && cfg.appkeys_file == NULL;
 
 	/* Block the stop signals before any thread starts, so only sigwait below sees them. */
 	sigemptyset(&sigs);
@@ -205,8 +261,19 @@ int simulator_main(int argc, char **argv)
 		if (cfg.host != NULL)
 			fprintf(stderr, "teeliza simulator: listening on http://%s:%u\n", cfg.host, tee_sim_port(sim));
 		if (cfg.socket_path != NULL)
-			fprintf(stderr, "teeliza simulator: listening on unix:%s (mode %04o)\n", cfg.socket_path,
+			fprintf(stderr, "teeliza simulator: tappd on unix:%s (mode %04o)\n", cfg.socket_path, cfg.socket_mode);
+		if (cfg.dstack_socket_path != NULL)
+			fprintf(stderr, "teeliza simulator: dstack on unix:%s (mode %04o)\n", cfg.dstack_socket_path,
 			        cfg.socket_mode);
+		tee_sim_app_id(app_id, sim);
+		teeliza_hex_encode(hex, app_id, sizeof(app_id));
+		fprintf(stderr, "teeliza simulator: app id %s; dstack keys: %s\n", hex, tee_sim_keys_source(sim));
+		if (tee_sim_kms_root(root, sim)) {
+			teeliza_hex_encode(hex, root, sizeof(root));
+			fprintf(stderr, "teeliza simulator: KMS root (k256) %s\n", hex);
+		} else {
+			fprintf(stderr, "teeliza simulator: the app keys carry no KMS signature: GetKey chains end at the app key\n");
+		}
 	}
 	/* The port line on stdout lets scripts that pass --port 0 find the server. */
 	if (cfg.host != NULL) {

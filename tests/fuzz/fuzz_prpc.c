@@ -1,7 +1,10 @@
 /*
- * Fuzz the simulator's pRPC request handling - the method from the path,
- * the arguments from a query string (GET) or a JSON body (POST), and each
- * method on them - through tee_sim_call on a simulator with no listener.
+ * Fuzz the simulator's tappd pRPC request handling - the method from the
+ * path, the arguments from a query string (GET) or a JSON body (POST), and
+ * each method on them - through tee_sim_call on a simulator with no
+ * listener. Paths outside /prpc/Tappd (the DstackGuest service at /<Method>
+ * and the Worker at /prpc/Worker.*) follow dstack's rules and are
+ * fuzz_dstack_request's.
  * Input: "METHOD TARGET\n" then the body; TARGET is the path with an
  * optional "?query". Invariants: the answer is 200, 400 or 404 and always
  * a JSON object; errors carry an "error" string (404: "method Not Found");
@@ -98,6 +101,11 @@ static void check_reply(const char *path, unsigned status, const teeliza_buf *bo
 		FUZZ_CHECK(json_object_size(reply) == 1 && json_is_string(json_object_get(reply, "error")));
 		if (status == 404)
 			FUZZ_CHECK(strcmp(json_string_value(json_object_get(reply, "error")), "method Not Found") == 0);
+	} else if (strstr(path, "DeriveK256Key") != NULL) {
+		chain = json_object_get(reply, "k256_signature_chain");
+		FUZZ_CHECK(json_is_string(json_object_get(reply, "k256_key")));
+		FUZZ_CHECK(json_string_length(json_object_get(reply, "k256_key")) == 64);
+		FUZZ_CHECK(json_is_array(chain) && json_array_size(chain) == 2);
 	} else if (strstr(path, "DeriveKey") != NULL) {
 		chain = json_object_get(reply, "certificate_chain");
 		FUZZ_CHECK(json_is_string(json_object_get(reply, "key")));
@@ -132,6 +140,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	*sp = 0;
 	path = sp + 1;
+	if (strncmp(path, "/prpc/", 6) != 0 || strncmp(path, "/prpc/Worker.", 13) == 0)
+		return 0; /* dstack's services: fuzz_dstack_request */
 	q = strchr(path, '?');
 	query = NULL;
 	if (q != NULL) {

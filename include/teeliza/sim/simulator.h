@@ -1,7 +1,10 @@
 /*
- * teeliza's tappd-compatible simulator: pRPC over TCP and/or a unix socket,
- * keys derived from a CA key, and well-formed simulated TDX quotes signed by
- * a simulator PKI (never Intel-rooted).
+ * teeliza's TEE simulator: dstack 0.5's guest-agent API (the DstackGuest
+ * service on dstack.sock and at / on TCP, the Worker service on TCP) and
+ * the tappd-compatible pRPC service (tappd.sock and /prpc/ on TCP), with
+ * keys derived from a CA key and a simulated KMS hierarchy, and
+ * well-formed simulated TDX quotes signed by a simulator PKI (never
+ * Intel-rooted). docs/SIMULATED-QUOTES.md describes it.
  */
 #ifndef TEELIZA_SIMULATOR_H
 #define TEELIZA_SIMULATOR_H
@@ -13,7 +16,7 @@
 extern "C" {
 #endif
 
-/* ---- simulated PKI, quotes and collateral (src/lib/tee/sim_pki.c, sim_quote.c) ---- */
+/* ---- simulated PKI, quotes and collateral (src/lib/sim/sim_pki.c, sim_quote.c) ---- */
 
 typedef struct tee_sim_pki tee_sim_pki;
 
@@ -61,16 +64,29 @@ teeliza_err tee_sim_quote(teeliza_buf *quote, const tee_sim_pki *pki, const uint
  */
 teeliza_err tee_sim_collateral_json(teeliza_buf *out, const tee_sim_pki *pki, int64_t now) TEELIZA_WARN_UNUSED;
 
-/* ---- the server (src/lib/tee/simulator.c) ---- */
+/* ---- the server (src/lib/sim/simulator.c) ---- */
 
 typedef struct tee_sim_config {
 	const char *host;        /* TCP address, e.g. "127.0.0.1" or "0.0.0.0"; NULL = no TCP */
 	uint16_t port;           /* 8090 by default; 0 = any free port */
-	const char *socket_path; /* unix socket, or NULL */
-	unsigned socket_mode;    /* e.g. 0666 */
+	const char *socket_path; /* the tappd socket (tappd.sock: /prpc/Tappd.*), or NULL */
+	const char *dstack_socket_path; /* the dstack socket (dstack.sock: /GetKey, ...), or NULL */
+	unsigned socket_mode;    /* e.g. 0666, for both sockets */
 	const char *key_file;    /* CA key PEM (P-256); NULL = <state_dir>/ca.key, created 0600 */
 	const char *key_pem;     /* the CA key PEM itself (e.g. tee_sim_dev_key_pem); wins over key_file */
 	const char *state_dir;   /* where generated keys and the sim PKI live; NULL = $XDG_STATE_HOME or ~/.local/state/teeliza-simulator */
+	/*
+	 * dstack app keys (GetKey, Sign, DeriveK256Key): an .appkeys.json file
+	 * (its k256_key and k256_signature), or dstack_dev_keys for the public
+	 * ones of dstack's simulator (built in); neither = a KMS root k256 key of
+	 * our own, <state_dir>/kms-root-k256.key, created 0600 at the first start.
+	 */
+	const char *appkeys_file;
+	bool dstack_dev_keys;
+	/* 40 hex digits; NULL = dstack's simulator app id with appkeys_file or dstack_dev_keys, else the first 20 bytes of the compose hash */
+	const char *app_id_hex;
+	const char *compose_file; /* the app's app-compose.json; NULL = a built-in one */
+	bool refuse_emit_event;   /* EmitEvent fails as in dstack's own simulator (default: it extends RTMR3) */
 	unsigned threads;        /* 0 = 2 */
 	bool quiet;              /* no request log on stderr */
 	/* 0 = the server's default (30 s; docs/SIMULATED-QUOTES.md lists the limits) */
@@ -90,18 +106,43 @@ extern const char tee_sim_dev_key_pem[];
 teeliza_err tee_sim_start(tee_sim **out, const tee_sim_config *cfg) TEELIZA_WARN_UNUSED;
 uint16_t tee_sim_port(const tee_sim *sim);
 
+/* The listeners, each with its own routes. */
+typedef enum tee_sim_listener {
+	TEE_SIM_TCP = 0,           /* /prpc/Tappd.*, /prpc/Worker.*, and the DstackGuest methods at /<Method> */
+	TEE_SIM_TAPPD_SOCKET = 1,  /* /prpc/Tappd.* only */
+	TEE_SIM_DSTACK_SOCKET = 2, /* the DstackGuest methods at /<Method> only */
+} tee_sim_listener;
+
 /*
- * Answer one request as the server does, without a network (tests, fuzzing):
- * http_method "GET" or "POST" (others get 404 as from the server), path such
- * as "/prpc/Tappd.TdxQuote", query the raw query string without '?' (NULL =
- * none; read for GET) and the request body (read for POST). Out: *status
- * (200, 400 or 404) and reply (initialised here, tappd's JSON answer or
- * error; free with teeliza_buf_free, it holds a key after DeriveKey).
- * Returns TEELIZA_OK whenever a reply was made, whatever its status.
+ * Answer one request as the TCP listener does, without a network (tests,
+ * fuzzing): http_method "GET" or "POST" (others get 404 as from the
+ * server), path such as "/prpc/Tappd.TdxQuote" or "/GetKey", query the raw
+ * query string without '?' (NULL = none; read for GET) and the request body
+ * (read for POST), sent as application/json. Out: *status (200, 400 or 404)
+ * and reply (initialised here, the JSON answer or error; free with
+ * teeliza_buf_free, it may hold a key). Returns TEELIZA_OK whenever a reply
+ * was made, whatever its status.
  */
 teeliza_err tee_sim_call(teeliza_buf *reply, unsigned *status, const tee_sim *sim, const char *http_method,
                          const char *path, const char *query, const uint8_t *body,
                          size_t body_len) TEELIZA_WARN_UNUSED;
+
+/* The same on a given listener, with a Content-Type of the caller's ("" = none). */
+teeliza_err tee_sim_call_on(teeliza_buf *reply, unsigned *status, const tee_sim *sim, tee_sim_listener listener,
+                            const char *http_method, const char *path, const char *query, const char *content_type,
+                            const uint8_t *body, size_t body_len) TEELIZA_WARN_UNUSED;
+
+/*
+ * The KMS root k256 public key the app keys chain up to (GetKey's chain[1]
+ * recovers to it): the simulator's own root, or the one the given app keys'
+ * signature recovers to for the app id. Out: pub (33 bytes, compressed).
+ * false when there is none (app keys without a KMS signature).
+ */
+bool tee_sim_kms_root(uint8_t pub[33], const tee_sim *sim);
+/* The simulated app id (20 bytes) and where the dstack keys came from (text for the start-up line). */
+void tee_sim_app_id(uint8_t out[20], const tee_sim *sim);
+const char *tee_sim_keys_source(const tee_sim *sim);
+
 const tee_sim_pki *tee_sim_get_pki(const tee_sim *sim);
 void tee_sim_stop(tee_sim *sim);
 

@@ -14,7 +14,12 @@
 #include <string.h>
 
 static const char *const bool_fields[] = {
-	"usage_ra_tls", "usage_server_auth", "usage_client_auth", "random_seed",
+	"usage_ra_tls", "usage_server_auth", "usage_client_auth", "random_seed", "with_app_info",
+};
+
+/* optional uint64 fields of GetTlsKeyArgs: digits in a query string are a number */
+static const char *const u64_fields[] = {
+	"not_before", "not_after",
 };
 
 static const char *json_kind(const json_t *v)
@@ -88,14 +93,19 @@ static teeliza_err url_decode(char **out, size_t *out_len, const char *s, size_t
 	return TEELIZA_OK;
 }
 
-static bool is_bool_field(const char *key)
+static bool in_list(const char *key, const char *const *list, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(bool_fields) / sizeof(bool_fields[0]); i++)
-		if (strcmp(key, bool_fields[i]) == 0)
+	for (i = 0; i < n; i++)
+		if (strcmp(key, list[i]) == 0)
 			return true;
 	return false;
+}
+
+static bool is_bool_field(const char *key)
+{
+	return in_list(key, bool_fields, sizeof(bool_fields) / sizeof(bool_fields[0]));
 }
 
 /* "name[]" or "name[12]" → cut to "name"; true when the key named an array element. */
@@ -115,6 +125,12 @@ static bool strip_index(char *key)
 
 static json_t *query_value(const char *key, const char *value, size_t len)
 {
+	uint64_t n;
+
+	if (in_list(key, u64_fields, sizeof(u64_fields) / sizeof(u64_fields[0])) &&
+	    teeliza_parse_u64(&n, value, 0, INT64_MAX) == TEELIZA_OK)
+		return json_integer((json_int_t)n);
+	teeliza_clear_error();
 	if (is_bool_field(key)) {
 		if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
 			return json_true();
@@ -219,6 +235,31 @@ teeliza_err simsrv_arg_string(const char **out, const json_t *args, const char *
 		return teeliza_set_error(TEELIZA_ERR_PARSE, "invalid field \"%s\": expected a string, found %s", field,
 		                         json_kind(v));
 	*out = json_string_value(v);
+	return TEELIZA_OK;
+}
+
+teeliza_err simsrv_arg_string_len(const char **out, size_t *len, const json_t *args, const char *field)
+{
+	teeliza_err err = simsrv_arg_string(out, args, field);
+
+	*len = err == TEELIZA_OK && json_object_get(args, field) != NULL ? json_string_length(json_object_get(args, field))
+	                                                                 : 0;
+	return err;
+}
+
+teeliza_err simsrv_arg_opt_u64(uint64_t *out, bool *present, const json_t *args, const char *field)
+{
+	const json_t *v = json_object_get(args, field);
+
+	*out = 0;
+	*present = false;
+	if (v == NULL || json_is_null(v))
+		return TEELIZA_OK;
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return teeliza_set_error(TEELIZA_ERR_PARSE, "invalid field \"%s\": expected an unsigned integer, found %s%s",
+		                         field, json_is_integer(v) ? "negative " : "", json_kind(v));
+	*out = (uint64_t)json_integer_value(v);
+	*present = true;
 	return TEELIZA_OK;
 }
 

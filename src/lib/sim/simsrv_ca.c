@@ -292,7 +292,7 @@ static X509 *load_matching_cert(const char *path, EVP_PKEY *key)
 	return x;
 }
 
-static teeliza_err cert_to_pem(char **out, size_t *out_len, X509 *x)
+teeliza_err simsrv_cert_to_pem(char **out, size_t *out_len, X509 *x)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *data = NULL;
@@ -327,11 +327,11 @@ static teeliza_err load_or_create_cert(simsrv_ca *ca, const char *state_dir)
 	if (ca->cert == NULL) {
 		err = make_ca_cert(&ca->cert, ca->key);
 		if (err == TEELIZA_OK)
-			err = cert_to_pem(&ca->cert_pem, &len, ca->cert);
+			err = simsrv_cert_to_pem(&ca->cert_pem, &len, ca->cert);
 		if (err == TEELIZA_OK)
 			err = teeliza_write_file(path, ca->cert_pem, len, 0644);
 	} else {
-		err = cert_to_pem(&ca->cert_pem, &len, ca->cert);
+		err = simsrv_cert_to_pem(&ca->cert_pem, &len, ca->cert);
 	}
 	if (err)
 		return err;
@@ -357,6 +357,13 @@ teeliza_err simsrv_ca_open(simsrv_ca *ca, const char *key_pem, const char *key_f
 		OPENSSL_free(der);
 		return ossl_fail("hashing the CA public key");
 	}
+	ca->spki_der = malloc((size_t)len);
+	if (ca->spki_der == NULL) {
+		OPENSSL_free(der);
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	}
+	memcpy(ca->spki_der, der, (size_t)len);
+	ca->spki_der_len = (size_t)len;
 	OPENSSL_free(der);
 	return load_or_create_cert(ca, state_dir);
 }
@@ -369,6 +376,7 @@ void simsrv_ca_close(simsrv_ca *ca)
 	EVP_PKEY_free(ca->key);
 	X509_free(ca->cert);
 	free(ca->cert_pem);
+	free(ca->spki_der);
 	memset(ca, 0, sizeof(*ca));
 }
 
@@ -424,13 +432,13 @@ static bool set_p256_public_key(X509 *x, const uint8_t pub[65])
 	return true;
 }
 
-static bool set_leaf_serial(X509 *x, const uint8_t pub[65])
+bool simsrv_cert_set_serial(X509 *x, const uint8_t *seed, size_t seed_len)
 {
 	uint8_t md[32];
 	BIGNUM *bn;
 	bool ok;
 
-	if (EVP_Digest(pub, 65, md, NULL, EVP_sha256(), NULL) != 1)
+	if (EVP_Digest(seed, seed_len, md, NULL, EVP_sha256(), NULL) != 1)
 		return false;
 	md[0] &= 0x7f;
 	md[0] |= 0x01;
@@ -438,6 +446,14 @@ static bool set_leaf_serial(X509 *x, const uint8_t pub[65])
 	ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
 	BN_free(bn);
 	return ok;
+}
+
+bool simsrv_cert_add_key_ids(X509 *x, const simsrv_ca *ca)
+{
+	uint8_t skid[20];
+
+	return key_id(skid, x) && add_octets_ext(x, NID_subject_key_identifier, skid, sizeof(skid)) &&
+	       add_authority_key_id(x, ca->ski);
 }
 
 teeliza_err simsrv_ca_issue(teeliza_buf *pem, const simsrv_ca *ca, const uint8_t pub[65], const char *subject,
@@ -452,7 +468,7 @@ teeliza_err simsrv_ca_issue(teeliza_buf *pem, const simsrv_ca *ca, const uint8_t
 	bool ok;
 
 	teeliza_buf_init(pem, (size_t)4 << 20);
-	ok = x != NULL && name != NULL && pub[0] == 0x04 && X509_set_version(x, 2) == 1 && set_leaf_serial(x, pub) &&
+	ok = x != NULL && name != NULL && pub[0] == 0x04 && X509_set_version(x, 2) == 1 && simsrv_cert_set_serial(x, pub, 65) &&
 	     X509_NAME_add_entry_by_NID(name, NID_commonName, V_ASN1_UTF8STRING, (const unsigned char *)subject,
 	                                (int)strlen(subject), -1, 0) == 1 &&
 	     X509_set_subject_name(x, name) == 1 && X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) == 1 &&
@@ -461,7 +477,7 @@ teeliza_err simsrv_ca_issue(teeliza_buf *pem, const simsrv_ca *ca, const uint8_t
 	     key_id(skid, x) && add_octets_ext(x, NID_subject_key_identifier, skid, sizeof(skid)) &&
 	     add_authority_key_id(x, ca->ski) && add_dns_names(x, alt_names, n_alt) &&
 	     X509_sign(x, ca->key, EVP_sha256()) > 0;
-	err = ok ? cert_to_pem(&text, &text_len, x) : ossl_fail("signing the derived key's certificate");
+	err = ok ? simsrv_cert_to_pem(&text, &text_len, x) : ossl_fail("signing the derived key's certificate");
 	if (err == TEELIZA_OK)
 		err = teeliza_buf_append(pem, text, text_len);
 	free(text);

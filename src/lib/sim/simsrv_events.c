@@ -1,10 +1,10 @@
 /*
- * The simulator's app identity and event log. Real tappd returns the CVM's
- * event log: firmware/boot events measured into RTMR0-2, then the runtime
- * events dstack extends into RTMR3 at boot (app id, compose hash, instance
- * id, ...). We return the same shape so that every client replay works; the
- * boot events are fixed (one simulated "image"), the runtime ids are derived
- * from the CA key so one simulator keeps one identity across restarts.
+ * The simulator's boot event log. A dstack CVM's log holds the
+ * firmware/boot events measured into RTMR0-2, then the runtime events the OS
+ * extends into RTMR3 while it sets the app up (app id, compose hash,
+ * instance id, ...). We return the same shape so that every client replay
+ * works; the boot events are fixed (one simulated "image"), the runtime
+ * events carry the simulated app's values (simsrv_app.c).
  */
 #include "sim/simsrv.h"
 
@@ -45,11 +45,6 @@ static const struct boot_event boot_events[] = {
 	{2, EV_EVENT_TAG, "teeliza simulated initrd"},
 };
 
-static const char app_compose[] =
-	"{\"manifest_version\":1,\"name\":\"" SIMSRV_APP_NAME "\",\"runner\":\"docker-compose\","
-	"\"docker_compose_file\":\"\",\"kms_enabled\":false,\"public_logs\":true,\"public_sysinfo\":true,"
-	"\"simulated\":true}";
-
 static teeliza_err digest(uint8_t *out, const char *md, const void *a, size_t a_len, const void *b, size_t b_len)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -83,60 +78,30 @@ static teeliza_err add_boot_events(tee_event_log *log)
 	return TEELIZA_OK;
 }
 
-static teeliza_err seeded_id(uint8_t *out, size_t out_len, const char *label, const uint8_t seed[32])
+teeliza_err simsrv_boot_log(tee_event_log *log, const simsrv_app *app)
 {
-	uint8_t d[32];
-	teeliza_err err = digest(d, "SHA256", label, strlen(label), seed, 32);
-
-	if (err == TEELIZA_OK)
-		memcpy(out, d, out_len);
-	return err;
-}
-
-teeliza_err simsrv_identity_build(simsrv_identity *id, const uint8_t seed[32])
-{
-	static const char rootfs_label[] = "teeliza simulated rootfs";
+	/* dstack-util's system setup emits these, in this order, before the app starts */
+	const struct {
+		const char *name;
+		const void *payload;
+		size_t len;
+	} runtime[] = {
+		{"system-preparing", NULL, 0},
+		{"app-id", app->app_id, sizeof(app->app_id)},
+		{"compose-hash", app->compose_hash, sizeof(app->compose_hash)},
+		{"instance-id", app->instance_id, app->instance_id_len},
+		{"boot-mr-done", NULL, 0},
+		{"os-image-hash", app->os_image_hash, sizeof(app->os_image_hash)},
+		{"key-provider", app->key_provider, strlen(app->key_provider)},
+		{"storage-fs", app->storage_fs, strlen(app->storage_fs)},
+		{"system-ready", NULL, 0},
+	};
+	size_t i;
 	teeliza_err err;
 
-	memset(id, 0, sizeof(*id));
-	tee_event_log_init(&id->log);
-	teeliza_buf_init(&id->log_json, (size_t)1 << 20);
-	id->app_compose = app_compose;
-	err = seeded_id(id->app_id, sizeof(id->app_id), "teeliza simulator app-id:", seed);
-	if (err == TEELIZA_OK)
-		err = seeded_id(id->instance_id, sizeof(id->instance_id), "teeliza simulator instance-id:", seed);
-	if (err == TEELIZA_OK)
-		err = digest(id->compose_hash, "SHA256", app_compose, strlen(app_compose), NULL, 0);
-	if (err == TEELIZA_OK)
-		err = digest(id->rootfs_hash, "SHA256", rootfs_label, strlen(rootfs_label), NULL, 0);
-	if (err == TEELIZA_OK)
-		err = add_boot_events(&id->log);
-	/* the order dstack's boot process extends them into RTMR3 */
-	if (err == TEELIZA_OK)
-		err = tee_event_log_add_runtime(&id->log, 3, SIMSRV_EVENT_TYPE_RUNTIME, "rootfs-hash", id->rootfs_hash,
-		                                sizeof(id->rootfs_hash));
-	if (err == TEELIZA_OK)
-		err = tee_event_log_add_runtime(&id->log, 3, SIMSRV_EVENT_TYPE_RUNTIME, "app-id", id->app_id,
-		                                sizeof(id->app_id));
-	if (err == TEELIZA_OK)
-		err = tee_event_log_add_runtime(&id->log, 3, SIMSRV_EVENT_TYPE_RUNTIME, "compose-hash", id->compose_hash,
-		                                sizeof(id->compose_hash));
-	if (err == TEELIZA_OK)
-		err = tee_event_log_add_runtime(&id->log, 3, SIMSRV_EVENT_TYPE_RUNTIME, "instance-id", id->instance_id,
-		                                sizeof(id->instance_id));
-	if (err == TEELIZA_OK)
-		err = tee_event_log_add_runtime(&id->log, 3, SIMSRV_EVENT_TYPE_RUNTIME, "boot-mr-done", NULL, 0);
-	if (err == TEELIZA_OK)
-		err = tee_event_log_to_json(&id->log_json, &id->log);
-	if (err == TEELIZA_OK)
-		tee_rtmr_replay(id->rtmr, &id->log);
+	err = add_boot_events(log);
+	for (i = 0; err == TEELIZA_OK && i < sizeof(runtime) / sizeof(runtime[0]); i++)
+		err = tee_event_log_add_runtime(log, 3, SIMSRV_EVENT_TYPE_RUNTIME, runtime[i].name, runtime[i].payload,
+		                                runtime[i].len);
 	return err;
-}
-
-void simsrv_identity_free(simsrv_identity *id)
-{
-	if (id == NULL)
-		return;
-	tee_event_log_free(&id->log);
-	teeliza_buf_free(&id->log_json);
 }

@@ -1,7 +1,10 @@
 /*
- * The simulator's pRPC methods: DeriveKey, TdxQuote / RawQuote, and the
- * constant Info and Version answers. Response field order is tappd's
- * (protobuf field order, which pRPC's serde output keeps).
+ * The simulator's tappd pRPC methods: DeriveKey, TdxQuote / RawQuote,
+ * DeriveK256Key, and the Info and Version answers. Response field order is
+ * tappd's (protobuf field order, which pRPC's serde output keeps). These
+ * keep the old tappd wire (hex with "0x"), which the tappd clients were
+ * written against; dstack 0.5's tappd-compatible service writes hex
+ * without it (docs/SIMULATED-QUOTES.md).
  */
 #include "sim/simsrv.h"
 
@@ -111,11 +114,12 @@ out:
 	return err;
 }
 
-teeliza_err simsrv_tdx_quote(teeliza_buf *out, const simsrv_state *st, const json_t *args, bool raw_only)
+teeliza_err simsrv_tdx_quote(teeliza_buf *out, simsrv_state *st, const json_t *args, bool raw_only)
 {
 	const char *alg = "raw", *prefix = "", *echo_prefix;
 	uint8_t report_data[64];
 	teeliza_buf content, quote;
+	simsrv_view *v = simsrv_view_get(st);
 	teeliza_err err;
 
 	teeliza_buf_init(&quote, 0);
@@ -127,7 +131,7 @@ teeliza_err simsrv_tdx_quote(teeliza_buf *out, const simsrv_state *st, const jso
 	if (err == TEELIZA_OK)
 		err = tee_report_data(report_data, alg, prefix, content.data, content.len);
 	if (err == TEELIZA_OK)
-		err = tee_sim_quote(&quote, st->pki, report_data, (const uint8_t(*)[48])st->id.rtmr);
+		err = tee_sim_quote(&quote, st->pki, report_data, (const uint8_t(*)[48])v->rtmr);
 	if (err)
 		goto out;
 	if (alg[0] == 0)
@@ -140,7 +144,7 @@ teeliza_err simsrv_tdx_quote(teeliza_buf *out, const simsrv_state *st, const jso
 	if (err == TEELIZA_OK)
 		err = teeliza_buf_append_str(out, ",\"event_log\":");
 	if (err == TEELIZA_OK)
-		err = teeliza_buf_append(out, st->event_log_literal.data, st->event_log_literal.len);
+		err = teeliza_buf_append(out, v->full_log_literal.data, v->full_log_literal.len);
 	if (err == TEELIZA_OK)
 		err = teeliza_buf_append_str(out, ",\"hash_algorithm\":");
 	if (err == TEELIZA_OK)
@@ -152,8 +156,47 @@ teeliza_err simsrv_tdx_quote(teeliza_buf *out, const simsrv_state *st, const jso
 	if (err == TEELIZA_OK)
 		err = teeliza_buf_append_str(out, "}");
 out:
+	simsrv_view_put(v);
 	teeliza_buf_free(&content);
 	teeliza_buf_free(&quote);
+	return err;
+}
+
+teeliza_err simsrv_derive_k256_key(teeliza_buf *out, const simsrv_state *st, const json_t *args)
+{
+	const char *path, *purpose, *alg_name;
+	size_t path_len, purpose_len, alg_len;
+	tee_dstack_alg alg;
+	tee_dstack_key key;
+	teeliza_err err;
+
+	err = simsrv_arg_string_len(&path, &path_len, args, "path");
+	if (!err)
+		err = simsrv_arg_string_len(&purpose, &purpose_len, args, "purpose");
+	if (!err)
+		err = simsrv_arg_string_len(&alg_name, &alg_len, args, "algorithm");
+	if (!err)
+		err = tee_dstack_key_alg_parse(&alg, alg_name, alg_len);
+	if (!err)
+		err = simsrv_kms_get_key(&key, &st->kms, alg, path, path_len, purpose, purpose_len);
+	if (err)
+		return err;
+	/* dstack 0.5's field names; its hex has no "0x", and no tappd-era client knows this method */
+	out->secret = true;
+	err = teeliza_buf_append_str(out, "{\"k256_key\":");
+	if (!err)
+		err = simsrv_json_hex(out, key.key, sizeof(key.key), false);
+	if (!err)
+		err = teeliza_buf_append_str(out, ",\"k256_signature_chain\":[");
+	if (!err)
+		err = simsrv_json_hex(out, key.chain[0], TEE_DSTACK_CHAIN_SIG_LEN, false);
+	if (!err)
+		err = teeliza_buf_append_str(out, ",");
+	if (!err)
+		err = simsrv_json_hex(out, key.chain[1], key.kms_signature_len, false);
+	if (!err)
+		err = teeliza_buf_append_str(out, "]}");
+	teeliza_wipe(&key, sizeof(key));
 	return err;
 }
 
@@ -173,21 +216,25 @@ static teeliza_err sha256_of(uint8_t out[32], const uint8_t *const *parts, const
 struct app_measurements {
 	uint8_t mrtd[48];
 	uint8_t device_id[32];
-	uint8_t mr_key_provider[32]; /* zero: the simulator has no key provider */
+	uint8_t mr_key_provider[32]; /* SHA-256 of the key-provider event's payload */
 	uint8_t mr_aggregated[32];
 	uint8_t mr_image[32];
 };
 
-/* What dstack's decode_app_info derives from a quote and its event log. */
-static teeliza_err measure_app(struct app_measurements *m, const simsrv_state *st)
+/* What dstack 0.4's decode_app_info derives from a quote and its event log. */
+static teeliza_err measure_app(struct app_measurements *m, const simsrv_state *st, const simsrv_view *v)
 {
 	static const uint8_t zero_report_data[64];
 	teeliza_buf quote;
-	const uint8_t(*r)[48] = (const uint8_t(*)[48])st->id.rtmr;
+	const uint8_t(*r)[48] = (const uint8_t(*)[48])v->rtmr;
+	const uint8_t *kp[] = {(const uint8_t *)st->app.key_provider};
+	const size_t kp_len[] = {strlen(st->app.key_provider)};
 	teeliza_err err;
 
 	memset(m, 0, sizeof(*m));
-	err = tee_sim_quote(&quote, st->pki, zero_report_data, r);
+	err = sha256_of(m->mr_key_provider, kp, kp_len, 1);
+	if (!err)
+		err = tee_sim_quote(&quote, st->pki, zero_report_data, r);
 	if (err)
 		return err;
 	memcpy(m->mrtd, quote.data + QUOTE_MRTD, sizeof(m->mrtd));
@@ -220,31 +267,32 @@ static int set_hex(json_t *obj, const char *key, const uint8_t *data, size_t len
 }
 
 /* tcb_info: serde_json's pretty printing of a json! map, whose keys come out sorted. */
-static teeliza_err build_tcb_info(char **out, const simsrv_state *st, const struct app_measurements *m)
+static teeliza_err build_tcb_info(char **out, const simsrv_state *st, const simsrv_view *v,
+                                  const struct app_measurements *m)
 {
 	json_t *obj = json_object(), *log;
 	json_error_t je;
 	int rc;
 
 	*out = NULL;
-	log = json_loadb((const char *)st->id.log_json.data, st->id.log_json.len, 0, &je);
+	log = json_loadb((const char *)v->log_json.data, v->log_json.len, 0, &je);
 	if (obj == NULL || log == NULL) {
 		json_decref(obj);
 		json_decref(log);
 		return teeliza_set_error(TEELIZA_ERR_INTERNAL, "cannot re-read the simulated event log");
 	}
-	rc = json_object_set_new(obj, "app_compose", json_string(st->id.app_compose));
-	rc |= set_hex(obj, "compose_hash", st->id.compose_hash, sizeof(st->id.compose_hash));
+	rc = json_object_set_new(obj, "app_compose", json_stringn(st->app.compose, st->app.compose_len));
+	rc |= set_hex(obj, "compose_hash", st->app.compose_hash, sizeof(st->app.compose_hash));
 	rc |= set_hex(obj, "device_id", m->device_id, sizeof(m->device_id));
 	rc |= json_object_set_new(obj, "event_log", log);
 	rc |= set_hex(obj, "mr_aggregated", m->mr_aggregated, sizeof(m->mr_aggregated));
 	rc |= set_hex(obj, "mr_image", m->mr_image, sizeof(m->mr_image));
 	rc |= set_hex(obj, "mr_key_provider", m->mr_key_provider, sizeof(m->mr_key_provider));
 	rc |= set_hex(obj, "mrtd", m->mrtd, sizeof(m->mrtd));
-	rc |= set_hex(obj, "rtmr0", st->id.rtmr[0], 48);
-	rc |= set_hex(obj, "rtmr1", st->id.rtmr[1], 48);
-	rc |= set_hex(obj, "rtmr2", st->id.rtmr[2], 48);
-	rc |= set_hex(obj, "rtmr3", st->id.rtmr[3], 48);
+	rc |= set_hex(obj, "rtmr0", v->rtmr[0], 48);
+	rc |= set_hex(obj, "rtmr1", v->rtmr[1], 48);
+	rc |= set_hex(obj, "rtmr2", v->rtmr[2], 48);
+	rc |= set_hex(obj, "rtmr3", v->rtmr[3], 48);
 	if (rc == 0)
 		*out = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(obj);
@@ -253,24 +301,24 @@ static teeliza_err build_tcb_info(char **out, const simsrv_state *st, const stru
 	return TEELIZA_OK;
 }
 
-static teeliza_err build_info(teeliza_buf *out, const simsrv_state *st)
+teeliza_err simsrv_tappd_info(teeliza_buf *out, const simsrv_state *st, const simsrv_view *v)
 {
 	struct app_measurements m;
 	char *tcb = NULL;
 	teeliza_err err;
 
-	err = measure_app(&m, st);
+	err = measure_app(&m, st, v);
 	if (err == TEELIZA_OK)
-		err = build_tcb_info(&tcb, st, &m);
+		err = build_tcb_info(&tcb, st, v, &m);
 	if (err)
 		return err;
 	err = teeliza_buf_append_str(out, "{\"app_id\":");
 	if (!err)
-		err = simsrv_json_hex(out, st->id.app_id, sizeof(st->id.app_id), true);
+		err = simsrv_json_hex(out, st->app.app_id, sizeof(st->app.app_id), true);
 	if (!err)
 		err = teeliza_buf_append_str(out, ",\"instance_id\":");
 	if (!err)
-		err = simsrv_json_hex(out, st->id.instance_id, sizeof(st->id.instance_id), true);
+		err = simsrv_json_hex(out, st->app.instance_id, st->app.instance_id_len, true);
 	if (!err)
 		err = teeliza_buf_append_str(out, ",\"app_cert\":");
 	if (!err)
@@ -280,8 +328,11 @@ static teeliza_err build_info(teeliza_buf *out, const simsrv_state *st)
 	if (!err)
 		err = append_str(out, tcb);
 	if (!err)
-		err = teeliza_buf_append_str(out, ",\"app_name\":\"" SIMSRV_APP_NAME "\",\"public_logs\":true,"
-		                                  "\"public_sysinfo\":true,\"device_id\":");
+		err = teeliza_buf_append_str(out, ",\"app_name\":");
+	if (!err)
+		err = append_str(out, st->app.name);
+	if (!err)
+		err = teeliza_buf_append_str(out, ",\"public_logs\":true,\"public_sysinfo\":true,\"device_id\":");
 	if (!err)
 		err = simsrv_json_hex(out, m.device_id, sizeof(m.device_id), true);
 	if (!err)
@@ -297,9 +348,13 @@ static teeliza_err build_info(teeliza_buf *out, const simsrv_state *st)
 	if (!err)
 		err = simsrv_json_hex(out, m.mr_key_provider, sizeof(m.mr_key_provider), true);
 	if (!err)
-		err = teeliza_buf_append_str(out, ",\"key_provider_info\":\"\",\"compose_hash\":");
+		err = teeliza_buf_append_str(out, ",\"key_provider_info\":");
 	if (!err)
-		err = simsrv_json_hex(out, st->id.compose_hash, sizeof(st->id.compose_hash), true);
+		err = append_str(out, st->app.key_provider);
+	if (!err)
+		err = teeliza_buf_append_str(out, ",\"compose_hash\":");
+	if (!err)
+		err = simsrv_json_hex(out, st->app.compose_hash, sizeof(st->app.compose_hash), true);
 	if (!err)
 		err = teeliza_buf_append_str(out, "}");
 	free(tcb);
@@ -310,14 +365,11 @@ teeliza_err simsrv_prepare_static(simsrv_state *st)
 {
 	teeliza_err err;
 
-	teeliza_buf_init(&st->event_log_literal, (size_t)4 << 20);
-	teeliza_buf_init(&st->info_json, (size_t)4 << 20);
 	teeliza_buf_init(&st->version_json, 4096);
-	err = simsrv_json_string(&st->event_log_literal, (const char *)st->id.log_json.data, st->id.log_json.len);
+	teeliza_buf_init(&st->dstack_version_json, 4096);
+	err = teeliza_buf_append_str(&st->version_json, "{\"version\":\"" SIMSRV_VERSION "\",\"rev\":\"" SIMSRV_REV "\"}");
 	if (err == TEELIZA_OK)
-		err = build_info(&st->info_json, st);
-	if (err == TEELIZA_OK)
-		err = teeliza_buf_append_str(&st->version_json,
-		                             "{\"version\":\"" SIMSRV_VERSION "\",\"rev\":\"" SIMSRV_REV "\"}");
+		err = teeliza_buf_append_str(&st->dstack_version_json,
+		                             "{\"version\":\"" SIMSRV_DSTACK_VERSION "\",\"rev\":\"" SIMSRV_DSTACK_REV "\"}");
 	return err;
 }

@@ -1,10 +1,18 @@
 /*
- * teeliza's tappd-compatible simulator: start-up (state dir, simulated PKI,
- * app CA, identity), pRPC dispatch for /prpc/Tappd.* (and the Worker.*
- * aliases real tappd serves on its public port), and the request log.
+ * teeliza's simulator: start-up (state dir, simulated PKI, app CA, app,
+ * dstack keys, measured state), the listeners and which service answers
+ * where, and the request log.
  *
- * Like tappd, every message is JSON here: pRPC's protobuf mode is not
- * offered, so `?json` and the Content-Type are accepted and change nothing.
+ *   TCP            /prpc/Tappd.* (tappd), /prpc/Worker.{Info,Version,
+ *                  GetAttestationForAppKey} (dstack's public port), and
+ *                  /<Method> (DstackGuest: what the SDK's DstackClient
+ *                  posts to an http:// endpoint)
+ *   tappd socket   /prpc/Tappd.* only (dstack's tappd.sock)
+ *   dstack socket  /<Method> only (dstack's dstack.sock)
+ *
+ * The tappd service keeps the old tappd wire (every message JSON, so
+ * `?json` and the Content-Type change nothing; unknown methods 404). The
+ * dstack services follow dstack 0.5's pRPC rules (simsrv_dstack_rpc.c).
  */
 #include "sim/simsrv.h"
 #include "teeliza/common/log.h"
@@ -21,16 +29,25 @@
 #define SIM_MAX_REPLY ((size_t)16 << 20)
 #define PRPC_PREFIX "/prpc/"
 
+struct listener {
+	tee_sim *sim;
+	tee_sim_listener kind;
+};
+
+#define N_LISTENERS 3
+
 struct tee_sim {
 	simsrv_state st;
 	tee_sim_pki *pki;
-	http_server *http;
+	http_server *http[N_LISTENERS];
+	struct listener listeners[N_LISTENERS];
 	bool quiet;
 };
 
 enum route {
 	ROUTE_NONE,
 	ROUTE_DERIVE_KEY,
+	ROUTE_DERIVE_K256_KEY,
 	ROUTE_TDX_QUOTE,
 	ROUTE_RAW_QUOTE,
 	ROUTE_INFO,
@@ -38,58 +55,55 @@ enum route {
 	ROUTE_SIM_ROOT,
 };
 
-/* Tappd's methods after its "Tappd." prefix is trimmed (see find_route), and the Worker aliases. */
+/* Tappd's methods after its "Tappd." prefix is trimmed (see find_route). */
 static const struct {
 	const char *name;
 	enum route route;
 } routes[] = {
 	{"DeriveKey", ROUTE_DERIVE_KEY},
+	{"DeriveK256Key", ROUTE_DERIVE_K256_KEY}, /* dstack 0.5's tappd-compat addition */
 	{"TdxQuote", ROUTE_TDX_QUOTE},
 	{"RawQuote", ROUTE_RAW_QUOTE},
 	{"Info", ROUTE_INFO},
 	{"Version", ROUTE_VERSION},
-	{"Worker.Info", ROUTE_INFO},
-	{"Worker.Version", ROUTE_VERSION},
 	{"SimRoot", ROUTE_SIM_ROOT},       /* teeliza only (simsrv_simroot.c) */
 };
 
 #define TAPPD_SERVICE_PREFIX "Tappd."
+#define WORKER_SERVICE_PREFIX "Worker."
 
-static enum route find_route(const char *method, const char *path)
+/* method: the path after "/prpc/". */
+static enum route find_route(const char *method)
 {
-	bool trimmed = false;
 	size_t i;
 
-	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
-		return ROUTE_NONE;
-	if (strncmp(path, PRPC_PREFIX, strlen(PRPC_PREFIX)) != 0)
-		return ROUTE_NONE;
-	path += strlen(PRPC_PREFIX);
 	/*
 	 * dstack's tappd mounts its service with trim: "Tappd." and Rust's
 	 * trim_start_matches drops every leading copy, so /prpc/DeriveKey,
 	 * /prpc/Tappd.DeriveKey (what the SDKs send) and /prpc/Tappd.Tappd.DeriveKey
 	 * are one method there; the same here.
 	 */
-	while (strncmp(path, TAPPD_SERVICE_PREFIX, strlen(TAPPD_SERVICE_PREFIX)) == 0) {
-		path += strlen(TAPPD_SERVICE_PREFIX);
-		trimmed = true;
-	}
+	while (strncmp(method, TAPPD_SERVICE_PREFIX, strlen(TAPPD_SERVICE_PREFIX)) == 0)
+		method += strlen(TAPPD_SERVICE_PREFIX);
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (strcmp(path, routes[i].name) == 0 && !(trimmed && strchr(routes[i].name, '.') != NULL))
+		if (strcmp(method, routes[i].name) == 0)
 			return routes[i].route;
 	return ROUTE_NONE;
 }
 
-static teeliza_err run_route(teeliza_buf *out, const tee_sim *sim, enum route route,
-                             const http_server_request *req)
+static teeliza_err run_route(teeliza_buf *out, tee_sim *sim, enum route route, const http_server_request *req)
 {
 	json_t *args = NULL;
+	simsrv_view *v;
 	teeliza_err err;
 
 	/* Info and Version take google.protobuf.Empty: pRPC does not even decode the body */
-	if (route == ROUTE_INFO)
-		return teeliza_buf_append(out, sim->st.info_json.data, sim->st.info_json.len);
+	if (route == ROUTE_INFO) {
+		v = simsrv_view_get(&sim->st);
+		err = teeliza_buf_append(out, v->tappd_info.data, v->tappd_info.len);
+		simsrv_view_put(v);
+		return err;
+	}
 	if (route == ROUTE_VERSION)
 		return teeliza_buf_append(out, sim->st.version_json.data, sim->st.version_json.len);
 	if (route == ROUTE_SIM_ROOT)
@@ -104,6 +118,9 @@ static teeliza_err run_route(teeliza_buf *out, const tee_sim *sim, enum route ro
 	case ROUTE_DERIVE_KEY:
 		err = simsrv_derive_key(out, &sim->st, args);
 		break;
+	case ROUTE_DERIVE_K256_KEY:
+		err = simsrv_derive_k256_key(out, &sim->st, args);
+		break;
 	case ROUTE_TDX_QUOTE:
 		err = simsrv_tdx_quote(out, &sim->st, args, false);
 		break;
@@ -115,18 +132,10 @@ static teeliza_err run_route(teeliza_buf *out, const tee_sim *sim, enum route ro
 	return err;
 }
 
-static double elapsed_ms(const struct timespec *t0)
+static teeliza_err serve_tappd(http_server_reply *reply, tee_sim *sim, const char *method,
+                               const http_server_request *req)
 {
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-/* The answer to one request; returns the error that made it a 400, for the log. */
-static teeliza_err serve(http_server_reply *reply, const tee_sim *sim, const http_server_request *req)
-{
-	enum route route = find_route(req->method, req->path);
+	enum route route = find_route(method);
 	teeliza_err err = TEELIZA_OK;
 
 	if (route == ROUTE_NONE) {
@@ -142,14 +151,58 @@ static teeliza_err serve(http_server_reply *reply, const tee_sim *sim, const htt
 	return err;
 }
 
+static bool is_worker_method(const char *name)
+{
+	return strcmp(name, "Info") == 0 || strcmp(name, "Version") == 0 || strcmp(name, "GetAttestationForAppKey") == 0;
+}
+
+/* "/<Method>": one non-empty path segment, as dstack's route "/<method>" matches. */
+static const char *dstack_method(const char *path)
+{
+	return path[0] == '/' && path[1] != 0 && strchr(path + 1, '/') == NULL ? path + 1 : NULL;
+}
+
+/* The answer to one request on a listener; returns the error that made it a 400, for the log. */
+static teeliza_err serve(http_server_reply *reply, tee_sim *sim, tee_sim_listener kind,
+                         const http_server_request *req)
+{
+	const char *path = req->path, *method;
+
+	if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "POST") == 0) {
+		if (kind != TEE_SIM_DSTACK_SOCKET && strncmp(path, PRPC_PREFIX, strlen(PRPC_PREFIX)) == 0) {
+			method = path + strlen(PRPC_PREFIX);
+			if (kind == TEE_SIM_TCP && strncmp(method, WORKER_SERVICE_PREFIX, strlen(WORKER_SERVICE_PREFIX)) == 0 &&
+			    is_worker_method(method + strlen(WORKER_SERVICE_PREFIX)))
+				return simsrv_dstack_serve(reply, &sim->st, SIMSRV_SERVICE_WORKER,
+				                           method + strlen(WORKER_SERVICE_PREFIX), req);
+			return serve_tappd(reply, sim, method, req);
+		}
+		method = kind != TEE_SIM_TAPPD_SOCKET ? dstack_method(path) : NULL;
+		if (method != NULL)
+			return simsrv_dstack_serve(reply, &sim->st, SIMSRV_SERVICE_DSTACK, method, req);
+	}
+	reply->status = 404;
+	simsrv_json_error(&reply->body, "method Not Found");
+	return TEELIZA_OK;
+}
+
+static double elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 static void handle(http_server_reply *reply, const http_server_request *req, void *ctx)
 {
-	tee_sim *sim = ctx;
+	struct listener *l = ctx;
+	tee_sim *sim = l->sim;
 	struct timespec t0;
 	teeliza_err err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = serve(reply, sim, req);
+	err = serve(reply, sim, l->kind, req);
 	if (sim->quiet)
 		return;
 	/* One escaped line per request (the path is the client's: "%0a" must not start a line of its own). */
@@ -197,22 +250,98 @@ static teeliza_err default_state_dir(char *out, size_t out_len)
 
 static void free_state(simsrv_state *st)
 {
-	teeliza_buf_free(&st->event_log_literal);
-	teeliza_buf_free(&st->info_json);
+	if (st->locks_ready) {
+		simsrv_view_close(st);
+		pthread_mutex_destroy(&st->view_lock);
+		pthread_mutex_destroy(&st->emit_lock);
+	}
 	teeliza_buf_free(&st->version_json);
-	simsrv_identity_free(&st->id);
+	teeliza_buf_free(&st->dstack_version_json);
+	free(st->app_cert);
+	simsrv_kms_close(&st->kms);
+	simsrv_app_free(&st->app);
 	simsrv_ca_close(&st->ca);
+}
+
+/* The state, before any listener: CA, app, keys, and the first measured state. */
+static teeliza_err open_state(tee_sim *sim, const tee_sim_config *cfg, const char *dir)
+{
+	simsrv_state *st = &sim->st;
+	bool sim_keys = cfg->appkeys_file != NULL || cfg->dstack_dev_keys;
+	teeliza_err err;
+
+	st->refuse_emit = cfg->refuse_emit_event;
+	err = simsrv_ca_open(&st->ca, cfg->key_pem, cfg->key_file, dir);
+	if (!err)
+		err = simsrv_app_load(&st->app, cfg->compose_file, cfg->app_id_hex, sim_keys, &st->ca);
+	if (!err)
+		err = simsrv_kms_open(&st->kms, cfg->appkeys_file, cfg->dstack_dev_keys, dir, st->app.app_id);
+	if (err)
+		return err;
+	st->pki = sim->pki;
+	err = simsrv_prepare_static(st);
+	if (err)
+		return err;
+	pthread_mutex_init(&st->view_lock, NULL);
+	pthread_mutex_init(&st->emit_lock, NULL);
+	st->locks_ready = true;
+	err = simsrv_view_init(st);
+	if (!err)
+		err = simsrv_issue_demo_cert(st);
+	if (!err)
+		err = simsrv_view_refresh(st); /* Info shows the demo cert */
+	return err;
+}
+
+static teeliza_err start_listener(tee_sim *sim, tee_sim_listener kind, const tee_sim_config *cfg)
+{
+	http_server_config hc;
+
+	memset(&hc, 0, sizeof(hc));
+	switch (kind) {
+	case TEE_SIM_TCP:
+		if (cfg->host == NULL)
+			return TEELIZA_OK;
+		hc.host = cfg->host;
+		hc.port = cfg->port;
+		break;
+	case TEE_SIM_TAPPD_SOCKET:
+		if (cfg->socket_path == NULL)
+			return TEELIZA_OK;
+		hc.unix_socket = cfg->socket_path;
+		break;
+	default:
+		if (cfg->dstack_socket_path == NULL)
+			return TEELIZA_OK;
+		hc.unix_socket = cfg->dstack_socket_path;
+		break;
+	}
+	hc.unix_mode = cfg->socket_mode;
+	hc.max_body = SIM_MAX_BODY;
+	hc.threads = cfg->threads;
+	hc.request_timeout_s = cfg->request_timeout_s;
+	hc.handler = handle;
+	sim->listeners[kind].sim = sim;
+	sim->listeners[kind].kind = kind;
+	hc.ctx = &sim->listeners[kind];
+	return http_server_start(&sim->http[kind], &hc);
 }
 
 teeliza_err tee_sim_start(tee_sim **out, const tee_sim_config *cfg)
 {
 	char dir_buf[4096];
 	const char *dir = cfg->state_dir;
-	http_server_config hc;
 	tee_sim *sim;
+	unsigned i;
 	teeliza_err err;
 
 	*out = NULL;
+	if (!cfg->no_listener && cfg->host == NULL && cfg->socket_path == NULL && cfg->dstack_socket_path == NULL)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "no listener configured: need a TCP address or a socket");
+	if (cfg->socket_path != NULL && cfg->dstack_socket_path != NULL &&
+	    strcmp(cfg->socket_path, cfg->dstack_socket_path) == 0)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "the tappd and dstack sockets must be different paths (%s)",
+		                         cfg->socket_path);
 	if (dir == NULL) {
 		err = default_state_dir(dir_buf, sizeof(dir_buf));
 		if (err)
@@ -227,26 +356,9 @@ teeliza_err tee_sim_start(tee_sim **out, const tee_sim_config *cfg)
 	if (err == TEELIZA_OK)
 		err = tee_sim_pki_open(&sim->pki, dir);
 	if (err == TEELIZA_OK)
-		err = simsrv_ca_open(&sim->st.ca, cfg->key_pem, cfg->key_file, dir);
-	if (err == TEELIZA_OK)
-		err = simsrv_identity_build(&sim->st.id, sim->st.ca.spki_sha256);
-	if (err == TEELIZA_OK) {
-		sim->st.pki = sim->pki;
-		err = simsrv_prepare_static(&sim->st);
-	}
-	if (err == TEELIZA_OK && !cfg->no_listener) {
-		memset(&hc, 0, sizeof(hc));
-		hc.host = cfg->host;
-		hc.port = cfg->port;
-		hc.unix_socket = cfg->socket_path;
-		hc.unix_mode = cfg->socket_mode;
-		hc.max_body = SIM_MAX_BODY;
-		hc.threads = cfg->threads;
-		hc.request_timeout_s = cfg->request_timeout_s;
-		hc.handler = handle;
-		hc.ctx = sim;
-		err = http_server_start(&sim->http, &hc);
-	}
+		err = open_state(sim, cfg, dir);
+	for (i = 0; err == TEELIZA_OK && !cfg->no_listener && i < N_LISTENERS; i++)
+		err = start_listener(sim, (tee_sim_listener)i, cfg);
 	if (err) {
 		tee_sim_stop(sim);
 		return err;
@@ -255,8 +367,9 @@ teeliza_err tee_sim_start(tee_sim **out, const tee_sim_config *cfg)
 	return TEELIZA_OK;
 }
 
-teeliza_err tee_sim_call(teeliza_buf *reply, unsigned *status, const tee_sim *sim, const char *http_method,
-                         const char *path, const char *query, const uint8_t *body, size_t body_len)
+teeliza_err tee_sim_call_on(teeliza_buf *reply, unsigned *status, const tee_sim *sim, tee_sim_listener listener,
+                            const char *http_method, const char *path, const char *query, const char *content_type,
+                            const uint8_t *body, size_t body_len)
 {
 	http_server_reply r;
 	http_server_request req;
@@ -265,7 +378,7 @@ teeliza_err tee_sim_call(teeliza_buf *reply, unsigned *status, const tee_sim *si
 	req.method = http_method;
 	req.path = path;
 	req.query = query != NULL ? query : "";
-	req.content_type = "application/json";
+	req.content_type = content_type != NULL ? content_type : "";
 	req.authorization = "";
 	req.body = body != NULL ? body : (const uint8_t *)"";
 	req.body_len = body != NULL ? body_len : 0;
@@ -273,15 +386,23 @@ teeliza_err tee_sim_call(teeliza_buf *reply, unsigned *status, const tee_sim *si
 	memset(&r, 0, sizeof(r));
 	r.status = 200;
 	teeliza_buf_init(&r.body, SIM_MAX_REPLY);
-	(void)serve(&r, sim, &req);
+	/* the state is shared with server threads, which take it as mutable too (EmitEvent) */
+	(void)serve(&r, (tee_sim *)sim, listener, &req);
 	*status = r.status;
 	*reply = r.body;
 	return TEELIZA_OK;
 }
 
+teeliza_err tee_sim_call(teeliza_buf *reply, unsigned *status, const tee_sim *sim, const char *http_method,
+                         const char *path, const char *query, const uint8_t *body, size_t body_len)
+{
+	return tee_sim_call_on(reply, status, sim, TEE_SIM_TCP, http_method, path, query, "application/json", body,
+	                       body_len);
+}
+
 uint16_t tee_sim_port(const tee_sim *sim)
 {
-	return sim->http != NULL && http_server_port(sim->http) != 0 ? http_server_port(sim->http) : 0;
+	return sim->http[TEE_SIM_TCP] != NULL ? http_server_port(sim->http[TEE_SIM_TCP]) : 0;
 }
 
 const tee_sim_pki *tee_sim_get_pki(const tee_sim *sim)
@@ -289,11 +410,32 @@ const tee_sim_pki *tee_sim_get_pki(const tee_sim *sim)
 	return sim->pki;
 }
 
+bool tee_sim_kms_root(uint8_t pub[33], const tee_sim *sim)
+{
+	if (!sim->st.kms.root_known)
+		return false;
+	memcpy(pub, sim->st.kms.root_pub, TEE_DSTACK_K256_PUB_LEN);
+	return true;
+}
+
+void tee_sim_app_id(uint8_t out[20], const tee_sim *sim)
+{
+	memcpy(out, sim->st.app.app_id, sizeof(sim->st.app.app_id));
+}
+
+const char *tee_sim_keys_source(const tee_sim *sim)
+{
+	return sim->st.kms.source;
+}
+
 void tee_sim_stop(tee_sim *sim)
 {
+	unsigned i;
+
 	if (sim == NULL)
 		return;
-	http_server_stop(sim->http); /* first: no handler may run past this */
+	for (i = 0; i < N_LISTENERS; i++)
+		http_server_stop(sim->http[i]); /* first: no handler may run past this */
 	free_state(&sim->st);
 	tee_sim_pki_free(sim->pki);
 	free(sim);
