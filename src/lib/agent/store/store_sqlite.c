@@ -333,6 +333,57 @@ static teeliza_err read_memory(agent_memory *out, sqlite3_stmt *st, bool with_em
 	return TEELIZA_OK;
 }
 
+static teeliza_err read_attestation(agent_attestation *out, sqlite3_stmt *st)
+{
+	struct col cols[4], quote = col_blob(st, 4);
+	const char **dst[4] = { &out->id, &out->agent_id, &out->report_data_json, &out->event_log };
+	void *q = NULL;
+
+	cols[0] = col_text(st, 0);
+	cols[1] = col_text(st, 1);
+	cols[2] = col_text(st, 3);
+	cols[3] = col_text(st, 5);
+	out->created_at = sqlite3_column_int64(st, 2);
+	out->owned_ = pack(dst, cols, 4, &quote, &q);
+	if (out->owned_ == NULL) {
+		memset(out, 0, sizeof(*out));
+		return nomem();
+	}
+	out->quote = q;
+	out->quote_len = quote.len;
+	return TEELIZA_OK;
+}
+
+/* Reads the current row of a statement into a result struct; on failure leaves it zeroed. */
+typedef teeliza_err (*row_reader)(void *out, sqlite3_stmt *st);
+
+/*
+ * Every get-by-id has this shape: statement `which` with ?1 = id, one
+ * step; a row is read into out by read, no row is TEELIZA_ERR_NOT_FOUND
+ * "no <noun> <id>", anything else the database's error while `reading`.
+ */
+static teeliza_err get_by_id(struct sqlite_store *s, enum stmt_id which, const char *id, row_reader read, void *out,
+                             const char *noun, const char *reading)
+{
+	sqlite3_stmt *st;
+	int rc;
+	teeliza_err err;
+
+	pthread_mutex_lock(&s->lock);
+	st = stmt(s, which);
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		err = read(out, st);
+	else if (rc == SQLITE_DONE)
+		err = teeliza_set_error(TEELIZA_ERR_NOT_FOUND, "no %s %s", noun, id);
+	else
+		err = db_fail(s->db, rc, reading);
+	done(st);
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
 static void sq_close(agent_store *base)
 {
 	struct sqlite_store *s = S(base);
@@ -432,27 +483,15 @@ static teeliza_err sq_ensure_account(agent_store *base, const agent_account *a)
 	return err;
 }
 
+static teeliza_err account_row(void *out, sqlite3_stmt *st)
+{
+	return read_account(out, st);
+}
+
 static teeliza_err sq_get_account(agent_store *base, agent_account *out, const char *id)
 {
-	struct sqlite_store *s = S(base);
-	sqlite3_stmt *st;
-	int rc;
-	teeliza_err err;
-
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&s->lock);
-	st = stmt(s, ST_GET_ACCOUNT);
-	bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		err = read_account(out, st);
-	else if (rc == SQLITE_DONE)
-		err = teeliza_set_error(TEELIZA_ERR_NOT_FOUND, "no account %s", id);
-	else
-		err = db_fail(s->db, rc, "reading an account");
-	done(st);
-	pthread_mutex_unlock(&s->lock);
-	return err;
+	return get_by_id(S(base), ST_GET_ACCOUNT, id, account_row, out, "account", "reading an account");
 }
 
 static teeliza_err sq_ensure_room(agent_store *base, const char *room_id)
@@ -688,27 +727,16 @@ out:
 	return err;
 }
 
+/* One memory with its embedding. */
+static teeliza_err memory_row(void *out, sqlite3_stmt *st)
+{
+	return read_memory(out, st, true);
+}
+
 static teeliza_err sq_get_memory(agent_store *base, agent_memory *out, const char *id)
 {
-	struct sqlite_store *s = S(base);
-	sqlite3_stmt *st;
-	int rc;
-	teeliza_err err;
-
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&s->lock);
-	st = stmt(s, ST_GET_MEMORY);
-	bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		err = read_memory(out, st, true);
-	else if (rc == SQLITE_DONE)
-		err = teeliza_set_error(TEELIZA_ERR_NOT_FOUND, "no memory %s", id);
-	else
-		err = db_fail(s->db, rc, "reading a memory");
-	done(st);
-	pthread_mutex_unlock(&s->lock);
-	return err;
+	return get_by_id(S(base), ST_GET_MEMORY, id, memory_row, out, "memory", "reading a memory");
 }
 
 static teeliza_err sq_get_memories(agent_store *base, agent_memory_list *out, const agent_memory_query *q)
@@ -915,44 +943,16 @@ static teeliza_err sq_put_attestation(agent_store *base, const agent_attestation
 	return err;
 }
 
+static teeliza_err attestation_row(void *out, sqlite3_stmt *st)
+{
+	return read_attestation(out, st);
+}
+
 static teeliza_err sq_get_attestation(agent_store *base, agent_attestation *out, const char *id)
 {
-	struct sqlite_store *s = S(base);
-	sqlite3_stmt *st;
-	int rc;
-	teeliza_err err = TEELIZA_OK;
-
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&s->lock);
-	st = stmt(s, ST_GET_ATTESTATION);
-	bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		struct col cols[4], quote = col_blob(st, 4);
-		const char **dst[4] = { &out->id, &out->agent_id, &out->report_data_json, &out->event_log };
-		void *q = NULL;
-
-		cols[0] = col_text(st, 0);
-		cols[1] = col_text(st, 1);
-		cols[2] = col_text(st, 3);
-		cols[3] = col_text(st, 5);
-		out->created_at = sqlite3_column_int64(st, 2);
-		out->owned_ = pack(dst, cols, 4, &quote, &q);
-		if (out->owned_ == NULL) {
-			memset(out, 0, sizeof(*out));
-			err = nomem();
-		} else {
-			out->quote = q;
-			out->quote_len = quote.len;
-		}
-	} else if (rc == SQLITE_DONE) {
-		err = teeliza_set_error(TEELIZA_ERR_NOT_FOUND, "no attestation %s", id);
-	} else {
-		err = db_fail(s->db, rc, "reading an attestation");
-	}
-	done(st);
-	pthread_mutex_unlock(&s->lock);
-	return err;
+	return get_by_id(S(base), ST_GET_ATTESTATION, id, attestation_row, out, "attestation",
+	                 "reading an attestation");
 }
 
 static const agent_store_ops sqlite_ops = {
