@@ -10,6 +10,7 @@
 #include "teeliza/agent/api.h"
 #include "teeliza/agent/model.h"
 #include "teeliza/agent/runtime.h"
+#include "teeliza/agent/tee_plugin.h"
 #include "teeliza/common/log.h"
 #include "teeliza/sim/simulator.h"
 
@@ -563,6 +564,7 @@ int start_main(int argc, char **argv)
 	agent_store *store = NULL;
 	agent_registry *reg = NULL;
 	agent_registry_config rc;
+	agent_plugin tee_plugin;
 	agent_api_config ac;
 	agent_api *api = NULL;
 	agent_runtime *first = NULL;
@@ -639,6 +641,10 @@ int start_main(int argc, char **argv)
 	memset(&rc, 0, sizeof(rc));
 	rc.store = store;
 	rc.log = stderr;
+	/* Every agent, those posted to /agents/:id/set included, gets the TEE plugin its settings ask for. */
+	agent_tee_plugin(&tee_plugin, NULL);
+	rc.plugins = &tee_plugin;
+	rc.n_plugins = 1;
 	err = agent_registry_new(&reg, &rc);
 	if (!err) {
 		ac.registry = reg;

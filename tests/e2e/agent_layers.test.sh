@@ -5,6 +5,9 @@
 #   walks; they never call back into it);
 # - no part of the agent (src/lib/agent) uses the simulator (tee_sim_*, or a
 #   teeliza/sim header): the CLI hands the API what it needs of it.
+# - and in the whole library (src/lib) no two files call each other, directly
+#   or round a loop: a part that offers hooks owns the interface (the
+#   runtime's plugins, the store's back-ends, the model's implementations).
 set -euo pipefail
 : "${TEELIZA_SRC:?}" "${TEELIZA_BUILD:?}"
 command -v nm >/dev/null || { echo "skip: no nm (binutils)"; exit 77; }
@@ -35,6 +38,14 @@ if ! out=$(python3 "$TEELIZA_SRC/scripts/call-graph.py" --no-cycles --forbid '^t
 	fails=$((fails + 1))
 else
 	echo "ok: no symbol of the simulator used by the ${#agent[@]} files of src/lib/agent"
+fi
+mapfile -t lib < <(objects $(find "$TEELIZA_SRC/src/lib" -name '*.c' | sort))
+if ! out=$(python3 "$TEELIZA_SRC/scripts/call-graph.py" "${lib[@]}"); then
+	echo "FAIL: files of the library call each other:" >&2
+	echo "$out" >&2
+	fails=$((fails + 1))
+else
+	echo "ok: no call cycle among the ${#lib[@]} files of src/lib"
 fi
 if grep -rn '#include "teeliza/sim/\|#include "sim/' "$TEELIZA_SRC/src/lib/agent" "$TEELIZA_SRC/include/teeliza/agent"; then
 	echo "FAIL: the agent includes the simulator's headers (above)" >&2

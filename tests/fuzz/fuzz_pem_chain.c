@@ -3,7 +3,7 @@
  * collateral's issuer chains) and the chain builder behind them.
  *
  * 1. The whole input as PEM text, through both splitters: dcap_pem_chain
- *    (collateral chains, x509_chain.c) and dcap_pem_chain_parse (the quote's
+ *    (collateral chains, x509_decode.c) and dcap_pem_chain_parse (the quote's
  *    chain for printing and fetching, pem_chain.c). Whatever either accepts
  *    must write back to PEM and read back to the same certificates; when both
  *    accept, they must agree. Then the chain is verified against a small PKI

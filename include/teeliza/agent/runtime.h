@@ -5,16 +5,16 @@
  *    looked up by id or by name, started and stopped at run time; one store
  *    shared by all of them.
  *  - agent_runtime: one agent (Eliza's AgentRuntime): its character, its
- *    actions, its model, its TEE plugin.
+ *    actions, its model, its plugins.
  *  - agent_runtime_message: Eliza's message pipeline for one incoming
  *    message: ensure the connection, store the user's message, compose the
  *    state, fill the message template, ask the model, pick and run the
  *    action, store the replies, return the JSON reply array.
  *  - agent_action: Eliza's actions (name, similes, description, handler,
  *    callback message), matched as Eliza's processActions matches them.
- *  - agent_tee: the TEE plugin (TEE_MODE, WALLET_SECRET_SALT,
- *    TEE_KEY_SCHEME): wallets derived once at start-up and attested, the
- *    wallet provider text, the WALLET_ADDRESS and REMOTE_ATTESTATION actions.
+ *  - agent_plugin: the hooks of a plugin (Eliza's Plugin: per-agent state,
+ *    actions, provider text). The TEE plugin (teeliza/agent/tee_plugin.h)
+ *    is one; the runtime never names it: the registry's creator hands it in.
  *
  * Eliza's direct-client REST API over these is teeliza/agent/api.h.
  *
@@ -50,7 +50,6 @@ extern "C" {
 
 typedef struct agent_registry agent_registry;
 typedef struct agent_runtime agent_runtime;
-typedef struct agent_tee agent_tee;
 
 /* ------------------------------------------------------------------ */
 /* Logging: one line per event on the log stream (stderr by default).  */
@@ -191,105 +190,52 @@ extern const agent_action agent_action_ignore;
 extern const agent_action agent_action_continue;
 
 /* ------------------------------------------------------------------ */
-/* TEE plugin                                                          */
+/* Plugins                                                             */
 
-typedef struct agent_tee_config {
-	const char *mode;                /* TEE_MODE: LOCAL, DOCKER, PRODUCTION; NULL/""/OFF: plugin off */
-	const char *salt;                /* WALLET_SECRET_SALT (secret) */
-	const char *scheme;              /* TEE_KEY_SCHEME: teeliza (default), eliza-v0.1.7, eliza-v0.1.9 */
-	const char *simulator_endpoint;  /* DSTACK_SIMULATOR_ENDPOINT, overrides the mode's endpoint */
-	long timeout_ms;                 /* tappd timeout; 0: 10000 */
-} agent_tee_config;
+/* Most plugins one registry hands its agents. */
+#define AGENT_MAX_PLUGINS 4
 
-/*
- * Read the plugin's settings for a character as Eliza's getSetting does
- * (settings.secrets, settings, env), the salt falling back to the one
- * agent_take_env_salt took. The strings are borrowed from the character,
- * the environment or the library.
- */
-void agent_tee_config_for_character(agent_tee_config *out, const agent_character *c);
+/* The agent a plugin starts for. Pointers are valid during start only, store and log while the agent lives. */
+typedef struct agent_plugin_agent {
+	const agent_character *character;
+	const char *agent_id;
+	agent_store *store;
+	FILE *log;                       /* NULL: stderr */
+} agent_plugin_agent;
 
 /*
- * Move WALLET_SECRET_SALT out of the process environment (teeliza_env_take:
- * unset, and its bytes overwritten where /proc/PID/environ shows them) into
- * the library's memory, registered for log redaction, where
- * agent_tee_config_for_character finds it for every agent whose character
- * has no salt of its own. The salt stays in process memory while the
- * process runs. Call once at start-up, before threads start. Unset or
- * empty: nothing happens. Errors: TEELIZA_ERR_CONFIG (longer than 4096
- * bytes), TEELIZA_ERR_NOMEM.
+ * A plugin (Eliza's Plugin): state started with each agent, the actions
+ * it adds and the text it provides for the prompt. The runtime knows a
+ * plugin only through these hooks; whoever creates the registry hands the
+ * plugins in (agent_registry_config.plugins), e.g. the TEE plugin
+ * (teeliza/agent/tee_plugin.h).
  */
-teeliza_err agent_take_env_salt(void) TEELIZA_WARN_UNUSED;
-
-/* The salt agent_take_env_salt took, or NULL. Valid while the process runs. */
-const char *agent_env_salt(void);
-
-/* True when the config switches the plugin on (TEE_MODE set and not OFF). */
-bool agent_tee_config_enabled(const agent_tee_config *cfg);
-
-/*
- * Check the settings as agent_tee_start does, without starting anything
- * (so `teeliza start` can refuse bad ones before it binds a port): a bad
- * TEE_MODE or endpoint (Eliza's "Invalid TEE_MODE: X. Must be one of: ..."),
- * then a missing or too long salt, then a bad TEE_KEY_SCHEME; each
- * TEELIZA_ERR_CONFIG. Call it only for a config that is enabled.
- */
-teeliza_err agent_tee_config_check(const agent_tee_config *cfg) TEELIZA_WARN_UNUSED;
-
-/*
- * Start the plugin for one agent: check the settings (missing salt:
- * TEELIZA_ERR_CONFIG "WALLET_SECRET_SALT required when TEE_MODE is
- * enabled"; bad mode or scheme: TEELIZA_ERR_CONFIG with Eliza's text), log
- * the mode line, then derive the Solana and EVM wallets once, each with its
- * attestation quote, log the attestation as the plugin does and keep the
- * quotes in the store. A tappd that cannot be reached is not an error: the
- * plugin starts without wallets, logs why, and tries again (at most every
- * 3 s) when a wallet is asked for; each REMOTE_ATTESTATION asks tappd anew. Out: *out (NULL on failure; free with
- * agent_tee_free). store and log are borrowed.
- */
-teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const char *agent_id,
-                            agent_store *store, FILE *log) TEELIZA_WARN_UNUSED;
-void agent_tee_free(agent_tee *t);
-
-/* Wallet addresses and the ids of the quotes that attest them. */
-typedef struct agent_tee_wallets {
-	char solana[64];
-	char evm[64];
-	char solana_quote_id[AGENT_UUID_BUFSZ];
-	char evm_quote_id[AGENT_UUID_BUFSZ];
-	const char *scheme;              /* "teeliza", ... (static) */
-} agent_tee_wallets;
-
-/*
- * The agent's wallets, deriving them now if start-up could not. Out: *out
- * (zeroed first). TEELIZA_ERR_CONNECT etc. with a message saying why they
- * are unavailable.
- */
-teeliza_err agent_tee_wallets_get(agent_tee_wallets *out, agent_tee *t) TEELIZA_WARN_UNUSED;
-
-/*
- * The wallet provider's text, {"solana":"…","evm":"…"} as the plugin's
- * deriveKeyProvider returns it; empty when the wallets are unavailable.
- * Out: text is reset and filled.
- */
-teeliza_err agent_tee_provider_text(teeliza_buf *text, agent_tee *t) TEELIZA_WARN_UNUSED;
-
-/*
- * A remote attestation of one message, as the REMOTE_ATTESTATION action
- * quotes it: report data = {"agentId":…,"timestamp":…,"message":{"userId":…,
- * "roomId":…,"content":…}} (compact, that order), quoted with tappd's
- * default SHA-512 over "app-data:" ‖ data, checked against its event log,
- * stored with a new id. Out: quote_id. Errors from tappd and the store.
- */
-teeliza_err agent_tee_attest_message(char quote_id[AGENT_UUID_BUFSZ], agent_tee *t, const char *user_id,
-                                     const char *room_id, const char *text) TEELIZA_WARN_UNUSED;
-
-/*
- * The plugin's actions (WALLET_ADDRESS, REMOTE_ATTESTATION) bound to t.
- * Out: actions[0..*n) (at most max); returns TEELIZA_ERR_TOO_LARGE when max
- * is too small.
- */
-teeliza_err agent_tee_actions(agent_action *actions, size_t max, size_t *n, agent_tee *t) TEELIZA_WARN_UNUSED;
+typedef struct agent_plugin {
+	const char *name;                /* unique among a registry's plugins, e.g. "tee" */
+	/* Appended to the agent's "started" log line as "; <note>" when the plugin is on for it; NULL: nothing. */
+	const char *note;
+	/*
+	 * Start for one agent, after its model. Out: *state, or NULL (with
+	 * TEELIZA_OK) when the plugin is off for this agent. An error stops the
+	 * agent from starting.
+	 */
+	teeliza_err (*start)(void **state, void *ctx, const agent_plugin_agent *agent);
+	/* Release a state start made, when the agent goes away. */
+	void (*stop)(void *state);
+	/*
+	 * The plugin's actions, appended after the bootstrap ones. Out:
+	 * actions[0..*n) (at most max); TEELIZA_ERR_TOO_LARGE when max is too
+	 * small. NULL: none.
+	 */
+	teeliza_err (*actions)(agent_action *actions, size_t max, size_t *n, void *state);
+	/*
+	 * The provider's text for the prompt (Eliza's Provider.get): text is
+	 * reset and filled, empty when there is nothing to say. Called for every
+	 * composed prompt, so it must not wait on the network. NULL: none.
+	 */
+	teeliza_err (*provider)(teeliza_buf *text, void *state);
+	void *ctx;                       /* handed to start; borrowed, must outlive the registry */
+} agent_plugin;
 
 /* ------------------------------------------------------------------ */
 /* Registry and runtime                                                */
@@ -304,8 +250,13 @@ typedef struct agent_registry_config {
 	agent_generate_fn generate;
 	void *generate_ctx;
 	uint64_t seed;                   /* prompt sampling and offline replies; 0: random */
-	/* TEE plugin settings for every agent; NULL: read per character (agent_tee_config_for_character). */
-	const agent_tee_config *tee;
+	/*
+	 * The plugins every agent starts, in this order (the array is copied;
+	 * at most AGENT_MAX_PLUGINS, names unique), e.g. the TEE plugin
+	 * (agent_tee_plugin). None: agents have the bootstrap actions only.
+	 */
+	const agent_plugin *plugins;
+	size_t n_plugins;
 } agent_registry_config;
 
 /* Out: *r (free with agent_registry_free). Errors: TEELIZA_ERR_NOMEM. */
@@ -322,11 +273,12 @@ teeliza_err agent_registry_set_public_url(agent_registry *r, const char *url) TE
 
 /*
  * Start an agent for character c (ownership of c passes to the registry,
- * also on failure): its model, its actions, its TEE plugin; an agent
- * already registered under the same id is stopped and replaced (Eliza's
- * registerAgent). Out: *rt, a new reference (release with
- * agent_runtime_release), may be NULL when not wanted. Errors from the
- * model and TEE plugin set-up (TEELIZA_ERR_CONFIG with the reason).
+ * also on failure): its model, then its plugins in the registry's order,
+ * then its actions; an agent already registered under the same id is
+ * stopped and replaced (Eliza's registerAgent). Out: *rt, a new reference
+ * (release with agent_runtime_release), may be NULL when not wanted.
+ * Errors from the model and plugin set-up (TEELIZA_ERR_CONFIG with the
+ * reason).
  * For characters the operator loaded (files, the bundled one); a character
  * from the network goes through agent_registry_start_posted.
  */
@@ -370,8 +322,11 @@ const char *agent_runtime_id(const agent_runtime *rt);
 const char *agent_runtime_name(const agent_runtime *rt);
 const agent_character *agent_runtime_character(const agent_runtime *rt);
 agent_store *agent_runtime_store(const agent_runtime *rt);
-/* The TEE plugin, or NULL when it is off. */
-agent_tee *agent_runtime_tee(const agent_runtime *rt);
+/*
+ * The state the plugin of this name started for the agent, or NULL (no
+ * such plugin in the registry, or off for this agent).
+ */
+void *agent_runtime_plugin_state(const agent_runtime *rt, const char *name);
 /* False once the agent was stopped (messages to it then fail with TEELIZA_ERR_NOT_FOUND). */
 bool agent_runtime_running(const agent_runtime *rt);
 /* The REST base URL the registry was given ("" when none), copied into out (NUL-terminated, cut to out_len). */

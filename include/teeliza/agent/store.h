@@ -4,8 +4,11 @@
  *
  * An agent_store is a table of operations (agent_store_ops) so that another
  * back-end (PostgreSQL, ...) can be added without touching the pipeline: a
- * back-end embeds `agent_store` as the first member of its own struct and
- * fills in every operation. Callers use the agent_store_* wrappers below.
+ * back-end embeds `agent_store` as the first member of its own struct,
+ * fills in every operation, and adds a row (its setting and open function)
+ * to the table of back-ends that agent_store_open_default reads
+ * (src/lib/agent/store/store_open.c). Callers use the agent_store_*
+ * wrappers below.
  *
  * The SQLite back-end uses Eliza's own tables and column names (an Eliza
  * `db.sqlite` can be opened as is), plus a schema_version table and

@@ -143,6 +143,13 @@ struct sockaddr;
  */
 bool http_sockaddr_is_local(const struct sockaddr *sa, size_t len);
 
+/*
+ * True when a host name or address, as written in a URL or a bind setting,
+ * is this machine's loopback: "localhost" (any case), 127.0.0.0/8 or ::1
+ * (without brackets). NULL and anything else: false.
+ */
+bool http_host_is_loopback(const char *host);
+
 #ifdef __cplusplus
 }
 #endif

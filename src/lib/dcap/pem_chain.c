@@ -6,7 +6,7 @@
  * skips any text before a line that starts a block, so only whitespace and
  * NULs are allowed there, checked here: otherwise a block behind a stray byte
  * on its BEGIN line would be skipped, and this reader would see another leaf
- * than the verifier's (x509_chain.c), which reads every block.
+ * than the verifier's (x509_decode.c), which reads every block.
  */
 #include "teeliza/dcap/pck.h"
 

@@ -1,6 +1,7 @@
 /*
  * Internals of the DCAP verifier shared by collateral.c, tcb_info.c,
- * qe_identity.c, x509_chain.c, tcb_status.c, verify.c, cache.c and pccs.c.
+ * qe_identity.c, x509_decode.c, x509_chain.c, tcb_status.c, verify.c, cache.c
+ * and pccs.c.
  * Not installed; nothing outside src/lib/dcap includes it.
  */
 #ifndef TEELIZA_DCAP_VERIFY_INTERNAL_H
@@ -143,12 +144,12 @@ teeliza_err dcap_ecdsa_verify(EVP_PKEY *key, const uint8_t sig[64], const uint8_
 teeliza_err dcap_p256_key(EVP_PKEY **out, const uint8_t xy[64]);
 void dcap_sha256_of(uint8_t out[32], const void *data, size_t len);
 
-/* ---- certificates (x509_chain.c) ---- */
+/* ---- certificates (decoded in x509_decode.c, verified in x509_chain.c) ---- */
 
 /*
  * Certificates of a PEM text (leaf first), at most DCAP_MAX_CHAIN_CERTS; only
  * whitespace and NULs around the CERTIFICATE blocks, no PEM headers, one DER
- * certificate per block. Decoded objects are shared by content (x509_chain.c).
+ * certificate per block. Decoded objects are shared by content (x509_decode.c).
  */
 teeliza_err dcap_pem_chain(STACK_OF(X509) **out, const char *pem, size_t len, const char *what);
 teeliza_err dcap_der_crl(X509_CRL **out, const uint8_t *der, size_t len, const char *what);

@@ -213,16 +213,6 @@ teeliza_err dstack_call_empty(json_t **out, teeliza_buf *raw_out, const dstack_c
 	return err;
 }
 
-teeliza_err dstack_require_version(const dstack_client *c, const char *unsupported_msg)
-{
-	dstack_version v;
-	teeliza_err err = dstack_get_version(&v, c);
-
-	if (err == TEELIZA_ERR_REMOTE || err == TEELIZA_ERR_NOT_FOUND || err == TEELIZA_ERR_PROTOCOL)
-		return teeliza_set_error(TEELIZA_ERR_UNSUPPORTED, "%s", unsupported_msg);
-	return err;
-}
-
 bool dstack_is_reachable(const dstack_client *c, long timeout_ms)
 {
 	json_t *reply = NULL;

@@ -1,6 +1,7 @@
 /*
  * dstack client: Info (with its tcb_info, a JSON text inside the reply,
- * parsed into fields) and Version.
+ * parsed into fields) and Version, and the Version probe before a feature
+ * older agents ignore (dstack_require_version).
  */
 #include "tee/dstack_client_internal.h"
 
@@ -241,5 +242,15 @@ teeliza_err dstack_get_version(dstack_version *out, const dstack_client *c)
 		return err;
 	err = dstack_parse_version(out, reply);
 	json_decref(reply);
+	return err;
+}
+
+teeliza_err dstack_require_version(const dstack_client *c, const char *unsupported_msg)
+{
+	dstack_version v;
+	teeliza_err err = dstack_get_version(&v, c);
+
+	if (err == TEELIZA_ERR_REMOTE || err == TEELIZA_ERR_NOT_FOUND || err == TEELIZA_ERR_PROTOCOL)
+		return teeliza_set_error(TEELIZA_ERR_UNSUPPORTED, "%s", unsupported_msg);
 	return err;
 }

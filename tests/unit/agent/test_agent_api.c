@@ -104,8 +104,6 @@ struct env {
 	FILE *log;
 };
 
-static const agent_tee_config tee_off = {0};
-
 /*
  * The API on host (an IPv4 address), with a token or none, a body limit, a
  * file limit and a rate limit (0: the defaults).
@@ -125,7 +123,6 @@ static void env_start_on(struct env *e, const char *host, const char *token, siz
 	rc.log = e->log;
 	rc.generate = fake_generate;
 	rc.seed = 42;
-	rc.tee = &tee_off;
 	assert_int_equal(agent_registry_new(&e->reg, &rc), TEELIZA_OK);
 	memset(&ac, 0, sizeof(ac));
 	ac.registry = e->reg;
@@ -747,7 +744,6 @@ static void test_warning_and_port_fallback(void **state)
 	rc.store = store;
 	rc.log = log;
 	rc.generate = fake_generate;
-	rc.tee = &tee_off;
 	assert_int_equal(agent_registry_new(&reg, &rc), TEELIZA_OK);
 	memset(&ac, 0, sizeof(ac));
 	ac.registry = reg;

@@ -17,6 +17,7 @@
 #include "agent/runtime/logring.h"
 #include "teeliza/agent/api.h"
 #include "teeliza/agent/runtime.h"
+#include "teeliza/agent/tee_plugin.h"
 #include "teeliza/common/encoding.h"
 #include "teeliza/http/http.h"
 #include "teeliza/sim/simulator.h"
@@ -50,6 +51,7 @@ struct env {
 	tee_sim *sim;
 	char sim_url[64];
 	agent_tee_config tee;
+	agent_plugin tee_plugin;         /* with tee as the agents' settings */
 	agent_store *store;
 	agent_registry *reg;
 	agent_api *api;
@@ -109,7 +111,9 @@ static void env_start_ex(struct env *e, const char *token, size_t max_body, bool
 	rc.log = e->log;
 	rc.generate = fake_generate;
 	rc.seed = 7;
-	rc.tee = &e->tee;
+	agent_tee_plugin(&e->tee_plugin, &e->tee);
+	rc.plugins = &e->tee_plugin;
+	rc.n_plugins = 1;
 	assert_int_equal(agent_registry_new(&e->reg, &rc), TEELIZA_OK);
 	memset(&ac, 0, sizeof(ac));
 	ac.registry = e->reg;

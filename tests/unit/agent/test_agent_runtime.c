@@ -14,6 +14,7 @@
 #include "testutil.h"
 #include "agent/runtime/runtime_internal.h" /* agent_runtime_compose_state */
 #include "teeliza/agent/runtime.h"
+#include "teeliza/agent/tee_plugin.h"
 #include "teeliza/tee/attest.h"
 #include "teeliza/dcap/verify.h"
 #include "teeliza/http/http.h"
@@ -91,6 +92,7 @@ struct env {
 	agent_registry *reg;
 	FILE *log;
 	agent_tee_config tee;
+	agent_plugin tee_plugin;         /* with tee as every agent's settings */
 };
 
 static void env_open(struct env *e, const agent_tee_config *tee)
@@ -108,7 +110,9 @@ static void env_open(struct env *e, const agent_tee_config *tee)
 	memset(&e->tee, 0, sizeof(e->tee));
 	if (tee != NULL)
 		e->tee = *tee;
-	rc.tee = &e->tee;
+	agent_tee_plugin(&e->tee_plugin, &e->tee);
+	rc.plugins = &e->tee_plugin;
+	rc.n_plugins = 1;
 	assert_int_equal(agent_registry_new(&e->reg, &rc), TEELIZA_OK);
 	assert_int_equal(agent_registry_set_public_url(e->reg, "http://agent.example:3000/"), TEELIZA_OK);
 }
@@ -742,7 +746,9 @@ static void test_offline_model(void **state)
 	rc.store = e.store;
 	rc.log = e.log;
 	rc.seed = 11;
-	rc.tee = &tee;
+	agent_tee_plugin(&e.tee_plugin, &tee);
+	rc.plugins = &e.tee_plugin;
+	rc.n_plugins = 1;
 	assert_int_equal(agent_registry_new(&e.reg, &rc), TEELIZA_OK);
 	assert_int_equal(agent_registry_start(&rt, e.reg, make_character("Alice Bot", NULL)), TEELIZA_OK);
 	log = log_text(e.log);
@@ -884,7 +890,9 @@ static void test_model_path(void **state)
 	memset(&rc, 0, sizeof(rc));
 	rc.store = e.store;
 	rc.log = e.log;
-	rc.tee = &e.tee;
+	agent_tee_plugin(&e.tee_plugin, &e.tee);
+	rc.plugins = &e.tee_plugin;
+	rc.n_plugins = 1;
 	assert_int_equal(agent_registry_new(&e.reg, &rc), TEELIZA_OK);
 	assert_int_equal(agent_registry_start(&rt, e.reg, make_character("Alice Bot", extra)), TEELIZA_OK);
 	log = log_text(e.log);

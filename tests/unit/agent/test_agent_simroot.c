@@ -19,7 +19,7 @@
 #include "testutil.h"
 #include "fakehttp.h"
 #include "agent/api/api_verifier.h"
-#include "teeliza/agent/runtime.h"
+#include "teeliza/agent/tee_plugin.h"
 #include "teeliza/agent/store.h"
 #include "teeliza/common/encoding.h"
 #include "teeliza/common/metrics.h"

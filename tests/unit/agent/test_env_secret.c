@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "agent/runtime/logring.h"
-#include "teeliza/agent/runtime.h"
+#include "teeliza/agent/tee_plugin.h"
 #include "teeliza/common/common.h"
 
 #include <fcntl.h>

@@ -398,7 +398,6 @@ static void test_character_name_log(void **state)
 	agent_registry *reg = NULL;
 	agent_store *store = NULL;
 	agent_character *c = NULL;
-	agent_tee_config tee;
 	FILE *f = tmpfile();
 	uint64_t before;
 	size_t n;
@@ -410,11 +409,9 @@ static void test_character_name_log(void **state)
 	snprintf(db, sizeof(db), "%s/db.sqlite", dir);
 	assert_int_equal(agent_store_sqlite_open(&store, db), TEELIZA_OK);
 	memset(&rc, 0, sizeof(rc));
-	memset(&tee, 0, sizeof(tee));
 	rc.store = store;
 	rc.log = f;
 	rc.generate = silent_model;
-	rc.tee = &tee;
 	assert_int_equal(agent_registry_new(&reg, &rc), TEELIZA_OK);
 	snprintf(text, sizeof(text), fmt, "Mallory\\n[fake] Agent Eliza (00000000-0000-0000-0000-000000000000) started");
 	assert_int_equal(agent_character_from_text(&c, NULL, text, strlen(text), NULL), TEELIZA_OK);
@@ -446,7 +443,6 @@ static void test_secrets_follow_agents(void **state)
 	agent_registry_config rc;
 	agent_registry *reg = NULL;
 	agent_store *store = NULL;
-	agent_tee_config tee;
 	FILE *f = tmpfile();
 	size_t base;
 	char *s;
@@ -457,11 +453,9 @@ static void test_secrets_follow_agents(void **state)
 	snprintf(db, sizeof(db), "%s/db.sqlite", dir);
 	assert_int_equal(agent_store_sqlite_open(&store, db), TEELIZA_OK);
 	memset(&rc, 0, sizeof(rc));
-	memset(&tee, 0, sizeof(tee));
 	rc.store = store;
 	rc.log = f;
 	rc.generate = silent_model;
-	rc.tee = &tee;
 	assert_int_equal(agent_registry_new(&reg, &rc), TEELIZA_OK);
 	agent_log(f, "scan the environment first");
 	base = agent_logring_secret_count();

@@ -143,8 +143,6 @@ struct env {
 	FILE *log;
 };
 
-static agent_tee_config tee_off;
-
 static void env_open(struct env *e)
 {
 	agent_registry_config rc;
@@ -156,7 +154,7 @@ static void env_open(struct env *e)
 	rc.store = e->store;
 	rc.log = e->log;
 	rc.seed = 5;
-	rc.tee = &tee_off; /* the real model path: no generate override */
+	/* the real model path: no generate override; no TEE plugin */
 	assert_int_equal(agent_registry_new(&e->reg, &rc), TEELIZA_OK);
 }
 
@@ -582,7 +580,6 @@ static void test_set_over_http(void **state)
 	memset(&rc, 0, sizeof(rc));
 	rc.store = store;
 	rc.log = log;
-	rc.tee = &tee_off;
 	assert_int_equal(agent_registry_new(&reg, &rc), TEELIZA_OK);
 	memset(&ac, 0, sizeof(ac));
 	ac.registry = reg;

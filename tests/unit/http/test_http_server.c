@@ -463,6 +463,29 @@ static void test_local_addresses(void **state)
 	assert_false(http_sockaddr_is_local((const struct sockaddr *)&un, 1));
 }
 
+/* Host names as written in a URL or a bind setting (http_host_is_loopback). */
+static void test_loopback_host_names(void **state)
+{
+	static const struct {
+		const char *host;
+		bool loopback;
+	} cases[] = {
+		{"localhost", true},  {"LocalHost", true},        {"127.0.0.1", true},   {"127.255.255.254", true},
+		{"::1", true},        {"128.0.0.1", false},       {"0.0.0.0", false},    {"::", false},
+		{"[::1]", false},     /* brackets are the URL's, not the host's */
+		{"127.0.0.1.example.org", false}, {"localhost.example.org", false},    {"", false},
+		{"::ffff:127.0.0.1", false},      /* only ::1, as the API's loopback-bind warning has it */
+		{"10.0.0.1", false},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (http_host_is_loopback(cases[i].host) != cases[i].loopback)
+			fail_msg("%s: want loopback=%d", cases[i].host, cases[i].loopback);
+	assert_false(http_host_is_loopback(NULL));
+}
+
 /* ---- holding the server: deadlines, connection limits, rate ---- */
 
 static long long mono_ms(void)
@@ -816,6 +839,7 @@ int main(void)
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_common_headers),
 		cmocka_unit_test(test_local_addresses),
+		cmocka_unit_test(test_loopback_host_names),
 		cmocka_unit_test(test_request_deadline),
 		cmocka_unit_test(test_deadline_spares_waiting_requests),
 		cmocka_unit_test(test_many_idle_connections),

@@ -142,7 +142,7 @@ teeliza_err agent_api_start(agent_api **out, const agent_api_config *cfg)
 	api->port = http_server_port(api->server);
 	agent_log(cfg->log, "REST API bound to %s:%u", api->host, (unsigned)api->port);
 	log_limits(cfg, http_server_max_connections(api->server));
-	if (api->token == NULL && !agent_host_is_loopback(api->host))
+	if (api->token == NULL && !http_host_is_loopback(api->host))
 		agent_log(cfg->log,
 		          "WARNING: the REST API listens on %s:%u without API_TOKEN: anyone who can reach this "
 		          "port can talk to the agents and read their memories. Replacing, stopping and deleting "

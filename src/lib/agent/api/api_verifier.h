@@ -11,6 +11,7 @@
 #define TEELIZA_AGENT_API_VERIFIER_H
 
 #include "agent/runtime/runtime_internal.h"
+#include "agent/tee_plugin/tee_plugin_internal.h"
 #include "teeliza/agent/api.h"
 #include "teeliza/dcap/verify.h"
 

@@ -4,7 +4,6 @@
  * AI SDK sends, and errors that carry the HTTP status and the server's own
  * error message so that a bad key or model name is obvious from the log.
  */
-#include "agent/runtime/runtime_internal.h"
 #include "teeliza/agent/model.h"
 #include "teeliza/http/http.h"
 
@@ -42,9 +41,9 @@ static bool url_is_loopback(const char *url)
 		n = strlen(host);
 		if (n > 2 && host[0] == '[' && host[n - 1] == ']') {
 			host[n - 1] = '\0';
-			loopback = agent_host_is_loopback(host + 1);
+			loopback = http_host_is_loopback(host + 1);
 		} else {
-			loopback = agent_host_is_loopback(host);
+			loopback = http_host_is_loopback(host);
 		}
 	}
 	curl_free(host);

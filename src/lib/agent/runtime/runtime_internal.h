@@ -1,4 +1,4 @@
-/* Internals shared by the runtime, its actions and the REST API (src/lib/agent/runtime*.c, api*.c). */
+/* Internals shared by the runtime's files, the plugins and the REST API (src/lib/agent/runtime, tee_plugin, api). */
 #ifndef TEELIZA_AGENT_RUNTIME_INTERNAL_H
 #define TEELIZA_AGENT_RUNTIME_INTERNAL_H
 
@@ -17,7 +17,10 @@ struct agent_runtime {
 	agent_store *store;              /* borrowed from the registry's config */
 	FILE *log;
 	agent_model model;
-	agent_tee *tee;                  /* NULL: plugin off */
+	/* The registry's plugins, copied (a stopped agent may outlive its registry), and what each started. */
+	agent_plugin plugins[AGENT_MAX_PLUGINS];
+	void *plugin_state[AGENT_MAX_PLUGINS]; /* NULL: off for this agent */
+	size_t n_plugins;
 	agent_action actions[AGENT_MAX_ACTIONS];
 	agent_action_hint hints[AGENT_MAX_ACTIONS];
 	size_t n_actions;
@@ -29,10 +32,21 @@ struct agent_registry {
 	pthread_mutex_t lock;            /* agents, public_url */
 	agent_runtime **agents;
 	size_t n_agents, cap_agents;
-	agent_registry_config cfg;
-	agent_tee_config tee_cfg;        /* copy of *cfg.tee when given */
+	agent_registry_config cfg;       /* cfg.plugins points to plugins */
+	agent_plugin plugins[AGENT_MAX_PLUGINS];
 	char public_url[AGENT_PUBLIC_URL_MAX];
 };
+
+/*
+ * A new agent for character c (ownership passes, also on failure), with
+ * the registry's store, log, model choice and plugins, not yet registered.
+ * Out: *out, one reference.
+ */
+teeliza_err agent_runtime_new(agent_runtime **out, agent_registry *r, agent_character *c,
+                              const json_t *posted) TEELIZA_WARN_UNUSED;
+
+/* Mark the agent stopped: later messages to it fail with TEELIZA_ERR_NOT_FOUND. */
+void agent_runtime_mark_stopped(agent_runtime *rt);
 
 /* A random 64-bit value from the agent's generator (thread-safe). */
 uint64_t agent_runtime_random(agent_runtime *rt);
@@ -60,30 +74,7 @@ teeliza_err agent_runtime_store_reply(agent_runtime *rt, const char *id, const c
 /* Seed for a generator: the given seed when not 0, else random bytes. */
 uint64_t agent_seed_or_random(uint64_t seed);
 
-/* True when the plugin talks to a simulator (TEE_MODE LOCAL/DOCKER or DSTACK_SIMULATOR_ENDPOINT). */
-bool agent_tee_simulated(const agent_tee *t);
-
-/*
- * tappd's Info answer (app id, instance id, compose hash, …) for the
- * plugin's endpoint, with its own timeout (0: the plugin's). Appends the
- * JSON text to json_out.
- */
-teeliza_err agent_tee_tappd_info(teeliza_buf *json_out, agent_tee *t, long timeout_ms) TEELIZA_WARN_UNUSED;
-
-/*
- * A teeliza simulator's root and collateral (Tappd.SimRoot) from the
- * plugin's endpoint, at most max bytes, with its own timeout (0: the
- * plugin's). Real tappd has no such method (TEELIZA_ERR_REMOTE).
- */
-teeliza_err agent_tee_sim_root(teeliza_buf *json_out, agent_tee *t, long timeout_ms, size_t max) TEELIZA_WARN_UNUSED;
-
-/* The plugin's endpoint for messages and as a key ("http://…" or "unix:…"). Returns out. */
-const char *agent_tee_endpoint(char *out, size_t out_len, const agent_tee *t);
-
 /* Set err with prefix + the current detail message (which may itself be the source). Returns err. */
 teeliza_err agent_error_wrap(teeliza_err err, const char *prefix);
-
-/* True when host is a loopback address (127.0.0.0/8, ::1, localhost). */
-bool agent_host_is_loopback(const char *host);
 
 #endif

@@ -355,20 +355,23 @@ static teeliza_err action_texts(json_t *state, agent_runtime *rt, teeliza_buf *a
 	return err;
 }
 
-/* The providers' text: the time, and the TEE wallet JSON when the plugin is on. */
+/* The providers' text: the time, then each plugin's that is on and has something to say (the TEE wallets). */
 static teeliza_err providers_text(teeliza_buf *out, agent_runtime *rt, teeliza_buf *scratch)
 {
 	char when[64];
 	time_t now = time(NULL);
 	struct tm tm;
+	size_t i;
 	teeliza_err err;
 
 	teeliza_buf_reset(out);
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	err = teeliza_buf_printf(out, "The current date and time is %s.", when);
-	if (!err && rt->tee != NULL) {
-		err = agent_tee_provider_text(scratch, rt->tee);
+	for (i = 0; !err && i < rt->n_plugins; i++) {
+		if (rt->plugin_state[i] == NULL || rt->plugins[i].provider == NULL)
+			continue;
+		err = rt->plugins[i].provider(scratch, rt->plugin_state[i]);
 		if (!err && scratch->len > 0)
 			err = teeliza_buf_printf(out, "\n%s", (const char *)scratch->data);
 	}

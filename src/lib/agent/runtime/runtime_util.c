@@ -1,15 +1,13 @@
-/* Small things the runtime needs everywhere: the agent log, seeds, loopback test. */
+/* Small things the runtime needs everywhere: the agent log, seeds, error wrapping. */
 #include "agent/runtime/runtime_internal.h"
 #include "agent/runtime/logring.h"
 
 #include "teeliza/common/log.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 /* Text that may hold a secret is formatted into memory that is wiped when freed. */
@@ -117,22 +115,6 @@ uint64_t agent_seed_or_random(uint64_t seed)
 		seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ 0x9e3779b97f4a7c15ull;
 	}
 	return seed;
-}
-
-bool agent_host_is_loopback(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (host == NULL)
-		return false;
-	if (strcasecmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
-	return false;
 }
 
 teeliza_err agent_error_wrap(teeliza_err err, const char *prefix)

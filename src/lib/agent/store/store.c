@@ -1,4 +1,8 @@
-/* The back-end independent half of agent_store: dispatch, defaults, result ownership. */
+/*
+ * The back-end independent half of agent_store: dispatch through the
+ * back-end's table (agent_store_ops), defaults, result ownership. Which
+ * back-end opens a store is store_open.c's business; nothing here names one.
+ */
 #include "teeliza/agent/store.h"
 
 #include <assert.h>
@@ -12,13 +16,6 @@ int64_t agent_store_now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-teeliza_err agent_store_open_default(agent_store **out)
-{
-	const char *path = getenv("SQLITE_FILE");
-
-	return agent_store_sqlite_open(out, path != NULL && path[0] != '\0' ? path : AGENT_STORE_DEFAULT_PATH);
 }
 
 void agent_store_close(agent_store *s)

@@ -2,6 +2,7 @@
  * The TEE plugin's actions. Their answers are built here from the real
  * wallet addresses and stored quotes, never from the model's words.
  */
+#include "agent/tee_plugin/tee_plugin_internal.h"
 #include "agent/runtime/runtime_internal.h"
 
 #include <string.h>

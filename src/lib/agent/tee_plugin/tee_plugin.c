@@ -7,6 +7,7 @@
  *  - quotes are kept in the agent's store and served by its own REST API
  *    instead of being uploaded to a third party.
  */
+#include "agent/tee_plugin/tee_plugin_internal.h"
 #include "agent/runtime/runtime_internal.h"
 #include "teeliza/tee/attest.h"
 #include "teeliza/common/metrics.h"

@@ -6,7 +6,7 @@
  * through POST /agents/:id/set. It stays in this process's memory until
  * the process ends: the agents need it.
  */
-#include "agent/runtime/runtime_internal.h"
+#include "teeliza/agent/tee_plugin.h"
 #include "agent/runtime/logring.h"
 
 #include <pthread.h>
