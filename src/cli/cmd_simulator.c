@@ -3,13 +3,11 @@
  * SIGTERM. `teeliza sim-root`: print the simulator's root CA (what
  * `verify --trust-root` takes) or its collateral.
  */
-#include "cli/cli.h"
+#include "cli/cli_opts.h"
 
 #include "teeliza/sim/simulator.h"
 
-#include <assert.h>
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,36 +19,6 @@
 #define DEFAULT_STATE_DIR "./data/simulator"
 #define DEFAULT_SOCKET_MODE 0666
 
-static const char simulator_usage[] =
-	"usage: teeliza simulator [options]\n"
-	"\n"
-	"A tappd-compatible simulator (NOT a TEE): pRPC /prpc/Tappd.{DeriveKey,TdxQuote,RawQuote,Info,Version}\n"
-	"(also without the Tappd. prefix, as dstack's tappd) with keys derived from a CA key and TDX quotes\n"
-	"signed by a simulated, non-Intel PKI. /prpc/Tappd.SimRoot (teeliza only) hands out that PKI's root\n"
-	"and collateral, so an agent's dashboard can verify these quotes as simulator-rooted.\n"
-	"\n"
-	"  -l, --listen ADDR      TCP address (default " DEFAULT_HOST "; 0.0.0.0 in containers);\n"
-	"                         unix:PATH means --socket PATH --no-tcp\n"
-	"  -p, --port N           TCP port (default 8090; 0 = any free port, printed at start)\n"
-	"      --socket PATH      also serve on a unix socket (e.g. /var/run/tappd.sock)\n"
-	"      --socket-mode MODE octal mode of the socket (default 0666)\n"
-	"      --no-tcp           no TCP listener (needs --socket)\n"
-	"      --key-file FILE    CA key PEM (P-256); tappd-simulator's certs/app.key reproduces its keys\n"
-	"                         (default: <state dir>/ca.key, generated on first start, mode 0600)\n"
-	"      --dev-key          the public development key (tappd-simulator's certs/app.key, built\n"
-	"                         in): the keys `teeliza demo` and `teeliza start --simulator` derive\n"
-	"      --state-dir DIR    keys and simulated PKI (default $TEELIZA_SIM_STATE or " DEFAULT_STATE_DIR ")\n"
-	"      --threads N        worker threads per listener (default 2)\n"
-	"  -q, --quiet            no request log on stderr\n";
-
-static const char sim_root_usage[] =
-	"usage: teeliza sim-root [--state-dir DIR] [--collateral] [--now UNIX]\n"
-	"\n"
-	"Print the simulator's root CA certificate (PEM), the trust root for its quotes.\n"
-	"  --state-dir DIR  as for `teeliza simulator` (default $TEELIZA_SIM_STATE or " DEFAULT_STATE_DIR ")\n"
-	"  --collateral     print the collateral JSON for simulator quotes instead\n"
-	"  --now UNIX       collateral valid around this time (default: now)\n";
-
 static const char *default_state_dir(void)
 {
 	const char *env = getenv("TEELIZA_SIM_STATE");
@@ -58,127 +26,150 @@ static const char *default_state_dir(void)
 	return env != NULL && env[0] != 0 ? env : DEFAULT_STATE_DIR;
 }
 
-/* Digits of the base (10 or 8) only, the whole string, at most max: no sign, blank or wrap-around. */
-static int parse_ulong(unsigned long *out, const char *s, int base, unsigned long max)
-{
-	uint64_t v = 0;
+struct simulator_opts {
+	tee_sim_config cfg;
+	uint64_t port, threads;
+	bool no_tcp;
+};
 
-	assert(base == 10 || base == 8);
-	if (base == 10) {
-		if (teeliza_parse_u64(&v, s, 0, max) != TEELIZA_OK)
-			return -1;
+/* ADDR, or unix:PATH for --socket PATH --no-tcp */
+static int take_listen(const struct cli_command *cmd, void *opts, const char *value)
+{
+	struct simulator_opts *o = opts;
+
+	(void)cmd;
+	if (strncmp(value, "unix:", 5) == 0) {
+		o->cfg.socket_path = value + 5;
+		o->no_tcp = true;
 	} else {
-		if (*s == 0)
-			return -1;
-		for (; *s != 0; s++) {
-			if (*s < '0' || *s > '7' || v > (max - (uint64_t)(*s - '0')) / 8)
-				return -1;
-			v = v * 8 + (uint64_t)(*s - '0');
-		}
+		o->cfg.host = value;
 	}
-	*out = (unsigned long)v;
-	return 0;
+	return EXIT_OK;
 }
 
-/* "teeliza CMD: WHAT: ARG", then the usage. */
-static int usage_error(const char *cmd, const char *usage, const char *what, const char *arg)
+/* Octal digits only, the whole string, at most 07777: no sign, blank or wrap-around. */
+static int take_socket_mode(const struct cli_command *cmd, void *opts, const char *value)
 {
-	fprintf(stderr, "teeliza %s: %s%s%s\n\n%s", cmd, what, arg != NULL ? ": " : "", arg != NULL ? arg : "", usage);
-	return EXIT_USAGE;
+	struct simulator_opts *o = opts;
+	unsigned v = 0;
+	const char *s;
+
+	for (s = value; *s != 0; s++) {
+		if (*s < '0' || *s > '7' || v > (07777u - (unsigned)(*s - '0')) / 8)
+			break;
+		v = v * 8 + (unsigned)(*s - '0');
+	}
+	if (*value == 0 || *s != 0)
+		return cli_usage_error(cmd, "bad socket mode (octal, e.g. 0660): %s", value);
+	o->cfg.socket_mode = v;
+	return EXIT_OK;
 }
+
+static int take_dev_key(const struct cli_command *cmd, void *opts, const char *value)
+{
+	struct simulator_opts *o = opts;
+
+	(void)cmd;
+	(void)value;
+	o->cfg.key_pem = tee_sim_dev_key_pem;
+	return EXIT_OK;
+}
+
+static const struct cli_opt simulator_rows[] = {
+	CLI_OPT_CALL("listen", 'l', "ADDR", take_listen,
+	             "TCP address (default " DEFAULT_HOST "; 0.0.0.0 in containers);\n"
+	             "unix:PATH means --socket PATH --no-tcp"),
+	CLI_OPT_U64(struct simulator_opts, port, "port", 'p', "N", 0, 65535, "bad port (0..65535): %s",
+	            "TCP port (default 8090; 0 = any free port, printed at start)"),
+	CLI_OPT_STRING(struct simulator_opts, cfg.socket_path, "socket", 0, "PATH",
+	               "also serve on a unix socket (e.g. /var/run/tappd.sock)"),
+	CLI_OPT_CALL("socket-mode", 0, "MODE", take_socket_mode, "octal mode of the socket (default 0666)"),
+	CLI_OPT_FLAG(struct simulator_opts, no_tcp, "no-tcp", 0, "no TCP listener (needs --socket)"),
+	CLI_OPT_STRING(struct simulator_opts, cfg.key_file, "key-file", 0, "FILE",
+	               "CA key PEM (P-256); tappd-simulator's certs/app.key reproduces its keys\n"
+	               "(default: <state dir>/ca.key, generated on first start, mode 0600)"),
+	CLI_OPT_CALL("dev-key", 0, NULL, take_dev_key,
+	             "the public development key (tappd-simulator's certs/app.key, built\n"
+	             "in): the keys `teeliza demo` and `teeliza start --simulator` derive"),
+	CLI_OPT_STRING(struct simulator_opts, cfg.state_dir, "state-dir", 0, "DIR",
+	               "keys and simulated PKI (default $TEELIZA_SIM_STATE or " DEFAULT_STATE_DIR ")"),
+	CLI_OPT_U64(struct simulator_opts, threads, "threads", 0, "N", 1, 64, "bad thread count (1..64): %s",
+	            "worker threads per listener (default 2)"),
+	CLI_OPT_FLAG(struct simulator_opts, cfg.quiet, "quiet", 'q', "no request log on stderr"),
+	CLI_OPT_HELP,
+	CLI_OPT_END,
+};
+
+static const struct cli_command simulator_cmd = {
+	.name = "simulator",
+	.usage = "usage: teeliza simulator [options]\n"
+	         "\n"
+	         "A tappd-compatible simulator (NOT a TEE): pRPC /prpc/Tappd.{DeriveKey,TdxQuote,RawQuote,Info,Version}\n"
+	         "(also without the Tappd. prefix, as dstack's tappd) with keys derived from a CA key and TDX quotes\n"
+	         "signed by a simulated, non-Intel PKI. /prpc/Tappd.SimRoot (teeliza only) hands out that PKI's root\n"
+	         "and collateral, so an agent's dashboard can verify these quotes as simulator-rooted.\n"
+	         "\n",
+	.opts = simulator_rows,
+	.col = 25,
+	.shorts = true,
+	.errors = CLI_COLON | CLI_NEEDS_VALUE | CLI_USAGE_AFTER,
+};
+
+struct sim_root_opts {
+	const char *state_dir;
+	uint64_t now; /* CLI_UNSET: the clock */
+	bool collateral;
+};
+
+static const struct cli_opt sim_root_rows[] = {
+	CLI_OPT_STRING(struct sim_root_opts, state_dir, "state-dir", 0, "DIR",
+	               "as for `teeliza simulator` (default $TEELIZA_SIM_STATE or " DEFAULT_STATE_DIR ")"),
+	CLI_OPT_FLAG(struct sim_root_opts, collateral, "collateral", 0,
+	             "print the collateral JSON for simulator quotes instead"),
+	CLI_OPT_U64(struct sim_root_opts, now, "now", 0, "UNIX", 0, INT64_MAX, "bad time (unix seconds): %s",
+	            "collateral valid around this time (default: now)"),
+	CLI_OPT_HELP,
+	CLI_OPT_END,
+};
+
+static const struct cli_command sim_root_cmd = {
+	.name = "sim-root",
+	.usage = "usage: teeliza sim-root [--state-dir DIR] [--collateral] [--now UNIX]\n"
+	         "\n"
+	         "Print the simulator's root CA certificate (PEM), the trust root for its quotes.\n",
+	.opts = sim_root_rows,
+	.col = 19,
+	.errors = CLI_COLON | CLI_NEEDS_VALUE | CLI_USAGE_AFTER,
+};
 
 int simulator_main(int argc, char **argv)
 {
-	enum { OPT_SOCKET = 256, OPT_SOCKET_MODE, OPT_NO_TCP, OPT_KEY_FILE, OPT_STATE_DIR, OPT_THREADS, OPT_DEV_KEY };
-	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"port", required_argument, NULL, 'p'},
-		{"socket", required_argument, NULL, OPT_SOCKET},
-		{"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
-		{"no-tcp", no_argument, NULL, OPT_NO_TCP},
-		{"key-file", required_argument, NULL, OPT_KEY_FILE},
-		{"dev-key", no_argument, NULL, OPT_DEV_KEY},
-		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
-		{"threads", required_argument, NULL, OPT_THREADS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	struct simulator_opts o;
 	tee_sim_config cfg;
 	tee_sim *sim;
 	sigset_t sigs;
-	unsigned long v;
-	bool no_tcp = false;
-	int c, sig = 0;
+	int rc, first, sig = 0;
 	teeliza_err err;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.host = DEFAULT_HOST;
-	cfg.port = DEFAULT_PORT;
-	cfg.socket_mode = DEFAULT_SOCKET_MODE;
-	cfg.state_dir = default_state_dir();
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":l:p:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			if (strncmp(optarg, "unix:", 5) == 0) {
-				cfg.socket_path = optarg + 5;
-				no_tcp = true;
-			} else {
-				cfg.host = optarg;
-			}
-			break;
-		case 'p':
-			if (parse_ulong(&v, optarg, 10, 65535) != 0)
-				return usage_error(argv[0], simulator_usage, "bad port (0..65535)", optarg);
-			cfg.port = (uint16_t)v;
-			break;
-		case OPT_SOCKET:
-			cfg.socket_path = optarg;
-			break;
-		case OPT_SOCKET_MODE:
-			if (parse_ulong(&v, optarg, 8, 07777) != 0)
-				return usage_error(argv[0], simulator_usage, "bad socket mode (octal, e.g. 0660)", optarg);
-			cfg.socket_mode = (unsigned)v;
-			break;
-		case OPT_NO_TCP:
-			no_tcp = true;
-			break;
-		case OPT_KEY_FILE:
-			cfg.key_file = optarg;
-			break;
-		case OPT_DEV_KEY:
-			cfg.key_pem = tee_sim_dev_key_pem;
-			break;
-		case OPT_STATE_DIR:
-			cfg.state_dir = optarg;
-			break;
-		case OPT_THREADS:
-			if (parse_ulong(&v, optarg, 10, 64) != 0 || v == 0)
-				return usage_error(argv[0], simulator_usage, "bad thread count (1..64)", optarg);
-			cfg.threads = (unsigned)v;
-			break;
-		case 'q':
-			cfg.quiet = true;
-			break;
-		case 'h':
-			fputs(simulator_usage, stdout);
-			return EXIT_OK;
-		case ':':
-			return usage_error(argv[0], simulator_usage, "option needs a value", argv[optind - 1]);
-		default:
-			return usage_error(argv[0], simulator_usage, "unknown option", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error(argv[0], simulator_usage, "unexpected argument", argv[optind]);
+	memset(&o, 0, sizeof(o));
+	o.cfg.host = DEFAULT_HOST;
+	o.cfg.socket_mode = DEFAULT_SOCKET_MODE;
+	o.cfg.state_dir = default_state_dir();
+	o.port = DEFAULT_PORT;
+	rc = cli_parse(&simulator_cmd, &o, argc, argv, &first);
+	if (rc == EXIT_OK)
+		rc = cli_no_args(&simulator_cmd, argc, argv, first);
+	if (rc)
+		return rc == CLI_HELP_SHOWN ? EXIT_OK : rc;
+	cfg = o.cfg;
+	cfg.port = (uint16_t)o.port;
+	cfg.threads = (unsigned)o.threads;
 	if (cfg.key_pem != NULL && cfg.key_file != NULL)
-		return usage_error(argv[0], simulator_usage, "give --key-file or --dev-key, not both", NULL);
-	if (no_tcp)
+		return cli_usage_error(&simulator_cmd, "give --key-file or --dev-key, not both");
+	if (o.no_tcp)
 		cfg.host = NULL;
 	if (cfg.host == NULL && cfg.socket_path == NULL)
-		return usage_error(argv[0], simulator_usage, "--no-tcp needs --socket PATH", NULL);
+		return cli_usage_error(&simulator_cmd, "--no-tcp needs --socket PATH");
 
 	/* Block the stop signals before any thread starts, so only sigwait below sees them. */
 	sigemptyset(&sigs);
@@ -190,8 +181,7 @@ int simulator_main(int argc, char **argv)
 
 	err = tee_sim_start(&sim, &cfg);
 	if (err) {
-		int rc = cli_fail(argv[0], err);
-
+		rc = cli_fail(argv[0], err);
 		/* the port is what a user can change: say how (http_server says "Address already in use") */
 		if (cfg.host != NULL && strstr(teeliza_errmsg(), strerror(EADDRINUSE)) != NULL)
 			fprintf(stderr, "teeliza %s: port %u is taken (another simulator or tappd?): pass --port N for "
@@ -223,52 +213,22 @@ int simulator_main(int argc, char **argv)
 
 int sim_root_main(int argc, char **argv)
 {
-	enum { OPT_STATE_DIR = 256, OPT_COLLATERAL, OPT_NOW };
-	static const struct option opts[] = {
-		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
-		{"collateral", no_argument, NULL, OPT_COLLATERAL},
-		{"now", required_argument, NULL, OPT_NOW},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *dir = default_state_dir();
-	bool collateral = false;
-	int64_t now = (int64_t)time(NULL);
-	unsigned long v;
+	struct sim_root_opts o = {.state_dir = default_state_dir(), .now = CLI_UNSET};
 	tee_sim_pki *pki = NULL;
 	teeliza_buf out;
 	teeliza_err err;
-	int c;
+	int64_t now;
+	int rc, first;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_STATE_DIR:
-			dir = optarg;
-			break;
-		case OPT_COLLATERAL:
-			collateral = true;
-			break;
-		case OPT_NOW:
-			if (parse_ulong(&v, optarg, 10, (unsigned long)INT64_MAX) != 0)
-				return usage_error(argv[0], sim_root_usage, "bad time (unix seconds)", optarg);
-			now = (int64_t)v;
-			break;
-		case 'h':
-			fputs(sim_root_usage, stdout);
-			return EXIT_OK;
-		case ':':
-			return usage_error(argv[0], sim_root_usage, "option needs a value", argv[optind - 1]);
-		default:
-			return usage_error(argv[0], sim_root_usage, "unknown option", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error(argv[0], sim_root_usage, "unexpected argument", argv[optind]);
-	err = tee_sim_pki_open(&pki, dir);
+	rc = cli_parse(&sim_root_cmd, &o, argc, argv, &first);
+	if (rc == EXIT_OK)
+		rc = cli_no_args(&sim_root_cmd, argc, argv, first);
+	if (rc)
+		return rc == CLI_HELP_SHOWN ? EXIT_OK : rc;
+	now = o.now == CLI_UNSET ? (int64_t)time(NULL) : (int64_t)o.now;
+	err = tee_sim_pki_open(&pki, o.state_dir);
 	if (err == TEELIZA_OK)
-		err = collateral ? tee_sim_collateral_json(&out, pki, now) : tee_sim_pki_root_pem(&out, pki);
+		err = o.collateral ? tee_sim_collateral_json(&out, pki, now) : tee_sim_pki_root_pem(&out, pki);
 	tee_sim_pki_free(pki);
 	if (err)
 		return cli_fail(argv[0], err);
