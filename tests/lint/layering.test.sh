@@ -9,7 +9,8 @@
 #            struct is defined in another part
 # A use is allowed when both files are in the same part or the user's part lists the
 # other below. Internal headers count as the part of their folder; src/cli may use
-# everything and is not checked.
+# everything and is not checked. The "may use" columns of docs/ARCHITECTURE.md's tables
+# must say what the rules below say.
 #
 # usage: layering.test.sh [SOURCE_TREE [OBJECTS]]
 #   SOURCE_TREE  default $TEELIZA_SRC, else this file's ../..
@@ -248,6 +249,28 @@ if [ -n "$objects" ] && [ -d "$objects/src/lib" ]; then
 	done <<<"$syms"
 else
 	echo "SKIPPED PART: calls not checked: no objects folder (${objects:-none}); build first, or set TEELIZA_BUILD"
+fi
+
+# ---- docs/ARCHITECTURE.md shows the same rules ----
+# Its tables' rows "| part | ... | may use |": the part names in the last cell are the rules' list.
+doc=docs/ARCHITECTURE.md
+if [ -f "$doc" ]; then
+	declare -A doc_seen=()
+	while IFS='|' read -ra cells; do
+		name=$(echo ${cells[1]})
+		last=${cells[${#cells[@]} - 1]}
+		if [ -n "${may[$name]+set}" ]; then want=${may[$name]}; elif [ -n "${agent_may[$name]+set}" ]; then want=${agent_may[$name]}; else continue; fi
+		got=""
+		for w in ${last//,/ }; do
+			[[ -z ${may[$w]+set} && -z ${agent_may[$w]+set} ]] || got+=" $w"
+		done
+		got=$(echo $got) want=$(echo $want)
+		[ "$got" = "$want" ] || problem "$doc: the $name row says it may use '$got', the rules say '$want'"
+		doc_seen[$name]=1
+	done < <(grep -E '^\| [a-z_]+ \|' "$doc")
+	for name in "${!may[@]}" "${!agent_may[@]}"; do
+		[ -n "${doc_seen[$name]:-}" ] || problem "$doc: no row for the part $name"
+	done
 fi
 
 # ---- verdict ----

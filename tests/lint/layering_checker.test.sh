@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The layering check (tests/lint/layering.test.sh) fails when it should: each case plants one
-# bad use in a copy of src/lib and include (and, for calls, of the build's objects), and the
-# checker must exit 1 naming the file, the line and the forbidden arrow. Also: a pending entry
-# excuses its violation, a pending entry that matches nothing fails, a folder or header the
-# rules do not place fails. The copy's own violations of today are made pending first, so these
-# cases hold whatever the real PENDING list holds.
+# The layering check (tests/lint/layering.test.sh) fails when it should. Bad uses are planted
+# in a copy of src/lib, include and docs/ARCHITECTURE.md (and, for a call, of the build's
+# objects), and the checker must exit 1 naming the file, the line and the forbidden arrow.
+# Also: a pending entry excuses its violation, a pending entry that matches nothing fails, a
+# folder or header the rules do not place fails, and so does docs/ARCHITECTURE.md showing other
+# rules. The copy's own violations of today are made pending first, so these cases hold
+# whatever the real PENDING list holds.
 set -euo pipefail
 
 src=${TEELIZA_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -17,6 +18,8 @@ tree="$tmp/tree"
 mkdir -p "$tree/src"
 cp -r "$src/src/lib" "$tree/src/lib"
 cp -r "$src/include" "$tree/include"
+mkdir "$tree/docs"
+cp "$src/docs/ARCHITECTURE.md" "$tree/docs/"
 if [ -n "$objects" ] && [ -d "$objects/src/lib" ]; then
 	mkdir -p "$tmp/objects/src"
 	cp -rs "$objects/src/lib" "$tmp/objects/src/lib" # links to the build's objects
@@ -144,5 +147,14 @@ run "$tmp/check.sh" || rc=$?
 check_eq "an agent header no part owns fails" "$rc" 1
 check_has "  and says how to place it" "$(cat "$tmp/err")" "include/teeliza/agent/zz_orphan.h: in no part"
 rm "$tree/include/teeliza/agent/zz_orphan.h"
+
+# ---- docs/ARCHITECTURE.md must show the same rules ----
+sed -i 's/^\(| api |.*\), tee_plugin |$/\1 |/' "$tree/docs/ARCHITECTURE.md"
+rc=0
+run "$tmp/check.sh" || rc=$?
+check_eq "a table in docs/ARCHITECTURE.md that differs from the rules fails" "$rc" 1
+check_has "  and says how" "$(cat "$tmp/err")" \
+	"docs/ARCHITECTURE.md: the api row says it may use 'character eliza store model runtime', the rules say 'character eliza store model runtime tee_plugin'"
+cp "$src/docs/ARCHITECTURE.md" "$tree/docs/"
 
 e2e_finish "layering checker"
