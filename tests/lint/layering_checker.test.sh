@@ -58,6 +58,7 @@ fi
 # plant WHAT FILE TEXT WANT: TEXT inserted before the first #include of FILE; the check must
 # then fail with the line WANT on stderr, @ in WANT standing for the planted line's number.
 whats=() wants=() planted=()
+# (the agent's internal headers are found, not named: their names change more than its folders)
 plant() {
 	local file="$tree/$2" line
 	line=$(grep -n -m1 '^#include' "$file" | cut -d: -f1)
@@ -75,12 +76,14 @@ plant "a relative include is found as the compiler finds it" src/lib/dcap/verify
 	'src/lib/dcap/verify.c:@: dcap may not include tee (../tee/eventlog_internal.h)'
 plant "the agent may not include the simulator" src/lib/agent/character/character.c '#include "teeliza/sim/simulator.h"' \
 	'src/lib/agent/character/character.c:@: agent may not include sim (teeliza/sim/simulator.h)'
-plant "the agent's inner order: store below runtime" src/lib/agent/store/store.c '#include "agent/runtime/runtime_internal.h"' \
-	'src/lib/agent/store/store.c:@: store may not include runtime (agent/runtime/runtime_internal.h)'
+runtime_header=$(cd "$tree/src/lib" && find agent/runtime -maxdepth 1 -name '*.h' | sort | head -n 1)
+plant "the agent's inner order: store below runtime" src/lib/agent/store/store.c "#include \"$runtime_header\"" \
+	"src/lib/agent/store/store.c:@: store may not include runtime ($runtime_header)"
 plant "the agent's public headers: eliza below model" include/teeliza/agent/eliza.h '#include "teeliza/agent/model.h"' \
 	'include/teeliza/agent/eliza.h:@: eliza may not include model (teeliza/agent/model.h)'
-plant "the agent's inner order: tee_plugin below api" src/lib/agent/tee_plugin/tee_salt.c '#include "agent/api/api_internal.h"' \
-	'src/lib/agent/tee_plugin/tee_salt.c:@: tee_plugin may not include api (agent/api/api_internal.h)'
+api_header=$(cd "$tree/src/lib" && find agent/api -maxdepth 1 -name '*.h' | sort | head -n 1)
+plant "the agent's inner order: tee_plugin below api" src/lib/agent/tee_plugin/tee_salt.c "#include \"$api_header\"" \
+	"src/lib/agent/tee_plugin/tee_salt.c:@: tee_plugin may not include api ($api_header)"
 plant "a forward-declared struct of a higher part" include/teeliza/tee/attest.h 'struct tee_sim_pki;' \
 	'include/teeliza/tee/attest.h:@: tee may not use the type of sim (struct tee_sim_pki)'
 plant "an include that cannot be found" src/lib/http/form.c '#include "no/such.h"' \
