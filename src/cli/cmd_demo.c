@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,83 +19,65 @@
 #define DEMO_SALT "teeliza-demo-salt"
 #define DEMO_CHARACTER "Eliza"
 
-static const char demo_usage[] =
-	"usage: teeliza demo [--port N] [--state-dir DIR] [--key-file FILE] [--agent-id ID]\n"
-	"\n"
-	"Run the Eliza TEE guide's demo against teeliza's simulator, in this process\n"
-	"(SIMULATED attestation - no TEE is involved):\n"
-	"  1. start the simulator on 127.0.0.1:8090 (a free port if 8090 is taken)\n"
-	"  2. derive the agent's Solana and EVM wallets (scheme teeliza) from the salt\n"
-	"     (WALLET_SECRET_SALT, else a fixed demo salt) and the agent id\n"
-	"     (default: stringToUuid(\"Eliza\"), the id Eliza gives its default character)\n"
-	"  3. print each wallet's attestation exactly as Eliza's TEE plugin logs it, and\n"
-	"     check the quote: its RTMR0-3 equal the replayed event log, its report_data\n"
-	"     is SHA-512(\"app-data:\" || {\"agentId\":…,\"publicKey\":…})\n"
-	"  4. show the eliza-v0.1.9-compatible addresses for the same salt, stop.\n"
-	"\n"
-	"  --port N          simulator port (default 8090; 0 = any free port)\n"
-	"  --state-dir DIR   simulator keys and PKI (default $TEELIZA_SIM_STATE or " DEMO_STATE_DIR ";\n"
-	"                    a temporary directory, removed afterwards, when that is not writable)\n"
-	"  --key-file FILE   simulator CA key (default: the public development key, tappd-simulator's\n"
-	"                    certs/app.key, so the wallets are the ones the phalanetwork/tappd-simulator\n"
-	"                    image gives, the same on every machine)\n"
-	"  --agent-id ID     agent id to attest (a NAME that is not a UUID: stringToUuid(NAME))\n"
-	"\n"
-	"exit codes: 0 ok, 2 a quote does not match its event log or data, 3 --key-file\n"
-	"  is not a P-256 key, 64 bad command line, 69 the simulator did not answer,\n"
-	"  70 internal error, 74 a file could not be read or written, 78 --key-file does\n"
-	"  not exist\n";
-
 struct demo_opts {
 	const char *state_dir, *key_file, *agent_id;
-	long port;
+	uint64_t port;
 };
 
+static const struct cli_opt demo_rows[] = {
+	CLI_OPT_U64(struct demo_opts, port, "port", 0, "N", 0, 65535, "bad port '%s' (0..65535)",
+	            "simulator port (default 8090; 0 = any free port)"),
+	CLI_OPT_STRING(struct demo_opts, state_dir, "state-dir", 0, "DIR",
+	               "simulator keys and PKI (default $TEELIZA_SIM_STATE or " DEMO_STATE_DIR ";\n"
+	               "a temporary directory, removed afterwards, when that is not writable)"),
+	CLI_OPT_STRING(struct demo_opts, key_file, "key-file", 0, "FILE",
+	               "simulator CA key (default: the public development key, tappd-simulator's\n"
+	               "certs/app.key, so the wallets are the ones the phalanetwork/tappd-simulator\n"
+	               "image gives, the same on every machine)"),
+	CLI_OPT_STRING(struct demo_opts, agent_id, "agent-id", 0, "ID",
+	               "agent id to attest (a NAME that is not a UUID: stringToUuid(NAME))"),
+	CLI_OPT_HELP,
+	CLI_OPT_END,
+};
+
+static const struct cli_command demo_cmd = {
+	.name = "demo",
+	.usage = "usage: teeliza demo [--port N] [--state-dir DIR] [--key-file FILE] [--agent-id ID]\n"
+	         "\n"
+	         "Run the Eliza TEE guide's demo against teeliza's simulator, in this process\n"
+	         "(SIMULATED attestation - no TEE is involved):\n"
+	         "  1. start the simulator on 127.0.0.1:8090 (a free port if 8090 is taken)\n"
+	         "  2. derive the agent's Solana and EVM wallets (scheme teeliza) from the salt\n"
+	         "     (WALLET_SECRET_SALT, else a fixed demo salt) and the agent id\n"
+	         "     (default: stringToUuid(\"Eliza\"), the id Eliza gives its default character)\n"
+	         "  3. print each wallet's attestation exactly as Eliza's TEE plugin logs it, and\n"
+	         "     check the quote: its RTMR0-3 equal the replayed event log, its report_data\n"
+	         "     is SHA-512(\"app-data:\" || {\"agentId\":…,\"publicKey\":…})\n"
+	         "  4. show the eliza-v0.1.9-compatible addresses for the same salt, stop.\n"
+	         "\n",
+	.usage_end = "\n"
+	             "exit codes: 0 ok, 2 a quote does not match its event log or data, 3 --key-file\n"
+	             "  is not a P-256 key, 64 bad command line, 69 the simulator did not answer,\n"
+	             "  70 internal error, 74 a file could not be read or written, 78 --key-file does\n"
+	             "  not exist\n",
+	.opts = demo_rows,
+	.col = 20,
+	.errors = TEE_CLI_ERRORS,
+};
+
+/* Returns CLI_HELP_SHOWN after --help, else an exit code (EXIT_OK to go on). */
 static int parse_opts(struct demo_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"port", required_argument, NULL, 'p'},
-		{"state-dir", required_argument, NULL, 's'},
-		{"key-file", required_argument, NULL, 'k'},
-		{"agent-id", required_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *env = getenv("TEELIZA_SIM_STATE");
-	uint64_t port;
-	int ch;
+	int rc, first;
 
 	memset(o, 0, sizeof(*o));
 	o->port = DEMO_PORT;
 	o->state_dir = env != NULL && env[0] != 0 ? env : NULL;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 's': o->state_dir = optarg; break;
-		case 'k': o->key_file = optarg; break;
-		case 'a': o->agent_id = optarg; break;
-		case 'h':
-			fputs(demo_usage, stdout);
-			return -1;
-		case 'p':
-			if (teeliza_parse_u64(&port, optarg, 0, 65535) == TEELIZA_OK) {
-				o->port = (long)port;
-			} else {
-				fprintf(stderr, "teeliza demo: bad port '%s' (0..65535)\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		default:
-			fprintf(stderr, "teeliza demo: unknown or incomplete option '%s'\n"
-			                "run 'teeliza demo --help' for the options\n", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "teeliza demo: unexpected argument '%s'\n", argv[optind]);
-		return EXIT_USAGE;
-	}
-	return EXIT_OK;
+	rc = cli_parse(&demo_cmd, o, argc, argv, &first);
+	if (rc == EXIT_OK)
+		rc = cli_no_args(&demo_cmd, argc, argv, first);
+	return rc;
 }
 
 /* ---- the simulator, with fallbacks so the demo runs on any machine ---- */
@@ -272,7 +253,7 @@ int demo_main(int argc, char **argv)
 
 	rc = parse_opts(&o, argc, argv);
 	if (rc)
-		return rc < 0 ? EXIT_OK : rc;
+		return rc == CLI_HELP_SHOWN ? EXIT_OK : rc;
 	/* Out of the environment (and /proc/PID/environ) as it is read; wiped when freed. */
 	err = teeliza_env_take(&env_salt, 65536, "WALLET_SECRET_SALT");
 	if (err != TEELIZA_OK && err != TEELIZA_ERR_NOT_FOUND) {

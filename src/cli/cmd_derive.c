@@ -2,150 +2,130 @@
 #include "cli/tee_cli.h"
 #include "teeliza/common/encoding.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char derive_usage[] =
-	"usage: teeliza derive --agent-id ID [--chain solana|evm|raw] [--scheme NAME]\n"
-	"                      [--salt-file FILE] [--path PATH [--subject SUBJECT]]\n"
-	"                      [--no-attest] [--show-secret] [--json] [--quiet]\n"
-	"                      [--endpoint URL|SOCKET] [--timeout MS]\n"
-	"\n"
-	"Derive the agent's wallet through tappd's DeriveKey, exactly as Eliza's TEE\n"
-	"plugin turns the key into a wallet (Solana: SHA-256 of the key's DER as the\n"
-	"Ed25519 seed; EVM: Keccak-256 of it as the secp256k1 key), then quote\n"
-	"{\"agentId\":…,\"publicKey\":…} the way the plugin does and check the quote\n"
-	"against its event log and that JSON.\n"
-	"\n"
-	"stdout: the address (Solana base58, EVM EIP-55; raw: the P-256 public key),\n"
-	"and with --show-secret the secret key on a second line (Solana: base58 of the\n"
-	"64-byte secret key; EVM: 0x private key; raw: hex of the key's DER).\n"
-	"stderr: the plugin's log lines for the attestation (unless --quiet).\n"
-	"\n"
-	"  --agent-id ID          the agent's id (Eliza: the character's id, or stringToUuid(name));\n"
-	"                         a NAME that is not a UUID is taken as a character name and turned\n"
-	"                         into stringToUuid(NAME), as said on stderr; required\n"
-	"  --chain C              solana (default), evm or raw\n"
-	"  --scheme NAME          teeliza (default, or TEE_KEY_SCHEME as the agent reads it: the key\n"
-	"                         depends on salt, agent id and chain),\n"
-	"                         eliza-v0.1.9 (path = salt: same wallets as Eliza 0.1.9),\n"
-	"                         eliza-v0.1.7 (path \"/\": the salt has no effect) - docs/KEY-SCHEMES.md\n"
-	"  --salt-file FILE       read the salt from FILE (one trailing newline dropped);\n"
-	"                         else WALLET_SECRET_SALT. Salts are never taken from the command line.\n"
-	"  --path P, --subject S  ask tappd for exactly this (path, subject) instead of a scheme;\n"
-	"                         no salt is used\n"
-	"  --no-attest            skip the attestation quote\n"
-	"  --show-secret          also print the secret key\n"
-	"  --json                 print address, public key, attestation (quote, event log, RTMRs,\n"
-	"                         timestamp) as JSON on stdout\n"
-	"  --quiet                no log lines on stderr\n"
-	TEE_CLI_ENDPOINT_HELP
-	"\n"
-	"settings: TEE_MODE, DSTACK_SIMULATOR_ENDPOINT, WALLET_SECRET_SALT and TEE_KEY_SCHEME,\n"
-	"  from the environment or the nearest .env file from the working directory up, as\n"
-	"  Eliza's agent reads them (the environment wins; the file read is named on stderr)\n"
-	"\n"
-	"exit codes: 0 ok, 2 the quote does not match its event log or the JSON, 3 bad\n"
-	"  input (a salt or agent id too long; a key or quote from tappd that cannot be\n"
-	"  used), 64 bad command line, 69 tappd unreachable, timed out or answered an\n"
-	"  error, 70 internal error, 74 a file could not be read (salt file, .env),\n"
-	"  78 bad configuration (invalid TEE_MODE, endpoint or TEE_KEY_SCHEME, missing\n"
-	"  salt, a .env refused)\n";
 
 struct derive_opts {
 	const char *agent_id, *salt_file, *path, *subject, *endpoint;
 	tee_chain chain;
 	tee_key_scheme scheme;
-	long timeout_ms;
+	uint64_t timeout_ms;
 	bool attest, show_secret, json, quiet, scheme_given;
 };
 
+static int take_chain(const struct cli_command *cmd, void *opts, const char *value)
+{
+	struct derive_opts *o = opts;
+
+	if (tee_chain_parse(&o->chain, value) != TEELIZA_OK)
+		return cli_usage_error(cmd, "%s", teeliza_errmsg());
+	return EXIT_OK;
+}
+
+static int take_scheme(const struct cli_command *cmd, void *opts, const char *value)
+{
+	struct derive_opts *o = opts;
+
+	if (tee_key_scheme_parse(&o->scheme, value) != TEELIZA_OK)
+		return cli_usage_error(cmd, "%s", teeliza_errmsg());
+	o->scheme_given = true;
+	return EXIT_OK;
+}
+
+static int refuse_salt(const struct cli_command *cmd, void *opts, const char *value)
+{
+	(void)opts;
+	(void)value;
+	return cli_usage_error(cmd, "--salt is not accepted: a salt on the command line is visible to every user (ps, "
+	                            "shell history). Use WALLET_SECRET_SALT or --salt-file FILE.");
+}
+
+static const struct cli_opt derive_rows[] = {
+	CLI_OPT_STRING(struct derive_opts, agent_id, "agent-id", 0, "ID",
+	               "the agent's id (Eliza: the character's id, or stringToUuid(name));\n"
+	               "a NAME that is not a UUID is taken as a character name and turned\n"
+	               "into stringToUuid(NAME), as said on stderr; required"),
+	CLI_OPT_CALL("chain", 0, "C", take_chain, "solana (default), evm or raw"),
+	CLI_OPT_CALL("scheme", 0, "NAME", take_scheme,
+	             "teeliza (default, or TEE_KEY_SCHEME as the agent reads it: the key\n"
+	             "depends on salt, agent id and chain),\n"
+	             "eliza-v0.1.9 (path = salt: same wallets as Eliza 0.1.9),\n"
+	             "eliza-v0.1.7 (path \"/\": the salt has no effect) - docs/KEY-SCHEMES.md"),
+	CLI_OPT_STRING(struct derive_opts, salt_file, "salt-file", 0, "FILE",
+	               "read the salt from FILE (one trailing newline dropped);\n"
+	               "else WALLET_SECRET_SALT. Salts are never taken from the command line."),
+	/* refused with a reason, never listed */
+	CLI_OPT_CALL("salt", 0, "SALT", refuse_salt, NULL),
+	{.name = "path", .kind = CLI_STRING, .offset = CLI_FIELD(struct derive_opts, path, const char *), .meta = "P",
+	 .label = "--path P, --subject S",
+	 .help = "ask tappd for exactly this (path, subject) instead of a scheme;\n"
+	         "no salt is used"},
+	CLI_OPT_STRING(struct derive_opts, subject, "subject", 0, "S", NULL), /* listed with --path */
+	CLI_OPT_UNFLAG(struct derive_opts, attest, "no-attest", 0, "skip the attestation quote"),
+	CLI_OPT_FLAG(struct derive_opts, show_secret, "show-secret", 0, "also print the secret key"),
+	CLI_OPT_FLAG(struct derive_opts, json, "json", 0,
+	             "print address, public key, attestation (quote, event log, RTMRs,\n"
+	             "timestamp) as JSON on stdout"),
+	TEE_CLI_ROWS(struct derive_opts),
+	CLI_OPT_HELP,
+	CLI_OPT_END,
+};
+
+static const struct cli_command derive_cmd = {
+	.name = "derive",
+	.usage = "usage: teeliza derive --agent-id ID [--chain solana|evm|raw] [--scheme NAME]\n"
+	         "                      [--salt-file FILE] [--path PATH [--subject SUBJECT]]\n"
+	         "                      [--no-attest] [--show-secret] [--json] [--quiet]\n"
+	         "                      [--endpoint URL|SOCKET] [--timeout MS]\n"
+	         "\n"
+	         "Derive the agent's wallet through tappd's DeriveKey, exactly as Eliza's TEE\n"
+	         "plugin turns the key into a wallet (Solana: SHA-256 of the key's DER as the\n"
+	         "Ed25519 seed; EVM: Keccak-256 of it as the secp256k1 key), then quote\n"
+	         "{\"agentId\":…,\"publicKey\":…} the way the plugin does and check the quote\n"
+	         "against its event log and that JSON.\n"
+	         "\n"
+	         "stdout: the address (Solana base58, EVM EIP-55; raw: the P-256 public key),\n"
+	         "and with --show-secret the secret key on a second line (Solana: base58 of the\n"
+	         "64-byte secret key; EVM: 0x private key; raw: hex of the key's DER).\n"
+	         "stderr: the plugin's log lines for the attestation (unless --quiet).\n"
+	         "\n",
+	.usage_end = "\n"
+	             "settings: TEE_MODE, DSTACK_SIMULATOR_ENDPOINT, WALLET_SECRET_SALT and TEE_KEY_SCHEME,\n"
+	             "  from the environment or the nearest .env file from the working directory up, as\n"
+	             "  Eliza's agent reads them (the environment wins; the file read is named on stderr)\n"
+	             "\n"
+	             "exit codes: 0 ok, 2 the quote does not match its event log or the JSON, 3 bad\n"
+	             "  input (a salt or agent id too long; a key or quote from tappd that cannot be\n"
+	             "  used), 64 bad command line, 69 tappd unreachable, timed out or answered an\n"
+	             "  error, 70 internal error, 74 a file could not be read (salt file, .env),\n"
+	             "  78 bad configuration (invalid TEE_MODE, endpoint or TEE_KEY_SCHEME, missing\n"
+	             "  salt, a .env refused)\n",
+	.opts = derive_rows,
+	.col = 25,
+	.errors = TEE_CLI_ERRORS,
+};
+
+/* Returns CLI_HELP_SHOWN after --help, else an exit code (EXIT_OK to go on). */
 static int parse_opts(struct derive_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"agent-id", required_argument, NULL, 'a'},
-		{"chain", required_argument, NULL, 'c'},
-		{"scheme", required_argument, NULL, 's'},
-		{"salt-file", required_argument, NULL, 'f'},
-		{"salt", required_argument, NULL, 'S'},
-		{"path", required_argument, NULL, 'p'},
-		{"subject", required_argument, NULL, 'u'},
-		{"no-attest", no_argument, NULL, 'n'},
-		{"show-secret", no_argument, NULL, 'x'},
-		{"json", no_argument, NULL, 'j'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"endpoint", required_argument, NULL, 'e'},
-		{"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int ch, rc;
+	int rc, first;
 
 	memset(o, 0, sizeof(*o));
 	o->attest = true;
 	o->chain = TEE_CHAIN_SOLANA;
 	o->scheme = TEE_SCHEME_TEELIZA;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'a': o->agent_id = optarg; break;
-		case 'f': o->salt_file = optarg; break;
-		case 'p': o->path = optarg; break;
-		case 'u': o->subject = optarg; break;
-		case 'n': o->attest = false; break;
-		case 'x': o->show_secret = true; break;
-		case 'j': o->json = true; break;
-		case 'q': o->quiet = true; break;
-		case 'e': o->endpoint = optarg; break;
-		case 'h':
-			fputs(derive_usage, stdout);
-			return -1;
-		case 'c':
-			if (tee_chain_parse(&o->chain, optarg) != TEELIZA_OK) {
-				fprintf(stderr, "teeliza derive: %s\n", teeliza_errmsg());
-				return EXIT_USAGE;
-			}
-			break;
-		case 's':
-			if (tee_key_scheme_parse(&o->scheme, optarg) != TEELIZA_OK) {
-				fprintf(stderr, "teeliza derive: %s\n", teeliza_errmsg());
-				return EXIT_USAGE;
-			}
-			o->scheme_given = true;
-			break;
-		case 't':
-			rc = tee_cli_parse_ms(&o->timeout_ms, "derive", optarg);
-			if (rc)
-				return rc;
-			break;
-		case 'S':
-			fprintf(stderr, "teeliza derive: --salt is not accepted: a salt on the command line is visible to "
-			                "every user (ps, shell history). Use WALLET_SECRET_SALT or --salt-file FILE.\n");
-			return EXIT_USAGE;
-		default:
-			fprintf(stderr, "teeliza derive: unknown or incomplete option '%s'\n%s", argv[optind - 1],
-			        "run 'teeliza derive --help' for the options\n");
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "teeliza derive: unexpected argument '%s'\n", argv[optind]);
-		return EXIT_USAGE;
-	}
-	if (o->subject != NULL && o->path == NULL) {
-		fprintf(stderr, "teeliza derive: --subject needs --path\n");
-		return EXIT_USAGE;
-	}
-	if (o->path != NULL && (o->scheme_given || o->salt_file != NULL)) {
-		fprintf(stderr, "teeliza derive: --path replaces the scheme and salt; do not combine it with "
-		                "--scheme or --salt-file\n");
-		return EXIT_USAGE;
-	}
-	if (o->agent_id == NULL || o->agent_id[0] == 0) {
-		fprintf(stderr, "teeliza derive: --agent-id is required\n");
-		return EXIT_USAGE;
-	}
+	rc = cli_parse(&derive_cmd, o, argc, argv, &first);
+	if (rc == EXIT_OK)
+		rc = cli_no_args(&derive_cmd, argc, argv, first);
+	if (rc)
+		return rc;
+	if (o->subject != NULL && o->path == NULL)
+		return cli_usage_error(&derive_cmd, "--subject needs --path");
+	if (o->path != NULL && (o->scheme_given || o->salt_file != NULL))
+		return cli_usage_error(&derive_cmd, "--path replaces the scheme and salt; do not combine it with "
+		                                    "--scheme or --salt-file");
+	if (o->agent_id == NULL || o->agent_id[0] == 0)
+		return cli_usage_error(&derive_cmd, "--agent-id is required");
 	return EXIT_OK;
 }
 
@@ -234,7 +214,7 @@ int derive_main(int argc, char **argv)
 
 	rc = parse_opts(&o, argc, argv);
 	if (rc)
-		return rc < 0 ? EXIT_OK : rc;
+		return rc == CLI_HELP_SHOWN ? EXIT_OK : rc;
 	/* the settings the agent would have: .env, then TEE_KEY_SCHEME as its default scheme */
 	rc = tee_cli_load_env("derive", o.quiet);
 	if (rc)

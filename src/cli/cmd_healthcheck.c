@@ -3,13 +3,12 @@
  * runtime image needs no curl. Exit 0 on a 2xx reply and 1 on anything
  * else, the two codes Docker gives meaning to (healthy / unhealthy).
  */
-#include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "teeliza/common/log.h"
 
 #include "teeliza/http/http.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,36 +16,17 @@
 /* Docker reads 1 as "unhealthy" (and reserves 2). */
 #define EXIT_UNHEALTHY 1
 
-#define DEFAULT_TIMEOUT_MS 5000L
-#define MAX_TIMEOUT_MS 600000L
+#define DEFAULT_TIMEOUT_MS 5000
+#define MAX_TIMEOUT_MS 600000
 /* A health reply is small; a dashboard page still fits. */
 #define MAX_RESPONSE ((size_t)1 << 20)
 #define MAX_METHOD_LEN 16
 
-static const char healthcheck_usage[] =
-	"usage: teeliza healthcheck [options] URL\n"
-	"\n"
-	"Ask URL once; exit 0 when it answers 2xx, 1 otherwise (refused, timed out,\n"
-	"any other status). Meant for a container HEALTHCHECK, e.g.\n"
-	"  teeliza healthcheck http://127.0.0.1:3000/healthz\n"
-	"  teeliza healthcheck -X POST http://127.0.0.1:8090/prpc/Tappd.Version\n"
-	"Proxy variables are ignored: a health check is always a direct connection.\n"
-	"\n"
-	"  -X, --method M        HTTP method (default GET, or POST with --data)\n"
-	"  -d, --data BODY       request body, sent as application/json\n"
-	"      --unix-socket P   connect to the unix socket P (e.g. /var/run/tappd.sock);\n"
-	"                        the URL's host is then ignored\n"
-	"  -t, --timeout MS      whole-request timeout (default 5000)\n"
-	"  -q, --quiet           print nothing\n"
-	"\n"
-	"Exit codes: 0 healthy, 1 unhealthy, 64 bad command line.\n";
-
-static int usage_error(const char *what, const char *arg)
-{
-	fprintf(stderr, "teeliza healthcheck: %s%s%s\nrun 'teeliza healthcheck --help' for the options\n", what,
-	        arg != NULL ? ": " : "", arg != NULL ? arg : "");
-	return EXIT_USAGE;
-}
+struct healthcheck_opts {
+	const char *method, *data, *unix_socket;
+	uint64_t timeout_ms;
+	bool quiet;
+};
 
 static bool valid_method(const char *m)
 {
@@ -60,103 +40,105 @@ static bool valid_method(const char *m)
 	return true;
 }
 
-static bool parse_timeout(long *out, const char *s)
+static int take_method(const struct cli_command *cmd, void *opts, const char *value)
 {
-	uint64_t v;
+	struct healthcheck_opts *o = opts;
 
-	if (teeliza_parse_u64(&v, s, 1, MAX_TIMEOUT_MS) != TEELIZA_OK)
-		return false;
-	*out = (long)v;
-	return true;
+	if (!valid_method(value))
+		return cli_usage_error(cmd, "bad method (upper-case letters, e.g. GET or POST): %s", value);
+	o->method = value;
+	return EXIT_OK;
 }
+
+static int take_unix_socket(const struct cli_command *cmd, void *opts, const char *value)
+{
+	struct healthcheck_opts *o = opts;
+
+	if (value[0] == 0)
+		return cli_usage_error(cmd, "empty unix socket path");
+	o->unix_socket = value;
+	return EXIT_OK;
+}
+
+static const struct cli_opt healthcheck_rows[] = {
+	CLI_OPT_CALL("method", 'X', "M", take_method, "HTTP method (default GET, or POST with --data)"),
+	CLI_OPT_STRING(struct healthcheck_opts, data, "data", 'd', "BODY", "request body, sent as application/json"),
+	CLI_OPT_CALL("unix-socket", 0, "P", take_unix_socket,
+	             "connect to the unix socket P (e.g. /var/run/tappd.sock);\n"
+	             "the URL's host is then ignored"),
+	CLI_OPT_U64(struct healthcheck_opts, timeout_ms, "timeout", 't', "MS", 1, MAX_TIMEOUT_MS,
+	            "bad timeout (1..600000 ms): %s", "whole-request timeout (default 5000)"),
+	CLI_OPT_FLAG(struct healthcheck_opts, quiet, "quiet", 'q', "print nothing"),
+	CLI_OPT_HELP,
+	CLI_OPT_END,
+};
+
+static const struct cli_command healthcheck_cmd = {
+	.name = "healthcheck",
+	.usage = "usage: teeliza healthcheck [options] URL\n"
+	         "\n"
+	         "Ask URL once; exit 0 when it answers 2xx, 1 otherwise (refused, timed out,\n"
+	         "any other status). Meant for a container HEALTHCHECK, e.g.\n"
+	         "  teeliza healthcheck http://127.0.0.1:3000/healthz\n"
+	         "  teeliza healthcheck -X POST http://127.0.0.1:8090/prpc/Tappd.Version\n"
+	         "Proxy variables are ignored: a health check is always a direct connection.\n"
+	         "\n",
+	.usage_end = "\n"
+	             "Exit codes: 0 healthy, 1 unhealthy, 64 bad command line.\n",
+	.opts = healthcheck_rows,
+	.col = 24,
+	.shorts = true,
+	.errors = CLI_COLON | CLI_NEEDS_VALUE,
+};
 
 int healthcheck_main(int argc, char **argv)
 {
-	enum { OPT_UNIX_SOCKET = 256 };
-	static const struct option opts[] = {
-		{"method", required_argument, NULL, 'X'},
-		{"data", required_argument, NULL, 'd'},
-		{"unix-socket", required_argument, NULL, OPT_UNIX_SOCKET},
-		{"timeout", required_argument, NULL, 't'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *method = NULL, *data = NULL, *url;
+	struct healthcheck_opts o = {.timeout_ms = DEFAULT_TIMEOUT_MS};
+	const char *url;
 	http_request req;
 	http_response resp;
-	bool quiet = false;
 	teeliza_err err;
-	int c;
+	int rc, first;
+
+	rc = cli_parse(&healthcheck_cmd, &o, argc, argv, &first);
+	if (rc == EXIT_OK && first >= argc)
+		rc = cli_usage_error(&healthcheck_cmd, "missing URL");
+	if (rc == EXIT_OK)
+		rc = cli_no_args(&healthcheck_cmd, argc, argv, first + 1);
+	if (rc)
+		return rc == CLI_HELP_SHOWN ? EXIT_OK : rc;
+	url = argv[first];
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return cli_usage_error(&healthcheck_cmd, "URL must start with http:// or https://: %s", url);
 
 	memset(&req, 0, sizeof(req));
-	req.timeout_ms = DEFAULT_TIMEOUT_MS;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":X:d:t:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'X':
-			if (!valid_method(optarg))
-				return usage_error("bad method (upper-case letters, e.g. GET or POST)", optarg);
-			method = optarg;
-			break;
-		case 'd':
-			data = optarg;
-			break;
-		case OPT_UNIX_SOCKET:
-			if (optarg[0] == 0)
-				return usage_error("empty unix socket path", NULL);
-			req.unix_socket = optarg;
-			break;
-		case 't':
-			if (!parse_timeout(&req.timeout_ms, optarg))
-				return usage_error("bad timeout (1..600000 ms)", optarg);
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			fputs(healthcheck_usage, stdout);
-			return EXIT_OK;
-		case ':':
-			return usage_error("option needs a value", argv[optind - 1]);
-		default:
-			return usage_error("unknown option", argv[optind - 1]);
-		}
-	}
-	if (optind >= argc)
-		return usage_error("missing URL", NULL);
-	if (optind + 1 < argc)
-		return usage_error("unexpected argument", argv[optind + 1]);
-	url = argv[optind];
-	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-		return usage_error("URL must start with http:// or https://", url);
-
-	req.method = method != NULL ? method : data != NULL ? "POST" : "GET";
+	req.timeout_ms = (long)o.timeout_ms;
+	req.unix_socket = o.unix_socket;
+	req.method = o.method != NULL ? o.method : o.data != NULL ? "POST" : "GET";
 	req.url = url;
-	if (data != NULL) {
+	if (o.data != NULL) {
 		req.content_type = "application/json";
-		req.body = (const uint8_t *)data;
-		req.body_len = strlen(data);
+		req.body = (const uint8_t *)o.data;
+		req.body_len = strlen(o.data);
 	}
 	req.max_response = MAX_RESPONSE;
 	req.no_proxy = true;
 
 	err = http_perform(&resp, &req);
 	if (err) {
-		if (!quiet)
+		if (!o.quiet)
 			teeliza_logf(stderr, "teeliza healthcheck: unhealthy: %s",
 			        teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 		return EXIT_UNHEALTHY;
 	}
 	if (resp.status < 200 || resp.status > 299) {
-		if (!quiet)
+		if (!o.quiet)
 			fprintf(stderr, "teeliza healthcheck: unhealthy: %s %s answered HTTP %ld\n", req.method, url,
 			        resp.status);
 		http_response_free(&resp);
 		return EXIT_UNHEALTHY;
 	}
-	if (!quiet)
+	if (!o.quiet)
 		printf("healthy: %s %s answered HTTP %ld\n", req.method, url, resp.status);
 	http_response_free(&resp);
 	return EXIT_OK;

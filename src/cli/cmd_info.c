@@ -1,27 +1,39 @@
 /* `teeliza info`: tappd's Info (app id, instance id, TCB info with the RTMRs and event log). */
 #include "cli/tee_cli.h"
 
-#include <getopt.h>
 #include <string.h>
 
-static const char info_usage[] =
-	"usage: teeliza info [--json] [--quiet] [--endpoint URL|SOCKET] [--timeout MS]\n"
-	"\n"
-	"Print tappd's Tappd.Info reply. (tappd-simulator v0.1.4 has no Info and answers\n"
-	"\"method Not Found\"; real tappd and teeliza's simulator have it.)\n"
-	"\n"
-	"stdout: the reply's JSON as received, or with --json indented and with the\n"
-	"tcb_info string decoded into an object, as the JS SDK's info() does.\n"
-	"\n"
-	"  --json         indented JSON, tcb_info decoded\n"
-	"  --quiet        no log lines on stderr\n"
-	TEE_CLI_ENDPOINT_HELP
-	"\n"
-	TEE_CLI_ENV_HELP
-	"\n"
-	"exit codes: 0 ok, 64 bad command line, 69 tappd unreachable, timed out or\n"
-	"  answered an error, 70 internal error, 74 .env could not be read,\n"
-	"  78 bad configuration (invalid TEE_MODE or endpoint, a .env refused)\n";
+struct info_opts {
+	const char *endpoint;
+	uint64_t timeout_ms;
+	bool json, quiet;
+};
+
+static const struct cli_opt info_rows[] = {
+	CLI_OPT_FLAG(struct info_opts, json, "json", 0, "indented JSON, tcb_info decoded"),
+	TEE_CLI_ROWS(struct info_opts),
+	CLI_OPT_HELP,
+	CLI_OPT_END,
+};
+
+static const struct cli_command info_cmd = {
+	.name = "info",
+	.usage = "usage: teeliza info [--json] [--quiet] [--endpoint URL|SOCKET] [--timeout MS]\n"
+	         "\n"
+	         "Print tappd's Tappd.Info reply. (tappd-simulator v0.1.4 has no Info and answers\n"
+	         "\"method Not Found\"; real tappd and teeliza's simulator have it.)\n"
+	         "\n"
+	         "stdout: the reply's JSON as received, or with --json indented and with the\n"
+	         "tcb_info string decoded into an object, as the JS SDK's info() does.\n"
+	         "\n",
+	.usage_end = "\n" TEE_CLI_ENV_HELP "\n"
+	             "exit codes: 0 ok, 64 bad command line, 69 tappd unreachable, timed out or\n"
+	             "  answered an error, 70 internal error, 74 .env could not be read,\n"
+	             "  78 bad configuration (invalid TEE_MODE or endpoint, a .env refused)\n",
+	.opts = info_rows,
+	.col = 17,
+	.errors = TEE_CLI_ERRORS,
+};
 
 /* info() in the SDK JSON.parse()s tcb_info; do the same when it is a string of JSON. */
 static void decode_tcb_info(json_t *info)
@@ -38,57 +50,28 @@ static void decode_tcb_info(json_t *info)
 
 int info_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"endpoint", required_argument, NULL, 'e'},
-		{"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *endpoint = NULL;
-	long timeout_ms = 0;
-	bool json = false, quiet = false;
+	struct info_opts o = {0};
 	tappd_client c;
 	teeliza_buf out;
 	json_t *j;
 	teeliza_err err;
-	int ch, rc;
+	int rc, first;
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'j': json = true; break;
-		case 'q': quiet = true; break;
-		case 'e': endpoint = optarg; break;
-		case 'h':
-			fputs(info_usage, stdout);
-			return EXIT_OK;
-		case 't':
-			rc = tee_cli_parse_ms(&timeout_ms, "info", optarg);
-			if (rc)
-				return rc;
-			break;
-		default:
-			fprintf(stderr, "teeliza info: unknown or incomplete option '%s'\n"
-			                "run 'teeliza info --help' for the options\n", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "teeliza info: unexpected argument '%s'\n", argv[optind]);
-		return EXIT_USAGE;
-	}
-	rc = tee_cli_load_env("info", quiet);
+	rc = cli_parse(&info_cmd, &o, argc, argv, &first);
+	if (rc == EXIT_OK)
+		rc = cli_no_args(&info_cmd, argc, argv, first);
+	if (rc)
+		return rc == CLI_HELP_SHOWN ? EXIT_OK : rc;
+	rc = tee_cli_load_env("info", o.quiet);
 	if (rc)
 		return rc;
-	rc = tee_cli_client(&c, "info", endpoint, timeout_ms, quiet);
+	rc = tee_cli_client(&c, "info", o.endpoint, o.timeout_ms, o.quiet);
 	if (rc)
 		return rc;
 	err = tappd_info(&out, &c);
 	if (err)
 		return cli_fail("info", err);
-	if (json) {
+	if (o.json) {
 		j = json_loadb((const char *)out.data, out.len, JSON_DECODE_ANY, NULL);
 		decode_tcb_info(j);
 		rc = tee_cli_print_json(j);

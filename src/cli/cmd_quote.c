@@ -3,93 +3,67 @@
 #include "teeliza/common/encoding.h"
 #include "teeliza/tee/reportdata.h"
 
-#include <getopt.h>
 #include <string.h>
-
-static const char quote_usage[] =
-	"usage: teeliza quote DATA [--hex] [--hash ALG] [--prefix P] [--json] [--quiet]\n"
-	"                     [--endpoint URL|SOCKET] [--timeout MS]\n"
-	"\n"
-	"Ask tappd's TdxQuote for a quote over DATA (its UTF-8 bytes, or with --hex the\n"
-	"bytes DATA spells), as the plugin's generateAttestation does, replay the event\n"
-	"log into RTMR0-3 and check the quote against both.\n"
-	"\n"
-	"stdout: quote (0x hex), event_log, rtmr0..rtmr3, one per line (or --json).\n"
-	"stderr: the plugin's log lines (unless --quiet).\n"
-	"\n"
-	"  --hex          DATA is hex (an optional 0x is skipped)\n"
-	"  --hash ALG     tappd hashes \"<prefix>:\" || DATA with ALG: sha256 sha384 sha512\n"
-	"                 sha3-256 sha3-384 sha3-512 keccak256 keccak384 keccak512, or raw\n"
-	"                 (DATA itself, at most 64 bytes, zero-padded at the start).\n"
-	"                 Default: not sent, so tappd uses sha512 - what the plugin does.\n"
-	"  --prefix P     report-data prefix instead of \"app-data\" (tappd >= 2024-12-23 only)\n"
-	"  --json         print {reportData, hashAlgorithm, quote, eventLog, rtmrs, timestamp}\n"
-	"  --quiet        no log lines on stderr\n"
-	TEE_CLI_ENDPOINT_HELP
-	"\n"
-	TEE_CLI_ENV_HELP
-	"\n"
-	"exit codes: 0 ok, 2 the quote does not match its event log or DATA, 3 bad input\n"
-	"  (DATA not hex with --hex or too long for --hash raw; a quote from tappd that\n"
-	"  cannot be parsed), 64 bad command line,\n"
-	"  69 tappd unreachable, timed out or answered an error, 70 internal error,\n"
-	"  74 .env could not be read, 78 bad configuration (invalid TEE_MODE or\n"
-	"  endpoint, a .env refused)\n";
 
 struct quote_opts {
 	const char *data, *hash, *prefix, *endpoint;
-	long timeout_ms;
+	uint64_t timeout_ms;
 	bool hex, json, quiet;
 };
 
+static const struct cli_opt quote_rows[] = {
+	CLI_OPT_FLAG(struct quote_opts, hex, "hex", 0, "DATA is hex (an optional 0x is skipped)"),
+	CLI_OPT_STRING(struct quote_opts, hash, "hash", 0, "ALG",
+	               "tappd hashes \"<prefix>:\" || DATA with ALG: sha256 sha384 sha512\n"
+	               "sha3-256 sha3-384 sha3-512 keccak256 keccak384 keccak512, or raw\n"
+	               "(DATA itself, at most 64 bytes, zero-padded at the start).\n"
+	               "Default: not sent, so tappd uses sha512 - what the plugin does."),
+	CLI_OPT_STRING(struct quote_opts, prefix, "prefix", 0, "P",
+	               "report-data prefix instead of \"app-data\" (tappd >= 2024-12-23 only)"),
+	CLI_OPT_FLAG(struct quote_opts, json, "json", 0, "print {reportData, hashAlgorithm, quote, eventLog, rtmrs, timestamp}"),
+	TEE_CLI_ROWS(struct quote_opts),
+	CLI_OPT_HELP,
+	CLI_OPT_END,
+};
+
+static const struct cli_command quote_cmd = {
+	.name = "quote",
+	.usage = "usage: teeliza quote DATA [--hex] [--hash ALG] [--prefix P] [--json] [--quiet]\n"
+	         "                     [--endpoint URL|SOCKET] [--timeout MS]\n"
+	         "\n"
+	         "Ask tappd's TdxQuote for a quote over DATA (its UTF-8 bytes, or with --hex the\n"
+	         "bytes DATA spells), as the plugin's generateAttestation does, replay the event\n"
+	         "log into RTMR0-3 and check the quote against both.\n"
+	         "\n"
+	         "stdout: quote (0x hex), event_log, rtmr0..rtmr3, one per line (or --json).\n"
+	         "stderr: the plugin's log lines (unless --quiet).\n"
+	         "\n",
+	.usage_end = "\n" TEE_CLI_ENV_HELP "\n"
+	             "exit codes: 0 ok, 2 the quote does not match its event log or DATA, 3 bad input\n"
+	             "  (DATA not hex with --hex or too long for --hash raw; a quote from tappd that\n"
+	             "  cannot be parsed), 64 bad command line,\n"
+	             "  69 tappd unreachable, timed out or answered an error, 70 internal error,\n"
+	             "  74 .env could not be read, 78 bad configuration (invalid TEE_MODE or\n"
+	             "  endpoint, a .env refused)\n",
+	.opts = quote_rows,
+	.col = 17,
+	.errors = TEE_CLI_ERRORS,
+};
+
+/* Returns CLI_HELP_SHOWN after --help, else an exit code (EXIT_OK to go on). */
 static int parse_opts(struct quote_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"hex", no_argument, NULL, 'x'},
-		{"hash", required_argument, NULL, 'a'},
-		{"prefix", required_argument, NULL, 'p'},
-		{"json", no_argument, NULL, 'j'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"endpoint", required_argument, NULL, 'e'},
-		{"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int ch, rc;
+	int rc, first;
 
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'x': o->hex = true; break;
-		case 'a': o->hash = optarg; break;
-		case 'p': o->prefix = optarg; break;
-		case 'j': o->json = true; break;
-		case 'q': o->quiet = true; break;
-		case 'e': o->endpoint = optarg; break;
-		case 'h':
-			fputs(quote_usage, stdout);
-			return -1;
-		case 't':
-			rc = tee_cli_parse_ms(&o->timeout_ms, "quote", optarg);
-			if (rc)
-				return rc;
-			break;
-		default:
-			fprintf(stderr, "teeliza quote: unknown or incomplete option '%s'\n"
-			                "run 'teeliza quote --help' for the options\n", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "teeliza quote: give exactly one DATA argument (run 'teeliza quote --help')\n");
-		return EXIT_USAGE;
-	}
-	o->data = argv[optind];
-	if (o->hash != NULL && !tee_hash_algorithm_valid(o->hash)) {
-		fprintf(stderr, "teeliza quote: unknown hash algorithm '%s' (see --help)\n", o->hash);
-		return EXIT_USAGE;
-	}
+	rc = cli_parse(&quote_cmd, o, argc, argv, &first);
+	if (rc)
+		return rc;
+	if (argc - first != 1)
+		return cli_usage_error(&quote_cmd, "give exactly one DATA argument (run 'teeliza quote --help')");
+	o->data = argv[first];
+	if (o->hash != NULL && !tee_hash_algorithm_valid(o->hash))
+		return cli_usage_error(&quote_cmd, "unknown hash algorithm '%s' (see --help)", o->hash);
 	return EXIT_OK;
 }
 
@@ -125,7 +99,7 @@ int quote_main(int argc, char **argv)
 
 	rc = parse_opts(&o, argc, argv);
 	if (rc)
-		return rc < 0 ? EXIT_OK : rc;
+		return rc == CLI_HELP_SHOWN ? EXIT_OK : rc;
 	teeliza_buf_init(&data, (size_t)8 << 20);
 	if (o.hex)
 		err = teeliza_hex_decode_buf(&data, o.data, strlen(o.data), true);

@@ -3,14 +3,12 @@
  * until SIGINT or SIGTERM. `teeliza sim-root`: print the simulator's root CA (what
  * `verify --trust-root` takes) or its collateral.
  */
-#include "cli/cli.h"
+#include "cli/cli_opts.h"
 
 #include "teeliza/common/encoding.h"
 #include "teeliza/sim/simulator.h"
 
-#include <assert.h>
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,52 +20,6 @@
 #define DEFAULT_STATE_DIR "./data/simulator"
 #define DEFAULT_SOCKET_MODE 0666
 
-static const char simulator_usage[] =
-	"usage: teeliza simulator [options]\n"
-	"\n"
-	"A TEE simulator (NOT a TEE) with TDX quotes signed by a simulated, non-Intel PKI, serving:\n"
-	"  - dstack 0.5's guest agent: GetKey, GetQuote, Attest, EmitEvent, Info, Sign, Verify, GetTlsKey,\n"
-	"    Version at /<Method> (dstack's JSON rules; EmitEvent really extends the simulated RTMR3)\n"
-	"    on --dstack-socket and on TCP, plus /prpc/Worker.{Info,Version,GetAttestationForAppKey} on TCP;\n"
-	"  - tappd: /prpc/Tappd.{DeriveKey,TdxQuote,RawQuote,Info,Version,DeriveK256Key} (the Tappd. prefix\n"
-	"    optional) on --tappd-socket and on TCP. /prpc/Tappd.SimRoot (teeliza only) hands out the PKI's\n"
-	"    root and collateral, so quotes can be verified as simulator-rooted.\n"
-	"docs/SIMULATED-QUOTES.md describes both.\n"
-	"\n"
-	"  -l, --listen ADDR      TCP address (default " DEFAULT_HOST "; 0.0.0.0 in containers);\n"
-	"                         unix:PATH means --tappd-socket PATH --no-tcp\n"
-	"  -p, --port N           TCP port (default 8090; 0 = any free port, printed at start)\n"
-	"      --dstack-socket PATH  also serve the dstack API on a unix socket (e.g. /var/run/dstack.sock)\n"
-	"      --tappd-socket PATH   also serve tappd on a unix socket (e.g. /var/run/tappd.sock);\n"
-	"                         --socket PATH is the same\n"
-	"      --socket-mode MODE octal mode of the sockets (default 0666)\n"
-	"      --no-tcp           no TCP listener (needs a socket)\n"
-	"      --key-file FILE    CA key PEM (P-256): derives tappd's keys, signs certificates; tappd-simulator's\n"
-	"                         certs/app.key reproduces its keys (default: <state dir>/ca.key, generated on\n"
-	"                         first start, mode 0600)\n"
-	"      --appkeys FILE     dstack app keys (.appkeys.json: k256_key, k256_signature) for GetKey and Sign\n"
-	"                         (default: derived from a KMS root key in <state dir>/kms-root-k256.key,\n"
-	"                         generated on first start, mode 0600)\n"
-	"      --dev-key          the public development keys, built in: tappd-simulator's certs/app.key as the\n"
-	"                         CA key (the keys `teeliza demo` and `teeliza start --simulator` derive) and,\n"
-	"                         unless --appkeys, dstack's simulator appkeys.json (GetKey as dstack's simulator)\n"
-	"      --app-id HEX       the app id (20 bytes; default: dstack's simulator app id with its keys, else\n"
-	"                         the first 20 bytes of the compose hash, as dstack)\n"
-	"      --compose FILE     the app's app-compose.json (compose hash = SHA-256 of its bytes, as dstack's\n"
-	"                         OS measures it; default: a built-in one)\n"
-	"      --refuse-emit-event  answer EmitEvent with an error, as dstack's own simulator does\n"
-	"      --state-dir DIR    keys and simulated PKI (default $TEELIZA_SIM_STATE or " DEFAULT_STATE_DIR ")\n"
-	"      --threads N        worker threads per listener (default 2)\n"
-	"  -q, --quiet            no request log on stderr\n";
-
-static const char sim_root_usage[] =
-	"usage: teeliza sim-root [--state-dir DIR] [--collateral] [--now UNIX]\n"
-	"\n"
-	"Print the simulator's root CA certificate (PEM), the trust root for its quotes.\n"
-	"  --state-dir DIR  as for `teeliza simulator` (default $TEELIZA_SIM_STATE or " DEFAULT_STATE_DIR ")\n"
-	"  --collateral     print the collateral JSON for simulator quotes instead\n"
-	"  --now UNIX       collateral valid around this time (default: now)\n";
-
 static const char *default_state_dir(void)
 {
 	const char *env = getenv("TEELIZA_SIM_STATE");
@@ -75,166 +27,193 @@ static const char *default_state_dir(void)
 	return env != NULL && env[0] != 0 ? env : DEFAULT_STATE_DIR;
 }
 
-/* Digits of the base (10 or 8) only, the whole string, at most max: no sign, blank or wrap-around. */
-static int parse_ulong(unsigned long *out, const char *s, int base, unsigned long max)
-{
-	uint64_t v = 0;
+struct simulator_opts {
+	tee_sim_config cfg;
+	uint64_t port, threads;
+	bool no_tcp, dev_key;
+};
 
-	assert(base == 10 || base == 8);
-	if (base == 10) {
-		if (teeliza_parse_u64(&v, s, 0, max) != TEELIZA_OK)
-			return -1;
+/* ADDR, or unix:PATH for --socket PATH --no-tcp */
+static int take_listen(const struct cli_command *cmd, void *opts, const char *value)
+{
+	struct simulator_opts *o = opts;
+
+	(void)cmd;
+	if (strncmp(value, "unix:", 5) == 0) { /* --tappd-socket PATH --no-tcp */
+		o->cfg.socket_path = value + 5;
+		o->no_tcp = true;
 	} else {
-		if (*s == 0)
-			return -1;
-		for (; *s != 0; s++) {
-			if (*s < '0' || *s > '7' || v > (max - (uint64_t)(*s - '0')) / 8)
-				return -1;
-			v = v * 8 + (uint64_t)(*s - '0');
-		}
+		o->cfg.host = value;
 	}
-	*out = (unsigned long)v;
-	return 0;
+	return EXIT_OK;
 }
 
-/* "teeliza CMD: WHAT: ARG", then the usage. */
-static int usage_error(const char *cmd, const char *usage, const char *what, const char *arg)
+/* Octal digits only, the whole string, at most 07777: no sign, blank or wrap-around. */
+static int take_socket_mode(const struct cli_command *cmd, void *opts, const char *value)
 {
-	fprintf(stderr, "teeliza %s: %s%s%s\n\n%s", cmd, what, arg != NULL ? ": " : "", arg != NULL ? arg : "", usage);
-	return EXIT_USAGE;
+	struct simulator_opts *o = opts;
+	unsigned v = 0;
+	const char *s;
+
+	for (s = value; *s != 0; s++) {
+		if (*s < '0' || *s > '7' || v > (07777u - (unsigned)(*s - '0')) / 8)
+			break;
+		v = v * 8 + (unsigned)(*s - '0');
+	}
+	if (*value == 0 || *s != 0)
+		return cli_usage_error(cmd, "bad socket mode (octal, e.g. 0660): %s", value);
+	o->cfg.socket_mode = v;
+	return EXIT_OK;
 }
+
+static int take_dev_key(const struct cli_command *cmd, void *opts, const char *value)
+{
+	struct simulator_opts *o = opts;
+
+	(void)cmd;
+	(void)value;
+	o->cfg.key_pem = tee_sim_dev_key_pem;
+	o->dev_key = true;
+	return EXIT_OK;
+}
+
+/* 20 bytes as 40 hex digits (0x or 0X allowed), checked here so a typo is a usage error */
+static int take_app_id(const struct cli_command *cmd, void *opts, const char *value)
+{
+	struct simulator_opts *o = opts;
+	uint8_t app_id[20];
+	size_t n = 0;
+
+	if (teeliza_hex_decode(app_id, sizeof(app_id), &n, value, strlen(value), true) != TEELIZA_OK ||
+	    n != sizeof(app_id))
+		return cli_usage_error(cmd, "bad app id (20 bytes as 40 hex digits): %s", value);
+	o->cfg.app_id_hex = value;
+	return EXIT_OK;
+}
+
+static const struct cli_opt simulator_rows[] = {
+	CLI_OPT_CALL("listen", 'l', "ADDR", take_listen,
+	             "TCP address (default " DEFAULT_HOST "; 0.0.0.0 in containers);\n"
+	             "unix:PATH means --tappd-socket PATH --no-tcp"),
+	CLI_OPT_U64(struct simulator_opts, port, "port", 'p', "N", 0, 65535, "bad port (0..65535): %s",
+	            "TCP port (default 8090; 0 = any free port, printed at start)"),
+	CLI_OPT_STRING(struct simulator_opts, cfg.dstack_socket_path, "dstack-socket", 0, "PATH",
+	               "also serve the dstack API on a unix socket\n(e.g. /var/run/dstack.sock)"),
+	CLI_OPT_STRING(struct simulator_opts, cfg.socket_path, "tappd-socket", 0, "PATH",
+	               "also serve tappd on a unix socket (e.g. /var/run/tappd.sock)"),
+	CLI_OPT_STRING(struct simulator_opts, cfg.socket_path, "socket", 0, "PATH", "the same as --tappd-socket"),
+	CLI_OPT_CALL("socket-mode", 0, "MODE", take_socket_mode, "octal mode of the sockets (default 0666)"),
+	CLI_OPT_FLAG(struct simulator_opts, no_tcp, "no-tcp", 0, "no TCP listener (needs a socket)"),
+	CLI_OPT_STRING(struct simulator_opts, cfg.key_file, "key-file", 0, "FILE",
+	               "CA key PEM (P-256): derives tappd's keys, signs certificates;\n"
+	               "tappd-simulator's certs/app.key reproduces its keys\n"
+	               "(default: <state dir>/ca.key, generated on first start, mode 0600)"),
+	CLI_OPT_STRING(struct simulator_opts, cfg.appkeys_file, "appkeys", 0, "FILE",
+	               "dstack app keys (.appkeys.json: k256_key, k256_signature) for GetKey\n"
+	               "and Sign (default: derived from a KMS root key in\n"
+	               "<state dir>/kms-root-k256.key, generated on first start, mode 0600)"),
+	CLI_OPT_CALL("dev-key", 0, NULL, take_dev_key,
+	             "the public development keys, built in: tappd-simulator's certs/app.key\n"
+	             "as the CA key (the keys `teeliza demo` and `teeliza start --simulator`\n"
+	             "derive) and, unless --appkeys, dstack's simulator appkeys.json (GetKey\n"
+	             "as dstack's simulator)"),
+	CLI_OPT_CALL("app-id", 0, "HEX", take_app_id,
+	             "the app id (20 bytes; default: dstack's simulator app id with its keys,\n"
+	             "else the first 20 bytes of the compose hash, as dstack)"),
+	CLI_OPT_STRING(struct simulator_opts, cfg.compose_file, "compose", 0, "FILE",
+	               "the app's app-compose.json (compose hash = SHA-256 of its bytes, as\n"
+	               "dstack's OS measures it; default: a built-in one)"),
+	CLI_OPT_FLAG(struct simulator_opts, cfg.refuse_emit_event, "refuse-emit-event", 0,
+	             "answer EmitEvent with an error, as dstack's own simulator does"),
+	CLI_OPT_STRING(struct simulator_opts, cfg.state_dir, "state-dir", 0, "DIR",
+	               "keys and simulated PKI (default $TEELIZA_SIM_STATE or " DEFAULT_STATE_DIR ")"),
+	CLI_OPT_U64(struct simulator_opts, threads, "threads", 0, "N", 1, 64, "bad thread count (1..64): %s",
+	            "worker threads per listener (default 2)"),
+	CLI_OPT_FLAG(struct simulator_opts, cfg.quiet, "quiet", 'q', "no request log on stderr"),
+	CLI_OPT_HELP,
+	CLI_OPT_END,
+};
+
+static const struct cli_command simulator_cmd = {
+	.name = "simulator",
+	.usage = "usage: teeliza simulator [options]\n"
+	         "\n"
+	         "A TEE simulator (NOT a TEE) with TDX quotes signed by a simulated, non-Intel PKI, serving:\n"
+	         "  - dstack 0.5's guest agent: GetKey, GetQuote, Attest, EmitEvent, Info, Sign, Verify, GetTlsKey,\n"
+	         "    Version at /<Method> (dstack's JSON rules; EmitEvent really extends the simulated RTMR3)\n"
+	         "    on --dstack-socket and on TCP, plus /prpc/Worker.{Info,Version,GetAttestationForAppKey} on TCP;\n"
+	         "  - tappd: /prpc/Tappd.{DeriveKey,TdxQuote,RawQuote,Info,Version,DeriveK256Key} (the Tappd. prefix\n"
+	         "    optional) on --tappd-socket and on TCP. /prpc/Tappd.SimRoot (teeliza only) hands out the PKI's\n"
+	         "    root and collateral, so quotes can be verified as simulator-rooted.\n"
+	         "docs/SIMULATED-QUOTES.md describes both.\n"
+	         "\n",
+	.opts = simulator_rows,
+	.col = 25,
+	.shorts = true,
+	.errors = CLI_COLON | CLI_NEEDS_VALUE | CLI_USAGE_AFTER,
+};
+
+struct sim_root_opts {
+	const char *state_dir;
+	uint64_t now; /* CLI_UNSET: the clock */
+	bool collateral;
+};
+
+static const struct cli_opt sim_root_rows[] = {
+	CLI_OPT_STRING(struct sim_root_opts, state_dir, "state-dir", 0, "DIR",
+	               "as for `teeliza simulator` (default $TEELIZA_SIM_STATE or " DEFAULT_STATE_DIR ")"),
+	CLI_OPT_FLAG(struct sim_root_opts, collateral, "collateral", 0,
+	             "print the collateral JSON for simulator quotes instead"),
+	CLI_OPT_U64(struct sim_root_opts, now, "now", 0, "UNIX", 0, INT64_MAX, "bad time (unix seconds): %s",
+	            "collateral valid around this time (default: now)"),
+	CLI_OPT_HELP,
+	CLI_OPT_END,
+};
+
+static const struct cli_command sim_root_cmd = {
+	.name = "sim-root",
+	.usage = "usage: teeliza sim-root [--state-dir DIR] [--collateral] [--now UNIX]\n"
+	         "\n"
+	         "Print the simulator's root CA certificate (PEM), the trust root for its quotes.\n",
+	.opts = sim_root_rows,
+	.col = 19,
+	.errors = CLI_COLON | CLI_NEEDS_VALUE | CLI_USAGE_AFTER,
+};
 
 int simulator_main(int argc, char **argv)
 {
-	enum {
-		OPT_SOCKET = 256, OPT_SOCKET_MODE, OPT_NO_TCP, OPT_KEY_FILE, OPT_STATE_DIR, OPT_THREADS, OPT_DEV_KEY,
-		OPT_DSTACK_SOCKET, OPT_APPKEYS, OPT_APP_ID, OPT_COMPOSE, OPT_REFUSE_EMIT
-	};
-	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"port", required_argument, NULL, 'p'},
-		{"socket", required_argument, NULL, OPT_SOCKET},
-		{"tappd-socket", required_argument, NULL, OPT_SOCKET},
-		{"dstack-socket", required_argument, NULL, OPT_DSTACK_SOCKET},
-		{"appkeys", required_argument, NULL, OPT_APPKEYS},
-		{"app-id", required_argument, NULL, OPT_APP_ID},
-		{"compose", required_argument, NULL, OPT_COMPOSE},
-		{"refuse-emit-event", no_argument, NULL, OPT_REFUSE_EMIT},
-		{"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
-		{"no-tcp", no_argument, NULL, OPT_NO_TCP},
-		{"key-file", required_argument, NULL, OPT_KEY_FILE},
-		{"dev-key", no_argument, NULL, OPT_DEV_KEY},
-		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
-		{"threads", required_argument, NULL, OPT_THREADS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	struct simulator_opts o;
 	tee_sim_config cfg;
 	tee_sim *sim;
 	sigset_t sigs;
-	unsigned long v;
 	uint8_t root[33], app_id[20];
 	char hex[2 * 33 + 1];
-	bool no_tcp = false, dev_key = false;
-	int c, sig = 0;
+	int rc, first, sig = 0;
 	teeliza_err err;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.host = DEFAULT_HOST;
-	cfg.port = DEFAULT_PORT;
-	cfg.socket_mode = DEFAULT_SOCKET_MODE;
-	cfg.state_dir = default_state_dir();
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":l:p:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			if (strncmp(optarg, "unix:", 5) == 0) {
-				cfg.socket_path = optarg + 5;
-				no_tcp = true;
-			} else {
-				cfg.host = optarg;
-			}
-			break;
-		case 'p':
-			if (parse_ulong(&v, optarg, 10, 65535) != 0)
-				return usage_error(argv[0], simulator_usage, "bad port (0..65535)", optarg);
-			cfg.port = (uint16_t)v;
-			break;
-		case OPT_SOCKET:
-			cfg.socket_path = optarg;
-			break;
-		case OPT_DSTACK_SOCKET:
-			cfg.dstack_socket_path = optarg;
-			break;
-		case OPT_APPKEYS:
-			cfg.appkeys_file = optarg;
-			break;
-		case OPT_APP_ID: {
-			size_t n = 0;
-
-			if (teeliza_hex_decode(app_id, sizeof(app_id), &n, optarg, strlen(optarg), true) != TEELIZA_OK ||
-			    n != sizeof(app_id))
-				return usage_error(argv[0], simulator_usage, "bad app id (20 bytes as 40 hex digits)", optarg);
-			cfg.app_id_hex = optarg;
-			break;
-		}
-		case OPT_COMPOSE:
-			cfg.compose_file = optarg;
-			break;
-		case OPT_REFUSE_EMIT:
-			cfg.refuse_emit_event = true;
-			break;
-		case OPT_SOCKET_MODE:
-			if (parse_ulong(&v, optarg, 8, 07777) != 0)
-				return usage_error(argv[0], simulator_usage, "bad socket mode (octal, e.g. 0660)", optarg);
-			cfg.socket_mode = (unsigned)v;
-			break;
-		case OPT_NO_TCP:
-			no_tcp = true;
-			break;
-		case OPT_KEY_FILE:
-			cfg.key_file = optarg;
-			break;
-		case OPT_DEV_KEY:
-			cfg.key_pem = tee_sim_dev_key_pem;
-			dev_key = true;
-			break;
-		case OPT_STATE_DIR:
-			cfg.state_dir = optarg;
-			break;
-		case OPT_THREADS:
-			if (parse_ulong(&v, optarg, 10, 64) != 0 || v == 0)
-				return usage_error(argv[0], simulator_usage, "bad thread count (1..64)", optarg);
-			cfg.threads = (unsigned)v;
-			break;
-		case 'q':
-			cfg.quiet = true;
-			break;
-		case 'h':
-			fputs(simulator_usage, stdout);
-			return EXIT_OK;
-		case ':':
-			return usage_error(argv[0], simulator_usage, "option needs a value", argv[optind - 1]);
-		default:
-			return usage_error(argv[0], simulator_usage, "unknown option", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error(argv[0], simulator_usage, "unexpected argument", argv[optind]);
+	memset(&o, 0, sizeof(o));
+	o.cfg.host = DEFAULT_HOST;
+	o.cfg.socket_mode = DEFAULT_SOCKET_MODE;
+	o.cfg.state_dir = default_state_dir();
+	o.port = DEFAULT_PORT;
+	rc = cli_parse(&simulator_cmd, &o, argc, argv, &first);
+	if (rc == EXIT_OK)
+		rc = cli_no_args(&simulator_cmd, argc, argv, first);
+	if (rc)
+		return rc == CLI_HELP_SHOWN ? EXIT_OK : rc;
+	cfg = o.cfg;
+	cfg.port = (uint16_t)o.port;
+	cfg.threads = (unsigned)o.threads;
 	if (cfg.key_pem != NULL && cfg.key_file != NULL)
-		return usage_error(argv[0], simulator_usage, "give --key-file or --dev-key, not both", NULL);
-	if (no_tcp)
+		return cli_usage_error(&simulator_cmd, "give --key-file or --dev-key, not both");
+	if (o.no_tcp)
 		cfg.host = NULL;
 	if (cfg.host == NULL && cfg.socket_path == NULL && cfg.dstack_socket_path == NULL)
-		return usage_error(argv[0], simulator_usage, "--no-tcp needs --tappd-socket PATH or --dstack-socket PATH",
-		                   NULL);
+		return cli_usage_error(&simulator_cmd, "--no-tcp needs --tappd-socket PATH or --dstack-socket PATH");
 	if (cfg.socket_path != NULL && cfg.dstack_socket_path != NULL && strcmp(cfg.socket_path, cfg.dstack_socket_path) == 0)
-		return usage_error(argv[0], simulator_usage, "--tappd-socket and --dstack-socket must differ",
-		                   cfg.socket_path);
+		return cli_usage_error(&simulator_cmd, "--tappd-socket and --dstack-socket must differ: %s", cfg.socket_path);
 	/* the development keys stand in for whatever dstack keys were not given */
-	cfg.dstack_dev_keys = dev_key && cfg.appkeys_file == NULL;
+	cfg.dstack_dev_keys = o.dev_key && cfg.appkeys_file == NULL;
 
 	/* Block the stop signals before any thread starts, so only sigwait below sees them. */
 	sigemptyset(&sigs);
@@ -246,8 +225,7 @@ int simulator_main(int argc, char **argv)
 
 	err = tee_sim_start(&sim, &cfg);
 	if (err) {
-		int rc = cli_fail(argv[0], err);
-
+		rc = cli_fail(argv[0], err);
 		/* the port is what a user can change: say how (http_server says "Address already in use") */
 		if (cfg.host != NULL && strstr(teeliza_errmsg(), strerror(EADDRINUSE)) != NULL)
 			fprintf(stderr, "teeliza %s: port %u is taken (another simulator or tappd?): pass --port N for "
@@ -290,52 +268,22 @@ int simulator_main(int argc, char **argv)
 
 int sim_root_main(int argc, char **argv)
 {
-	enum { OPT_STATE_DIR = 256, OPT_COLLATERAL, OPT_NOW };
-	static const struct option opts[] = {
-		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
-		{"collateral", no_argument, NULL, OPT_COLLATERAL},
-		{"now", required_argument, NULL, OPT_NOW},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *dir = default_state_dir();
-	bool collateral = false;
-	int64_t now = (int64_t)time(NULL);
-	unsigned long v;
+	struct sim_root_opts o = {.state_dir = default_state_dir(), .now = CLI_UNSET};
 	tee_sim_pki *pki = NULL;
 	teeliza_buf out;
 	teeliza_err err;
-	int c;
+	int64_t now;
+	int rc, first;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_STATE_DIR:
-			dir = optarg;
-			break;
-		case OPT_COLLATERAL:
-			collateral = true;
-			break;
-		case OPT_NOW:
-			if (parse_ulong(&v, optarg, 10, (unsigned long)INT64_MAX) != 0)
-				return usage_error(argv[0], sim_root_usage, "bad time (unix seconds)", optarg);
-			now = (int64_t)v;
-			break;
-		case 'h':
-			fputs(sim_root_usage, stdout);
-			return EXIT_OK;
-		case ':':
-			return usage_error(argv[0], sim_root_usage, "option needs a value", argv[optind - 1]);
-		default:
-			return usage_error(argv[0], sim_root_usage, "unknown option", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error(argv[0], sim_root_usage, "unexpected argument", argv[optind]);
-	err = tee_sim_pki_open(&pki, dir);
+	rc = cli_parse(&sim_root_cmd, &o, argc, argv, &first);
+	if (rc == EXIT_OK)
+		rc = cli_no_args(&sim_root_cmd, argc, argv, first);
+	if (rc)
+		return rc == CLI_HELP_SHOWN ? EXIT_OK : rc;
+	now = o.now == CLI_UNSET ? (int64_t)time(NULL) : (int64_t)o.now;
+	err = tee_sim_pki_open(&pki, o.state_dir);
 	if (err == TEELIZA_OK)
-		err = collateral ? tee_sim_collateral_json(&out, pki, now) : tee_sim_pki_root_pem(&out, pki);
+		err = o.collateral ? tee_sim_collateral_json(&out, pki, now) : tee_sim_pki_root_pem(&out, pki);
 	tee_sim_pki_free(pki);
 	if (err)
 		return cli_fail(argv[0], err);

@@ -5,7 +5,7 @@
  * --non-interactive. --simulator runs teeliza's tappd simulator in this
  * process, so the TEE plugin works with no TDX, no network and no Docker.
  */
-#include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "cli/env_file.h"
 #include "teeliza/agent/api.h"
 #include "teeliza/agent/model.h"
@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,56 +28,74 @@
 #define START_MAX_CHARACTERS 64
 #define START_LINE_MAX ((size_t)64 << 10)
 
-static const char start_usage[] =
-	"usage: teeliza start [--character=PATH | --characters=PATH,PATH...]\n"
-	"                     [--non-interactive | --keep-serving] [--port N]\n"
-	"                     [--simulator [--sim-state-dir DIR] [--sim-key-file FILE]]\n"
-	"\n"
-	"Start one Eliza-compatible agent per character, serve Eliza's REST API\n"
-	"(POST /<agent>/message, GET /agents, ...) and the dashboard (/dashboard), and\n"
-	"chat with the first agent on the terminal: each line you type is a message,\n"
-	"each reply is printed as 'Agent: <text>'; 'exit' or end of input ends the chat\n"
-	"and, unless --keep-serving, the process (so links it printed stop working).\n"
-	"Lines can be piped in. Log lines go to stderr. docs/AGENT.md describes the API\n"
-	"and every setting.\n"
-	"\n"
-	"  --character=PATH     a character file (Eliza's *.character.json), looked up as\n"
-	"                       Eliza looks it up; default: the bundled character\n"
-	"  --characters=A,B     several characters: several agents in one process\n"
-	"  --non-interactive    no terminal chat, serve the REST API until SIGINT/SIGTERM\n"
-	"  --keep-serving       after the chat ends, keep serving the REST API and the\n"
-	"                       dashboard until SIGINT/SIGTERM\n"
-	"  --port N             REST API port (default SERVER_PORT, else 3000, moving up\n"
-	"                       when taken unless given here)\n"
-	"  --simulator          run teeliza's tappd simulator in this process on\n"
-	"                       127.0.0.1:8090 (a free port if taken) and point the TEE\n"
-	"                       plugin at it (DSTACK_SIMULATOR_ENDPOINT; TEE_MODE=LOCAL\n"
-	"                       when unset). SIMULATED attestation - not a TEE.\n"
-	"  --sim-state-dir DIR  the simulator's PKI (default $TEELIZA_SIM_STATE or\n"
-	"                       " START_SIM_STATE_DIR ")\n"
-	"  --sim-key-file FILE  the simulator's CA key, which every wallet derives from\n"
-	"                       (default: the public development key, tappd-simulator's\n"
-	"                       certs/app.key: the same wallets on every machine)\n"
-	"\n"
-	"settings (env, and the nearest .env file from the working directory up, as\n"
-	"  Eliza reads it; the environment wins over .env): SERVER_PORT, SERVER_HOST\n"
-	"  (default 0.0.0.0), API_TOKEN, EXPRESS_MAX_PAYLOAD (default 100kb),\n"
-	"  TEELIZA_MAX_FILE_SIZE (default 64mb), API_RATE_LIMIT (requests a minute per\n"
-	"  client; default off), API_MAX_CONNECTIONS, API_MAX_CONNECTIONS_PER_CLIENT,\n"
-	"  API_REQUEST_TIMEOUT, SQLITE_FILE (default data/db.sqlite), TEELIZA_PUBLIC_URL,\n"
-	"  TEE_MODE, WALLET_SECRET_SALT, TEE_KEY_SCHEME, DSTACK_SIMULATOR_ENDPOINT, and\n"
-	"  the model settings (OPENAI_API_KEY, REDPILL_API_KEY, ...; none: offline\n"
-	"  responder). They are all checked before any port is bound.\n"
-	"\n"
-	"exit codes: 0 ok, 3 a character file is invalid, 64 bad command line,\n"
-	"  74 a file could not be read or the port is taken, 78 bad configuration\n"
-	"  (.env, TEE_MODE, WALLET_SECRET_SALT, TEE_KEY_SCHEME, SERVER_PORT, model\n"
-	"  settings)\n";
-
 struct start_opts {
 	const char *character, *characters, *sim_state_dir, *sim_key_file;
-	long port;
+	uint64_t port; /* CLI_UNSET: SERVER_PORT or the default */
 	bool non_interactive, keep_serving, simulator;
+};
+
+static const struct cli_opt start_rows[] = {
+	CLI_OPT_STRING(struct start_opts, character, "character", 0, "=PATH",
+	               "a character file (Eliza's *.character.json), looked up as\n"
+	               "Eliza looks it up; default: the bundled character"),
+	CLI_OPT_STRING(struct start_opts, characters, "characters", 0, "=A,B",
+	               "several characters: several agents in one process"),
+	CLI_OPT_FLAG(struct start_opts, non_interactive, "non-interactive", 0,
+	             "no terminal chat, serve the REST API until SIGINT/SIGTERM"),
+	CLI_OPT_FLAG(struct start_opts, keep_serving, "keep-serving", 0,
+	             "after the chat ends, keep serving the REST API and the\n"
+	             "dashboard until SIGINT/SIGTERM"),
+	CLI_OPT_U64(struct start_opts, port, "port", 0, "N", 0, 65535, "bad port (0..65535): %s",
+	            "REST API port (default SERVER_PORT, else 3000, moving up\n"
+	            "when taken unless given here)"),
+	CLI_OPT_FLAG(struct start_opts, simulator, "simulator", 0,
+	             "run teeliza's tappd simulator in this process on\n"
+	             "127.0.0.1:8090 (a free port if taken) and point the TEE\n"
+	             "plugin at it (DSTACK_SIMULATOR_ENDPOINT; TEE_MODE=LOCAL\n"
+	             "when unset). SIMULATED attestation - not a TEE."),
+	CLI_OPT_STRING(struct start_opts, sim_state_dir, "sim-state-dir", 0, "DIR",
+	               "the simulator's PKI (default $TEELIZA_SIM_STATE or\n"
+	               START_SIM_STATE_DIR ")"),
+	CLI_OPT_STRING(struct start_opts, sim_key_file, "sim-key-file", 0, "FILE",
+	               "the simulator's CA key, which every wallet derives from\n"
+	               "(default: the public development key, tappd-simulator's\n"
+	               "certs/app.key: the same wallets on every machine)"),
+	CLI_OPT_HELP,
+	CLI_OPT_END,
+};
+
+static const struct cli_command start_cmd = {
+	.name = "start",
+	.usage = "usage: teeliza start [--character=PATH | --characters=PATH,PATH...]\n"
+	         "                     [--non-interactive | --keep-serving] [--port N]\n"
+	         "                     [--simulator [--sim-state-dir DIR] [--sim-key-file FILE]]\n"
+	         "\n"
+	         "Start one Eliza-compatible agent per character, serve Eliza's REST API\n"
+	         "(POST /<agent>/message, GET /agents, ...) and the dashboard (/dashboard), and\n"
+	         "chat with the first agent on the terminal: each line you type is a message,\n"
+	         "each reply is printed as 'Agent: <text>'; 'exit' or end of input ends the chat\n"
+	         "and, unless --keep-serving, the process (so links it printed stop working).\n"
+	         "Lines can be piped in. Log lines go to stderr. docs/AGENT.md describes the API\n"
+	         "and every setting.\n"
+	         "\n",
+	.usage_end = "\n"
+	             "settings (env, and the nearest .env file from the working directory up, as\n"
+	             "  Eliza reads it; the environment wins over .env): SERVER_PORT, SERVER_HOST\n"
+	             "  (default 0.0.0.0), API_TOKEN, EXPRESS_MAX_PAYLOAD (default 100kb),\n"
+	             "  TEELIZA_MAX_FILE_SIZE (default 64mb), API_RATE_LIMIT (requests a minute per\n"
+	             "  client; default off), API_MAX_CONNECTIONS, API_MAX_CONNECTIONS_PER_CLIENT,\n"
+	             "  API_REQUEST_TIMEOUT, SQLITE_FILE (default data/db.sqlite), TEELIZA_PUBLIC_URL,\n"
+	             "  TEE_MODE, WALLET_SECRET_SALT, TEE_KEY_SCHEME, DSTACK_SIMULATOR_ENDPOINT, and\n"
+	             "  the model settings (OPENAI_API_KEY, REDPILL_API_KEY, ...; none: offline\n"
+	             "  responder). They are all checked before any port is bound.\n"
+	             "\n"
+	             "exit codes: 0 ok, 3 a character file is invalid, 64 bad command line,\n"
+	             "  74 a file could not be read or the port is taken, 78 bad configuration\n"
+	             "  (.env, TEE_MODE, WALLET_SECRET_SALT, TEE_KEY_SCHEME, SERVER_PORT, model\n"
+	             "  settings)\n",
+	.opts = start_rows,
+	.col = 23,
+	.errors = CLI_COLON,
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -89,66 +106,26 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static int usage_error(const char *what, const char *arg)
-{
-	fprintf(stderr, "teeliza start: %s%s%s\nrun 'teeliza start --help' for the options\n", what,
-	        arg != NULL ? ": " : "", arg != NULL ? arg : "");
-	return EXIT_USAGE;
-}
-
-/* Returns -1 after --help, else an exit code (EXIT_OK to go on). */
+/* Returns CLI_HELP_SHOWN after --help, else an exit code (EXIT_OK to go on). */
 static int parse_opts(struct start_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"character", required_argument, NULL, 'c'},
-		{"characters", required_argument, NULL, 'C'},
-		{"non-interactive", no_argument, NULL, 'n'},
-		{"port", required_argument, NULL, 'p'},
-		{"simulator", no_argument, NULL, 's'},
-		{"sim-state-dir", required_argument, NULL, 'd'},
-		{"sim-key-file", required_argument, NULL, 'k'},
-		{"keep-serving", no_argument, NULL, 'K'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	uint64_t port;
-	int ch;
+	int rc, first;
 
 	memset(o, 0, sizeof(*o));
-	o->port = -1;
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': o->character = optarg; break;
-		case 'C': o->characters = optarg; break;
-		case 'n': o->non_interactive = true; break;
-		case 's': o->simulator = true; break;
-		case 'd': o->sim_state_dir = optarg; break;
-		case 'k': o->sim_key_file = optarg; break;
-		case 'K': o->keep_serving = true; break;
-		case 'p':
-			if (teeliza_parse_u64(&port, optarg, 0, 65535) != TEELIZA_OK)
-				return usage_error("bad port (0..65535)", optarg);
-			o->port = (long)port;
-			break;
-		case 'h':
-			fputs(start_usage, stdout);
-			return -1;
-		default:
-			return usage_error("unknown or incomplete option", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument", argv[optind]);
+	o->port = CLI_UNSET;
+	rc = cli_parse(&start_cmd, o, argc, argv, &first);
+	if (rc == EXIT_OK)
+		rc = cli_no_args(&start_cmd, argc, argv, first);
+	if (rc)
+		return rc;
 	if (o->character != NULL && o->characters != NULL)
-		return usage_error("give --character or --characters, not both", NULL);
+		return cli_usage_error(&start_cmd, "give --character or --characters, not both");
 	if (o->sim_state_dir != NULL && !o->simulator)
-		return usage_error("--sim-state-dir goes with --simulator", NULL);
+		return cli_usage_error(&start_cmd, "--sim-state-dir goes with --simulator");
 	if (o->sim_key_file != NULL && !o->simulator)
-		return usage_error("--sim-key-file goes with --simulator", NULL);
+		return cli_usage_error(&start_cmd, "--sim-key-file goes with --simulator");
 	if (o->keep_serving && o->non_interactive)
-		return usage_error("--keep-serving is for the chat; --non-interactive serves without one", NULL);
+		return cli_usage_error(&start_cmd, "--keep-serving is for the chat; --non-interactive serves without one");
 	return EXIT_OK;
 }
 
@@ -286,7 +263,7 @@ static int load_one(struct loaded *l, const char *path)
 	teeliza_err err;
 
 	if (l->n == START_MAX_CHARACTERS)
-		return usage_error("too many characters", NULL);
+		return cli_usage_error(&start_cmd, "too many characters");
 	err = agent_character_load(&l->c[l->n], &report, &resolved, path, NULL);
 	if (err) {
 		fprintf(stderr, "%s\n", report.len > 0 ? (const char *)report.data : teeliza_errmsg());
@@ -331,7 +308,7 @@ static int load_characters(struct loaded *l, const struct start_opts *o)
 	}
 	free(copy);
 	if (rc == EXIT_OK && l->n == 0)
-		rc = usage_error("no character path given", list);
+		rc = cli_usage_error(&start_cmd, "no character path given: %s", list);
 	if (rc != EXIT_OK)
 		loaded_free(l);
 	return rc;
@@ -578,7 +555,7 @@ int start_main(int argc, char **argv)
 
 	code = parse_opts(&o, argc, argv);
 	if (code)
-		return code < 0 ? EXIT_OK : code;
+		return code == CLI_HELP_SHOWN ? EXIT_OK : code;
 	memset(&ss, 0, sizeof(ss));
 	memset(&chars, 0, sizeof(chars));
 
@@ -603,7 +580,7 @@ int start_main(int argc, char **argv)
 	ac.port_fallback = true;
 	if (agent_api_config_from_env(&ac) != TEELIZA_OK)
 		return cli_fail("start", TEELIZA_ERR_CONFIG);
-	if (o.port >= 0) {
+	if (o.port != CLI_UNSET) {
 		ac.port = (uint16_t)o.port;
 		ac.port_fallback = false;
 	}

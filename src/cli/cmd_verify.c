@@ -1,13 +1,11 @@
 /* `teeliza verify QUOTE`: verify a TDX/SGX DCAP quote offline against collateral. */
-#include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "teeliza/dcap/quote.h"
 #include "teeliza/dcap/verify.h"
 #include "teeliza/common/encoding.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -17,51 +15,9 @@
 
 #define VERIFY_MAX_INPUT (8u << 20)
 
-static const char verify_usage[] =
-	"usage: teeliza verify QUOTE [--collateral FILE | --pccs-url URL] [--now UNIX]\n"
-	"                      [--trust-root PEM] [policy options] [--json]\n"
-	"\n"
-	"Verify a DCAP quote (TDX v4/v5, SGX v3/v4) offline: certificate chains and CRLs\n"
-	"up to the Intel SGX Root CA (pinned by fingerprint), TCB Info and QE Identity\n"
-	"signatures, QE report, quote signature, TCB level and status as Intel's QVL\n"
-	"computes it, TDX module identity, then the policy. QUOTE is a file or '-' for\n"
-	"stdin, holding the quote as binary, hex or 0x-hex. docs/VERIFY.md explains\n"
-	"every check and default.\n"
-	"\n"
-	"  --collateral FILE     collateral in dcap-qvl's JSON form (QuoteCollateralV3);\n"
-	"                        for simulator quotes `teeliza sim-root --collateral` makes it\n"
-	"  --pccs-url URL        fetch the collateral from a PCCS or Intel PCS, e.g.\n"
-	"                        " DCAP_PCCS_DEFAULT_URL " or " DCAP_INTEL_PCS_URL "\n"
-	"  --save-collateral F   write the fetched collateral to F (dcap-qvl JSON)\n"
-	"  --now UNIX            verify at this time (Unix seconds; default: the clock)\n"
-	"  --trust-root PEM      also trust this root CA (e.g. `teeliza sim-root`'s);\n"
-	"                        without it, simulator quotes are rejected\n"
-	"  --json                print the quote and the verdict as JSON\n"
-	"\n"
-	"policy (defaults in brackets):\n"
-	"  --accept LIST         acceptable TCB statuses, comma-separated [UpToDate,\n"
-	"                        SWHardeningNeeded,ConfigurationNeeded,\n"
-	"                        ConfigurationAndSWHardeningNeeded]; Revoked never is\n"
-	"  --allow-debug         accept a DEBUG TD or debug enclave [no]\n"
-	"  --allow-sept-ve       accept a TD without SEPT_VE_DISABLE (td_attributes\n"
-	"                        bit 28) [no: such a TD lets the host see EPT violations]\n"
-	"  --allow-service-td    accept a non-zero mr_service_td (TD 1.5) [no]\n"
-	"  --expired RULE        collateral past its nextUpdate: reject (fail) [reject],\n"
-	"                        untrusted (verify, then not trusted) or allow (flag only)\n"
-	"  --expect-report-data HEX   the 64-byte report_data the quote must carry\n"
-	"  --expect-app-data JSON     report_data = SHA-512(\"app-data:\" || JSON), as the\n"
-	"                        Eliza TEE plugin quotes its attestation JSON\n"
-	"  --expect-mrtd HEX     the TD's MRTD (48 bytes)\n"
-	"  --expect-rtmr N=HEX   RTMR N (0-3) must equal HEX (48 bytes); repeatable\n"
-	"\n"
-	"exit codes: 0 trusted under the policy, 1 genuine but not trusted (status or\n"
-	"  policy), 2 a verification check failed (including simulator roots and\n"
-	"  expectations), 3 bad input (unreadable quote, malformed collateral),\n"
-	"  64 bad command line, 69 PCCS unreachable, 74 a file could not be read\n";
-
 struct verify_opts {
 	const char *quote_path, *collateral, *pccs_url, *save_collateral, *trust_root, *app_data;
-	int64_t now;
+	uint64_t now; /* CLI_UNSET: the clock */
 	bool json;
 	dcap_policy policy;
 	uint8_t report_data[64];
@@ -69,39 +25,24 @@ struct verify_opts {
 	uint8_t rtmr[4][48];
 };
 
-static int usage_error(const char *fmt, ...) TEELIZA_PRINTF(1, 2);
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "teeliza verify: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nrun 'teeliza verify --help' for the options\n");
-	return EXIT_USAGE;
-}
-
-static int parse_hex_exact(uint8_t *out, size_t n, const char *text, const char *opt)
+static int parse_hex_exact(const struct cli_command *cmd, uint8_t *out, size_t n, const char *text, const char *opt)
 {
 	size_t got = 0;
 
-	if (teeliza_hex_decode(out, n, &got, text, strlen(text), true) != TEELIZA_OK || got != n) {
-		fprintf(stderr, "teeliza verify: %s needs exactly %zu bytes of hex\n", opt, n);
-		return EXIT_USAGE;
-	}
+	if (teeliza_hex_decode(out, n, &got, text, strlen(text), true) != TEELIZA_OK || got != n)
+		return cli_usage_message(cmd, "%s needs exactly %zu bytes of hex", opt, n);
 	return EXIT_OK;
 }
 
-static int parse_accept(uint32_t *out, const char *list)
+static int take_accept(const struct cli_command *cmd, void *opts, const char *list)
 {
+	struct verify_opts *o = opts;
 	char buf[512], *p, *end;
 	dcap_tcb_status s;
 
-	*out = 0;
+	o->policy.accepted = 0;
 	if (strlen(list) >= sizeof(buf))
-		return usage_error("--accept list too long: %s", list);
+		return cli_usage_error(cmd, "--accept list too long: %s", list);
 	memcpy(buf, list, strlen(list) + 1);
 	for (p = buf; *p; p = end) {
 		end = strchr(p, ',');
@@ -111,119 +52,146 @@ static int parse_accept(uint32_t *out, const char *list)
 			end = p + strlen(p);
 		if (*p == '\0')
 			continue;
-		if (dcap_tcb_status_parse(&s, p) != TEELIZA_OK) {
-			fprintf(stderr, "teeliza verify: --accept: %s\n", teeliza_errmsg());
-			return EXIT_USAGE;
-		}
-		*out |= DCAP_STATUS_BIT(s);
+		if (dcap_tcb_status_parse(&s, p) != TEELIZA_OK)
+			return cli_usage_message(cmd, "--accept: %s", teeliza_errmsg());
+		o->policy.accepted |= DCAP_STATUS_BIT(s);
 	}
 	return EXIT_OK;
 }
 
-static int parse_rtmr(struct verify_opts *o, const char *arg)
+static int take_rtmr(const struct cli_command *cmd, void *opts, const char *arg)
 {
+	struct verify_opts *o = opts;
 	unsigned n;
 
 	if (arg[0] < '0' || arg[0] > '3' || arg[1] != '=')
-		return usage_error("--expect-rtmr needs N=HEX with N 0..3, got '%s'", arg);
+		return cli_usage_error(cmd, "--expect-rtmr needs N=HEX with N 0..3, got '%s'", arg);
 	n = (unsigned)(arg[0] - '0');
-	if (parse_hex_exact(o->rtmr[n], 48, arg + 2, "--expect-rtmr"))
+	if (parse_hex_exact(cmd, o->rtmr[n], 48, arg + 2, "--expect-rtmr"))
 		return EXIT_USAGE;
 	o->policy.expect_rtmr[n] = o->rtmr[n];
 	return EXIT_OK;
 }
 
-static int parse_now(int64_t *out, const char *text)
+static int take_report_data(const struct cli_command *cmd, void *opts, const char *hex)
 {
-	uint64_t v;
+	struct verify_opts *o = opts;
 
-	if (teeliza_parse_u64(&v, text, 0, INT64_MAX) != TEELIZA_OK)
-		return usage_error("--now needs Unix seconds, got '%s'", text);
-	*out = (int64_t)v;
+	o->policy.expect_report_data = o->report_data;
+	return parse_hex_exact(cmd, o->report_data, 64, hex, "--expect-report-data");
+}
+
+static int take_mrtd(const struct cli_command *cmd, void *opts, const char *hex)
+{
+	struct verify_opts *o = opts;
+
+	o->policy.expect_mrtd = o->mrtd;
+	return parse_hex_exact(cmd, o->mrtd, 48, hex, "--expect-mrtd");
+}
+
+static int take_expired(const struct cli_command *cmd, void *opts, const char *rule)
+{
+	struct verify_opts *o = opts;
+
+	if (strcmp(rule, "reject") == 0)
+		o->policy.expired = DCAP_EXPIRED_REJECT;
+	else if (strcmp(rule, "untrusted") == 0)
+		o->policy.expired = DCAP_EXPIRED_UNTRUSTED;
+	else if (strcmp(rule, "allow") == 0)
+		o->policy.expired = DCAP_EXPIRED_ALLOW;
+	else
+		return cli_usage_error(cmd, "--expired must be reject, untrusted or allow, got '%s'", rule);
 	return EXIT_OK;
 }
 
+static const struct cli_opt verify_rows[] = {
+	CLI_OPT_STRING(struct verify_opts, collateral, "collateral", 0, "FILE",
+	               "collateral in dcap-qvl's JSON form (QuoteCollateralV3);\n"
+	               "for simulator quotes `teeliza sim-root --collateral` makes it"),
+	CLI_OPT_STRING(struct verify_opts, pccs_url, "pccs-url", 0, "URL",
+	               "fetch the collateral from a PCCS or Intel PCS, e.g.\n"
+	               DCAP_PCCS_DEFAULT_URL " or " DCAP_INTEL_PCS_URL),
+	CLI_OPT_STRING(struct verify_opts, save_collateral, "save-collateral", 0, "F",
+	               "write the fetched collateral to F (dcap-qvl JSON)"),
+	CLI_OPT_U64(struct verify_opts, now, "now", 0, "UNIX", 0, INT64_MAX, "--now needs Unix seconds, got '%s'",
+	            "verify at this time (Unix seconds; default: the clock)"),
+	CLI_OPT_STRING(struct verify_opts, trust_root, "trust-root", 0, "PEM",
+	               "also trust this root CA (e.g. `teeliza sim-root`'s);\n"
+	               "without it, simulator quotes are rejected"),
+	CLI_OPT_FLAG(struct verify_opts, json, "json", 0, "print the quote and the verdict as JSON"),
+	CLI_OPT_TEXT("\npolicy (defaults in brackets):"),
+	CLI_OPT_CALL("accept", 0, "LIST", take_accept,
+	             "acceptable TCB statuses, comma-separated [UpToDate,\n"
+	             "SWHardeningNeeded,ConfigurationNeeded,\n"
+	             "ConfigurationAndSWHardeningNeeded]; Revoked never is"),
+	CLI_OPT_FLAG(struct verify_opts, policy.allow_debug, "allow-debug", 0,
+	             "accept a DEBUG TD or debug enclave [no]"),
+	CLI_OPT_UNFLAG(struct verify_opts, policy.require_sept_ve_disable, "allow-sept-ve", 0,
+	               "accept a TD without SEPT_VE_DISABLE (td_attributes\n"
+	               "bit 28) [no: such a TD lets the host see EPT violations]"),
+	CLI_OPT_FLAG(struct verify_opts, policy.allow_service_td, "allow-service-td", 0,
+	             "accept a non-zero mr_service_td (TD 1.5) [no]"),
+	CLI_OPT_CALL("expired", 0, "RULE", take_expired,
+	             "collateral past its nextUpdate: reject (fail) [reject],\n"
+	             "untrusted (verify, then not trusted) or allow (flag only)"),
+	/* these two labels are wider than the column: their text starts further right, together */
+	{.name = "expect-report-data", .kind = CLI_CALL, .meta = "HEX", .call = take_report_data,
+	 .label = "--expect-report-data HEX  ", .help = "the 64-byte report_data the quote must carry"},
+	{.name = "expect-app-data", .kind = CLI_STRING, .offset = CLI_FIELD(struct verify_opts, app_data, const char *),
+	 .meta = "JSON", .label = "--expect-app-data JSON    ",
+	 .help = "report_data = SHA-512(\"app-data:\" || JSON), as the\n"
+	         "Eliza TEE plugin quotes its attestation JSON"},
+	CLI_OPT_CALL("expect-mrtd", 0, "HEX", take_mrtd, "the TD's MRTD (48 bytes)"),
+	CLI_OPT_CALL("expect-rtmr", 0, "N=HEX", take_rtmr, "RTMR N (0-3) must equal HEX (48 bytes); repeatable"),
+	CLI_OPT_HELP,
+	CLI_OPT_END,
+};
+
+static const struct cli_command verify_cmd = {
+	.name = "verify",
+	.usage = "usage: teeliza verify QUOTE [--collateral FILE | --pccs-url URL] [--now UNIX]\n"
+	         "                      [--trust-root PEM] [policy options] [--json]\n"
+	         "\n"
+	         "Verify a DCAP quote (TDX v4/v5, SGX v3/v4) offline: certificate chains and CRLs\n"
+	         "up to the Intel SGX Root CA (pinned by fingerprint), TCB Info and QE Identity\n"
+	         "signatures, QE report, quote signature, TCB level and status as Intel's QVL\n"
+	         "computes it, TDX module identity, then the policy. QUOTE is a file or '-' for\n"
+	         "stdin, holding the quote as binary, hex or 0x-hex. docs/VERIFY.md explains\n"
+	         "every check and default.\n"
+	         "\n",
+	.usage_end = "\n"
+	             "exit codes: 0 trusted under the policy, 1 genuine but not trusted (status or\n"
+	             "  policy), 2 a verification check failed (including simulator roots and\n"
+	             "  expectations), 3 bad input (unreadable quote, malformed collateral),\n"
+	             "  64 bad command line, 69 PCCS unreachable, 74 a file could not be read\n",
+	.opts = verify_rows,
+	.col = 24,
+};
+
+/* Returns CLI_HELP_SHOWN after --help, else an exit code (EXIT_OK to go on). */
 static int parse_opts(struct verify_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"collateral", required_argument, NULL, 'c'},
-		{"pccs-url", required_argument, NULL, 'u'},
-		{"save-collateral", required_argument, NULL, 'S'},
-		{"now", required_argument, NULL, 'n'},
-		{"trust-root", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, 'j'},
-		{"accept", required_argument, NULL, 'a'},
-		{"allow-debug", no_argument, NULL, 'D'},
-		{"allow-sept-ve", no_argument, NULL, 'V'},
-		{"allow-service-td", no_argument, NULL, 'T'},
-		{"expired", required_argument, NULL, 'E'},
-		{"expect-report-data", required_argument, NULL, 'R'},
-		{"expect-app-data", required_argument, NULL, 'A'},
-		{"expect-mrtd", required_argument, NULL, 'M'},
-		{"expect-rtmr", required_argument, NULL, 'm'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int ch, rc = EXIT_OK;
+	int rc, first;
 
 	memset(o, 0, sizeof(*o));
 	dcap_policy_init(&o->policy);
-	o->now = -1;
-	opterr = 0;
-	optind = 1;
-	while (rc == EXIT_OK && (ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': o->collateral = optarg; break;
-		case 'u': o->pccs_url = optarg; break;
-		case 'S': o->save_collateral = optarg; break;
-		case 'r': o->trust_root = optarg; break;
-		case 'j': o->json = true; break;
-		case 'D': o->policy.allow_debug = true; break;
-		case 'V': o->policy.require_sept_ve_disable = false; break;
-		case 'T': o->policy.allow_service_td = true; break;
-		case 'A': o->app_data = optarg; break;
-		case 'n': rc = parse_now(&o->now, optarg); break;
-		case 'a': rc = parse_accept(&o->policy.accepted, optarg); break;
-		case 'm': rc = parse_rtmr(o, optarg); break;
-		case 'R':
-			rc = parse_hex_exact(o->report_data, 64, optarg, "--expect-report-data");
-			o->policy.expect_report_data = o->report_data;
-			break;
-		case 'M':
-			rc = parse_hex_exact(o->mrtd, 48, optarg, "--expect-mrtd");
-			o->policy.expect_mrtd = o->mrtd;
-			break;
-		case 'E':
-			if (strcmp(optarg, "reject") == 0)
-				o->policy.expired = DCAP_EXPIRED_REJECT;
-			else if (strcmp(optarg, "untrusted") == 0)
-				o->policy.expired = DCAP_EXPIRED_UNTRUSTED;
-			else if (strcmp(optarg, "allow") == 0)
-				o->policy.expired = DCAP_EXPIRED_ALLOW;
-			else
-				rc = usage_error("--expired must be reject, untrusted or allow, got '%s'", optarg);
-			break;
-		case 'h':
-			fputs(verify_usage, stdout);
-			return -1;
-		default:
-			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
-		}
-	}
+	o->now = CLI_UNSET;
+	rc = cli_parse(&verify_cmd, o, argc, argv, &first);
 	if (rc != EXIT_OK)
 		return rc;
-	if (argc - optind != 1)
-		return usage_error("give exactly one QUOTE (a file, or - for stdin)");
-	o->quote_path = argv[optind];
+	if (argc - first != 1)
+		return cli_usage_error(&verify_cmd, "give exactly one QUOTE (a file, or - for stdin)");
+	o->quote_path = argv[first];
 	if ((o->collateral == NULL) == (o->pccs_url == NULL))
-		return usage_error("give exactly one of --collateral FILE or --pccs-url URL\n"
-		                   "(a quote from teeliza's simulator: `teeliza sim-root --collateral > coll.json` and\n"
-		                   "`teeliza sim-root > root.pem`, then --collateral coll.json --trust-root root.pem;\n"
-		                   "add --state-dir DIR to sim-root when the simulator had one)");
+		return cli_usage_error(&verify_cmd,
+		                       "give exactly one of --collateral FILE or --pccs-url URL\n"
+		                       "(a quote from teeliza's simulator: `teeliza sim-root --collateral > coll.json` and\n"
+		                       "`teeliza sim-root > root.pem`, then --collateral coll.json --trust-root root.pem;\n"
+		                       "add --state-dir DIR to sim-root when the simulator had one)");
 	if (o->save_collateral != NULL && o->pccs_url == NULL)
-		return usage_error("--save-collateral only goes with --pccs-url");
+		return cli_usage_error(&verify_cmd, "--save-collateral only goes with --pccs-url");
 	if (o->app_data != NULL && o->policy.expect_report_data != NULL)
-		return usage_error("give --expect-report-data or --expect-app-data, not both");
+		return cli_usage_error(&verify_cmd, "give --expect-report-data or --expect-app-data, not both");
 	return EXIT_OK;
 }
 
@@ -410,19 +378,19 @@ int verify_main(int argc, char **argv)
 	dcap_collateral *coll = NULL;
 	dcap_trust *trust = NULL;
 	dcap_result *res = NULL;
+	int64_t now;
 	int rc;
 
 	rc = parse_opts(&o, argc, argv);
 	if (rc != EXIT_OK)
-		return rc < 0 ? EXIT_OK : rc;
+		return rc == CLI_HELP_SHOWN ? EXIT_OK : rc;
 	if (o.app_data != NULL) {
 		rc = app_data_report(o.report_data, o.app_data);
 		if (rc)
 			return rc;
 		o.policy.expect_report_data = o.report_data;
 	}
-	if (o.now < 0)
-		o.now = (int64_t)time(NULL);
+	now = o.now == CLI_UNSET ? (int64_t)time(NULL) : (int64_t)o.now;
 	rc = read_quote(&quote, o.quote_path);
 	if (!rc)
 		rc = load_trust(&trust, o.trust_root);
@@ -435,7 +403,7 @@ int verify_main(int argc, char **argv)
 	}
 	if (!rc) {
 		/* The verdict in res says everything; its error code is the same story. */
-		teeliza_err verr = dcap_verify(res, quote.data, quote.len, coll, o.now, &o.policy, trust);
+		teeliza_err verr = dcap_verify(res, quote.data, quote.len, coll, now, &o.policy, trust);
 
 		(void)verr;
 		if (o.json) {

@@ -12,7 +12,7 @@
 
 #define SALT_FILE_MAX 65536
 
-int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, long timeout_ms, bool quiet)
+int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, uint64_t timeout_ms, bool quiet)
 {
 	const char *mode = getenv("TEE_MODE");
 	const char *sim = getenv("DSTACK_SIMULATOR_ENDPOINT");
@@ -46,7 +46,7 @@ int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, long 
 	}
 	tappd_client_init(c, &ep);
 	if (timeout_ms > 0)
-		c->timeout_ms = timeout_ms;
+		c->timeout_ms = (long)timeout_ms; /* at most 3600000 (--timeout) */
 	return EXIT_OK;
 }
 
@@ -163,18 +163,6 @@ int tee_cli_agent_id(char id[AGENT_UUID_BUFSZ], const char *cmd, const char *tex
 		        "  stringToUuid(\"%s\"), the id Eliza and `teeliza start` give a character of that name without an\n"
 		        "  \"id\" (names are case-sensitive here; GET /agents shows an agent's id)\n",
 		        cmd, text, id, text);
-	return EXIT_OK;
-}
-
-int tee_cli_parse_ms(long *out, const char *cmd, const char *text)
-{
-	uint64_t v;
-
-	if (teeliza_parse_u64(&v, text, 1, 3600000) != TEELIZA_OK) {
-		fprintf(stderr, "teeliza %s: --timeout wants milliseconds between 1 and 3600000, not '%s'\n", cmd, text);
-		return EXIT_USAGE;
-	}
-	*out = (long)v;
 	return EXIT_OK;
 }
 

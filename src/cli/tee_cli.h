@@ -7,6 +7,7 @@
 #define TEELIZA_TEE_CLI_H
 
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "teeliza/agent/uuid.h"
 #include "teeliza/tee/attest.h"
 #include "teeliza/tee/tappd.h"
@@ -14,12 +15,25 @@
 #include <jansson.h>
 #include <stdio.h>
 
-/* The options every tappd subcommand takes, as help text. */
-#define TEE_CLI_ENDPOINT_HELP                                                                          \
-	"  --endpoint URL|SOCKET  tappd to use: an http(s):// URL or a unix socket path\n"                 \
-	"                         (default: TEE_MODE and DSTACK_SIMULATOR_ENDPOINT as Eliza reads them;\n" \
-	"                         with neither set, http://localhost:8090)\n"                              \
-	"  --timeout MS           give up on tappd after MS milliseconds (default 30000)\n"
+/*
+ * The options every tappd subcommand takes, as rows of its table (cli_opts.h):
+ * --quiet, --endpoint and --timeout, into the fields quiet, endpoint and
+ * timeout_ms of its options struct T. Their help is aligned at column 25
+ * whatever the command's own column.
+ */
+#define TEE_CLI_ROWS(T)                                                                                        \
+	CLI_OPT_FLAG(T, quiet, "quiet", 'q', "no log lines on stderr"),                                            \
+	{.name = "endpoint", .kind = CLI_STRING, .offset = CLI_FIELD(T, endpoint, const char *), .meta = "URL|SOCKET", \
+	 .col = 25,                                                                                                \
+	 .help = "tappd to use: an http(s):// URL or a unix socket path\n"                                        \
+	         "(default: TEE_MODE and DSTACK_SIMULATOR_ENDPOINT as Eliza reads them;\n"                        \
+	         "with neither set, http://localhost:8090)"},                                                      \
+	{.name = "timeout", .kind = CLI_U64, .offset = CLI_FIELD(T, timeout_ms, uint64_t), .meta = "MS", .min = 1,  \
+	 .max = 3600000, .bad = "--timeout wants milliseconds between 1 and 3600000, not '%s'", .col = 25,         \
+	 .help = "give up on tappd after MS milliseconds (default 30000)"}
+
+/* How the tappd subcommands word a bad command line (cli_command.errors). */
+#define TEE_CLI_ERRORS CLI_HINT_OPTIONS_ONLY
 
 /* Each command lists only the exit codes it can end with. */
 #define TEE_CLI_ENV_HELP                                                                              \
@@ -34,7 +48,7 @@
  * the SDK's override line to stderr unless quiet. timeout_ms 0 = default.
  * Returns an exit code (EXIT_OK on success), having printed any error.
  */
-int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, long timeout_ms, bool quiet);
+int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, uint64_t timeout_ms, bool quiet);
 
 /*
  * The wallet salt: the file's contents when salt_file is given (one
@@ -58,9 +72,6 @@ int tee_cli_load_env(const char *cmd, bool quiet);
  * Returns an exit code.
  */
 int tee_cli_agent_id(char id[AGENT_UUID_BUFSZ], const char *cmd, const char *text, bool quiet);
-
-/* Parse a positive number of milliseconds for --timeout; EXIT_USAGE on junk. */
-int tee_cli_parse_ms(long *out, const char *cmd, const char *text);
 
 /* {"reportData","hashAlgorithm","quote","eventLog","rtmrs","timestamp"} for --json output; NULL on OOM. */
 json_t *tee_cli_attestation_json(const tee_attestation *a);

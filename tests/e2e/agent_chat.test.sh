@@ -13,33 +13,9 @@
 set -euo pipefail
 
 : "${TEELIZA:?path of the teeliza binary}"
-
-tmp=$(mktemp -d /tmp/teeliza-e2e-agent.XXXXXX)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fails=0
-fail() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
-check_eq() { # what got want
-	if [ "$2" != "$3" ]; then fail "$1: got '$2', want '$3'"; else echo "ok: $1"; fi
-}
-check_has() { # what haystack needle
-	if ! grep -qF -- "$3" <<<"$2"; then fail "$1: output lacks '$3'"; else echo "ok: $1"; fi
-}
-check_lacks() { # what haystack needle
-	if grep -qF -- "$3" <<<"$2"; then fail "$1: output has '$3'"; else echo "ok: $1"; fi
-}
+# shellcheck source=../lib/e2e.sh
+. "$(dirname "$0")/../lib/e2e.sh"
+e2e_setup agent
 
 # A clean environment: no model key (offline responder), no TEE settings but ours, loopback only.
 unset OPENAI_API_KEY REDPILL_API_KEY OLLAMA_SERVER_URL LOCAL_MODEL_URL LMSTUDIO_SERVER_URL API_TOKEN \
@@ -83,15 +59,8 @@ check_has "the attestation answer" "$out" "RA Quote"
 [ -n "$quote_id" ] || fail "no quote link in: $out"
 
 # ---- 2. the same wallets from `teeliza derive` against a simulator with the same keys ----
-"$TEELIZA" simulator -q -p 0 --state-dir "$tmp/sim" --dev-key >"$tmp/sim.out" 2>"$tmp/sim.err" &
-pids+=($!)
-port=""
-for _ in $(seq 1 100); do
-	port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out" 2>/dev/null || true)
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-[ -n "$port" ] || fail "simulator did not start: $(cat "$tmp/sim.err")"
+e2e_simulator sim --state-dir "$tmp/sim" --dev-key
+port=$sim_port
 for chain in solana evm; do
 	got=$(WALLET_SECRET_SALT="$salt" "$TEELIZA" derive --quiet --json --no-attest --agent-id "$agent_id" \
 		--chain "$chain" --scheme teeliza --endpoint "http://127.0.0.1:$port" | jq -r .address)
@@ -102,14 +71,8 @@ done
 # ---- 3. restart serving only the API (no TEE plugin now): the quote was persisted, and verifies ----
 "$TEELIZA" start --non-interactive >"$tmp/api.out" 2>"$tmp/api.log" &
 api_pid=$!
-pids+=($api_pid)
-api=""
-for _ in $(seq 1 100); do
-	api=$(sed -n 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/api.log")
-	[ -n "$api" ] && break
-	sleep 0.1
-done
-[ -n "$api" ] || fail "agent API did not start: $(cat "$tmp/api.log")"
+api=$(e2e_wait_line "$tmp/api.log" 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$api_pid") ||
+	fail "agent API did not start: $(cat "$tmp/api.log")"
 base="http://127.0.0.1:$api"
 check_eq "GET /hello" "$(curl -s "$base/hello")" '{"message":"Hello World!"}'
 curl -sf "$base/agents/$agent_id/attestations/$quote_id?format=bin" -o "$tmp/quote.bin" || fail "fetching the quote"
@@ -211,7 +174,7 @@ check_eq ".env: environment wins, exit 0" "$rc" 0
 check_has ".env: says what the environment kept" "$(cat "$tmp/env2.log")" \
 	"Loaded .env from $tmp/proj/.env: TEE_MODE (already in the environment, kept: WALLET_SECRET_SALT)"
 got=$(wallet_answer "$tmp/env2.out")
-if [ -n "$got" ] && [ "$got" != "$doc_sol $doc_evm" ]; then echo "ok: .env: the environment's salt is used"
+if [ -n "$got" ] && [ "$got" != "$doc_sol $doc_evm" ]; then ok ".env: the environment's salt is used"
 else fail ".env: environment's salt not used: '$got'"; fi
 chmod 0666 "$tmp/proj/.env"
 rc=0
@@ -229,12 +192,10 @@ check_lacks ".env error shows no value" "$(cat "$tmp/env4.log")" "unterminated"
 rm -f "$tmp/proj/.env"
 
 # ---- 7. settings are checked before anything is bound: a bad one leaves the port free, nothing said about listening ----
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-port_free() { python3 -c 'import socket,sys;s=socket.socket();s.bind(("127.0.0.1",int(sys.argv[1])))' "$1" 2>/dev/null; }
 preflight() { # what want_rc want_text "NAME=value ..." [start options...]
 	local what=$1 want=$2 text=$3 vars=$4 p rc=0
 	shift 4
-	p=$(free_port)
+	p=$(e2e_free_port)
 	# shellcheck disable=SC2086 # the settings are words on purpose
 	env $vars timeout 60 "$TEELIZA" start --non-interactive --simulator --port "$p" "$@" \
 		>"$tmp/pre.out" 2>"$tmp/pre.log" </dev/null || rc=$?
@@ -242,7 +203,7 @@ preflight() { # what want_rc want_text "NAME=value ..." [start options...]
 	check_has "$what: message" "$(cat "$tmp/pre.log")" "$text"
 	check_lacks "$what: the API was never bound" "$(cat "$tmp/pre.log")" "REST API bound"
 	check_lacks "$what: the simulator never started" "$(cat "$tmp/pre.log")" "Simulator (SIMULATED"
-	if port_free "$p"; then echo "ok: $what: port $p is free"; else fail "$what: port $p is taken"; fi
+	if e2e_port_free "$p"; then ok "$what: port $p is free"; else fail "$what: port $p is taken"; fi
 }
 preflight "bad TEE_MODE" 78 "Invalid TEE_MODE: BAD. Must be one of: LOCAL, DOCKER, PRODUCTION" \
 	"TEE_MODE=BAD WALLET_SECRET_SALT=s"
@@ -260,7 +221,6 @@ printf "what's your wallet address?\n" >"$tmp/ks.in"
 TEE_MODE=LOCAL WALLET_SECRET_SALT="$salt" "$TEELIZA" start --simulator --keep-serving <"$tmp/ks.in" \
 	>"$tmp/ks.out" 2>"$tmp/ks.log" &
 ks_pid=$!
-pids+=($ks_pid)
 for _ in $(seq 1 200); do
 	grep -q "still serving" "$tmp/ks.log" 2>/dev/null && break
 	kill -0 "$ks_pid" 2>/dev/null || break
@@ -282,8 +242,4 @@ rc=0
 timeout 60 "$TEELIZA" start --keep-serving --non-interactive >/dev/null 2>"$tmp/ks2.log" </dev/null || rc=$?
 check_eq "--keep-serving with --non-interactive is a usage error" "$rc" 64
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed" >&2
-	exit 1
-fi
-echo "all agent chat checks passed"
+e2e_finish "agent chat"

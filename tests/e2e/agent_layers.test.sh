@@ -11,6 +11,8 @@
 set -euo pipefail
 : "${TEELIZA_SRC:?}" "${TEELIZA_BUILD:?}"
 command -v nm >/dev/null || { echo "skip: no nm (binutils)"; exit 77; }
+# shellcheck source=../lib/e2e.sh
+. "$(dirname "$0")/../lib/e2e.sh"
 objdir="$TEELIZA_BUILD/CMakeFiles/teeliza.dir"
 objects() {
 	local src
@@ -22,22 +24,17 @@ objects() {
 		echo "$objdir/${src#"$TEELIZA_SRC"/}.o"
 	done
 }
-fails=0
 mapfile -t api < <(objects "$TEELIZA_SRC"/src/lib/agent/api/*.c)
 if ! out=$(python3 "$TEELIZA_SRC/scripts/call-graph.py" "${api[@]}"); then
-	echo "FAIL: the REST API's files call each other:" >&2
-	echo "$out" >&2
-	fails=$((fails + 1))
+	fail "the REST API's files call each other:"$'\n'"$out"
 else
-	echo "ok: no call cycle among the ${#api[@]} files of src/lib/agent/api"
+	ok "no call cycle among the ${#api[@]} files of src/lib/agent/api"
 fi
 mapfile -t agent < <(objects $(find "$TEELIZA_SRC/src/lib/agent" -name '*.c' | sort))
 if ! out=$(python3 "$TEELIZA_SRC/scripts/call-graph.py" --no-cycles --forbid '^tee_sim_' "${agent[@]}"); then
-	echo "FAIL: the agent uses the simulator:" >&2
-	echo "$out" >&2
-	fails=$((fails + 1))
+	fail "the agent uses the simulator:"$'\n'"$out"
 else
-	echo "ok: no symbol of the simulator used by the ${#agent[@]} files of src/lib/agent"
+	ok "no symbol of the simulator used by the ${#agent[@]} files of src/lib/agent"
 fi
 mapfile -t lib < <(objects $(find "$TEELIZA_SRC/src/lib" -name '*.c' | sort))
 if ! out=$(python3 "$TEELIZA_SRC/scripts/call-graph.py" "${lib[@]}"); then
@@ -48,9 +45,8 @@ else
 	echo "ok: no call cycle among the ${#lib[@]} files of src/lib"
 fi
 if grep -rn '#include "teeliza/sim/\|#include "sim/' "$TEELIZA_SRC/src/lib/agent" "$TEELIZA_SRC/include/teeliza/agent"; then
-	echo "FAIL: the agent includes the simulator's headers (above)" >&2
-	fails=$((fails + 1))
+	fail "the agent includes the simulator's headers (above)"
 else
-	echo "ok: no simulator header included by the agent"
+	ok "no simulator header included by the agent"
 fi
-[ "$fails" -eq 0 ]
+e2e_finish "agent layer"

@@ -4,26 +4,25 @@
 # `teeliza help CMD` prints exactly what `teeliza CMD --help` prints.
 set -euo pipefail
 : "${TEELIZA:?}" "${TEELIZA_SRC:?}"
+# shellcheck source=../lib/e2e.sh
+. "$(dirname "$0")/../lib/e2e.sh"
 want=$(bash "$TEELIZA_SRC/scripts/gen-cli-doc.sh" "$TEELIZA")
 if ! diff -u "$TEELIZA_SRC/docs/CLI.md" <(printf '%s\n' "$want"); then
 	echo "FAIL: docs/CLI.md is stale: run scripts/gen-cli-doc.sh build/teeliza > docs/CLI.md" >&2
 	exit 1
 fi
-echo "ok: docs/CLI.md matches the binary's help"
-fails=0
+ok "docs/CLI.md matches the binary's help"
 for cmd in $("$TEELIZA" --help | awk '/^commands:/{f=1;next} f && /^  [a-z]/{print $1}'); do
 	[ "$cmd" = version ] && continue
 	if ! own=$("$TEELIZA" "$cmd" --help); then
-		echo "FAIL: teeliza $cmd --help does not exit 0" >&2
-		fails=$((fails + 1))
+		fail "teeliza $cmd --help does not exit 0"
 	elif [ "$("$TEELIZA" help "$cmd")" != "$own" ]; then
-		echo "FAIL: 'teeliza help $cmd' differs from 'teeliza $cmd --help'" >&2
-		fails=$((fails + 1))
+		fail "'teeliza help $cmd' differs from 'teeliza $cmd --help'"
 	else
-		echo "ok: teeliza help $cmd"
+		ok "teeliza help $cmd"
 	fi
 done
 rc=0
 "$TEELIZA" help no-such-command >/dev/null 2>&1 || rc=$?
-if [ "$rc" != 64 ]; then echo "FAIL: 'teeliza help no-such-command' exits $rc, want 64" >&2; fails=$((fails + 1)); fi
-[ "$fails" -eq 0 ] || exit 1
+if [ "$rc" != 64 ]; then fail "'teeliza help no-such-command' exits $rc, want 64"; fi
+e2e_finish "CLI docs"

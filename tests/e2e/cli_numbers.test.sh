@@ -8,10 +8,10 @@ set -euo pipefail
 
 : "${TEELIZA:?path of the teeliza binary}"
 
-tmp=$(mktemp -d /tmp/teeliza-e2e-numbers.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=../lib/e2e.sh
+. "$(dirname "$0")/../lib/e2e.sh"
+e2e_setup numbers
 
-fails=0
 # expect CODE ARGS...: run teeliza ARGS and check its exit code.
 expect() {
 	local want=$1 got=0
@@ -19,10 +19,9 @@ expect() {
 	# A value wrongly accepted may start a server: give up after 30 s (exit 124).
 	timeout 30 "$TEELIZA" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null || got=$?
 	if [ "$got" != "$want" ]; then
-		echo "FAIL: teeliza $* exited $got, want $want: $(head -c 300 "$tmp/err")" >&2
-		fails=$((fails + 1))
+		fail "teeliza $* exited $got, want $want: $(head -c 300 "$tmp/err")"
 	else
-		echo "ok: teeliza $* -> $got"
+		ok "teeliza $* -> $got"
 	fi
 }
 
@@ -71,8 +70,4 @@ for port in 65536 -0 +0 " 0" "$wrap"; do
 	SERVER_PORT=$port expect 78 start --non-interactive
 done
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed" >&2
-	exit 1
-fi
-echo "all number checks passed"
+e2e_finish number

@@ -20,36 +20,11 @@ check="$src/tests/e2e/deploy_check.py"
 dockerfile="$src/deploy/Dockerfile"
 prefix=/usr/local
 
-tmp=$(mktemp -d /tmp/teeliza-e2e-deploy.XXXXXX)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=../lib/e2e.sh
+. "$src/tests/lib/e2e.sh"
+e2e_setup deploy
 # The non-root user must reach the installed binary and the app directory.
 chmod 0755 "$tmp"
-
-fails=0
-fail() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
-ok() { echo "ok: $*"; }
-check_rc() { # what want cmd...
-	local what=$1 want=$2 rc=0
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-	if [ "$rc" != "$want" ]; then
-		fail "$what: exit $rc, want $want ($(head -c 400 "$tmp/out" "$tmp/err" | tr '\n' ' '))"
-	else
-		ok "$what (exit $rc)"
-	fi
-}
 
 # ---- 1. the Dockerfile ----
 check_rc "Dockerfile: stages, platform, non-root user, volume, ports, health checks, commands" 0 \
@@ -130,7 +105,6 @@ start_as_user() { # log cmd...
 	shift
 	(cd "$app" && exec "${as_user[@]}" "$@") >"$log.out" 2>"$log.err" &
 	started=$!
-	pids+=("$started")
 }
 uid_of() { awk '/^Uid:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
@@ -138,14 +112,7 @@ uid_of() { awk '/^Uid:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 mapfile -d '' sim_cmd < <(python3 "$check" argv "$dockerfile" simulator cmd)
 start_as_user "$tmp/sim" "${image_env[@]}" SIMULATOR_PORT=0 "${sim_cmd[@]}"
 sim_pid=$started
-sim_port=""
-for _ in $(seq 1 100); do
-	sim_port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out" 2>/dev/null || true)
-	[ -n "$sim_port" ] && break
-	kill -0 "$sim_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if [ -z "$sim_port" ]; then
+if ! sim_port=$(e2e_wait_line "$tmp/sim.out" 's/^port \([0-9]*\)$/\1/p' "$sim_pid"); then
 	cat "$tmp/sim.err" >&2
 	echo "the simulator did not start as $user" >&2
 	exit 1
@@ -156,7 +123,7 @@ fi
 # The simulator target's HEALTHCHECK, as written in the Dockerfile: it probes
 # SIMULATOR_PORT, so it passes on the port served and fails on another.
 mapfile -d '' sim_health < <(python3 "$check" argv "$dockerfile" simulator health)
-closed_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+closed_port=$(e2e_free_port)
 check_rc "simulator HEALTHCHECK (${sim_health[*]}) with SIMULATOR_PORT=$sim_port" 0 \
 	"${as_user[@]}" "${image_env[@]}" "SIMULATOR_PORT=$sim_port" "${sim_health[@]}"
 check_rc "simulator HEALTHCHECK follows SIMULATOR_PORT (a closed port: unhealthy)" 1 \
@@ -223,7 +190,7 @@ character=$(sed -n 's/.*"--character=\([^"]*\)".*/\1/p' "$src/deploy/docker-comp
 [ -n "$character" ] && [ -f "$app/$character" ] && ok "cloud manifest's character $character is in the image" ||
 	fail "cloud manifest's character '$character' is not installed"
 if "$bin" --help | grep -q '^  start '; then
-	agent_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	agent_port=$(e2e_free_port)
 	salt="deploy-test-salt-$$-do-not-log"
 	mapfile -d '' agent_cmd < <(python3 "$check" argv "$dockerfile" agent cmd)
 	agent_env=("${image_env[@]}" SERVER_HOST=127.0.0.1 "SERVER_PORT=$agent_port" "SQLITE_FILE=$app/data/db.sqlite"
@@ -365,8 +332,4 @@ else
 	fail "deploy/footprint.sh failed: $(head -c 300 "$tmp/err")"
 fi
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed" >&2
-	exit 1
-fi
-echo "all deploy checks passed"
+e2e_finish deploy

@@ -7,24 +7,10 @@
 set -euo pipefail
 
 : "${TEELIZA:?path of the teeliza binary}"
-
-tmp=$(mktemp -d /tmp/teeliza-e2e-salt.XXXXXX)
+# shellcheck source=../lib/e2e.sh
+. "$(dirname "$0")/../lib/e2e.sh"
+e2e_setup salt
 pid=""
-cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fails=0
-fail() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
-ok() { echo "ok: $*"; }
 
 # Wait (at most 60 s) until the log holds $1 $2 times.
 wait_log() {
@@ -72,8 +58,4 @@ wait "$pid" 2>/dev/null || true
 pid=""
 if grep -qF -- "$salt" "$tmp/agent.log" "$tmp/agent.out"; then fail "the salt was logged"; else ok "the salt is never logged"; fi
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed" >&2
-	exit 1
-fi
-echo "all salt checks passed"
+e2e_finish salt

@@ -8,42 +8,9 @@ set -euo pipefail
 
 : "${TEELIZA:?path of the teeliza binary}"
 : "${TEELIZA_VECTORS:?path of tests/vectors}"
-
-tmp=$(mktemp -d /tmp/teeliza-e2e-tee.XXXXXX)
-sim_pid=""
-cleanup() {
-	if [ -n "$sim_pid" ]; then
-		kill "$sim_pid" 2>/dev/null || true
-		wait "$sim_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fails=0
-fail() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
-check_eq() { # what got want
-	if [ "$2" != "$3" ]; then fail "$1: got '$2', want '$3'"; else echo "ok: $1"; fi
-}
-check_has() { # what haystack needle
-	if ! grep -qF -- "$3" <<<"$2"; then fail "$1: output lacks '$3'"; else echo "ok: $1"; fi
-}
-check_lacks() { # what haystack needle
-	if grep -qF -- "$3" <<<"$2"; then fail "$1: output has '$3'"; else echo "ok: $1"; fi
-}
-check_rc() { # what want cmd...
-	local what=$1 want=$2 rc=0
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-	if [ "$rc" != "$want" ]; then
-		fail "$what: exit $rc, want $want (stderr: $(head -c 300 "$tmp/err"))"
-	else
-		echo "ok: $what (exit $rc: $(head -n 1 "$tmp/err"))"
-	fi
-}
+# shellcheck source=../lib/e2e.sh
+. "$(dirname "$0")/../lib/e2e.sh"
+e2e_setup tee
 
 # A value from plugin-tee.json's derive_hkdf_sim entry for a path.
 vector() { # path key
@@ -55,17 +22,8 @@ vector() { # path key
 
 # ---- the simulator, on a free port and a unix socket, with tappd-simulator's public CA key ----
 sock="$tmp/tappd.sock"
-"$TEELIZA" simulator -q -p 0 --state-dir "$tmp/state" --socket "$sock" \
-	--key-file "$TEELIZA_VECTORS/tappd-simulator-app.key" >"$tmp/sim.out" 2>"$tmp/sim.err" &
-sim_pid=$!
-port=""
-for _ in $(seq 1 100); do
-	port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out" 2>/dev/null || true)
-	[ -n "$port" ] && [ -S "$sock" ] && break
-	kill -0 "$sim_pid" 2>/dev/null || { cat "$tmp/sim.err" >&2; echo "simulator died" >&2; exit 1; }
-	sleep 0.1
-done
-[ -n "$port" ] || { echo "simulator did not start" >&2; exit 1; }
+e2e_simulator sim --state-dir "$tmp/state" --socket "$sock" --key-file "$TEELIZA_VECTORS/tappd-simulator-app.key"
+port=$sim_port
 url="http://127.0.0.1:$port"
 echo "simulator on $url and $sock"
 
@@ -152,7 +110,7 @@ out=$("$TEELIZA" info --endpoint "$url" --json --quiet)
 check_has "info --json decodes tcb_info" "$out" "\"rtmr0\":"
 
 # ---- bad input: each a clear message and its documented exit code ----
-closed=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || echo 9)
+closed=$(e2e_free_port)
 check_rc "missing salt" 78 "$TEELIZA" derive --endpoint "$url" --agent-id "$agent"
 check_has "missing salt message" "$(cat "$tmp/err")" "WALLET_SECRET_SALT"
 check_rc "empty salt" 78 env WALLET_SECRET_SALT= "$TEELIZA" derive --endpoint "$url" --agent-id "$agent"
@@ -300,8 +258,4 @@ check_has "simulator on a taken port hints at --port" "$(cat "$tmp/err")" "pass 
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"path":"my-wallet-salt"}' "$url/prpc/DeriveKey" || true)
 check_eq "the simulator answers /prpc/DeriveKey without the Tappd. prefix" "$code" 200
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed" >&2
-	exit 1
-fi
-echo "all tee CLI checks passed"
+e2e_finish "tee CLI"

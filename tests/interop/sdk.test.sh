@@ -19,26 +19,12 @@ mapfile -t specs < <(node -e 'for (const [n, v] of Object.entries(require(proces
 	"$here/package.json")
 npm_install_pinned "$mods" "${specs[@]}"
 
-tmp=$(mktemp -d /tmp/teeliza-sdk.XXXXXX)
-sim_pid=""
-cleanup() {
-	[ -n "$sim_pid" ] && { kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; }
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
+# shellcheck source=../lib/e2e.sh
+. "$TEELIZA_SRC/tests/lib/e2e.sh"
+e2e_setup sdk
 sock="$tmp/tappd.sock"
-"$TEELIZA" simulator -q -p 0 --state-dir "$tmp/state" --socket "$sock" \
-	--key-file "$TEELIZA_VECTORS/tappd-simulator-app.key" >"$tmp/sim.out" 2>"$tmp/sim.err" &
-sim_pid=$!
-port=""
-for _ in $(seq 1 100); do
-	port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/sim.out" 2>/dev/null || true)
-	[ -n "$port" ] && [ -S "$sock" ] && break
-	kill -0 "$sim_pid" 2>/dev/null || { cat "$tmp/sim.err" >&2; exit 1; }
-	sleep 0.1
-done
-[ -n "$port" ] || { echo "simulator did not start" >&2; exit 1; }
+e2e_simulator sim --state-dir "$tmp/state" --socket "$sock" --key-file "$TEELIZA_VECTORS/tappd-simulator-app.key"
+port=$sim_port
 
 # The SDK lets this override any endpoint; make sure nothing leaks in.
 unset DSTACK_SIMULATOR_ENDPOINT TEE_MODE

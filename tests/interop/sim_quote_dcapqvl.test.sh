@@ -16,27 +16,12 @@ command -v node >/dev/null || { echo "FAIL: node is required (scripts/install-de
 . "$(dirname "$0")/../lib/npm_install.sh"
 npm_install_pinned "$NODE_DIR" "@phala/dcap-qvl@$DCAPQVL_VERSION"
 
-work=$(mktemp -d /tmp/sim_quote_dcapqvl.XXXXXX)
-sim_pid=
-cleanup() {
-	if [ -n "$sim_pid" ]; then
-		kill "$sim_pid" 2>/dev/null || true
-		wait "$sim_pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$TEELIZA" simulator --port 0 --state-dir "$work/state" --quiet >"$work/sim.out" 2>"$work/sim.err" &
-sim_pid=$!
-port=
-for _ in $(seq 100); do
-	port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' "$work/sim.out" 2>/dev/null || true)
-	[ -n "$port" ] && break
-	kill -0 "$sim_pid" 2>/dev/null || { cat "$work/sim.err" >&2; exit 1; }
-	sleep 0.1
-done
-[ -n "$port" ] || { echo "simulator did not print its port" >&2; exit 1; }
+# shellcheck source=../lib/e2e.sh
+. "$(dirname "$0")/../lib/e2e.sh"
+e2e_setup dcapqvl
+work=$tmp
+e2e_simulator sim --state-dir "$work/state"
+port=$sim_port
 
 # "hello world" as hex; the simulator hashes it as tappd does: SHA-512("app-data:" ‖ data)
 curl -sf -X POST "http://127.0.0.1:$port/prpc/Tappd.TdxQuote" \
