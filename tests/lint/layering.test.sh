@@ -53,17 +53,6 @@ END
 # reported below, without its line number. Delete a line when its fix lands: a line that no
 # longer matches a violation fails the check, so this list cannot go stale.
 PENDING=$(cat <<'END'
-# the runtime calls the TEE plugin instead of owning the plugin interface it implements: i9-core
-include/teeliza/agent/runtime.h: runtime may not use the type of tee_plugin (struct agent_tee)
-src/lib/agent/runtime/runtime.c: runtime may not call tee_plugin (agent_tee_free)
-src/lib/agent/runtime/runtime.c: runtime may not call tee_plugin (agent_tee_actions)
-src/lib/agent/runtime/runtime.c: runtime may not call tee_plugin (agent_tee_config_for_character)
-src/lib/agent/runtime/runtime.c: runtime may not call tee_plugin (agent_tee_config_enabled)
-src/lib/agent/runtime/runtime.c: runtime may not call tee_plugin (agent_tee_start)
-src/lib/agent/runtime/runtime_state.c: runtime may not call tee_plugin (agent_tee_provider_text)
-# a model provider uses the runtime (agent_host_is_loopback), closing a model <-> runtime cycle: i9-core
-src/lib/agent/model/model_openai.c: model may not include runtime (agent/runtime/runtime_internal.h)
-src/lib/agent/model/model_openai.c: model may not call runtime (agent_host_is_loopback)
 END
 )
 # --------------------------------------------------------------------------------------------------
