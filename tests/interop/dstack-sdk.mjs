@@ -151,8 +151,9 @@ await checkThrows('a socket path that does not exist', () => new DstackClient('/
 for (let i = 0; i < 12; i++) {
   // Non-ASCII paths only over TCP: over a socket the SDK writes the UTF-16 length
   // as Content-Length, which a real agent also reads short.
-  const path = i === 0 ? '' : randText(40, where === 'TCP');
-  const purpose = i === 1 ? '' : randText(20, where === 'TCP');
+  // A NUL is text to dstack (serde_json), so it is part of the path and the purpose.
+  const path = i === 0 ? '' : i === 2 ? `a\u0000${randText(10, false)}` : randText(40, where === 'TCP');
+  const purpose = i === 1 ? '' : i === 2 ? 'p\u0000' : randText(20, where === 'TCP');
   const algorithm = ['secp256k1', 'ed25519', 'k256', ''][i % 4];
   const what = `getKey(${JSON.stringify(path)}, ${JSON.stringify(purpose)}, ${JSON.stringify(algorithm)})`;
   const r = await client.getKey(path, purpose, algorithm);

@@ -207,6 +207,35 @@ static void test_getkey_table_over_http(void **state)
 		}
 }
 
+/* A NUL inside path or purpose is text like any other for dstack (serde_json reads
+ * "\u0000" into a Rust String): the key is HKDF over the path's bytes, NUL included,
+ * and the chain signs "purpose:pubkey" with its NUL. The SDK sends what JSON.stringify
+ * writes for such a string. */
+static void test_getkey_nul_in_path(void **state)
+{
+	static const char *const where[] = {"dstack", "tcp"};
+	size_t w;
+
+	(void)state;
+	for (w = 0; w < 2; w++) {
+		struct reply r;
+		json_t *j;
+
+		request(&r, where[w], "POST", "/GetKey", "{\"path\":\"a\\u0000b\",\"purpose\":\"p\\u0000\",\"algorithm\":\"secp256k1\"}");
+		assert_int_equal(r.status, 200);
+		j = reply_json(&r);
+		/* HKDF-SHA256(salt "RATLS", dstack's simulator k256_key, "a\0b") */
+		assert_string_equal(jstr(j, "key"), "8b22c6d8589ecea694e6d0be3b9ee9990bcb79cf9defef0b48655a397dd8e1df");
+		json_decref(j);
+		free(r.body);
+		/* fields read as C text still refuse it, saying why */
+		request(&r, where[w], "POST", "/GetTlsKey", "{\"subject\":\"a\\u0000b\"}");
+		assert_int_equal(r.status, 400);
+		assert_non_null(strstr(r.body, "invalid field \\\"subject\\\": a NUL character is not allowed here"));
+		free(r.body);
+	}
+}
+
 /* Which service answers which path on which listener. */
 static void test_routes_per_listener(void **state)
 {
@@ -417,6 +446,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_getkey_table_over_http),
+		cmocka_unit_test(test_getkey_nul_in_path),
 		cmocka_unit_test(test_routes_per_listener),
 		cmocka_unit_test(test_socket_files),
 		cmocka_unit_test(test_same_socket_refused),
