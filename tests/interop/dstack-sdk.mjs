@@ -14,6 +14,7 @@
 //   --appkeys FILE      the appkeys.json it was started with (then keys are
 //                       recomputed from its k256_key and the §1.9 table checked)
 //   --tappd EP          a tappd endpoint of the same simulator, for TappdClient
+//   --app-name NAME     the app name of its --compose file (checked in Info)
 //   --seed N            seed of the random paths/purposes/data (printed on failure)
 // Prints one "ok: …" line per check, "FAIL: …" on a mismatch; exits 1 if any failed.
 import crypto from 'node:crypto';
@@ -286,6 +287,7 @@ for (let i = 0; i < 3; i++) {
 const info = await client.info();
 const tcb = info.tcb_info;
 check('info(): app_id = the app id printed at start', info.app_id, hex(appId));
+if (opts['app-name']) check('info(): app_name = the compose\'s name', info.app_name, opts['app-name']);
 checkTrue('info(): tcb_info parsed into an object with the registers',
   typeof tcb === 'object' && ['mrtd', 'rtmr0', 'rtmr1', 'rtmr2', 'rtmr3'].every((k) => /^[0-9a-f]{96}$/.test(tcb[k])));
 check('info(): tcb_info.compose_hash = compose_hash', tcb.compose_hash, info.compose_hash);

@@ -61,8 +61,13 @@ run_sdk() {
 	e2e_stop_jobs
 }
 
-extra=() want_root=""
-run_sdk own-root
+# An app-compose.json whose name is not ASCII (written in the deterministic JSON of the SDK's
+# getComposeHash, so both hashes agree): Info's answer then holds UTF-8, which the SDK's
+# unix-socket reader only sees whole when the connection ends.
+printf '{"docker_compose_file":"services: {}\\n","manifest_version":2,"name":"caf\xc3\xa9 \xe2\x98\x95 app","runner":"docker-compose"}' \
+	>"$tmp/app-compose.json"
+extra=(--app-name "café ☕ app") want_root=""
+run_sdk own-root --compose "$tmp/app-compose.json"
 extra=(--appkeys "$TEELIZA_VECTORS/dstack-simulator-appkeys.json")
 want_root=0321529e458424ab1f710a3a57ec4dad2fb195ddca572f7469242ba6c7563085b6
 run_sdk dstack-appkeys --appkeys "$TEELIZA_VECTORS/dstack-simulator-appkeys.json"
