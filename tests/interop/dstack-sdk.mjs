@@ -326,6 +326,18 @@ for (const [usageRaTls, altNames] of [[true, ['app.example', 'localhost']], [fal
   check(`${what}: asUint8Array() is the key's DER`, hex(t.asUint8Array()), hex(key.export({ type: 'pkcs8', format: 'der' })));
 }
 
+{
+  // The newer options (the SDK probes /Version first, then sends them): the validity asked for.
+  // (withAppInfo: true is refused by the simulator, which does not issue dstack's app-info
+  // extension; docs/SIMULATED-QUOTES.md.)
+  const notBefore = 1767225600, notAfter = notBefore + 86400 * (1 + randInt(365));
+  const t = await client.getTlsKey({ subject: 'sdk-validity', notBefore, notAfter, withAppInfo: false });
+  const leaf = new crypto.X509Certificate(t.certificate_chain[0]);
+  check('getTlsKey({notBefore, notAfter, withAppInfo: false}): the validity asked for',
+    [Date.parse(leaf.validFrom) / 1000, Date.parse(leaf.validTo) / 1000], [notBefore, notAfter]);
+  checkTrue('getTlsKey({notBefore, notAfter}): the leaf certifies the key', leaf.checkPrivateKey(crypto.createPrivateKey(t.key)));
+}
+
 // ---- Sign / Verify ---------------------------------------------------------------
 for (const algorithm of ['secp256k1', 'ed25519', 'secp256k1_prehashed']) {
   const data = algorithm === 'secp256k1_prehashed' ? randBytes(32) : (rand() < 0.5 ? randText(30, false) : randBytes(randInt(200)));
