@@ -15,6 +15,7 @@
 //                       recomputed from its k256_key and the §1.9 table checked)
 //   --tappd EP          a tappd endpoint of the same simulator, for TappdClient
 //   --app-name NAME     the app name of its --compose file (checked in Info)
+//   --app-id-from-compose yes   it was started without --app-id or app keys
 //   --seed N            seed of the random paths/purposes/data (printed on failure)
 // Prints one "ok: …" line per check, "FAIL: …" on a mismatch; exits 1 if any failed.
 import crypto from 'node:crypto';
@@ -288,6 +289,8 @@ const info = await client.info();
 const tcb = info.tcb_info;
 check('info(): app_id = the app id printed at start', info.app_id, hex(appId));
 if (opts['app-name']) check('info(): app_name = the compose\'s name', info.app_name, opts['app-name']);
+if (opts['app-id-from-compose'] === 'yes')
+  check('info(): without --app-id, app_id = the first 20 bytes of compose_hash (as dstack)', info.app_id, info.compose_hash.slice(0, 40));
 checkTrue('info(): tcb_info parsed into an object with the registers',
   typeof tcb === 'object' && ['mrtd', 'rtmr0', 'rtmr1', 'rtmr2', 'rtmr3'].every((k) => /^[0-9a-f]{96}$/.test(tcb[k])));
 check('info(): tcb_info.compose_hash = compose_hash', tcb.compose_hash, info.compose_hash);

@@ -66,7 +66,7 @@ run_sdk() {
 # unix-socket reader only sees whole when the connection ends.
 printf '{"docker_compose_file":"services: {}\\n","manifest_version":2,"name":"caf\xc3\xa9 \xe2\x98\x95 app","runner":"docker-compose"}' \
 	>"$tmp/app-compose.json"
-extra=(--app-name "café ☕ app") want_root=""
+extra=(--app-name "café ☕ app" --app-id-from-compose yes) want_root=""
 run_sdk own-root --compose "$tmp/app-compose.json"
 extra=(--appkeys "$TEELIZA_VECTORS/dstack-simulator-appkeys.json")
 want_root=0321529e458424ab1f710a3a57ec4dad2fb195ddca572f7469242ba6c7563085b6
