@@ -4,6 +4,10 @@
 #
 #   npm_install_pinned DIR NAME@VERSION...
 #
+# A spec may be an npm alias, ALIAS@npm:NAME@VERSION (package.json's
+# "ALIAS": "npm:NAME@VERSION"): NAME installed as DIR/node_modules/ALIAS,
+# so two versions of one package can sit side by side.
+#
 # Installs the packages, at exactly those versions, into DIR/node_modules (DIR
 # is under the build directory, which git ignores); packages already there at
 # those versions are not asked for again. When npm fails, npm's own output is
@@ -19,6 +23,7 @@ npm_install_pinned() {
 	fi
 	for spec in "$@"; do
 		name=${spec%@*}
+		name=${name%%@npm:*}
 		version=${spec##*@}
 		case $version in
 		[0-9]*.[0-9]*.[0-9]*) ;;
@@ -42,6 +47,7 @@ npm_install_pinned() {
 	fi
 	for spec in "${missing[@]}"; do
 		name=${spec%@*}
+		name=${name%%@npm:*}
 		have=$(node -p "require(process.argv[1]).version" "$dir/node_modules/$name/package.json" 2>/dev/null || true)
 		if [ "$have" != "${spec##*@}" ]; then
 			echo "FAIL: after npm install, $dir/node_modules/$name is at '${have:-nothing}', not ${spec##*@}" >&2
