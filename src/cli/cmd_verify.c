@@ -200,12 +200,12 @@ static const struct cli_opt verify_rows[] = {
 	CLI_OPT_TEXT("\napp identity (dstack; each needs --event-log, read from\n"
 	             "the events before system-ready, docs/VERIFIABILITY.md):"),
 	{.name = "expect-compose-hash", .kind = CLI_CALL, .meta = "HEX", .call = take_compose_hash,
-	 .label = "--expect-compose-hash HEX ", .help = "SHA-256 of app-compose.json (`teeliza compose-hash`)"},
+	 .label = "--expect-compose-hash HEX  ", .help = "SHA-256 of app-compose.json (`teeliza compose-hash`)"},
 	CLI_OPT_CALL("expect-app-id", 0, "HEX", take_app_id, "the app id (20 bytes)"),
 	{.name = "expect-os-image-hash", .kind = CLI_CALL, .meta = "HEX", .call = take_os_image_hash,
-	 .label = "--expect-os-image-hash HEX", .help = "the OS image hash (32 bytes)"},
+	 .label = "--expect-os-image-hash HEX ", .help = "the OS image hash (32 bytes)"},
 	{.name = "expect-key-provider", .kind = CLI_CALL, .meta = "ID", .call = take_key_provider,
-	 .label = "--expect-key-provider ID ",
+	 .label = "--expect-key-provider ID   ",
 	 .help = "the key provider's id (hex; a KMS's root public key),\n"
 	         "or its whole payload, JSON text starting with '{'"},
 	CLI_OPT_HELP,
