@@ -96,11 +96,13 @@ teeliza_err tee_app_identity_check(tee_app_identity *id, const char *event_log, 
  * The same on a DCAP verdict: when res is TRUSTED or UNTRUSTED for a TDX
  * quote, run tee_app_identity_check against the quote's RTMR3 and, on
  * failure, turn res into FAILED (dcap_result_fail) with failure event_log
- * (steps 1–2) or app_identity (steps 3–4) and the message as reason. An
+ * (steps 1–3: the log is malformed or not the quote's) or app_identity
+ * (step 4: a field absent or different) and the message as reason. An
  * SGX quote with an event log or a policy fails as app_identity ("not a
  * TDX quote"). A res already FAILED is left alone. Returns what
  * tee_app_identity_check returned (TEELIZA_OK when not run). *id_read says
- * whether *id holds an identity (step 3 passed).
+ * whether *id holds an identity (step 3 passed; also on an app_identity
+ * failure, to show what the log does hold).
  */
 teeliza_err tee_verify_app_identity(dcap_result *res, tee_app_identity *id, bool *id_read, const char *event_log,
                                     size_t len, const tee_identity_policy *policy) TEELIZA_WARN_UNUSED;

@@ -182,8 +182,9 @@ static teeliza_err check_key_provider(const tee_app_identity *id, const char *wa
 	                         id->key_provider_id, id->key_provider_name[0] ? id->key_provider_name : "no name", want);
 }
 
-teeliza_err tee_app_identity_check(tee_app_identity *id, const char *event_log, size_t len,
-                                   const uint8_t rtmr3[TEE_RTMR_LEN], const tee_identity_policy *policy)
+/* tee_app_identity_check, saying in *read whether the identity was read (so a failure is the policy's). */
+static teeliza_err check_steps(tee_app_identity *id, bool *read, const char *event_log, size_t len,
+                               const uint8_t rtmr3[TEE_RTMR_LEN], const tee_identity_policy *policy)
 {
 	tee_app_identity local;
 	tee_dstack_events ev;
@@ -191,6 +192,7 @@ teeliza_err tee_app_identity_check(tee_app_identity *id, const char *event_log, 
 	teeliza_err err;
 
 	assert(rtmr3 != NULL && (event_log != NULL || len == 0));
+	*read = false;
 	if (id == NULL)
 		id = &local;
 	memset(id, 0, sizeof(*id));
@@ -208,6 +210,7 @@ teeliza_err tee_app_identity_check(tee_app_identity *id, const char *event_log, 
 	}
 	err = tee_app_identity_read(id, &ev);
 	tee_dstack_events_free(&ev);
+	*read = err == TEELIZA_OK;
 	if (err || policy == NULL)
 		return err;
 	err = check_bytes(id->has_app_id, id->app_id, policy->expect_app_id, 20, "app-id");
@@ -219,6 +222,14 @@ teeliza_err tee_app_identity_check(tee_app_identity *id, const char *event_log, 
 	if (!err)
 		err = check_key_provider(id, policy->expect_key_provider);
 	return err;
+}
+
+teeliza_err tee_app_identity_check(tee_app_identity *id, const char *event_log, size_t len,
+                                   const uint8_t rtmr3[TEE_RTMR_LEN], const tee_identity_policy *policy)
+{
+	bool read;
+
+	return check_steps(id, &read, event_log, len, rtmr3, policy);
 }
 
 teeliza_err tee_verify_app_identity(dcap_result *res, tee_app_identity *id, bool *id_read, const char *event_log,
@@ -238,13 +249,10 @@ teeliza_err tee_verify_app_identity(dcap_result *res, tee_app_identity *id, bool
 	if (event_log == NULL)
 		return dcap_result_fail(res, DCAP_FAIL_EVENT_LOG, TEELIZA_ERR_VERIFY,
 		                        "app identity: no event log given, so the quote's RTMR3 says nothing readable");
-	err = tee_app_identity_check(id, event_log, len, res->quote.body.td.rtmr[3], policy);
-	if (!err) {
-		*id_read = true;
+	err = check_steps(id, id_read, event_log, len, res->quote.body.td.rtmr[3], policy);
+	if (!err)
 		return TEELIZA_OK;
-	}
 	snprintf(detail, sizeof(detail), "%s", teeliza_errmsg());
-	*id_read = strncmp(detail, "app identity:", 13) == 0;
 	return dcap_result_fail(res, *id_read ? DCAP_FAIL_APP_IDENTITY : DCAP_FAIL_EVENT_LOG, err, "%s", detail);
 }
 
