@@ -4,6 +4,9 @@
 #
 #   npm_install_pinned DIR NAME@VERSION...
 #
+# A spec may be an npm alias, ALIAS@npm:NAME@VERSION (package.json's
+# "ALIAS": "npm:NAME@VERSION"), so that two versions of one package can sit
+# side by side; it is installed as node_modules/ALIAS.
 # Installs the packages, at exactly those versions, into DIR/node_modules (DIR
 # is under the build directory, which git ignores); packages already there at
 # those versions are not asked for again. When npm fails, npm's own output is
@@ -19,6 +22,7 @@ npm_install_pinned() {
 	fi
 	for spec in "$@"; do
 		name=${spec%@*}
+		case $spec in *@npm:*) name=${spec%%@npm:*} ;; esac
 		version=${spec##*@}
 		case $version in
 		[0-9]*.[0-9]*.[0-9]*) ;;
@@ -31,7 +35,10 @@ npm_install_pinned() {
 	mkdir -p "$dir"
 	echo "installing ${missing[*]} from the npm registry into $dir"
 	local log="$dir/npm-install.log" rc=0
-	npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund --loglevel=warn \
+	# --legacy-peer-deps: @phala/dstack-sdk 0.5.8 declares peers (viem ^2.43, @solana/web3.js ^1.98)
+	# newer than the versions pinned beside it for SDK 0.1.7; it runs with those, and npm would
+	# otherwise refuse the whole set (ERESOLVE).
+	npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund --loglevel=warn --legacy-peer-deps \
 		"${missing[@]}" >"$log" 2>&1 || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		echo "--- npm install output (last 40 lines of $log) ---" >&2
@@ -42,6 +49,7 @@ npm_install_pinned() {
 	fi
 	for spec in "${missing[@]}"; do
 		name=${spec%@*}
+		case $spec in *@npm:*) name=${spec%%@npm:*} ;; esac
 		have=$(node -p "require(process.argv[1]).version" "$dir/node_modules/$name/package.json" 2>/dev/null || true)
 		if [ "$have" != "${spec##*@}" ]; then
 			echo "FAIL: after npm install, $dir/node_modules/$name is at '${have:-nothing}', not ${spec##*@}" >&2
