@@ -118,9 +118,10 @@ static const struct cli_command derive_cmd = {
 	         "{\"agentId\":…,\"publicKey\":…} (report data SHA-512(\"app-data:\" || JSON) on\n"
 	         "both APIs) and check the quote against its event log and that JSON.\n"
 	         "\n"
-	         "stdout: the address (Solana base58, EVM EIP-55; raw: the P-256 public key),\n"
-	         "and with --show-secret the secret key on a second line (Solana: base58 of the\n"
-	         "64-byte secret key; EVM: 0x private key; raw: hex of the key's DER).\n"
+	         "stdout: the address (Solana base58, EVM EIP-55; raw: the P-256 public key, or\n"
+	         "on dstack GetKey's compressed secp256k1 public key), and with --show-secret the\n"
+	         "secret key on a second line (Solana: base58 of the 64-byte secret key; EVM: 0x\n"
+	         "private key; raw: hex of the key's DER, or of GetKey's 32 bytes).\n"
 	         "stderr: the plugin's log lines for the attestation (unless --quiet).\n"
 	         "\n",
 	.usage_end = "\n"
@@ -132,11 +133,12 @@ static const struct cli_command derive_cmd = {
 	             "  (docs/DSTACK.md, \"Which key scheme\").\n"
 	             "\n"
 	             "exit codes: 0 ok, 2 the quote does not match its event log or the JSON, 3 bad\n"
-	             "  input (a salt or agent id too long; a key or quote from tappd that cannot be\n"
-	             "  used), 64 bad command line, 69 tappd unreachable, timed out or answered an\n"
-	             "  error, 70 internal error, 74 a file could not be read (salt file, .env),\n"
-	             "  78 bad configuration (invalid TEE_MODE, endpoint or TEE_KEY_SCHEME, missing\n"
-	             "  salt, a .env refused)\n",
+	             "  input (a salt or agent id too long; a key or quote from tappd or dstack that\n"
+	             "  cannot be used), 64 bad command line, 69 tappd or dstack unreachable, timed\n"
+	             "  out or answered an error, 70 internal error, 74 a file could not be read\n"
+	             "  (salt file, .env), 78 bad configuration (invalid TEE_MODE, TEE_API, endpoint\n"
+	             "  or TEE_KEY_SCHEME, a scheme of the other API than TEE_API, missing salt, a\n"
+	             "  .env refused)\n",
 	.opts = derive_rows,
 	.col = 25,
 	.errors = TEE_CLI_ERRORS,

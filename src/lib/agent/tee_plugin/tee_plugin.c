@@ -201,8 +201,9 @@ static teeliza_err derive_wallets(agent_tee *t)
 	t->wallets = w;
 	t->have_wallets = true;
 	t->last_error[0] = 0;
-	agent_log(t->log, "TEE: agent %s wallets (key scheme %s, %s API): Solana %s, EVM %s; attestation quotes %s, %s",
-	          t->agent_id, w.scheme, w.api, w.solana, w.evm, w.solana_quote_id, w.evm_quote_id);
+	/* scripts read this line (DEPLOY.md); the API is on the scheme line */
+	agent_log(t->log, "TEE: agent %s wallets (key scheme %s): Solana %s, EVM %s; attestation quotes %s, %s",
+	          t->agent_id, w.scheme, w.solana, w.evm, w.solana_quote_id, w.evm_quote_id);
 	return TEELIZA_OK;
 }
 
