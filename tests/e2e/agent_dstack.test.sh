@@ -80,6 +80,14 @@ check_eq "dashboard: the quote binds the wallet" "$(jq -r '.wallets[0].attestati
 agent_uuid=$(jq -r .id <<<"$view")
 sol=$(jq -r '.wallets[0].address' <<<"$view")
 evm=$(jq -r '.wallets[1].address' <<<"$view")
+# REMOTE_ATTESTATION over dstack: GetQuote with SHA-512("app-data:" ‖ JSON), checked and stored.
+reply=$(curl -sf -H 'Content-Type: application/json' -d '{"text":"please give me a remote attestation"}' \
+	"http://127.0.0.1:$port/Teeliza/message") || fail "POST message"
+qid=$(grep -o "attestations/[0-9a-f-]*" <<<"$reply" | head -n 1 | cut -d/ -f2)
+[ -n "$qid" ] || fail "the REMOTE_ATTESTATION reply links no quote: $reply"
+att=$(curl -sf "http://127.0.0.1:$port/agents/$agent_uuid/attestations/$qid") || fail "fetching the message's quote"
+check_has "the message's quote binds the message" "$(jq -r .reportData <<<"$att")" \
+	'"content":"please give me a remote attestation"'
 stop_agent
 
 run_agent agent2
@@ -99,6 +107,10 @@ done
 TEE_KMS_ROOT=0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798 run_agent agent3
 check_has "a wrong KMS root breaks the kms-root link" "$(cat "$tmp/agent3.log")" "chain NOT verified, link kms-root"
 stop_agent
+# dstack-sdk needs a user's path: not an agent scheme.
+rc=0
+TEE_KEY_SCHEME=dstack-sdk timeout 60 "$TEELIZA" start --non-interactive >"$tmp/sdk.out" 2>"$tmp/sdk.log" || rc=$?
+check_eq "TEE_KEY_SCHEME=dstack-sdk is refused for an agent (78)" "$rc" 78
 # A scheme of the other API is a configuration error.
 rc=0
 TEE_API=tappd TEE_KEY_SCHEME=dstack timeout 60 "$TEELIZA" start --non-interactive >"$tmp/bad.out" 2>"$tmp/bad.log" || rc=$?

@@ -229,6 +229,12 @@ static teeliza_err config_choose(tee_wallet_choice *choice, const agent_tee_conf
 	/* the mode first: with a bad TEE_MODE, a missing salt is not the real problem */
 	if (tee_wallet_choose(choice, &env, cfg->scheme) != TEELIZA_OK)
 		return agent_error_wrap(TEELIZA_ERR_CONFIG, "");
+	/* its path is the user's, one per wallet: a migration check for `teeliza derive`, not an agent's scheme */
+	if (choice->scheme == TEE_SCHEME_DSTACK_SDK)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG,
+		                         "TEE_KEY_SCHEME=dstack-sdk is not an agent scheme: it needs the GetKey path your "
+		                         "JS app used, which `teeliza derive --scheme dstack-sdk --path P` takes; an agent "
+		                         "uses dstack (or a tappd scheme)");
 	if (cfg->salt == NULL || cfg->salt[0] == 0)
 		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT required when TEE_MODE is enabled");
 	if (strlen(cfg->salt) > TEE_SALT_MAX)
