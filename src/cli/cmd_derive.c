@@ -320,7 +320,12 @@ static int choose(tee_wallet_choice *choice, const struct derive_opts *o)
 	} else {
 		fprintf(stderr, "teeliza derive: %s API at %s\n", tee_api_name(choice->endpoint.api), o->endpoint);
 	}
-	if (o->path == NULL || choice->endpoint.api == TEE_API_DSTACK)
+	if (o->scheme_given)
+		fprintf(stderr, "teeliza derive: key scheme %s (--scheme), %s API\n", tee_key_scheme_name(choice->scheme),
+		        tee_api_name(choice->endpoint.api));
+	else if (o->path != NULL && choice->endpoint.api == TEE_API_DSTACK)
+		fputs("teeliza derive: key scheme dstack-sdk (--path on the dstack API)\n", stderr);
+	else if (o->path == NULL)
 		fprintf(stderr, "teeliza derive: %s\n", choice->scheme_line + (strncmp(choice->scheme_line, "TEE: ", 5) == 0
 		                                                                    ? 5 : 0));
 	return EXIT_OK;
