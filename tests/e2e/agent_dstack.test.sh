@@ -111,6 +111,10 @@ stop_agent
 rc=0
 TEE_KEY_SCHEME=dstack-sdk timeout 60 "$TEELIZA" start --non-interactive >"$tmp/sdk.out" 2>"$tmp/sdk.log" || rc=$?
 check_eq "TEE_KEY_SCHEME=dstack-sdk is refused for an agent (78)" "$rc" 78
+rc=0
+TEE_KMS_ROOT=04abcd timeout 60 "$TEELIZA" start --non-interactive >"$tmp/root.out" 2>"$tmp/root.log" || rc=$?
+check_eq "a TEE_KMS_ROOT that is not a compressed key exits 78" "$rc" 78
+check_has "and says what it wants" "$(cat "$tmp/root.log")" "TEE_KMS_ROOT must be the KMS root's compressed secp256k1"
 # A scheme of the other API is a configuration error.
 rc=0
 TEE_API=tappd TEE_KEY_SCHEME=dstack timeout 60 "$TEELIZA" start --non-interactive >"$tmp/bad.out" 2>"$tmp/bad.log" || rc=$?
