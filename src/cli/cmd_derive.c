@@ -1,12 +1,18 @@
-/* `teeliza derive`: a wallet from tappd, as Eliza's TEE plugin derives it, with its attestation. */
+/*
+ * `teeliza derive`: a wallet as the agent derives it, with its attestation:
+ * from tappd's DeriveKey (Eliza's TEE plugin) or dstack's GetKey (the dstack
+ * and dstack-sdk schemes), the API and scheme chosen as the agent chooses
+ * them (tee_wallet_choose).
+ */
 #include "cli/tee_cli.h"
 #include "teeliza/common/encoding.h"
+#include "teeliza/tee/dstack_wallet.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 struct derive_opts {
-	const char *agent_id, *salt_file, *path, *subject, *endpoint;
+	const char *agent_id, *salt_file, *path, *subject, *purpose, *algorithm, *kms_root, *endpoint;
 	tee_chain chain;
 	tee_key_scheme scheme;
 	uint64_t timeout_ms;
@@ -32,6 +38,17 @@ static int take_scheme(const struct cli_command *cmd, void *opts, const char *va
 	return EXIT_OK;
 }
 
+static int take_algorithm(const struct cli_command *cmd, void *opts, const char *value)
+{
+	struct derive_opts *o = opts;
+	tee_dstack_alg alg;
+
+	if (tee_dstack_key_alg_parse(&alg, value, strlen(value)) != TEELIZA_OK)
+		return cli_usage_error(cmd, "--algorithm: %s: must be secp256k1 or ed25519", teeliza_errmsg());
+	o->algorithm = value;
+	return EXIT_OK;
+}
+
 static int refuse_salt(const struct cli_command *cmd, void *opts, const char *value)
 {
 	(void)opts;
@@ -47,10 +64,14 @@ static const struct cli_opt derive_rows[] = {
 	               "into stringToUuid(NAME), as said on stderr; required"),
 	CLI_OPT_CALL("chain", 0, "C", take_chain, "solana (default), evm or raw"),
 	CLI_OPT_CALL("scheme", 0, "NAME", take_scheme,
-	             "teeliza (default, or TEE_KEY_SCHEME as the agent reads it: the key\n"
-	             "depends on salt, agent id and chain),\n"
-	             "eliza-v0.1.9 (path = salt: same wallets as Eliza 0.1.9),\n"
-	             "eliza-v0.1.7 (path \"/\": the salt has no effect) - docs/KEY-SCHEMES.md"),
+	             "default: TEE_KEY_SCHEME as the agent reads it, else the API's:\n"
+	             "teeliza (tappd: the key depends on salt, agent id and chain),\n"
+	             "dstack (dstack GetKey, bound the same way);\n"
+	             "eliza-v0.1.9 (tappd, path = salt: Eliza 0.1.9's wallets),\n"
+	             "eliza-v0.1.7 (tappd, path \"/\": the salt has no effect),\n"
+	             "dstack-sdk (with --path: the JS SDK's toKeypairSecure /\n"
+	             "toViemAccountSecure of getKey(path, purpose)) - docs/KEY-SCHEMES.md;\n"
+	             "the scheme chooses the API (tappd or dstack) unless TEE_API does"),
 	CLI_OPT_STRING(struct derive_opts, salt_file, "salt-file", 0, "FILE",
 	               "read the salt from FILE (one trailing newline dropped);\n"
 	               "else WALLET_SECRET_SALT. Salts are never taken from the command line."),
@@ -59,8 +80,18 @@ static const struct cli_opt derive_rows[] = {
 	{.name = "path", .kind = CLI_STRING, .offset = CLI_FIELD(struct derive_opts, path, const char *), .meta = "P",
 	 .label = "--path P, --subject S",
 	 .help = "ask tappd for exactly this (path, subject) instead of a scheme;\n"
-	         "no salt is used"},
+	         "no salt is used. On the dstack API: GetKey(P, --purpose) with\n"
+	         "its key used as the JS SDK 0.5.8 helpers use it (dstack-sdk)"},
 	CLI_OPT_STRING(struct derive_opts, subject, "subject", 0, "S", NULL), /* listed with --path */
+	CLI_OPT_STRING(struct derive_opts, purpose, "purpose", 0, "Q",
+	               "dstack-sdk: GetKey's purpose (default \"\"); only the chain\n"
+	               "depends on it, never the key"),
+	CLI_OPT_CALL("algorithm", 0, "A", take_algorithm,
+	             "dstack-sdk: GetKey's algorithm, secp256k1 (default, the SDK's)\n"
+	             "or ed25519; only the chain depends on it, never the key"),
+	CLI_OPT_STRING(struct derive_opts, kms_root, "kms-root", 0, "HEX",
+	               "dstack: the KMS root (33-byte compressed k256) the key's chain\n"
+	               "must end at (default: TEE_KMS_ROOT; unset: shown, not checked)"),
 	CLI_OPT_UNFLAG(struct derive_opts, attest, "no-attest", 0, "skip the attestation quote"),
 	CLI_OPT_FLAG(struct derive_opts, show_secret, "show-secret", 0, "also print the secret key"),
 	CLI_OPT_FLAG(struct derive_opts, json, "json", 0,
@@ -75,31 +106,39 @@ static const struct cli_command derive_cmd = {
 	.name = "derive",
 	.usage = "usage: teeliza derive --agent-id ID [--chain solana|evm|raw] [--scheme NAME]\n"
 	         "                      [--salt-file FILE] [--path PATH [--subject SUBJECT]]\n"
+	         "                      [--purpose Q] [--algorithm A] [--kms-root HEX]\n"
 	         "                      [--no-attest] [--show-secret] [--json] [--quiet]\n"
 	         "                      [--endpoint URL|SOCKET] [--timeout MS]\n"
 	         "\n"
-	         "Derive the agent's wallet through tappd's DeriveKey, exactly as Eliza's TEE\n"
-	         "plugin turns the key into a wallet (Solana: SHA-256 of the key's DER as the\n"
-	         "Ed25519 seed; EVM: Keccak-256 of it as the secp256k1 key), then quote\n"
-	         "{\"agentId\":…,\"publicKey\":…} the way the plugin does and check the quote\n"
-	         "against its event log and that JSON.\n"
+	         "Derive the agent's wallet as the agent does. On tappd: DeriveKey, exactly as\n"
+	         "Eliza's TEE plugin turns the key into a wallet (Solana: SHA-256 of the key's\n"
+	         "DER as the Ed25519 seed; EVM: Keccak-256 of it as the secp256k1 key). On\n"
+	         "dstack 0.5: GetKey, its 32 bytes the Ed25519 seed or the secp256k1 key, and\n"
+	         "the key's signature chain walked to the KMS root. Then quote\n"
+	         "{\"agentId\":…,\"publicKey\":…} (report data SHA-512(\"app-data:\" || JSON) on\n"
+	         "both APIs) and check the quote against its event log and that JSON.\n"
 	         "\n"
-	         "stdout: the address (Solana base58, EVM EIP-55; raw: the P-256 public key),\n"
-	         "and with --show-secret the secret key on a second line (Solana: base58 of the\n"
-	         "64-byte secret key; EVM: 0x private key; raw: hex of the key's DER).\n"
+	         "stdout: the address (Solana base58, EVM EIP-55; raw: the P-256 public key, or\n"
+	         "on dstack GetKey's compressed secp256k1 public key), and with --show-secret the\n"
+	         "secret key on a second line (Solana: base58 of the 64-byte secret key; EVM: 0x\n"
+	         "private key; raw: hex of the key's DER, or of GetKey's 32 bytes).\n"
 	         "stderr: the plugin's log lines for the attestation (unless --quiet).\n"
 	         "\n",
 	.usage_end = "\n"
-	             "settings: TEE_MODE, DSTACK_SIMULATOR_ENDPOINT, WALLET_SECRET_SALT and TEE_KEY_SCHEME,\n"
-	             "  from the environment or the nearest .env file from the working directory up, as\n"
-	             "  Eliza's agent reads them (the environment wins; the file read is named on stderr)\n"
+	             "settings: TEE_MODE, TEE_API, DSTACK_SIMULATOR_ENDPOINT, TAPPD_SIMULATOR_ENDPOINT,\n"
+	             "  WALLET_SECRET_SALT, TEE_KEY_SCHEME and TEE_KMS_ROOT, from the environment or the\n"
+	             "  nearest .env file from the working directory up, as the agent reads them (the\n"
+	             "  environment wins; the file read is named on stderr). --endpoint replaces both\n"
+	             "  endpoint variables. The API and scheme are chosen as the agent chooses them\n"
+	             "  (docs/DSTACK.md, \"Which key scheme\").\n"
 	             "\n"
 	             "exit codes: 0 ok, 2 the quote does not match its event log or the JSON, 3 bad\n"
-	             "  input (a salt or agent id too long; a key or quote from tappd that cannot be\n"
-	             "  used), 64 bad command line, 69 tappd unreachable, timed out or answered an\n"
-	             "  error, 70 internal error, 74 a file could not be read (salt file, .env),\n"
-	             "  78 bad configuration (invalid TEE_MODE, endpoint or TEE_KEY_SCHEME, missing\n"
-	             "  salt, a .env refused)\n",
+	             "  input (a salt or agent id too long; a key or quote from tappd or dstack that\n"
+	             "  cannot be used), 64 bad command line, 69 tappd or dstack unreachable, timed\n"
+	             "  out or answered an error, 70 internal error, 74 a file could not be read\n"
+	             "  (salt file, .env), 78 bad configuration (invalid TEE_MODE, TEE_API, endpoint\n"
+	             "  or TEE_KEY_SCHEME, a scheme of the other API than TEE_API, missing salt, a\n"
+	             "  .env refused)\n",
 	.opts = derive_rows,
 	.col = 25,
 	.errors = TEE_CLI_ERRORS,
@@ -121,9 +160,13 @@ static int parse_opts(struct derive_opts *o, int argc, char **argv)
 		return rc;
 	if (o->subject != NULL && o->path == NULL)
 		return cli_usage_error(&derive_cmd, "--subject needs --path");
-	if (o->path != NULL && (o->scheme_given || o->salt_file != NULL))
+	if (o->path != NULL && ((o->scheme_given && o->scheme != TEE_SCHEME_DSTACK_SDK) || o->salt_file != NULL))
 		return cli_usage_error(&derive_cmd, "--path replaces the scheme and salt; do not combine it with "
-		                                    "--scheme or --salt-file");
+		                                    "--scheme (other than dstack-sdk) or --salt-file");
+	if (o->scheme_given && o->scheme == TEE_SCHEME_DSTACK_SDK && o->path == NULL)
+		return cli_usage_error(&derive_cmd, "--scheme dstack-sdk needs --path: the GetKey path used with the JS SDK");
+	if ((o->purpose != NULL || o->algorithm != NULL) && o->path == NULL)
+		return cli_usage_error(&derive_cmd, "--purpose and --algorithm go with --path (the dstack-sdk scheme)");
 	if (o->agent_id == NULL || o->agent_id[0] == 0)
 		return cli_usage_error(&derive_cmd, "--agent-id is required");
 	return EXIT_OK;
@@ -148,6 +191,48 @@ static teeliza_err secret_text(char out[300], const tee_wallet *w)
 	}
 }
 
+static json_t *hex_string(const uint8_t *p, size_t n)
+{
+	char buf[2 * TEE_DSTACK_CHAIN_SIG_LEN + 1];
+
+	teeliza_hex_encode(buf, p, n);
+	return json_string(buf);
+}
+
+/* GetKey's request, the public key, the chain, and how far the chain verified. */
+static json_t *getkey_json(const tee_wallet *w)
+{
+	const tee_dstack_key_report *r = &w->provenance;
+	json_t *j, *chain, *prov;
+
+	j = json_pack("{s:s, s:s, s:s, s:o}", "path", w->key_path, "purpose", w->key_purpose, "algorithm",
+	              w->key_algorithm, "publicKey", hex_string(w->key.public_key, w->key.public_key_len));
+	chain = json_pack("[o, o]", hex_string(w->key.chain[0], TEE_DSTACK_CHAIN_SIG_LEN),
+	                  hex_string(w->key.chain[1], w->key.kms_signature_len));
+	if (j == NULL || chain == NULL) {
+		json_decref(j);
+		json_decref(chain);
+		return NULL;
+	}
+	json_object_set_new(j, "signatureChain", chain);
+	if (!w->have_provenance)
+		return j;
+	prov = json_pack("{s:b, s:o, s:s}", "verified", w->provenance_err == TEELIZA_OK, "brokenLink",
+	                 w->provenance_err == TEELIZA_OK ? json_null() : json_string(tee_dstack_link_name(r->broken)),
+	                 "message", r->message);
+	if (prov == NULL)
+		return j;
+	if (r->have_app_pub)
+		json_object_set_new(prov, "appKey", hex_string(r->app_pub, sizeof(r->app_pub)));
+	if (r->have_app_id)
+		json_object_set_new(prov, "appId", hex_string(r->app_id, sizeof(r->app_id)));
+	if (r->have_root)
+		json_object_set_new(prov, "kmsRoot", hex_string(r->root_pub, sizeof(r->root_pub)));
+	json_object_set_new(prov, "kmsRootPinned", json_boolean(r->root_pinned));
+	json_object_set_new(j, "keyChain", prov);
+	return j;
+}
+
 static json_t *wallet_json(const tee_wallet *w, const struct derive_opts *o, const char *secret)
 {
 	json_t *j = json_object();
@@ -155,8 +240,9 @@ static json_t *wallet_json(const tee_wallet *w, const struct derive_opts *o, con
 
 	if (j == NULL)
 		return NULL;
-	if (o->path == NULL)
+	if (o->path == NULL || w->dstack)
 		json_object_set_new(j, "scheme", json_string(tee_key_scheme_name(w->scheme)));
+	json_object_set_new(j, "api", json_string(w->dstack ? "dstack" : "tappd"));
 	json_object_set_new(j, "chain", json_string(tee_chain_name(w->chain)));
 	if (w->agent_id[0])
 		json_object_set_new(j, "agentId", json_string(w->agent_id));
@@ -171,6 +257,8 @@ static json_t *wallet_json(const tee_wallet *w, const struct derive_opts *o, con
 	}
 	if (secret != NULL)
 		json_object_set_new(j, "secretKey", json_string(secret));
+	if (w->dstack)
+		json_object_set_new(j, "getKey", getkey_json(w));
 	if (w->attested)
 		json_object_set_new(j, "attestation", tee_cli_attestation_json(&w->attestation));
 	return j;
@@ -201,12 +289,72 @@ static int print_wallet(const tee_wallet *w, const struct derive_opts *o)
 	return rc;
 }
 
+/* The API, endpoint and scheme, as the agent chooses them; --endpoint replaces both endpoint variables. */
+static int choose(tee_wallet_choice *choice, const struct derive_opts *o)
+{
+	tee_endpoint_env env;
+	const char *scheme = NULL;
+
+	tee_endpoint_env_from_process(&env);
+	if (o->endpoint != NULL) {
+		env.dstack_endpoint = o->endpoint;
+		env.tappd_endpoint = o->endpoint;
+	}
+	/* as before: with no TEE_MODE, the local simulator (or the endpoint given) */
+	if (env.tee_mode == NULL || env.tee_mode[0] == 0)
+		env.tee_mode = "LOCAL";
+	if (o->scheme_given)
+		scheme = tee_key_scheme_name(o->scheme);
+	else if (o->path == NULL)
+		scheme = getenv("TEE_KEY_SCHEME");
+	if (tee_wallet_choose(choice, &env, scheme) != TEELIZA_OK)
+		return cli_fail("derive", TEELIZA_ERR_CONFIG);
+	if (o->path != NULL && !o->scheme_given && choice->endpoint.api == TEE_API_DSTACK)
+		choice->scheme = TEE_SCHEME_DSTACK_SDK;
+	if (o->quiet)
+		return EXIT_OK;
+	if (o->endpoint == NULL) {
+		fprintf(stderr, "%s\n", choice->endpoint.log_line);
+		if (choice->endpoint.sdk_line[0])
+			fprintf(stderr, "%s\n", choice->endpoint.sdk_line);
+	} else {
+		fprintf(stderr, "teeliza derive: %s API at %s\n", tee_api_name(choice->endpoint.api), o->endpoint);
+	}
+	if (o->scheme_given)
+		fprintf(stderr, "teeliza derive: key scheme %s (--scheme), %s API\n", tee_key_scheme_name(choice->scheme),
+		        tee_api_name(choice->endpoint.api));
+	else if (o->path != NULL && choice->endpoint.api == TEE_API_DSTACK)
+		fputs("teeliza derive: key scheme dstack-sdk (--path on the dstack API)\n", stderr);
+	else if (o->path == NULL)
+		fprintf(stderr, "teeliza derive: %s\n", choice->scheme_line + (strncmp(choice->scheme_line, "TEE: ", 5) == 0
+		                                                                    ? 5 : 0));
+	return EXIT_OK;
+}
+
+/* The chain of a GetKey key, on stderr. */
+static void print_provenance(const tee_wallet *w)
+{
+	char root[2 * TEE_DSTACK_K256_PUB_LEN + 1] = "";
+
+	if (!w->have_provenance)
+		return;
+	if (w->provenance.have_root)
+		teeliza_hex_encode(root, w->provenance.root_pub, sizeof(w->provenance.root_pub));
+	if (w->provenance_err == TEELIZA_OK)
+		fprintf(stderr, "teeliza derive: key chain verified: GetKey key -> app key -> KMS root %s (pinned)\n", root);
+	else
+		fprintf(stderr, "teeliza derive: key chain not verified (link %s): %s\n",
+		        tee_dstack_link_name(w->provenance.broken), w->provenance.message);
+}
+
 int derive_main(int argc, char **argv)
 {
 	struct derive_opts o;
 	char agent_id[AGENT_UUID_BUFSZ];
-	const char *scheme;
+	tee_wallet_choice choice;
+	const char *kms_root;
 	tappd_client c;
+	dstack_client dc;
 	teeliza_buf salt, log;
 	tee_wallet w;
 	teeliza_err err;
@@ -219,14 +367,13 @@ int derive_main(int argc, char **argv)
 	rc = tee_cli_load_env("derive", o.quiet);
 	if (rc)
 		return rc;
-	if (!o.scheme_given && o.path == NULL && (scheme = getenv("TEE_KEY_SCHEME")) != NULL && scheme[0] != 0) {
-		if (tee_key_scheme_parse(&o.scheme, scheme) != TEELIZA_OK) {
-			fprintf(stderr, "teeliza derive: TEE_KEY_SCHEME: %s\n", teeliza_errmsg());
-			return EXIT_CONFIG;
-		}
-		if (!o.quiet)
-			fprintf(stderr, "teeliza derive: key scheme %s (TEE_KEY_SCHEME)\n", tee_key_scheme_name(o.scheme));
-	}
+	rc = choose(&choice, &o);
+	if (rc)
+		return rc;
+	o.scheme = choice.scheme;
+	kms_root = o.kms_root != NULL ? o.kms_root : getenv("TEE_KMS_ROOT");
+	if (kms_root != NULL && kms_root[0] == 0)
+		kms_root = NULL;
 	rc = tee_cli_agent_id(agent_id, "derive", o.agent_id, o.quiet);
 	if (rc)
 		return rc;
@@ -238,12 +385,21 @@ int derive_main(int argc, char **argv)
 			return rc;
 		}
 	}
-	rc = tee_cli_client(&c, "derive", o.endpoint, o.timeout_ms, o.quiet);
-	if (rc) {
-		teeliza_buf_free(&salt);
-		return rc;
-	}
-	if (o.path != NULL)
+	memset(&w, 0, sizeof(w));
+	tappd_client_init(&c, &choice.endpoint.ep);
+	dstack_client_init(&dc, &choice.endpoint.ep);
+	if (o.timeout_ms > 0)
+		c.timeout_ms = dc.timeout_ms = (long)o.timeout_ms; /* at most 3600000 (--timeout) */
+	if (choice.endpoint.api == TEE_API_DSTACK && o.path != NULL)
+		err = tee_dstack_derive_wallet_path(&w, &dc, o.path, o.purpose, o.algorithm, o.chain, agent_id, o.attest,
+		                                    kms_root);
+	else if (choice.endpoint.api == TEE_API_DSTACK)
+		err = tee_dstack_derive_wallet(&w, &dc, o.scheme, o.chain, (const char *)salt.data, agent_id, o.attest,
+		                               kms_root);
+	else if (o.purpose != NULL || o.algorithm != NULL)
+		err = teeliza_set_error(TEELIZA_ERR_CONFIG, "--purpose and --algorithm are GetKey's: the dstack API only "
+		                                            "(this is tappd)");
+	else if (o.path != NULL)
 		err = tee_derive_wallet_path(&w, &c, o.path, o.subject, o.chain, agent_id, o.attest);
 	else
 		err = tee_derive_wallet(&w, &c, o.scheme, o.chain, (const char *)salt.data, agent_id, o.attest);
@@ -271,6 +427,8 @@ int derive_main(int argc, char **argv)
 			      "report_data is SHA-512(\"app-data:\" || the JSON above)\n",
 			      stderr);
 	}
+	if (!o.quiet)
+		print_provenance(&w);
 	rc = print_wallet(&w, &o);
 	tee_wallet_free(&w);
 	return rc;

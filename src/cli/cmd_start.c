@@ -85,14 +85,15 @@ static const struct cli_command start_cmd = {
 	             "  TEELIZA_MAX_FILE_SIZE (default 64mb), API_RATE_LIMIT (requests a minute per\n"
 	             "  client; default off), API_MAX_CONNECTIONS, API_MAX_CONNECTIONS_PER_CLIENT,\n"
 	             "  API_REQUEST_TIMEOUT, SQLITE_FILE (default data/db.sqlite), TEELIZA_PUBLIC_URL,\n"
-	             "  TEE_MODE, WALLET_SECRET_SALT, TEE_KEY_SCHEME, DSTACK_SIMULATOR_ENDPOINT, and\n"
-	             "  the model settings (OPENAI_API_KEY, REDPILL_API_KEY, ...; none: offline\n"
-	             "  responder). They are all checked before any port is bound.\n"
+	             "  TEE_MODE, TEE_API, WALLET_SECRET_SALT, TEE_KEY_SCHEME, TEE_KMS_ROOT,\n"
+	             "  DSTACK_SIMULATOR_ENDPOINT, TAPPD_SIMULATOR_ENDPOINT, and the model settings\n"
+	             "  (OPENAI_API_KEY, REDPILL_API_KEY, ...; none: offline responder). They are all\n"
+	             "  checked before any port is bound.\n"
 	             "\n"
 	             "exit codes: 0 ok, 3 a character file is invalid, 64 bad command line,\n"
 	             "  74 a file could not be read or the port is taken, 78 bad configuration\n"
-	             "  (.env, TEE_MODE, WALLET_SECRET_SALT, TEE_KEY_SCHEME, SERVER_PORT, model\n"
-	             "  settings)\n",
+	             "  (.env, TEE_MODE, TEE_API, WALLET_SECRET_SALT, TEE_KEY_SCHEME or one of the\n"
+	             "  other API, TEE_KMS_ROOT, SERVER_PORT, model settings)\n",
 	.opts = start_rows,
 	.col = 23,
 	.errors = CLI_COLON,

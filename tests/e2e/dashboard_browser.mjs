@@ -50,6 +50,43 @@ if (process.env.TOKEN) {
 }
 
 // A separately started simulator: green simulator-rooted verdicts, and the RA explorer with a pasted root.
+// An agent on the dstack API: each wallet card shows its GetKey key chain up to the KMS root.
+if (process.env.DSTACK) {
+  const v = (await api('/dashboard/api/agents/' + (await api('/agents')).body.agents[0].id)).body;
+  const ctx = await chromium.launchPersistentContext(process.env.PROFILE, {
+    executablePath: process.env.CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+  });
+  try {
+    const page = ctx.pages()[0] || await ctx.newPage();
+    page.setDefaultTimeout(20000);
+    await page.goto(base + '/dashboard');
+    await page.waitForSelector('[data-testid=key-chain] h4');
+    const chains = await page.$$eval('#view-agents [data-testid=key-chain]',
+      (b) => b.map((x) => ({ verified: x.dataset.verified, text: x.textContent })));
+    check('dstack: a key chain per wallet', chains.length === 2, JSON.stringify(chains));
+    check('dstack: each names its GetKey path', chains.every((c, i) => c.text.includes(v.wallets[i].keyChain.path) &&
+      c.text.includes('teeliza/dstack/v1/')), JSON.stringify(chains));
+    check('dstack: each shows the app key and the KMS root it recovered',
+      chains.every((c, i) => c.text.includes(v.wallets[i].keyChain.appKey) && c.text.includes(v.wallets[i].keyChain.kmsRoot)),
+      JSON.stringify(chains));
+    if (process.env.DSTACK === 'pinned') {
+      check('dstack: each chain verified to the pinned root', chains.every((c) => c.verified === 'true' &&
+        c.text.includes('verified to the pinned KMS root')), JSON.stringify(chains));
+    } else {
+      check('dstack: without a pinned root, each says the kms-root link is not proven', chains.every((c) =>
+        c.verified === 'false' && c.text.includes('broken at link kms-root') && c.text.includes('no KMS root pinned')),
+        JSON.stringify(chains));
+    }
+    await page.screenshot({ path: path.join(shots, 'dashboard-dstack.png'), fullPage: true });
+  } finally {
+    await ctx.close();
+  }
+  process.exit(failures > 0 ? 1 : 0);
+}
+
 if (process.env.SEPARATE) {
   const fs = await import('node:fs');
   const otherQuote = fs.readFileSync(process.env.OTHER_QUOTE, 'utf8').trim();
@@ -159,6 +196,9 @@ try {
   const quote = await page.inputValue('#view-agents [data-testid=quote] >> nth=0');
   check('the quote is shown as hex', /^0x04000200[0-9a-f]+$/.test(quote), quote.slice(0, 20));
   check('tappd Info is shown', (await page.textContent('#view-agents')).includes('compose hash'));
+  const chainNotes = await page.$$eval('#view-agents [data-testid=key-chain]', (b) => b.map((x) => x.textContent));
+  check('tappd wallets say they have no KMS chain', chainNotes.length === 2 &&
+    chainNotes.every((t) => t.includes('no KMS signature chain')), JSON.stringify(chainNotes));
   // Open the Solana wallet's event log so the screenshot shows the chain of trust.
   await page.click('.wallet[data-chain=solana] details:last-of-type > summary');
   const rows = await page.$$eval('.wallet[data-chain=solana] details:last-of-type tr', (r) => r.length);

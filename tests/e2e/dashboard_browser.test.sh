@@ -100,6 +100,34 @@ grep -q "is a teeliza simulator" "$tmp/sep/agent.log" ||
 	{ echo "FAIL: the agent did not log the simulator root it learned" >&2; exit 1; }
 e2e_stop_jobs
 
+# ---- on the dstack API (TEE_KEY_SCHEME=dstack chooses it): the key chain of each wallet, to the KMS root ----
+mkdir "$tmp/dstack"
+cd "$tmp/dstack"
+# (not e2e_simulator: its --quiet would hide the KMS root line)
+"$TEELIZA" simulator --port 0 --state-dir "$tmp/dstack/sim" >"$tmp/dstack/sim.out" 2>"$tmp/dstack/sim.err" &
+sim_port=$(e2e_wait_line "$tmp/dstack/sim.out" 's/^port \([0-9][0-9]*\)$/\1/p' "$!") ||
+	{ cat "$tmp/dstack/sim.err" >&2; echo "FAIL: the dstack run's simulator did not start" >&2; exit 1; }
+root=$(sed -n 's/^teeliza simulator: KMS root (k256) \([0-9a-f]*\)$/\1/p' "$tmp/dstack/sim.err")
+[ -n "$root" ] || { cat "$tmp/dstack/sim.err" >&2; echo "FAIL: the simulator printed no KMS root" >&2; exit 1; }
+for pin in unpinned pinned; do
+	kms=""
+	[ "$pin" = pinned ] && kms=$root
+	TEE_KEY_SCHEME=dstack TEE_KMS_ROOT="$kms" DSTACK_SIMULATOR_ENDPOINT="http://127.0.0.1:$sim_port" \
+		"$TEELIZA" start --non-interactive >"$tmp/dstack/$pin.out" 2>"$tmp/dstack/$pin.log" &
+	agent_pid=$!
+	port=$(agent_port "$tmp/dstack/$pin.log" "$agent_pid") ||
+		{ cat "$tmp/dstack/$pin.log" >&2; echo "FAIL: no REST API port in the log (dstack run)" >&2; exit 1; }
+	PW_DIR="$pw" CHROMIUM="$chromium_bin" BASE="http://127.0.0.1:$port" PROFILE="$tmp/profile-dstack-$pin" \
+		SHOTS="$build" DSTACK="$pin" node "$TEELIZA_SRC/tests/e2e/dashboard_browser.mjs" || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		tail -n 40 "$tmp/dstack/$pin.log" | cut -c1-240 >&2
+		exit "$rc"
+	fi
+	kill "$agent_pid"
+	wait "$agent_pid" 2>/dev/null || true
+done
+e2e_stop_jobs
+
 # ---- with API_TOKEN: the page loads, asks for the token, then shows the wallets ----
 mkdir "$tmp/tok"
 cd "$tmp/tok"

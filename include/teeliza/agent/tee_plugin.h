@@ -11,6 +11,7 @@
 #define TEELIZA_AGENT_TEE_PLUGIN_H
 
 #include "teeliza/agent/runtime.h"
+#include "teeliza/tee/attest.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,8 +22,16 @@ typedef struct agent_tee agent_tee;
 typedef struct agent_tee_config {
 	const char *mode;                /* TEE_MODE: LOCAL, DOCKER, PRODUCTION; NULL/""/OFF: plugin off */
 	const char *salt;                /* WALLET_SECRET_SALT (secret) */
-	const char *scheme;              /* TEE_KEY_SCHEME: teeliza (default), eliza-v0.1.7, eliza-v0.1.9 */
+	/*
+	 * TEE_KEY_SCHEME: teeliza, eliza-v0.1.7, eliza-v0.1.9 (tappd API), dstack
+	 * (dstack API); NULL/"": the API's default (dstack → dstack, tappd →
+	 * teeliza). An explicit scheme chooses the API (tee_wallet_choose).
+	 */
+	const char *scheme;
+	const char *api;                 /* TEE_API: dstack, tappd, or NULL/"" (automatic; docs/DSTACK.md) */
 	const char *simulator_endpoint;  /* DSTACK_SIMULATOR_ENDPOINT, overrides the mode's endpoint */
+	const char *tappd_endpoint;      /* TAPPD_SIMULATOR_ENDPOINT (tappd API only) */
+	const char *kms_root;            /* TEE_KMS_ROOT: the pinned dstack KMS root (33-byte k256, hex), or NULL */
 	long timeout_ms;                 /* tappd timeout; 0: 10000 */
 } agent_tee_config;
 
@@ -76,6 +85,17 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
                             agent_store *store, FILE *log) TEELIZA_WARN_UNUSED;
 void agent_tee_free(agent_tee *t);
 
+/* Where a wallet's key came from: dstack's GetKey with its chain, or tappd's DeriveKey (no chain). */
+typedef struct agent_tee_key_origin {
+	bool dstack;                                   /* false: tappd, whose keys carry no KMS chain */
+	char path[TEE_WALLET_PATH_MAX + 1];            /* GetKey path, purpose, algorithm */
+	char purpose[TEE_WALLET_PURPOSE_MAX + 1];
+	char algorithm[16];
+	bool have_provenance;                          /* the chain was walked */
+	teeliza_err provenance_err;                    /* TEELIZA_OK: verified to the pinned root */
+	tee_dstack_key_report provenance;              /* each link, and the one that broke */
+} agent_tee_key_origin;
+
 /* Wallet addresses and the ids of the quotes that attest them. */
 typedef struct agent_tee_wallets {
 	char solana[64];
@@ -83,6 +103,9 @@ typedef struct agent_tee_wallets {
 	char solana_quote_id[AGENT_UUID_BUFSZ];
 	char evm_quote_id[AGENT_UUID_BUFSZ];
 	const char *scheme;              /* "teeliza", ... (static) */
+	const char *api;                 /* "tappd" or "dstack" (static) */
+	agent_tee_key_origin solana_origin;
+	agent_tee_key_origin evm_origin;
 } agent_tee_wallets;
 
 /*

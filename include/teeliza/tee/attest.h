@@ -9,6 +9,7 @@
 
 #include "teeliza/common/common.h"
 #include "teeliza/tee/derive.h"
+#include "teeliza/tee/dstack_provenance.h"
 #include "teeliza/tee/rtmr.h"
 #include "teeliza/tee/tappd.h"
 
@@ -80,6 +81,9 @@ teeliza_err tee_attestation_check(const tee_attestation *a) TEELIZA_WARN_UNUSED;
 teeliza_err tee_quote_td_fields(const uint8_t *rtmr[4], const uint8_t **report_data, const uint8_t *quote,
                                 size_t quote_len) TEELIZA_WARN_UNUSED;
 
+#define TEE_WALLET_PATH_MAX 1024
+#define TEE_WALLET_PURPOSE_MAX 256
+
 /* A derived wallet and its attestation. */
 typedef struct tee_wallet {
 	tee_key_scheme scheme;
@@ -95,6 +99,15 @@ typedef struct tee_wallet {
 	teeliza_buf der;            /* the tappd key as PKCS#8 DER (the SDK's asUint8Array()); secret */
 	bool attested;
 	tee_attestation attestation; /* report_data = {"agentId":"…","publicKey":"…"} */
+	/* Set only for a wallet from dstack's GetKey (dstack_wallet.h); der then holds the 32 key bytes. */
+	bool dstack;
+	char key_path[TEE_WALLET_PATH_MAX + 1];      /* GetKey path */
+	char key_purpose[TEE_WALLET_PURPOSE_MAX + 1]; /* GetKey purpose */
+	char key_algorithm[16];                        /* GetKey algorithm */
+	tee_dstack_key key;                            /* GetKey's answer (key secret; public key; chain) */
+	bool have_provenance;                          /* the chain was walked (after the attestation) */
+	teeliza_err provenance_err;                    /* tee_dstack_verify_key's result */
+	tee_dstack_key_report provenance;              /* how far it got, which link broke */
 } tee_wallet;
 
 /*

@@ -21,17 +21,37 @@ typedef enum tee_key_scheme {
 	TEE_SCHEME_TEELIZA = 0,     /* default: key depends on salt, agent id and chain */
 	TEE_SCHEME_ELIZA_V017 = 1,  /* path "/", subject = salt (the salt has no effect) */
 	TEE_SCHEME_ELIZA_V019 = 2,  /* path = salt, subject "solana"/"evm" (agent id has no effect) */
+	/* dstack 0.5 GetKey (dstack_wallet.h): */
+	TEE_SCHEME_DSTACK = 3,      /* the teeliza scheme's binding on GetKey: salt, agent id, chain; key used as is */
+	TEE_SCHEME_DSTACK_SDK = 4,  /* a GetKey path the user gives: the JS SDK's toViemAccountSecure/toKeypairSecure */
 } tee_key_scheme;
 
-/* "teeliza", "eliza-v0.1.7", "eliza-v0.1.9"; NULL-safe parse returns TEELIZA_ERR_INVALID with a message. */
+/*
+ * "teeliza", "eliza-v0.1.7", "eliza-v0.1.9", "dstack", "dstack-sdk";
+ * NULL-safe parse returns TEELIZA_ERR_INVALID with a message.
+ */
 const char *tee_key_scheme_name(tee_key_scheme s);
 teeliza_err tee_key_scheme_parse(tee_key_scheme *out, const char *name) TEELIZA_WARN_UNUSED;
 const char *tee_chain_name(tee_chain c);  /* "solana", "evm", "raw" */
+
+/* True for the schemes that ask dstack's GetKey (dstack, dstack-sdk); the others ask tappd's DeriveKey. */
+bool tee_key_scheme_is_dstack(tee_key_scheme s);
+
+/*
+ * The GetKey algorithm a dstack scheme asks for: "ed25519" for the dstack
+ * scheme's Solana wallet, else "secp256k1" (dstack-sdk: the SDK's default,
+ * what `client.getKey(path, purpose)` sends). The algorithm never changes
+ * the 32 key bytes, only the public key the chain signs.
+ */
+const char *tee_dstack_scheme_algorithm(tee_key_scheme s, tee_chain c);
 teeliza_err tee_chain_parse(tee_chain *out, const char *name) TEELIZA_WARN_UNUSED;
 
 /*
  * The (path, subject) a scheme sends to tappd's DeriveKey for this salt,
- * agent id and chain. Out: path/subject (initialised here, NUL-terminated,
+ * agent id and chain; for TEE_SCHEME_DSTACK the (path, purpose) it sends to
+ * dstack's GetKey (path "teeliza/dstack/v1/<chain>/" ‖ hex(HMAC), purpose =
+ * chain). TEE_SCHEME_DSTACK_SDK has no salt-based request: TEELIZA_ERR_CONFIG
+ * (its path is the user's). Out: path/subject (initialised here, NUL-terminated,
  * owned by the caller, free with teeliza_buf_free even on failure; marked
  * secret because the v0.1.x requests contain the salt). For TEE_CHAIN_RAW the
  * eliza schemes use subject "raw". Empty or NULL salt: TEELIZA_ERR_CONFIG
@@ -84,6 +104,16 @@ teeliza_err tee_derive_solana(tee_solana_keypair *out, const uint8_t *der, size_
  * Thread-safe (one shared, randomised secp256k1 context, created on first use).
  */
 teeliza_err tee_derive_evm(tee_evm_keypair *out, const uint8_t *der, size_t der_len) TEELIZA_WARN_UNUSED;
+
+/*
+ * The same arithmetic on 32 bytes used as they are, as @phala/dstack-sdk
+ * 0.5.8's toKeypairSecure / toViemAccountSecure treat a GetKey key: an
+ * Ed25519 keypair from the seed (Keypair.fromSeed), or the secp256k1
+ * private key itself (privateKeyToAccount). Same outputs and errors as
+ * above (a key that is 0 or ≥ n: TEELIZA_ERR_CRYPTO).
+ */
+teeliza_err tee_solana_from_seed(tee_solana_keypair *out, const uint8_t seed[32]) TEELIZA_WARN_UNUSED;
+teeliza_err tee_evm_from_private(tee_evm_keypair *out, const uint8_t key[32]) TEELIZA_WARN_UNUSED;
 
 /*
  * Simulator / tappd ≤ 2025-01 key derivation:

@@ -17,8 +17,11 @@
 #define SCHEME_FIELD_MAX 4096
 #define SCHEME_BUF_MAX (SCHEME_FIELD_MAX + 64)
 
-/* Domain separation for the teeliza scheme's HMAC; the NUL is part of it. */
+/* Domain separation of the HMACs; the NUL is part of each label. */
 static const char teeliza_wallet_label[] = "teeliza wallet v1";
+static const char dstack_wallet_label[] = "teeliza dstack wallet v1";
+
+#define SCHEME_NAMES "teeliza, eliza-v0.1.7, eliza-v0.1.9, dstack, dstack-sdk"
 
 const char *tee_key_scheme_name(tee_key_scheme s)
 {
@@ -29,28 +32,31 @@ const char *tee_key_scheme_name(tee_key_scheme s)
 		return "eliza-v0.1.7";
 	case TEE_SCHEME_ELIZA_V019:
 		return "eliza-v0.1.9";
+	case TEE_SCHEME_DSTACK:
+		return "dstack";
+	case TEE_SCHEME_DSTACK_SDK:
+		return "dstack-sdk";
 	}
 	return "unknown";
 }
 
 teeliza_err tee_key_scheme_parse(tee_key_scheme *out, const char *name)
 {
-	static const tee_key_scheme all[] = { TEE_SCHEME_TEELIZA, TEE_SCHEME_ELIZA_V017, TEE_SCHEME_ELIZA_V019 };
+	static const tee_key_scheme all[] = { TEE_SCHEME_TEELIZA, TEE_SCHEME_ELIZA_V017, TEE_SCHEME_ELIZA_V019,
+		                              TEE_SCHEME_DSTACK, TEE_SCHEME_DSTACK_SDK };
 	size_t i;
 
 	assert(out != NULL);
 	*out = TEE_SCHEME_TEELIZA;
 	if (name == NULL)
-		return teeliza_set_error(TEELIZA_ERR_INVALID,
-		                         "missing key scheme: must be one of teeliza, eliza-v0.1.7, eliza-v0.1.9");
+		return teeliza_set_error(TEELIZA_ERR_INVALID, "missing key scheme: must be one of " SCHEME_NAMES);
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (strcmp(name, tee_key_scheme_name(all[i])) == 0) {
 			*out = all[i];
 			return TEELIZA_OK;
 		}
 	}
-	return teeliza_set_error(TEELIZA_ERR_INVALID,
-	                         "unknown key scheme \"%s\": must be one of teeliza, eliza-v0.1.7, eliza-v0.1.9", name);
+	return teeliza_set_error(TEELIZA_ERR_INVALID, "unknown key scheme \"%s\": must be one of " SCHEME_NAMES, name);
 }
 
 const char *tee_chain_name(tee_chain c)
@@ -84,9 +90,20 @@ teeliza_err tee_chain_parse(tee_chain *out, const char *name)
 	return teeliza_set_error(TEELIZA_ERR_INVALID, "unknown chain \"%s\": must be one of solana, evm, raw", name);
 }
 
-/* HMAC-SHA256(key = salt, "teeliza wallet v1\0" ‖ agent_id ‖ "\0" ‖ chain). */
-static teeliza_err teeliza_path_mac(uint8_t mac[32], const char *salt, size_t salt_len, const char *agent_id,
-                                    const char *chain)
+bool tee_key_scheme_is_dstack(tee_key_scheme s)
+{
+	return s == TEE_SCHEME_DSTACK || s == TEE_SCHEME_DSTACK_SDK;
+}
+
+const char *tee_dstack_scheme_algorithm(tee_key_scheme s, tee_chain c)
+{
+	/* dstack-sdk asks as `client.getKey(path, purpose)` did: the SDK's default algorithm. */
+	return s == TEE_SCHEME_DSTACK && c == TEE_CHAIN_SOLANA ? "ed25519" : "secp256k1";
+}
+
+/* HMAC-SHA256(key = salt, label ‖ "\0" ‖ agent_id ‖ "\0" ‖ chain); label_size counts its NUL. */
+static teeliza_err teeliza_path_mac(uint8_t mac[32], const char *label, size_t label_size, const char *salt,
+                                    size_t salt_len, const char *agent_id, const char *chain)
 {
 	EVP_MAC *hmac = NULL;
 	EVP_MAC_CTX *ctx = NULL;
@@ -102,7 +119,7 @@ static teeliza_err teeliza_path_mac(uint8_t mac[32], const char *salt, size_t sa
 		ctx = EVP_MAC_CTX_new(hmac);
 	if (ctx == NULL
 	    || !EVP_MAC_init(ctx, (const unsigned char *)salt, salt_len, params)
-	    || !EVP_MAC_update(ctx, (const unsigned char *)teeliza_wallet_label, sizeof(teeliza_wallet_label))
+	    || !EVP_MAC_update(ctx, (const unsigned char *)label, label_size)
 	    || !EVP_MAC_update(ctx, (const unsigned char *)agent_id, strlen(agent_id) + 1)
 	    || !EVP_MAC_update(ctx, (const unsigned char *)chain, strlen(chain))
 	    || !EVP_MAC_final(ctx, mac, &mac_len, 32)
@@ -115,18 +132,24 @@ static teeliza_err teeliza_path_mac(uint8_t mac[32], const char *salt, size_t sa
 	return err;
 }
 
-static teeliza_err teeliza_request(teeliza_buf *path, teeliza_buf *subject, const char *salt, size_t salt_len,
-                                   const char *agent_id, const char *chain)
+/* The teeliza and dstack schemes: "<prefix><chain>/<hex(mac)>", subject (or purpose) = chain. */
+static teeliza_err teeliza_request(teeliza_buf *path, teeliza_buf *subject, bool dstack, const char *salt,
+                                   size_t salt_len, const char *agent_id, const char *chain)
 {
 	uint8_t mac[32];
 	char mac_hex[65];
 	teeliza_err err;
 
-	err = teeliza_path_mac(mac, salt, salt_len, agent_id, chain);
+	if (dstack)
+		err = teeliza_path_mac(mac, dstack_wallet_label, sizeof(dstack_wallet_label), salt, salt_len, agent_id,
+		                       chain);
+	else
+		err = teeliza_path_mac(mac, teeliza_wallet_label, sizeof(teeliza_wallet_label), salt, salt_len, agent_id,
+		                       chain);
 	if (err)
 		return err;
 	teeliza_hex_encode(mac_hex, mac, sizeof(mac));
-	err = teeliza_buf_printf(path, "teeliza/v1/%s/%s", chain, mac_hex);
+	err = teeliza_buf_printf(path, "%s%s/%s", dstack ? "teeliza/dstack/v1/" : "teeliza/v1/", chain, mac_hex);
 	if (!err)
 		err = teeliza_buf_append_str(subject, chain);
 	TEELIZA_WIPE_BUFFER(mac);
@@ -161,7 +184,13 @@ teeliza_err tee_scheme_request(teeliza_buf *path, teeliza_buf *subject, tee_key_
 
 	switch (scheme) {
 	case TEE_SCHEME_TEELIZA:
-		err = teeliza_request(path, subject, salt, salt_len, agent_id, chain_name);
+	case TEE_SCHEME_DSTACK:
+		err = teeliza_request(path, subject, scheme == TEE_SCHEME_DSTACK, salt, salt_len, agent_id, chain_name);
+		break;
+	case TEE_SCHEME_DSTACK_SDK:
+		err = teeliza_set_error(TEELIZA_ERR_CONFIG,
+		                        "the dstack-sdk scheme derives from the GetKey path you used with the JS SDK, not "
+		                        "from a salt: give that path (teeliza derive --path P [--purpose Q])");
 		break;
 	case TEE_SCHEME_ELIZA_V017:
 		err = teeliza_buf_append_str(path, "/");

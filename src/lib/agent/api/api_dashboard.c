@@ -99,10 +99,11 @@ static void agent_view(http_server_reply *reply, agent_api *api, const api_reque
 			json_object_set_new(out, "walletsError", json_string(teeliza_errmsg()));
 		} else {
 			json_object_set_new(json_object_get(out, "tee"), "keyScheme", json_string(tw.scheme));
-			one = api_dashboard_wallet_json(api, rt, "solana", tw.solana, tw.solana_quote_id);
+			json_object_set_new(json_object_get(out, "tee"), "api", json_string(tw.api));
+			one = api_dashboard_wallet_json(api, rt, &tw.solana_origin, "solana", tw.solana, tw.solana_quote_id);
 			if (one != NULL)
 				json_array_append_new(wallets, one);
-			one = api_dashboard_wallet_json(api, rt, "evm", tw.evm, tw.evm_quote_id);
+			one = api_dashboard_wallet_json(api, rt, &tw.evm_origin, "evm", tw.evm, tw.evm_quote_id);
 			if (one != NULL)
 				json_array_append_new(wallets, one);
 		}

@@ -3,6 +3,7 @@
 #define TEELIZA_AGENT_API_DASHBOARD_H
 
 #include "agent/api/api_route.h"
+#include "teeliza/agent/tee_plugin.h"
 
 /*
  * One wallet of rt with its derive-time attestation (quote, report_data
@@ -10,7 +11,8 @@
  * /dashboard/api/agents/:agentId shows it. NULL when out of memory; a
  * missing attestation is an "attestationError" in the card.
  */
-json_t *api_dashboard_wallet_json(agent_api *api, agent_runtime *rt, const char *chain, const char *address,
+json_t *api_dashboard_wallet_json(agent_api *api, agent_runtime *rt, const agent_tee_key_origin *origin,
+                                  const char *chain, const char *address,
                                   const char *quote_id);
 
 #endif

@@ -125,9 +125,55 @@ static void not_verified_label(json_t *verdict, unsigned status)
 	json_object_set_new(verdict, "label", json_string(label));
 }
 
+/*
+ * Where the wallet's key came from. dstack: GetKey's path, purpose and
+ * algorithm, and its chain walked link by link (tee_dstack_verify_key at
+ * derive time): the key's public key, the app key recovered from chain[0],
+ * the app id (from the quote's attested event log), the KMS root recovered
+ * from chain[1], whether it is the pinned one, and the link that broke.
+ * tappd: DeriveKey's keys have no KMS chain, and the card says so.
+ */
+static json_t *key_chain_json(const agent_tee_key_origin *o)
+{
+	const tee_dstack_key_report *r = &o->provenance;
+	json_t *j;
+
+	if (!o->dstack)
+		return json_pack("{s:s, s:s}", "api", "tappd", "note",
+		                 "tappd's DeriveKey returns a key with an X.509 certificate from the app's CA, but no KMS "
+		                 "signature chain: there is no path to a KMS root to show or check");
+	j = json_pack("{s:s, s:s, s:s, s:s}", "api", "dstack", "path", o->path, "purpose", o->purpose, "algorithm",
+	              o->algorithm);
+	if (j == NULL)
+		return NULL;
+	if (!o->have_provenance) {
+		json_object_set_new(j, "verified", json_false());
+		json_object_set_new(j, "brokenLink", json_string("input"));
+		json_object_set_new(j, "message", json_string("the chain was not walked (no attestation)"));
+		return j;
+	}
+	if (r->public_key_len > 0)
+		json_object_set_new(j, "publicKey", hex_json(r->public_key, r->public_key_len));
+	if (r->have_app_pub)
+		json_object_set_new(j, "appKey", hex_json(r->app_pub, sizeof(r->app_pub)));
+	if (r->have_app_id) {
+		json_object_set_new(j, "appId", hex_json(r->app_id, sizeof(r->app_id)));
+		json_object_set_new(j, "appIdFromEventLog", json_boolean(r->app_id_from_log));
+		json_object_set_new(j, "eventLogBoundToQuote", json_boolean(r->log_bound));
+	}
+	if (r->have_root)
+		json_object_set_new(j, "kmsRoot", hex_json(r->root_pub, sizeof(r->root_pub)));
+	json_object_set_new(j, "kmsRootPinned", json_boolean(r->root_pinned));
+	json_object_set_new(j, "verified", json_boolean(o->provenance_err == TEELIZA_OK));
+	json_object_set_new(j, "brokenLink", o->provenance_err == TEELIZA_OK ? json_null()
+	                                                                    : json_string(tee_dstack_link_name(r->broken)));
+	json_object_set_new(j, "message", json_string(r->message));
+	return j;
+}
+
 /* One wallet with its derive-time attestation: quote, report_data binding, RTMRs, event log, verdict. */
-json_t *api_dashboard_wallet_json(agent_api *api, agent_runtime *rt, const char *chain, const char *address,
-                                  const char *quote_id)
+json_t *api_dashboard_wallet_json(agent_api *api, agent_runtime *rt, const agent_tee_key_origin *origin,
+                                  const char *chain, const char *address, const char *quote_id)
 {
 	const uint8_t *rtmr[4] = {NULL, NULL, NULL, NULL}, *rd = NULL;
 	agent_attestation a;
@@ -138,6 +184,7 @@ json_t *api_dashboard_wallet_json(agent_api *api, agent_runtime *rt, const char 
 	w = json_pack("{s:s, s:s, s:s}", "chain", chain, "address", address, "quoteId", quote_id);
 	if (w == NULL)
 		return NULL;
+	json_object_set_new(w, "keyChain", key_chain_json(origin));
 	memset(&a, 0, sizeof(a));
 	if (agent_store_get_attestation(agent_runtime_store(rt), &a, quote_id) != TEELIZA_OK) {
 		json_object_set_new(w, "attestationError", json_string(teeliza_errmsg()));

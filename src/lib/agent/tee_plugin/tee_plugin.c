@@ -10,6 +10,8 @@
 #include "agent/tee_plugin/tee_plugin_internal.h"
 #include "agent/runtime/runtime_internal.h"
 #include "teeliza/tee/attest.h"
+#include "teeliza/tee/dstack_wallet.h"
+#include "teeliza/common/encoding.h"
 #include "teeliza/common/metrics.h"
 #include "agent/runtime/logring.h"
 
@@ -23,11 +25,15 @@
 #define TEE_RETRY_MS 3000
 #define TEE_LOG_MAX ((size_t)64 << 20)
 #define TEE_SALT_MAX 4096
+#define TEE_KMS_ROOT_HEX_MAX 68 /* 33 bytes, with an optional "0x" */
 
 struct agent_tee {
 	pthread_mutex_t lock;            /* wallets, have_wallets, last_error, last_attempt_ms */
+	tee_api api;                     /* which client below is used */
 	tappd_client client;
+	dstack_client dclient;
 	tee_key_scheme scheme;
+	char kms_root[TEE_KMS_ROOT_HEX_MAX + 1]; /* pinned KMS root, hex, or "" */
 	char *salt;                      /* secret */
 	size_t salt_len;
 	char agent_id[AGENT_UUID_BUFSZ + 64];
@@ -43,6 +49,7 @@ struct agent_tee {
 void agent_tee_config_for_character(agent_tee_config *out, const agent_character *c)
 {
 	const char *sim = getenv("DSTACK_SIMULATOR_ENDPOINT");
+	const char *tappd = getenv("TAPPD_SIMULATOR_ENDPOINT");
 
 	assert(out != NULL && c != NULL);
 	memset(out, 0, sizeof(*out));
@@ -52,8 +59,11 @@ void agent_tee_config_for_character(agent_tee_config *out, const agent_character
 	if (out->salt == NULL)
 		out->salt = agent_env_salt();
 	out->scheme = agent_character_get_setting(c, "TEE_KEY_SCHEME");
-	/* The JS SDK reads this one from process.env only. */
+	out->api = agent_character_get_setting(c, "TEE_API");
+	out->kms_root = agent_character_get_setting(c, "TEE_KMS_ROOT");
+	/* The JS SDK reads these from process.env only. */
 	out->simulator_endpoint = sim != NULL && sim[0] != 0 ? sim : NULL;
+	out->tappd_endpoint = tappd != NULL && tappd[0] != 0 ? tappd : NULL;
 }
 
 bool agent_tee_config_enabled(const agent_tee_config *cfg)
@@ -119,13 +129,44 @@ static teeliza_err keep_quote(char id[AGENT_UUID_BUFSZ], agent_tee *t, const tee
 }
 
 /* Derive one wallet with its attestation; out_address gets the address, quote_id the stored quote. */
-static teeliza_err derive_one(char *out_address, size_t out_len, char quote_id[AGENT_UUID_BUFSZ], agent_tee *t,
-                              tee_chain chain)
+/* One line per dstack wallet: its GetKey path and how far its chain verified. */
+static void log_origin(agent_tee *t, tee_chain chain, const agent_tee_key_origin *o)
+{
+	char root[2 * TEE_DSTACK_K256_PUB_LEN + 1] = "";
+
+	if (o->provenance.have_root)
+		teeliza_hex_encode(root, o->provenance.root_pub, sizeof(o->provenance.root_pub));
+	if (o->have_provenance && o->provenance_err == TEELIZA_OK)
+		agent_log(t->log, "TEE: %s key from dstack GetKey(path %s, purpose %s, %s): chain verified to the pinned "
+		          "KMS root %s", tee_chain_name(chain), o->path, o->purpose, o->algorithm, root);
+	else if (o->have_provenance)
+		agent_log(t->log, "TEE: %s key from dstack GetKey(path %s, purpose %s, %s): chain NOT verified, link %s: %s",
+		          tee_chain_name(chain), o->path, o->purpose, o->algorithm,
+		          tee_dstack_link_name(o->provenance.broken), o->provenance.message);
+}
+
+static teeliza_err derive_one(char *out_address, size_t out_len, char quote_id[AGENT_UUID_BUFSZ],
+                              agent_tee_key_origin *origin, agent_tee *t, tee_chain chain)
 {
 	tee_wallet w;
 	teeliza_err err;
 
-	err = tee_derive_wallet(&w, &t->client, t->scheme, chain, t->salt, t->agent_id, true);
+	if (t->api == TEE_API_DSTACK)
+		err = tee_dstack_derive_wallet(&w, &t->dclient, t->scheme, chain, t->salt, t->agent_id, true,
+		                               t->kms_root[0] ? t->kms_root : NULL);
+	else
+		err = tee_derive_wallet(&w, &t->client, t->scheme, chain, t->salt, t->agent_id, true);
+	memset(origin, 0, sizeof(*origin));
+	if (!err && w.dstack) {
+		origin->dstack = true;
+		memcpy(origin->path, w.key_path, sizeof(origin->path));
+		memcpy(origin->purpose, w.key_purpose, sizeof(origin->purpose));
+		memcpy(origin->algorithm, w.key_algorithm, sizeof(origin->algorithm));
+		origin->have_provenance = w.have_provenance;
+		origin->provenance_err = w.provenance_err;
+		origin->provenance = w.provenance;
+		log_origin(t, chain, origin);
+	}
 	if (!err) {
 		log_attestation(t, "Generating Remote Attestation Quote for Derive Key...", &w.attestation,
 		                "Remote Attestation Quote generated successfully!");
@@ -147,10 +188,11 @@ static teeliza_err derive_wallets(agent_tee *t)
 
 	memset(&w, 0, sizeof(w));
 	w.scheme = tee_key_scheme_name(t->scheme);
+	w.api = tee_api_name(t->api);
 	t->last_attempt_ms = agent_store_now_ms();
-	err = derive_one(w.solana, sizeof(w.solana), w.solana_quote_id, t, TEE_CHAIN_SOLANA);
+	err = derive_one(w.solana, sizeof(w.solana), w.solana_quote_id, &w.solana_origin, t, TEE_CHAIN_SOLANA);
 	if (!err)
-		err = derive_one(w.evm, sizeof(w.evm), w.evm_quote_id, t, TEE_CHAIN_EVM);
+		err = derive_one(w.evm, sizeof(w.evm), w.evm_quote_id, &w.evm_origin, t, TEE_CHAIN_EVM);
 	if (err) {
 		snprintf(t->last_error, sizeof(t->last_error), "%s",
 		         teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
@@ -159,47 +201,77 @@ static teeliza_err derive_wallets(agent_tee *t)
 	t->wallets = w;
 	t->have_wallets = true;
 	t->last_error[0] = 0;
+	/* scripts read this line (DEPLOY.md); the API is on the scheme line */
 	agent_log(t->log, "TEE: agent %s wallets (key scheme %s): Solana %s, EVM %s; attestation quotes %s, %s",
 	          t->agent_id, w.scheme, w.solana, w.evm, w.solana_quote_id, w.evm_quote_id);
 	return TEELIZA_OK;
 }
 
-teeliza_err agent_tee_config_check(const agent_tee_config *cfg)
+/* The endpoint inputs of a config, as tee_endpoint_choose reads them. */
+static void config_env(tee_endpoint_env *env, const agent_tee_config *cfg)
 {
-	tappd_endpoint ep;
-	tee_key_scheme scheme;
+	memset(env, 0, sizeof(*env));
+	env->tee_mode = cfg->mode;
+	env->tee_api = cfg->api;
+	env->dstack_endpoint = cfg->simulator_endpoint;
+	env->tappd_endpoint = cfg->tappd_endpoint;
+}
 
-	assert(cfg != NULL);
+/* The API, endpoint and scheme, and the pinned root's form; every failure is TEELIZA_ERR_CONFIG. */
+static teeliza_err config_choose(tee_wallet_choice *choice, const agent_tee_config *cfg)
+{
+	tee_endpoint_env env;
+	uint8_t root[TEE_DSTACK_K256_PUB_LEN];
+	const char *hex = cfg->kms_root;
+	size_t n, got = 0;
+
+	config_env(&env, cfg);
 	/* the mode first: with a bad TEE_MODE, a missing salt is not the real problem */
-	if (tappd_endpoint_select(&ep, cfg->mode, cfg->simulator_endpoint) != TEELIZA_OK)
+	if (tee_wallet_choose(choice, &env, cfg->scheme) != TEELIZA_OK)
 		return agent_error_wrap(TEELIZA_ERR_CONFIG, "");
+	/* its path is the user's, one per wallet: a migration check for `teeliza derive`, not an agent's scheme */
+	if (choice->scheme == TEE_SCHEME_DSTACK_SDK)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG,
+		                         "TEE_KEY_SCHEME=dstack-sdk is not an agent scheme: it needs the GetKey path your "
+		                         "JS app used, which `teeliza derive --scheme dstack-sdk --path P` takes; an agent "
+		                         "uses dstack (or a tappd scheme)");
 	if (cfg->salt == NULL || cfg->salt[0] == 0)
 		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT required when TEE_MODE is enabled");
 	if (strlen(cfg->salt) > TEE_SALT_MAX)
 		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT is longer than %d bytes", TEE_SALT_MAX);
-	if (cfg->scheme != NULL && cfg->scheme[0] != 0 && tee_key_scheme_parse(&scheme, cfg->scheme) != TEELIZA_OK)
-		return agent_error_wrap(TEELIZA_ERR_CONFIG, "TEE_KEY_SCHEME: ");
+	if (hex != NULL && hex[0] != 0) {
+		n = strlen(hex);
+		if (n > 2 * sizeof(root) + 2 || teeliza_hex_decode(root, sizeof(root), &got, hex, n, true) != TEELIZA_OK ||
+		    got != sizeof(root) || (root[0] != 2 && root[0] != 3))
+			return teeliza_set_error(TEELIZA_ERR_CONFIG,
+			                         "TEE_KMS_ROOT must be the KMS root's compressed secp256k1 public key: 66 hex "
+			                         "digits starting 02 or 03");
+	}
 	return TEELIZA_OK;
+}
+
+teeliza_err agent_tee_config_check(const agent_tee_config *cfg)
+{
+	tee_wallet_choice choice;
+
+	assert(cfg != NULL);
+	return config_choose(&choice, cfg);
 }
 
 teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const char *agent_id, agent_store *store,
                             FILE *log)
 {
-	char line[TAPPD_CONNECT_LOG_LINE_MAX];
-	tappd_endpoint ep;
+	tee_wallet_choice choice;
 	agent_tee *t;
 	teeliza_err err;
 
 	assert(out != NULL && cfg != NULL && agent_id != NULL && store != NULL);
 	*out = NULL;
-	err = agent_tee_config_check(cfg);
+	err = config_choose(&choice, cfg);
 	if (err)
 		return err;
 	if (strlen(agent_id) >= sizeof(t->agent_id))
 		return teeliza_set_error(TEELIZA_ERR_INVALID, "agent id too long");
-	err = tappd_endpoint_select(&ep, cfg->mode, cfg->simulator_endpoint);
-	if (err)
-		return agent_error_wrap(TEELIZA_ERR_CONFIG, "");
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
@@ -207,12 +279,10 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 		free(t);
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "cannot create a mutex");
 	}
-	t->scheme = TEE_SCHEME_TEELIZA;
-	if (cfg->scheme != NULL && cfg->scheme[0] != 0 && tee_key_scheme_parse(&t->scheme, cfg->scheme) != TEELIZA_OK) {
-		err = agent_error_wrap(TEELIZA_ERR_CONFIG, "TEE_KEY_SCHEME: ");
-		agent_tee_free(t);
-		return err;
-	}
+	t->scheme = choice.scheme;
+	t->api = choice.endpoint.api;
+	if (cfg->kms_root != NULL)
+		snprintf(t->kms_root, sizeof(t->kms_root), "%s", cfg->kms_root);
 	t->salt_len = strlen(cfg->salt);
 	t->salt = malloc(t->salt_len + 1);
 	if (t->salt == NULL) {
@@ -225,21 +295,27 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 	snprintf(t->agent_id, sizeof(t->agent_id), "%s", agent_id);
 	t->store = store;
 	t->log = log;
-	t->simulated = cfg->simulator_endpoint != NULL || strcmp(cfg->mode, "PRODUCTION") != 0;
-	tappd_client_init(&t->client, &ep);
+	t->simulated = choice.endpoint.overridden || strcmp(cfg->mode, "PRODUCTION") != 0;
+	tappd_client_init(&t->client, &choice.endpoint.ep);
 	t->client.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : TEE_DEFAULT_TIMEOUT_MS;
+	dstack_client_init(&t->dclient, &choice.endpoint.ep);
+	t->dclient.timeout_ms = t->client.timeout_ms;
 
-	agent_log(log, "%s", tappd_connect_log_line(line, sizeof(line), cfg->mode, cfg->simulator_endpoint));
-	if (cfg->simulator_endpoint != NULL)
-		agent_log(log, "%s%s", TAPPD_OVERRIDE_LOG_PREFIX, cfg->simulator_endpoint);
+	agent_log(log, "%s", choice.endpoint.log_line);
+	if (choice.endpoint.sdk_line[0])
+		agent_log(log, "%s", choice.endpoint.sdk_line);
+	agent_log(log, "%s", choice.scheme_line);
+	if (t->api == TEE_API_DSTACK && t->kms_root[0] == 0)
+		agent_log(log, "TEE: TEE_KMS_ROOT is not set: each wallet key's chain is walked, but no KMS root is pinned, "
+		               "so it proves nothing about who issued the key");
 	pthread_mutex_lock(&t->lock);
 	err = derive_wallets(t);
 	pthread_mutex_unlock(&t->lock);
 	if (err)
 		agent_log(log,
 		          "TEE: WARNING: cannot derive the wallets of agent %s yet: %s. Chat goes on; wallet and "
-		          "attestation answers will say they are unavailable until tappd answers.",
-		          agent_id, t->last_error);
+		          "attestation answers will say they are unavailable until %s answers.",
+		          agent_id, t->last_error, tee_api_name(t->api));
 	*out = t;
 	return TEELIZA_OK;
 }
@@ -287,10 +363,27 @@ bool agent_tee_simulated(const agent_tee *t)
 teeliza_err agent_tee_tappd_info(teeliza_buf *json_out, agent_tee *t, long timeout_ms)
 {
 	tappd_client c = t->client;
+	dstack_client d = t->dclient;
+	dstack_info info;
+	teeliza_err err;
 
+	if (t->api == TEE_API_DSTACK) {
+		if (timeout_ms > 0)
+			d.timeout_ms = timeout_ms;
+		err = dstack_get_info(&info, &d);
+		if (!err)
+			err = teeliza_buf_append(json_out, info.raw.data, info.raw.len);
+		dstack_info_free(&info);
+		return err;
+	}
 	if (timeout_ms > 0)
 		c.timeout_ms = timeout_ms;
 	return tappd_info(json_out, &c);
+}
+
+const char *agent_tee_api(const agent_tee *t)
+{
+	return tee_api_name(t->api);
 }
 
 teeliza_err agent_tee_sim_root(teeliza_buf *json_out, agent_tee *t, long timeout_ms, size_t max)
@@ -325,7 +418,10 @@ teeliza_err agent_tee_attest_message(char quote_id[AGENT_UUID_BUFSZ], agent_tee 
 	json_decref(data);
 	if (json == NULL)
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
-	err = tee_remote_attestation(&a, &t->client, json, strlen(json), NULL);
+	if (t->api == TEE_API_DSTACK)
+		err = tee_dstack_remote_attestation(&a, NULL, &t->dclient, json, strlen(json));
+	else
+		err = tee_remote_attestation(&a, &t->client, json, strlen(json), NULL);
 	if (!err) {
 		log_attestation(t, "Remote attestation of a message (REMOTE_ATTESTATION)...", &a, "Remote attestation quote stored.");
 		err = keep_quote(quote_id, t, &a);

@@ -7,8 +7,11 @@
 /* True when the plugin talks to a simulator (TEE_MODE LOCAL/DOCKER or DSTACK_SIMULATOR_ENDPOINT). */
 bool agent_tee_simulated(const agent_tee *t);
 
+/* "tappd" or "dstack": the API the plugin talks to. */
+const char *agent_tee_api(const agent_tee *t);
+
 /*
- * tappd's Info answer (app id, instance id, compose hash, …) for the
+ * tappd's (or dstack's) Info answer (app id, instance id, compose hash, …) for the
  * plugin's endpoint, with its own timeout (0: the plugin's). Appends the
  * JSON text to json_out.
  */

@@ -117,11 +117,11 @@ function quoteBox(hex) {
 
 function tappdInfoBlock(info) {
   if (!info) return null;
-  if (info.error) return el('p', { class: 'muted', text: 'tappd Info unavailable: ' + info.error });
+  if (info.error) return el('p', { class: 'muted', text: 'Info unavailable: ' + info.error });
   let tcb = {};
   try { tcb = typeof info.tcb_info === 'string' ? JSON.parse(info.tcb_info) : (info.tcb_info || {}); } catch (e) { tcb = {}; }
   return el('div', {},
-    el('h4', { text: 'tappd Info' }),
+    el('h4', { text: 'Info (tappd or dstack)' }),
     kvTable([['app id', info.app_id], ['instance id', info.instance_id], ['app name', info.app_name],
       ['compose hash', info.compose_hash || tcb.compose_hash], ['device id', info.device_id || tcb.device_id],
       ['MRTD', tcb.mrtd]]));
@@ -170,10 +170,31 @@ function eventLogBlock(att) {
     el('div', { class: 'scroll' }, t));
 }
 
+// Where the wallet's key came from: dstack's GetKey chain walked to the KMS root, or tappd (no chain).
+function keyChainBlock(kc) {
+  if (!kc) return null;
+  if (kc.api !== 'dstack') {
+    return el('div', { 'data-testid': 'key-chain' }, el('h4', { text: 'key chain' }),
+      el('p', { class: 'muted', text: 'tappd key: ' + (kc.note || 'no KMS chain') }));
+  }
+  const mark = (ok, text) => el('span', { class: ok ? 'ok' : 'bad', text: (ok ? '✓ ' : '✗ ') + text });
+  const rows = [['GetKey path', kc.path], ['purpose', kc.purpose === '' ? '""' : kc.purpose], ['algorithm', kc.algorithm],
+    ['key (public)', kc.publicKey || ''], ['app key (from chain[0])', kc.appKey || ''],
+    ['app id', (kc.appId || '') + (kc.appIdFromEventLog ? ' (attested app-id event' +
+      (kc.eventLogBoundToQuote ? ', log bound to the quote\'s RTMR3)' : ')') : '')],
+    ['KMS root (from chain[1])', (kc.kmsRoot || '') + (kc.kmsRootPinned ? ' (compared with TEE_KMS_ROOT)' : ' (no root pinned)')]];
+  return el('div', { 'data-testid': 'key-chain', 'data-verified': kc.verified ? 'true' : 'false' },
+    el('h4', {}, 'key chain (dstack GetKey) ',
+      kc.verified ? mark(true, 'verified to the pinned KMS root') : mark(false, 'broken at link ' + kc.brokenLink)),
+    kc.verified ? '' : el('p', { class: 'bad', text: kc.message || '' }),
+    kvTable(rows));
+}
+
 function walletBlock(w) {
   const box = el('div', { class: 'wallet', 'data-chain': w.chain },
     el('h3', {}, (w.chain === 'evm' ? 'EVM' : 'Solana') + ' wallet '),
     el('div', { class: 'mono hex', 'data-testid': 'wallet-' + w.chain, text: w.address }));
+  box.append(keyChainBlock(w.keyChain) || '');
   if (w.attestationError) {
     box.append(el('p', { class: 'bad', text: 'Attestation: ' + w.attestationError }));
     return box;
@@ -206,6 +227,7 @@ async function loadAgents() {
     }
     const tee = d.tee || {};
     card.append(el('p', {}, tee.enabled ? 'TEE plugin on' + (tee.simulated ? ' (simulator)' : '') +
+      (tee.api ? ', ' + tee.api + ' API' : '') +
       (tee.keyScheme ? ', key scheme ' + tee.keyScheme : '') : 'TEE plugin off (TEE_MODE not set)'));
     if (d.walletsError) card.append(el('p', { class: 'bad', text: 'Wallets unavailable: ' + d.walletsError }));
     card.append(tappdInfoBlock(d.tappdInfo) || '');
