@@ -12,6 +12,7 @@
 #include "teeliza/tee/attest.h"
 #include "teeliza/common/metrics.h"
 #include "agent/runtime/logring.h"
+#include "teeliza/agent/tee_receipts.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -38,6 +39,7 @@ struct agent_tee {
 	agent_tee_wallets wallets;
 	char last_error[512];
 	int64_t last_attempt_ms;
+	agent_tee_receipts *receipts;    /* reply key and receipt chain (tee_receipts.c) */
 };
 
 void agent_tee_config_for_character(agent_tee_config *out, const agent_character *c)
@@ -66,6 +68,7 @@ void agent_tee_free(agent_tee *t)
 {
 	if (t == NULL)
 		return;
+	agent_tee_receipts_free(t->receipts);
 	if (t->salt != NULL) {
 		agent_logring_release_secret(t->salt);
 		teeliza_wipe(t->salt, t->salt_len);
@@ -240,8 +243,21 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 		          "TEE: WARNING: cannot derive the wallets of agent %s yet: %s. Chat goes on; wallet and "
 		          "attestation answers will say they are unavailable until tappd answers.",
 		          agent_id, t->last_error);
+	err = agent_tee_receipts_new(&t->receipts, &t->client, t->salt, t->agent_id, store, log);
+	if (err) {
+		agent_tee_free(t);
+		return err;
+	}
+	if (agent_tee_receipts_prepare(t->receipts, t) != TEELIZA_OK)
+		agent_log(log, "TEE: WARNING: no reply key for agent %s yet: %s. Replies carry no receipt until tappd "
+		          "answers.", agent_id, teeliza_errmsg());
 	*out = t;
 	return TEELIZA_OK;
+}
+
+agent_tee_receipts *agent_tee_receipts_of(agent_tee *t)
+{
+	return t != NULL ? t->receipts : NULL;
 }
 
 teeliza_err agent_tee_wallets_get(agent_tee_wallets *out, agent_tee *t)
