@@ -63,11 +63,25 @@ teeliza_err agent_fresh_attestation(json_t **out, agent_runtime *rt, const uint8
 
 typedef struct agent_tee_receipts agent_tee_receipts;
 
+/*
+ * The layers below the three functions above (tee_receipts.c, which calls
+ * nothing of the plugin: the wallets come in as arguments, NULL when not
+ * known, and are written as "" in statements).
+ */
+
 /* Read RECEIPT_SIGNATURE and set up (keys are derived by agent_tee_receipts_prepare). */
 teeliza_err agent_tee_receipts_new(agent_tee_receipts **out, const tappd_client *client, const char *salt,
                                    const char *agent_id, agent_store *store, FILE *log) TEELIZA_WARN_UNUSED;
-/* Derive the keys, quote the statement, load the chain (when not done yet). */
-teeliza_err agent_tee_receipts_prepare(agent_tee_receipts *r, agent_tee *t) TEELIZA_WARN_UNUSED;
+/* Derive the keys, quote the statement, load the chain (when not done yet; retried at most every 3 s). */
+teeliza_err agent_tee_receipts_prepare(agent_tee_receipts *r, const agent_tee_wallets *w) TEELIZA_WARN_UNUSED;
+/* agent_reply_receipt for r; model is what the receipt names. */
+teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_receipts *r,
+                                   const agent_tee_wallets *w, const char *room_id, const char *model,
+                                   const void *request, size_t request_len, const void *response,
+                                   size_t response_len) TEELIZA_WARN_UNUSED;
+teeliza_err agent_tee_receipts_json(json_t **out, agent_tee_receipts *r, const char *id) TEELIZA_WARN_UNUSED;
+teeliza_err agent_tee_receipts_fresh(json_t **out, agent_tee_receipts *r, const agent_tee_wallets *w,
+                                    const uint8_t *nonce, size_t nonce_len) TEELIZA_WARN_UNUSED;
 void agent_tee_receipts_free(agent_tee_receipts *r);
 /* The plugin's receipts state (NULL when the plugin is off). */
 agent_tee_receipts *agent_tee_receipts_of(agent_tee *t);

@@ -1,6 +1,8 @@
 /*
  * teeliza's verifiability routes (docs/VERIFIABILITY.md):
- *  - GET /agents/:agentId/receipts/:receiptId: a reply's signed receipt;
+ *  - GET /agents/:agentId/receipts/:receiptId: a reply's signed receipt
+ *    (listed in api_records.c's table, after the memories route it could
+ *    be confused with, as is the next);
  *  - GET /agents/:agentId/attestation?nonce=HEX: a fresh quote binding the
  *    nonce, the reply key and the wallets, rate-limited per client since
  *    each one costs a quote.
@@ -123,7 +125,7 @@ void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runti
 	}
 }
 
-static void get_receipt(http_server_reply *reply, agent_api *api, const api_request *r)
+void api_get_receipt(http_server_reply *reply, agent_api *api, const api_request *r)
 {
 	const char *id = r->param[1];
 	agent_runtime *rt;
@@ -153,7 +155,7 @@ static void get_receipt(http_server_reply *reply, agent_api *api, const api_requ
 	agent_runtime_release(rt);
 }
 
-static void get_fresh_attestation(http_server_reply *reply, agent_api *api, const api_request *r)
+void api_get_fresh_attestation(http_server_reply *reply, agent_api *api, const api_request *r)
 {
 	static _Thread_local char retry[40];
 	char nonce_hex[2 * TEE_NONCE_MAX + 8];
@@ -195,8 +197,3 @@ static void get_fresh_attestation(http_server_reply *reply, agent_api *api, cons
 	agent_runtime_release(rt);
 }
 
-const api_route api_receipts_routes[] = {
-	{API_GET, "/agents/:agentId/receipts/:receiptId", API_TOKEN, get_receipt, 0},
-	{API_GET, "/agents/:agentId/attestation", API_TOKEN, get_fresh_attestation, 0},
-	{0, NULL, API_OPEN, NULL, 0},
-};

@@ -65,7 +65,10 @@ extern const api_route api_agents_routes[];     /* api_agents.c: /agents, /agent
 extern const api_route api_records_routes[];    /* api_records.c: an agent's memories and attestations */
 extern const api_route api_verify_routes[];     /* api_verify.c: POST /verify */
 extern const api_route api_message_routes[];    /* api_message.c: POST /:agentId/message */
-extern const api_route api_receipts_routes[];   /* api_receipts.c: receipts and fresh attestations */
+
+/* GET /agents/:agentId/receipts/:receiptId and /agents/:agentId/attestation (api_receipts.c; in api_records_routes). */
+api_handler_fn api_get_receipt;
+api_handler_fn api_get_fresh_attestation;
 
 /*
  * Send a message's reply array (stolen) with its receipt (api_receipts.c):

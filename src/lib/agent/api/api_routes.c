@@ -14,6 +14,5 @@ const api_route *const api_route_tables[] = {
 	api_records_routes,
 	api_verify_routes,
 	api_message_routes,
-	api_receipts_routes,
 	NULL,
 };

@@ -8,7 +8,6 @@
  * refuses does not advance the chain.
  */
 #include "teeliza/agent/tee_receipts.h"
-#include "agent/runtime/runtime_internal.h"
 #include "teeliza/common/encoding.h"
 #include "teeliza/tee/attest.h"
 #include "teeliza/tee/receipt.h"
@@ -106,19 +105,19 @@ static teeliza_err quote_statement(tappd_quote_response *q, agent_tee_receipts *
 }
 
 /* The statement of the agent's reply keys, with the wallets when they are known. */
-static teeliza_err build_statement(teeliza_buf *json, uint8_t rd[64], agent_tee_receipts *r, agent_tee *t,
-                                   const char *purpose, const uint8_t *nonce, size_t nonce_len)
+static teeliza_err build_statement(teeliza_buf *json, uint8_t rd[64], agent_tee_receipts *r,
+                                   const agent_tee_wallets *w, const char *purpose, const uint8_t *nonce,
+                                   size_t nonce_len)
 {
-	agent_tee_wallets w;
 	tee_statement st;
 
 	memset(&st, 0, sizeof(st));
 	st.agent_id = r->agent_id;
 	st.purpose = purpose;
 	memcpy(st.reply_key, r->key.public_key, 32);
-	if (t != NULL && agent_tee_wallets_get(&w, t) == TEELIZA_OK) {
-		st.wallet_solana = w.solana;
-		st.wallet_evm = w.evm;
+	if (w != NULL) {
+		st.wallet_solana = w->solana;
+		st.wallet_evm = w->evm;
 	}
 	st.eip191_address = r->use_eip191 ? r->eip191.address : NULL;
 	st.nonce = nonce;
@@ -127,7 +126,7 @@ static teeliza_err build_statement(teeliza_buf *json, uint8_t rd[64], agent_tee_
 }
 
 /* With r->lock held. */
-static teeliza_err prepare_locked(agent_tee_receipts *r, agent_tee *t)
+static teeliza_err prepare_locked(agent_tee_receipts *r, const agent_tee_wallets *w)
 {
 	tappd_quote_response q;
 	agent_attestation row;
@@ -148,7 +147,7 @@ static teeliza_err prepare_locked(agent_tee_receipts *r, agent_tee *t)
 		err = tee_reply_key_tappd(&r->eip191, &r->client, r->salt, r->agent_id, TEE_REPLY_KEY_SECP256K1);
 	teeliza_buf_init(&statement, 1 << 16);
 	if (!err)
-		err = build_statement(&statement, rd, r, t, TEE_STATEMENT_PURPOSE_REPLY_KEY, NULL, 0);
+		err = build_statement(&statement, rd, r, w, TEE_STATEMENT_PURPOSE_REPLY_KEY, NULL, 0);
 	if (!err)
 		err = quote_statement(&q, r, rd);
 	if (!err) {
@@ -192,33 +191,22 @@ static teeliza_err prepare_locked(agent_tee_receipts *r, agent_tee *t)
 	return TEELIZA_OK;
 }
 
-teeliza_err agent_tee_receipts_prepare(agent_tee_receipts *r, agent_tee *t)
+teeliza_err agent_tee_receipts_prepare(agent_tee_receipts *r, const agent_tee_wallets *w)
 {
 	teeliza_err err;
 
 	assert(r != NULL);
 	pthread_mutex_lock(&r->lock);
-	err = prepare_locked(r, t);
+	err = prepare_locked(r, w);
 	pthread_mutex_unlock(&r->lock);
 	return err;
 }
 
-static agent_tee_receipts *receipts_of_rt(agent_tee **t, agent_runtime *rt)
+teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_receipts *r,
+                                   const agent_tee_wallets *w, const char *room_id, const char *model,
+                                   const void *request, size_t request_len, const void *response,
+                                   size_t response_len)
 {
-	*t = agent_runtime_tee(rt);
-	if (*t == NULL || agent_tee_receipts_of(*t) == NULL) {
-		teeliza_set_error(TEELIZA_ERR_UNSUPPORTED, "agent %s has no TEE plugin: no reply key",
-		                  agent_runtime_name(rt));
-		return NULL;
-	}
-	return agent_tee_receipts_of(*t);
-}
-
-teeliza_err agent_reply_receipt(char id[AGENT_RECEIPT_ID_BUFSZ], agent_runtime *rt, const char *room_id,
-                                const void *request, size_t request_len, const void *response, size_t response_len)
-{
-	agent_tee *t;
-	agent_tee_receipts *r;
 	tee_receipt_fields f;
 	agent_receipt row;
 	teeliza_buf json;
@@ -226,20 +214,17 @@ teeliza_err agent_reply_receipt(char id[AGENT_RECEIPT_ID_BUFSZ], agent_runtime *
 	char sig_hex[129], e191_hex[131];
 	teeliza_err err;
 
-	assert(id != NULL && rt != NULL && room_id != NULL);
+	assert(id != NULL && r != NULL && room_id != NULL);
 	id[0] = 0;
-	r = receipts_of_rt(&t, rt);
-	if (r == NULL)
-		return TEELIZA_ERR_UNSUPPORTED;
 	memset(&f, 0, sizeof(f));
 	f.agent_id = r->agent_id;
 	f.room_id = room_id;
-	f.model = rt->model.description;
+	f.model = model;
 	SHA256(request, request_len, f.request_sha256);
 	SHA256(response, response_len, f.response_sha256);
 	teeliza_buf_init(&json, TEE_RECEIPT_MAX);
 	pthread_mutex_lock(&r->lock);
-	err = prepare_locked(r, t);
+	err = prepare_locked(r, w);
 	if (!err) {
 		f.time_ms = agent_store_now_ms();
 		f.seq = r->seq + 1;
@@ -278,20 +263,15 @@ teeliza_err agent_reply_receipt(char id[AGENT_RECEIPT_ID_BUFSZ], agent_runtime *
 	return err;
 }
 
-teeliza_err agent_reply_receipt_json(json_t **out, agent_runtime *rt, const char *id)
+teeliza_err agent_tee_receipts_json(json_t **out, agent_tee_receipts *r, const char *id)
 {
-	agent_tee *t;
-	agent_tee_receipts *r;
 	agent_receipt row;
 	char quote_id[AGENT_UUID_BUFSZ], addr[43] = "";
 	json_t *o;
 	teeliza_err err;
 
-	assert(out != NULL && rt != NULL && id != NULL);
+	assert(out != NULL && r != NULL && id != NULL);
 	*out = NULL;
-	r = receipts_of_rt(&t, rt);
-	if (r == NULL)
-		return TEELIZA_ERR_UNSUPPORTED;
 	err = agent_store_get_receipt(r->store, &row, r->agent_id, id);
 	if (err)
 		return err;
@@ -315,29 +295,25 @@ teeliza_err agent_reply_receipt_json(json_t **out, agent_runtime *rt, const char
 	return TEELIZA_OK;
 }
 
-teeliza_err agent_fresh_attestation(json_t **out, agent_runtime *rt, const uint8_t *nonce, size_t nonce_len)
+teeliza_err agent_tee_receipts_fresh(json_t **out, agent_tee_receipts *r, const agent_tee_wallets *w,
+                                    const uint8_t *nonce, size_t nonce_len)
 {
-	agent_tee *t;
-	agent_tee_receipts *r;
 	tappd_quote_response q;
 	teeliza_buf statement, quote_hex;
 	uint8_t rd[64];
 	char rd_hex[129], nonce_hex[2 * TEE_NONCE_MAX + 1];
 	teeliza_err err;
 
-	assert(out != NULL && rt != NULL && nonce != NULL);
+	assert(out != NULL && r != NULL && nonce != NULL);
 	*out = NULL;
 	if (nonce_len < TEE_NONCE_MIN || nonce_len > TEE_NONCE_MAX)
 		return teeliza_set_error(TEELIZA_ERR_INVALID, "nonce must be %d to %d bytes, not %zu", TEE_NONCE_MIN,
 		                         TEE_NONCE_MAX, nonce_len);
-	r = receipts_of_rt(&t, rt);
-	if (r == NULL)
-		return TEELIZA_ERR_UNSUPPORTED;
 	teeliza_buf_init(&statement, 1 << 16);
 	pthread_mutex_lock(&r->lock);
-	err = prepare_locked(r, t);
+	err = prepare_locked(r, w);
 	if (!err)
-		err = build_statement(&statement, rd, r, t, TEE_STATEMENT_PURPOSE_FRESH, nonce, nonce_len);
+		err = build_statement(&statement, rd, r, w, TEE_STATEMENT_PURPOSE_FRESH, nonce, nonce_len);
 	pthread_mutex_unlock(&r->lock);
 	if (!err)
 		err = quote_statement(&q, r, rd);
