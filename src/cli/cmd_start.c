@@ -372,7 +372,7 @@ static void chat_receipt(agent_runtime *rt, const char *room, const char *line, 
 	size_t i;
 	teeliza_err err = TEELIZA_OK;
 
-	if (agent_runtime_tee(rt) == NULL)
+	if (!agent_reply_receipts_on(rt))
 		return;
 	teeliza_buf_init(&resp, (size_t)16 << 20);
 	for (i = 0; !err && i < json_array_size(reply); i++) {

@@ -6,10 +6,11 @@
  * the agent's attestations; every reply then gets a receipt in the agent's
  * hash chain, stored in the agent's store, continuing across restarts.
  *
- * RECEIPT_SIGNATURE (environment): "ed25519" (default, also "") or
+ * RECEIPT_SIGNATURE (environment): "ed25519" (default, also ""),
  * "eip191": also sign each receipt's id as EIP-191 with a secp256k1 reply
- * key whose address the statement names. Anything else stops the agent
- * with TEELIZA_ERR_CONFIG.
+ * key whose address the statement names, or "off": no reply key and no
+ * receipts (logged as a warning; for measuring what receipts cost).
+ * Anything else stops the agent with TEELIZA_ERR_CONFIG.
  *
  * When tappd is down the key is asked for again (at most every 3 s) on the
  * next reply; until then replies carry no receipt and say nothing else.
@@ -28,6 +29,9 @@ extern "C" {
 
 #define AGENT_RECEIPT_ID_BUFSZ 65 /* hex SHA-256 + NUL */
 #define AGENT_RECEIPT_HEADER "X-Teeliza-Receipt"
+
+/* True when rt's agent signs receipts (a TEE plugin, RECEIPT_SIGNATURE not off). */
+bool agent_reply_receipts_on(const agent_runtime *rt);
 
 /*
  * The receipt of one reply of rt's agent: request and response are the
@@ -69,7 +73,7 @@ typedef struct agent_tee_receipts agent_tee_receipts;
  * known, and are written as "" in statements).
  */
 
-/* Read RECEIPT_SIGNATURE and set up (keys are derived by agent_tee_receipts_prepare). */
+/* Read RECEIPT_SIGNATURE and set up (keys are derived by agent_tee_receipts_prepare); *out NULL when off. */
 teeliza_err agent_tee_receipts_new(agent_tee_receipts **out, const tappd_client *client, const char *salt,
                                    const char *agent_id, agent_store *store, FILE *log) TEELIZA_WARN_UNUSED;
 /* Derive the keys, quote the statement, load the chain (when not done yet; retried at most every 3 s). */

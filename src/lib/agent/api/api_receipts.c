@@ -78,7 +78,7 @@ void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runti
 	json_t *full = NULL, *last;
 	teeliza_err err;
 
-	if (agent_runtime_tee(rt) == NULL) {
+	if (!agent_reply_receipts_on(rt)) {
 		api_reply_json(reply, 200, out);
 		return;
 	}

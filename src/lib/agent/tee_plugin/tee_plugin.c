@@ -248,7 +248,8 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 		agent_tee_free(t);
 		return err;
 	}
-	if (agent_tee_receipts_prepare(t->receipts, t->have_wallets ? &t->wallets : NULL) != TEELIZA_OK)
+	if (t->receipts != NULL &&
+	    agent_tee_receipts_prepare(t->receipts, t->have_wallets ? &t->wallets : NULL) != TEELIZA_OK)
 		agent_log(log, "TEE: WARNING: no reply key for agent %s yet: %s. Replies carry no receipt until tappd "
 		          "answers.", agent_id, teeliza_errmsg());
 	*out = t;

@@ -50,9 +50,14 @@ teeliza_err agent_tee_receipts_new(agent_tee_receipts **out, const tappd_client 
 
 	assert(out != NULL && client != NULL && salt != NULL && agent_id != NULL && store != NULL);
 	*out = NULL;
-	if (mode != NULL && mode[0] != 0 && strcmp(mode, "ed25519") != 0 && strcmp(mode, "eip191") != 0)
-		return teeliza_set_error(TEELIZA_ERR_CONFIG, "RECEIPT_SIGNATURE must be ed25519 or eip191, not \"%s\"",
-		                         mode);
+	if (mode != NULL && mode[0] != 0 && strcmp(mode, "ed25519") != 0 && strcmp(mode, "eip191") != 0 &&
+	    strcmp(mode, "off") != 0)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG,
+		                         "RECEIPT_SIGNATURE must be ed25519, eip191 or off, not \"%s\"", mode);
+	if (mode != NULL && strcmp(mode, "off") == 0) {
+		agent_log(log, "TEE: WARNING: RECEIPT_SIGNATURE=off: replies of agent %s carry no receipt", agent_id);
+		return TEELIZA_OK;
+	}
 	if (strlen(agent_id) >= sizeof(r->agent_id))
 		return teeliza_set_error(TEELIZA_ERR_INVALID, "agent id too long");
 	r = calloc(1, sizeof(*r));

@@ -65,3 +65,10 @@ teeliza_err agent_fresh_attestation(json_t **out, agent_runtime *rt, const uint8
 		return TEELIZA_ERR_UNSUPPORTED;
 	return agent_tee_receipts_fresh(out, r, have_w ? &w : NULL, nonce, nonce_len);
 }
+
+bool agent_reply_receipts_on(const agent_runtime *rt)
+{
+	agent_tee *t = agent_runtime_tee(rt);
+
+	return t != NULL && agent_tee_receipts_of(t) != NULL;
+}
