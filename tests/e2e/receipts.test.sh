@@ -100,6 +100,8 @@ ok "a quote for nonce A does not verify as nonce B"
 check_eq "short nonce refused" "$(curl -s -o /dev/null -w '%{http_code}' "$base/agents/$agent_id/attestation?nonce=0011")" 400
 check_eq "non-hex nonce refused" "$(curl -s -o /dev/null -w '%{http_code}' \
 	"$base/agents/$agent_id/attestation?nonce=zz112233445566778899aabbccddeeff")" 400
+check_eq "a 65-byte nonce refused" "$(curl -s -o /dev/null -w '%{http_code}' \
+	"$base/agents/$agent_id/attestation?nonce=$(printf 'ab%.0s' $(seq 65))")" 400
 check_eq "no nonce refused" "$(curl -s -o /dev/null -w '%{http_code}' "$base/agents/$agent_id/attestation")" 400
 stop_agent
 
@@ -128,4 +130,19 @@ stop_agent
 printf 'hi\n' | "$TEELIZA" start --simulator >"$tmp/chat.out" 2>"$tmp/chat.log" || true
 check_has "the chat logs the receipt" "$(cat "$tmp/chat.log")" "receipt "
 check_lacks "stdout has no receipt" "$(cat "$tmp/chat.out")" "receipt "
+# ---- 6. RECEIPT_SIGNATURE: eip191 adds the secp256k1 signature; a bad value stops before anything is bound ----
+rm -rf "$tmp/e" && mkdir "$tmp/e" && cd "$tmp/e"
+RECEIPT_SIGNATURE=eip191 start_agent "$tmp/e.log"
+curl -s -D "$tmp/h4" -o /dev/null -H 'Content-Type: application/json' -d '{"text":"sign twice"}' "$base/Teeliza/message"
+rid4=$(sed -n 's/^X-Teeliza-Receipt: \([0-9a-f]*\)\r*$/\1/Ip' "$tmp/h4")
+curl -sf "$base/agents/$agent_id/receipts/$rid4" >"$tmp/r4.json" || fail "GET eip191 receipt"
+check_eq "an EIP-191 signature is 65 bytes" "$(jq -r '.eip191 | length' "$tmp/r4.json")" 130
+check_has "its address is named" "$(jq -r .eip191Address "$tmp/r4.json")" 0x
+check_eq "the eip191 chain starts at 1 in a new store" "$(node "$tmp/verify.js" <"$tmp/r4.json" | cut -d' ' -f1)" 1
+stop_agent
+rc=0
+RECEIPT_SIGNATURE=bad "$TEELIZA" start --simulator --non-interactive >"$tmp/bad.out" 2>"$tmp/bad.log" || rc=$?
+check_eq "a bad RECEIPT_SIGNATURE exits 78" "$rc" 78
+check_has "and says why" "$(cat "$tmp/bad.log")" 'RECEIPT_SIGNATURE must be ed25519, eip191 or off, not "bad"'
+check_lacks "before anything is bound" "$(cat "$tmp/bad.log")" "REST API bound"
 echo "PASS"

@@ -73,6 +73,9 @@ typedef struct agent_tee_receipts agent_tee_receipts;
  * known, and are written as "" in statements).
  */
 
+/* RECEIPT_SIGNATURE is one of the values above, else TEELIZA_ERR_CONFIG (agent_tee_config_check asks). */
+teeliza_err agent_receipt_signature_check(void) TEELIZA_WARN_UNUSED;
+
 /* Read RECEIPT_SIGNATURE and set up (keys are derived by agent_tee_receipts_prepare); *out NULL when off. */
 teeliza_err agent_tee_receipts_new(agent_tee_receipts **out, const tappd_client *client, const char *salt,
                                    const char *agent_id, agent_store *store, FILE *log) TEELIZA_WARN_UNUSED;

@@ -182,7 +182,7 @@ teeliza_err agent_tee_config_check(const agent_tee_config *cfg)
 		return teeliza_set_error(TEELIZA_ERR_CONFIG, "WALLET_SECRET_SALT is longer than %d bytes", TEE_SALT_MAX);
 	if (cfg->scheme != NULL && cfg->scheme[0] != 0 && tee_key_scheme_parse(&scheme, cfg->scheme) != TEELIZA_OK)
 		return agent_error_wrap(TEELIZA_ERR_CONFIG, "TEE_KEY_SCHEME: ");
-	return TEELIZA_OK;
+	return agent_receipt_signature_check();
 }
 
 teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const char *agent_id, agent_store *store,

@@ -42,18 +42,29 @@ struct agent_tee_receipts {
 	uint8_t prev[32];                /* SHA-256 of the last receipt, zeros before the first */
 };
 
+teeliza_err agent_receipt_signature_check(void)
+{
+	const char *mode = getenv("RECEIPT_SIGNATURE");
+
+	if (mode != NULL && mode[0] != 0 && strcmp(mode, "ed25519") != 0 && strcmp(mode, "eip191") != 0 &&
+	    strcmp(mode, "off") != 0)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG,
+		                         "RECEIPT_SIGNATURE must be ed25519, eip191 or off, not \"%.64s\"", mode);
+	return TEELIZA_OK;
+}
+
 teeliza_err agent_tee_receipts_new(agent_tee_receipts **out, const tappd_client *client, const char *salt,
                                    const char *agent_id, agent_store *store, FILE *log)
 {
 	const char *mode = getenv("RECEIPT_SIGNATURE");
 	agent_tee_receipts *r;
+	teeliza_err err;
 
 	assert(out != NULL && client != NULL && salt != NULL && agent_id != NULL && store != NULL);
 	*out = NULL;
-	if (mode != NULL && mode[0] != 0 && strcmp(mode, "ed25519") != 0 && strcmp(mode, "eip191") != 0 &&
-	    strcmp(mode, "off") != 0)
-		return teeliza_set_error(TEELIZA_ERR_CONFIG,
-		                         "RECEIPT_SIGNATURE must be ed25519, eip191 or off, not \"%s\"", mode);
+	err = agent_receipt_signature_check();
+	if (err)
+		return err;
 	if (mode != NULL && strcmp(mode, "off") == 0) {
 		agent_log(log, "TEE: WARNING: RECEIPT_SIGNATURE=off: replies of agent %s carry no receipt", agent_id);
 		return TEELIZA_OK;
