@@ -10,9 +10,11 @@
  *   a short form as \b \t \n \f \r, the others as \u00xx (lowercase hex);
  *   everything else as its UTF-8 bytes (RFC 8785 §3.2.2.2).
  * - Numbers: ECMAScript's Number.prototype.toString (§3.2.2.3): the shortest
- *   decimal that reads back as the same IEEE 754 double, -0 as 0. Integers
- *   are written as the double they denote, so only |n| ≤ 2^53 is accepted
- *   (beyond that two integers could canonicalise alike): TEELIZA_ERR_INVALID.
+ *   decimal that reads back as the same IEEE 754 double, -0 as 0. A text
+ *   (teeliza_jcs_text) has every number read as a double, as JSON.parse
+ *   does (9007199254740993 becomes 9007199254740992; 1e400 is refused by the
+ *   parser). A jansson integer built by code must be exact: |n| ≤ 2^53, else
+ *   TEELIZA_ERR_INVALID.
  * - Nesting deeper than JCS_DEPTH_MAX: TEELIZA_ERR_TOO_LARGE.
  */
 #ifndef TEELIZA_JCS_H

@@ -257,7 +257,9 @@ teeliza_err teeliza_jcs_text(teeliza_buf *out, const char *text, size_t text_len
 
 	assert(out != NULL && (text != NULL || text_len == 0));
 	teeliza_buf_reset(out);
-	v = json_loadb(text, text_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	/* Every number as a double, as JSON.parse reads it: 1E2 and 100 are one value, and so is any integer text */
+	v = json_loadb(text, text_len,
+	               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
 	if (v == NULL)
 		return teeliza_set_error(TEELIZA_ERR_PARSE, "invalid JSON at line %d column %d: %s", jerr.line,
 		                         jerr.column, jerr.text);
