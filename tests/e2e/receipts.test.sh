@@ -60,6 +60,7 @@ curl -s -D "$tmp/h1" -o "$tmp/b1" -H 'Content-Type: application/json' --data-bin
 	"$base/Teeliza/message"
 rid=$(sed -n 's/^X-Teeliza-Receipt: \([0-9a-f]*\)\r*$/\1/Ip' "$tmp/h1")
 check_eq "receipt id header is 64 hex digits" "${#rid}" 64
+check_has "browsers may read it" "$(cat "$tmp/h1")" "Access-Control-Expose-Headers: X-Teeliza-Receipt"
 check_eq "the body is still Eliza's reply array" "$(jq -r 'type' "$tmp/b1")" array
 check_lacks "no receipt field without asking" "$(cat "$tmp/b1")" teelizaReceipt
 curl -sf "$base/agents/$agent_id/receipts/$rid" >"$tmp/r1.json" || fail "GET receipt"

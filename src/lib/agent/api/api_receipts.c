@@ -117,11 +117,12 @@ void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runti
 		json_decref(out);
 	}
 	free(text);
-	for (size_t i = 0; i < sizeof(reply->extra_headers) / sizeof(reply->extra_headers[0]); i++) {
-		if (reply->extra_headers[i] == NULL) {
-			reply->extra_headers[i] = header;
-			break;
-		}
+	/* a browser client may read the header too (CORS hides it otherwise) */
+	for (size_t i = 0, added = 0; added < 2 && i < sizeof(reply->extra_headers) / sizeof(reply->extra_headers[0]);
+	     i++) {
+		if (reply->extra_headers[i] == NULL)
+			reply->extra_headers[i] = added++ == 0 ? header
+			                                       : "Access-Control-Expose-Headers: " AGENT_RECEIPT_HEADER;
 	}
 }
 
