@@ -266,6 +266,7 @@ static void test_receipt_chain_across_reopen(void **state)
 	assert_int_equal(tee_receipt_verify(&link, row.receipt, strlen(row.receipt), sig, k.public_key, NULL, 0, NULL,
 	                                    NULL), TEELIZA_OK);
 	free(sig);
+	agent_receipt_clear(&row);
 	assert_int_equal(agent_store_get_receipt(st, &row, "agent-b", last.id), TEELIZA_ERR_NOT_FOUND);
 	agent_receipt_clear(&row);
 	agent_receipt_clear(&last);
