@@ -7,6 +7,7 @@
  */
 #include "cli/cli_opts.h"
 #include "cli/env_file.h"
+#include "teeliza/agent/tee_receipts.h"
 #include "teeliza/agent/api.h"
 #include "teeliza/agent/model.h"
 #include "teeliza/agent/runtime.h"
@@ -345,6 +346,39 @@ static int check_settings(const struct loaded *l, const struct start_opts *o)
 
 /* ---- the terminal chat ---- */
 
+/*
+ * The receipt of a chat reply (docs/VERIFIABILITY.md): request = the line,
+ * response = the reply texts joined by "\n"; its id goes to stderr, so the
+ * chat's stdout stays Eliza's.
+ */
+static void chat_receipt(agent_runtime *rt, const char *room, const char *line, const json_t *reply)
+{
+	char id[AGENT_RECEIPT_ID_BUFSZ];
+	teeliza_buf resp;
+	size_t i;
+	teeliza_err err = TEELIZA_OK;
+
+	if (!agent_reply_receipts_on(rt))
+		return;
+	teeliza_buf_init(&resp, (size_t)16 << 20);
+	for (i = 0; !err && i < json_array_size(reply); i++) {
+		const char *text = json_string_value(json_object_get(json_array_get(reply, i), "text"));
+
+		if (i > 0)
+			err = teeliza_buf_append(&resp, "\n", 1);
+		if (!err)
+			err = teeliza_buf_append_str(&resp, text != NULL ? text : "");
+	}
+	if (!err)
+		err = agent_reply_receipt(id, rt, room, line, strlen(line), resp.data != NULL ? (const char *)resp.data : "",
+		                          resp.len);
+	if (err)
+		agent_log(stderr, "no receipt for this reply: %s", teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+	else
+		agent_log(stderr, "receipt %s", id);
+	teeliza_buf_free(&resp);
+}
+
 /* One line to the first agent, as Eliza's loop POSTs it to /<name>/message. */
 static void chat_once(agent_registry *reg, const char *agent_id, const char *agent_name, const char *line)
 {
@@ -382,6 +416,7 @@ static void chat_once(agent_registry *reg, const char *agent_id, const char *age
 			printf("Agent: %s\n", text != NULL ? text : "");
 		}
 		fflush(stdout);
+		chat_receipt(rt, room, line, reply);
 	}
 	json_decref(reply);
 	agent_runtime_release(rt);

@@ -12,7 +12,7 @@
  *
  * The SQLite back-end uses Eliza's own tables and column names (an Eliza
  * `db.sqlite` can be opened as is), plus a schema_version table and
- * teeliza's `attestations` table; see docs/AGENT-STORAGE.md.
+ * teeliza's `attestations` and `receipts` tables; see docs/AGENT-STORAGE.md.
  *
  * Thread safety: every operation may be called from any thread at any time;
  * the store serialises them itself. Results are owned by the caller.
@@ -38,7 +38,7 @@ extern "C" {
 #define AGENT_STORE_DEFAULT_PATH "data/db.sqlite"
 
 /* Latest schema version this build creates and understands. */
-#define AGENT_STORE_SCHEMA_VERSION 2
+#define AGENT_STORE_SCHEMA_VERSION 3
 
 /* Eliza's memory "table" names (the memories.type column). */
 #define AGENT_MEMORY_MESSAGES "messages"
@@ -100,6 +100,23 @@ typedef struct agent_attestation {
 	void *owned_;
 } agent_attestation;
 
+/*
+ * A signed receipt of one reply (docs/VERIFIABILITY.md, "Receipts"): the
+ * canonical JSON the reply key signed, kept in the agent's per-agent chain.
+ */
+typedef struct agent_receipt {
+	const char *id;          /* hex SHA-256 of receipt (the chain's link) */
+	const char *agent_id;
+	uint64_t seq;            /* 1, 2, … per agent */
+	int64_t created_at;      /* ms; 0 input: now */
+	const char *memory_id;   /* the agent's reply memory, or NULL */
+	const char *receipt;     /* RFC 8785 JSON text */
+	const char *signature;   /* hex Ed25519 signature of receipt */
+	const char *public_key;  /* hex Ed25519 public key */
+	const char *eip191;      /* hex 65-byte EIP-191 signature of id, or NULL */
+	void *owned_;
+} agent_receipt;
+
 typedef struct agent_store agent_store;
 
 /* What a back-end implements. Every function pointer must be set. */
@@ -132,6 +149,9 @@ typedef struct agent_store_ops {
 	                   const char *body_json);
 	teeliza_err (*put_attestation)(agent_store *s, const agent_attestation *a);
 	teeliza_err (*get_attestation)(agent_store *s, agent_attestation *out, const char *id);
+	teeliza_err (*put_receipt)(agent_store *s, const agent_receipt *r);
+	teeliza_err (*get_receipt)(agent_store *s, agent_receipt *out, const char *agent_id, const char *id);
+	teeliza_err (*last_receipt)(agent_store *s, agent_receipt *out, const char *agent_id);
 } agent_store_ops;
 
 /* Back-ends put this first in their own struct. */
@@ -254,10 +274,24 @@ teeliza_err agent_store_put_attestation(agent_store *s, const agent_attestation 
 teeliza_err agent_store_get_attestation(agent_store *s, agent_attestation *out,
                                         const char *id) TEELIZA_WARN_UNUSED;
 
+/*
+ * Append a receipt to its agent's chain. TEELIZA_ERR_INVALID when the id or
+ * the (agent, seq) is taken: a chain never forks and receipts are never replaced.
+ */
+teeliza_err agent_store_put_receipt(agent_store *s, const agent_receipt *r) TEELIZA_WARN_UNUSED;
+
+/* One receipt of an agent by id; TEELIZA_ERR_NOT_FOUND when missing. Clear with agent_receipt_clear. */
+teeliza_err agent_store_get_receipt(agent_store *s, agent_receipt *out, const char *agent_id,
+                                    const char *id) TEELIZA_WARN_UNUSED;
+
+/* The agent's receipt with the highest seq; TEELIZA_ERR_NOT_FOUND when it has none. */
+teeliza_err agent_store_last_receipt(agent_store *s, agent_receipt *out, const char *agent_id) TEELIZA_WARN_UNUSED;
+
 /* Release what a store call put into a result struct, and zero it. NULL-safe. */
 void agent_account_clear(agent_account *a);
 void agent_memory_clear(agent_memory *m);
 void agent_attestation_clear(agent_attestation *a);
+void agent_receipt_clear(agent_receipt *r);
 void agent_account_list_free(agent_account_list *l);
 void agent_memory_list_free(agent_memory_list *l);
 

@@ -85,7 +85,7 @@ static void post_message(http_server_reply *reply, agent_api *api, const api_req
 		api_reply_json(reply, 500, json_pack("{s:s, s:s}", "error", "No response from generateMessageResponse",
 		                                     "details", teeliza_errmsg()));
 	} else {
-		api_reply_json(reply, 200, out);
+		api_send_with_receipt(reply, api, rt, r, room_id, out);
 	}
 	agent_runtime_release(rt);
 }

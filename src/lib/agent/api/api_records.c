@@ -171,5 +171,7 @@ static void get_attestation(http_server_reply *reply, agent_api *api, const api_
 const api_route api_records_routes[] = {
 	{API_GET, "/agents/:agentId/:roomId/memories", API_TOKEN, get_memories, 0},
 	{API_GET, "/agents/:agentId/attestations/:quoteId", API_TOKEN, get_attestation, 0},
+	{API_GET, "/agents/:agentId/receipts/:receiptId", API_TOKEN, api_get_receipt, 0},
+	{API_GET, "/agents/:agentId/attestation", API_TOKEN, api_get_fresh_attestation, 0},
 	{0, NULL, API_OPEN, NULL, 0},
 };

@@ -66,6 +66,19 @@ extern const api_route api_records_routes[];    /* api_records.c: an agent's mem
 extern const api_route api_verify_routes[];     /* api_verify.c: POST /verify */
 extern const api_route api_message_routes[];    /* api_message.c: POST /:agentId/message */
 
+/* GET /agents/:agentId/receipts/:receiptId and /agents/:agentId/attestation (api_receipts.c; in api_records_routes). */
+api_handler_fn api_get_receipt;
+api_handler_fn api_get_fresh_attestation;
+
+/*
+ * Send a message's reply array (stolen) with its receipt (api_receipts.c):
+ * the X-Teeliza-Receipt header, and with ?receipt=1 a "teelizaReceipt"
+ * field in the last reply. Without a TEE plugin, or when no receipt can be
+ * made (logged), the reply goes out as it is.
+ */
+void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runtime *rt, const api_request *r,
+                           const char *room_id, json_t *out);
+
 /* The order the router walks them in (api_routes.c), NULL-terminated. */
 extern const api_route *const api_route_tables[];
 

@@ -181,6 +181,33 @@ teeliza_err agent_store_get_attestation(agent_store *s, agent_attestation *out, 
 	return s->ops->get_attestation(s, out, id);
 }
 
+teeliza_err agent_store_put_receipt(agent_store *s, const agent_receipt *r)
+{
+	assert(s != NULL && r != NULL && r->id != NULL && r->agent_id != NULL && r->receipt != NULL &&
+	       r->signature != NULL && r->public_key != NULL);
+	return s->ops->put_receipt(s, r);
+}
+
+teeliza_err agent_store_get_receipt(agent_store *s, agent_receipt *out, const char *agent_id, const char *id)
+{
+	assert(s != NULL && out != NULL && agent_id != NULL && id != NULL);
+	return s->ops->get_receipt(s, out, agent_id, id);
+}
+
+teeliza_err agent_store_last_receipt(agent_store *s, agent_receipt *out, const char *agent_id)
+{
+	assert(s != NULL && out != NULL && agent_id != NULL);
+	return s->ops->last_receipt(s, out, agent_id);
+}
+
+void agent_receipt_clear(agent_receipt *r)
+{
+	if (r == NULL)
+		return;
+	free(r->owned_);
+	memset(r, 0, sizeof(*r));
+}
+
 void agent_account_clear(agent_account *a)
 {
 	if (a == NULL)

@@ -63,6 +63,9 @@ static const agent_store_ops sqlite_ops = {
 	.log = sq_log,
 	.put_attestation = sq_put_attestation,
 	.get_attestation = sq_get_attestation,
+	.put_receipt = sq_put_receipt,
+	.get_receipt = sq_get_receipt,
+	.last_receipt = sq_last_receipt,
 };
 
 /* mkdir -p of path's parent directory; new directories are 0700. */

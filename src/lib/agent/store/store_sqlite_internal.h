@@ -39,6 +39,9 @@ enum stmt_id {
 	ST_LOG,
 	ST_PUT_ATTESTATION,
 	ST_GET_ATTESTATION,
+	ST_PUT_RECEIPT,
+	ST_GET_RECEIPT,
+	ST_LAST_RECEIPT,
 	ST__COUNT
 };
 
@@ -134,6 +137,9 @@ teeliza_err sq_read_account(agent_account *out, sqlite3_stmt *st);
 /* The columns of MEMORY_COLUMNS; the embedding only when with_embedding. */
 teeliza_err sq_read_memory(agent_memory *out, sqlite3_stmt *st, bool with_embedding);
 teeliza_err sq_read_attestation(agent_attestation *out, sqlite3_stmt *st);
+/* The columns of RECEIPT_COLUMNS (store_sqlite_stmt.c). */
+teeliza_err sq_read_receipt(agent_receipt *out, sqlite3_stmt *st);
+#define RECEIPT_COLUMNS "id, agent_id, seq, created_at, memory_id, receipt, signature, public_key, eip191"
 /* Little-endian float32 array of n floats (v NULL: zeros); *len its bytes. NULL when out of memory. */
 uint8_t *sq_encode_embedding(const float *v, size_t n, size_t *len);
 
@@ -180,5 +186,9 @@ teeliza_err sq_log(agent_store *base, const char *user_id, const char *room_id, 
                    const char *body_json);
 teeliza_err sq_put_attestation(agent_store *base, const agent_attestation *a);
 teeliza_err sq_get_attestation(agent_store *base, agent_attestation *out, const char *id);
+
+teeliza_err sq_put_receipt(agent_store *base, const agent_receipt *r);
+teeliza_err sq_get_receipt(agent_store *base, agent_receipt *out, const char *agent_id, const char *id);
+teeliza_err sq_last_receipt(agent_store *base, agent_receipt *out, const char *agent_id);
 
 #endif

@@ -179,3 +179,23 @@ teeliza_err sq_read_attestation(agent_attestation *out, sqlite3_stmt *st)
 	out->quote_len = quote.len;
 	return TEELIZA_OK;
 }
+
+teeliza_err sq_read_receipt(agent_receipt *out, sqlite3_stmt *st)
+{
+	static const int text_cols[7] = { 0, 1, 4, 5, 6, 7, 8 };
+	struct col cols[7];
+	const char **dst[7] = { &out->id, &out->agent_id, &out->memory_id, &out->receipt, &out->signature,
+	                        &out->public_key, &out->eip191 };
+	int64_t seq = sqlite3_column_int64(st, 2);
+
+	for (size_t i = 0; i < 7; i++)
+		cols[i] = col_text(st, text_cols[i]);
+	out->seq = seq > 0 ? (uint64_t)seq : 0;
+	out->created_at = sqlite3_column_int64(st, 3);
+	out->owned_ = pack(dst, cols, 7, NULL, NULL);
+	if (out->owned_ == NULL) {
+		memset(out, 0, sizeof(*out));
+		return sq_nomem();
+	}
+	return TEELIZA_OK;
+}

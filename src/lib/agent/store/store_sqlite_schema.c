@@ -122,9 +122,24 @@ static const char teeliza_additions[] =
 	"CREATE INDEX IF NOT EXISTS memories_room_type_created ON \"memories\" (\"roomId\", \"type\", \"createdAt\");"
 	"CREATE INDEX IF NOT EXISTS participants_room_user ON \"participants\" (\"roomId\", \"userId\");";
 
+/* Version 3: signed receipts of replies, one hash chain per agent (docs/VERIFIABILITY.md). */
+static const char teeliza_receipts[] =
+	"CREATE TABLE IF NOT EXISTS receipts ("
+	" id TEXT PRIMARY KEY,"
+	" agent_id TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" memory_id TEXT,"
+	" receipt TEXT NOT NULL,"
+	" signature TEXT NOT NULL,"
+	" public_key TEXT NOT NULL,"
+	" eip191 TEXT,"
+	" UNIQUE (agent_id, seq));";
+
 const struct agent_sqlite_migration agent_sqlite_migrations[] = {
 	{ 1, "Eliza tables (adapter-sqlite 0.1.9)", eliza_tables },
 	{ 2, "teeliza attestations table and room indexes", teeliza_additions },
+	{ 3, "teeliza receipts table", teeliza_receipts },
 };
 
 const size_t agent_sqlite_migration_count = sizeof(agent_sqlite_migrations) / sizeof(agent_sqlite_migrations[0]);

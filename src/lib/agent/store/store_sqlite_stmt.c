@@ -52,6 +52,10 @@ const char *const sq_stmt_sql[ST__COUNT] = {
 	                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_GET_ATTESTATION] = "SELECT id, agent_id, created_at, report_data_json, quote, event_log "
 	                       "FROM attestations WHERE id = ?1",
+	[ST_PUT_RECEIPT] = "INSERT INTO receipts (id, agent_id, seq, created_at, memory_id, receipt, signature, "
+	                   "public_key, eip191) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_GET_RECEIPT] = "SELECT " RECEIPT_COLUMNS " FROM receipts WHERE id = ?1 AND agent_id = ?2",
+	[ST_LAST_RECEIPT] = "SELECT " RECEIPT_COLUMNS " FROM receipts WHERE agent_id = ?1 ORDER BY seq DESC LIMIT 1",
 };
 
 teeliza_err sq_fail(sqlite3 *db, int rc, const char *what)

@@ -14,6 +14,7 @@
 #include "teeliza/common/encoding.h"
 #include "teeliza/common/metrics.h"
 #include "agent/runtime/logring.h"
+#include "teeliza/agent/tee_receipts.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -44,6 +45,7 @@ struct agent_tee {
 	agent_tee_wallets wallets;
 	char last_error[512];
 	int64_t last_attempt_ms;
+	agent_tee_receipts *receipts;    /* reply key and receipt chain (tee_receipts.c) */
 };
 
 void agent_tee_config_for_character(agent_tee_config *out, const agent_character *c)
@@ -76,6 +78,7 @@ void agent_tee_free(agent_tee *t)
 {
 	if (t == NULL)
 		return;
+	agent_tee_receipts_free(t->receipts);
 	if (t->salt != NULL) {
 		agent_logring_release_secret(t->salt);
 		teeliza_wipe(t->salt, t->salt_len);
@@ -247,7 +250,7 @@ static teeliza_err config_choose(tee_wallet_choice *choice, const agent_tee_conf
 			                         "TEE_KMS_ROOT must be the KMS root's compressed secp256k1 public key: 66 hex "
 			                         "digits starting 02 or 03");
 	}
-	return TEELIZA_OK;
+	return agent_receipt_signature_check();
 }
 
 teeliza_err agent_tee_config_check(const agent_tee_config *cfg)
@@ -316,8 +319,22 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 		          "TEE: WARNING: cannot derive the wallets of agent %s yet: %s. Chat goes on; wallet and "
 		          "attestation answers will say they are unavailable until %s answers.",
 		          agent_id, t->last_error, tee_api_name(t->api));
+	err = agent_tee_receipts_new(&t->receipts, &t->client, t->salt, t->agent_id, store, log);
+	if (err) {
+		agent_tee_free(t);
+		return err;
+	}
+	if (t->receipts != NULL &&
+	    agent_tee_receipts_prepare(t->receipts, t->have_wallets ? &t->wallets : NULL) != TEELIZA_OK)
+		agent_log(log, "TEE: WARNING: no reply key for agent %s yet: %s. Replies carry no receipt until tappd "
+		          "answers.", agent_id, teeliza_errmsg());
 	*out = t;
 	return TEELIZA_OK;
+}
+
+agent_tee_receipts *agent_tee_receipts_of(agent_tee *t)
+{
+	return t != NULL ? t->receipts : NULL;
 }
 
 teeliza_err agent_tee_wallets_get(agent_tee_wallets *out, agent_tee *t)

@@ -1,0 +1,99 @@
+/*
+ * Receipts for every reply and fresh attestations, for the TEE plugin
+ * (docs/VERIFIABILITY.md). Each agent with the TEE plugin on has a reply key
+ * (teeliza/tee/reply_key.h) derived from the plugin's tappd at start-up,
+ * bound into a quote of a "teeliza-reply-key" statement that is stored with
+ * the agent's attestations; every reply then gets a receipt in the agent's
+ * hash chain, stored in the agent's store, continuing across restarts.
+ *
+ * RECEIPT_SIGNATURE (environment): "ed25519" (default, also ""),
+ * "eip191": also sign each receipt's id as EIP-191 with a secp256k1 reply
+ * key whose address the statement names, or "off": no reply key and no
+ * receipts (logged as a warning; for measuring what receipts cost).
+ * Anything else stops the agent with TEELIZA_ERR_CONFIG.
+ *
+ * When tappd is down the key is asked for again (at most every 3 s) on the
+ * next reply; until then replies carry no receipt and say nothing else.
+ */
+#ifndef TEELIZA_AGENT_TEE_RECEIPTS_H
+#define TEELIZA_AGENT_TEE_RECEIPTS_H
+
+#include "teeliza/agent/tee_plugin.h"
+#include "teeliza/tee/tappd.h"
+
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AGENT_RECEIPT_ID_BUFSZ 65 /* hex SHA-256 + NUL */
+#define AGENT_RECEIPT_HEADER "X-Teeliza-Receipt"
+
+/* True when rt's agent signs receipts (a TEE plugin, RECEIPT_SIGNATURE not off). */
+bool agent_reply_receipts_on(const agent_runtime *rt);
+
+/*
+ * The receipt of one reply of rt's agent: request and response are the
+ * exact bytes the client sent and gets (REST: the request body and the
+ * JSON reply array as sent without any receipt field; terminal chat: the
+ * line typed and the reply texts joined by "\n"). Out: id. Errors:
+ * TEELIZA_ERR_UNSUPPORTED when the agent has no TEE plugin; the key's
+ * derivation error while tappd is unavailable; the store's.
+ */
+teeliza_err agent_reply_receipt(char id[AGENT_RECEIPT_ID_BUFSZ], agent_runtime *rt, const char *room_id,
+                                const void *request, size_t request_len, const void *response,
+                                size_t response_len) TEELIZA_WARN_UNUSED;
+
+/*
+ * A stored receipt as the REST API returns it:
+ * {"id","receipt" (the canonical text, a string),"signature","publicKey",
+ *  "algorithm":"ed25519","seq","statementQuoteId", ["eip191","eip191Address"]}.
+ * TEELIZA_ERR_NOT_FOUND when the agent has no such receipt.
+ */
+teeliza_err agent_reply_receipt_json(json_t **out, agent_runtime *rt, const char *id) TEELIZA_WARN_UNUSED;
+
+/*
+ * A fresh quote over a "teeliza-fresh-attestation" statement binding nonce
+ * (TEE_NONCE_MIN..TEE_NONCE_MAX bytes): {"statement" (text),"reportData",
+ * "quote" (hex),"eventLog" (tappd's text),"replyKey","agentId","nonce"}.
+ * Errors as agent_reply_receipt, TEELIZA_ERR_INVALID for a nonce of the
+ * wrong size.
+ */
+teeliza_err agent_fresh_attestation(json_t **out, agent_runtime *rt, const uint8_t *nonce,
+                                    size_t nonce_len) TEELIZA_WARN_UNUSED;
+
+/* ---- for the TEE plugin (tee_plugin.c) ---- */
+
+typedef struct agent_tee_receipts agent_tee_receipts;
+
+/*
+ * The layers below the three functions above (tee_receipts.c, which calls
+ * nothing of the plugin: the wallets come in as arguments, NULL when not
+ * known, and are written as "" in statements).
+ */
+
+/* RECEIPT_SIGNATURE is one of the values above, else TEELIZA_ERR_CONFIG (agent_tee_config_check asks). */
+teeliza_err agent_receipt_signature_check(void) TEELIZA_WARN_UNUSED;
+
+/* Read RECEIPT_SIGNATURE and set up (keys are derived by agent_tee_receipts_prepare); *out NULL when off. */
+teeliza_err agent_tee_receipts_new(agent_tee_receipts **out, const tappd_client *client, const char *salt,
+                                   const char *agent_id, agent_store *store, FILE *log) TEELIZA_WARN_UNUSED;
+/* Derive the keys, quote the statement, load the chain (when not done yet; retried at most every 3 s). */
+teeliza_err agent_tee_receipts_prepare(agent_tee_receipts *r, const agent_tee_wallets *w) TEELIZA_WARN_UNUSED;
+/* agent_reply_receipt for r; model is what the receipt names. */
+teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_receipts *r,
+                                   const agent_tee_wallets *w, const char *room_id, const char *model,
+                                   const void *request, size_t request_len, const void *response,
+                                   size_t response_len) TEELIZA_WARN_UNUSED;
+teeliza_err agent_tee_receipts_json(json_t **out, agent_tee_receipts *r, const char *id) TEELIZA_WARN_UNUSED;
+teeliza_err agent_tee_receipts_fresh(json_t **out, agent_tee_receipts *r, const agent_tee_wallets *w,
+                                    const uint8_t *nonce, size_t nonce_len) TEELIZA_WARN_UNUSED;
+void agent_tee_receipts_free(agent_tee_receipts *r);
+/* The plugin's receipts state (NULL when the plugin is off). */
+agent_tee_receipts *agent_tee_receipts_of(agent_tee *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

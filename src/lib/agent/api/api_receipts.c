@@ -1,0 +1,200 @@
+/*
+ * teeliza's verifiability routes (docs/VERIFIABILITY.md):
+ *  - GET /agents/:agentId/receipts/:receiptId: a reply's signed receipt
+ *    (listed in api_records.c's table, after the memories route it could
+ *    be confused with, as is the next);
+ *  - GET /agents/:agentId/attestation?nonce=HEX: a fresh quote binding the
+ *    nonce, the reply key and the wallets, rate-limited per client since
+ *    each one costs a quote.
+ * And the receipt of a POST /:agentId/message reply (api_message.c calls
+ * api_send_with_receipt).
+ */
+#include "agent/api/api_route.h"
+#include "teeliza/agent/tee_receipts.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/tee/receipt.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fresh attestations per client per minute; a quote is slow and the TEE is shared by every agent. */
+#define ATTEST_RATE_PER_MIN 10u
+#define ATTEST_CLIENT_SLOTS 256u
+
+typedef struct attest_slot {
+	char client[64];
+	int64_t window_start_ms;
+	unsigned count;
+} attest_slot;
+
+static pthread_mutex_t attest_lock = PTHREAD_MUTEX_INITIALIZER;
+static attest_slot attest_slots[ATTEST_CLIENT_SLOTS];
+
+/*
+ * One more fresh attestation for client: 0 when allowed, else the seconds
+ * to wait. A fixed table hashed by the client's address; two clients that
+ * share a slot share its budget (never more than the limit for anyone).
+ */
+static unsigned attest_rate_check(const char *client)
+{
+	uint64_t h = 1469598103934665603ULL;
+	attest_slot *s;
+	int64_t now = agent_store_now_ms();
+	unsigned wait = 0;
+
+	for (const char *p = client; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	pthread_mutex_lock(&attest_lock);
+	s = &attest_slots[h % ATTEST_CLIENT_SLOTS];
+	if (strncmp(s->client, client, sizeof(s->client)) != 0 || now - s->window_start_ms >= 60000) {
+		snprintf(s->client, sizeof(s->client), "%s", client);
+		s->window_start_ms = now;
+		s->count = 0;
+	}
+	if (s->count >= ATTEST_RATE_PER_MIN)
+		wait = (unsigned)((60000 - (now - s->window_start_ms)) / 1000) + 1;
+	else
+		s->count++;
+	pthread_mutex_unlock(&attest_lock);
+	return wait;
+}
+
+/* True when the query asks for the receipt in the body (receipt=1 or receipt=true). */
+static bool wants_receipt_body(const char *query)
+{
+	char v[8];
+	const char *p = api_query_param(v, sizeof(v), query, "receipt");
+
+	return p != NULL && (strcmp(p, "1") == 0 || strcmp(p, "true") == 0);
+}
+
+void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runtime *rt, const api_request *r,
+                           const char *room_id, json_t *out)
+{
+	static _Thread_local char header[sizeof(AGENT_RECEIPT_HEADER) + 2 + AGENT_RECEIPT_ID_BUFSZ];
+	char id[AGENT_RECEIPT_ID_BUFSZ];
+	char *text;
+	json_t *full = NULL, *last;
+	teeliza_err err;
+
+	if (!agent_reply_receipts_on(rt)) {
+		api_reply_json(reply, 200, out);
+		return;
+	}
+	text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	if (text == NULL) {
+		api_reply_json(reply, 200, out);
+		return;
+	}
+	err = agent_reply_receipt(id, rt, room_id, r->http->body, r->http->body_len, text, strlen(text));
+	if (err) {
+		/* The reply stands without a receipt; the operator learns why. */
+		agent_log(api->log, "Agent %s: no receipt for this reply: %s", agent_runtime_name(rt),
+		          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+		free(text);
+		api_reply_json(reply, 200, out);
+		return;
+	}
+	snprintf(header, sizeof(header), "%s: %s", AGENT_RECEIPT_HEADER, id);
+	last = json_array_size(out) > 0 ? json_array_get(out, json_array_size(out) - 1) : NULL;
+	if (wants_receipt_body(r->http->query) && json_is_object(last) &&
+	    agent_reply_receipt_json(&full, rt, id) == TEELIZA_OK)
+		json_object_set_new(last, "teelizaReceipt", full);
+	if (full != NULL) {
+		api_reply_json(reply, 200, out);
+	} else {
+		/* exactly the bytes the receipt hashed */
+		teeliza_buf_reset(&reply->body);
+		reply->content_type = "application/json; charset=utf-8";
+		reply->status = 200;
+		if (teeliza_buf_append_str(&reply->body, text) != TEELIZA_OK) {
+			free(text);
+			json_decref(out);
+			api_reply_error(reply, 500, "out of memory");
+			return;
+		}
+		json_decref(out);
+	}
+	free(text);
+	/* a browser client may read the header too (CORS hides it otherwise) */
+	for (size_t i = 0, added = 0; added < 2 && i < sizeof(reply->extra_headers) / sizeof(reply->extra_headers[0]);
+	     i++) {
+		if (reply->extra_headers[i] == NULL)
+			reply->extra_headers[i] = added++ == 0 ? header
+			                                       : "Access-Control-Expose-Headers: " AGENT_RECEIPT_HEADER;
+	}
+}
+
+void api_get_receipt(http_server_reply *reply, agent_api *api, const api_request *r)
+{
+	const char *id = r->param[1];
+	agent_runtime *rt;
+	json_t *out = NULL;
+	uint8_t raw[32];
+	size_t n = 0;
+	teeliza_err err;
+
+	(void)api;
+	rt = agent_registry_find(api->registry, r->param[0], true);
+	if (rt == NULL) {
+		api_reply_error(reply, 404, "Agent not found");
+		return;
+	}
+	if (strlen(id) != 64 || teeliza_hex_decode(raw, sizeof(raw), &n, id, 64, false) != TEELIZA_OK) {
+		agent_runtime_release(rt);
+		api_reply_error(reply, 404, "Receipt not found");
+		return;
+	}
+	err = agent_reply_receipt_json(&out, rt, id);
+	if (err == TEELIZA_ERR_NOT_FOUND || err == TEELIZA_ERR_UNSUPPORTED)
+		api_reply_error(reply, 404, "Receipt not found");
+	else if (err)
+		api_reply_error(reply, 500, "Failed to fetch the receipt");
+	else
+		api_reply_json(reply, 200, out);
+	agent_runtime_release(rt);
+}
+
+void api_get_fresh_attestation(http_server_reply *reply, agent_api *api, const api_request *r)
+{
+	static _Thread_local char retry[40];
+	char nonce_hex[2 * TEE_NONCE_MAX + 8];
+	uint8_t nonce[TEE_NONCE_MAX];
+	size_t n = 0;
+	agent_runtime *rt;
+	json_t *out = NULL;
+	unsigned wait;
+	teeliza_err err;
+
+	rt = agent_registry_find(api->registry, r->param[0], true);
+	if (rt == NULL) {
+		api_reply_error(reply, 404, "Agent not found");
+		return;
+	}
+	if (api_query_param(nonce_hex, sizeof(nonce_hex), r->http->query, "nonce") == NULL ||
+	    teeliza_hex_decode(nonce, sizeof(nonce), &n, nonce_hex, strlen(nonce_hex), true) != TEELIZA_OK ||
+	    n < TEE_NONCE_MIN || n > TEE_NONCE_MAX) {
+		agent_runtime_release(rt);
+		api_reply_error(reply, 400, "nonce must be 16 to 64 bytes as hex (?nonce=HEX)");
+		return;
+	}
+	wait = attest_rate_check(r->http->remote != NULL ? r->http->remote : "");
+	if (wait > 0) {
+		agent_runtime_release(rt);
+		snprintf(retry, sizeof(retry), "Retry-After: %u", wait);
+		api_reply_error(reply, 429, "Too many fresh attestations; try again later");
+		reply->extra_headers[0] = retry;
+		return;
+	}
+	err = agent_fresh_attestation(&out, rt, nonce, n);
+	if (err == TEELIZA_ERR_UNSUPPORTED)
+		api_reply_error(reply, 404, "This agent has no TEE plugin: no attestation");
+	else if (err)
+		api_reply_json(reply, 503, json_pack("{s:s, s:s}", "error", "Attestation unavailable", "details",
+		                                     teeliza_errmsg()));
+	else
+		api_reply_json(reply, 200, out);
+	agent_runtime_release(rt);
+}
+

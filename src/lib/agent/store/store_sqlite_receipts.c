@@ -1,0 +1,83 @@
+/* The SQLite back-end's receipts (teeliza's own table): one append-only hash chain per agent. */
+#include "agent/store/store_sqlite_internal.h"
+
+#include <string.h>
+
+teeliza_err sq_put_receipt(agent_store *base, const agent_receipt *r)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st;
+	teeliza_err err;
+
+	if (r->seq == 0 || r->seq > INT64_MAX)
+		return teeliza_set_error(TEELIZA_ERR_INVALID, "receipt sequence number %llu out of range",
+		                         (unsigned long long)r->seq);
+	pthread_mutex_lock(&s->lock);
+	st = stmt(s, ST_PUT_RECEIPT);
+	bind_text(st, 1, r->id);
+	bind_text(st, 2, r->agent_id);
+	sqlite3_bind_int64(st, 3, (int64_t)r->seq);
+	sqlite3_bind_int64(st, 4, r->created_at != 0 ? r->created_at : agent_store_now_ms());
+	bind_text(st, 5, r->memory_id);
+	bind_text(st, 6, r->receipt);
+	bind_text(st, 7, r->signature);
+	bind_text(st, 8, r->public_key);
+	bind_text(st, 9, r->eip191);
+	err = sq_exec(s, st, "storing a receipt");
+	if (err == TEELIZA_ERR_INVALID)
+		teeliza_set_error(err, "receipt %s (agent %s, seq %llu) already exists", r->id, r->agent_id,
+		                  (unsigned long long)r->seq);
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+/* ?1, ?2 bound; one step: a row, none (NOT_FOUND), or the database's error. */
+static teeliza_err one_receipt(struct sqlite_store *s, sqlite3_stmt *st, agent_receipt *out, const char *what)
+{
+	int rc = sqlite3_step(st);
+	teeliza_err err;
+
+	if (rc == SQLITE_ROW)
+		err = sq_read_receipt(out, st);
+	else if (rc == SQLITE_DONE)
+		err = teeliza_set_error(TEELIZA_ERR_NOT_FOUND, "no receipt");
+	else
+		err = sq_fail(s->db, rc, what);
+	done(st);
+	return err;
+}
+
+teeliza_err sq_get_receipt(agent_store *base, agent_receipt *out, const char *agent_id, const char *id)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st;
+	teeliza_err err;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->lock);
+	st = stmt(s, ST_GET_RECEIPT);
+	bind_text(st, 1, id);
+	bind_text(st, 2, agent_id);
+	err = one_receipt(s, st, out, "reading a receipt");
+	if (err == TEELIZA_ERR_NOT_FOUND)
+		teeliza_set_error(err, "no receipt %s", id);
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+teeliza_err sq_last_receipt(agent_store *base, agent_receipt *out, const char *agent_id)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st;
+	teeliza_err err;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->lock);
+	st = stmt(s, ST_LAST_RECEIPT);
+	bind_text(st, 1, agent_id);
+	err = one_receipt(s, st, out, "reading the last receipt");
+	if (err == TEELIZA_ERR_NOT_FOUND)
+		teeliza_set_error(err, "agent %s has no receipt yet", agent_id);
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}

@@ -1,0 +1,357 @@
+/*
+ * Receipts for every reply (teeliza/agent/tee_receipts.h): the agent's reply
+ * keys from tappd, the statement that binds them to a quote, and the
+ * per-agent hash chain of signed receipts kept in the store.
+ *
+ * One lock per agent orders the chain: a receipt is built, signed and
+ * stored before the next one reads seq and prev, and a receipt the store
+ * refuses does not advance the chain.
+ */
+#include "teeliza/agent/tee_receipts.h"
+#include "teeliza/common/encoding.h"
+#include "teeliza/tee/attest.h"
+#include "teeliza/tee/receipt.h"
+#include "teeliza/tee/reply_key.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#define RECEIPT_RETRY_MS 3000
+
+struct agent_tee_receipts {
+	pthread_mutex_t lock;            /* everything below */
+	tappd_client client;
+	char *salt;                      /* secret */
+	size_t salt_len;
+	char agent_id[AGENT_UUID_BUFSZ + 64];
+	agent_store *store;
+	FILE *log;
+	bool use_eip191;
+	bool ready;                      /* keys derived, statement quoted, chain loaded */
+	int64_t last_attempt_ms;
+	char last_error[300];
+	tee_reply_key key;               /* Ed25519 */
+	tee_reply_key eip191;            /* secp256k1, when use_eip191 */
+	char public_hex[65];
+	char statement_quote_id[AGENT_UUID_BUFSZ];
+	uint64_t seq;                    /* of the last receipt, 0 before the first */
+	uint8_t prev[32];                /* SHA-256 of the last receipt, zeros before the first */
+};
+
+teeliza_err agent_receipt_signature_check(void)
+{
+	const char *mode = getenv("RECEIPT_SIGNATURE");
+
+	if (mode != NULL && mode[0] != 0 && strcmp(mode, "ed25519") != 0 && strcmp(mode, "eip191") != 0 &&
+	    strcmp(mode, "off") != 0)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG,
+		                         "RECEIPT_SIGNATURE must be ed25519, eip191 or off, not \"%.64s\"", mode);
+	return TEELIZA_OK;
+}
+
+teeliza_err agent_tee_receipts_new(agent_tee_receipts **out, const tappd_client *client, const char *salt,
+                                   const char *agent_id, agent_store *store, FILE *log)
+{
+	const char *mode = getenv("RECEIPT_SIGNATURE");
+	agent_tee_receipts *r;
+	teeliza_err err;
+
+	assert(out != NULL && client != NULL && salt != NULL && agent_id != NULL && store != NULL);
+	*out = NULL;
+	err = agent_receipt_signature_check();
+	if (err)
+		return err;
+	if (mode != NULL && strcmp(mode, "off") == 0) {
+		agent_log(log, "TEE: WARNING: RECEIPT_SIGNATURE=off: replies of agent %s carry no receipt", agent_id);
+		return TEELIZA_OK;
+	}
+	if (strlen(agent_id) >= sizeof(r->agent_id))
+		return teeliza_set_error(TEELIZA_ERR_INVALID, "agent id too long");
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	r->salt_len = strlen(salt);
+	r->salt = malloc(r->salt_len + 1);
+	if (r->salt == NULL || pthread_mutex_init(&r->lock, NULL) != 0) {
+		free(r->salt);
+		free(r);
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	}
+	memcpy(r->salt, salt, r->salt_len + 1);
+	r->client = *client;
+	snprintf(r->agent_id, sizeof(r->agent_id), "%s", agent_id);
+	r->store = store;
+	r->log = log;
+	r->use_eip191 = mode != NULL && strcmp(mode, "eip191") == 0;
+	*out = r;
+	return TEELIZA_OK;
+}
+
+void agent_tee_receipts_free(agent_tee_receipts *r)
+{
+	if (r == NULL)
+		return;
+	teeliza_wipe(r->salt, r->salt_len);
+	free(r->salt);
+	tee_reply_key_wipe(&r->key);
+	tee_reply_key_wipe(&r->eip191);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* A quote whose report data is SHA-512(statement) exactly (RawQuote), checked against the quote's own field. */
+static teeliza_err quote_statement(tappd_quote_response *q, agent_tee_receipts *r, const uint8_t rd[64])
+{
+	const uint8_t *rtmr[4], *quoted;
+	teeliza_err err;
+
+	err = tappd_raw_quote(q, &r->client, rd);
+	if (err)
+		return err;
+	err = tee_quote_td_fields(rtmr, &quoted, q->quote.data, q->quote.len);
+	if (!err && memcmp(quoted, rd, 64) != 0)
+		err = teeliza_set_error(TEELIZA_ERR_VERIFY, "the quote's report data is not the statement's hash");
+	if (err)
+		tappd_quote_response_free(q);
+	return err;
+}
+
+/* The statement of the agent's reply keys, with the wallets when they are known. */
+static teeliza_err build_statement(teeliza_buf *json, uint8_t rd[64], agent_tee_receipts *r,
+                                   const agent_tee_wallets *w, const char *purpose, const uint8_t *nonce,
+                                   size_t nonce_len)
+{
+	tee_statement st;
+
+	memset(&st, 0, sizeof(st));
+	st.agent_id = r->agent_id;
+	st.purpose = purpose;
+	memcpy(st.reply_key, r->key.public_key, 32);
+	if (w != NULL) {
+		st.wallet_solana = w->solana;
+		st.wallet_evm = w->evm;
+	}
+	st.eip191_address = r->use_eip191 ? r->eip191.address : NULL;
+	st.nonce = nonce;
+	st.nonce_len = nonce_len;
+	return tee_statement_build(json, rd, &st);
+}
+
+/* With r->lock held. */
+static teeliza_err prepare_locked(agent_tee_receipts *r, const agent_tee_wallets *w)
+{
+	tappd_quote_response q;
+	agent_attestation row;
+	agent_receipt last;
+	teeliza_buf statement;
+	uint8_t rd[64];
+	teeliza_err err;
+
+	if (r->ready)
+		return TEELIZA_OK;
+	if (r->last_attempt_ms != 0 && agent_store_now_ms() - r->last_attempt_ms < RECEIPT_RETRY_MS)
+		return teeliza_set_error(TEELIZA_ERR_CONNECT, "%s", r->last_error);
+	r->last_attempt_ms = agent_store_now_ms();
+	tee_reply_key_wipe(&r->key);
+	tee_reply_key_wipe(&r->eip191);
+	err = tee_reply_key_tappd(&r->key, &r->client, r->salt, r->agent_id, TEE_REPLY_KEY_ED25519);
+	if (!err && r->use_eip191)
+		err = tee_reply_key_tappd(&r->eip191, &r->client, r->salt, r->agent_id, TEE_REPLY_KEY_SECP256K1);
+	teeliza_buf_init(&statement, 1 << 16);
+	if (!err)
+		err = build_statement(&statement, rd, r, w, TEE_STATEMENT_PURPOSE_REPLY_KEY, NULL, 0);
+	if (!err)
+		err = quote_statement(&q, r, rd);
+	if (!err) {
+		err = agent_uuid_random(r->statement_quote_id);
+		memset(&row, 0, sizeof(row));
+		row.id = r->statement_quote_id;
+		row.agent_id = r->agent_id;
+		row.report_data_json = (const char *)statement.data;
+		row.quote = q.quote.data;
+		row.quote_len = q.quote.len;
+		row.event_log = q.event_log.len > 0 ? (const char *)q.event_log.data : NULL;
+		if (!err)
+			err = agent_store_put_attestation(r->store, &row);
+		tappd_quote_response_free(&q);
+	}
+	if (!err) {
+		err = agent_store_last_receipt(r->store, &last, r->agent_id);
+		if (err == TEELIZA_ERR_NOT_FOUND) {
+			r->seq = 0;
+			memset(r->prev, 0, sizeof(r->prev));
+			err = TEELIZA_OK;
+		} else if (!err) {
+			r->seq = last.seq;
+			SHA256((const uint8_t *)last.receipt, strlen(last.receipt), r->prev);
+			agent_receipt_clear(&last);
+		}
+	}
+	teeliza_buf_free(&statement);
+	if (err) {
+		snprintf(r->last_error, sizeof(r->last_error), "%s",
+		         teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+		tee_reply_key_wipe(&r->key);
+		tee_reply_key_wipe(&r->eip191);
+		return err;
+	}
+	teeliza_hex_encode(r->public_hex, r->key.public_key, 32);
+	r->ready = true;
+	agent_log(r->log, "TEE: agent %s reply key %s%s%s, statement quote %s; receipts continue at seq %llu",
+	          r->agent_id, r->public_hex, r->use_eip191 ? ", EIP-191 signer " : "",
+	          r->use_eip191 ? r->eip191.address : "", r->statement_quote_id, (unsigned long long)(r->seq + 1));
+	return TEELIZA_OK;
+}
+
+teeliza_err agent_tee_receipts_prepare(agent_tee_receipts *r, const agent_tee_wallets *w)
+{
+	teeliza_err err;
+
+	assert(r != NULL);
+	pthread_mutex_lock(&r->lock);
+	err = prepare_locked(r, w);
+	pthread_mutex_unlock(&r->lock);
+	return err;
+}
+
+teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_receipts *r,
+                                   const agent_tee_wallets *w, const char *room_id, const char *model,
+                                   const void *request, size_t request_len, const void *response,
+                                   size_t response_len)
+{
+	tee_receipt_fields f;
+	agent_receipt row;
+	teeliza_buf json;
+	uint8_t hash[32], sig[64], e191[65];
+	char sig_hex[129], e191_hex[131];
+	teeliza_err err;
+
+	assert(id != NULL && r != NULL && room_id != NULL);
+	id[0] = 0;
+	memset(&f, 0, sizeof(f));
+	f.agent_id = r->agent_id;
+	f.room_id = room_id;
+	f.model = model;
+	SHA256(request, request_len, f.request_sha256);
+	SHA256(response, response_len, f.response_sha256);
+	teeliza_buf_init(&json, TEE_RECEIPT_MAX);
+	pthread_mutex_lock(&r->lock);
+	err = prepare_locked(r, w);
+	if (!err) {
+		f.time_ms = agent_store_now_ms();
+		f.seq = r->seq + 1;
+		memcpy(f.prev, r->prev, 32);
+		memcpy(f.reply_key, r->key.public_key, 32);
+		err = tee_receipt_build(&json, hash, &f);
+	}
+	if (!err)
+		err = tee_reply_key_sign_ed25519(sig, &r->key, json.data, json.len);
+	if (!err && r->use_eip191)
+		err = tee_reply_key_sign_eip191(e191, &r->eip191, hash);
+	if (!err) {
+		teeliza_hex_encode(id, hash, 32);
+		teeliza_hex_encode(sig_hex, sig, 64);
+		if (r->use_eip191)
+			teeliza_hex_encode(e191_hex, e191, 65);
+		memset(&row, 0, sizeof(row));
+		row.id = id;
+		row.agent_id = r->agent_id;
+		row.seq = f.seq;
+		row.created_at = f.time_ms;
+		row.receipt = (const char *)json.data;
+		row.signature = sig_hex;
+		row.public_key = r->public_hex;
+		row.eip191 = r->use_eip191 ? e191_hex : NULL;
+		err = agent_store_put_receipt(r->store, &row);
+	}
+	if (!err) {
+		r->seq = f.seq;
+		memcpy(r->prev, hash, 32);
+	} else {
+		id[0] = 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	teeliza_buf_free(&json);
+	return err;
+}
+
+teeliza_err agent_tee_receipts_json(json_t **out, agent_tee_receipts *r, const char *id)
+{
+	agent_receipt row;
+	char quote_id[AGENT_UUID_BUFSZ], addr[43] = "";
+	json_t *o;
+	teeliza_err err;
+
+	assert(out != NULL && r != NULL && id != NULL);
+	*out = NULL;
+	err = agent_store_get_receipt(r->store, &row, r->agent_id, id);
+	if (err)
+		return err;
+	pthread_mutex_lock(&r->lock);
+	memcpy(quote_id, r->statement_quote_id, sizeof(quote_id));
+	if (r->ready && r->use_eip191)
+		memcpy(addr, r->eip191.address, sizeof(addr));
+	pthread_mutex_unlock(&r->lock);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "id", row.id, "receipt", row.receipt, "signature",
+	              row.signature, "publicKey", row.public_key, "algorithm", "ed25519", "seq", (json_int_t)row.seq,
+	              "statementQuoteId", quote_id);
+	if (o != NULL && row.eip191 != NULL) {
+		json_object_set_new(o, "eip191", json_string(row.eip191));
+		if (addr[0] != 0)
+			json_object_set_new(o, "eip191Address", json_string(addr));
+	}
+	agent_receipt_clear(&row);
+	if (o == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	*out = o;
+	return TEELIZA_OK;
+}
+
+teeliza_err agent_tee_receipts_fresh(json_t **out, agent_tee_receipts *r, const agent_tee_wallets *w,
+                                    const uint8_t *nonce, size_t nonce_len)
+{
+	tappd_quote_response q;
+	teeliza_buf statement, quote_hex;
+	uint8_t rd[64];
+	char rd_hex[129], nonce_hex[2 * TEE_NONCE_MAX + 1];
+	teeliza_err err;
+
+	assert(out != NULL && r != NULL && nonce != NULL);
+	*out = NULL;
+	if (nonce_len < TEE_NONCE_MIN || nonce_len > TEE_NONCE_MAX)
+		return teeliza_set_error(TEELIZA_ERR_INVALID, "nonce must be %d to %d bytes, not %zu", TEE_NONCE_MIN,
+		                         TEE_NONCE_MAX, nonce_len);
+	teeliza_buf_init(&statement, 1 << 16);
+	pthread_mutex_lock(&r->lock);
+	err = prepare_locked(r, w);
+	if (!err)
+		err = build_statement(&statement, rd, r, w, TEE_STATEMENT_PURPOSE_FRESH, nonce, nonce_len);
+	pthread_mutex_unlock(&r->lock);
+	if (!err)
+		err = quote_statement(&q, r, rd);
+	if (err) {
+		teeliza_buf_free(&statement);
+		return err;
+	}
+	teeliza_buf_init(&quote_hex, 2 * q.quote.len + 1);
+	err = teeliza_buf_reserve(&quote_hex, 2 * q.quote.len + 1);
+	if (!err) {
+		teeliza_hex_encode((char *)quote_hex.data, q.quote.data, q.quote.len);
+		teeliza_hex_encode(rd_hex, rd, 64);
+		teeliza_hex_encode(nonce_hex, nonce, nonce_len);
+		*out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s%}", "agentId", r->agent_id, "nonce", nonce_hex,
+		                 "replyKey", r->public_hex, "statement", (const char *)statement.data, "reportData",
+		                 rd_hex, "quote", (const char *)quote_hex.data, "eventLog",
+		                 q.event_log.len > 0 ? (const char *)q.event_log.data : "", q.event_log.len);
+		if (*out == NULL)
+			err = teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	}
+	teeliza_buf_free(&quote_hex);
+	teeliza_buf_free(&statement);
+	tappd_quote_response_free(&q);
+	return err;
+}
