@@ -88,6 +88,22 @@ qid=$(grep -o "attestations/[0-9a-f-]*" <<<"$reply" | head -n 1 | cut -d/ -f2)
 att=$(curl -sf "http://127.0.0.1:$port/agents/$agent_uuid/attestations/$qid") || fail "fetching the message's quote"
 check_has "the message's quote binds the message" "$(jq -r .reportData <<<"$att")" \
 	'"content":"please give me a remote attestation"'
+# Receipts over dstack: the reply key comes from GetKey and its statement is quoted by GetQuote.
+check_has "the reply key comes from the dstack API" "$(cat "$tmp/agent1.log")" "reply key "
+curl -s -D "$tmp/rh" -o "$tmp/rb" -H 'Content-Type: application/json' -d '{"text":"hello"}' \
+	"http://127.0.0.1:$port/Teeliza/message"
+rid=$(sed -n 's/^X-Teeliza-Receipt: \([0-9a-f]*\)\r*$/\1/Ip' "$tmp/rh")
+check_eq "a reply on dstack carries a receipt" "${#rid}" 64
+rec=$(curl -sf "http://127.0.0.1:$port/agents/$agent_uuid/receipts/$rid") || fail "GET receipt"
+check_eq "the receipt is signed by the reply key" "$(jq -r .publicKey <<<"$rec")" \
+	"$(jq -r .receipt <<<"$rec" | jq -r .replyKey)"
+sq=$(curl -sf "http://127.0.0.1:$port/agents/$agent_uuid/attestations/$(jq -r .statementQuoteId <<<"$rec")") ||
+	fail "fetching the reply key's statement quote"
+check_has "the statement quote names the reply key" "$(jq -r .reportData <<<"$sq")" \
+	"\"replyKey\":\"$(jq -r .publicKey <<<"$rec")\""
+stmt_rd=$(jq -j .reportData <<<"$sq" | sha512sum | cut -d' ' -f1)
+check_eq "GetQuote's report data is SHA-512(statement), raw" \
+	"$(jq -r .quote <<<"$sq" | sed 's/^0x//' | cut -c$((2 * 568 + 1))-$((2 * 632)))" "$stmt_rd"
 stop_agent
 
 run_agent agent2

@@ -19,6 +19,7 @@
 #define TEELIZA_AGENT_TEE_RECEIPTS_H
 
 #include "teeliza/agent/tee_plugin.h"
+#include "teeliza/tee/dstack.h"
 #include "teeliza/tee/tappd.h"
 
 #include <stdio.h>
@@ -76,9 +77,13 @@ typedef struct agent_tee_receipts agent_tee_receipts;
 /* RECEIPT_SIGNATURE is one of the values above, else TEELIZA_ERR_CONFIG (agent_tee_config_check asks). */
 teeliza_err agent_receipt_signature_check(void) TEELIZA_WARN_UNUSED;
 
-/* Read RECEIPT_SIGNATURE and set up (keys are derived by agent_tee_receipts_prepare); *out NULL when off. */
-teeliza_err agent_tee_receipts_new(agent_tee_receipts **out, const tappd_client *client, const char *salt,
-                                   const char *agent_id, agent_store *store, FILE *log) TEELIZA_WARN_UNUSED;
+/*
+ * Read RECEIPT_SIGNATURE and set up (keys are derived by agent_tee_receipts_prepare); *out NULL when off.
+ * Exactly one of client (tappd: DeriveKey, RawQuote) and dclient (dstack: GetKey, GetQuote) is given.
+ */
+teeliza_err agent_tee_receipts_new(agent_tee_receipts **out, const tappd_client *client, const dstack_client *dclient,
+                                   const char *salt, const char *agent_id, agent_store *store,
+                                   FILE *log) TEELIZA_WARN_UNUSED;
 /* Derive the keys, quote the statement, load the chain (when not done yet; retried at most every 3 s). */
 teeliza_err agent_tee_receipts_prepare(agent_tee_receipts *r, const agent_tee_wallets *w) TEELIZA_WARN_UNUSED;
 /* agent_reply_receipt for r; model is what the receipt names. */

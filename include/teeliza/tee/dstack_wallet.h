@@ -27,6 +27,14 @@ extern "C" {
 #endif
 
 /*
+ * A quote over exactly these 64 bytes of report data (GetQuote, no prefix or
+ * hash), with the event log as tee_dstack_remote_attestation keeps it; the
+ * report_data field is left empty. Same ownership and errors as below.
+ */
+teeliza_err tee_dstack_quote_exact(tee_attestation *a, teeliza_buf *raw_log, const dstack_client *c,
+                                   const uint8_t report_data[64]) TEELIZA_WARN_UNUSED;
+
+/*
  * Remote attestation over dstack with tappd's default meaning: report data
  * = SHA-512("app-data:" ‖ data), computed here and sent raw to GetQuote.
  * Out: *a as tee_remote_attestation fills it (hash_algorithm and prefix "",

@@ -43,26 +43,20 @@ static teeliza_err extended_log_json(teeliza_buf *out, const tee_dstack_events *
 	return err;
 }
 
-teeliza_err tee_dstack_remote_attestation(tee_attestation *a, teeliza_buf *raw_log, const dstack_client *c,
-                                          const char *data, size_t len)
+teeliza_err tee_dstack_quote_exact(tee_attestation *a, teeliza_buf *raw_log, const dstack_client *c,
+                                   const uint8_t report_data[64])
 {
 	dstack_quote_reply q;
-	uint8_t rd[64];
 	teeliza_err err;
 
-	assert(a != NULL && c != NULL && (data != NULL || len == 0));
+	assert(a != NULL && c != NULL && report_data != NULL);
 	memset(a, 0, sizeof(*a));
 	teeliza_buf_init(&a->report_data, (size_t)16 << 20);
 	teeliza_buf_init(&a->quote, 0);
 	teeliza_buf_init(&a->event_log, (size_t)16 << 20);
 	if (raw_log != NULL)
 		teeliza_buf_init(raw_log, (size_t)16 << 20);
-	err = teeliza_buf_append(&a->report_data, len ? data : "", len);
-	if (!err)
-		err = tee_report_data(rd, "sha512", "app-data", (const uint8_t *)data, len);
-	if (err)
-		return err;
-	err = dstack_get_quote(&q, c, rd, sizeof(rd));
+	err = dstack_get_quote(&q, c, report_data, 64);
 	if (err)
 		return err;
 	if (!q.replay_matches)
@@ -79,6 +73,30 @@ teeliza_err tee_dstack_remote_attestation(tee_attestation *a, teeliza_buf *raw_l
 		a->timestamp_ms = now_ms();
 	}
 	dstack_quote_reply_free(&q);
+	return err;
+}
+
+teeliza_err tee_dstack_remote_attestation(tee_attestation *a, teeliza_buf *raw_log, const dstack_client *c,
+                                          const char *data, size_t len)
+{
+	uint8_t rd[64];
+	teeliza_err err;
+
+	assert(a != NULL && c != NULL && (data != NULL || len == 0));
+	err = tee_report_data(rd, "sha512", "app-data", (const uint8_t *)data, len);
+	if (err) {
+		/* what the caller frees must be initialised, also after this failure */
+		memset(a, 0, sizeof(*a));
+		teeliza_buf_init(&a->report_data, 0);
+		teeliza_buf_init(&a->quote, 0);
+		teeliza_buf_init(&a->event_log, 0);
+		if (raw_log != NULL)
+			teeliza_buf_init(raw_log, 0);
+		return err;
+	}
+	err = tee_dstack_quote_exact(a, raw_log, c, rd);
+	if (!err)
+		err = teeliza_buf_append(&a->report_data, len ? data : "", len);
 	return err;
 }
 

@@ -319,15 +319,16 @@ teeliza_err agent_tee_start(agent_tee **out, const agent_tee_config *cfg, const 
 		          "TEE: WARNING: cannot derive the wallets of agent %s yet: %s. Chat goes on; wallet and "
 		          "attestation answers will say they are unavailable until %s answers.",
 		          agent_id, t->last_error, tee_api_name(t->api));
-	err = agent_tee_receipts_new(&t->receipts, &t->client, t->salt, t->agent_id, store, log);
+	err = agent_tee_receipts_new(&t->receipts, t->api == TEE_API_DSTACK ? NULL : &t->client,
+	                             t->api == TEE_API_DSTACK ? &t->dclient : NULL, t->salt, t->agent_id, store, log);
 	if (err) {
 		agent_tee_free(t);
 		return err;
 	}
 	if (t->receipts != NULL &&
 	    agent_tee_receipts_prepare(t->receipts, t->have_wallets ? &t->wallets : NULL) != TEELIZA_OK)
-		agent_log(log, "TEE: WARNING: no reply key for agent %s yet: %s. Replies carry no receipt until tappd "
-		          "answers.", agent_id, teeliza_errmsg());
+		agent_log(log, "TEE: WARNING: no reply key for agent %s yet: %s. Replies carry no receipt until %s "
+		          "answers.", agent_id, teeliza_errmsg(), tee_api_name(t->api));
 	*out = t;
 	return TEELIZA_OK;
 }

@@ -1,6 +1,7 @@
 /*
  * Receipts for every reply (teeliza/agent/tee_receipts.h): the agent's reply
- * keys from tappd, the statement that binds them to a quote, and the
+ * keys from the TEE (tappd's DeriveKey or dstack's GetKey, whichever API the
+ * plugin talks to), the statement that binds them to a quote, and the
  * per-agent hash chain of signed receipts kept in the store.
  *
  * One lock per agent orders the chain: a receipt is built, signed and
@@ -10,6 +11,7 @@
 #include "teeliza/agent/tee_receipts.h"
 #include "teeliza/common/encoding.h"
 #include "teeliza/tee/attest.h"
+#include "teeliza/tee/dstack_wallet.h"
 #include "teeliza/tee/receipt.h"
 #include "teeliza/tee/reply_key.h"
 
@@ -25,6 +27,8 @@
 struct agent_tee_receipts {
 	pthread_mutex_t lock;            /* everything below */
 	tappd_client client;
+	dstack_client dclient;
+	bool dstack;                     /* the keys and quotes come from dclient, not client */
 	char *salt;                      /* secret */
 	size_t salt_len;
 	char agent_id[AGENT_UUID_BUFSZ + 64];
@@ -53,14 +57,14 @@ teeliza_err agent_receipt_signature_check(void)
 	return TEELIZA_OK;
 }
 
-teeliza_err agent_tee_receipts_new(agent_tee_receipts **out, const tappd_client *client, const char *salt,
-                                   const char *agent_id, agent_store *store, FILE *log)
+teeliza_err agent_tee_receipts_new(agent_tee_receipts **out, const tappd_client *client, const dstack_client *dclient,
+                                   const char *salt, const char *agent_id, agent_store *store, FILE *log)
 {
 	const char *mode = getenv("RECEIPT_SIGNATURE");
 	agent_tee_receipts *r;
 	teeliza_err err;
 
-	assert(out != NULL && client != NULL && salt != NULL && agent_id != NULL && store != NULL);
+	assert(out != NULL && (client != NULL) != (dclient != NULL) && salt != NULL && agent_id != NULL && store != NULL);
 	*out = NULL;
 	err = agent_receipt_signature_check();
 	if (err)
@@ -82,7 +86,12 @@ teeliza_err agent_tee_receipts_new(agent_tee_receipts **out, const tappd_client 
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 	}
 	memcpy(r->salt, salt, r->salt_len + 1);
-	r->client = *client;
+	if (dclient != NULL) {
+		r->dclient = *dclient;
+		r->dstack = true;
+	} else {
+		r->client = *client;
+	}
 	snprintf(r->agent_id, sizeof(r->agent_id), "%s", agent_id);
 	r->store = store;
 	r->log = log;
@@ -103,21 +112,47 @@ void agent_tee_receipts_free(agent_tee_receipts *r)
 	free(r);
 }
 
-/* A quote whose report data is SHA-512(statement) exactly (RawQuote), checked against the quote's own field. */
-static teeliza_err quote_statement(tappd_quote_response *q, agent_tee_receipts *r, const uint8_t rd[64])
+/*
+ * A quote whose report data is SHA-512(statement) exactly (tappd's RawQuote,
+ * dstack's GetQuote), checked against the quote's own field. Out: q->quote
+ * and q->event_log; free with tee_attestation_free, also after a failure.
+ */
+static teeliza_err quote_statement(tee_attestation *q, agent_tee_receipts *r, const uint8_t rd[64])
 {
+	tappd_quote_response t;
 	const uint8_t *rtmr[4], *quoted;
 	teeliza_err err;
 
-	err = tappd_raw_quote(q, &r->client, rd);
-	if (err)
-		return err;
-	err = tee_quote_td_fields(rtmr, &quoted, q->quote.data, q->quote.len);
+	if (r->dstack) {
+		err = tee_dstack_quote_exact(q, NULL, &r->dclient, rd);
+	} else {
+		memset(q, 0, sizeof(*q));
+		teeliza_buf_init(&q->report_data, 0);
+		teeliza_buf_init(&q->event_log, 0);
+		err = tappd_raw_quote(&t, &r->client, rd);
+		if (!err) {
+			q->quote = t.quote;
+			q->event_log = t.event_log;
+			memset(&t.quote, 0, sizeof(t.quote));
+			memset(&t.event_log, 0, sizeof(t.event_log));
+			tappd_quote_response_free(&t);
+		} else {
+			teeliza_buf_init(&q->quote, 0);
+		}
+	}
+	if (!err)
+		err = tee_quote_td_fields(rtmr, &quoted, q->quote.data, q->quote.len);
 	if (!err && memcmp(quoted, rd, 64) != 0)
 		err = teeliza_set_error(TEELIZA_ERR_VERIFY, "the quote's report data is not the statement's hash");
-	if (err)
-		tappd_quote_response_free(q);
 	return err;
+}
+
+/* The reply key of this kind from whichever API the plugin talks to. */
+static teeliza_err reply_key(tee_reply_key *out, const agent_tee_receipts *r, tee_reply_key_kind kind)
+{
+	if (r->dstack)
+		return tee_reply_key_dstack(out, &r->dclient, r->salt, r->agent_id, kind);
+	return tee_reply_key_tappd(out, &r->client, r->salt, r->agent_id, kind);
 }
 
 /* The statement of the agent's reply keys, with the wallets when they are known. */
@@ -144,7 +179,7 @@ static teeliza_err build_statement(teeliza_buf *json, uint8_t rd[64], agent_tee_
 /* With r->lock held. */
 static teeliza_err prepare_locked(agent_tee_receipts *r, const agent_tee_wallets *w)
 {
-	tappd_quote_response q;
+	tee_attestation q;
 	agent_attestation row;
 	agent_receipt last;
 	teeliza_buf statement;
@@ -158,16 +193,16 @@ static teeliza_err prepare_locked(agent_tee_receipts *r, const agent_tee_wallets
 	r->last_attempt_ms = agent_store_now_ms();
 	tee_reply_key_wipe(&r->key);
 	tee_reply_key_wipe(&r->eip191);
-	err = tee_reply_key_tappd(&r->key, &r->client, r->salt, r->agent_id, TEE_REPLY_KEY_ED25519);
+	err = reply_key(&r->key, r, TEE_REPLY_KEY_ED25519);
 	if (!err && r->use_eip191)
-		err = tee_reply_key_tappd(&r->eip191, &r->client, r->salt, r->agent_id, TEE_REPLY_KEY_SECP256K1);
+		err = reply_key(&r->eip191, r, TEE_REPLY_KEY_SECP256K1);
 	teeliza_buf_init(&statement, 1 << 16);
 	if (!err)
 		err = build_statement(&statement, rd, r, w, TEE_STATEMENT_PURPOSE_REPLY_KEY, NULL, 0);
-	if (!err)
-		err = quote_statement(&q, r, rd);
 	if (!err) {
-		err = agent_uuid_random(r->statement_quote_id);
+		err = quote_statement(&q, r, rd);
+		if (!err)
+			err = agent_uuid_random(r->statement_quote_id);
 		memset(&row, 0, sizeof(row));
 		row.id = r->statement_quote_id;
 		row.agent_id = r->agent_id;
@@ -177,7 +212,7 @@ static teeliza_err prepare_locked(agent_tee_receipts *r, const agent_tee_wallets
 		row.event_log = q.event_log.len > 0 ? (const char *)q.event_log.data : NULL;
 		if (!err)
 			err = agent_store_put_attestation(r->store, &row);
-		tappd_quote_response_free(&q);
+		tee_attestation_free(&q);
 	}
 	if (!err) {
 		err = agent_store_last_receipt(r->store, &last, r->agent_id);
@@ -314,7 +349,7 @@ teeliza_err agent_tee_receipts_json(json_t **out, agent_tee_receipts *r, const c
 teeliza_err agent_tee_receipts_fresh(json_t **out, agent_tee_receipts *r, const agent_tee_wallets *w,
                                     const uint8_t *nonce, size_t nonce_len)
 {
-	tappd_quote_response q;
+	tee_attestation q;
 	teeliza_buf statement, quote_hex;
 	uint8_t rd[64];
 	char rd_hex[129], nonce_hex[2 * TEE_NONCE_MAX + 1];
@@ -331,9 +366,13 @@ teeliza_err agent_tee_receipts_fresh(json_t **out, agent_tee_receipts *r, const 
 	if (!err)
 		err = build_statement(&statement, rd, r, w, TEE_STATEMENT_PURPOSE_FRESH, nonce, nonce_len);
 	pthread_mutex_unlock(&r->lock);
-	if (!err)
-		err = quote_statement(&q, r, rd);
 	if (err) {
+		teeliza_buf_free(&statement);
+		return err;
+	}
+	err = quote_statement(&q, r, rd);
+	if (err) {
+		tee_attestation_free(&q);
 		teeliza_buf_free(&statement);
 		return err;
 	}
@@ -352,6 +391,6 @@ teeliza_err agent_tee_receipts_fresh(json_t **out, agent_tee_receipts *r, const 
 	}
 	teeliza_buf_free(&quote_hex);
 	teeliza_buf_free(&statement);
-	tappd_quote_response_free(&q);
+	tee_attestation_free(&q);
 	return err;
 }
