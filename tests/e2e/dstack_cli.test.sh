@@ -13,6 +13,8 @@ set -euo pipefail
 # shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
 e2e_setup dstack
+# A command whose output a check needs and that fails stops the test (set -e): say where.
+trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
 
 table="$TEELIZA_VECTORS/dstack-getkey-table.json"
 # The vector table as shell variables, read once (python3 starts slowly on a loaded machine):
