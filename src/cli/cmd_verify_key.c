@@ -139,12 +139,12 @@ static int member(const char **out, json_t *obj, const char *name)
 }
 
 /* A flag and the file's member: either alone, or both equal. */
-static int merge(const char **field, const char *flag_name, const char *from_file)
+static int merge(const char **field, const char *flag_name, const char *member_name, const char *from_file)
 {
 	if (from_file == NULL)
 		return EXIT_OK;
 	if (*field != NULL && strcmp(*field, from_file) != 0)
-		return bad_input("--%s differs from the GetKey JSON's \"%s\"", flag_name, flag_name);
+		return bad_input("--%s differs from the GetKey JSON's \"%s\"", flag_name, member_name);
 	*field = from_file;
 	return EXIT_OK;
 }
@@ -203,13 +203,13 @@ static int load_claim(struct inputs *in, struct verify_key_opts *o, const char *
 	if (rc == EXIT_OK)
 		rc = member(&alg, in->claim, "algorithm");
 	if (rc == EXIT_OK)
-		rc = merge(&o->key, "key", key);
+		rc = merge(&o->key, "key", "key", key);
 	if (rc == EXIT_OK)
-		rc = merge(&o->public_key, "public_key", pub);
+		rc = merge(&o->public_key, "public-key", "public_key", pub);
 	if (rc == EXIT_OK)
-		rc = merge(&o->purpose, "purpose", purpose);
+		rc = merge(&o->purpose, "purpose", "purpose", purpose);
 	if (rc == EXIT_OK)
-		rc = merge(&o->algorithm, "algorithm", alg);
+		rc = merge(&o->algorithm, "algorithm", "algorithm", alg);
 	return rc;
 }
 

@@ -62,8 +62,11 @@ int tee_cli_choose(tee_endpoint_choice *out, const char *cmd, const char *endpoi
 		                  cmd);
 		return cli_fail(cmd, TEELIZA_ERR_CONFIG);
 	}
-	if (want == TEE_CLI_WANT_DSTACK && !set(env.tee_api))
+	if (want == TEE_CLI_WANT_DSTACK && !set(env.tee_api)) {
 		env.tee_api = "dstack"; /* the only API this command speaks: never a tappd endpoint */
+		if (!quiet)
+			fprintf(stderr, "teeliza %s: a dstack method, so the dstack API, as with TEE_API=dstack\n", cmd);
+	}
 	err = tee_endpoint_choose(out, &env);
 	if (!err && want == TEE_CLI_WANT_TAPPD && out->api == TEE_API_DSTACK) {
 		/* A dstack 0.5 CVM serves tappd too (on /var/run/dstack/tappd.sock): ask tappd's endpoint. */
