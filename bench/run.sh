@@ -68,7 +68,8 @@ js_ready() {
 		for (const [name, v] of Object.entries(p.dependencies)) {
 			let got;
 			try { got = require(process.argv[1] + "/node_modules/" + name + "/package.json").version; } catch { process.exit(1); }
-			if (got !== v) process.exit(1);
+			// an alias "npm:PKG@X.Y.Z" installs PKG at X.Y.Z under NAME
+			if (got !== v.replace(/^npm:.*@/, "")) process.exit(1);
 		}' "$here/js"
 }
 command -v node >/dev/null || { echo "bench: node and npm are needed for the JS reference" >&2; exit 1; }
@@ -214,6 +215,7 @@ for round in $(seq "$repeat"); do
 		start_sim "" 2
 		run "$bin/bench_sim" --clients "$clients" --url "$sim_url" --server-pid "$sim_pid" --tag @ext
 		node_js tappd.mjs "$sim_url"
+		node_js dstack.mjs "$sim_url"
 		if command -v wrk >/dev/null; then
 			run_wrk sim.derive_key@wrk "" "$here/wrk/derive_key.lua" "server and wrk share all CPUs"
 			run_wrk sim.tdx_quote@wrk "" "$here/wrk/tdx_quote.lua" "server and wrk share all CPUs"
@@ -255,6 +257,8 @@ BEGIN {
 	t["replay.30", "*"] = 50000
 	t["sim.derive_key", "*"] = 10000; t["sim.derive_key@ext", "*"] = 10000; t["sim.derive_key@wrk", "*"] = 10000
 	t["sim.tdx_quote", "*"] = 15000; t["sim.tdx_quote@ext", "*"] = 15000; t["sim.tdx_quote@wrk", "*"] = 15000
+	t["sim.get_key", "*"] = 15000; t["sim.get_key@ext", "*"] = 15000; t["sim.get_key@wrk", "*"] = 15000
+	t["sim.get_key_fresh", "*"] = 15000; t["sim.get_key_fresh@ext", "*"] = 15000
 	t["dcap.parse", "1"] = 1000000
 	t["dcap.verify.parse", "1"] = 1200
 	t["dcap.verify.cache", "1"] = 6000

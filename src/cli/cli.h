@@ -29,6 +29,15 @@ int cli_fail(const char *cmd, teeliza_err err);
 /* True when argv[i] is -h or --help. */
 int cli_wants_help(int argc, char **argv);
 
+struct tee_sim;
+/*
+ * Start the in-process simulator for `demo` and `start --simulator`: quiet, on
+ * 127.0.0.1:port (0: a free one), its state in dir, its CA key read from
+ * key_file or, when NULL, the public development key (so the wallets are the
+ * same on every machine).
+ */
+teeliza_err cli_sim_start(struct tee_sim **out, const char *dir, uint16_t port, const char *key_file);
+
 int simulator_main(int argc, char **argv);
 int derive_main(int argc, char **argv);
 int quote_main(int argc, char **argv);
@@ -37,6 +46,7 @@ int info_main(int argc, char **argv);
 int sim_root_main(int argc, char **argv);
 int demo_main(int argc, char **argv);
 int verify_main(int argc, char **argv);
+int compose_hash_main(int argc, char **argv);
 int start_main(int argc, char **argv);
 int healthcheck_main(int argc, char **argv);
 int get_key_main(int argc, char **argv);

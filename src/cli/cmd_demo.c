@@ -96,31 +96,16 @@ struct demo_sim {
 	char tmp_dir[64];   /* set when we made a temporary state dir */
 };
 
-static teeliza_err sim_try(struct demo_sim *ds, const struct demo_opts *o, const char *dir, uint16_t port)
-{
-	tee_sim_config cfg;
-
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.host = "127.0.0.1";
-	cfg.port = port;
-	cfg.state_dir = dir;
-	cfg.key_file = o->key_file;
-	/* the public development key unless told otherwise: the demo's wallets are the same everywhere */
-	cfg.key_pem = o->key_file == NULL ? tee_sim_dev_key_pem : NULL;
-	cfg.quiet = true;
-	return tee_sim_start(&ds->sim, &cfg);
-}
-
 static teeliza_err sim_start(struct demo_sim *ds, const struct demo_opts *o)
 {
 	const char *dir = o->state_dir != NULL ? o->state_dir : DEMO_STATE_DIR;
 	teeliza_err err;
 
 	memset(ds, 0, sizeof(*ds));
-	err = sim_try(ds, o, dir, (uint16_t)o->port);
+	err = cli_sim_start(&ds->sim, dir, (uint16_t)o->port, o->key_file);
 	if (err && o->port != 0) {
 		printf("(simulator: %s; trying a free port)\n", teeliza_errmsg());
-		err = sim_try(ds, o, dir, 0);
+		err = cli_sim_start(&ds->sim, dir, 0, o->key_file);
 	}
 	if (err && o->state_dir == NULL) {
 		printf("(simulator: %s; trying a temporary state directory)\n", teeliza_errmsg());
@@ -129,7 +114,7 @@ static teeliza_err sim_start(struct demo_sim *ds, const struct demo_opts *o)
 			ds->tmp_dir[0] = 0;
 			return teeliza_set_error(TEELIZA_ERR_IO, "cannot create a temporary directory: %s", strerror(errno));
 		}
-		err = sim_try(ds, o, ds->tmp_dir, 0);
+		err = cli_sim_start(&ds->sim, ds->tmp_dir, 0, o->key_file);
 		if (!err)
 			dir = ds->tmp_dir;
 	}

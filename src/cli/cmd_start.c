@@ -143,21 +143,6 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-static teeliza_err sim_try(struct start_sim *ss, const struct start_opts *o, const char *dir, uint16_t port)
-{
-	tee_sim_config cfg;
-
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.host = "127.0.0.1";
-	cfg.port = port;
-	cfg.state_dir = dir;
-	/* the public development key unless told otherwise: the same wallets on every machine */
-	cfg.key_file = o->sim_key_file;
-	cfg.key_pem = o->sim_key_file == NULL ? tee_sim_dev_key_pem : NULL;
-	cfg.quiet = true;
-	return tee_sim_start(&ss->sim, &cfg);
-}
-
 static int sim_start(struct start_sim *ss, const struct start_opts *o)
 {
 	const char *env = getenv("TEELIZA_SIM_STATE"), *dir;
@@ -166,10 +151,10 @@ static int sim_start(struct start_sim *ss, const struct start_opts *o)
 
 	memset(ss, 0, sizeof(*ss));
 	dir = o->sim_state_dir != NULL ? o->sim_state_dir : (env != NULL && env[0] != 0 ? env : START_SIM_STATE_DIR);
-	err = sim_try(ss, o, dir, START_SIM_PORT);
+	err = cli_sim_start(&ss->sim, dir, START_SIM_PORT, o->sim_key_file);
 	if (err) {
 		agent_log(stderr, "Simulator: %s; trying a free port", teeliza_errmsg());
-		err = sim_try(ss, o, dir, 0);
+		err = cli_sim_start(&ss->sim, dir, 0, o->sim_key_file);
 	}
 	if (err && o->sim_state_dir == NULL && (env == NULL || env[0] == 0)) {
 		agent_log(stderr, "Simulator: %s; using a temporary state directory", teeliza_errmsg());
@@ -180,7 +165,7 @@ static int sim_start(struct start_sim *ss, const struct start_opts *o)
 			                                           strerror(errno)));
 		}
 		dir = ss->tmp_dir;
-		err = sim_try(ss, o, dir, 0);
+		err = cli_sim_start(&ss->sim, dir, 0, o->sim_key_file);
 	}
 	if (err)
 		return cli_fail("start", err);

@@ -3,6 +3,8 @@
 #include "teeliza/dcap/quote.h"
 #include "teeliza/dcap/verify.h"
 #include "teeliza/common/encoding.h"
+#include "teeliza/tee/app_identity.h"
+#include "teeliza/tee/rtmr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -16,13 +18,15 @@
 #define VERIFY_MAX_INPUT (8u << 20)
 
 struct verify_opts {
-	const char *quote_path, *collateral, *pccs_url, *save_collateral, *trust_root, *app_data;
+	const char *quote_path, *collateral, *pccs_url, *save_collateral, *trust_root, *app_data, *event_log;
 	uint64_t now; /* CLI_UNSET: the clock */
 	bool json;
 	dcap_policy policy;
 	uint8_t report_data[64];
 	uint8_t mrtd[48];
 	uint8_t rtmr[4][48];
+	tee_identity_policy identity;
+	uint8_t app_id[20], compose_hash[32], os_image_hash[32];
 };
 
 static int parse_hex_exact(const struct cli_command *cmd, uint8_t *out, size_t n, const char *text, const char *opt)
@@ -89,6 +93,51 @@ static int take_mrtd(const struct cli_command *cmd, void *opts, const char *hex)
 	return parse_hex_exact(cmd, o->mrtd, 48, hex, "--expect-mrtd");
 }
 
+static int take_app_id(const struct cli_command *cmd, void *opts, const char *hex)
+{
+	struct verify_opts *o = opts;
+
+	o->identity.expect_app_id = o->app_id;
+	return parse_hex_exact(cmd, o->app_id, 20, hex, "--expect-app-id");
+}
+
+static int take_compose_hash(const struct cli_command *cmd, void *opts, const char *hex)
+{
+	struct verify_opts *o = opts;
+
+	o->identity.expect_compose_hash = o->compose_hash;
+	return parse_hex_exact(cmd, o->compose_hash, 32, hex, "--expect-compose-hash");
+}
+
+static int take_os_image_hash(const struct cli_command *cmd, void *opts, const char *hex)
+{
+	struct verify_opts *o = opts;
+
+	o->identity.expect_os_image_hash = o->os_image_hash;
+	return parse_hex_exact(cmd, o->os_image_hash, 32, hex, "--expect-os-image-hash");
+}
+
+/* Either the payload's JSON text (starts with '{') or the hex of its "id". */
+static int take_key_provider(const struct cli_command *cmd, void *opts, const char *arg)
+{
+	struct verify_opts *o = opts;
+	const char *hex = arg;
+	size_t i;
+
+	if (arg[0] != '{') {
+		if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
+			hex += 2;
+		for (i = 0; hex[i] != '\0'; i++)
+			if (teeliza_hex_nibble(hex[i]) < 0)
+				break;
+		if (i == 0 || hex[i] != '\0' || i % 2 != 0)
+			return cli_usage_message(cmd, "--expect-key-provider needs the key provider's id as hex, or its whole "
+			                              "payload as JSON text (starting with '{')");
+	}
+	o->identity.expect_key_provider = arg;
+	return EXIT_OK;
+}
+
 static int take_expired(const struct cli_command *cmd, void *opts, const char *rule)
 {
 	struct verify_opts *o = opts;
@@ -118,6 +167,11 @@ static const struct cli_opt verify_rows[] = {
 	CLI_OPT_STRING(struct verify_opts, trust_root, "trust-root", 0, "PEM",
 	               "also trust this root CA (e.g. `teeliza sim-root`'s);\n"
 	               "without it, simulator quotes are rejected"),
+	CLI_OPT_STRING(struct verify_opts, event_log, "event-log", 0, "FILE",
+	               "the quote's event log (dstack's GetQuote answer or its\n"
+	               "event_log, anything `teeliza replay` reads): it must\n"
+	               "replay to the quote's RTMR3; then the app identity\n"
+	               "is read from it and shown"),
 	CLI_OPT_FLAG(struct verify_opts, json, "json", 0, "print the quote and the verdict as JSON"),
 	CLI_OPT_TEXT("\npolicy (defaults in brackets):"),
 	CLI_OPT_CALL("accept", 0, "LIST", take_accept,
@@ -143,6 +197,17 @@ static const struct cli_opt verify_rows[] = {
 	         "Eliza TEE plugin quotes its attestation JSON"},
 	CLI_OPT_CALL("expect-mrtd", 0, "HEX", take_mrtd, "the TD's MRTD (48 bytes)"),
 	CLI_OPT_CALL("expect-rtmr", 0, "N=HEX", take_rtmr, "RTMR N (0-3) must equal HEX (48 bytes); repeatable"),
+	CLI_OPT_TEXT("\napp identity (dstack; each needs --event-log, read from\n"
+	             "the events before system-ready, docs/VERIFIABILITY.md):"),
+	{.name = "expect-compose-hash", .kind = CLI_CALL, .meta = "HEX", .call = take_compose_hash,
+	 .label = "--expect-compose-hash HEX  ", .help = "SHA-256 of app-compose.json (`teeliza compose-hash`)"},
+	CLI_OPT_CALL("expect-app-id", 0, "HEX", take_app_id, "the app id (20 bytes)"),
+	{.name = "expect-os-image-hash", .kind = CLI_CALL, .meta = "HEX", .call = take_os_image_hash,
+	 .label = "--expect-os-image-hash HEX ", .help = "the OS image hash (32 bytes)"},
+	{.name = "expect-key-provider", .kind = CLI_CALL, .meta = "ID", .call = take_key_provider,
+	 .label = "--expect-key-provider ID   ",
+	 .help = "the key provider's id (hex; a KMS's root public key),\n"
+	         "or its whole payload, JSON text starting with '{'"},
 	CLI_OPT_HELP,
 	CLI_OPT_END,
 };
@@ -150,19 +215,21 @@ static const struct cli_opt verify_rows[] = {
 static const struct cli_command verify_cmd = {
 	.name = "verify",
 	.usage = "usage: teeliza verify QUOTE [--collateral FILE | --pccs-url URL] [--now UNIX]\n"
-	         "                      [--trust-root PEM] [policy options] [--json]\n"
+	         "                      [--trust-root PEM] [--event-log FILE] [policy options] [--json]\n"
 	         "\n"
 	         "Verify a DCAP quote (TDX v4/v5, SGX v3/v4) offline: certificate chains and CRLs\n"
 	         "up to the Intel SGX Root CA (pinned by fingerprint), TCB Info and QE Identity\n"
 	         "signatures, QE report, quote signature, TCB level and status as Intel's QVL\n"
 	         "computes it, TDX module identity, then the policy. QUOTE is a file or '-' for\n"
 	         "stdin, holding the quote as binary, hex or 0x-hex. docs/VERIFY.md explains\n"
-	         "every check and default.\n"
+	         "every check and default. With --event-log, the log must then replay to the\n"
+	         "quote's RTMR3, and the dstack app identity it holds is shown and checked.\n"
 	         "\n",
 	.usage_end = "\n"
 	             "exit codes: 0 trusted under the policy, 1 genuine but not trusted (status or\n"
-	             "  policy), 2 a verification check failed (including simulator roots and\n"
-	             "  expectations), 3 bad input (unreadable quote, malformed collateral),\n"
+	             "  policy), 2 a verification check failed (including simulator roots,\n"
+	             "  expectations, an event log that does not replay to RTMR3 and app identity),\n"
+	             "  3 bad input (unreadable quote or event log, malformed collateral),\n"
 	             "  64 bad command line, 69 PCCS unreachable, 74 a file could not be read\n",
 	.opts = verify_rows,
 	.col = 24,
@@ -192,6 +259,11 @@ static int parse_opts(struct verify_opts *o, int argc, char **argv)
 		return cli_usage_error(&verify_cmd, "--save-collateral only goes with --pccs-url");
 	if (o->app_data != NULL && o->policy.expect_report_data != NULL)
 		return cli_usage_error(&verify_cmd, "give --expect-report-data or --expect-app-data, not both");
+	if (o->event_log != NULL && strcmp(o->event_log, "-") == 0 && strcmp(o->quote_path, "-") == 0)
+		return cli_usage_error(&verify_cmd, "QUOTE and --event-log cannot both be - (standard input)");
+	if (tee_identity_policy_any(&o->identity) && o->event_log == NULL)
+		return cli_usage_error(&verify_cmd, "the --expect-* app identity options need --event-log FILE: the "
+		                                    "identity is read from the quote's event log");
 	return EXIT_OK;
 }
 
@@ -329,7 +401,28 @@ static void print_header_only(FILE *f, const teeliza_buf *quote)
 	                                                                 : " (not Intel's QE ID)");
 }
 
-static int print_json(const dcap_result *r)
+/* The event log's JSON text, out of anything `teeliza replay` reads. */
+static int read_event_log(teeliza_buf *out, const char *path)
+{
+	teeliza_buf raw;
+	teeliza_err err;
+
+	teeliza_buf_init(out, 2 * VERIFY_MAX_INPUT + 64);
+	if (path == NULL)
+		return EXIT_OK;
+	err = teeliza_read_file(&raw, strcmp(path, "-") == 0 ? "/dev/stdin" : path, VERIFY_MAX_INPUT);
+	if (err)
+		return cli_fail("verify", err);
+	err = tee_event_log_input_text(out, (const char *)raw.data, raw.len);
+	teeliza_buf_free(&raw);
+	if (err) {
+		fprintf(stderr, "teeliza verify: --event-log %s: %s\n", path, teeliza_errmsg());
+		return EXIT_BAD_INPUT;
+	}
+	return EXIT_OK;
+}
+
+static int print_json(const dcap_result *r, const tee_app_identity *id)
 {
 	teeliza_buf text;
 	json_t *obj, *quote = NULL;
@@ -349,6 +442,8 @@ static int print_json(const dcap_result *r)
 	if (r->quote_parsed && dcap_quote_to_json(&quote, &r->quote) != TEELIZA_OK)
 		rc = EXIT_SOFTWARE;
 	json_object_set_new(obj, "quote", quote != NULL ? quote : json_null());
+	if (id != NULL)
+		json_object_set_new(obj, "appIdentity", tee_app_identity_to_json(id));
 	out = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(obj);
 	if (out == NULL)
@@ -358,8 +453,11 @@ static int print_json(const dcap_result *r)
 	return rc;
 }
 
-static int exit_for(const dcap_result *r)
+static int exit_for(const dcap_result *r, teeliza_err identity_err)
 {
+	/* An event log that does not parse is bad input, like a quote that does not. */
+	if (r->failure == DCAP_FAIL_EVENT_LOG && (identity_err == TEELIZA_ERR_PARSE || identity_err == TEELIZA_ERR_TOO_LARGE))
+		return EXIT_BAD_INPUT;
 	switch (r->verdict) {
 	case DCAP_VERDICT_TRUSTED:
 		return EXIT_OK;
@@ -374,7 +472,10 @@ static int exit_for(const dcap_result *r)
 int verify_main(int argc, char **argv)
 {
 	struct verify_opts o;
-	teeliza_buf quote = {0};
+	teeliza_buf quote = {0}, event_log = {0};
+	tee_app_identity *id = NULL;
+	teeliza_err ierr = TEELIZA_OK;
+	bool id_read = false;
 	dcap_collateral *coll = NULL;
 	dcap_trust *trust = NULL;
 	dcap_result *res = NULL;
@@ -393,12 +494,15 @@ int verify_main(int argc, char **argv)
 	now = o.now == CLI_UNSET ? (int64_t)time(NULL) : (int64_t)o.now;
 	rc = read_quote(&quote, o.quote_path);
 	if (!rc)
+		rc = read_event_log(&event_log, o.event_log);
+	if (!rc)
 		rc = load_trust(&trust, o.trust_root);
 	if (!rc)
 		rc = load_collateral(&coll, &o, &quote);
 	if (!rc) {
 		res = malloc(sizeof(*res));
-		if (res == NULL)
+		id = malloc(sizeof(*id));
+		if (res == NULL || id == NULL)
 			rc = EXIT_SOFTWARE;
 	}
 	if (!rc) {
@@ -406,8 +510,11 @@ int verify_main(int argc, char **argv)
 		teeliza_err verr = dcap_verify(res, quote.data, quote.len, coll, now, &o.policy, trust);
 
 		(void)verr;
+		/* Then the app identity: the event log must replay to the verified quote's RTMR3. */
+		ierr = tee_verify_app_identity(res, id, &id_read, o.event_log == NULL ? NULL : event_log.data != NULL ? (const char *)event_log.data : "",
+		                               event_log.len, &o.identity);
 		if (o.json) {
-			rc = print_json(res);
+			rc = print_json(res, id_read ? id : NULL);
 		} else {
 			if (res->quote_parsed) {
 				dcap_quote_print(stdout, &res->quote);
@@ -416,11 +523,17 @@ int verify_main(int argc, char **argv)
 				print_header_only(stdout, &quote);
 			}
 			dcap_result_print(stdout, res);
+			if (id_read) {
+				printf("\n");
+				tee_app_identity_print(stdout, id);
+			}
 		}
 		if (!rc)
-			rc = exit_for(res);
+			rc = exit_for(res, ierr);
 	}
 	free(res);
+	free(id);
+	teeliza_buf_free(&event_log);
 	dcap_collateral_free(coll);
 	dcap_trust_free(trust);
 	teeliza_buf_free(&quote);

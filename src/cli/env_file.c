@@ -11,7 +11,6 @@
 #include "teeliza/common/dotenv.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,13 +40,15 @@ static bool secret_name(const char *name)
 }
 
 /*
- * The nearest .env: open it (fd) or say there is none (fd -1). Out: path.
- * Errors other than "not there" are the caller's to report (errno kept).
+ * The nearest .env: 0 and its stat when there is one, else -1 (errno ENOENT
+ * when there is none; another errno is the caller's to report). Out: path.
+ * Only looked at here (stat follows symlinks, as open does): a FIFO named
+ * .env is never opened, and teeliza_read_regular_file reads the file.
  */
-static int open_nearest(char *path, size_t path_len)
+static int find_nearest(char *path, size_t path_len, struct stat *st)
 {
 	char dir[PATH_MAX], *slash;
-	int fd, n;
+	int n;
 
 	path[0] = 0;
 	errno = ENOENT;
@@ -61,10 +62,10 @@ static int open_nearest(char *path, size_t path_len)
 			errno = ENOENT;
 			return -1;
 		}
-		/* O_NONBLOCK: a FIFO named .env must not hang us; O_NOCTTY: nor a terminal become ours */
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (fd >= 0 || (errno != ENOENT && errno != ENOTDIR))
-			return fd;
+		if (stat(path, st) == 0)
+			return 0;
+		if (errno != ENOENT && errno != ENOTDIR)
+			return -1;
 		if (strcmp(dir, "/") == 0)
 			break;
 		slash = strrchr(dir, '/');
@@ -77,32 +78,6 @@ static int open_nearest(char *path, size_t path_len)
 	}
 	errno = ENOENT;
 	return -1;
-}
-
-static teeliza_err read_all(teeliza_buf *text, int fd, const char *path)
-{
-	uint8_t chunk[4096];
-	teeliza_err err = TEELIZA_OK;
-	ssize_t n;
-
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = teeliza_set_error(TEELIZA_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		if (teeliza_buf_append(text, chunk, (size_t)n) != TEELIZA_OK) {
-			err = teeliza_set_error(TEELIZA_ERR_CONFIG, "%s is larger than %zu bytes: not a .env file", path,
-			                        TEELIZA_DOTENV_MAX);
-			break;
-		}
-	}
-	TEELIZA_WIPE_BUFFER(chunk);
-	return err;
 }
 
 /* Is this file safe to take settings from? (An error says why not.) */
@@ -147,44 +122,41 @@ int cli_load_dotenv(teeliza_buf *note, const char *cmd)
 {
 	char raw_path[PATH_MAX + 8], path[PATH_MAX + 8];
 	struct stat st;
-	teeliza_buf text;
+	teeliza_buf text = {0};
 	teeliza_dotenv env;
 	bool *from_file = NULL, any_secret = false;
 	size_t i, n_set = 0, n_kept = 0;
 	teeliza_err err;
 	char msg[512];
-	int fd;
+	int found;
 
 	teeliza_buf_init(note, 64 << 10);
-	fd = open_nearest(raw_path, sizeof(raw_path));
+	found = find_nearest(raw_path, sizeof(raw_path), &st);
 	/* the path goes into log lines: its control characters (a directory name can hold any) as '?' */
 	for (i = 0; raw_path[i] != 0 && i + 1 < sizeof(path); i++)
 		path[i] = (unsigned char)raw_path[i] < 0x20 || raw_path[i] == 0x7f ? '?' : raw_path[i];
 	path[i] = 0;
-	if (fd < 0) {
+	if (found != 0) {
 		if (errno == ENOENT)
 			return EXIT_OK; /* no .env anywhere up to /: nothing to say, as Eliza */
 		teeliza_set_error(TEELIZA_ERR_IO, "cannot open %s: %s", path, strerror(errno));
 		return cli_fail(cmd, TEELIZA_ERR_IO);
 	}
-	if (fstat(fd, &st) != 0) {
-		teeliza_set_error(TEELIZA_ERR_IO, "cannot stat %s: %s", path, strerror(errno));
-		close(fd);
-		return cli_fail(cmd, TEELIZA_ERR_IO);
-	}
 	if (!S_ISREG(st.st_mode)) {
 		/* Eliza stops at the nearest .env too (and then loads nothing); a directory is often a virtualenv */
-		close(fd);
 		if (teeliza_buf_printf(note, "%s is not a regular file: no .env loaded", path) != TEELIZA_OK)
 			return cli_fail(cmd, TEELIZA_ERR_NOMEM);
 		return EXIT_OK;
 	}
+	/* checked before reading, and again on the file read (it may have been swapped since) */
 	err = check_file(&st, path);
-	teeliza_buf_init(&text, TEELIZA_DOTENV_MAX);
-	text.secret = true;
 	if (!err)
-		err = read_all(&text, fd, path);
-	close(fd);
+		err = teeliza_read_regular_file(&text, &st, raw_path, TEELIZA_DOTENV_MAX);
+	if (err == TEELIZA_ERR_TOO_LARGE)
+		err = teeliza_set_error(TEELIZA_ERR_CONFIG, "%s is larger than %zu bytes: not a .env file", path,
+		                        TEELIZA_DOTENV_MAX);
+	else if (!err)
+		err = check_file(&st, path);
 	if (err) {
 		teeliza_buf_free(&text);
 		return cli_fail(cmd, err);

@@ -39,6 +39,7 @@ static const struct command commands[] = {
 	{"verify-key", verify_key_main, "check a GetKey result's signature chain up to the KMS root"},
 	{"demo", demo_main, "the Eliza TEE guide's demo against a built-in simulator"},
 	{"verify", verify_main, "verify a TDX/SGX DCAP quote offline"},
+	{"compose-hash", compose_hash_main, "a dstack app's compose hash, as the SDK and the OS compute it"},
 	{"healthcheck", healthcheck_main, "exit 0 when a URL answers 2xx (for container HEALTHCHECKs)"},
 };
 
@@ -48,7 +49,7 @@ static void usage(FILE *f)
 
 	fprintf(f, "usage: teeliza <command> [options]\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'teeliza <command> --help' or 'teeliza help <command>' describes a command.\n"
 	           "Exit codes: docs/CLI.md.\n");
 }

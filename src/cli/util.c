@@ -1,6 +1,7 @@
 /* Shared helpers of the subcommands. */
 #include "cli/cli.h"
 #include "teeliza/common/log.h"
+#include "teeliza/sim/simulator.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -54,4 +55,18 @@ int cli_wants_help(int argc, char **argv)
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
 			return 1;
 	return 0;
+}
+
+teeliza_err cli_sim_start(struct tee_sim **out, const char *dir, uint16_t port, const char *key_file)
+{
+	tee_sim_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.host = "127.0.0.1";
+	cfg.port = port;
+	cfg.state_dir = dir;
+	cfg.key_file = key_file;
+	cfg.key_pem = key_file == NULL ? tee_sim_dev_key_pem : NULL;
+	cfg.quiet = true;
+	return tee_sim_start(out, &cfg);
 }

@@ -7,6 +7,7 @@
 #include "fuzz.h"
 
 #include "teeliza/dcap/quote.h"
+#include "teeliza/tee/app_identity.h"
 #include "teeliza/tee/dstack_events.h"
 #include "teeliza/tee/dstack_provenance.h"
 #include "teeliza/common/encoding.h"
@@ -124,6 +125,39 @@ static void check_provenance(const char *log, size_t len, const tee_dstack_event
 		FUZZ_CHECK(err == TEELIZA_ERR_VERIFY && r.broken == TEE_DSTACK_LINK_KMS_ROOT);
 }
 
+/* The app identity read from a log that parsed: what its events say, and only against its own RTMR3. */
+static void check_identity(const char *log, size_t len, const tee_dstack_events *ev)
+{
+	tee_app_identity id;
+	tee_identity_policy p = {0};
+	uint8_t other[TEE_RTMR_LEN];
+	const tee_event *e;
+	teeliza_err err = tee_app_identity_check(&id, log, len, ev->rtmr[3], NULL);
+
+	if (err) { /* only a key-provider payload that is not short UTF-8 text */
+		e = tee_dstack_events_ident(ev, TEE_DSTACK_IDENT_KEY_PROVIDER);
+		FUZZ_CHECK(err == TEELIZA_ERR_PARSE && e != NULL);
+		return;
+	}
+	e = tee_dstack_events_ident(ev, TEE_DSTACK_IDENT_APP_ID);
+	FUZZ_CHECK(id.has_app_id == (e != NULL) && (e == NULL || memcmp(id.app_id, e->payload, 20) == 0));
+	e = tee_dstack_events_ident(ev, TEE_DSTACK_IDENT_COMPOSE_HASH);
+	FUZZ_CHECK(id.has_compose_hash == (e != NULL) && (e == NULL || memcmp(id.compose_hash, e->payload, 32) == 0));
+	e = tee_dstack_events_ident(ev, TEE_DSTACK_IDENT_KEY_PROVIDER);
+	FUZZ_CHECK(id.has_key_provider == (e != NULL) && (e == NULL || id.key_provider_len == e->payload_len));
+	FUZZ_CHECK(id.system_ready == (ev->system_ready != SIZE_MAX));
+	/* what it read is what it accepts */
+	p.expect_app_id = id.has_app_id ? id.app_id : NULL;
+	p.expect_compose_hash = id.has_compose_hash ? id.compose_hash : NULL;
+	p.expect_os_image_hash = id.has_os_image_hash ? id.os_image_hash : NULL;
+	p.expect_key_provider = id.has_key_provider && id.key_provider[0] == '{' ? id.key_provider : NULL;
+	FUZZ_CHECK(tee_app_identity_check(NULL, log, len, ev->rtmr[3], &p) == TEELIZA_OK);
+	/* and any other RTMR3 is refused */
+	memcpy(other, ev->rtmr[3], TEE_RTMR_LEN);
+	other[0] ^= 1;
+	FUZZ_CHECK(tee_app_identity_check(NULL, log, len, other, NULL) == TEELIZA_ERR_VERIFY);
+}
+
 static void run_log(const char *log, size_t len, const uint8_t *quote, size_t quote_len)
 {
 	tee_dstack_events ev;
@@ -137,6 +171,7 @@ static void run_log(const char *log, size_t len, const uint8_t *quote, size_t qu
 	check_events(&ev);
 	check_roundtrip(&ev);
 	check_provenance(log, len, &ev);
+	check_identity(log, len, &ev);
 	if (quote != NULL && dcap_quote_parse(&q, quote, quote_len) == TEELIZA_OK &&
 	    q.header.tee_type == DCAP_TEE_TYPE_TDX) {
 		if (tee_dstack_events_check_quote(&ev, &q.body.td) == TEELIZA_OK)

@@ -4,6 +4,13 @@
 #
 #   npm_install_pinned DIR NAME@VERSION...
 #
+# A spec may be an npm alias, ALIAS@npm:NAME@VERSION (package.json's
+# "ALIAS": "npm:NAME@VERSION"): NAME installed as DIR/node_modules/ALIAS,
+# so two versions of one package can sit side by side. Peer dependencies are
+# not resolved (--legacy-peer-deps): every package a test runs is pinned
+# here, and an optional peer range of one pinned package (dstack-sdk 0.5.8
+# wants @solana/web3.js ^1.98.4) must not veto another pinned version.
+#
 # Installs the packages, at exactly those versions, into DIR/node_modules (DIR
 # is under the build directory, which git ignores); packages already there at
 # those versions are not asked for again. When npm fails, npm's own output is
@@ -19,6 +26,7 @@ npm_install_pinned() {
 	fi
 	for spec in "$@"; do
 		name=${spec%@*}
+		name=${name%%@npm:*}
 		version=${spec##*@}
 		case $version in
 		[0-9]*.[0-9]*.[0-9]*) ;;
@@ -31,8 +39,9 @@ npm_install_pinned() {
 	mkdir -p "$dir"
 	echo "installing ${missing[*]} from the npm registry into $dir"
 	local log="$dir/npm-install.log" rc=0
-	npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund --loglevel=warn \
-		"${missing[@]}" >"$log" 2>&1 || rc=$?
+	# All of them, not only the missing ones: npm removes what it is not asked for from node_modules.
+	npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund --legacy-peer-deps --loglevel=warn \
+		"$@" >"$log" 2>&1 || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		echo "--- npm install output (last 40 lines of $log) ---" >&2
 		tail -n 40 "$log" >&2
@@ -40,8 +49,9 @@ npm_install_pinned() {
 			"this test needs those packages; see npm's errors above (no network to the registry, or a version it does not serve)" >&2
 		exit 1
 	fi
-	for spec in "${missing[@]}"; do
+	for spec in "$@"; do
 		name=${spec%@*}
+		name=${name%%@npm:*}
 		have=$(node -p "require(process.argv[1]).version" "$dir/node_modules/$name/package.json" 2>/dev/null || true)
 		if [ "$have" != "${spec##*@}" ]; then
 			echo "FAIL: after npm install, $dir/node_modules/$name is at '${have:-nothing}', not ${spec##*@}" >&2

@@ -99,6 +99,18 @@ void teeliza_buf_free(teeliza_buf *b);
 /* Read a whole file (at most max bytes) into out; path "-" reads standard input. */
 teeliza_err teeliza_read_file(teeliza_buf *out, const char *path, size_t max) TEELIZA_WARN_UNUSED;
 
+struct stat;
+/*
+ * Read a whole regular file of at most max bytes into out (initialised here and
+ * marked secret: such files hold settings and keys), for files an operator
+ * names that must not be a FIFO, a device or a directory: those are refused
+ * without blocking (TEELIZA_ERR_IO "<path> is not a regular file"), and so is
+ * a file larger than max (TEELIZA_ERR_TOO_LARGE), also when it grows while
+ * read. No such file: TEELIZA_ERR_NOT_FOUND. Symlinks are followed. Out: st
+ * (may be NULL), the stat of the file read (its owner, mode and identity).
+ */
+teeliza_err teeliza_read_regular_file(teeliza_buf *out, struct stat *st, const char *path, size_t max) TEELIZA_WARN_UNUSED;
+
 /*
  * Write a file atomically (temp file + rename) with the given mode, e.g. 0600
  * for secrets. Nothing is half-written: on failure the old file stays.

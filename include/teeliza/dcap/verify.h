@@ -177,6 +177,8 @@ typedef enum dcap_failure {
 	DCAP_FAIL_TCB_NOT_SUPPORTED,  /* no TCB level matches the platform */
 	DCAP_FAIL_TDX_MODULE_MISMATCH, /* mrsignerseam, seam attributes or missing TDX_xx identity */
 	DCAP_FAIL_EXPECTATION,        /* report_data / MRTD / RTMR differ from what the caller expects */
+	DCAP_FAIL_EVENT_LOG,          /* the event log does not parse or does not replay to the quote's RTMR3 (tee/app_identity.h) */
+	DCAP_FAIL_APP_IDENTITY,       /* an app identity event is missing or differs from the policy (tee/app_identity.h) */
 	DCAP_FAIL__COUNT
 } dcap_failure;
 
@@ -241,6 +243,15 @@ typedef struct dcap_result {
  */
 teeliza_err dcap_verify(dcap_result *res, const uint8_t *quote, size_t quote_len, dcap_collateral *coll,
                         int64_t now, const dcap_policy *policy, const dcap_trust *trust) TEELIZA_WARN_UNUSED;
+
+/*
+ * Turn res into a failure of kind f (verdict FAILED, statuses and advisories
+ * cleared, as dcap_verify fails) with the formatted reason; for checks made
+ * on top of dcap_verify (the app identity of tee/app_identity.h). Returns
+ * err with teeliza_errmsg() set to the reason.
+ */
+teeliza_err dcap_result_fail(dcap_result *res, dcap_failure f, teeliza_err err, const char *fmt, ...)
+	TEELIZA_PRINTF(4, 5);
 
 /* The result as a JSON object (verdict, reason, statuses, advisory IDs, flags, matches). Appends to out. */
 teeliza_err dcap_result_to_json(teeliza_buf *out, const dcap_result *res) TEELIZA_WARN_UNUSED;

@@ -52,6 +52,15 @@ teeliza_err tee_event_log_parse(tee_event_log *out, const char *json, size_t len
  */
 teeliza_err tee_event_log_parse_input(tee_event_log *out, const char *text, size_t len) TEELIZA_WARN_UNUSED;
 
+/*
+ * The event-log JSON text inside what tee_event_log_parse_input accepts
+ * (the text itself, without a byte order mark and leading whitespace, or
+ * the carried member: its string, or the array written out compactly),
+ * unparsed, for a stricter parser (tee_dstack_events_parse). Appends to
+ * out. TEELIZA_ERR_PARSE as tee_event_log_parse_input for the wrappers.
+ */
+teeliza_err tee_event_log_input_text(teeliza_buf *out, const char *text, size_t len) TEELIZA_WARN_UNUSED;
+
 /* Append an event (copies event and payload). */
 teeliza_err tee_event_log_add(tee_event_log *log, uint32_t imr, uint32_t event_type,
                               const uint8_t *digest, size_t digest_len, const char *event,

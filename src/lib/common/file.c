@@ -9,19 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-teeliza_err teeliza_read_file(teeliza_buf *out, const char *path, size_t max)
+/*
+ * Everything fd has left, appended to out (whose max is the cap). The chunk on
+ * the stack is wiped: the file may be a key.
+ */
+static teeliza_err read_all(teeliza_buf *out, int fd, const char *path)
 {
-	int fd;
 	uint8_t chunk[16384];
-	ssize_t n;
 	teeliza_err err = TEELIZA_OK;
+	ssize_t n;
 
-	teeliza_buf_init(out, max);
-	/* "-" is standard input: read fd 0 itself, since open("/dev/stdin") fails on sockets. */
-	fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return teeliza_set_error(errno == ENOENT ? TEELIZA_ERR_NOT_FOUND : TEELIZA_ERR_IO,
-		                         "cannot open %s: %s", path, strerror(errno));
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
@@ -33,17 +30,89 @@ teeliza_err teeliza_read_file(teeliza_buf *out, const char *path, size_t max)
 		if (n == 0)
 			break;
 		err = teeliza_buf_append(out, chunk, (size_t)n);
+		if (err == TEELIZA_ERR_TOO_LARGE) {
+			teeliza_set_error(err, "%s is larger than %zu bytes", path, out->max);
+			break;
+		}
 		if (err) {
-			teeliza_set_error(err, "%s is larger than %zu bytes", path, max);
+			teeliza_set_error(err, "out of memory reading %s", path);
 			break;
 		}
 	}
+	TEELIZA_WIPE_BUFFER(chunk);
+	if (err == TEELIZA_OK)
+		err = teeliza_buf_append(out, "", 0); /* NUL-terminated, and an empty file is still a valid string */
+	return err;
+}
+
+teeliza_err teeliza_read_file(teeliza_buf *out, const char *path, size_t max)
+{
+	int fd;
+	teeliza_err err;
+
+	teeliza_buf_init(out, max);
+	/* "-" is standard input: read fd 0 itself, since open("/dev/stdin") fails on sockets. */
+	fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return teeliza_set_error(errno == ENOENT ? TEELIZA_ERR_NOT_FOUND : TEELIZA_ERR_IO,
+		                         "cannot open %s: %s", path, strerror(errno));
+	err = read_all(out, fd, path);
 	if (fd != STDIN_FILENO)
 		close(fd);
-	/* The file may be a key: leave no copy of it on the stack. */
-	TEELIZA_WIPE_BUFFER(chunk);
-	if (err == TEELIZA_OK && out->data == NULL)
-		err = teeliza_buf_append(out, "", 0); /* an empty file is still a valid string */
+	if (err)
+		teeliza_buf_free(out);
+	return err;
+}
+
+/* A regular file of at most max bytes, or an error saying what it is instead. */
+static teeliza_err check_regular(const struct stat *st, const char *path, size_t max)
+{
+	if (!S_ISREG(st->st_mode))
+		return teeliza_set_error(TEELIZA_ERR_IO, "%s is not a regular file", path);
+	if ((unsigned long long)st->st_size > (unsigned long long)max)
+		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "%s is larger than %zu bytes", path, max);
+	return TEELIZA_OK;
+}
+
+static teeliza_err open_error(const char *path)
+{
+	return teeliza_set_error(errno == ENOENT || errno == ENOTDIR ? TEELIZA_ERR_NOT_FOUND : TEELIZA_ERR_IO,
+	                         "cannot read %s: %s", path, strerror(errno));
+}
+
+/*
+ * The type is checked with stat() before anything is opened (a device is never
+ * opened), the open is O_NONBLOCK (a FIFO swapped in after the check cannot
+ * block it) and O_NOCTTY (nor a terminal become ours), and the type and size
+ * are checked again on the descriptor: what is read is what was checked.
+ */
+teeliza_err teeliza_read_regular_file(teeliza_buf *out, struct stat *st, const char *path, size_t max)
+{
+	struct stat mine;
+	teeliza_err err;
+	int fd;
+
+	if (st == NULL)
+		st = &mine;
+	teeliza_buf_init(out, max);
+	out->secret = true;
+	if (stat(path, st) != 0)
+		return open_error(path);
+	err = check_regular(st, path, max);
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return open_error(path);
+	if (fstat(fd, st) != 0)
+		err = teeliza_set_error(TEELIZA_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+	if (!err)
+		err = check_regular(st, path, max);
+	if (!err && teeliza_buf_reserve(out, (size_t)st->st_size) != TEELIZA_OK)
+		err = teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory reading %s", path);
+	if (!err)
+		err = read_all(out, fd, path); /* the cap holds even if the file grew since fstat */
+	close(fd);
 	if (err)
 		teeliza_buf_free(out);
 	return err;

@@ -43,6 +43,18 @@ static teeliza_err fail(dcap_result *res, dcap_failure f, teeliza_err err, const
 	return rc;
 }
 
+teeliza_err dcap_result_fail(dcap_result *res, dcap_failure f, teeliza_err err, const char *fmt, ...)
+{
+	va_list ap;
+	teeliza_err rc;
+
+	assert(res != NULL && f > DCAP_FAIL_NONE && f < DCAP_FAIL__COUNT && err != TEELIZA_OK);
+	va_start(ap, fmt);
+	rc = vfail(res, f, err, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 /* Fail with the detail a helper just recorded. */
 static teeliza_err fail_last(dcap_result *res, dcap_failure f, teeliza_err err)
 {

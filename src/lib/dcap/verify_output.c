@@ -23,6 +23,8 @@ static const char *const failure_names[DCAP_FAIL__COUNT] = {
 	[DCAP_FAIL_TCB_NOT_SUPPORTED] = "tcb_not_supported",
 	[DCAP_FAIL_TDX_MODULE_MISMATCH] = "tdx_module_mismatch",
 	[DCAP_FAIL_EXPECTATION] = "expectation",
+	[DCAP_FAIL_EVENT_LOG] = "event_log",
+	[DCAP_FAIL_APP_IDENTITY] = "app_identity",
 };
 
 const char *dcap_failure_name(dcap_failure f)

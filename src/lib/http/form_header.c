@@ -6,6 +6,7 @@
  * the first occurrence of a header or a parameter wins.
  */
 #include "form_internal.h"
+#include "teeliza/common/encoding.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -45,17 +46,6 @@ static bool is_attr_char(uint8_t c)
 	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
 		return true;
 	return c != 0 && strchr("!#$&+-.^_`|~", c) != NULL;
-}
-
-static int hex_value(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* The charsets busboy reads as Latin-1 (its getDecoder); anything else is read as UTF-8 here. */
@@ -173,7 +163,8 @@ static bool extended_value(teeliza_buf *out, const uint8_t *s, size_t len, size_
 		uint8_t c = s[k];
 
 		if (c == '%') {
-			if (k + 2 >= len || (hi = hex_value(s[k + 1])) < 0 || (lo = hex_value(s[k + 2])) < 0) {
+			if (k + 2 >= len || (hi = teeliza_hex_nibble((char)s[k + 1])) < 0 ||
+			    (lo = teeliza_hex_nibble((char)s[k + 2])) < 0) {
 				teeliza_buf_free(&raw);
 				return false;
 			}

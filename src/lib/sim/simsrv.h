@@ -173,7 +173,8 @@ teeliza_err simsrv_boot_log(tee_event_log *log, const simsrv_app *app) TEELIZA_W
 teeliza_err simsrv_args_from_body(json_t **out, const uint8_t *body, size_t len) TEELIZA_WARN_UNUSED;
 teeliza_err simsrv_args_from_query(json_t **out, const char *query) TEELIZA_WARN_UNUSED;
 
-/* Field accessors: a missing field gives the default ("", false, empty); a mistyped one an error naming it. */
+/* Field accessors: a missing field gives the default ("", false, empty); a mistyped one an error naming it.
+ * simsrv_arg_string and simsrv_arg_strings read C text, so they refuse a string holding "\u0000". */
 teeliza_err simsrv_arg_string(const char **out, const json_t *args, const char *field) TEELIZA_WARN_UNUSED;
 /* The same, with its length (JSON strings may hold NUL bytes: *len says where it really ends). */
 teeliza_err simsrv_arg_string_len(const char **out, size_t *len, const json_t *args,

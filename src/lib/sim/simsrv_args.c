@@ -46,7 +46,9 @@ teeliza_err simsrv_args_from_body(json_t **out, const uint8_t *body, size_t len)
 		*out = json_object();
 		return *out != NULL ? TEELIZA_OK : teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 	}
-	v = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	/* "\u0000" is text to serde_json, so dstack derives keys for paths holding it:
+	 * allowed here; the accessors below refuse it where a field is read as C text. */
+	v = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
 	if (v == NULL)
 		return teeliza_set_error(TEELIZA_ERR_PARSE, "invalid JSON at line %d column %d: %s", je.line,
 		                         je.column, je.text);
@@ -224,26 +226,32 @@ teeliza_err simsrv_args_from_query(json_t **out, const char *query)
 	return TEELIZA_OK;
 }
 
-teeliza_err simsrv_arg_string(const char **out, const json_t *args, const char *field)
+teeliza_err simsrv_arg_string_len(const char **out, size_t *len, const json_t *args, const char *field)
 {
 	const json_t *v = json_object_get(args, field);
 
 	*out = "";
+	*len = 0;
 	if (v == NULL)
 		return TEELIZA_OK;
 	if (!json_is_string(v))
 		return teeliza_set_error(TEELIZA_ERR_PARSE, "invalid field \"%s\": expected a string, found %s", field,
 		                         json_kind(v));
 	*out = json_string_value(v);
+	*len = json_string_length(v);
 	return TEELIZA_OK;
 }
 
-teeliza_err simsrv_arg_string_len(const char **out, size_t *len, const json_t *args, const char *field)
+teeliza_err simsrv_arg_string(const char **out, const json_t *args, const char *field)
 {
-	teeliza_err err = simsrv_arg_string(out, args, field);
+	size_t len;
+	teeliza_err err = simsrv_arg_string_len(out, &len, args, field);
 
-	*len = err == TEELIZA_OK && json_object_get(args, field) != NULL ? json_string_length(json_object_get(args, field))
-	                                                                 : 0;
+	/* read as C text: a NUL would silently cut it short */
+	if (err == TEELIZA_OK && strlen(*out) != len) {
+		*out = "";
+		return teeliza_set_error(TEELIZA_ERR_PARSE, "invalid field \"%s\": a NUL character is not allowed here", field);
+	}
 	return err;
 }
 
@@ -284,10 +292,9 @@ teeliza_err simsrv_arg_bytes(teeliza_buf *out, const json_t *args, const char *f
 	teeliza_err err;
 
 	teeliza_buf_init(out, max);
-	err = simsrv_arg_string(&s, args, field);
+	err = simsrv_arg_string_len(&s, &len, args, field);
 	if (err)
 		return err;
-	len = json_string_length(json_object_get(args, field));
 	/* pRPC trims every leading "0x" (Rust trim_start_matches) */
 	while (len >= 2 && s[0] == '0' && s[1] == 'x') {
 		s += 2;
@@ -344,6 +351,11 @@ teeliza_err simsrv_arg_strings(const char ***items, size_t *count, const json_t 
 			                         field, i, json_kind(item));
 		}
 		list[i] = json_string_value(item);
+		if (strlen(list[i]) != json_string_length(item)) {
+			free(list);
+			return teeliza_set_error(TEELIZA_ERR_PARSE,
+			                         "invalid field \"%s[%zu]\": a NUL character is not allowed here", field, i);
+		}
 	}
 	*items = list;
 	*count = n;

@@ -194,6 +194,16 @@ static double elapsed_ms(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+static bool body_is_ascii(const teeliza_buf *body)
+{
+	size_t i;
+
+	for (i = 0; i < body->len; i++)
+		if (body->data[i] >= 0x80)
+			return false;
+	return true;
+}
+
 static void handle(http_server_reply *reply, const http_server_request *req, void *ctx)
 {
 	struct listener *l = ctx;
@@ -203,6 +213,13 @@ static void handle(http_server_reply *reply, const http_server_request *req, voi
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = serve(reply, sim, l->kind, req);
+	if (l->kind != TEE_SIM_TCP && !body_is_ascii(&reply->body))
+		/* The SDKs' unix-socket reader (dstack-sdk 0.1.x and 0.5.x) compares Content-Length, in
+		 * bytes, with the UTF-16 length of what it read: for a reply holding non-ASCII text (an app
+		 * name or compose from --compose) it never sees the reply complete, and waits for the
+		 * connection to end. Ending it here answers at once; keep-alive would hold the SDK until
+		 * its 30 s timeout. */
+		reply->extra_headers[0] = "Connection: close";
 	if (sim->quiet)
 		return;
 	/* One escaped line per request (the path is the client's: "%0a" must not start a line of its own). */

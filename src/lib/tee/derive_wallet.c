@@ -5,9 +5,9 @@
 #include "teeliza/tee/derive.h"
 #include "teeliza/common/encoding.h"
 #include "teeliza/common/keccak.h"
+#include "tee/secp_context.h"
 
 #include <assert.h>
-#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -47,28 +47,7 @@ out:
 	return err;
 }
 
-/*
- * One context for the process: creating one costs more than a derivation,
- * and after the randomisation below it is only read, which is thread-safe.
- */
-static pthread_once_t secp_once = PTHREAD_ONCE_INIT;
-static secp256k1_context *secp_ctx;
-
-static void secp_context_init(void)
-{
-	uint8_t blind[32];
-
-	secp_ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-	if (secp_ctx == NULL)
-		return;
-	/* Blinding against side channels; without entropy the context is still correct. */
-	if (RAND_bytes(blind, sizeof(blind)) == 1 && !secp256k1_context_randomize(secp_ctx, blind)) {
-		secp256k1_context_destroy(secp_ctx);
-		secp_ctx = NULL;
-	}
-	TEELIZA_WIPE_BUFFER(blind);
-}
-
+/* The process's one secp256k1 context (secp_context.c): creating one costs more than a derivation. */
 teeliza_err tee_derive_evm(tee_evm_keypair *out, const uint8_t *der, size_t der_len)
 {
 	uint8_t priv[32];
@@ -76,12 +55,14 @@ teeliza_err tee_derive_evm(tee_evm_keypair *out, const uint8_t *der, size_t der_
 	uint8_t pub_hash[32];
 	size_t pub_len = sizeof(pub);
 	secp256k1_pubkey pk;
+	const secp256k1_context *secp_ctx;
 	teeliza_err err = TEELIZA_OK;
 
 	assert(out != NULL && (der != NULL || der_len == 0));
 	memset(out, 0, sizeof(*out));
-	if (pthread_once(&secp_once, secp_context_init) != 0 || secp_ctx == NULL)
-		return teeliza_set_error(TEELIZA_ERR_CRYPTO, "cannot create a secp256k1 context");
+	secp_ctx = tee_secp_context();
+	if (secp_ctx == NULL)
+		return TEELIZA_ERR_CRYPTO;
 	teeliza_keccak256(priv, der, der_len);
 	/* viem rejects these keys too (probability about 2^-128). */
 	if (!secp256k1_ec_seckey_verify(secp_ctx, priv)) {

@@ -238,6 +238,22 @@ teeliza_err dstack_parse_sign(tee_dstack_signature *out, json_t *reply, tee_dsta
 	return err;
 }
 
+/* The start of a Sign or Verify request, which both begin {"algorithm":…,"data":"<hex>" (left open). */
+static teeliza_err signing_body(teeliza_buf *body, const char *algorithm, const uint8_t *data, size_t data_len)
+{
+	teeliza_err err;
+
+	teeliza_buf_init(body, KEY_BODY_MAX);
+	err = teeliza_buf_append(body, "{", 1);
+	if (!err)
+		err = dstack_body_string(body, true, "algorithm", algorithm);
+	if (!err)
+		err = teeliza_buf_append_str(body, ",\"data\":");
+	if (!err)
+		err = dstack_body_hex(body, data, data_len);
+	return err;
+}
+
 teeliza_err dstack_sign(tee_dstack_signature *out, const dstack_client *c, const char *algorithm, const uint8_t *data,
                         size_t data_len)
 {
@@ -255,14 +271,7 @@ teeliza_err dstack_sign(tee_dstack_signature *out, const dstack_client *c, const
 		                         "Pre-hashed signing requires a 32-byte digest, but received %zu bytes", data_len);
 	if (data_len > KEY_BODY_MAX / 2 - 128)
 		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "%zu bytes are too many to sign in one request", data_len);
-	teeliza_buf_init(&body, KEY_BODY_MAX);
-	err = teeliza_buf_append(&body, "{", 1);
-	if (!err)
-		err = dstack_body_string(&body, true, "algorithm", algorithm);
-	if (!err)
-		err = teeliza_buf_append_str(&body, ",\"data\":");
-	if (!err)
-		err = dstack_body_hex(&body, data, data_len);
+	err = signing_body(&body, algorithm, data, data_len);
 	if (!err)
 		err = teeliza_buf_append(&body, "}", 1);
 	if (!err)
@@ -307,14 +316,7 @@ teeliza_err dstack_verify(bool *valid, const dstack_client *c, const char *algor
 		return unsupported(algorithm, "Verify", "secp256k1, k256, ed25519 or secp256k1_prehashed");
 	if (data_len > KEY_BODY_MAX / 2 - 1024 || signature_len > 1024 || public_key_len > 1024)
 		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "data, signature or public key too large to send");
-	teeliza_buf_init(&body, KEY_BODY_MAX);
-	err = teeliza_buf_append(&body, "{", 1);
-	if (!err)
-		err = dstack_body_string(&body, true, "algorithm", algorithm);
-	if (!err)
-		err = teeliza_buf_append_str(&body, ",\"data\":");
-	if (!err)
-		err = dstack_body_hex(&body, data, data_len);
+	err = signing_body(&body, algorithm, data, data_len);
 	if (!err)
 		err = teeliza_buf_append_str(&body, ",\"signature\":");
 	if (!err)

@@ -6,6 +6,7 @@
  */
 #include "teeliza/tee/dstack_events.h"
 #include "teeliza/common/encoding.h"
+#include "tee/eventlog_json.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -53,56 +54,6 @@ const tee_event *tee_dstack_events_ident(const tee_dstack_events *ev, tee_dstack
 
 /* ---- one event ---- */
 
-static teeliza_err get_u32(uint32_t *out, json_t *obj, const char *key, uint32_t max, size_t index)
-{
-	json_t *v = json_object_get(obj, key);
-	json_int_t n;
-
-	if (v == NULL)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: missing \"%s\"", index, key);
-	if (!json_is_integer(v))
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: \"%s\" is not an integer", index, key);
-	n = json_integer_value(v);
-	if (n < 0 || (uint64_t)n > max)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: \"%s\" is %lld, outside 0..%u", index, key,
-		                         (long long)n, (unsigned)max);
-	*out = (uint32_t)n;
-	return TEELIZA_OK;
-}
-
-/* A string member's text (NULL and length 0 when absent and not required). */
-static teeliza_err get_string(const char **text, size_t *len, json_t *obj, const char *key, bool required,
-                              size_t index)
-{
-	json_t *v = json_object_get(obj, key);
-
-	*text = NULL;
-	*len = 0;
-	if (v == NULL) {
-		if (required)
-			return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: missing \"%s\"", index, key);
-		return TEELIZA_OK;
-	}
-	if (!json_is_string(v))
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: \"%s\" is not a string", index, key);
-	*text = json_string_value(v);
-	*len = json_string_length(v);
-	return TEELIZA_OK;
-}
-
-/* Decode hex text into out (at least len/2 bytes); the error names the event and field. */
-static teeliza_err decode_hex(uint8_t *out, size_t *out_len, const char *hex, size_t len, const char *key,
-                              size_t index)
-{
-	char detail[128];
-	teeliza_err err = teeliza_hex_decode(out, len / 2, out_len, hex, len, false);
-
-	if (!err)
-		return TEELIZA_OK;
-	snprintf(detail, sizeof(detail), "%s", teeliza_errmsg());
-	return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: \"%s\" is not hex: %s", index, key, detail);
-}
-
 static teeliza_err parse_event(tee_dstack_events *out, json_t *item, size_t index)
 {
 	uint8_t digest[TEE_DSTACK_DIGEST_LEN], recomputed[TEE_DSTACK_DIGEST_LEN];
@@ -115,15 +66,15 @@ static teeliza_err parse_event(tee_dstack_events *out, json_t *item, size_t inde
 
 	if (!json_is_object(item))
 		return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu is not a JSON object", index);
-	err = get_u32(&imr, item, "imr", 3, index);
+	err = tee_evjson_u32(&imr, item, "imr", true, 3, index);
 	if (!err)
-		err = get_u32(&type, item, "event_type", UINT32_MAX, index);
+		err = tee_evjson_u32(&type, item, "event_type", true, UINT32_MAX, index);
 	if (!err)
-		err = get_string(&name, &name_len, item, "event", true, index);
+		err = tee_evjson_string(&name, &name_len, item, "event", true, index);
 	if (!err)
-		err = get_string(&payload_hex, &payload_hex_len, item, "event_payload", true, index);
+		err = tee_evjson_string(&payload_hex, &payload_hex_len, item, "event_payload", true, index);
 	if (!err)
-		err = get_string(&digest_hex, &digest_hex_len, item, "digest", false, index);
+		err = tee_evjson_string(&digest_hex, &digest_hex_len, item, "digest", false, index);
 	if (err)
 		return err;
 
@@ -140,20 +91,13 @@ static teeliza_err parse_event(tee_dstack_events *out, json_t *item, size_t inde
 	if (!runtime && digest_hex_len == 0)
 		return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: an imr %u event without a digest", index, imr);
 	if (digest_hex_len != 0) {
-		err = decode_hex(digest, &digest_len, digest_hex, digest_hex_len, "digest", index);
+		err = tee_evjson_hex(digest, sizeof(digest), &digest_len, digest_hex, digest_hex_len, "digest", index);
 		if (err)
 			return err;
 	}
-	if (payload_hex_len > 0) {
-		payload = malloc(payload_hex_len / 2 + 1);
-		if (payload == NULL)
-			return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
-		err = decode_hex(payload, &payload_len, payload_hex, payload_hex_len, "event_payload", index);
-		if (err) {
-			free(payload);
-			return err;
-		}
-	}
+	err = tee_evjson_hex_alloc(&payload, &payload_len, payload_hex, payload_hex_len, "event_payload", index);
+	if (err)
+		return err;
 
 	if (runtime) {
 		/* Never trust a carried digest: recompute, and only note a disagreement. */
@@ -253,7 +197,6 @@ static void replay(tee_dstack_events *out)
 
 teeliza_err tee_dstack_events_parse(tee_dstack_events *out, const char *json, size_t len)
 {
-	json_error_t jerr;
 	json_t *root, *item;
 	size_t i;
 	teeliza_err err = TEELIZA_OK;
@@ -264,14 +207,9 @@ teeliza_err tee_dstack_events_parse(tee_dstack_events *out, const char *json, si
 	if (len > TEE_DSTACK_EVENT_LOG_MAX)
 		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "event log is %zu bytes, at most %u accepted", len,
 		                         TEE_DSTACK_EVENT_LOG_MAX);
-	root = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "event log is not valid JSON: %s (line %d, column %d)",
-		                         jerr.text, jerr.line, jerr.column);
-	if (!json_is_array(root)) {
-		err = teeliza_set_error(TEELIZA_ERR_PARSE, "event log is not a JSON array");
-		goto done;
-	}
+	err = tee_evjson_load(&root, json, len, JSON_REJECT_DUPLICATES);
+	if (err)
+		return err;
 	if (json_array_size(root) > TEE_DSTACK_EVENTS_MAX) {
 		err = teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "event log has %zu events, at most %u accepted",
 		                        json_array_size(root), TEE_DSTACK_EVENTS_MAX);

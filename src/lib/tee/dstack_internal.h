@@ -3,15 +3,9 @@
 #define TEELIZA_TEE_DSTACK_INTERNAL_H
 
 #include "teeliza/tee/dstack_keys.h"
+#include "tee/secp_context.h"
 
 #include <secp256k1.h>
-
-/*
- * The process's signing context (randomised for blinding, then only read,
- * which libsecp256k1 allows from many threads). NULL, with an error set, when
- * it cannot be created.
- */
-const secp256k1_context *tee_dstack_secp(void);
 
 /* Parse a 32-byte secp256k1 secret key; false when 0 or ≥ n. */
 bool tee_dstack_k256_key_valid(const uint8_t key[TEE_DSTACK_KEY_LEN]);

@@ -63,36 +63,15 @@ const char *tee_dstack_alg_name(tee_dstack_alg alg)
 	return "unknown";
 }
 
-/* ---- shared state: one secp256k1 context and one SHA-256 method per process ---- */
+/* ---- shared state: one SHA-256 method per process (the secp256k1 context is secp_context.c's) ---- */
 
 static pthread_once_t state_once = PTHREAD_ONCE_INIT;
-static secp256k1_context *secp_ctx;
 static EVP_MD *sha256_md;
 
 static void state_init(void)
 {
-	uint8_t blind[32];
-
 	/* An implicit fetch per digest costs about as much as hashing 64 bytes. */
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	secp_ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-	if (secp_ctx == NULL)
-		return;
-	/* Blinding against side channels; without entropy the context is still correct. */
-	if (RAND_bytes(blind, sizeof(blind)) == 1 && !secp256k1_context_randomize(secp_ctx, blind)) {
-		secp256k1_context_destroy(secp_ctx);
-		secp_ctx = NULL;
-	}
-	TEELIZA_WIPE_BUFFER(blind);
-}
-
-const secp256k1_context *tee_dstack_secp(void)
-{
-	if (pthread_once(&state_once, state_init) != 0 || secp_ctx == NULL) {
-		teeliza_set_error(TEELIZA_ERR_CRYPTO, "cannot create a secp256k1 context");
-		return NULL;
-	}
-	return secp_ctx;
 }
 
 bool tee_dstack_k256_key_valid(const uint8_t key[TEE_DSTACK_KEY_LEN])
@@ -151,8 +130,8 @@ static teeliza_err hkdf32(uint8_t out[32], const uint8_t ikm[32], const void *in
 	bool ok;
 
 	memset(out, 0, 32);
-	if (tee_dstack_secp() == NULL) /* runs state_init, which fetches SHA-256 */
-		return TEELIZA_ERR_CRYPTO;
+	if (pthread_once(&state_once, state_init) != 0 || sha256_md == NULL)
+		return teeliza_set_error(TEELIZA_ERR_CRYPTO, "cannot fetch SHA-256");
 	ctx = EVP_MD_CTX_new();
 	ok = sha256_md != NULL && ctx != NULL && hmac_sha256(prk, ctx, salt, sizeof(salt), extract, 1) &&
 	     hmac_sha256(out, ctx, prk, sizeof(prk), expand, 3);
@@ -171,7 +150,7 @@ static teeliza_err hkdf32(uint8_t out[32], const uint8_t ikm[32], const void *in
 teeliza_err tee_dstack_sign_recoverable(uint8_t sig[TEE_DSTACK_CHAIN_SIG_LEN], const uint8_t key[TEE_DSTACK_KEY_LEN],
                                         const uint8_t digest[32])
 {
-	const secp256k1_context *ctx = tee_dstack_secp();
+	const secp256k1_context *ctx = tee_secp_context();
 	secp256k1_ecdsa_recoverable_signature rsig;
 	int recid = 0;
 
@@ -267,7 +246,7 @@ static teeliza_err k256_public(uint8_t pub[TEE_DSTACK_K256_PUB_LEN], const uint8
 	memset(pub, 0, TEE_DSTACK_K256_PUB_LEN);
 	if (!tee_dstack_k256_key_valid(key))
 		return teeliza_set_error(TEELIZA_ERR_CRYPTO, "%s", invalid_msg);
-	ctx = tee_dstack_secp();
+	ctx = tee_secp_context();
 	if (ctx == NULL)
 		return TEELIZA_ERR_CRYPTO;
 	if (!secp256k1_ec_pubkey_create(ctx, &pk, key) ||

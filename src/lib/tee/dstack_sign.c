@@ -38,7 +38,7 @@ static teeliza_err ed25519_sign(uint8_t sig[TEE_DSTACK_SIG_LEN], uint8_t pub[TEE
 static teeliza_err k256_sign(uint8_t sig[TEE_DSTACK_SIG_LEN], const uint8_t key[TEE_DSTACK_KEY_LEN],
                              const uint8_t digest[32])
 {
-	const secp256k1_context *ctx = tee_dstack_secp();
+	const secp256k1_context *ctx = tee_secp_context();
 	secp256k1_ecdsa_signature s;
 
 	if (ctx == NULL)

@@ -9,6 +9,7 @@
 #include "teeliza/tee/rtmr.h"
 #include "teeliza/common/encoding.h"
 #include "tee/eventlog_internal.h"
+#include "tee/eventlog_json.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -208,119 +209,59 @@ fail:
 	return err;
 }
 
-static teeliza_err get_u32(uint32_t *out, json_t *obj, const char *key, bool required, size_t index)
-{
-	json_t *v = json_object_get(obj, key);
-	json_int_t n;
-
-	*out = 0;
-	if (v == NULL) {
-		if (required)
-			return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: missing \"%s\"", index, key);
-		return TEELIZA_OK;
-	}
-	if (!json_is_integer(v))
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: \"%s\" is not an integer", index, key);
-	n = json_integer_value(v);
-	if (n < 0 || (uint64_t)n > UINT32_MAX)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: \"%s\" is out of range", index, key);
-	*out = (uint32_t)n;
-	return TEELIZA_OK;
-}
-
-/* The hex text of a string member (NULL when absent), its length checked against max bytes. */
-static teeliza_err get_hex_text(const char **text, size_t *len, json_t *obj, const char *key,
-                                bool required, size_t max, size_t index)
-{
-	json_t *v = json_object_get(obj, key);
-	size_t i;
-
-	*text = NULL;
-	*len = 0;
-	if (v == NULL) {
-		if (required)
-			return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: missing \"%s\"", index, key);
-		return TEELIZA_OK;
-	}
-	if (!json_is_string(v))
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: \"%s\" is not a string", index, key);
-	*text = json_string_value(v);
-	*len = json_string_length(v);
-	for (i = 0; i < *len; i++)
-		if (teeliza_hex_nibble((*text)[i]) < 0)
-			return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: \"%s\" is not hex (character %zu)",
-			                         index, key, i);
-	if (*len % 2 != 0)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: \"%s\" has an odd number of hex digits",
-		                         index, key);
-	if (*len / 2 > max)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: \"%s\" is %zu bytes, at most %zu allowed",
-		                         index, key, *len / 2, max);
-	return TEELIZA_OK;
-}
-
 static teeliza_err event_from_json(tee_event_log *log, json_t *item, size_t index)
 {
 	uint32_t imr, type;
-	uint8_t digest[TEE_EVENT_DIGEST_MAX];
-	const char *digest_hex, *payload_hex, *name = "";
-	size_t digest_hex_len, payload_hex_len;
-	json_t *v;
+	uint8_t digest[TEE_EVENT_DIGEST_MAX], *payload = NULL;
+	const char *digest_hex, *payload_hex, *name;
+	size_t digest_hex_len, payload_hex_len, name_len, digest_len = 0, payload_len = 0;
 	tee_event *ev;
 	teeliza_err err;
 
 	if (!json_is_object(item))
 		return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu is not a JSON object", index);
-	err = get_u32(&imr, item, "imr", true, index);
+	err = tee_evjson_u32(&imr, item, "imr", true, UINT32_MAX, index);
 	if (!err)
-		err = get_u32(&type, item, "event_type", false, index);
+		err = tee_evjson_u32(&type, item, "event_type", false, UINT32_MAX, index);
 	if (!err)
-		err = get_hex_text(&digest_hex, &digest_hex_len, item, "digest", true, TEE_EVENT_DIGEST_MAX, index);
+		err = tee_evjson_string(&digest_hex, &digest_hex_len, item, "digest", true, index);
 	if (!err)
-		err = get_hex_text(&payload_hex, &payload_hex_len, item, "event_payload", false, SIZE_MAX / 2, index);
-	if (err)
+		err = tee_evjson_string(&payload_hex, &payload_hex_len, item, "event_payload", false, index);
+	if (!err)
+		err = tee_evjson_string(&name, &name_len, item, "event", false, index);
+	if (!err)
+		err = tee_evjson_hex(digest, sizeof(digest), &digest_len, digest_hex, digest_hex_len, "digest", index);
+	if (!err)
+		err = tee_evjson_hex_alloc(&payload, &payload_len, payload_hex, payload_hex_len, "event_payload", index);
+	if (!err)
+		err = tee_event_log_add(log, imr, type, digest, digest_len, name != NULL ? name : "", NULL, 0);
+	if (err) {
+		free(payload);
 		return err;
-	v = json_object_get(item, "event");
-	if (v != NULL && !json_is_string(v))
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "event %zu: \"event\" is not a string", index);
-	if (v != NULL)
-		name = json_string_value(v);
-	plain_hex(digest, digest_hex, digest_hex_len);
-	err = tee_event_log_add(log, imr, type, digest, digest_hex_len / 2, name, NULL, 0);
-	if (err || payload_hex_len == 0)
-		return err;
+	}
+	/* the payload moves in rather than being copied */
 	ev = &log->events[log->count - 1];
-	ev->payload = malloc(payload_hex_len / 2);
-	if (ev->payload == NULL)
-		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
-	plain_hex(ev->payload, payload_hex, payload_hex_len);
-	ev->payload_len = payload_hex_len / 2;
+	ev->payload = payload;
+	ev->payload_len = payload_len;
 	return TEELIZA_OK;
 }
 
 teeliza_err tee_event_log_parse_jansson(tee_event_log *out, const char *json, size_t len)
 {
-	json_error_t jerr;
 	json_t *root, *item;
 	size_t i;
-	teeliza_err err = TEELIZA_OK;
+	teeliza_err err;
 
 	assert(out != NULL && (json != NULL || len == 0));
 	tee_event_log_init(out);
-	root = json_loadb(json ? json : "", len, 0, &jerr);
-	if (root == NULL)
-		return teeliza_set_error(TEELIZA_ERR_PARSE, "event log is not valid JSON: %s (line %d, column %d)",
-		                         jerr.text, jerr.line, jerr.column);
-	if (!json_is_array(root)) {
-		err = teeliza_set_error(TEELIZA_ERR_PARSE, "event log is not a JSON array");
-		goto done;
-	}
+	err = tee_evjson_load(&root, json, len, 0);
+	if (err)
+		return err;
 	json_array_foreach(root, i, item) {
 		err = event_from_json(out, item, i);
 		if (err)
 			break;
 	}
-done:
 	json_decref(root);
 	if (err)
 		tee_event_log_free(out);

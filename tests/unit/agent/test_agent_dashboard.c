@@ -494,6 +494,99 @@ static void test_verify_simulator_quote(void **state)
 	env_stop(&e);
 }
 
+/* POST /verify with a JSON body (taken). */
+static json_t *verify_json_body(const struct env *e, long status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_t *v;
+
+	assert_non_null(text);
+	json_decref(body);
+	v = post_verify(e, "application/json", text, strlen(text), status);
+	free(text);
+	return v;
+}
+
+/* POST /verify with a dstack quote's event log: its app identity read, required and tampered with. */
+static void test_verify_app_identity(void **state)
+{
+	struct env e;
+	struct test_resp r;
+	json_t *gq, *v, *id;
+	char compose[65], payload[65];
+	const char *log;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	r = test_http_request(e.sim_url, "POST", "/GetQuote", "application/json", "{\"report_data\":\"00\"}", 20, NULL,
+	                      30000);
+	assert_int_equal(r.status, 200);
+	gq = json_loadb(r.body, r.len, 0, NULL);
+	free(r.body);
+	assert_non_null(gq);
+	log = json_string_value(json_object_get(gq, "event_log"));
+	assert_non_null(log);
+
+	/* the log alone: the identity is read and shown */
+	v = verify_json_body(&e, 200, json_pack("{s:O, s:s}", "quote", json_object_get(gq, "quote"), "eventLog", log));
+	assert_string_equal(json_string_value(json_object_get(v, "verdict")), "trusted");
+	id = json_object_get(v, "appIdentity");
+	assert_true(json_is_object(id));
+	snprintf(compose, sizeof(compose), "%s", json_string_value(json_object_get(id, "composeHash")));
+	assert_int_equal(strlen(compose), 64);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(id, "keyProvider"), "name")), "kms");
+	json_decref(v);
+
+	/* the whole GetQuote answer as eventLog, with the right compose hash */
+	v = verify_json_body(&e, 200, json_pack("{s:O, s:O, s:s}", "quote", json_object_get(gq, "quote"), "eventLog", gq, "expectComposeHash", compose));
+	assert_string_equal(json_string_value(json_object_get(v, "verdict")), "trusted");
+	json_decref(v);
+
+	/* a wrong one: failed, naming the field */
+	v = verify_json_body(&e, 200, json_pack("{s:O, s:s, s:s}", "quote", json_object_get(gq, "quote"), "eventLog", log, "expectAppId", "0000000000000000000000000000000000000000"));
+	assert_string_equal(json_string_value(json_object_get(v, "verdict")), "failed");
+	assert_string_equal(json_string_value(json_object_get(v, "failure")), "app_identity");
+	assert_non_null(strstr(json_string_value(json_object_get(v, "reason")), "app identity: app-id is "));
+	/* what the log holds is still shown */
+	assert_true(json_is_string(json_object_get(json_object_get(v, "appIdentity"), "appId")));
+	json_decref(v);
+
+	/* one byte of the compose-hash event's payload: the log no longer replays to RTMR3 */
+	{
+		json_t *events = json_loads(log, 0, NULL), *ev;
+		size_t i;
+		char *tampered;
+
+		json_array_foreach(events, i, ev)
+			if (strcmp(json_string_value(json_object_get(ev, "event")), "compose-hash") == 0) {
+				snprintf(payload, sizeof(payload), "%s", json_string_value(json_object_get(ev, "event_payload")));
+				payload[0] = payload[0] == '0' ? '1' : '0';
+				json_object_set_new(ev, "event_payload", json_string(payload));
+			}
+		tampered = json_dumps(events, JSON_COMPACT);
+		v = verify_json_body(&e, 200, json_pack("{s:O, s:s, s:s}", "quote", json_object_get(gq, "quote"), "eventLog",
+		                                   tampered, "expectComposeHash", payload));
+		assert_string_equal(json_string_value(json_object_get(v, "failure")), "event_log");
+		assert_non_null(strstr(json_string_value(json_object_get(v, "reason")), "event log does not match RTMR3"));
+		json_decref(v);
+		free(tampered);
+		json_decref(events);
+	}
+
+	/* bad requests */
+	v = verify_json_body(&e, 400, json_pack("{s:O, s:s}", "quote", json_object_get(gq, "quote"), "expectComposeHash", compose));
+	assert_non_null(strstr(json_string_value(json_object_get(v, "error")), "need \"eventLog\""));
+	json_decref(v);
+	v = verify_json_body(&e, 400, json_pack("{s:O, s:s, s:s}", "quote", json_object_get(gq, "quote"), "eventLog", log, "expectComposeHash", "00"));
+	assert_non_null(strstr(json_string_value(json_object_get(v, "error")), "\"expectComposeHash\" must be 32 bytes"));
+	json_decref(v);
+	v = verify_json_body(&e, 400, json_pack("{s:O, s:i}", "quote", json_object_get(gq, "quote"), "eventLog", 5));
+	assert_non_null(strstr(json_string_value(json_object_get(v, "error")), "\"eventLog\" must be the event log"));
+	json_decref(v);
+	json_decref(gq);
+	env_stop(&e);
+}
+
 static void expect_error(const struct env *e, const char *ctype, const void *body, size_t len, long status,
                          const char *words)
 {
@@ -945,6 +1038,7 @@ int main(void)
 		cmocka_unit_test(test_metrics_move),
 		cmocka_unit_test(test_verify_vectors),
 		cmocka_unit_test(test_verify_simulator_quote),
+		cmocka_unit_test(test_verify_app_identity),
 		cmocka_unit_test(test_verify_bad_input),
 		cmocka_unit_test(test_verify_trust_root),
 		cmocka_unit_test(test_dashboard_separate_simulator),

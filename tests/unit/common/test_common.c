@@ -136,6 +136,71 @@ static void test_files(void **state)
 	rmdir(dir);
 }
 
+/* Expect path refused with err and a message naming it that contains words. */
+static void expect_refused(const char *path, size_t max, teeliza_err err, const char *words)
+{
+	teeliza_buf b;
+
+	assert_int_equal(teeliza_read_regular_file(&b, NULL, path, max), err);
+	assert_null(b.data);
+	assert_non_null(strstr(teeliza_errmsg(), path));
+	assert_non_null(strstr(teeliza_errmsg(), words));
+}
+
+static void test_read_regular_file(void **state)
+{
+	char dir[] = "/tmp/teeliza-test-XXXXXX";
+	char path[64], fifo[64], sub[64], link[64], empty[64];
+	teeliza_buf b;
+	struct stat st, want;
+
+	(void)state;
+	/* a FIFO must be refused, not waited on: if it blocks, SIGALRM ends (and fails) the test */
+	alarm(20);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/settings", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(empty, sizeof(empty), "%s/empty", dir);
+	assert_int_equal(teeliza_write_file(path, "KEY=v\n", 6, 0600), TEELIZA_OK);
+	assert_int_equal(teeliza_write_file(empty, "", 0, 0600), TEELIZA_OK);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(symlink(path, link), 0);
+
+	/* a regular file, whole, marked secret, with the stat of the file read; a symlink is followed */
+	assert_int_equal(teeliza_read_regular_file(&b, &st, link, 6), TEELIZA_OK);
+	assert_int_equal(b.len, 6);
+	assert_string_equal((char *)b.data, "KEY=v\n");
+	assert_true(b.secret);
+	teeliza_buf_free(&b);
+	assert_int_equal(stat(path, &want), 0);
+	assert_true(st.st_ino == want.st_ino && st.st_dev == want.st_dev);
+	assert_true(S_ISREG(st.st_mode));
+	/* an empty file is an empty string */
+	assert_int_equal(teeliza_read_regular_file(&b, NULL, empty, 6), TEELIZA_OK);
+	assert_int_equal(b.len, 0);
+	assert_non_null(b.data);
+	assert_string_equal((char *)b.data, "");
+	teeliza_buf_free(&b);
+
+	expect_refused(path, 5, TEELIZA_ERR_TOO_LARGE, "is larger than 5 bytes");
+	expect_refused(fifo, 100, TEELIZA_ERR_IO, "is not a regular file");
+	expect_refused(sub, 100, TEELIZA_ERR_IO, "is not a regular file");
+	expect_refused("/dev/zero", 100, TEELIZA_ERR_IO, "is not a regular file");
+	unlink(path);
+	expect_refused(path, 100, TEELIZA_ERR_NOT_FOUND, "No such file");
+	/* a dangling symlink is no file either */
+	expect_refused(link, 100, TEELIZA_ERR_NOT_FOUND, "No such file");
+	alarm(0);
+	unlink(link);
+	unlink(empty);
+	unlink(fifo);
+	rmdir(sub);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -144,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_buf_limit),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_read_regular_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

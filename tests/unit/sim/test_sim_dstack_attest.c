@@ -265,6 +265,22 @@ static void test_get_quote(void **state)
 		assert_hex_equal(want_rd, 64, jstr(q, "report_data"));
 		json_decref(q);
 	}
+	/* §1.9: the same "hello" through the tappd service (default sha512) is
+	 * SHA-512("app-data:hello"), on the tappd socket and with the prefix trimmed */
+	{
+		static const char *const paths[] = {"/prpc/Tappd.TdxQuote", "/prpc/TdxQuote"};
+		static const char want[] = "e39fd3dbee991d65e65cc38c6e9d664324929816279a19b495bcd3f77a62d819"
+		                           "49ba61282d8a732916d39bb9f6a6a16d11211c0d800b6ffc56ecf74419a7c835";
+
+		for (i = 0; i < 2; i++) {
+			q = post_on(sim, TEE_SIM_TAPPD_SOCKET, paths[i], "{\"report_data\":\"68656c6c6f\"}");
+			quote = hex_alloc(jstr(q, "quote"), &qlen);
+			hex_to(want_rd, 64, want);
+			assert_memory_equal(quote + QUOTE_REPORT_DATA, want_rd, 64);
+			free(quote);
+			json_decref(q);
+		}
+	}
 	tee_sim_stop(sim);
 }
 

@@ -20,8 +20,11 @@
 
 #include <curl/curl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +208,110 @@ static void test_getkey_table_over_http(void **state)
 			json_decref(j);
 			free(r.body);
 		}
+}
+
+/* A NUL inside path or purpose is text like any other for dstack (serde_json reads
+ * "\u0000" into a Rust String): the key is HKDF over the path's bytes, NUL included,
+ * and the chain signs "purpose:pubkey" with its NUL. The SDK sends what JSON.stringify
+ * writes for such a string. */
+static void test_getkey_nul_in_path(void **state)
+{
+	static const char *const where[] = {"dstack", "tcp"};
+	size_t w;
+
+	(void)state;
+	for (w = 0; w < 2; w++) {
+		struct reply r;
+		json_t *j;
+
+		request(&r, where[w], "POST", "/GetKey", "{\"path\":\"a\\u0000b\",\"purpose\":\"p\\u0000\",\"algorithm\":\"secp256k1\"}");
+		assert_int_equal(r.status, 200);
+		j = reply_json(&r);
+		/* HKDF-SHA256(salt "RATLS", dstack's simulator k256_key, "a\0b") */
+		assert_string_equal(jstr(j, "key"), "8b22c6d8589ecea694e6d0be3b9ee9990bcb79cf9defef0b48655a397dd8e1df");
+		json_decref(j);
+		free(r.body);
+		/* fields read as C text still refuse it, saying why */
+		request(&r, where[w], "POST", "/GetTlsKey", "{\"subject\":\"a\\u0000b\"}");
+		assert_int_equal(r.status, 400);
+		assert_non_null(strstr(r.body, "invalid field \\\"subject\\\": a NUL character is not allowed here"));
+		free(r.body);
+	}
+}
+
+/*
+ * The SDKs' unix-socket reader compares Content-Length (bytes) with the UTF-16
+ * length of what it read, so a reply holding non-ASCII text only ends for it
+ * when the connection does. Such a reply on a socket therefore closes the
+ * connection; an ASCII one keeps it open (keep-alive) as before. Sent here
+ * byte for byte as @phala/dstack-sdk 0.5.8 writes it.
+ */
+static bool sdk_request_closes(const char *sock_path, const char *method, int wait_ms, bool *non_ascii)
+{
+	struct sockaddr_un sa;
+	struct pollfd pfd;
+	char req[256], buf[4096];
+	ssize_t n;
+	bool closed = false;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	snprintf(req, sizeof(req),
+	         "POST /%s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+	         method);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	*non_ascii = false;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	/* the reply comes at once; without the close it only ends at the 30 s idle timeout */
+	while (poll(&pfd, 1, wait_ms) == 1) {
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0) {
+			closed = n == 0;
+			break;
+		}
+		for (ssize_t i = 0; i < n; i++)
+			*non_ascii |= (unsigned char)buf[i] >= 0x80;
+	}
+	close(fd);
+	return closed;
+}
+
+static void test_non_ascii_reply_closes_socket(void **state)
+{
+	static const char compose[] = "{\"manifest_version\":2,\"name\":\"caf\xc3\xa9 \xe2\x98\x95\",\"runner\":\"docker-compose\","
+	                              "\"docker_compose_file\":\"services: {}\\n\"}";
+	char dir[64], path[128], sock[128];
+	tee_sim_config cfg;
+	tee_sim *s2 = NULL;
+	bool non_ascii;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/teeliza-simdhttp2-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/app-compose.json", dir);
+	snprintf(sock, sizeof(sock), "%s/dstack.sock", dir);
+	assert_int_equal(teeliza_write_file(path, compose, strlen(compose), 0600), TEELIZA_OK);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.dstack_socket_path = sock;
+	cfg.socket_mode = 0600;
+	cfg.state_dir = dir;
+	cfg.key_pem = tee_sim_dev_key_pem;
+	cfg.dstack_dev_keys = true;
+	cfg.compose_file = path;
+	cfg.quiet = true;
+	if (tee_sim_start(&s2, &cfg) != TEELIZA_OK)
+		fail_msg("tee_sim_start: %s", teeliza_errmsg());
+	assert_true(sdk_request_closes(sock, "Info", 10000, &non_ascii)); /* app_name and app_compose hold UTF-8 */
+	assert_true(non_ascii);
+	assert_false(sdk_request_closes(sock, "Version", 1000, &non_ascii)); /* ASCII: kept alive */
+	assert_false(non_ascii);
+	tee_sim_stop(s2);
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Which service answers which path on which listener. */
@@ -417,6 +524,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_getkey_table_over_http),
+		cmocka_unit_test(test_getkey_nul_in_path),
+		cmocka_unit_test(test_non_ascii_reply_closes_socket),
 		cmocka_unit_test(test_routes_per_listener),
 		cmocka_unit_test(test_socket_files),
 		cmocka_unit_test(test_same_socket_refused),

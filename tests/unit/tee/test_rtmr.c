@@ -193,20 +193,20 @@ static void test_parse_errors(void **state)
 	parse_fails("[{\"imr\":0,\"digest\":\"" D48 "\"},{\"imr\":1}]", "event 1: missing \"digest\"");
 	parse_fails("[{\"imr\":\"0\",\"digest\":\"" D48 "\"}]", "event 0: \"imr\" is not an integer");
 	parse_fails("[{\"imr\":1.0,\"digest\":\"" D48 "\"}]", "event 0: \"imr\" is not an integer");
-	parse_fails("[{\"imr\":-1,\"digest\":\"" D48 "\"}]", "event 0: \"imr\" is out of range");
-	parse_fails("[{\"imr\":4294967296,\"digest\":\"" D48 "\"}]", "event 0: \"imr\" is out of range");
+	parse_fails("[{\"imr\":-1,\"digest\":\"" D48 "\"}]", "event 0: \"imr\" is -1, outside 0..4294967295");
+	parse_fails("[{\"imr\":4294967296,\"digest\":\"" D48 "\"}]", "event 0: \"imr\" is 4294967296, outside 0..4294967295");
 	parse_fails("[{\"imr\":0,\"event_type\":null,\"digest\":\"" D48 "\"}]",
 	            "event 0: \"event_type\" is not an integer");
-	parse_fails("[{\"imr\":0,\"digest\":\"zz" D48 "\"}]", "event 0: \"digest\" is not hex (character 0)");
-	parse_fails("[{\"imr\":0,\"digest\":\"0x" D48 "\"}]", "event 0: \"digest\" is not hex (character 1)");
-	parse_fails("[{\"imr\":0,\"digest\":\"" D48 "0\"}]", "event 0: \"digest\" has an odd number of hex digits");
+	parse_fails("[{\"imr\":0,\"digest\":\"zz" D48 "\"}]", "event 0: \"digest\" is not hex: invalid hex digit at position 0");
+	parse_fails("[{\"imr\":0,\"digest\":\"0x" D48 "\"}]", "event 0: \"digest\" is not hex: invalid hex digit at position 1");
+	parse_fails("[{\"imr\":0,\"digest\":\"" D48 "0\"}]", "event 0: \"digest\" is not hex: odd-length hex string (97 digits)");
 	parse_fails("[{\"imr\":0,\"digest\":\"" D48 D48 "\"}]", "event 0: \"digest\" is 96 bytes, at most 64 allowed");
 	parse_fails("[{\"imr\":0,\"digest\":\"" D48 "00112233445566778899aabbccddeeff00\"}]",
 	            "event 0: \"digest\" is 65 bytes");
 	parse_fails("[{\"imr\":0,\"digest\":48}]", "event 0: \"digest\" is not a string");
 	parse_fails("[{\"imr\":0,\"digest\":\"" D48 "\",\"event\":7}]", "event 0: \"event\" is not a string");
 	parse_fails("[{\"imr\":0,\"digest\":\"" D48 "\",\"event_payload\":\"abc\"}]",
-	            "event 0: \"event_payload\" has an odd number");
+	            "event 0: \"event_payload\" is not hex: odd-length hex string (3 digits)");
 	parse_fails("[{\"imr\":0,\"digest\":\"" D48 "\",\"event_payload\":\"g0\"}]",
 	            "event 0: \"event_payload\" is not hex");
 	parse_fails("[{\"imr\":0,\"digest\":\"\\u0000\"}]", "not valid JSON");

@@ -95,7 +95,7 @@ static void verdict_label(char *out, size_t out_len, const char *root, const dca
 
 /* The verdict as `teeliza verify --json` prints it, plus rootedIn, label, collateralSource and the simulator's. */
 static teeliza_err verdict_json(json_t **out, const dcap_result *res, const char *root, const char *coll_source,
-                                const sim_anchor *anchor)
+                                const sim_anchor *anchor, const tee_app_identity *id)
 {
 	char label[800], fp[65];
 	teeliza_buf text;
@@ -118,6 +118,8 @@ static teeliza_err verdict_json(json_t **out, const dcap_result *res, const char
 	json_object_set_new(obj, "rootedIn", root != NULL ? json_string(root) : json_null());
 	json_object_set_new(obj, "label", json_string(label));
 	json_object_set_new(obj, "collateralSource", coll_source != NULL ? json_string(coll_source) : json_null());
+	if (id != NULL)
+		json_object_set_new(obj, "appIdentity", tee_app_identity_to_json(id));
 	if (anchor != NULL) {
 		teeliza_hex_encode(fp, anchor->root_sha256, 32);
 		json_object_set_new(obj, "simulator",
@@ -195,6 +197,8 @@ teeliza_err api_verify_quote(json_t **out, unsigned *status, api_verifier *v, co
 	sim_anchor *anchor = NULL;
 	const char *source = NULL, *root;
 	dcap_result *res = NULL;
+	tee_app_identity *id = NULL;
+	bool id_read = false;
 	dcap_quote q;
 	teeliza_err perr, err;
 	char msg[900];
@@ -233,13 +237,17 @@ teeliza_err api_verify_quote(json_t **out, unsigned *status, api_verifier *v, co
 		source = "simulator";
 	}
 	res = calloc(1, sizeof(*res));
-	if (res == NULL) {
+	id = calloc(1, sizeof(*id));
+	if (res == NULL || id == NULL) {
 		err = teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	if (coll != NULL) {
 		/* The verdict in res is the answer; the error code says the same. */
 		err = dcap_verify(res, in->quote, in->quote_len, coll, in->now, NULL, trust);
+		(void)err;
+		/* Then the app identity: the event log must replay to the verified quote's RTMR3. */
+		err = tee_verify_app_identity(res, id, &id_read, in->event_log, in->event_log_len, &in->identity);
 		(void)err;
 	} else if (perr != TEELIZA_OK) {
 		/* A quote that does not parse fails before any collateral would be read. */
@@ -261,11 +269,13 @@ teeliza_err api_verify_quote(json_t **out, unsigned *status, api_verifier *v, co
 		goto out;
 	}
 	root = rooted_in(res, anchor, in->root_pem != NULL);
-	err = verdict_json(out, res, root, source, root != NULL && strcmp(root, "simulator") == 0 ? anchor : NULL);
+	err = verdict_json(out, res, root, source, root != NULL && strcmp(root, "simulator") == 0 ? anchor : NULL,
+	                   id_read ? id : NULL);
 	if (!err)
 		*status = 200;
 out:
 	free(res);
+	free(id);
 	dcap_collateral_free(coll);
 	dcap_trust_free(own_trust);
 	sim_anchor_free(anchor);

@@ -14,6 +14,7 @@
 #include "agent/tee_plugin/tee_plugin_internal.h"
 #include "teeliza/agent/api.h"
 #include "teeliza/dcap/verify.h"
+#include "teeliza/tee/app_identity.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -45,12 +46,17 @@ typedef struct api_verify_input {
 	const char *root_pem;          /* roots the caller trusts for this request (PEM), or NULL */
 	size_t root_pem_len;
 	int64_t now;
+	const char *event_log;         /* the quote's event-log JSON text, or NULL: then no app identity */
+	size_t event_log_len;
+	tee_identity_policy identity;  /* app identity to require (needs event_log); all NULL = none */
 } api_verify_input;
 
 /*
- * Verify a quote. Out: *out, the verifier's verdict JSON with "rootedIn"
- * ("intel", "simulator", "caller" or null), "label", "collateralSource",
- * "simulator" (its root's SHA-256 and endpoint) and the decoded "quote";
+ * Verify a quote, then (with an event log or an identity policy) its app
+ * identity (tee_verify_app_identity). Out: *out, the verifier's verdict JSON
+ * with "rootedIn" ("intel", "simulator", "caller" or null), "label",
+ * "collateralSource", "simulator" (its root's SHA-256 and endpoint), the
+ * decoded "quote" and, when read, "appIdentity";
  * *status, the HTTP status (200 for any verdict; 400 for a truncated quote,
  * bad collateral or a bad root, 422 with advice when collateral is needed).
  */

@@ -9,6 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The message memory of rt's room for content. Out: m, and *text (free it), the JSON m->content points to. */
+static teeliza_err message_memory(agent_memory *m, char **text, const agent_runtime *rt, const char *id,
+                                  const char *user_id, const char *room_id, const json_t *content)
+{
+	*text = json_dumps(content, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (*text == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	memset(m, 0, sizeof(*m));
+	m->id = id;
+	m->type = AGENT_MEMORY_MESSAGES;
+	m->agent_id = rt->id;
+	m->user_id = user_id;
+	m->room_id = room_id;
+	m->content = *text;
+	m->unique = true;
+	return TEELIZA_OK;
+}
+
 static teeliza_err store_memory(agent_runtime *rt, const char *id, const char *user_id, const char *room_id,
                                 const json_t *content)
 {
@@ -16,17 +34,9 @@ static teeliza_err store_memory(agent_runtime *rt, const char *id, const char *u
 	char *text;
 	teeliza_err err;
 
-	text = json_dumps(content, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (text == NULL)
-		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
-	memset(&m, 0, sizeof(m));
-	m.id = id;
-	m.type = AGENT_MEMORY_MESSAGES;
-	m.agent_id = rt->id;
-	m.user_id = user_id;
-	m.room_id = room_id;
-	m.content = text;
-	m.unique = true;
+	err = message_memory(&m, &text, rt, id, user_id, room_id, content);
+	if (err)
+		return err;
 	err = agent_store_create_memory(rt->store, &m);
 	free(text);
 	return err;
@@ -144,18 +154,10 @@ static teeliza_err connect_and_remember(char id[AGENT_UUID_BUFSZ], agent_runtime
 		                                    in->room_id, in->user_name, sender, source);
 		return err ? err : teeliza_set_error(TEELIZA_ERR_INVALID, "message text is not valid UTF-8");
 	}
-	text = json_dumps(content, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	err = message_memory(&m, &text, rt, id, in->user_id, in->room_id, content);
 	json_decref(content);
-	if (text == NULL)
-		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
-	memset(&m, 0, sizeof(m));
-	m.id = id;
-	m.type = AGENT_MEMORY_MESSAGES;
-	m.agent_id = rt->id;
-	m.user_id = in->user_id;
-	m.room_id = in->room_id;
-	m.content = text;
-	m.unique = true;
+	if (err)
+		return err;
 	err = agent_store_ensure_connection_and_memory(rt->store, rt->id, agent_runtime_name(rt), in->user_id,
 	                                               in->room_id, in->user_name, sender, source, &m);
 	free(text);
