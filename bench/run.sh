@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # teeliza's benchmarks beside the JS reference, in one run, then a table.
 #
-#   bench/run.sh [derive] [replay] [dcap] [sim] [agent] [server]   (default: the first five)
+#   bench/run.sh [derive] [verify-key] [replay] [dcap] [sim] [agent] [server]   (default: the first six)
 #
 # Environment: BENCH_SECONDS (per loop, default 2), BENCH_REPEAT (runs of the
 # whole set; the table keeps each row's best, default 1), BENCH_BUILD_DIR (default
@@ -36,7 +36,7 @@ bash "$root/scripts/install-deps.sh"
 if ! command -v wrk >/dev/null && [ "$(id -u)" -eq 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || echo "bench: wrk not installed; its rows are skipped" >&2
 fi
-[ ${#parts[@]} -gt 0 ] || parts=(derive replay dcap sim agent)
+[ ${#parts[@]} -gt 0 ] || parts=(derive verify-key replay dcap sim agent)
 
 want() {
 	local p
@@ -107,7 +107,7 @@ fi
 echo "== building Release in $build"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$work/cmake.log" 2>&1 ||
 	{ cat "$work/cmake.log" >&2; exit 1; }
-ninja -C "$build" -j2 teeliza_cli bench_derive bench_replay bench_dcap bench_sim bench_ready bench_message bench_slowloris \
+ninja -C "$build" -j2 teeliza_cli bench_derive bench_verify_key bench_replay bench_dcap bench_sim bench_ready bench_message bench_slowloris \
 	>"$work/build.log" 2>&1 ||
 	{ tail -40 "$work/build.log" >&2; exit 1; }
 bin=$build/bench
@@ -192,6 +192,10 @@ for round in $(seq "$repeat"); do
 		echo "== local derivation: PEM → DER → Solana + EVM"
 		run "$bin/bench_derive"
 		node_js derive.mjs
+	fi
+	if want verify-key; then
+		echo "== verify-key: a dstack GetKey chain up to the pinned KMS root (no JS reference: no SDK verifies it)"
+		run "$bin/bench_verify_key"
 	fi
 	if want replay; then
 		echo "== RTMR replay of a 30-event log"

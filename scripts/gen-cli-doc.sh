@@ -17,12 +17,12 @@ Every subcommand uses the same codes:
 
 | code | meaning |
 |---|---|
-| 0 | success (`verify`: trusted under the policy) |
-| 1 | `verify`: the quote verified, but its status is not accepted by the policy |
+| 0 | success (`verify`: trusted under the policy; `verify-key`: verified up to the pinned KMS root) |
+| 1 | `verify`: the quote verified, but its status is not accepted by the policy; `verify-key`: every link holds, but no KMS root was pinned |
 | 2 | a check failed: a signature, chain, hash, RTMR or report_data did not verify |
 | 3 | bad input data (malformed quote, JSON, hex, PEM, event log) |
 | 64 | bad command line |
-| 69 | tappd or another server is unreachable, timed out, or answered an error |
+| 69 | tappd, the dstack guest agent or another server is unreachable, timed out, or answered an error |
 | 70 | internal error |
 | 74 | a file could not be read or written |
 | 78 | bad configuration (invalid `TEE_MODE`, missing `WALLET_SECRET_SALT`, a bad setting or `.env` line) |

@@ -14,7 +14,7 @@ enum {
 	EXIT_VERIFY_FAIL = 2,  /* verify: a check failed */
 	EXIT_BAD_INPUT = 3,    /* input data could not be read or parsed */
 	EXIT_USAGE = 64,       /* bad command line */
-	EXIT_UNAVAILABLE = 69, /* tappd or another server unreachable or answered an error */
+	EXIT_UNAVAILABLE = 69, /* tappd, dstack or another server unreachable or answered an error */
 	EXIT_SOFTWARE = 70,    /* internal error */
 	EXIT_IO = 74,          /* file I/O failed */
 	EXIT_CONFIG = 78,      /* bad configuration (TEE_MODE, missing salt, ...) */
@@ -49,5 +49,14 @@ int verify_main(int argc, char **argv);
 int compose_hash_main(int argc, char **argv);
 int start_main(int argc, char **argv);
 int healthcheck_main(int argc, char **argv);
+int get_key_main(int argc, char **argv);
+int get_quote_main(int argc, char **argv);
+int attest_main(int argc, char **argv);
+int emit_event_main(int argc, char **argv);
+int get_tls_key_main(int argc, char **argv);
+int sign_main(int argc, char **argv);
+int verify_sig_main(int argc, char **argv);
+int tee_version_main(int argc, char **argv);
+int verify_key_main(int argc, char **argv);
 
 #endif

@@ -154,9 +154,9 @@ static const struct cli_command simulator_cmd = {
 };
 
 struct sim_root_opts {
-	const char *state_dir;
+	const char *state_dir, *appkeys, *app_id;
 	uint64_t now; /* CLI_UNSET: the clock */
-	bool collateral;
+	bool collateral, kms_root, dev_key;
 };
 
 static const struct cli_opt sim_root_rows[] = {
@@ -166,6 +166,13 @@ static const struct cli_opt sim_root_rows[] = {
 	             "print the collateral JSON for simulator quotes instead"),
 	CLI_OPT_U64(struct sim_root_opts, now, "now", 0, "UNIX", 0, INT64_MAX, "bad time (unix seconds): %s",
 	            "collateral valid around this time (default: now)"),
+	CLI_OPT_FLAG(struct sim_root_opts, kms_root, "kms-root", 0,
+	             "print the KMS root (k256, compressed, hex) GetKey chains recover\n"
+	             "to instead: what `teeliza verify-key --kms-root` pins; give the\n"
+	             "simulator's --state-dir, --dev-key, --appkeys and --app-id"),
+	CLI_OPT_FLAG(struct sim_root_opts, dev_key, "dev-key", 0, "with --kms-root: as `teeliza simulator --dev-key`"),
+	CLI_OPT_STRING(struct sim_root_opts, appkeys, "appkeys", 0, "FILE", "with --kms-root: as `teeliza simulator --appkeys`"),
+	CLI_OPT_STRING(struct sim_root_opts, app_id, "app-id", 0, "HEX", "with --kms-root: as `teeliza simulator --app-id`"),
 	CLI_OPT_HELP,
 	CLI_OPT_END,
 };
@@ -173,8 +180,11 @@ static const struct cli_opt sim_root_rows[] = {
 static const struct cli_command sim_root_cmd = {
 	.name = "sim-root",
 	.usage = "usage: teeliza sim-root [--state-dir DIR] [--collateral] [--now UNIX]\n"
+	         "       teeliza sim-root --kms-root [--state-dir DIR] [--dev-key] [--appkeys FILE]\n"
+	         "                        [--app-id HEX]\n"
 	         "\n"
-	         "Print the simulator's root CA certificate (PEM), the trust root for its quotes.\n",
+	         "Print the simulator's root CA certificate (PEM), the trust root for its quotes,\n"
+	         "or with --kms-root the root of its dstack keys (the simulator logs it too).\n",
 	.opts = sim_root_rows,
 	.col = 19,
 	.errors = CLI_COLON | CLI_NEEDS_VALUE | CLI_USAGE_AFTER,
@@ -266,6 +276,49 @@ int simulator_main(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/*
+ * The KMS root a simulator with these settings signs under: an in-process
+ * simulator without listeners is asked (it reads, or first creates, the
+ * state directory's keys exactly as `teeliza simulator` would).
+ */
+static int print_kms_root(const struct sim_root_opts *o)
+{
+	tee_sim_config cfg;
+	tee_sim *sim = NULL;
+	uint8_t root[33];
+	char hex[2 * sizeof(root) + 1];
+	teeliza_err err;
+	bool have;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.no_listener = true;
+	cfg.quiet = true;
+	cfg.state_dir = o->state_dir;
+	cfg.appkeys_file = o->appkeys;
+	cfg.dstack_dev_keys = o->dev_key && o->appkeys == NULL;
+	cfg.key_pem = o->dev_key ? tee_sim_dev_key_pem : NULL;
+	if (o->app_id != NULL) {
+		struct simulator_opts so;
+
+		memset(&so, 0, sizeof(so));
+		if (take_app_id(&sim_root_cmd, &so, o->app_id) != EXIT_OK)
+			return EXIT_USAGE;
+		cfg.app_id_hex = so.cfg.app_id_hex;
+	}
+	err = tee_sim_start(&sim, &cfg);
+	if (err)
+		return cli_fail("sim-root", err);
+	have = tee_sim_kms_root(root, sim);
+	tee_sim_stop(sim);
+	if (!have) {
+		fprintf(stderr, "teeliza sim-root: these app keys carry no KMS signature: GetKey chains end at the app key\n");
+		return EXIT_VERIFY_FAIL;
+	}
+	teeliza_hex_encode(hex, root, sizeof(root));
+	printf("%s\n", hex);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
+}
+
 int sim_root_main(int argc, char **argv)
 {
 	struct sim_root_opts o = {.state_dir = default_state_dir(), .now = CLI_UNSET};
@@ -280,6 +333,10 @@ int sim_root_main(int argc, char **argv)
 		rc = cli_no_args(&sim_root_cmd, argc, argv, first);
 	if (rc)
 		return rc == CLI_HELP_SHOWN ? EXIT_OK : rc;
+	if (o.kms_root)
+		return print_kms_root(&o);
+	if (o.dev_key || o.appkeys != NULL || o.app_id != NULL)
+		return cli_usage_error(&sim_root_cmd, "--dev-key, --appkeys and --app-id go with --kms-root");
 	now = o.now == CLI_UNSET ? (int64_t)time(NULL) : (int64_t)o.now;
 	err = tee_sim_pki_open(&pki, o.state_dir);
 	if (err == TEELIZA_OK)

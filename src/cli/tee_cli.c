@@ -1,4 +1,4 @@
-/* Shared by the tappd subcommands: endpoint, salt, attestation output. */
+/* Shared by the TEE subcommands: the API and endpoint, salt, attestation and JSON output. */
 #include "cli/tee_cli.h"
 #include "cli/env_file.h"
 #include "teeliza/common/encoding.h"
@@ -12,41 +12,174 @@
 
 #define SALT_FILE_MAX 65536
 
-int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, uint64_t timeout_ms, bool quiet)
+static bool set(const char *v)
 {
-	const char *mode = getenv("TEE_MODE");
-	const char *sim = getenv("DSTACK_SIMULATOR_ENDPOINT");
-	char line[TAPPD_CONNECT_LOG_LINE_MAX];
-	tappd_endpoint ep;
+	return v != NULL && v[0] != 0;
+}
+
+/* --endpoint: the API is TEE_API's (unset: tappd, or dstack for a dstack-only command); TEE_MODE is not read. */
+static int choose_given(tee_endpoint_choice *out, const char *cmd, const char *endpoint, enum tee_cli_want want,
+                        const char *api_value)
+{
+	teeliza_err err = TEELIZA_OK;
+
+	out->api = want == TEE_CLI_WANT_DSTACK ? TEE_API_DSTACK : TEE_API_TAPPD;
+	if (want != TEE_CLI_WANT_DSTACK && set(api_value)) {
+		err = tee_api_parse(&out->api, api_value);
+		out->api_explicit = true;
+	}
+	if (want == TEE_CLI_WANT_TAPPD)
+		out->api = TEE_API_TAPPD;
+	if (!err)
+		err = tee_endpoint_parse(&out->ep, endpoint, out->api);
+	if (err)
+		return cli_fail(cmd, err == TEELIZA_ERR_INVALID ? TEELIZA_ERR_CONFIG : err);
+	return EXIT_OK;
+}
+
+int tee_cli_choose(tee_endpoint_choice *out, const char *cmd, const char *endpoint, enum tee_cli_want want,
+                   bool quiet)
+{
+	tee_endpoint_env env;
+	tee_api api;
 	teeliza_err err;
 
-	if (endpoint != NULL) {
-		err = tappd_endpoint_parse(&ep, endpoint);
-	} else if (mode != NULL) {
-		err = tappd_endpoint_select(&ep, mode, sim);
-		if (!err && !quiet) {
-			fprintf(stderr, "%s\n", tappd_connect_log_line(line, sizeof(line), mode, sim));
-			if (sim != NULL && sim[0] != 0)
-				fprintf(stderr, "%s%s\n", TAPPD_OVERRIDE_LOG_PREFIX, sim);
-		}
-	} else if (sim != NULL && sim[0] != 0) {
-		err = tappd_endpoint_parse(&ep, sim);
-		if (!err && !quiet)
-			fprintf(stderr, "%s%s\n", TAPPD_OVERRIDE_LOG_PREFIX, sim);
-	} else {
-		err = tappd_endpoint_select(&ep, "LOCAL", NULL);
-		if (!err && !quiet)
-			fprintf(stderr, "teeliza %s: TEE_MODE is not set; using the local simulator at %s\n", cmd, ep.url);
+	memset(out, 0, sizeof(*out));
+	tee_endpoint_env_from_process(&env);
+	if (endpoint != NULL)
+		return choose_given(out, cmd, endpoint, want, env.tee_api);
+	if (!set(env.tee_mode)) {
+		/* Eliza's plugin refuses an unset TEE_MODE; a command line is friendlier: the local rules. */
+		env.tee_mode = "LOCAL";
+		if (!quiet)
+			fprintf(stderr, "teeliza %s: TEE_MODE is not set; taken as LOCAL\n", cmd);
 	}
-	if (err) {
-		/* A bad --endpoint or DSTACK_SIMULATOR_ENDPOINT is configuration too. */
-		if (err == TEELIZA_ERR_INVALID)
-			err = TEELIZA_ERR_CONFIG;
-		return cli_fail(cmd, err);
+	if (want == TEE_CLI_WANT_DSTACK && set(env.tee_api) && tee_api_parse(&api, env.tee_api) == TEELIZA_OK &&
+	    api == TEE_API_TAPPD) {
+		teeliza_set_error(TEELIZA_ERR_CONFIG,
+		                  "%s is a method of the dstack API, but TEE_API=tappd chooses tappd (unset TEE_API, set "
+		                  "TEE_API=dstack, or pass --endpoint)",
+		                  cmd);
+		return cli_fail(cmd, TEELIZA_ERR_CONFIG);
 	}
-	tappd_client_init(c, &ep);
+	if (want == TEE_CLI_WANT_DSTACK && !set(env.tee_api)) {
+		env.tee_api = "dstack"; /* the only API this command speaks: never a tappd endpoint */
+		if (!quiet)
+			fprintf(stderr, "teeliza %s: a dstack method, so the dstack API, as with TEE_API=dstack\n", cmd);
+	}
+	err = tee_endpoint_choose(out, &env);
+	if (!err && want == TEE_CLI_WANT_TAPPD && out->api == TEE_API_DSTACK) {
+		/* A dstack 0.5 CVM serves tappd too (on /var/run/dstack/tappd.sock): ask tappd's endpoint. */
+		if (!quiet)
+			fprintf(stderr, "teeliza %s: speaks the tappd API only; %s chose dstack, so tappd's endpoint is used\n",
+			        cmd, out->api_explicit ? "TEE_API=dstack" : "TEE_MODE=PRODUCTION with a dstack socket");
+		env.tee_api = "tappd";
+		err = tee_endpoint_choose(out, &env);
+	}
+	if (err)
+		return cli_fail(cmd, err == TEELIZA_ERR_INVALID ? TEELIZA_ERR_CONFIG : err);
+	if (!quiet) {
+		fprintf(stderr, "%s\n", out->log_line);
+		if (out->sdk_line[0] != 0)
+			fprintf(stderr, "%s\n", out->sdk_line);
+	}
+	return EXIT_OK;
+}
+
+int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, uint64_t timeout_ms, bool quiet)
+{
+	tee_endpoint_choice ch;
+	int rc;
+
+	rc = tee_cli_choose(&ch, cmd, endpoint, TEE_CLI_WANT_TAPPD, quiet);
+	if (rc)
+		return rc;
+	tappd_client_init(c, &ch.ep);
 	if (timeout_ms > 0)
 		c->timeout_ms = (long)timeout_ms; /* at most 3600000 (--timeout) */
+	return EXIT_OK;
+}
+
+int tee_cli_dstack(dstack_client *c, const char *cmd, const char *endpoint, uint64_t timeout_ms, bool quiet)
+{
+	tee_endpoint_choice ch;
+	int rc;
+
+	rc = tee_cli_load_env(cmd, quiet);
+	if (rc == EXIT_OK)
+		rc = tee_cli_choose(&ch, cmd, endpoint, TEE_CLI_WANT_DSTACK, quiet);
+	if (rc)
+		return rc;
+	dstack_client_init(c, &ch.ep);
+	if (timeout_ms > 0)
+		c->timeout_ms = (long)timeout_ms;
+	return EXIT_OK;
+}
+
+int tee_cli_dstack_fail(const char *cmd, teeliza_err err)
+{
+	int rc = cli_fail(cmd, err);
+
+	return err == TEELIZA_ERR_NOT_FOUND ? EXIT_UNAVAILABLE : rc;
+}
+
+int tee_cli_data(teeliza_buf *data, const char *cmd, const char *arg, bool hex, size_t max)
+{
+	teeliza_err err;
+
+	teeliza_buf_init(data, max);
+	if (hex)
+		err = teeliza_hex_decode_buf(data, arg, strlen(arg), true);
+	else
+		err = teeliza_buf_append_str(data, arg);
+	if (err) {
+		teeliza_buf_free(data);
+		teeliza_buf_init(data, max);
+		return cli_fail(cmd, err == TEELIZA_ERR_PARSE ? TEELIZA_ERR_INVALID : err);
+	}
+	return EXIT_OK;
+}
+
+json_t *tee_cli_hex_json(const uint8_t *data, size_t len)
+{
+	char *s = malloc(2 * len + 1);
+	json_t *j;
+
+	if (s == NULL)
+		return NULL;
+	teeliza_hex_encode(s, data, len);
+	j = json_stringn(s, 2 * len);
+	teeliza_wipe(s, 2 * len); /* it may be a key */
+	free(s);
+	return j;
+}
+
+void tee_cli_json_wipe(json_t *j, const char *name)
+{
+	json_t *s = json_object_get(j, name);
+
+	if (json_is_string(s))
+		teeliza_wipe((char *)json_string_value(s), json_string_length(s));
+}
+
+int tee_cli_print_json_as(json_t *j, bool indent)
+{
+	char *s;
+
+	if (indent)
+		return tee_cli_print_json(j);
+	if (j == NULL) {
+		fprintf(stderr, "teeliza: out of memory building JSON output\n");
+		return EXIT_SOFTWARE;
+	}
+	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	if (s == NULL) {
+		fprintf(stderr, "teeliza: cannot encode JSON output\n");
+		return EXIT_SOFTWARE;
+	}
+	printf("%s\n", s);
+	teeliza_wipe(s, strlen(s));
+	free(s);
 	return EXIT_OK;
 }
 

@@ -1,7 +1,9 @@
 /*
- * What the tappd subcommands (derive, quote, info, demo) share: finding
- * tappd the way Eliza does, reading the wallet salt without it ever being on
- * the command line, and printing attestations.
+ * What the TEE subcommands share: choosing the API (tappd or dstack) and
+ * its endpoint with tee_endpoint_choose() (TEE_MODE, TEE_API,
+ * DSTACK_SIMULATOR_ENDPOINT, TAPPD_SIMULATOR_ENDPOINT; docs/DSTACK.md),
+ * reading the wallet salt without it ever being on the command line, and
+ * printing attestations and the guest agent's JSON.
  */
 #ifndef TEELIZA_TEE_CLI_H
 #define TEELIZA_TEE_CLI_H
@@ -10,6 +12,7 @@
 #include "cli/cli_opts.h"
 #include "teeliza/agent/uuid.h"
 #include "teeliza/tee/attest.h"
+#include "teeliza/tee/dstack.h"
 #include "teeliza/tee/tappd.h"
 
 #include <jansson.h>
@@ -32,23 +35,103 @@
 	 .max = 3600000, .bad = "--timeout wants milliseconds between 1 and 3600000, not '%s'", .col = 25,         \
 	 .help = "give up on tappd after MS milliseconds (default 30000)"}
 
+/* The same rows for the commands that speak the dstack API only (get-key, get-quote, ...). */
+#define DSTACK_CLI_ROWS(T)                                                                                     \
+	CLI_OPT_FLAG(T, quiet, "quiet", 'q', "no log lines on stderr"),                                            \
+	{.name = "endpoint", .kind = CLI_STRING, .offset = CLI_FIELD(T, endpoint, const char *), .meta = "URL|SOCKET", \
+	 .col = 25,                                                                                                \
+	 .help = "the dstack guest agent: an http(s):// URL or a unix socket path\n"                              \
+	         "(default: DSTACK_SIMULATOR_ENDPOINT, else by TEE_MODE: LOCAL\n"                                 \
+	         "http://localhost:8090, PRODUCTION the first dstack.sock that exists)"},                          \
+	{.name = "timeout", .kind = CLI_U64, .offset = CLI_FIELD(T, timeout_ms, uint64_t), .meta = "MS", .min = 1,  \
+	 .max = 3600000, .bad = "--timeout wants milliseconds between 1 and 3600000, not '%s'", .col = 25,         \
+	 .help = "give up after MS milliseconds (default 30000)"}
+
+/* The same rows for the commands that speak either API (info, quote). */
+#define TEE_ANY_CLI_ROWS(T)                                                                                    \
+	CLI_OPT_FLAG(T, quiet, "quiet", 'q', "no log lines on stderr"),                                            \
+	{.name = "endpoint", .kind = CLI_STRING, .offset = CLI_FIELD(T, endpoint, const char *), .meta = "URL|SOCKET", \
+	 .col = 25,                                                                                                \
+	 .help = "where to ask: an http(s):// URL or a unix socket path, of the\n"                                \
+	         "API TEE_API names (tappd when unset); default: chosen from TEE_MODE,\n"                         \
+	         "TEE_API and the *_SIMULATOR_ENDPOINT variables (docs/DSTACK.md)"},                              \
+	{.name = "timeout", .kind = CLI_U64, .offset = CLI_FIELD(T, timeout_ms, uint64_t), .meta = "MS", .min = 1,  \
+	 .max = 3600000, .bad = "--timeout wants milliseconds between 1 and 3600000, not '%s'", .col = 25,         \
+	 .help = "give up after MS milliseconds (default 30000)"}
+
 /* How the tappd subcommands word a bad command line (cli_command.errors). */
 #define TEE_CLI_ERRORS CLI_HINT_OPTIONS_ONLY
 
 /* Each command lists only the exit codes it can end with. */
 #define TEE_CLI_ENV_HELP                                                                              \
-	"settings: TEE_MODE and DSTACK_SIMULATOR_ENDPOINT, from the environment or the nearest\n"         \
-	"  .env file from the working directory up, as Eliza's agent reads it (the environment\n"        \
-	"  wins; the file read is named on stderr)\n"
+	"settings: TEE_MODE (unset: LOCAL), TEE_API (dstack or tappd; unset: tappd, or in\n"              \
+	"  PRODUCTION dstack when a dstack.sock exists), DSTACK_SIMULATOR_ENDPOINT and\n"                \
+	"  TAPPD_SIMULATOR_ENDPOINT, from the environment or the nearest .env file from the\n"          \
+	"  working directory up (the environment wins; the file read is named on stderr);\n"           \
+	"  docs/DSTACK.md has the rules\n"
+
+/* What a command can speak. */
+enum tee_cli_want {
+	TEE_CLI_WANT_TAPPD = 1,  /* tappd only (derive, demo): a dstack choice falls back to tappd's endpoint */
+	TEE_CLI_WANT_DSTACK = 2, /* dstack only (get-key, ...): TEE_API=tappd is a configuration error */
+	TEE_CLI_WANT_ANY = 3,    /* either (info, quote): as chosen */
+};
 
 /*
- * Pick tappd: --endpoint, else TEE_MODE (+ DSTACK_SIMULATOR_ENDPOINT, which
- * overrides as the SDK does), else DSTACK_SIMULATOR_ENDPOINT alone, else
- * http://localhost:8090 (said on stderr). Prints the plugin's mode line and
- * the SDK's override line to stderr unless quiet. timeout_ms 0 = default.
- * Returns an exit code (EXIT_OK on success), having printed any error.
+ * Choose the API and the endpoint with tee_endpoint_choose() from the
+ * environment (TEE_MODE unset is taken as LOCAL, and said). endpoint
+ * (--endpoint) replaces the chosen endpoint: then TEE_MODE is not read and
+ * the API is TEE_API's (unset: tappd; a dstack-only command: dstack). The
+ * choice's log lines go to stderr unless quiet. Out: *out. Returns an exit
+ * code (EXIT_OK on success), having printed any error.
+ */
+int tee_cli_choose(tee_endpoint_choice *out, const char *cmd, const char *endpoint, enum tee_cli_want want,
+                   bool quiet);
+
+/*
+ * A tappd client (derive, demo): tee_cli_choose(TEE_CLI_WANT_TAPPD).
+ * timeout_ms 0 = default. Returns an exit code, having printed any error.
  */
 int tee_cli_client(tappd_client *c, const char *cmd, const char *endpoint, uint64_t timeout_ms, bool quiet);
+
+/*
+ * A dstack client: the nearest .env read (tee_cli_load_env), then
+ * tee_cli_choose(TEE_CLI_WANT_DSTACK). timeout_ms 0 = default. Returns an exit code.
+ */
+int tee_cli_dstack(dstack_client *c, const char *cmd, const char *endpoint, uint64_t timeout_ms, bool quiet);
+
+/*
+ * cli_fail() for an error of the dstack client: a 404 (TEELIZA_ERR_NOT_FOUND,
+ * the endpoint does not serve the dstack API) is EXIT_UNAVAILABLE, not a file
+ * that is missing. Returns the exit code.
+ */
+int tee_cli_dstack_fail(const char *cmd, teeliza_err err);
+
+/*
+ * DATA as the user gave it: its bytes, or with hex the bytes the hex spells
+ * (one optional 0x). Out: data (initialised here, at most max bytes; free
+ * with teeliza_buf_free). Bad hex: EXIT_BAD_INPUT, said. Returns an exit code.
+ */
+int tee_cli_data(teeliza_buf *data, const char *cmd, const char *arg, bool hex, size_t max);
+
+/* The usage_end of the dstack commands: settings, then "exit codes: 0 ok, " and the command's own codes. */
+#define DSTACK_CLI_ENV_HELP                                                                           \
+	"settings: TEE_MODE (unset: LOCAL), DSTACK_SIMULATOR_ENDPOINT and TEE_API (tappd is refused:\n"  \
+	"  these are dstack methods), from the environment or the nearest .env file from the\n"        \
+	"  working directory up; docs/DSTACK.md has the rules\n"
+#define DSTACK_CLI_EXIT_TAIL                                                                          \
+	"64 bad command line, 69 the agent unreachable, timed out, answered an\n"                        \
+	"  error or does not serve the dstack API, 70 internal error, 74 .env could not\n"              \
+	"  be read, 78 bad configuration (TEE_MODE, TEE_API, endpoint, a .env refused)\n"
+
+/* A JSON string of lowercase hex without 0x (dstack's form); NULL on OOM. */
+json_t *tee_cli_hex_json(const uint8_t *data, size_t len);
+
+/* Wipe the text of j's string member name (a key about to be freed); nothing when there is none. */
+void tee_cli_json_wipe(json_t *j, const char *name);
+
+/* Print j to stdout: indented (tee_cli_print_json) or compact on one line. Returns an exit code. */
+int tee_cli_print_json_as(json_t *j, bool indent);
 
 /*
  * The wallet salt: the file's contents when salt_file is given (one
