@@ -30,6 +30,7 @@ static const struct command commands[] = {
 	{"info", info_main, "print tappd's Info"},
 	{"demo", demo_main, "the Eliza TEE guide's demo against a built-in simulator"},
 	{"verify", verify_main, "verify a TDX/SGX DCAP quote offline"},
+	{"collateral", collateral_main, "fetch a quote's collateral from a PCCS, list the cache"},
 	{"healthcheck", healthcheck_main, "exit 0 when a URL answers 2xx (for container HEALTHCHECKs)"},
 };
 

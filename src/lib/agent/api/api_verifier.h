@@ -13,6 +13,7 @@
 #include "agent/runtime/runtime_internal.h"
 #include "agent/tee_plugin/tee_plugin_internal.h"
 #include "teeliza/agent/api.h"
+#include "teeliza/dcap/pccs.h"
 #include "teeliza/dcap/verify.h"
 
 #include <jansson.h>
@@ -100,7 +101,25 @@ struct api_verifier {
 	sim_anchor *local;             /* the in-process simulator's root and collateral (renewed before it expires) */
 	remote_sim remote[API_REMOTE_SIMS];
 	pthread_mutex_t fetch_lock;    /* one Tappd.SimRoot request at a time */
+	dcap_pccs_config pccs;         /* collateral from a PCCS (url NULL: none); strings owned (api_verifier_pccs.c) */
 };
+
+/*
+ * Fetch collateral for quotes that bring none from the PCCS at url, cached
+ * in cache_dir (api_verifier_pccs.c). url NULL: none. Copies the strings.
+ */
+teeliza_err api_verifier_set_pccs(api_verifier *v, const char *url, const char *cache_dir,
+                                  bool allow_http) TEELIZA_WARN_UNUSED;
+
+/*
+ * The collateral of an Intel-rooted quote from the cache or the PCCS, when a
+ * PCCS is configured. *coll NULL (and TEELIZA_OK) when none is configured or
+ * the quote is not one a PCCS serves; *source "pccs", "cache" or "cache
+ * (PCCS unreachable)". An error (the PCCS failed, with no valid cache
+ * entry) has its reason in msg.
+ */
+teeliza_err api_verifier_pccs_collateral(dcap_collateral **coll, const char **source, char *msg, size_t msg_len,
+                                         api_verifier *v, const api_verify_input *in) TEELIZA_WARN_UNUSED;
 
 /*
  * Parse a Tappd.SimRoot answer strictly: at most API_SIM_ROOT_MAX bytes, one
