@@ -150,8 +150,8 @@ static void collateral_advice(char *out, size_t out_len, const dcap_quote *q)
 	if (have_fp && memcmp(fp, DCAP_INTEL_ROOT_SHA256, 32) == 0) {
 		snprintf(out, out_len,
 		         "collateral needed: send {\"quote\":\"…\",\"collateral\":{…}} with this quote's dcap-qvl "
-		         "QuoteCollateralV3 JSON (`teeliza verify QUOTE --pccs-url URL --save-collateral FILE` fetches it "
-		         "from a PCCS and saves it)");
+		         "QuoteCollateralV3 JSON (`teeliza collateral fetch QUOTE --pccs-url URL` fetches it from a PCCS), "
+		         "or start the agent with PCCS_URL set and it fetches it itself");
 		return;
 	}
 	if (have_fp) {
