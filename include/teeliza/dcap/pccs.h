@@ -38,6 +38,7 @@ typedef struct dcap_pccs_config {
 	long timeout_ms;        /* each request, in all; 0: 30 s */
 	bool allow_http;        /* plain http to a host that is not loopback (the caller warns loudly) */
 	int64_t refresh_s;      /* fetch a cached entry again after this many seconds; 0: a day */
+	bool no_fetch;          /* serve a valid cached entry only, never ask the PCCS (it failed just now) */
 } dcap_pccs_config;
 
 /* What a quote needs collateral for, read from its PCK certificate. */
@@ -45,6 +46,8 @@ typedef struct dcap_collateral_key {
 	bool sgx;               /* TEE type of the quote: "sgx" or "tdx" endpoints */
 	char fmspc[13];         /* uppercase hex */
 	char ca[10];            /* "processor" or "platform": the PCK certificate's issuing CA */
+	bool intel_signed;      /* the quote's PCK chain is signed up to the Intel SGX Root CA (signatures only:
+	                           no dates, no CRLs); without it the FMSPC is whatever the quote says */
 } dcap_collateral_key;
 
 /* The key of a quote (its PCK chain must be in the quote: certification data type 5). */

@@ -309,8 +309,26 @@ teeliza_err dcap_collateral_obtain(dcap_collateral **coll, teeliza_buf *json_out
 			got->origin = DCAP_ORIGIN_CACHE;
 			goto serve_cached;
 		}
+		if (valid && cfg->no_fetch) {
+			got->origin = DCAP_ORIGIN_CACHE_OFFLINE;
+			snprintf(got->fetch_error, sizeof(got->fetch_error), "the PCCS failed moments ago: not asked again yet");
+			goto serve_cached;
+		}
 	}
 
+	if (cfg->no_fetch) {
+		if (have) {
+			dcap_format_date(date, cf.not_after);
+			cache_file_free(&cf);
+			return teeliza_set_error(TEELIZA_ERR_CONNECT,
+			                         "the PCCS failed moments ago and is not asked again yet; the cached collateral "
+			                         "(%s) expired at %s and is not used",
+			                         path, date);
+		}
+		return teeliza_set_error(TEELIZA_ERR_CONNECT,
+		                         "the PCCS failed moments ago and is not asked again yet; nothing is cached for FMSPC %s",
+		                         got->key.fmspc);
+	}
 	teeliza_buf_init(&fresh, DCAP_MAX_COLLATERAL_JSON);
 	ferr = dcap_pccs_fetch_key(&fresh, cfg, &got->key);
 	if (!ferr)

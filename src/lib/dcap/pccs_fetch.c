@@ -319,6 +319,29 @@ static teeliza_err root_crl_url(char *out, size_t cap, const json_t *doc)
 	return err;
 }
 
+/* Each certificate signed by the next, the last Intel's root (by fingerprint) and self-signed. */
+static bool intel_signed(STACK_OF(X509) *chain)
+{
+	int i, n = sk_X509_num(chain);
+	uint8_t fp[32];
+	unsigned int fplen = sizeof(fp);
+	X509 *top;
+
+	if (n < 2)
+		return false;
+	top = sk_X509_value(chain, n - 1);
+	if (X509_digest(top, EVP_sha256(), fp, &fplen) != 1 || fplen != 32 || memcmp(fp, DCAP_INTEL_ROOT_SHA256, 32) != 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		X509 *issuer = sk_X509_value(chain, i + 1 < n ? i + 1 : i);
+		EVP_PKEY *key = X509_get0_pubkey(issuer);
+
+		if (key == NULL || X509_verify(sk_X509_value(chain, i), key) != 1)
+			return false;
+	}
+	return true;
+}
+
 teeliza_err dcap_collateral_key_of(dcap_collateral_key *out, const uint8_t *quote, size_t quote_len)
 {
 	dcap_quote q;
@@ -334,6 +357,8 @@ teeliza_err dcap_collateral_key_of(dcap_collateral_key *out, const uint8_t *quot
 		err = dcap_pem_chain_parse(&chain, q.cert_data, q.cert_data_len);
 	if (!err)
 		err = dcap_pck_ext_parse(&ext, sk_X509_value(chain, 0));
+	if (!err)
+		out->intel_signed = intel_signed(chain);
 	if (!err &&
 	    X509_NAME_get_text_by_NID(X509_get_issuer_name(sk_X509_value(chain, 0)), NID_commonName, cn, (int)sizeof(cn)) < 0)
 		err = teeliza_set_error(TEELIZA_ERR_PARSE, "the PCK certificate's issuer has no common name");

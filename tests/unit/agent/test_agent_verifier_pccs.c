@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define TDX_NOW 1752919234
 #define TDX_NOT_AFTER 1752919235
@@ -93,7 +94,42 @@ static void test_verifier_pccs(void **state)
 	assert_int_equal(status, 502);
 	assert_non_null(strstr(str(j, "error"), "FMSPC B0C06F000000"));
 	assert_non_null(strstr(str(j, "error"), "is not used"));
+	assert_non_null(strstr(str(j, "error"), "cannot fetch"));
 	json_decref(j);
+	/* Just after a failure the PCCS is not asked again (no request waits for its timeout) ... */
+	pccs_fake_start(&p);
+	assert_int_equal(api_verifier_set_pccs(v, p.base, dir, false), TEELIZA_OK);
+	j = verdict(v, quote, qlen, TDX_NOW, &status);
+	assert_int_equal(status, 502);
+	assert_non_null(strstr(str(j, "error"), "not asked again yet"));
+	json_decref(j);
+	assert_int_equal(pccs_fake_requests(&p), 4);
+	/* ... and once the back-off is over, it is. */
+	v->pccs_failed_at -= API_PCCS_BACKOFF_S;
+	j = verdict(v, quote, qlen, TDX_NOW, &status);
+	assert_int_equal(status, 200);
+	assert_string_equal(str(j, "collateralSource"), "pccs");
+	json_decref(j);
+	assert_int_equal(pccs_fake_requests(&p), 8);
+	/* A quote whose PCK chain is not signed by Intel (one byte of the leaf's signature changed) never
+	 * makes the agent ask the PCCS: the advice, as without one. */
+	{
+		uint8_t *forged = malloc(qlen);
+		const char *end = "-----END CERTIFICATE-----";
+		uint8_t *at;
+
+		memcpy(forged, quote, qlen);
+		at = memmem(forged, qlen, end, strlen(end));
+		assert_non_null(at);
+		at -= 8; /* inside the last base64 line: the signature's s */
+		*at = *at == 'A' ? 'B' : 'A';
+		j = verdict(v, forged, qlen, TDX_NOW, &status);
+		assert_int_equal(status, 422);
+		json_decref(j);
+		assert_int_equal(pccs_fake_requests(&p), 8);
+		free(forged);
+	}
+	pccs_fake_stop(&p);
 	/* A quote that does not parse is judged as before: no PCCS asked. */
 	j = verdict(v, quote, 700, TDX_NOW, &status);
 	assert_int_equal(status, 400);

@@ -303,6 +303,46 @@ static void test_hostile_answers(void **state)
 	free(quote);
 }
 
+/* What a quote needs collateral for, and whether its PCK chain is Intel's. */
+static void test_key_of(void **state)
+{
+	dcap_collateral_key k;
+	size_t qlen, slen, glen;
+	uint8_t *quote = vector_read("dcapqvl-tdx_quote", &qlen);
+	uint8_t *squote = vector_read("dcapqvl-sgx_quote", &slen);
+	uint8_t *gquote = vector_read("gotdx-tdx_prod_quote_SPR_E4.dat", &glen);
+	uint8_t *at;
+	const char *end = "-----END CERTIFICATE-----";
+
+	(void)state;
+	assert_int_equal(dcap_collateral_key_of(&k, quote, qlen), TEELIZA_OK);
+	assert_false(k.sgx);
+	assert_string_equal(k.fmspc, "B0C06F000000");
+	assert_string_equal(k.ca, "platform");
+	assert_true(k.intel_signed);
+	assert_int_equal(dcap_collateral_key_of(&k, squote, slen), TEELIZA_OK);
+	assert_true(k.sgx);
+	assert_string_equal(k.fmspc, "00A067110000");
+	assert_string_equal(k.ca, "processor");
+	assert_true(k.intel_signed);
+	assert_int_equal(dcap_collateral_key_of(&k, gquote, glen), TEELIZA_OK);
+	assert_string_equal(k.fmspc, "50806F000000");
+	assert_true(k.intel_signed);
+	/* one byte of the leaf's signature: the FMSPC still reads, but the chain is not Intel's */
+	at = memmem(quote, qlen, end, strlen(end));
+	assert_non_null(at);
+	at[-8] = at[-8] == 'A' ? 'B' : 'A';
+	assert_int_equal(dcap_collateral_key_of(&k, quote, qlen), TEELIZA_OK);
+	assert_string_equal(k.fmspc, "B0C06F000000");
+	assert_false(k.intel_signed);
+	/* no PCK chain to read: an error saying so */
+	assert_int_not_equal(dcap_collateral_key_of(&k, quote, 600), TEELIZA_OK);
+	assert_non_null(strstr(teeliza_errmsg(), "cannot tell which collateral the quote needs"));
+	free(quote);
+	free(squote);
+	free(gquote);
+}
+
 static void test_cli_pccs_url(void **state)
 {
 	pccs_fake p;
@@ -359,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_url_rules),
 		cmocka_unit_test(test_redirects),
 		cmocka_unit_test(test_hostile_answers),
+		cmocka_unit_test(test_key_of),
 		cmocka_unit_test(test_cli_pccs_url),
 	};
 

@@ -102,6 +102,7 @@ struct api_verifier {
 	remote_sim remote[API_REMOTE_SIMS];
 	pthread_mutex_t fetch_lock;    /* one Tappd.SimRoot request at a time */
 	dcap_pccs_config pccs;         /* collateral from a PCCS (url NULL: none); strings owned (api_verifier_pccs.c) */
+	int64_t pccs_failed_at;        /* under lock: when (the clock's time) the PCCS last failed; 0: never */
 };
 
 /*
@@ -113,11 +114,17 @@ teeliza_err api_verifier_set_pccs(api_verifier *v, const char *url, const char *
 
 /*
  * The collateral of an Intel-rooted quote from the cache or the PCCS, when a
- * PCCS is configured. *coll NULL (and TEELIZA_OK) when none is configured or
+ * PCCS is configured. Only a quote whose PCK chain is signed up to Intel's
+ * root makes the agent ask the PCCS (anyone may send quotes: a forged chain
+ * with made-up FMSPCs must not turn the agent into a PCCS client for them),
+ * and for API_PCCS_BACKOFF_S after a failure it is not asked at all (the
+ * cache still serves what is valid), so an outage does not hold every request
+ * for the timeout. *coll NULL (and TEELIZA_OK) when none is configured or
  * the quote is not one a PCCS serves; *source "pccs", "cache" or "cache
  * (PCCS unreachable)". An error (the PCCS failed, with no valid cache
  * entry) has its reason in msg.
  */
+#define API_PCCS_BACKOFF_S 30
 teeliza_err api_verifier_pccs_collateral(dcap_collateral **coll, const char **source, char *msg, size_t msg_len,
                                          api_verifier *v, const api_verify_input *in) TEELIZA_WARN_UNUSED;
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 teeliza_err api_verifier_set_pccs(api_verifier *v, const char *url, const char *cache_dir, bool allow_http)
 {
@@ -44,16 +45,27 @@ teeliza_err api_verifier_pccs_collateral(dcap_collateral **coll, const char **so
 {
 	dcap_collateral_key key;
 	dcap_collateral_got got;
+	dcap_pccs_config cfg;
+	int64_t clock = (int64_t)time(NULL);
 	teeliza_err err;
 
 	*coll = NULL;
 	*source = NULL;
 	if (v->pccs.url == NULL)
 		return TEELIZA_OK;
-	/* Only a quote with an Intel PCK chain has collateral a PCCS serves; others get the advice. */
-	if (dcap_collateral_key_of(&key, in->quote, in->quote_len) != TEELIZA_OK)
+	/* Only a quote with a PCK chain signed by Intel has collateral a PCCS serves; others get the advice. */
+	if (dcap_collateral_key_of(&key, in->quote, in->quote_len) != TEELIZA_OK || !key.intel_signed)
 		return TEELIZA_OK;
-	err = dcap_collateral_obtain(coll, NULL, &got, &v->pccs, in->quote, in->quote_len, in->now, false);
+	cfg = v->pccs;
+	pthread_mutex_lock(&v->lock);
+	cfg.no_fetch = v->pccs_failed_at != 0 && clock - v->pccs_failed_at >= 0 && clock - v->pccs_failed_at < API_PCCS_BACKOFF_S;
+	pthread_mutex_unlock(&v->lock);
+	err = dcap_collateral_obtain(coll, NULL, &got, &cfg, in->quote, in->quote_len, in->now, false);
+	if (!cfg.no_fetch && (err == TEELIZA_ERR_CONNECT || err == TEELIZA_ERR_TIMEOUT || got.origin == DCAP_ORIGIN_CACHE_OFFLINE)) {
+		pthread_mutex_lock(&v->lock);
+		v->pccs_failed_at = clock;
+		pthread_mutex_unlock(&v->lock);
+	}
 	if (err) {
 		snprintf(msg, msg_len, "cannot get this quote's collateral (FMSPC %s) from the PCCS: %s", key.fmspc,
 		         teeliza_errmsg());
