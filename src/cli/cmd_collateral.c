@@ -170,7 +170,7 @@ static int show_json(const dcap_cache_entry *e, size_t n)
 static int show_main(int argc, char **argv)
 {
 	struct show_opts o;
-	dcap_pccs_config cfg;
+	const char *dir = NULL;
 	dcap_cache_entry *e = NULL;
 	size_t n = 0, i;
 	char date[32], fetched[32];
@@ -185,11 +185,10 @@ static int show_main(int argc, char **argv)
 	rc = cli_no_args(&show_cmd, argc, argv, first);
 	if (rc)
 		return rc;
-	o.pccs.url = NULL;
-	rc = pccs_cli_config(&cfg, &o.pccs, "collateral show", false);
+	rc = pccs_cli_cache_dir(&dir, &o.pccs, "collateral show");
 	if (rc)
 		return rc;
-	err = dcap_collateral_cache_list(&e, &n, cfg.cache_dir,
+	err = dcap_collateral_cache_list(&e, &n, dir,
 	                                 o.now == CLI_UNSET ? (int64_t)time(NULL) : (int64_t)o.now);
 	if (err)
 		return cli_fail("collateral show", err);
@@ -198,7 +197,7 @@ static int show_main(int argc, char **argv)
 		free(e);
 		return rc;
 	}
-	printf("Collateral cache %s: %zu entr%s\n", cfg.cache_dir, n, n == 1 ? "y" : "ies");
+	printf("Collateral cache %s: %zu entr%s\n", dir, n, n == 1 ? "y" : "ies");
 	if (n > 0)
 		printf("%-4s %-12s %-9s %-20s %-5s %-20s %s\n", "TEE", "FMSPC", "CA", "NEXT UPDATE", "STATE", "FETCHED",
 		       "PCCS");

@@ -19,7 +19,6 @@ const char *pccs_cli_url(const struct pccs_cli *p)
 
 int pccs_cli_config(dcap_pccs_config *cfg, struct pccs_cli *p, const char *cmd, bool need_url)
 {
-	const char *env = getenv("TEELIZA_COLLATERAL_CACHE");
 	bool insecure = false;
 	teeliza_err err;
 
@@ -44,17 +43,23 @@ int pccs_cli_config(dcap_pccs_config *cfg, struct pccs_cli *p, const char *cmd, 
 			             "(the collateral itself is signed)",
 			             cmd, cfg->url);
 	}
-	if (p->no_cache)
-		return EXIT_OK;
+	return p->no_cache ? EXIT_OK : pccs_cli_cache_dir(&cfg->cache_dir, p, cmd);
+}
+
+int pccs_cli_cache_dir(const char **dir, struct pccs_cli *p, const char *cmd)
+{
+	const char *env = getenv("TEELIZA_COLLATERAL_CACHE");
+	teeliza_err err;
+
 	if (p->cache_dir != NULL && p->cache_dir[0] != '\0') {
-		cfg->cache_dir = p->cache_dir;
+		*dir = p->cache_dir;
 	} else if (env != NULL && env[0] != '\0') {
-		cfg->cache_dir = env;
+		*dir = env;
 	} else {
 		err = dcap_collateral_cache_default_dir(p->dir_buf, sizeof(p->dir_buf));
 		if (err)
 			return cli_fail(cmd, err);
-		cfg->cache_dir = p->dir_buf;
+		*dir = p->dir_buf;
 	}
 	return EXIT_OK;
 }

@@ -29,6 +29,9 @@ const char *pccs_cli_url(const struct pccs_cli *p);
  */
 int pccs_cli_config(dcap_pccs_config *cfg, struct pccs_cli *p, const char *cmd, bool need_url);
 
+/* The cache directory: --collateral-cache, else TEELIZA_COLLATERAL_CACHE, else the XDG default. */
+int pccs_cli_cache_dir(const char **dir, struct pccs_cli *p, const char *cmd);
+
 /* One line on stderr: where the collateral came from (cache, PCCS, cache while the PCCS fails). */
 void pccs_cli_report(const char *cmd, const dcap_collateral_got *got);
 

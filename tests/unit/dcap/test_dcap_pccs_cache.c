@@ -329,7 +329,8 @@ static void test_cli(void **state)
 	assert_int_equal(pccs_fake_requests(&p), 8);
 
 	/* show lists it, fresh before nextUpdate and stale after */
-	snprintf(cmd, sizeof(cmd), "%s collateral show --collateral-cache %s/c --now %d", TEELIZA_BINARY, dir, TDX_NOW);
+	snprintf(cmd, sizeof(cmd), "PCCS_URL=http://pccs.invalid %s collateral show --collateral-cache %s/c --now %d",
+	         TEELIZA_BINARY, dir, TDX_NOW);
 	assert_int_equal(run_capture(cmd, &out), 0);
 	assert_non_null(strstr(out, "1 entry"));
 	assert_non_null(strstr(out, "tdx  B0C06F000000 platform  2025-07-19T10:00:35Z fresh"));
