@@ -221,7 +221,9 @@ static int app_data_report(uint8_t out[64], const char *json)
 }
 
 /* Collateral through the cache and the PCCS of --pccs-url or PCCS_URL (pccs_opts.h). */
-static int collateral_from_pccs(teeliza_buf *json, struct verify_opts *o, const teeliza_buf *quote, int64_t now)
+/* Parsed by dcap_collateral_obtain already: *coll, and its JSON for --save-collateral. */
+static int collateral_from_pccs(dcap_collateral **coll, teeliza_buf *json, struct verify_opts *o,
+                                const teeliza_buf *quote, int64_t now)
 {
 	dcap_pccs_config cfg;
 	dcap_collateral_got got;
@@ -232,7 +234,7 @@ static int collateral_from_pccs(teeliza_buf *json, struct verify_opts *o, const 
 	rc = pccs_cli_config(&cfg, &o->pccs, "verify", true);
 	if (rc)
 		return rc;
-	err = dcap_collateral_obtain(NULL, json, &got, &cfg, quote->data, quote->len, now, false);
+	err = dcap_collateral_obtain(coll, json, &got, &cfg, quote->data, quote->len, now, false);
 	if (err) {
 		teeliza_buf_free(json);
 		return cli_fail("verify", err);
@@ -253,16 +255,17 @@ static int load_collateral(dcap_collateral **out, struct verify_opts *o, const t
 		if (err)
 			return cli_fail("verify", err);
 	} else {
-		rc = collateral_from_pccs(&json, o, quote, now);
-		if (rc)
-			return rc;
-		if (o->save_collateral != NULL) {
+		rc = collateral_from_pccs(out, &json, o, quote, now);
+		if (!rc && o->save_collateral != NULL) {
 			err = teeliza_write_file(o->save_collateral, json.data, json.len, 0644);
 			if (err) {
-				teeliza_buf_free(&json);
-				return cli_fail("verify", err);
+				dcap_collateral_free(*out);
+				*out = NULL;
+				rc = cli_fail("verify", err);
 			}
 		}
+		teeliza_buf_free(&json);
+		return rc;
 	}
 	err = dcap_collateral_parse_json(out, (const char *)json.data, json.len);
 	teeliza_buf_free(&json);

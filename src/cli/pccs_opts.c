@@ -29,7 +29,7 @@ int pccs_cli_config(dcap_pccs_config *cfg, struct pccs_cli *p, const char *cmd, 
 		fprintf(stderr,
 		        "teeliza %s: no PCCS: give --pccs-url URL or set PCCS_URL, e.g. %s (dcap-qvl's default)\n"
 		        "or %s (Intel's PCS)\n",
-		        cmd, DCAP_PHALA_PCCS_URL, DCAP_INTEL_PCS_BASE);
+		        cmd, DCAP_PCCS_DEFAULT_URL, DCAP_INTEL_PCS_URL);
 		return EXIT_USAGE;
 	}
 	if (cfg->url != NULL) {

@@ -40,8 +40,8 @@ void pccs_cli_report(const char *cmd, const dcap_collateral_got *got);
 	CLI_OPT_STRING(T, f.url, "pccs-url", 0, "URL",                                                        \
 	               "fetch collateral from this PCCS / Intel PCS (else\n"                                   \
 	               "PCCS_URL; neither: offline, nothing is fetched):\n"                                    \
-	               DCAP_PHALA_PCCS_URL " (dcap-qvl's default) or\n"                                        \
-	               DCAP_INTEL_PCS_BASE),                                                                   \
+	               DCAP_PCCS_DEFAULT_URL " (dcap-qvl's default) or\n"                                        \
+	               DCAP_INTEL_PCS_URL),                                                                   \
 	CLI_OPT_STRING(T, f.cache_dir, "collateral-cache", 0, "DIR",                                          \
 	               "cache fetched collateral in DIR (else\n"                                               \
 	               "TEELIZA_COLLATERAL_CACHE, else ~/.cache/teeliza/collateral)"),                       \

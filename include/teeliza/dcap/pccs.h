@@ -21,14 +21,13 @@
 #define TEELIZA_DCAP_PCCS_H
 
 #include "teeliza/common/common.h"
+#include "teeliza/dcap/verify.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* dcap-qvl's default PCCS and Intel's PCS (the same as DCAP_PCCS_DEFAULT_URL, DCAP_INTEL_PCS_URL). */
-#define DCAP_PHALA_PCCS_URL "https://pccs.phala.network"
-#define DCAP_INTEL_PCS_BASE "https://api.trustedservices.intel.com"
+/* The documented choices are verify.h's DCAP_PCCS_DEFAULT_URL (dcap-qvl's default) and DCAP_INTEL_PCS_URL. */
 
 #define DCAP_PCCS_DEFAULT_REFRESH_S 86400
 
@@ -84,8 +83,6 @@ typedef struct dcap_collateral_got {
 	bool cache_write_failed;   /* fetched, but the cache could not be written (cache_error) */
 	char cache_error[320];
 } dcap_collateral_got;
-
-typedef struct dcap_collateral dcap_collateral;
 
 /*
  * The collateral for a quote at time now: from the cache when fresh, else
