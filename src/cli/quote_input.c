@@ -23,7 +23,7 @@ int cli_read_quote(teeliza_buf *out, const char *cmd, const char *path, size_t m
 	teeliza_err err;
 
 	teeliza_buf_init(out, max);
-	err = teeliza_read_file(&raw, strcmp(path, "-") == 0 ? "/dev/stdin" : path, max);
+	err = teeliza_read_file(&raw, path, max); /* "-" is stdin */
 	if (err)
 		return cli_fail(cmd, err);
 	end = raw.len;
