@@ -38,6 +38,13 @@ struct tee_sim;
  */
 teeliza_err cli_sim_start(struct tee_sim **out, const char *dir, uint16_t port, const char *key_file);
 
+/*
+ * Read a quote from path ("-": stdin), at most max bytes, as binary or as hex
+ * / 0x-hex text (surrounding whitespace ignored). out is initialised here.
+ * Returns EXIT_OK or an exit code, said on stderr as "teeliza <cmd>: ...".
+ */
+int cli_read_quote(teeliza_buf *out, const char *cmd, const char *path, size_t max);
+
 int simulator_main(int argc, char **argv);
 int derive_main(int argc, char **argv);
 int quote_main(int argc, char **argv);
@@ -58,5 +65,6 @@ int sign_main(int argc, char **argv);
 int verify_sig_main(int argc, char **argv);
 int tee_version_main(int argc, char **argv);
 int verify_key_main(int argc, char **argv);
+int collateral_main(int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* `teeliza verify QUOTE`: verify a TDX/SGX DCAP quote offline against collateral. */
 #include "cli/cli_opts.h"
+#include "cli/pccs_opts.h"
 #include "teeliza/dcap/quote.h"
 #include "teeliza/dcap/verify.h"
 #include "teeliza/common/encoding.h"
@@ -18,7 +19,8 @@
 #define VERIFY_MAX_INPUT (8u << 20)
 
 struct verify_opts {
-	const char *quote_path, *collateral, *pccs_url, *save_collateral, *trust_root, *app_data, *event_log;
+	const char *quote_path, *collateral, *save_collateral, *trust_root, *app_data, *event_log;
+	struct pccs_cli pccs;
 	uint64_t now; /* CLI_UNSET: the clock */
 	bool json;
 	dcap_policy policy;
@@ -157,9 +159,7 @@ static const struct cli_opt verify_rows[] = {
 	CLI_OPT_STRING(struct verify_opts, collateral, "collateral", 0, "FILE",
 	               "collateral in dcap-qvl's JSON form (QuoteCollateralV3);\n"
 	               "for simulator quotes `teeliza sim-root --collateral` makes it"),
-	CLI_OPT_STRING(struct verify_opts, pccs_url, "pccs-url", 0, "URL",
-	               "fetch the collateral from a PCCS or Intel PCS, e.g.\n"
-	               DCAP_PCCS_DEFAULT_URL " or " DCAP_INTEL_PCS_URL),
+	PCCS_CLI_ROWS(struct verify_opts, pccs),
 	CLI_OPT_STRING(struct verify_opts, save_collateral, "save-collateral", 0, "F",
 	               "write the fetched collateral to F (dcap-qvl JSON)"),
 	CLI_OPT_U64(struct verify_opts, now, "now", 0, "UNIX", 0, INT64_MAX, "--now needs Unix seconds, got '%s'",
@@ -224,6 +224,10 @@ static const struct cli_command verify_cmd = {
 	         "stdin, holding the quote as binary, hex or 0x-hex. docs/VERIFY.md explains\n"
 	         "every check and default. With --event-log, the log must then replay to the\n"
 	         "quote's RTMR3, and the dstack app identity it holds is shown and checked.\n"
+	         "\n"
+	         "OFFLINE BY DEFAULT: nothing is fetched unless --pccs-url or PCCS_URL names a\n"
+	         "PCCS. Then, without --collateral, the collateral comes from the cache while it\n"
+	         "is fresh, else from that PCCS (and is cached); docs/COLLATERAL.md.\n"
 	         "\n",
 	.usage_end = "\n"
 	             "exit codes: 0 trusted under the policy, 1 genuine but not trusted (status or\n"
@@ -249,13 +253,16 @@ static int parse_opts(struct verify_opts *o, int argc, char **argv)
 	if (argc - first != 1)
 		return cli_usage_error(&verify_cmd, "give exactly one QUOTE (a file, or - for stdin)");
 	o->quote_path = argv[first];
-	if ((o->collateral == NULL) == (o->pccs_url == NULL))
+	if (o->collateral != NULL && o->pccs.url != NULL)
+		return cli_usage_error(&verify_cmd, "give --collateral FILE or --pccs-url URL, not both");
+	if (o->collateral == NULL && pccs_cli_url(&o->pccs) == NULL)
 		return cli_usage_error(&verify_cmd,
-		                       "give exactly one of --collateral FILE or --pccs-url URL\n"
+		                       "give --collateral FILE, or a PCCS with --pccs-url URL or PCCS_URL (offline is the\n"
+		                       "default: nothing is fetched unless a PCCS is named)\n"
 		                       "(a quote from teeliza's simulator: `teeliza sim-root --collateral > coll.json` and\n"
 		                       "`teeliza sim-root > root.pem`, then --collateral coll.json --trust-root root.pem;\n"
 		                       "add --state-dir DIR to sim-root when the simulator had one)");
-	if (o->save_collateral != NULL && o->pccs_url == NULL)
+	if (o->save_collateral != NULL && o->collateral != NULL)
 		return cli_usage_error(&verify_cmd, "--save-collateral only goes with --pccs-url");
 	if (o->app_data != NULL && o->policy.expect_report_data != NULL)
 		return cli_usage_error(&verify_cmd, "give --expect-report-data or --expect-app-data, not both");
@@ -285,52 +292,34 @@ static int app_data_report(uint8_t out[64], const char *json)
 	return EXIT_OK;
 }
 
-static bool all_hex(const uint8_t *p, size_t n)
+/* Collateral through the cache and the PCCS of --pccs-url or PCCS_URL (pccs_opts.h). */
+/* Parsed by dcap_collateral_obtain already: *coll, and its JSON for --save-collateral. */
+static int collateral_from_pccs(dcap_collateral **coll, teeliza_buf *json, struct verify_opts *o,
+                                const teeliza_buf *quote, int64_t now)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!isxdigit(p[i]))
-			return false;
-	return n > 0;
-}
-
-/* The quote's bytes: binary as is, or hex / 0x-hex text (surrounding whitespace ignored). */
-static int read_quote(teeliza_buf *out, const char *path)
-{
-	teeliza_buf raw;
-	size_t start = 0, end;
+	dcap_pccs_config cfg;
+	dcap_collateral_got got;
 	teeliza_err err;
+	int rc;
 
-	teeliza_buf_init(out, VERIFY_MAX_INPUT);
-	err = teeliza_read_file(&raw, strcmp(path, "-") == 0 ? "/dev/stdin" : path, VERIFY_MAX_INPUT);
-	if (err)
+	teeliza_buf_init(json, VERIFY_MAX_INPUT);
+	rc = pccs_cli_config(&cfg, &o->pccs, "verify", true);
+	if (rc)
+		return rc;
+	err = dcap_collateral_obtain(coll, json, &got, &cfg, quote->data, quote->len, now, false);
+	if (err) {
+		teeliza_buf_free(json);
 		return cli_fail("verify", err);
-	end = raw.len;
-	while (start < end && isspace(raw.data[start]))
-		start++;
-	while (end > start && isspace(raw.data[end - 1]))
-		end--;
-	if (end - start >= 2 && raw.data[start] == '0' && (raw.data[start + 1] == 'x' || raw.data[start + 1] == 'X') &&
-	    all_hex(raw.data + start + 2, end - start - 2))
-		start += 2;
-	if (all_hex(raw.data + start, end - start)) {
-		err = teeliza_hex_decode_buf(out, (const char *)raw.data + start, end - start, false);
-		teeliza_buf_free(&raw);
-		if (err) {
-			fprintf(stderr, "teeliza verify: the quote is hex but does not decode: %s\n", teeliza_errmsg());
-			return EXIT_BAD_INPUT;
-		}
-		return EXIT_OK;
 	}
-	*out = raw;
+	pccs_cli_report("verify", &got);
 	return EXIT_OK;
 }
 
-static int load_collateral(dcap_collateral **out, const struct verify_opts *o, const teeliza_buf *quote)
+static int load_collateral(dcap_collateral **out, struct verify_opts *o, const teeliza_buf *quote, int64_t now)
 {
 	teeliza_buf json;
 	teeliza_err err;
+	int rc;
 
 	*out = NULL;
 	if (o->collateral != NULL) {
@@ -338,19 +327,17 @@ static int load_collateral(dcap_collateral **out, const struct verify_opts *o, c
 		if (err)
 			return cli_fail("verify", err);
 	} else {
-		teeliza_buf_init(&json, VERIFY_MAX_INPUT);
-		err = dcap_pccs_fetch(&json, o->pccs_url, quote->data, quote->len, 0);
-		if (err) {
-			teeliza_buf_free(&json);
-			return cli_fail("verify", err);
-		}
-		if (o->save_collateral != NULL) {
+		rc = collateral_from_pccs(out, &json, o, quote, now);
+		if (!rc && o->save_collateral != NULL) {
 			err = teeliza_write_file(o->save_collateral, json.data, json.len, 0644);
 			if (err) {
-				teeliza_buf_free(&json);
-				return cli_fail("verify", err);
+				dcap_collateral_free(*out);
+				*out = NULL;
+				rc = cli_fail("verify", err);
 			}
 		}
+		teeliza_buf_free(&json);
+		return rc;
 	}
 	err = dcap_collateral_parse_json(out, (const char *)json.data, json.len);
 	teeliza_buf_free(&json);
@@ -492,13 +479,13 @@ int verify_main(int argc, char **argv)
 		o.policy.expect_report_data = o.report_data;
 	}
 	now = o.now == CLI_UNSET ? (int64_t)time(NULL) : (int64_t)o.now;
-	rc = read_quote(&quote, o.quote_path);
+	rc = cli_read_quote(&quote, "verify", o.quote_path, VERIFY_MAX_INPUT);
 	if (!rc)
 		rc = read_event_log(&event_log, o.event_log);
 	if (!rc)
 		rc = load_trust(&trust, o.trust_root);
 	if (!rc)
-		rc = load_collateral(&coll, &o, &quote);
+		rc = load_collateral(&coll, &o, &quote, now);
 	if (!rc) {
 		res = malloc(sizeof(*res));
 		id = malloc(sizeof(*id));

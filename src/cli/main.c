@@ -40,6 +40,7 @@ static const struct command commands[] = {
 	{"demo", demo_main, "the Eliza TEE guide's demo against a built-in simulator"},
 	{"verify", verify_main, "verify a TDX/SGX DCAP quote offline"},
 	{"compose-hash", compose_hash_main, "a dstack app's compose hash, as the SDK and the OS compute it"},
+	{"collateral", collateral_main, "fetch a quote's collateral from a PCCS, list the cache"},
 	{"healthcheck", healthcheck_main, "exit 0 when a URL answers 2xx (for container HEALTHCHECKs)"},
 };
 

@@ -73,13 +73,26 @@ typedef struct agent_api_config {
 	 * against its own collateral.
 	 */
 	agent_api_trust_anchor sim_trust;
+	/*
+	 * Collateral for quotes that bring none (POST /verify, the dashboard):
+	 * fetched from this PCCS / Intel PCS and kept in collateral_cache
+	 * (teeliza/dcap/pccs.h). NULL: none, the API never reaches the network
+	 * for collateral. collateral_cache NULL: AGENT_COLLATERAL_CACHE_DEFAULT.
+	 * pccs_allow_http: plain http to a PCCS that is not on loopback.
+	 */
+	const char *pccs_url;
+	const char *collateral_cache;
+	bool pccs_allow_http;
 } agent_api_config;
+
+/* Where the API caches collateral by default, next to the database (relative to the cwd). */
+#define AGENT_COLLATERAL_CACHE_DEFAULT "data/collateral"
 
 /*
  * Read SERVER_HOST, SERVER_PORT, API_TOKEN, EXPRESS_MAX_PAYLOAD ("100kb",
  * "1mb", "512", ...), TEELIZA_MAX_FILE_SIZE (same syntax), API_RATE_LIMIT,
- * API_MAX_CONNECTIONS, API_MAX_CONNECTIONS_PER_CLIENT and API_REQUEST_TIMEOUT
- * into cfg (other fields untouched; unset or empty variables leave theirs).
+ * API_MAX_CONNECTIONS, API_MAX_CONNECTIONS_PER_CLIENT, API_REQUEST_TIMEOUT,
+ * PCCS_URL and TEELIZA_COLLATERAL_CACHE into cfg (other fields untouched; unset or empty variables leave theirs).
  * Strings are borrowed from the environment. Bad values: TEELIZA_ERR_CONFIG
  * naming the variable.
  */

@@ -102,6 +102,10 @@ teeliza_err agent_api_config_from_env(agent_api_config *cfg)
 	}
 	if (token != NULL && token[0] != 0)
 		cfg->api_token = token;
+	if (getenv("PCCS_URL") != NULL && getenv("PCCS_URL")[0] != 0)
+		cfg->pccs_url = getenv("PCCS_URL");
+	if (getenv("TEELIZA_COLLATERAL_CACHE") != NULL && getenv("TEELIZA_COLLATERAL_CACHE")[0] != 0)
+		cfg->collateral_cache = getenv("TEELIZA_COLLATERAL_CACHE");
 	if (payload != NULL && payload[0] != 0 && agent_api_parse_size(&cfg->max_body, payload) != TEELIZA_OK)
 		return agent_error_wrap(TEELIZA_ERR_CONFIG, "EXPRESS_MAX_PAYLOAD: ");
 	if (max_file != NULL && max_file[0] != 0 && agent_api_parse_size(&cfg->max_file, max_file) != TEELIZA_OK)

@@ -120,6 +120,8 @@ static void not_verified_label(json_t *verdict, unsigned status)
 
 	if (status == 422)
 		snprintf(label, sizeof(label), "Not verified: %s; the RA explorer takes them", why != NULL ? why : "");
+	else if (status == 502) /* the PCCS gave no collateral: nothing is known about the quote yet */
+		snprintf(label, sizeof(label), "Not verified: %s", why != NULL ? why : "");
 	else
 		snprintf(label, sizeof(label), "Failed: %s", why != NULL ? why : "the quote does not parse");
 	json_object_set_new(verdict, "label", json_string(label));

@@ -115,6 +115,18 @@ teeliza_err agent_api_start(agent_api **out, const agent_api_config *cfg)
 		}
 	}
 	err = api_verifier_new(&api->verifier, &cfg->sim_trust);
+	if (!err && cfg->pccs_url != NULL && cfg->pccs_url[0] != '\0') {
+		err = api_verifier_set_pccs(api->verifier, cfg->pccs_url,
+		                            cfg->collateral_cache != NULL ? cfg->collateral_cache
+		                                                          : AGENT_COLLATERAL_CACHE_DEFAULT,
+		                            cfg->pccs_allow_http);
+		if (err)
+			api_verifier_free(api->verifier);
+		else
+			agent_log(cfg->log, "Verifier: quotes without collateral get it from the PCCS %s (cached in %s)",
+			          cfg->pccs_url,
+			          cfg->collateral_cache != NULL ? cfg->collateral_cache : AGENT_COLLATERAL_CACHE_DEFAULT);
+	}
 	if (err) {
 		if (api->token != NULL)
 			teeliza_wipe(api->token, api->token_len);

@@ -26,6 +26,8 @@ void api_verifier_free(api_verifier *v)
 	if (v == NULL)
 		return;
 	sim_anchor_free(v->local);
+	free((char *)v->pccs.url);
+	free((char *)v->pccs.cache_dir);
 	for (i = 0; i < API_REMOTE_SIMS; i++)
 		sim_anchor_free(v->remote[i].anchor);
 	pthread_mutex_destroy(&v->lock);
@@ -150,8 +152,8 @@ static void collateral_advice(char *out, size_t out_len, const dcap_quote *q)
 	if (have_fp && memcmp(fp, DCAP_INTEL_ROOT_SHA256, 32) == 0) {
 		snprintf(out, out_len,
 		         "collateral needed: send {\"quote\":\"…\",\"collateral\":{…}} with this quote's dcap-qvl "
-		         "QuoteCollateralV3 JSON (`teeliza verify QUOTE --pccs-url URL --save-collateral FILE` fetches it "
-		         "from a PCCS and saves it)");
+		         "QuoteCollateralV3 JSON (`teeliza collateral fetch QUOTE --pccs-url URL` fetches it from a PCCS), "
+		         "or start the agent with PCCS_URL set and it fetches it itself");
 		return;
 	}
 	if (have_fp) {
@@ -235,6 +237,10 @@ teeliza_err api_verify_quote(json_t **out, unsigned *status, api_verifier *v, co
 	} else if (anchor != NULL) {
 		coll = dcap_collateral_ref(anchor->coll);
 		source = "simulator";
+	} else if (perr == TEELIZA_OK && api_verifier_pccs_collateral(&coll, &source, msg, sizeof(msg), v, in) != TEELIZA_OK) {
+		/* A PCCS is configured but gave nothing usable (and the cache holds nothing valid). */
+		err = reply_error(out, status, 502, msg);
+		goto out;
 	}
 	res = calloc(1, sizeof(*res));
 	id = calloc(1, sizeof(*id));

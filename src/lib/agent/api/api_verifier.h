@@ -13,6 +13,7 @@
 #include "agent/runtime/runtime_internal.h"
 #include "agent/tee_plugin/tee_plugin_internal.h"
 #include "teeliza/agent/api.h"
+#include "teeliza/dcap/pccs.h"
 #include "teeliza/dcap/verify.h"
 #include "teeliza/tee/app_identity.h"
 
@@ -106,7 +107,32 @@ struct api_verifier {
 	sim_anchor *local;             /* the in-process simulator's root and collateral (renewed before it expires) */
 	remote_sim remote[API_REMOTE_SIMS];
 	pthread_mutex_t fetch_lock;    /* one Tappd.SimRoot request at a time */
+	dcap_pccs_config pccs;         /* collateral from a PCCS (url NULL: none); strings owned (api_verifier_pccs.c) */
+	int64_t pccs_failed_at;        /* under lock: when (the clock's time) the PCCS last failed; 0: never */
 };
+
+/*
+ * Fetch collateral for quotes that bring none from the PCCS at url, cached
+ * in cache_dir (api_verifier_pccs.c). url NULL: none. Copies the strings.
+ */
+teeliza_err api_verifier_set_pccs(api_verifier *v, const char *url, const char *cache_dir,
+                                  bool allow_http) TEELIZA_WARN_UNUSED;
+
+/*
+ * The collateral of an Intel-rooted quote from the cache or the PCCS, when a
+ * PCCS is configured. Only a quote whose PCK chain is signed up to Intel's
+ * root makes the agent ask the PCCS (anyone may send quotes: a forged chain
+ * with made-up FMSPCs must not turn the agent into a PCCS client for them),
+ * and for API_PCCS_BACKOFF_S after a failure it is not asked at all (the
+ * cache still serves what is valid), so an outage does not hold every request
+ * for the timeout. *coll NULL (and TEELIZA_OK) when none is configured or
+ * the quote is not one a PCCS serves; *source "pccs", "cache" or "cache
+ * (PCCS unreachable)". An error (the PCCS failed, with no valid cache
+ * entry) has its reason in msg.
+ */
+#define API_PCCS_BACKOFF_S 30
+teeliza_err api_verifier_pccs_collateral(dcap_collateral **coll, const char **source, char *msg, size_t msg_len,
+                                         api_verifier *v, const api_verify_input *in) TEELIZA_WARN_UNUSED;
 
 /*
  * Parse a Tappd.SimRoot answer strictly: at most API_SIM_ROOT_MAX bytes, one
