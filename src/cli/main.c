@@ -25,7 +25,7 @@ static const struct command commands[] = {
 	{"simulator", simulator_main, "run the tappd-compatible simulator (not a TEE)"},
 	{"sim-root", sim_root_main, "print the simulator root CA or its collateral"},
 	{"replay", replay_main, "replay an event log into RTMR0-3"},
-	{"derive", derive_main, "derive a wallet (Solana, EVM or raw) through tappd, with its attestation"},
+	{"derive", derive_main, "derive a wallet (Solana, EVM or raw) through tappd or dstack, with its attestation"},
 	{"quote", quote_main, "ask tappd (or dstack) for a TDX quote over some data, as the plugin does"},
 	{"info", info_main, "print the guest agent's Info (tappd or dstack)"},
 	{"get-key", get_key_main, "dstack GetKey: a key at a path, with its signature chain"},
