@@ -22,7 +22,7 @@ static const struct command commands[] = {
 	/* Add a line here when a subcommand lands; usage is generated from this table. */
 	{"version", version_main, "print the version"},
 	{"start", start_main, "start the Eliza-compatible agent: REST API and terminal chat"},
-	{"simulator", simulator_main, "run the tappd-compatible simulator (not a TEE)"},
+	{"simulator", simulator_main, "run the TEE simulator: dstack 0.5 and tappd (not a TEE)"},
 	{"sim-root", sim_root_main, "print the simulator root CA or its collateral"},
 	{"replay", replay_main, "replay an event log into RTMR0-3"},
 	{"derive", derive_main, "derive a wallet (Solana, EVM or raw) through tappd or dstack, with its attestation"},
@@ -38,7 +38,7 @@ static const struct command commands[] = {
 	{"tee-version", tee_version_main, "dstack Version: the guest agent's version"},
 	{"verify-key", verify_key_main, "check a GetKey result's signature chain up to the KMS root"},
 	{"demo", demo_main, "the Eliza TEE guide's demo against a built-in simulator"},
-	{"verify", verify_main, "verify a TDX/SGX DCAP quote offline"},
+	{"verify", verify_main, "verify a TDX/SGX DCAP quote (offline unless a PCCS is named)"},
 	{"compose-hash", compose_hash_main, "a dstack app's compose hash, as the SDK and the OS compute it"},
 	{"collateral", collateral_main, "fetch a quote's collateral from a PCCS, list the cache"},
 	{"healthcheck", healthcheck_main, "exit 0 when a URL answers 2xx (for container HEALTHCHECKs)"},
