@@ -358,7 +358,9 @@ for (const algorithm of ['secp256k1', 'ed25519', 'secp256k1_prehashed']) {
     [hex(s.signature), ...signKey.signature_chain.map(hex)]);
   checkChain(what, s.public_key, 'signing', s.signature_chain.slice(1));
   check(`${what}: verify() says valid`, (await client.verify(algorithm, data, s.signature, s.public_key)).valid, true);
-  const bad = Uint8Array.from(bytes); bad[0] ^= 1;
+  // one bit flipped; for empty data, one byte more (flipping bit 0 of nothing changes nothing)
+  const bad = bytes.length > 0 ? Uint8Array.from(bytes) : Uint8Array.of(0);
+  if (bytes.length > 0) bad[0] ^= 1;
   check(`${what}: verify() of other data says invalid`, (await client.verify(algorithm, bad, s.signature, s.public_key)).valid, false);
 }
 await checkThrows('sign("secp256k1_prehashed", 31 bytes) refused by the SDK', () => client.sign('secp256k1_prehashed', Buffer.alloc(31)),
