@@ -103,9 +103,11 @@ static const struct cli_command start_cmd = {
 	             "  They are all checked before any port is bound.\n"
 	             "\n"
 	             "exit codes: 0 ok, 3 a character file is invalid, 64 bad command line,\n"
+	             "  69 --tls: no RA-TLS certificate from GetTlsKey,\n"
 	             "  74 a file could not be read or the port is taken, 78 bad configuration\n"
-	             "  (.env, TEE_MODE, TEE_API, WALLET_SECRET_SALT, TEE_KEY_SCHEME or one of the\n"
-	             "  other API, TEE_KMS_ROOT, SERVER_PORT, model settings)\n",
+	             "  (.env, TEE_MODE, TEE_API (tappd with --tls), WALLET_SECRET_SALT,\n"
+	             "  TEE_KEY_SCHEME or one of the other API, TEE_KMS_ROOT, SERVER_PORT, model\n"
+	             "  settings)\n",
 	.opts = start_rows,
 	.col = 23,
 	.errors = CLI_COLON,

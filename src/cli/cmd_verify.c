@@ -250,7 +250,8 @@ static const struct cli_command verify_cmd = {
 	             "  policy), 2 a verification check failed (including simulator roots,\n"
 	             "  expectations, an event log that does not replay to RTMR3 and app identity),\n"
 	             "  3 bad input (unreadable quote or event log, malformed collateral),\n"
-	             "  64 bad command line, 69 PCCS unreachable, 74 a file could not be read\n",
+	             "  64 bad command line, 69 PCCS unreachable or (--ra-tls) no TLS handshake,\n"
+	             "  74 a file could not be read\n",
 	.opts = verify_rows,
 	.col = 24,
 };
