@@ -7,6 +7,7 @@
  */
 #include "cli/cli_opts.h"
 #include "cli/env_file.h"
+#include "cli/start_tls.h"
 #include "teeliza/agent/tee_receipts.h"
 #include "teeliza/agent/api.h"
 #include "teeliza/agent/model.h"
@@ -32,7 +33,7 @@
 struct start_opts {
 	const char *character, *characters, *sim_state_dir, *sim_key_file;
 	uint64_t port; /* CLI_UNSET: SERVER_PORT or the default */
-	bool non_interactive, keep_serving, simulator;
+	bool non_interactive, keep_serving, simulator, tls;
 };
 
 static const struct cli_opt start_rows[] = {
@@ -54,6 +55,12 @@ static const struct cli_opt start_rows[] = {
 	             "127.0.0.1:8090 (a free port if taken) and point the TEE\n"
 	             "plugin at it (DSTACK_SIMULATOR_ENDPOINT; TEE_MODE=LOCAL\n"
 	             "when unset). SIMULATED attestation - not a TEE."),
+	CLI_OPT_FLAG(struct start_opts, tls, "tls", 0,
+	             "serve HTTPS instead of HTTP on the port, with an RA-TLS\n"
+	             "certificate from the dstack API's GetTlsKey (a dstack CVM,\n"
+	             "or the simulator): its quote binds the TLS key, and the\n"
+	             "agents' statements name it (tlsKey); the key stays in\n"
+	             "memory. `teeliza verify --ra-tls HOST:PORT` checks it"),
 	CLI_OPT_STRING(struct start_opts, sim_state_dir, "sim-state-dir", 0, "DIR",
 	               "the simulator's PKI (default $TEELIZA_SIM_STATE or\n"
 	               START_SIM_STATE_DIR ")"),
@@ -70,6 +77,7 @@ static const struct cli_command start_cmd = {
 	.usage = "usage: teeliza start [--character=PATH | --characters=PATH,PATH...]\n"
 	         "                     [--non-interactive | --keep-serving] [--port N]\n"
 	         "                     [--simulator [--sim-state-dir DIR] [--sim-key-file FILE]]\n"
+	         "                     [--tls]\n"
 	         "\n"
 	         "Start one Eliza-compatible agent per character, serve Eliza's REST API\n"
 	         "(POST /<agent>/message, GET /agents, ...) and the dashboard (/dashboard), and\n"
@@ -95,9 +103,11 @@ static const struct cli_command start_cmd = {
 	             "  They are all checked before any port is bound.\n"
 	             "\n"
 	             "exit codes: 0 ok, 3 a character file is invalid, 64 bad command line,\n"
+	             "  69 --tls: no RA-TLS certificate from GetTlsKey,\n"
 	             "  74 a file could not be read or the port is taken, 78 bad configuration\n"
-	             "  (.env, TEE_MODE, TEE_API, WALLET_SECRET_SALT, TEE_KEY_SCHEME or one of the\n"
-	             "  other API, TEE_KMS_ROOT, SERVER_PORT, model settings)\n",
+	             "  (.env, TEE_MODE, TEE_API (tappd with --tls), WALLET_SECRET_SALT,\n"
+	             "  TEE_KEY_SCHEME or one of the other API, TEE_KMS_ROOT, SERVER_PORT, model\n"
+	             "  settings)\n",
 	.opts = start_rows,
 	.col = 23,
 	.errors = CLI_COLON,
@@ -504,7 +514,7 @@ static void install_signals(sigset_t *stop)
  * port. Out: url (what was set, for the log).
  */
 static teeliza_err set_public_url(char *url, size_t url_len, agent_registry *reg, const agent_api_config *ac,
-                                  uint16_t port)
+                                  uint16_t port, bool tls)
 {
 	const char *env = getenv("TEELIZA_PUBLIC_URL"), *host = ac->host != NULL ? ac->host : "0.0.0.0";
 	size_t n;
@@ -518,7 +528,8 @@ static teeliza_err set_public_url(char *url, size_t url_len, agent_registry *reg
 	}
 	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || strcmp(host, "127.0.0.1") == 0)
 		host = "localhost";
-	snprintf(url, url_len, strchr(host, ':') != NULL ? "http://[%s]:%u" : "http://%s:%u", host, (unsigned)port);
+	snprintf(url, url_len, strchr(host, ':') != NULL ? "%s://[%s]:%u" : "%s://%s:%u", tls ? "https" : "http", host,
+	         (unsigned)port);
 	return agent_registry_set_public_url(reg, url);
 }
 
@@ -561,6 +572,7 @@ int start_main(int argc, char **argv)
 {
 	struct start_opts o;
 	struct start_sim ss;
+	struct start_tls tls;
 	struct loaded chars;
 	agent_store *store = NULL;
 	agent_registry *reg = NULL;
@@ -581,6 +593,7 @@ int start_main(int argc, char **argv)
 	if (code)
 		return code == CLI_HELP_SHOWN ? EXIT_OK : code;
 	memset(&ss, 0, sizeof(ss));
+	memset(&tls, 0, sizeof(tls));
 	memset(&chars, 0, sizeof(chars));
 
 	/*
@@ -614,6 +627,11 @@ int start_main(int argc, char **argv)
 		if (code)
 			return code;
 	}
+	if (o.tls) {
+		code = start_tls_check_api();
+		if (code)
+			return code;
+	}
 	code = load_characters(&chars, &o);
 	if (code)
 		return code;
@@ -630,6 +648,19 @@ int start_main(int argc, char **argv)
 			loaded_free(&chars);
 			return code;
 		}
+	}
+	if (o.tls) {
+		/* before any agent starts: their statements name this key */
+		code = start_tls_get(&tls);
+		if (!code && agent_receipts_set_tls_key(tls.spki_sha256) != TEELIZA_OK)
+			code = cli_fail("start", TEELIZA_ERR_INTERNAL);
+		if (code)
+			goto out;
+		ac.tls_cert_pem = (const char *)tls.chain_pem.data;
+		ac.tls_key_pem = (const char *)tls.key.key.data;
+		agent_log(stderr, "HTTPS (RA-TLS): the REST API serves HTTPS instead of HTTP, with a certificate from "
+		                  "GetTlsKey whose quote binds its key; TLS key (SHA-256 of its SubjectPublicKeyInfo) %s",
+		          tls.spki_sha256);
 	}
 	db = getenv("SQLITE_FILE");
 	err = agent_store_open_default(&store);
@@ -655,9 +686,12 @@ int start_main(int argc, char **argv)
 			ac.sim_trust.ctx = ss.sim;
 		}
 		err = agent_api_start(&api, &ac);
+		/* the server holds its own copy of the key now */
+		start_tls_free(&tls);
+		ac.tls_cert_pem = ac.tls_key_pem = NULL;
 	}
 	if (!err)
-		err = set_public_url(url, sizeof(url), reg, &ac, agent_api_port(api));
+		err = set_public_url(url, sizeof(url), reg, &ac, agent_api_port(api), o.tls);
 	if (err) {
 		code = cli_fail("start", err);
 		goto out;
@@ -698,6 +732,7 @@ out:
 	agent_api_stop(api);
 	agent_registry_free(reg);
 	agent_store_close(store);
+	start_tls_free(&tls);
 	if (o.simulator)
 		sim_stop(&ss);
 	return code;

@@ -1,6 +1,7 @@
 /* `teeliza verify QUOTE`: verify a TDX/SGX DCAP quote offline against collateral. */
 #include "cli/cli_opts.h"
 #include "cli/pccs_opts.h"
+#include "cli/verify_ratls.h"
 #include "teeliza/dcap/quote.h"
 #include "teeliza/dcap/verify.h"
 #include "teeliza/common/encoding.h"
@@ -20,6 +21,7 @@
 
 struct verify_opts {
 	const char *quote_path, *collateral, *save_collateral, *trust_root, *app_data, *event_log;
+	const char *ra_tls, *cert; /* the quote from an RA-TLS certificate instead of QUOTE */
 	struct pccs_cli pccs;
 	uint64_t now; /* CLI_UNSET: the clock */
 	bool json;
@@ -173,6 +175,17 @@ static const struct cli_opt verify_rows[] = {
 	               "replay to the quote's RTMR3; then the app identity\n"
 	               "is read from it and shown"),
 	CLI_OPT_FLAG(struct verify_opts, json, "json", 0, "print the quote and the verdict as JSON"),
+	CLI_OPT_TEXT("\nRA-TLS (instead of QUOTE; docs/VERIFY.md):"),
+	CLI_OPT_STRING(struct verify_opts, ra_tls, "ra-tls", 0, "HOST:PORT",
+	               "connect over TLS (no CA or name checked) and take the\n"
+	               "server's certificate"),
+	CLI_OPT_STRING(struct verify_opts, cert, "cert", 0, "FILE",
+	               "an RA-TLS certificate, PEM or DER ('-': stdin); with\n"
+	               "either, its quote (extension 1.3.6.1.4.1.62397.1.1)\n"
+	               "must carry SHA-512(\"ratls-cert:\" || its public key's\n"
+	               "SubjectPublicKeyInfo), then is verified as QUOTE is, with\n"
+	               "the certificate's event log (1.2) unless --event-log is\n"
+	               "given; its app id (1.3) must be the log's"),
 	CLI_OPT_TEXT("\npolicy (defaults in brackets):"),
 	CLI_OPT_CALL("accept", 0, "LIST", take_accept,
 	             "acceptable TCB statuses, comma-separated [UpToDate,\n"
@@ -216,6 +229,7 @@ static const struct cli_command verify_cmd = {
 	.name = "verify",
 	.usage = "usage: teeliza verify QUOTE [--collateral FILE | --pccs-url URL] [--now UNIX]\n"
 	         "                      [--trust-root PEM] [--event-log FILE] [policy options] [--json]\n"
+	         "       teeliza verify --ra-tls HOST:PORT | --cert FILE [the same options]\n"
 	         "\n"
 	         "Verify a DCAP quote (TDX v4/v5, SGX v3/v4) offline: certificate chains and CRLs\n"
 	         "up to the Intel SGX Root CA (pinned by fingerprint), TCB Info and QE Identity\n"
@@ -224,6 +238,8 @@ static const struct cli_command verify_cmd = {
 	         "stdin, holding the quote as binary, hex or 0x-hex. docs/VERIFY.md explains\n"
 	         "every check and default. With --event-log, the log must then replay to the\n"
 	         "quote's RTMR3, and the dstack app identity it holds is shown and checked.\n"
+	         "With --ra-tls or --cert, the quote is an RA-TLS certificate's, first checked\n"
+	         "to bind the certificate's key.\n"
 	         "\n"
 	         "OFFLINE BY DEFAULT: nothing is fetched unless --pccs-url or PCCS_URL names a\n"
 	         "PCCS. Then, without --collateral, the collateral comes from the cache while it\n"
@@ -234,7 +250,8 @@ static const struct cli_command verify_cmd = {
 	             "  policy), 2 a verification check failed (including simulator roots,\n"
 	             "  expectations, an event log that does not replay to RTMR3 and app identity),\n"
 	             "  3 bad input (unreadable quote or event log, malformed collateral),\n"
-	             "  64 bad command line, 69 PCCS unreachable, 74 a file could not be read\n",
+	             "  64 bad command line, 69 PCCS unreachable or (--ra-tls) no TLS handshake,\n"
+	             "  74 a file could not be read\n",
 	.opts = verify_rows,
 	.col = 24,
 };
@@ -250,9 +267,13 @@ static int parse_opts(struct verify_opts *o, int argc, char **argv)
 	rc = cli_parse(&verify_cmd, o, argc, argv, &first);
 	if (rc != EXIT_OK)
 		return rc;
-	if (argc - first != 1)
+	if (o->ra_tls != NULL && o->cert != NULL)
+		return cli_usage_error(&verify_cmd, "give --ra-tls HOST:PORT or --cert FILE, not both");
+	if ((o->ra_tls != NULL || o->cert != NULL) && argc - first != 0)
+		return cli_usage_error(&verify_cmd, "--ra-tls and --cert take the quote from the certificate: give no QUOTE");
+	if (o->ra_tls == NULL && o->cert == NULL && argc - first != 1)
 		return cli_usage_error(&verify_cmd, "give exactly one QUOTE (a file, or - for stdin)");
-	o->quote_path = argv[first];
+	o->quote_path = first < argc ? argv[first] : "-";
 	if (o->collateral != NULL && o->pccs.url != NULL)
 		return cli_usage_error(&verify_cmd, "give --collateral FILE or --pccs-url URL, not both");
 	if (o->collateral == NULL && pccs_cli_url(&o->pccs) == NULL)
@@ -264,11 +285,16 @@ static int parse_opts(struct verify_opts *o, int argc, char **argv)
 		                       "add --state-dir DIR to sim-root when the simulator had one)");
 	if (o->save_collateral != NULL && o->collateral != NULL)
 		return cli_usage_error(&verify_cmd, "--save-collateral only goes with --pccs-url");
+	if ((o->ra_tls != NULL || o->cert != NULL) && (o->app_data != NULL || o->policy.expect_report_data != NULL))
+		return cli_usage_error(&verify_cmd, "an RA-TLS certificate's quote must carry SHA-512(\"ratls-cert:\" || its "
+		                                    "key): --expect-report-data and --expect-app-data do not go with it");
 	if (o->app_data != NULL && o->policy.expect_report_data != NULL)
 		return cli_usage_error(&verify_cmd, "give --expect-report-data or --expect-app-data, not both");
-	if (o->event_log != NULL && strcmp(o->event_log, "-") == 0 && strcmp(o->quote_path, "-") == 0)
+	if (o->event_log != NULL && strcmp(o->event_log, "-") == 0 &&
+	    (o->cert != NULL ? strcmp(o->cert, "-") == 0 : o->ra_tls == NULL && strcmp(o->quote_path, "-") == 0))
 		return cli_usage_error(&verify_cmd, "QUOTE and --event-log cannot both be - (standard input)");
-	if (tee_identity_policy_any(&o->identity) && o->event_log == NULL)
+	/* (an RA-TLS certificate may carry the log: checked once it is read) */
+	if (tee_identity_policy_any(&o->identity) && o->event_log == NULL && o->ra_tls == NULL && o->cert == NULL)
 		return cli_usage_error(&verify_cmd, "the --expect-* app identity options need --event-log FILE: the "
 		                                    "identity is read from the quote's event log");
 	return EXIT_OK;
@@ -409,7 +435,7 @@ static int read_event_log(teeliza_buf *out, const char *path)
 	return EXIT_OK;
 }
 
-static int print_json(const dcap_result *r, const tee_app_identity *id)
+static int print_json(const dcap_result *r, const tee_app_identity *id, json_t *ra_tls)
 {
 	teeliza_buf text;
 	json_t *obj, *quote = NULL;
@@ -431,6 +457,8 @@ static int print_json(const dcap_result *r, const tee_app_identity *id)
 	json_object_set_new(obj, "quote", quote != NULL ? quote : json_null());
 	if (id != NULL)
 		json_object_set_new(obj, "appIdentity", tee_app_identity_to_json(id));
+	if (ra_tls != NULL)
+		json_object_set_new(obj, "raTls", ra_tls);
 	out = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(obj);
 	if (out == NULL)
@@ -438,6 +466,37 @@ static int print_json(const dcap_result *r, const tee_app_identity *id)
 	printf("%s\n", out);
 	free(out);
 	return rc;
+}
+
+/*
+ * The quote and the event log out of an RA-TLS certificate (the log only
+ * when --event-log gave none), its binding checked; the quote must then
+ * carry that report data, and the log's app-id be the certificate's.
+ */
+static int ratls_input(struct verify_ratls *r, teeliza_buf *quote, teeliza_buf *event_log, struct verify_opts *o)
+{
+	int rc = verify_ratls_load(r, quote, o->event_log == NULL ? event_log : NULL, o->ra_tls, o->cert, 0);
+
+	if (rc)
+		return rc;
+	if (r->has_event_log)
+		o->event_log = "(the certificate's)";
+	if (tee_identity_policy_any(&o->identity) && o->event_log == NULL) {
+		fprintf(stderr, "teeliza verify: the --expect-* app identity options need an event log: the certificate "
+		                "has none (extension 1.3.6.1.4.1.62397.1.2); give --event-log FILE\n");
+		return EXIT_USAGE;
+	}
+	o->policy.expect_report_data = r->report_data;
+	if (r->has_app_id && o->identity.expect_app_id != NULL && memcmp(o->identity.expect_app_id, r->app_id, 20) != 0) {
+		fprintf(stderr, "teeliza verify: the certificate's app id extension (1.3.6.1.4.1.62397.1.3) is not "
+		                "--expect-app-id\n");
+		return EXIT_VERIFY_FAIL;
+	}
+	if (r->has_app_id && o->event_log != NULL) {
+		memcpy(o->app_id, r->app_id, 20);
+		o->identity.expect_app_id = o->app_id;
+	}
+	return EXIT_OK;
 }
 
 static int exit_for(const dcap_result *r, teeliza_err identity_err)
@@ -466,6 +525,8 @@ int verify_main(int argc, char **argv)
 	dcap_collateral *coll = NULL;
 	dcap_trust *trust = NULL;
 	dcap_result *res = NULL;
+	struct verify_ratls ratls;
+	bool from_cert;
 	int64_t now;
 	int rc;
 
@@ -479,9 +540,12 @@ int verify_main(int argc, char **argv)
 		o.policy.expect_report_data = o.report_data;
 	}
 	now = o.now == CLI_UNSET ? (int64_t)time(NULL) : (int64_t)o.now;
-	rc = cli_read_quote(&quote, "verify", o.quote_path, VERIFY_MAX_INPUT);
+	from_cert = o.ra_tls != NULL || o.cert != NULL;
+	rc = from_cert ? EXIT_OK : cli_read_quote(&quote, "verify", o.quote_path, VERIFY_MAX_INPUT);
 	if (!rc)
 		rc = read_event_log(&event_log, o.event_log);
+	if (!rc && from_cert)
+		rc = ratls_input(&ratls, &quote, &event_log, &o);
 	if (!rc)
 		rc = load_trust(&trust, o.trust_root);
 	if (!rc)
@@ -501,8 +565,10 @@ int verify_main(int argc, char **argv)
 		ierr = tee_verify_app_identity(res, id, &id_read, o.event_log == NULL ? NULL : event_log.data != NULL ? (const char *)event_log.data : "",
 		                               event_log.len, &o.identity);
 		if (o.json) {
-			rc = print_json(res, id_read ? id : NULL);
+			rc = print_json(res, id_read ? id : NULL, from_cert ? verify_ratls_json(&ratls) : NULL);
 		} else {
+			if (from_cert)
+				verify_ratls_print(stdout, &ratls);
 			if (res->quote_parsed) {
 				dcap_quote_print(stdout, &res->quote);
 				printf("\n");

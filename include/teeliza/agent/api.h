@@ -83,6 +83,14 @@ typedef struct agent_api_config {
 	const char *pccs_url;
 	const char *collateral_cache;
 	bool pccs_allow_http;
+	/*
+	 * HTTPS instead of HTTP on the port (teeliza start --tls): the PEM
+	 * chain, leaf first, and its PEM private key (http_server_config's
+	 * tls_*: the server keeps its own copy in memory, wiped on stop).
+	 * NULL: plain HTTP.
+	 */
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
 } agent_api_config;
 
 /* Where the API caches collateral by default, next to the database (relative to the cwd). */

@@ -64,6 +64,16 @@ teeliza_err agent_reply_receipt_json(json_t **out, agent_runtime *rt, const char
 teeliza_err agent_fresh_attestation(json_t **out, agent_runtime *rt, const uint8_t *nonce,
                                     size_t nonce_len) TEELIZA_WARN_UNUSED;
 
+/*
+ * The key the process serves HTTPS with (teeliza start --tls), named in
+ * every statement quoted from now on (the reply-key statement at an
+ * agent's start, fresh attestations) as "tlsKey": the lowercase hex
+ * SHA-256 of its SubjectPublicKeyInfo DER (64 digits), or NULL / "": none
+ * (written as ""). Process-wide: set it before the agents start. Anything
+ * else: TEELIZA_ERR_INVALID.
+ */
+teeliza_err agent_receipts_set_tls_key(const char *spki_sha256_hex) TEELIZA_WARN_UNUSED;
+
 /* ---- for the TEE plugin (tee_plugin.c) ---- */
 
 typedef struct agent_tee_receipts agent_tee_receipts;

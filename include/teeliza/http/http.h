@@ -47,6 +47,18 @@ typedef struct http_response {
 teeliza_err http_perform(http_response *resp, const http_request *req) TEELIZA_WARN_UNUSED;
 void http_response_free(http_response *resp);
 
+/*
+ * Complete a TLS handshake with host:port (a name, or an IP address
+ * without brackets) and return the leaf certificate the server presented,
+ * as PEM (pem initialised here; free with teeliza_buf_free). No CA or name
+ * is checked (RA-TLS: the quote inside the certificate is what is
+ * trusted); no proxy is used. timeout_ms 0: 30000. Errors:
+ * TEELIZA_ERR_INVALID for a host that cannot be one, TEELIZA_ERR_CONNECT
+ * (connection or handshake refused, naming the URL), TEELIZA_ERR_TIMEOUT,
+ * TEELIZA_ERR_PROTOCOL when no certificate came.
+ */
+teeliza_err http_tls_peer_cert(teeliza_buf *pem, const char *host, uint16_t port, long timeout_ms) TEELIZA_WARN_UNUSED;
+
 /* ---- server ---- */
 
 typedef struct http_server http_server;
@@ -98,6 +110,15 @@ typedef struct http_server_config {
 	 * handler set a header of that name: e.g. the CORS headers an API promises.
 	 */
 	const char *const *headers;
+	/*
+	 * HTTPS on the TCP listener (the unix socket stays plain): the PEM
+	 * certificate chain (leaf first) and its PEM private key, both
+	 * NUL-terminated. The server keeps its own copy of the key, in memory
+	 * only, wiped when it stops; the caller may wipe its own after start.
+	 * NULL: plain HTTP. libmicrohttpd without TLS support: TEELIZA_ERR_UNSUPPORTED.
+	 */
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
 	/* Limits; 0 = the default. docs/AGENT.md and docs/SIMULATED-QUOTES.md describe them. */
 	unsigned max_connections;    /* per listener (4096), capped by the open-file limit */
 	unsigned max_per_client;     /* connections open at once from one IPv4 address or IPv6 /64 (256) */

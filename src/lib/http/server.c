@@ -79,6 +79,9 @@ struct http_server {
 	struct listener local;
 	uint16_t port;
 	char *unix_path;  /* set once we created the socket file, so stop unlinks it */
+	char *tls_cert;   /* HTTPS on the TCP listener: the chain and */
+	char *tls_key;    /* the key (secret: wiped on stop), NULL for plain HTTP */
+	size_t tls_key_len;
 };
 
 /* One request in flight, from the request line to the completion callback. */
@@ -665,6 +668,13 @@ static teeliza_err start_daemon(struct listener *l, const char *what)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
 	unsigned pool = l->server->threads;
+	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
+
+	if (!l->is_unix && l->server->tls_key != NULL) {
+		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, l->server->tls_key};
+		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, l->server->tls_cert};
+	}
 
 	/* epoll: no FD_SETSIZE bound on the descriptors, so the connection limit is ours to set */
 	l->daemon = MHD_start_daemon(flags, 0, http_guard_accept, l->server->guard, on_request, l,
@@ -675,7 +685,7 @@ static teeliza_err start_daemon(struct listener *l, const char *what)
 	                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
 	                             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)l->server->max_connections,
 	                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT_S,
-	                             MHD_OPTION_END);
+	                             MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (l->daemon == NULL)
 		return teeliza_set_error(TEELIZA_ERR_IO, "cannot start the HTTP server on %s", what);
 	l->fd = -1; /* the daemon closes it on stop */
@@ -729,6 +739,23 @@ static teeliza_err start_guard(http_server *s, const http_server_config *cfg, un
 	return http_guard_new(&s->guard, &g);
 }
 
+/* The server's own copy of the TLS chain and key (memory only; the key wiped in http_server_stop). */
+static teeliza_err copy_tls(http_server *s, const http_server_config *cfg)
+{
+	if (cfg->tls_key_pem == NULL && cfg->tls_cert_pem == NULL)
+		return TEELIZA_OK;
+	if (cfg->tls_key_pem == NULL || cfg->tls_cert_pem == NULL || cfg->host == NULL)
+		return teeliza_set_error(TEELIZA_ERR_CONFIG, "HTTPS needs a certificate, its key and a TCP listener");
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return teeliza_set_error(TEELIZA_ERR_UNSUPPORTED, "this libmicrohttpd was built without TLS (GnuTLS)");
+	s->tls_key_len = strlen(cfg->tls_key_pem);
+	s->tls_key = strdup(cfg->tls_key_pem);
+	s->tls_cert = strdup(cfg->tls_cert_pem);
+	if (s->tls_key == NULL || s->tls_cert == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	return TEELIZA_OK;
+}
+
 teeliza_err http_server_start(http_server **out, const http_server_config *cfg)
 {
 	http_server *s;
@@ -755,6 +782,9 @@ teeliza_err http_server_start(http_server **out, const http_server_config *cfg)
 	s->tcp.server = s->local.server = s;
 	s->tcp.fd = s->local.fd = -1;
 	s->local.is_unix = true;
+	err = copy_tls(s, cfg);
+	if (err)
+		goto fail;
 	err = start_guard(s, cfg, (cfg->host != NULL ? 1u : 0u) + (cfg->unix_socket != NULL ? 1u : 0u));
 	if (err)
 		goto fail;
@@ -826,5 +856,9 @@ void http_server_stop(http_server *s)
 			unlink(s->unix_path);
 		free(s->unix_path);
 	}
+	if (s->tls_key != NULL)
+		teeliza_wipe(s->tls_key, s->tls_key_len);
+	free(s->tls_key);
+	free(s->tls_cert);
 	free(s);
 }

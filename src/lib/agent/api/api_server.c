@@ -71,6 +71,8 @@ static teeliza_err start_server(agent_api *api, const agent_api_config *cfg, uin
 	hc.max_per_client = cfg->max_per_client;
 	hc.request_timeout_s = cfg->request_timeout_s;
 	hc.rate_limit = cfg->rate_limit;
+	hc.tls_cert_pem = cfg->tls_cert_pem;
+	hc.tls_key_pem = cfg->tls_key_pem;
 	return http_server_start(&api->server, &hc);
 }
 

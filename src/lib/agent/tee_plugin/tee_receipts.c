@@ -46,6 +46,26 @@ struct agent_tee_receipts {
 	uint8_t prev[32];                /* SHA-256 of the last receipt, zeros before the first */
 };
 
+/* The process's HTTPS key (agent_receipts_set_tls_key): hex SHA-256 of its SPKI, "" when none. */
+static pthread_mutex_t tls_key_lock = PTHREAD_MUTEX_INITIALIZER;
+static char tls_key_hex[65];
+
+teeliza_err agent_receipts_set_tls_key(const char *spki_sha256_hex)
+{
+	size_t i, n = spki_sha256_hex != NULL ? strlen(spki_sha256_hex) : 0;
+
+	for (i = 0; i < n; i++)
+		if (!((spki_sha256_hex[i] >= '0' && spki_sha256_hex[i] <= '9') ||
+		      (spki_sha256_hex[i] >= 'a' && spki_sha256_hex[i] <= 'f')))
+			break;
+	if (n != 0 && (n != 64 || i != n))
+		return teeliza_set_error(TEELIZA_ERR_INVALID, "a TLS key is named by 64 lowercase hex digits");
+	pthread_mutex_lock(&tls_key_lock);
+	memcpy(tls_key_hex, n != 0 ? spki_sha256_hex : "", n + 1);
+	pthread_mutex_unlock(&tls_key_lock);
+	return TEELIZA_OK;
+}
+
 teeliza_err agent_receipt_signature_check(void)
 {
 	const char *mode = getenv("RECEIPT_SIGNATURE");
@@ -161,8 +181,13 @@ static teeliza_err build_statement(teeliza_buf *json, uint8_t rd[64], agent_tee_
                                    size_t nonce_len)
 {
 	tee_statement st;
+	char tls[65];
 
+	pthread_mutex_lock(&tls_key_lock);
+	memcpy(tls, tls_key_hex, sizeof(tls));
+	pthread_mutex_unlock(&tls_key_lock);
 	memset(&st, 0, sizeof(st));
+	st.tls_key = tls[0] != 0 ? tls : NULL;
 	st.agent_id = r->agent_id;
 	st.purpose = purpose;
 	memcpy(st.reply_key, r->key.public_key, 32);
