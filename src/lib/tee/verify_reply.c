@@ -110,14 +110,15 @@ static teeliza_err check_receipt(tee_reply_verdict *v, struct walk *w)
 	v->seq = w->f.seq;
 	snprintf(v->agent_id, sizeof(v->agent_id), "%s", w->f.agent_id);
 	teeliza_hex_encode(v->reply_key, w->f.reply_key, 32);
-	if (id != NULL && strcmp(id, v->id) != 0)
-		return broke(v, TEE_LINK_RECEIPT, TEELIZA_ERR_VERIFY, "the bundle's id %.64s is not the receipt's hash %s",
-		             id, v->id);
 	if (!hex_exact(sig, 64, str_of(w->bundle, "signature", NULL)))
 		return broke(v, TEE_LINK_SIGNATURE, TEELIZA_ERR_VERIFY, "the signature is not 64 bytes of hex");
 	if (tee_ed25519_verify(w->f.reply_key, (const uint8_t *)w->receipt, w->receipt_len, sig) != TEELIZA_OK)
 		return broke(v, TEE_LINK_SIGNATURE, TEELIZA_ERR_VERIFY,
 		             "the Ed25519 signature does not verify over the receipt with its replyKey %s", v->reply_key);
+	/* after the signature: a changed receipt is a bad signature; this is the bundle disagreeing with itself */
+	if (id != NULL && strcmp(id, v->id) != 0)
+		return broke(v, TEE_LINK_RECEIPT, TEELIZA_ERR_VERIFY, "the bundle's id %.64s is not the receipt's hash %s",
+		             id, v->id);
 	if (e191_hex == NULL)
 		return TEELIZA_OK;
 	v->eip191 = true;
@@ -278,6 +279,13 @@ static teeliza_err check_chain(tee_reply_verdict *v, struct walk *w, const tee_r
 	char *powned = NULL;
 	teeliza_err err;
 
+	const char *named = str_of(w->bundle, "prev", NULL);
+	char prev_hex[65];
+
+	teeliza_hex_encode(prev_hex, w->f.prev, 32);
+	if (named != NULL && strcmp(named, prev_hex) != 0)
+		return broke(v, TEE_LINK_CHAIN, TEELIZA_ERR_VERIFY, "the bundle's prev %.64s is not the receipt's %s", named,
+		             prev_hex);
 	if (p->prev_receipt == NULL) {
 		if (w->f.seq == 1 && memcmp(w->f.prev, zero, 32) != 0)
 			return broke(v, TEE_LINK_CHAIN, TEELIZA_ERR_VERIFY, "seq 1 but prev is not all zeros");
