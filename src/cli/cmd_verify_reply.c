@@ -8,13 +8,14 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
 #define VR_MAX_INPUT (8u << 20)
 
 struct vr_opts {
-	const char *bundle_path, *collateral, *trust_root, *kms_root, *prev;
+	const char *bundle_path, *collateral, *trust_root, *kms_root, *prev, *chain;
 	struct pccs_cli pccs;
 	uint64_t now; /* CLI_UNSET: the clock */
 	bool json, allow_debug;
@@ -80,6 +81,11 @@ static const struct cli_opt vr_rows[] = {
 	CLI_OPT_STRING(struct vr_opts, prev, "prev", 0, "FILE",
 	               "the previous receipt (a bundle, the receipt route's\n"
 	               "answer or the receipt's text): this one must follow it"),
+	CLI_OPT_STRING(struct vr_opts, chain, "chain", 0, "FILE",
+	               "also check a list of receipts under the bundle's key: a\n"
+	               "JSON array of the receipt route's answers, in chain\n"
+	               "order (seq contiguous, each prev the one before's hash;\n"
+	               "the first follows --prev, or is seq 1)"),
 	CLI_OPT_STRING(struct vr_opts, kms_root, "kms-root", 0, "HEX",
 	               "the KMS root (33-byte compressed secp256k1, dstack's\n"
 	               "GetMeta k256_pubkey; else TEE_KMS_ROOT): the reply\n"
@@ -104,7 +110,8 @@ static const struct cli_opt vr_rows[] = {
 static const struct cli_command vr_cmd = {
 	.name = "verify-reply",
 	.usage = "usage: teeliza verify-reply BUNDLE [--collateral FILE | --pccs-url URL] [--now UNIX]\n"
-	         "                            [--trust-root PEM] [--prev FILE] [--kms-root HEX]\n"
+	         "                            [--trust-root PEM] [--prev FILE] [--chain FILE]\n"
+	         "                            [--kms-root HEX]\n"
 	         "                            [--expect-* ...] [--json]\n"
 	         "\n"
 	         "Check a reply from its bundle (GET /agents/:id/receipts/:rid?bundle=1; BUNDLE is\n"
@@ -145,6 +152,9 @@ static int parse_opts(struct vr_opts *o, int argc, char **argv)
 		                                "(offline is the default)");
 	if (o->prev != NULL && strcmp(o->prev, "-") == 0 && strcmp(o->bundle_path, "-") == 0)
 		return cli_usage_error(&vr_cmd, "BUNDLE and --prev cannot both be - (standard input)");
+	if (o->chain != NULL && strcmp(o->chain, "-") == 0 &&
+	    (strcmp(o->bundle_path, "-") == 0 || (o->prev != NULL && strcmp(o->prev, "-") == 0)))
+		return cli_usage_error(&vr_cmd, "only one of BUNDLE, --prev and --chain can be - (standard input)");
 	if (o->kms_root == NULL) {
 		o->kms_root = getenv("TEE_KMS_ROOT");
 		if (o->kms_root != NULL && o->kms_root[0] == 0)
@@ -310,7 +320,10 @@ static int exit_for(const tee_reply_verdict *v)
 int verify_reply_main(int argc, char **argv)
 {
 	struct vr_opts o;
-	teeliza_buf bundle = {0}, prev = {0};
+	teeliza_buf bundle = {0}, prev = {0}, chain = {0};
+	json_t *chain_owner = NULL;
+	tee_reply_item *items = NULL;
+	size_t n_items = 0, bad = SIZE_MAX;
 	dcap_collateral *coll = NULL;
 	dcap_trust *trust = NULL;
 	tee_reply_verdict *v = NULL;
@@ -330,6 +343,17 @@ int verify_reply_main(int argc, char **argv)
 			return cli_fail("verify-reply", err);
 	}
 	rc = load_prev(&prev, o.prev);
+	if (!rc && o.chain != NULL) {
+		teeliza_err err = teeliza_read_file(&chain, o.chain, VR_MAX_INPUT);
+
+		if (err) {
+			rc = cli_fail("verify-reply", err);
+		} else if (tee_reply_chain_parse(&chain_owner, &items, &n_items, (const char *)chain.data, chain.len) !=
+		           TEELIZA_OK) {
+			fprintf(stderr, "teeliza verify-reply: --chain %s: %s\n", o.chain, teeliza_errmsg());
+			rc = EXIT_BAD_INPUT;
+		}
+	}
 	if (!rc)
 		rc = load_trust(&trust, o.trust_root);
 	if (!rc)
@@ -349,9 +373,12 @@ int verify_reply_main(int argc, char **argv)
 		p.prev_receipt = o.prev != NULL ? (const char *)prev.data : NULL;
 		p.prev_len = prev.len;
 		/* the verdict in v says everything: which link, why */
-		teeliza_err verr = tee_verify_reply(v, (const char *)bundle.data, bundle.len, &p);
+		teeliza_err verr = o.chain != NULL ? tee_verify_reply_chain(v, &bad, (const char *)bundle.data, bundle.len,
+		                                                            items, n_items, &p)
+		                                   : tee_verify_reply(v, (const char *)bundle.data, bundle.len, &p);
 
 		(void)verr;
+
 		if (o.json) {
 			json_t *j = tee_reply_verdict_to_json(v);
 			char *s = j != NULL ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
@@ -365,11 +392,17 @@ int verify_reply_main(int argc, char **argv)
 			}
 		} else {
 			print_text(v);
+			if (o.chain != NULL && v->link == NULL)
+				printf("chain: %zu receipts, each signed by the bundle's key and linked to the one before\n",
+				       n_items);
 		}
 		if (!rc)
 			rc = exit_for(v);
 	}
 	free(v);
+	free(items);
+	json_decref(chain_owner);
+	teeliza_buf_free(&chain);
 	dcap_collateral_free(coll);
 	dcap_trust_free(trust);
 	teeliza_buf_free(&prev);

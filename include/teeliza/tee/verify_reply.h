@@ -79,6 +79,39 @@ typedef struct tee_reply_verdict {
 teeliza_err tee_verify_reply(tee_reply_verdict *out, const char *bundle, size_t len,
                              const tee_reply_policy *p) TEELIZA_WARN_UNUSED;
 
+/* One receipt of a chain, as the receipt route serves it (borrowed strings). */
+typedef struct tee_reply_item {
+	const char *receipt;       /* the canonical text */
+	size_t receipt_len;
+	const char *signature_hex; /* Ed25519, 64 bytes */
+	const char *eip191_hex;    /* 65 bytes, or NULL */
+} tee_reply_item;
+
+/*
+ * A whole chain at the cost of one quote: verify the bundle as
+ * tee_verify_reply (which proves its statement and reply key), then each of
+ * items[0..n) in order as a receipt of that key: its form, its Ed25519 and
+ * EIP-191 signatures, its replyKey = the statement's, and its link to the
+ * one before it (items[0]: to p->prev_receipt when given, else seq 1 must
+ * have a zero prev). The bundle's own receipt need not be among them.
+ * Out: *out as tee_verify_reply, its message prefixed "receipt #i (seq N):"
+ * for an item's broken link; *bad the index of the broken item, or SIZE_MAX
+ * (none, or the bundle itself broke). Returns as tee_verify_reply.
+ */
+teeliza_err tee_verify_reply_chain(tee_reply_verdict *out, size_t *bad, const char *bundle, size_t len,
+                                   const tee_reply_item *items, size_t n,
+                                   const tee_reply_policy *p) TEELIZA_WARN_UNUSED;
+
+/*
+ * A chain file: a JSON array of what the receipt route serves (or bundles),
+ * in chain order; each needs "receipt" and "signature" strings, "eip191"
+ * optional. Out: *items (free()) pointing into *owner (json_decref), *n.
+ * TEELIZA_ERR_PARSE naming the entry, TEELIZA_ERR_TOO_LARGE past
+ * TEE_REPLY_BUNDLE_MAX bytes.
+ */
+teeliza_err tee_reply_chain_parse(json_t **owner, tee_reply_item **items, size_t *n, const char *text,
+                                  size_t len) TEELIZA_WARN_UNUSED;
+
 /*
  * The receipt text inside what --prev names: a bundle or the receipt
  * route's answer (its "receipt" string), or the receipt's own canonical

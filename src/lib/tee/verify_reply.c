@@ -13,6 +13,7 @@
 
 #include <assert.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,12 +308,12 @@ static teeliza_err check_chain(tee_reply_verdict *v, struct walk *w, const tee_r
 	return err;
 }
 
-teeliza_err tee_verify_reply(tee_reply_verdict *v, const char *bundle, size_t len, const tee_reply_policy *p)
+static teeliza_err walk_bundle(tee_reply_verdict *v, struct walk *wp, const char *bundle, size_t len,
+                               const tee_reply_policy *p)
 {
 	struct walk w;
 	teeliza_err err;
 
-	assert(v != NULL && bundle != NULL && p != NULL && p->collateral != NULL);
 	memset(v, 0, sizeof(*v));
 	memset(&w, 0, sizeof(w));
 	err = check_shape(v, &w, bundle, len);
@@ -333,15 +334,178 @@ teeliza_err tee_verify_reply(tee_reply_verdict *v, const char *bundle, size_t le
 	if (!err && w.untrusted)
 		err = broke(v, TEE_LINK_STATEMENT_QUOTE, TEELIZA_ERR_UNTRUSTED, "genuine, but not trusted: %s",
 		            v->dcap.reason);
-	if (w.ev_init)
-		tee_dstack_events_free(&w.ev);
-	if (w.quote.max != 0)
-		teeliza_buf_free(&w.quote);
-	free(w.owned);
-	json_decref(w.st);
-	json_decref(w.bundle);
+	*wp = w;
 	v->err = err;
 	return err;
+}
+
+static void walk_free(struct walk *w)
+{
+	if (w->ev_init)
+		tee_dstack_events_free(&w->ev);
+	if (w->quote.max != 0)
+		teeliza_buf_free(&w->quote);
+	free(w->owned);
+	json_decref(w->st);
+	json_decref(w->bundle);
+}
+
+teeliza_err tee_verify_reply(tee_reply_verdict *v, const char *bundle, size_t len, const tee_reply_policy *p)
+{
+	struct walk w;
+	teeliza_err err;
+
+	assert(v != NULL && bundle != NULL && p != NULL && p->collateral != NULL);
+	err = walk_bundle(v, &w, bundle, len, p);
+	walk_free(&w);
+	return err;
+}
+
+/* What an item links to: the previous receipt's seq and hash (agent checked through the key). */
+struct link_to {
+	bool have;
+	uint64_t seq;
+	uint8_t hash[32];
+};
+
+/* One item of a chain: form, signatures, key, link to *prev; then *prev becomes this item. */
+static teeliza_err check_item(tee_reply_verdict *v, const tee_reply_item *it, const struct walk *w,
+                              struct link_to *prev)
+{
+	static const uint8_t zero[32];
+	tee_receipt_fields f;
+	uint8_t hash[32], sig[64], e191[65];
+	char *owned = NULL, got[43], key[65];
+	const char *addr = str_of(w->st, "eip191Address", NULL);
+	teeliza_err err;
+
+	err = tee_receipt_parse(&f, &owned, hash, it->receipt, it->receipt_len);
+	if (err)
+		return broke(v, TEE_LINK_RECEIPT, err, "%s", teeliza_errmsg());
+	teeliza_hex_encode(v->id, hash, 32);
+	v->seq = f.seq;
+	teeliza_hex_encode(key, f.reply_key, 32);
+	if (!hex_exact(sig, 64, it->signature_hex) ||
+	    tee_ed25519_verify(f.reply_key, (const uint8_t *)it->receipt, it->receipt_len, sig) != TEELIZA_OK)
+		err = broke(v, TEE_LINK_SIGNATURE, TEELIZA_ERR_VERIFY, "the Ed25519 signature does not verify");
+	else if (it->eip191_hex != NULL &&
+	         (!hex_exact(e191, 65, it->eip191_hex) || tee_eip191_recover(got, hash, e191) != TEELIZA_OK ||
+	          addr == NULL || strcmp(got, addr) != 0))
+		err = broke(v, TEE_LINK_EIP191, TEELIZA_ERR_VERIFY,
+		            "the EIP-191 signature does not recover to the statement's eip191Address");
+	else if (strcmp(key, v->reply_key) != 0 || strcmp(f.agent_id, v->agent_id) != 0)
+		err = broke(v, TEE_LINK_REPLY_KEY, TEELIZA_ERR_VERIFY, "signed by %s of agent %.64s, not the statement's key",
+		            key, f.agent_id);
+	else if (!prev->have && f.seq == 1 && memcmp(f.prev, zero, 32) != 0)
+		err = broke(v, TEE_LINK_CHAIN, TEELIZA_ERR_VERIFY, "seq 1 but prev is not all zeros");
+	else if (prev->have && f.seq != prev->seq + 1)
+		err = broke(v, TEE_LINK_CHAIN, TEELIZA_ERR_VERIFY, "seq %llu does not follow %llu",
+		            (unsigned long long)f.seq, (unsigned long long)prev->seq);
+	else if (prev->have && memcmp(f.prev, prev->hash, 32) != 0)
+		err = broke(v, TEE_LINK_CHAIN, TEELIZA_ERR_VERIFY, "prev is not the previous receipt's hash");
+	prev->have = true;
+	prev->seq = f.seq;
+	memcpy(prev->hash, hash, 32);
+	free(owned);
+	return err;
+}
+
+teeliza_err tee_verify_reply_chain(tee_reply_verdict *v, size_t *bad, const char *bundle, size_t len,
+                                   const tee_reply_item *items, size_t n, const tee_reply_policy *p)
+{
+	struct walk w;
+	tee_reply_policy bp;
+	struct link_to prev;
+	teeliza_err err;
+	char why[sizeof(v->message)];
+	size_t i;
+
+	assert(v != NULL && bad != NULL && bundle != NULL && p != NULL && p->collateral != NULL);
+	assert(items != NULL || n == 0);
+	*bad = SIZE_MAX;
+	/* the bundle proves the key; --prev is where the list starts, not the bundle's predecessor */
+	bp = *p;
+	bp.prev_receipt = NULL;
+	bp.prev_len = 0;
+	err = walk_bundle(v, &w, bundle, len, &bp);
+	if (err && err != TEELIZA_ERR_UNTRUSTED) {
+		walk_free(&w);
+		return err;
+	}
+	memset(&prev, 0, sizeof(prev));
+	if (p->prev_receipt != NULL) {
+		tee_receipt_fields pf;
+		char *powned = NULL;
+
+		if (tee_receipt_parse(&pf, &powned, prev.hash, p->prev_receipt, p->prev_len) != TEELIZA_OK) {
+			err = broke(v, TEE_LINK_CHAIN, TEELIZA_ERR_PARSE, "the previous receipt: %s", teeliza_errmsg());
+			walk_free(&w);
+			return err;
+		}
+		prev.have = true;
+		prev.seq = pf.seq;
+		free(powned);
+	}
+	for (i = 0; i < n; i++) {
+		teeliza_err ierr = check_item(v, &items[i], &w, &prev);
+
+		if (ierr) {
+			*bad = i;
+			snprintf(why, sizeof(why), "%s", v->message);
+			err = broke(v, v->link, ierr, "receipt #%zu (seq %llu): %s", i, (unsigned long long)v->seq, why);
+			break;
+		}
+	}
+	v->chain_checked = err == TEELIZA_OK || err == TEELIZA_ERR_UNTRUSTED;
+	if (err == TEELIZA_ERR_UNTRUSTED)
+		(void)broke(v, TEE_LINK_STATEMENT_QUOTE, TEELIZA_ERR_UNTRUSTED, "genuine, but not trusted: %s",
+		            v->dcap.reason);
+	v->err = err;
+	walk_free(&w);
+	return err;
+}
+
+teeliza_err tee_reply_chain_parse(json_t **owner, tee_reply_item **items, size_t *n, const char *text, size_t len)
+{
+	json_error_t je;
+	json_t *a;
+	size_t i;
+
+	*owner = NULL;
+	*items = NULL;
+	*n = 0;
+	if (len > TEE_REPLY_BUNDLE_MAX)
+		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "chain: %zu bytes, more than %zu", len, TEE_REPLY_BUNDLE_MAX);
+	a = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return teeliza_set_error(TEELIZA_ERR_PARSE, "chain: not a JSON array of receipts");
+	}
+	if (json_array_size(a) > 0) {
+		*items = calloc(json_array_size(a), sizeof(**items));
+		if (*items == NULL) {
+			json_decref(a);
+			return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+		}
+	}
+	for (i = 0; i < json_array_size(a); i++) {
+		const json_t *e = json_array_get(a, i), *e191 = json_object_get(e, "eip191");
+		tee_reply_item *it = &(*items)[i];
+
+		it->receipt = str_of(e, "receipt", &it->receipt_len);
+		it->signature_hex = str_of(e, "signature", NULL);
+		it->eip191_hex = str_of(e, "eip191", NULL);
+		if (it->receipt == NULL || it->signature_hex == NULL || (e191 != NULL && it->eip191_hex == NULL)) {
+			free(*items);
+			*items = NULL;
+			json_decref(a);
+			return teeliza_set_error(TEELIZA_ERR_PARSE, "chain: entry %zu has no \"receipt\" and \"signature\" strings",
+			                         i);
+		}
+	}
+	*n = json_array_size(a);
+	*owner = a;
+	return TEELIZA_OK;
 }
 
 teeliza_err tee_reply_receipt_text(teeliza_buf *out, const char *text, size_t len)
