@@ -17,8 +17,8 @@ Every subcommand uses the same codes:
 
 | code | meaning |
 |---|---|
-| 0 | success (`verify`: trusted under the policy; `verify-key`: verified up to the pinned KMS root) |
-| 1 | `verify`: the quote verified, but its status is not accepted by the policy; `verify-key`: every link holds, but no KMS root was pinned |
+| 0 | success (`verify`: trusted under the policy; `verify-reply`: every link holds and the quote is trusted; `verify-key`: verified up to the pinned KMS root) |
+| 1 | `verify`, `verify-reply`: the quote verified, but its status is not accepted by the policy; `verify-key`: every link holds, but no KMS root was pinned |
 | 2 | a check failed: a signature, chain, hash, RTMR or report_data did not verify |
 | 3 | bad input data (malformed quote, JSON, hex, PEM, event log) |
 | 64 | bad command line |

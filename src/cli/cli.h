@@ -53,6 +53,7 @@ int info_main(int argc, char **argv);
 int sim_root_main(int argc, char **argv);
 int demo_main(int argc, char **argv);
 int verify_main(int argc, char **argv);
+int verify_reply_main(int argc, char **argv);
 int compose_hash_main(int argc, char **argv);
 int start_main(int argc, char **argv);
 int healthcheck_main(int argc, char **argv);

@@ -39,6 +39,7 @@ static const struct command commands[] = {
 	{"verify-key", verify_key_main, "check a GetKey result's signature chain up to the KMS root"},
 	{"demo", demo_main, "the Eliza TEE guide's demo against a built-in simulator"},
 	{"verify", verify_main, "verify a TDX/SGX DCAP quote (offline unless a PCCS is named)"},
+	{"verify-reply", verify_reply_main, "check a reply's receipt bundle link by link, offline"},
 	{"compose-hash", compose_hash_main, "a dstack app's compose hash, as the SDK and the OS compute it"},
 	{"collateral", collateral_main, "fetch a quote's collateral from a PCCS, list the cache"},
 	{"healthcheck", healthcheck_main, "exit 0 when a URL answers 2xx (for container HEALTHCHECKs)"},

@@ -55,6 +55,15 @@ teeliza_err agent_reply_receipt(char id[AGENT_RECEIPT_ID_BUFSZ], agent_runtime *
 teeliza_err agent_reply_receipt_json(json_t **out, agent_runtime *rt, const char *id) TEELIZA_WARN_UNUSED;
 
 /*
+ * A receipt with everything a stranger needs to check it offline
+ * (docs/VERIFIABILITY.md, "Reply bundles"): the route's fields plus
+ * "format":"teeliza-reply-bundle", "version":1, "prev", "statement",
+ * "quote" (hex), "eventLog" and "keyProvenance". TEELIZA_ERR_NOT_FOUND as
+ * above; TEELIZA_ERR_CONNECT while the statement is not quoted yet.
+ */
+teeliza_err agent_reply_receipt_bundle(json_t **out, agent_runtime *rt, const char *id) TEELIZA_WARN_UNUSED;
+
+/*
  * A fresh quote over a "teeliza-fresh-attestation" statement binding nonce
  * (TEE_NONCE_MIN..TEE_NONCE_MAX bytes): {"statement" (text),"reportData",
  * "quote" (hex),"eventLog" (tappd's text),"replyKey","agentId","nonce"}.
@@ -102,6 +111,7 @@ teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_r
                                    const void *request, size_t request_len, const void *response,
                                    size_t response_len) TEELIZA_WARN_UNUSED;
 teeliza_err agent_tee_receipts_json(json_t **out, agent_tee_receipts *r, const char *id) TEELIZA_WARN_UNUSED;
+teeliza_err agent_tee_receipts_bundle(json_t **out, agent_tee_receipts *r, const char *id) TEELIZA_WARN_UNUSED;
 teeliza_err agent_tee_receipts_fresh(json_t **out, agent_tee_receipts *r, const agent_tee_wallets *w,
                                     const uint8_t *nonce, size_t nonce_len) TEELIZA_WARN_UNUSED;
 void agent_tee_receipts_free(agent_tee_receipts *r);

@@ -21,6 +21,7 @@
 
 #include "teeliza/common/common.h"
 #include "teeliza/tee/dstack.h"
+#include "teeliza/tee/dstack_keys.h"
 #include "teeliza/tee/tappd.h"
 
 #ifdef __cplusplus
@@ -54,6 +55,14 @@ teeliza_err tee_reply_key_tappd(tee_reply_key *out, const tappd_client *c, const
 /* From dstack's GetKey (algorithm "ed25519" or "secp256k1"). */
 teeliza_err tee_reply_key_dstack(tee_reply_key *out, const dstack_client *c, const char *salt,
                                  const char *agent_id, tee_reply_key_kind kind) TEELIZA_WARN_UNUSED;
+
+/*
+ * The same, also keeping GetKey's proof for a verifier: *proof gets the
+ * public key and the signature chain (its key field stays zero).
+ */
+teeliza_err tee_reply_key_dstack_proof(tee_reply_key *out, tee_dstack_key *proof, const dstack_client *c,
+                                       const char *salt, const char *agent_id,
+                                       tee_reply_key_kind kind) TEELIZA_WARN_UNUSED;
 
 /* The key pair from its 32 secret bytes (what both derivations end with). */
 teeliza_err tee_reply_key_from_secret(tee_reply_key *out, tee_reply_key_kind kind,

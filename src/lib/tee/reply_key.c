@@ -185,6 +185,12 @@ teeliza_err tee_reply_key_tappd(tee_reply_key *out, const tappd_client *c, const
 teeliza_err tee_reply_key_dstack(tee_reply_key *out, const dstack_client *c, const char *salt,
                                  const char *agent_id, tee_reply_key_kind kind)
 {
+	return tee_reply_key_dstack_proof(out, NULL, c, salt, agent_id, kind);
+}
+
+teeliza_err tee_reply_key_dstack_proof(tee_reply_key *out, tee_dstack_key *proof, const dstack_client *c,
+                                       const char *salt, const char *agent_id, tee_reply_key_kind kind)
+{
 	tee_dstack_key key;
 	teeliza_buf path;
 	teeliza_err err;
@@ -198,6 +204,16 @@ teeliza_err tee_reply_key_dstack(tee_reply_key *out, const dstack_client *c, con
 	teeliza_buf_free(&path);
 	if (!err)
 		err = tee_reply_key_from_secret(out, kind, key.key);
+	if (proof != NULL) {
+		/* the public half: the key bytes never leave this function */
+		memset(proof, 0, sizeof(*proof));
+		if (!err) {
+			memcpy(proof->public_key, key.public_key, sizeof(proof->public_key));
+			proof->public_key_len = key.public_key_len;
+			memcpy(proof->chain, key.chain, sizeof(proof->chain));
+			proof->kms_signature_len = key.kms_signature_len;
+		}
+	}
 	teeliza_wipe(&key, sizeof(key));
 	return err;
 }

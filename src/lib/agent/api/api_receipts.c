@@ -1,6 +1,7 @@
 /*
  * teeliza's verifiability routes (docs/VERIFIABILITY.md):
- *  - GET /agents/:agentId/receipts/:receiptId: a reply's signed receipt
+ *  - GET /agents/:agentId/receipts/:receiptId: a reply's signed receipt;
+ *    with ?bundle=1 also its statement, quote, event log and key proof
  *    (listed in api_records.c's table, after the memories route it could
  *    be confused with, as is the next);
  *  - GET /agents/:agentId/attestation?nonce=HEX: a fresh quote binding the
@@ -65,6 +66,15 @@ static bool wants_receipt_body(const char *query)
 {
 	char v[8];
 	const char *p = api_query_param(v, sizeof(v), query, "receipt");
+
+	return p != NULL && (strcmp(p, "1") == 0 || strcmp(p, "true") == 0);
+}
+
+/* True when the receipt route is asked for the whole bundle (bundle=1 or bundle=true). */
+static bool wants_bundle(const char *query)
+{
+	char v[8];
+	const char *p = api_query_param(v, sizeof(v), query, "bundle");
 
 	return p != NULL && (strcmp(p, "1") == 0 || strcmp(p, "true") == 0);
 }
@@ -146,9 +156,12 @@ void api_get_receipt(http_server_reply *reply, agent_api *api, const api_request
 		api_reply_error(reply, 404, "Receipt not found");
 		return;
 	}
-	err = agent_reply_receipt_json(&out, rt, id);
+	err = wants_bundle(r->http->query) ? agent_reply_receipt_bundle(&out, rt, id)
+	                                   : agent_reply_receipt_json(&out, rt, id);
 	if (err == TEELIZA_ERR_NOT_FOUND || err == TEELIZA_ERR_UNSUPPORTED)
 		api_reply_error(reply, 404, "Receipt not found");
+	else if (err == TEELIZA_ERR_CONNECT)
+		api_reply_error(reply, 503, "The reply key's statement is not quoted yet");
 	else if (err)
 		api_reply_error(reply, 500, "Failed to fetch the receipt");
 	else

@@ -44,6 +44,8 @@ struct agent_tee_receipts {
 	char statement_quote_id[AGENT_UUID_BUFSZ];
 	uint64_t seq;                    /* of the last receipt, 0 before the first */
 	uint8_t prev[32];                /* SHA-256 of the last receipt, zeros before the first */
+	bool have_proof;                 /* dstack: GetKey's proof of the Ed25519 reply key */
+	tee_dstack_key proof;            /* its public key and signature chain (no secret) */
 };
 
 /* The process's HTTPS key (agent_receipts_set_tls_key): hex SHA-256 of its SPKI, "" when none. */
@@ -218,7 +220,14 @@ static teeliza_err prepare_locked(agent_tee_receipts *r, const agent_tee_wallets
 	r->last_attempt_ms = agent_store_now_ms();
 	tee_reply_key_wipe(&r->key);
 	tee_reply_key_wipe(&r->eip191);
-	err = reply_key(&r->key, r, TEE_REPLY_KEY_ED25519);
+	r->have_proof = false;
+	if (r->dstack) {
+		err = tee_reply_key_dstack_proof(&r->key, &r->proof, &r->dclient, r->salt, r->agent_id,
+		                                 TEE_REPLY_KEY_ED25519);
+		r->have_proof = err == TEELIZA_OK;
+	} else {
+		err = reply_key(&r->key, r, TEE_REPLY_KEY_ED25519);
+	}
 	if (!err && r->use_eip191)
 		err = reply_key(&r->eip191, r, TEE_REPLY_KEY_SECP256K1);
 	teeliza_buf_init(&statement, 1 << 16);
@@ -367,6 +376,82 @@ teeliza_err agent_tee_receipts_json(json_t **out, agent_tee_receipts *r, const c
 	agent_receipt_clear(&row);
 	if (o == NULL)
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	*out = o;
+	return TEELIZA_OK;
+}
+
+/* The key's provenance as the bundle carries it (docs/VERIFIABILITY.md, "Reply bundles"). With r->lock held. */
+static json_t *provenance_json(const agent_tee_receipts *r)
+{
+	char pub[2 * TEE_DSTACK_PUB_MAX + 1], c0[2 * TEE_DSTACK_CHAIN_SIG_LEN + 1], c1[2 * TEE_DSTACK_CHAIN_SIG_LEN + 1];
+
+	if (!r->dstack)
+		return json_pack("{s:s, s:s}", "api", "tappd", "note",
+		                 "tappd's DeriveKey gives no signature chain: the reply key is bound by the statement "
+		                 "quote only");
+	if (!r->have_proof)
+		return json_pack("{s:s, s:s}", "api", "dstack", "note", "the agent holds no GetKey proof of this key");
+	teeliza_hex_encode(pub, r->proof.public_key, r->proof.public_key_len);
+	teeliza_hex_encode(c0, r->proof.chain[0], TEE_DSTACK_CHAIN_SIG_LEN);
+	teeliza_hex_encode(c1, r->proof.chain[1], r->proof.kms_signature_len);
+	return json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "api", "dstack", "purpose", TEE_REPLY_KEY_PURPOSE,
+	                 "algorithm", "ed25519", "publicKey", pub, "signatureChain", c0, c1);
+}
+
+teeliza_err agent_tee_receipts_bundle(json_t **out, agent_tee_receipts *r, const char *id)
+{
+	agent_attestation att;
+	char quote_id[AGENT_UUID_BUFSZ];
+	json_t *o = NULL, *prov, *rec;
+	const char *text, *prev;
+	teeliza_buf quote_hex;
+	teeliza_err err;
+
+	assert(out != NULL && r != NULL && id != NULL);
+	*out = NULL;
+	err = agent_tee_receipts_json(&o, r, id);
+	if (err)
+		return err;
+	pthread_mutex_lock(&r->lock);
+	memcpy(quote_id, r->statement_quote_id, sizeof(quote_id));
+	prov = r->ready ? provenance_json(r) : NULL;
+	pthread_mutex_unlock(&r->lock);
+	if (quote_id[0] == 0 || prov == NULL) {
+		json_decref(o);
+		json_decref(prov);
+		return teeliza_set_error(TEELIZA_ERR_CONNECT, "the reply key's statement is not quoted yet");
+	}
+	err = agent_store_get_attestation(r->store, &att, quote_id);
+	if (err) {
+		json_decref(o);
+		json_decref(prov);
+		return err;
+	}
+	teeliza_buf_init(&quote_hex, 2 * att.quote_len + 1);
+	err = teeliza_buf_reserve(&quote_hex, 2 * att.quote_len + 1);
+	if (!err) {
+		teeliza_hex_encode((char *)quote_hex.data, att.quote, att.quote_len);
+		text = json_string_value(json_object_get(o, "receipt"));
+		/* the previous receipt's id, as the receipt names it (the store wrote that text) */
+		rec = text != NULL ? json_loads(text, 0, NULL) : NULL;
+		prev = json_string_value(json_object_get(rec, "prev"));
+		json_object_set_new(o, "prev", json_string(prev != NULL ? prev : ""));
+		json_decref(rec);
+		json_object_set_new(o, "format", json_string("teeliza-reply-bundle"));
+		json_object_set_new(o, "version", json_integer(1));
+		json_object_set_new(o, "statement", json_string(att.report_data_json));
+		json_object_set_new(o, "quote", json_string((const char *)quote_hex.data));
+		json_object_set_new(o, "eventLog", json_string(att.event_log != NULL ? att.event_log : ""));
+		json_object_set_new(o, "keyProvenance", prov);
+		prov = NULL;
+	}
+	json_decref(prov);
+	teeliza_buf_free(&quote_hex);
+	agent_attestation_clear(&att);
+	if (err) {
+		json_decref(o);
+		return err;
+	}
 	*out = o;
 	return TEELIZA_OK;
 }

@@ -52,6 +52,19 @@ teeliza_err agent_reply_receipt_json(json_t **out, agent_runtime *rt, const char
 	return agent_tee_receipts_json(out, r, id);
 }
 
+teeliza_err agent_reply_receipt_bundle(json_t **out, agent_runtime *rt, const char *id)
+{
+	agent_tee_receipts *r;
+	bool have_w;
+
+	assert(out != NULL && rt != NULL && id != NULL);
+	*out = NULL;
+	r = receipts_of(NULL, &have_w, rt);
+	if (r == NULL)
+		return TEELIZA_ERR_UNSUPPORTED;
+	return agent_tee_receipts_bundle(out, r, id);
+}
+
 teeliza_err agent_fresh_attestation(json_t **out, agent_runtime *rt, const uint8_t *nonce, size_t nonce_len)
 {
 	agent_tee_wallets w;

@@ -1,0 +1,129 @@
+/*
+ * Check a reply end to end from a reply bundle (docs/VERIFIABILITY.md,
+ * "Reply bundles"): the receipt, its signature, the reply key the
+ * statement names, the statement's quote (DCAP under the TCB policy), the
+ * RTMR0–3 replay of the quote's event log, the app identity policy, the
+ * key's provenance to a pinned KMS root (dstack) and the receipt's place in
+ * its hash chain. The first link that fails is named; nothing after it is
+ * trusted.
+ */
+#ifndef TEELIZA_TEE_VERIFY_REPLY_H
+#define TEELIZA_TEE_VERIFY_REPLY_H
+
+#include "teeliza/common/common.h"
+#include "teeliza/dcap/verify.h"
+#include "teeliza/tee/app_identity.h"
+#include "teeliza/tee/dstack_provenance.h"
+#include "teeliza/tee/receipt.h"
+
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TEE_REPLY_BUNDLE_FORMAT "teeliza-reply-bundle"
+#define TEE_REPLY_BUNDLE_MAX ((size_t)4 << 20) /* bytes of bundle JSON accepted */
+
+/* The links, in the order they are checked (receipt.h names the receipt's own). */
+#define TEE_LINK_BUNDLE "bundle"                  /* the bundle is not JSON of the documented form */
+/*      TEE_LINK_RECEIPT, TEE_LINK_SIGNATURE, TEE_LINK_EIP191, TEE_LINK_REPLY_KEY (receipt.h) */
+#define TEE_LINK_STATEMENT_QUOTE "statement quote" /* report data ≠ SHA-512(statement), or DCAP */
+#define TEE_LINK_EVENT_LOG "event log"             /* RTMR0–3 do not replay from the event log */
+#define TEE_LINK_APP_IDENTITY "app identity"       /* an --expect-* field absent or different */
+#define TEE_LINK_KEY_PROVENANCE "key provenance"   /* GetKey's chain does not reach the pinned KMS root */
+/*      TEE_LINK_CHAIN (receipt.h) */
+
+typedef struct tee_reply_policy {
+	dcap_collateral *collateral;          /* for the statement quote (required) */
+	const dcap_trust *trust;              /* NULL: Intel's root only */
+	int64_t now;                          /* Unix seconds */
+	const dcap_policy *dcap;              /* NULL: defaults (expect_report_data is set here) */
+	const tee_identity_policy *identity;  /* NULL: none */
+	const char *kms_root_hex;             /* pinned KMS root (33-byte compressed secp256k1), or NULL */
+	const char *prev_receipt;             /* the previous receipt's canonical text, or NULL */
+	size_t prev_len;
+} tee_reply_policy;
+
+typedef struct tee_reply_verdict {
+	const char *link;                     /* the first broken link (static), NULL when every link held */
+	teeliza_err err;                      /* what tee_verify_reply returned */
+	char message[768];                    /* why it broke; "" when it held */
+	char id[65];                          /* the receipt's id (hex), once parsed */
+	uint64_t seq;
+	char agent_id[128];
+	char reply_key[65];
+	bool eip191;                          /* an EIP-191 signature was checked */
+	dcap_result dcap;                     /* the statement quote's verdict (when reached) */
+	bool dcap_done;
+	bool rtmr_done;                       /* RTMR0–3 replayed and equal */
+	bool identity_read;
+	tee_app_identity identity;
+	bool provenance_present;              /* the bundle carries a GetKey chain */
+	bool provenance_checked;              /* and it was walked */
+	teeliza_err provenance_err;           /* OK: to the pinned root; UNTRUSTED: no root pinned */
+	tee_dstack_key_report provenance;
+	char provenance_note[200];            /* the bundle's note when it has no chain */
+	bool chain_checked;                   /* against a previous receipt (or seq 1's zero prev) */
+} tee_reply_verdict;
+
+/*
+ * Verify a bundle. Returns TEELIZA_OK when every link held and the quote is
+ * trusted; TEELIZA_ERR_UNTRUSTED when every link held but the quote is
+ * genuine and not trusted under the policy (link "statement quote");
+ * TEELIZA_ERR_PARSE / TOO_LARGE for a malformed bundle, event log or
+ * receipt; else the error of the failed check (TEELIZA_ERR_VERIFY, _EXPIRED,
+ * ...). out is always filled as far as the walk got; teeliza_errmsg() holds
+ * out->message.
+ */
+teeliza_err tee_verify_reply(tee_reply_verdict *out, const char *bundle, size_t len,
+                             const tee_reply_policy *p) TEELIZA_WARN_UNUSED;
+
+/* One receipt of a chain, as the receipt route serves it (borrowed strings). */
+typedef struct tee_reply_item {
+	const char *receipt;       /* the canonical text */
+	size_t receipt_len;
+	const char *signature_hex; /* Ed25519, 64 bytes */
+	const char *eip191_hex;    /* 65 bytes, or NULL */
+} tee_reply_item;
+
+/*
+ * A whole chain at the cost of one quote: verify the bundle as
+ * tee_verify_reply (which proves its statement and reply key), then each of
+ * items[0..n) in order as a receipt of that key: its form, its Ed25519 and
+ * EIP-191 signatures, its replyKey = the statement's, and its link to the
+ * one before it (items[0]: to p->prev_receipt when given, else seq 1 must
+ * have a zero prev). The bundle's own receipt need not be among them.
+ * Out: *out as tee_verify_reply, its message prefixed "receipt #i (seq N):"
+ * for an item's broken link; *bad the index of the broken item, or SIZE_MAX
+ * (none, or the bundle itself broke). Returns as tee_verify_reply.
+ */
+teeliza_err tee_verify_reply_chain(tee_reply_verdict *out, size_t *bad, const char *bundle, size_t len,
+                                   const tee_reply_item *items, size_t n,
+                                   const tee_reply_policy *p) TEELIZA_WARN_UNUSED;
+
+/*
+ * A chain file: a JSON array of what the receipt route serves (or bundles),
+ * in chain order; each needs "receipt" and "signature" strings, "eip191"
+ * optional. Out: *items (free()) pointing into *owner (json_decref), *n.
+ * TEELIZA_ERR_PARSE naming the entry, TEELIZA_ERR_TOO_LARGE past
+ * TEE_REPLY_BUNDLE_MAX bytes.
+ */
+teeliza_err tee_reply_chain_parse(json_t **owner, tee_reply_item **items, size_t *n, const char *text,
+                                  size_t len) TEELIZA_WARN_UNUSED;
+
+/*
+ * The receipt text inside what --prev names: a bundle or the receipt
+ * route's answer (its "receipt" string), or the receipt's own canonical
+ * text. Appends to out. TEELIZA_ERR_PARSE for anything else.
+ */
+teeliza_err tee_reply_receipt_text(teeliza_buf *out, const char *text, size_t len) TEELIZA_WARN_UNUSED;
+
+/* The verdict as JSON: {"ok","link","message","id","seq","agentId","replyKey","quote" (dcap_result),
+ * "appIdentity","keyProvenance","chainChecked"}. NULL when out of memory. */
+json_t *tee_reply_verdict_to_json(const tee_reply_verdict *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
