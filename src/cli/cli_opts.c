@@ -101,7 +101,7 @@ static int apply(const struct cli_command *cmd, const struct cli_opt *o, void *o
 		*(uint64_t *)(void *)field = v;
 		return EXIT_OK;
 	case CLI_CALL:
-		return o->call(cmd, opts, value);
+		return o->call(cmd, (char *)opts + o->offset, value);
 	case CLI_HELP:
 		cli_usage(stdout, cmd);
 		return CLI_HELP_SHOWN;

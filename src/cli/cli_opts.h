@@ -48,7 +48,8 @@ enum cli_kind {
 struct cli_command;
 
 /*
- * A CLI_CALL row's check: opts is the command's options struct, value the
+ * A CLI_CALL row's check: opts is the command's options struct (or, for a
+ * row with an offset, the field there: options shared by commands), value the
  * option's value (NULL for a row without .meta). Returns EXIT_OK or, having
  * said why (cli_usage_error), an exit code.
  */
@@ -58,7 +59,7 @@ struct cli_opt {
 	const char *name;   /* the long option, without "--" */
 	char short_name;    /* also taken as -x; 0 for none */
 	enum cli_kind kind;
-	size_t offset;      /* of the field in the options struct (CLI_FLAG .. CLI_U64) */
+	size_t offset;      /* of the field in the options struct (CLI_FLAG .. CLI_U64; CLI_CALL: what .call gets) */
 	const char *meta;   /* the value's name in --help ("N"; "=PATH" is shown as --name=PATH); NULL: no value */
 	uint64_t min, max;  /* CLI_U64 */
 	const char *bad;    /* CLI_U64: the usage error for a bad value, one %s for the value */

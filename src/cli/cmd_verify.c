@@ -1,5 +1,6 @@
 /* `teeliza verify QUOTE`: verify a TDX/SGX DCAP quote offline against collateral. */
 #include "cli/cli_opts.h"
+#include "cli/identity_opts.h"
 #include "cli/pccs_opts.h"
 #include "cli/verify_ratls.h"
 #include "teeliza/dcap/quote.h"
@@ -29,8 +30,7 @@ struct verify_opts {
 	uint8_t report_data[64];
 	uint8_t mrtd[48];
 	uint8_t rtmr[4][48];
-	tee_identity_policy identity;
-	uint8_t app_id[20], compose_hash[32], os_image_hash[32];
+	struct identity_cli id; /* --expect-compose-hash, ... */
 };
 
 static int parse_hex_exact(const struct cli_command *cmd, uint8_t *out, size_t n, const char *text, const char *opt)
@@ -95,51 +95,6 @@ static int take_mrtd(const struct cli_command *cmd, void *opts, const char *hex)
 
 	o->policy.expect_mrtd = o->mrtd;
 	return parse_hex_exact(cmd, o->mrtd, 48, hex, "--expect-mrtd");
-}
-
-static int take_app_id(const struct cli_command *cmd, void *opts, const char *hex)
-{
-	struct verify_opts *o = opts;
-
-	o->identity.expect_app_id = o->app_id;
-	return parse_hex_exact(cmd, o->app_id, 20, hex, "--expect-app-id");
-}
-
-static int take_compose_hash(const struct cli_command *cmd, void *opts, const char *hex)
-{
-	struct verify_opts *o = opts;
-
-	o->identity.expect_compose_hash = o->compose_hash;
-	return parse_hex_exact(cmd, o->compose_hash, 32, hex, "--expect-compose-hash");
-}
-
-static int take_os_image_hash(const struct cli_command *cmd, void *opts, const char *hex)
-{
-	struct verify_opts *o = opts;
-
-	o->identity.expect_os_image_hash = o->os_image_hash;
-	return parse_hex_exact(cmd, o->os_image_hash, 32, hex, "--expect-os-image-hash");
-}
-
-/* Either the payload's JSON text (starts with '{') or the hex of its "id". */
-static int take_key_provider(const struct cli_command *cmd, void *opts, const char *arg)
-{
-	struct verify_opts *o = opts;
-	const char *hex = arg;
-	size_t i;
-
-	if (arg[0] != '{') {
-		if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
-			hex += 2;
-		for (i = 0; hex[i] != '\0'; i++)
-			if (teeliza_hex_nibble(hex[i]) < 0)
-				break;
-		if (i == 0 || hex[i] != '\0' || i % 2 != 0)
-			return cli_usage_message(cmd, "--expect-key-provider needs the key provider's id as hex, or its whole "
-			                              "payload as JSON text (starting with '{')");
-	}
-	o->identity.expect_key_provider = arg;
-	return EXIT_OK;
 }
 
 static int take_expired(const struct cli_command *cmd, void *opts, const char *rule)
@@ -212,15 +167,7 @@ static const struct cli_opt verify_rows[] = {
 	CLI_OPT_CALL("expect-rtmr", 0, "N=HEX", take_rtmr, "RTMR N (0-3) must equal HEX (48 bytes); repeatable"),
 	CLI_OPT_TEXT("\napp identity (dstack; each needs --event-log, read from\n"
 	             "the events before system-ready, docs/VERIFIABILITY.md):"),
-	{.name = "expect-compose-hash", .kind = CLI_CALL, .meta = "HEX", .call = take_compose_hash,
-	 .label = "--expect-compose-hash HEX  ", .help = "SHA-256 of app-compose.json (`teeliza compose-hash`)"},
-	CLI_OPT_CALL("expect-app-id", 0, "HEX", take_app_id, "the app id (20 bytes)"),
-	{.name = "expect-os-image-hash", .kind = CLI_CALL, .meta = "HEX", .call = take_os_image_hash,
-	 .label = "--expect-os-image-hash HEX ", .help = "the OS image hash (32 bytes)"},
-	{.name = "expect-key-provider", .kind = CLI_CALL, .meta = "ID", .call = take_key_provider,
-	 .label = "--expect-key-provider ID   ",
-	 .help = "the key provider's id (hex; a KMS's root public key),\n"
-	         "or its whole payload, JSON text starting with '{'"},
+	IDENTITY_CLI_ROWS(struct verify_opts, id),
 	CLI_OPT_HELP,
 	CLI_OPT_END,
 };
@@ -294,7 +241,7 @@ static int parse_opts(struct verify_opts *o, int argc, char **argv)
 	    (o->cert != NULL ? strcmp(o->cert, "-") == 0 : o->ra_tls == NULL && strcmp(o->quote_path, "-") == 0))
 		return cli_usage_error(&verify_cmd, "QUOTE and --event-log cannot both be - (standard input)");
 	/* (an RA-TLS certificate may carry the log: checked once it is read) */
-	if (tee_identity_policy_any(&o->identity) && o->event_log == NULL && o->ra_tls == NULL && o->cert == NULL)
+	if (tee_identity_policy_any(&o->id.policy) && o->event_log == NULL && o->ra_tls == NULL && o->cert == NULL)
 		return cli_usage_error(&verify_cmd, "the --expect-* app identity options need --event-log FILE: the "
 		                                    "identity is read from the quote's event log");
 	return EXIT_OK;
@@ -481,20 +428,20 @@ static int ratls_input(struct verify_ratls *r, teeliza_buf *quote, teeliza_buf *
 		return rc;
 	if (r->has_event_log)
 		o->event_log = "(the certificate's)";
-	if (tee_identity_policy_any(&o->identity) && o->event_log == NULL) {
+	if (tee_identity_policy_any(&o->id.policy) && o->event_log == NULL) {
 		fprintf(stderr, "teeliza verify: the --expect-* app identity options need an event log: the certificate "
 		                "has none (extension 1.3.6.1.4.1.62397.1.2); give --event-log FILE\n");
 		return EXIT_USAGE;
 	}
 	o->policy.expect_report_data = r->report_data;
-	if (r->has_app_id && o->identity.expect_app_id != NULL && memcmp(o->identity.expect_app_id, r->app_id, 20) != 0) {
+	if (r->has_app_id && o->id.policy.expect_app_id != NULL && memcmp(o->id.policy.expect_app_id, r->app_id, 20) != 0) {
 		fprintf(stderr, "teeliza verify: the certificate's app id extension (1.3.6.1.4.1.62397.1.3) is not "
 		                "--expect-app-id\n");
 		return EXIT_VERIFY_FAIL;
 	}
 	if (r->has_app_id && o->event_log != NULL) {
-		memcpy(o->app_id, r->app_id, 20);
-		o->identity.expect_app_id = o->app_id;
+		memcpy(o->id.app_id, r->app_id, 20);
+		o->id.policy.expect_app_id = o->id.app_id;
 	}
 	return EXIT_OK;
 }
@@ -563,7 +510,7 @@ int verify_main(int argc, char **argv)
 		(void)verr;
 		/* Then the app identity: the event log must replay to the verified quote's RTMR3. */
 		ierr = tee_verify_app_identity(res, id, &id_read, o.event_log == NULL ? NULL : event_log.data != NULL ? (const char *)event_log.data : "",
-		                               event_log.len, &o.identity);
+		                               event_log.len, &o.id.policy);
 		if (o.json) {
 			rc = print_json(res, id_read ? id : NULL, from_cert ? verify_ratls_json(&ratls) : NULL);
 		} else {

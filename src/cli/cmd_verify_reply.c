@@ -1,5 +1,6 @@
 /* `teeliza verify-reply BUNDLE`: check a reply's whole chain offline (teeliza/tee/verify_reply.h). */
 #include "cli/cli_opts.h"
+#include "cli/identity_opts.h"
 #include "cli/pccs_opts.h"
 #include "teeliza/common/encoding.h"
 #include "teeliza/dcap/verify.h"
@@ -19,55 +20,8 @@ struct vr_opts {
 	struct pccs_cli pccs;
 	uint64_t now; /* CLI_UNSET: the clock */
 	bool json, allow_debug;
-	tee_identity_policy identity;
-	uint8_t app_id[20], compose_hash[32], os_image_hash[32];
+	struct identity_cli id; /* --expect-compose-hash, ... */
 };
-
-static int take_hex(const struct cli_command *cmd, uint8_t *out, size_t n, const char *text, const char *opt)
-{
-	size_t got = 0;
-
-	if (teeliza_hex_decode(out, n, &got, text, strlen(text), true) != TEELIZA_OK || got != n)
-		return cli_usage_message(cmd, "%s needs exactly %zu bytes of hex", opt, n);
-	return EXIT_OK;
-}
-
-static int take_app_id(const struct cli_command *cmd, void *opts, const char *hex)
-{
-	struct vr_opts *o = opts;
-
-	o->identity.expect_app_id = o->app_id;
-	return take_hex(cmd, o->app_id, 20, hex, "--expect-app-id");
-}
-
-static int take_compose_hash(const struct cli_command *cmd, void *opts, const char *hex)
-{
-	struct vr_opts *o = opts;
-
-	o->identity.expect_compose_hash = o->compose_hash;
-	return take_hex(cmd, o->compose_hash, 32, hex, "--expect-compose-hash");
-}
-
-static int take_os_image_hash(const struct cli_command *cmd, void *opts, const char *hex)
-{
-	struct vr_opts *o = opts;
-
-	o->identity.expect_os_image_hash = o->os_image_hash;
-	return take_hex(cmd, o->os_image_hash, 32, hex, "--expect-os-image-hash");
-}
-
-static int take_key_provider(const struct cli_command *cmd, void *opts, const char *arg)
-{
-	struct vr_opts *o = opts;
-	uint8_t tmp[TEE_KEY_PROVIDER_MAX];
-	size_t got = 0;
-
-	if (arg[0] != '{' && (teeliza_hex_decode(tmp, sizeof(tmp), &got, arg, strlen(arg), true) != TEELIZA_OK || got == 0))
-		return cli_usage_message(cmd, "--expect-key-provider needs the key provider's id as hex, or its whole "
-		                              "payload as JSON text (starting with '{')");
-	o->identity.expect_key_provider = arg;
-	return EXIT_OK;
-}
 
 static const struct cli_opt vr_rows[] = {
 	CLI_OPT_STRING(struct vr_opts, collateral, "collateral", 0, "FILE",
@@ -94,15 +48,7 @@ static const struct cli_opt vr_rows[] = {
 	CLI_OPT_FLAG(struct vr_opts, json, "json", 0, "print the verdict as JSON"),
 	CLI_OPT_TEXT("\napp identity (read from the statement quote's event log,\n"
 	             "events before system-ready; docs/VERIFIABILITY.md):"),
-	{.name = "expect-compose-hash", .kind = CLI_CALL, .meta = "HEX", .call = take_compose_hash,
-	 .label = "--expect-compose-hash HEX  ", .help = "SHA-256 of app-compose.json (`teeliza compose-hash`)"},
-	CLI_OPT_CALL("expect-app-id", 0, "HEX", take_app_id, "the app id (20 bytes)"),
-	{.name = "expect-os-image-hash", .kind = CLI_CALL, .meta = "HEX", .call = take_os_image_hash,
-	 .label = "--expect-os-image-hash HEX ", .help = "the OS image hash (32 bytes)"},
-	{.name = "expect-key-provider", .kind = CLI_CALL, .meta = "ID", .call = take_key_provider,
-	 .label = "--expect-key-provider ID   ",
-	 .help = "the key provider's id (hex; a KMS's root public key),\n"
-	         "or its whole payload, JSON text starting with '{'"},
+	IDENTITY_CLI_ROWS(struct vr_opts, id),
 	CLI_OPT_HELP,
 	CLI_OPT_END,
 };
@@ -368,7 +314,7 @@ int verify_reply_main(int argc, char **argv)
 		p.trust = trust;
 		p.now = now;
 		p.dcap = &pol;
-		p.identity = &o.identity;
+		p.identity = &o.id.policy;
 		p.kms_root_hex = o.kms_root;
 		p.prev_receipt = o.prev != NULL ? (const char *)prev.data : NULL;
 		p.prev_len = prev.len;
