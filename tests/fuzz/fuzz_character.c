@@ -195,6 +195,28 @@ static void keep_in_sandbox(json_t *root)
 	}
 }
 
+/*
+ * sandbox/NAME as Node's path.resolve writes it (Eliza resolves extends so):
+ * empty and "." segments dropped, so "fan.json///" and "./fan.json/." name
+ * fan.json (".." never reaches here: keep_in_sandbox). A plain open of
+ * "fan.json/" would fail with ENOTDIR, which is not what Eliza does.
+ */
+static void sandbox_path(char *out, size_t out_size, const char *name)
+{
+	size_t used = (size_t)snprintf(out, out_size, "%s", sandbox);
+	const char *seg = name;
+
+	while (*seg != 0 && used < out_size) {
+		size_t len = strcspn(seg, "/");
+
+		if (len > 0 && !(len == 1 && seg[0] == '.'))
+			used += (size_t)snprintf(out + used, out_size - used, "/%.*s", (int)len, seg);
+		seg += len;
+		while (*seg == '/')
+			seg++;
+	}
+}
+
 static void as_file(json_t *root)
 {
 	json_t *list = json_object_get(root, "extends");
@@ -222,7 +244,7 @@ static void as_file(json_t *root)
 		char path[PATH_MAX];
 		agent_character *p;
 
-		snprintf(path, sizeof(path), "%s/%s", sandbox, json_string_value(json_array_get(list, i)));
+		sandbox_path(path, sizeof(path), json_string_value(json_array_get(list, i)));
 		if (agent_character_load_file(&p, NULL, path) != TEELIZA_OK) {
 			parents_ok = false;
 		} else {
