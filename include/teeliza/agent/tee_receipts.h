@@ -36,7 +36,7 @@ bool agent_reply_receipts_on(const agent_runtime *rt);
 
 /*
  * The receipt of one reply of rt's agent: request and response are the
- * exact bytes the client sent and gets (REST: the request body and the
+ * exact bytes the client sent and received (REST: the request body and the
  * JSON reply array as sent without any receipt field; terminal chat: the
  * line typed and the reply texts joined by "\n"). Out: id. Errors:
  * TEELIZA_ERR_UNSUPPORTED when the agent has no TEE plugin; the key's

@@ -8,6 +8,7 @@
 #include "teeliza/common/jcs.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,9 @@ teeliza_err teeliza_jcs_number(char out[32], double d)
 	char sci[40], digits[20];
 	char *p = out;
 	int prec, exp10, k = 0, n, i;
+	long exp_long;
 	const char *s;
+	char *end;
 
 	out[0] = 0;
 	if (isnan(d) || isinf(d))
@@ -43,7 +46,12 @@ teeliza_err teeliza_jcs_number(char out[32], double d)
 			digits[k++] = *s;
 	while (k > 1 && digits[k - 1] == '0')
 		k--;
-	exp10 = atoi(s + 1);
+	/* the exponent printf wrote: a sign and at most 3 digits for a double */
+	errno = 0;
+	exp_long = strtol(s + 1, &end, 10);
+	if (errno != 0 || *end != 0 || exp_long < -400 || exp_long > 400)
+		return teeliza_set_error(TEELIZA_ERR_INTERNAL, "unexpected exponent in %s", sci);
+	exp10 = (int)exp_long;
 	n = exp10 + 1; /* value = 0.digits × 10^n */
 	if (k <= n && n <= 21) {
 		memcpy(p, digits, (size_t)k);

@@ -5,9 +5,9 @@
  * Number.prototype.toString) so that the bytes agree with the SDK's.
  */
 #include "teeliza/tee/compose_hash.h"
+#include "teeliza/common/jcs.h"
 
 #include <assert.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,60 +173,13 @@ static teeliza_err put_string(teeliza_buf *out, const char *s, size_t n)
 	return err ? err : put(out, "\"", 1);
 }
 
-/* Number.prototype.toString(10) of a finite double (ECMA-262 Number::toString). */
+/* Number.prototype.toString(10), what JSON.stringify writes for a finite number: JCS's (RFC 8785 §3.2.2.3). */
 static teeliza_err put_number(teeliza_buf *out, double v)
 {
-	char sci[40], digits[20], text[48];
-	int prec, n, k, i, len = 0;
-	char *e;
+	char text[32];
+	teeliza_err err = teeliza_jcs_number(text, v);
 
-	if (v == 0) /* -0 too */
-		return put(out, "0", 1);
-	if (v < 0)
-		text[len++] = '-';
-	v = fabs(v);
-	/* The fewest digits that read back as v: correctly rounded, so the closest of that length, as JS picks. */
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(sci, sizeof(sci), "%.*e", prec - 1, v);
-		if (strtod(sci, NULL) == v)
-			break;
-	}
-	e = strchr(sci, 'e');
-	assert(e != NULL);
-	for (k = 0, i = 0; sci + i < e; i++)
-		if (sci[i] != '.')
-			digits[k++] = sci[i];
-	while (k > 1 && digits[k - 1] == '0')
-		k--;
-	n = atoi(e + 1) + 1; /* v = 0.digits × 10^n */
-	if (k <= n && n <= 21) {
-		memcpy(text + len, digits, (size_t)k);
-		len += k;
-		for (i = k; i < n; i++)
-			text[len++] = '0';
-	} else if (0 < n && n <= 21) {
-		memcpy(text + len, digits, (size_t)n);
-		len += n;
-		text[len++] = '.';
-		memcpy(text + len, digits + n, (size_t)(k - n));
-		len += k - n;
-	} else if (-6 < n && n <= 0) {
-		text[len++] = '0';
-		text[len++] = '.';
-		for (i = 0; i < -n; i++)
-			text[len++] = '0';
-		memcpy(text + len, digits, (size_t)k);
-		len += k;
-	} else {
-		text[len++] = digits[0];
-		if (k > 1) {
-			text[len++] = '.';
-			memcpy(text + len, digits + 1, (size_t)(k - 1));
-			len += k - 1;
-		}
-		len += snprintf(text + len, sizeof(text) - (size_t)len, "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
-	}
-	return put(out, text, (size_t)len);
+	return err ? err : put(out, text, strlen(text));
 }
 
 static teeliza_err put_value(teeliza_buf *out, json_t *v, bool sorting, int depth);
