@@ -7,6 +7,7 @@
 #define TEELIZA_CLI_H
 
 #include "teeliza/common/common.h"
+#include "teeliza/dcap/verify.h"
 
 enum {
 	EXIT_OK = 0,
@@ -44,6 +45,13 @@ teeliza_err cli_sim_start(struct tee_sim **out, const char *dir, uint16_t port, 
  * Returns EXIT_OK or an exit code, said on stderr as "teeliza <cmd>: ...".
  */
 int cli_read_quote(teeliza_buf *out, const char *cmd, const char *path, size_t max);
+
+/*
+ * The roots of --trust-root PATH (PEM, self-signed CA certificates) besides
+ * Intel's; *out NULL when path is NULL. Returns EXIT_OK or an exit code,
+ * said on stderr as "teeliza <cmd>: ...".
+ */
+int cli_load_trust(dcap_trust **out, const char *cmd, const char *path);
 
 int simulator_main(int argc, char **argv);
 int derive_main(int argc, char **argv);

@@ -321,28 +321,6 @@ static int load_collateral(dcap_collateral **out, struct verify_opts *o, const t
 	return EXIT_OK;
 }
 
-static int load_trust(dcap_trust **out, const char *path)
-{
-	teeliza_buf pem;
-	teeliza_err err;
-
-	*out = NULL;
-	if (path == NULL)
-		return EXIT_OK;
-	err = teeliza_read_file(&pem, path, 1u << 20);
-	if (err)
-		return cli_fail("verify", err);
-	err = dcap_trust_new(out, true);
-	if (!err)
-		err = dcap_trust_add_pem(*out, (const char *)pem.data, pem.len);
-	teeliza_buf_free(&pem);
-	if (err) {
-		fprintf(stderr, "teeliza verify: --trust-root %s: %s\n", path, teeliza_errmsg());
-		return EXIT_BAD_INPUT;
-	}
-	return EXIT_OK;
-}
-
 /* The header of a quote the full parser refused, so the user still sees what it claims to be. */
 static void print_header_only(FILE *f, const teeliza_buf *quote)
 {
@@ -494,7 +472,7 @@ int verify_main(int argc, char **argv)
 	if (!rc && from_cert)
 		rc = ratls_input(&ratls, &quote, &event_log, &o);
 	if (!rc)
-		rc = load_trust(&trust, o.trust_root);
+		rc = cli_load_trust(&trust, "verify", o.trust_root);
 	if (!rc)
 		rc = load_collateral(&coll, &o, &quote, now);
 	if (!rc) {

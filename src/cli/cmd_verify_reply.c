@@ -109,28 +109,6 @@ static int parse_opts(struct vr_opts *o, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int load_trust(dcap_trust **out, const char *path)
-{
-	teeliza_buf pem;
-	teeliza_err err;
-
-	*out = NULL;
-	if (path == NULL)
-		return EXIT_OK;
-	err = teeliza_read_file(&pem, path, 1u << 20);
-	if (err)
-		return cli_fail("verify-reply", err);
-	err = dcap_trust_new(out, true);
-	if (!err)
-		err = dcap_trust_add_pem(*out, (const char *)pem.data, pem.len);
-	teeliza_buf_free(&pem);
-	if (err) {
-		fprintf(stderr, "teeliza verify-reply: --trust-root %s: %s\n", path, teeliza_errmsg());
-		return EXIT_BAD_INPUT;
-	}
-	return EXIT_OK;
-}
-
 /* The statement quote out of the bundle, for asking a PCCS (a malformed bundle is the verifier's to name). */
 static void bundle_quote(teeliza_buf *quote, const teeliza_buf *bundle)
 {
@@ -301,7 +279,7 @@ int verify_reply_main(int argc, char **argv)
 		}
 	}
 	if (!rc)
-		rc = load_trust(&trust, o.trust_root);
+		rc = cli_load_trust(&trust, "verify-reply", o.trust_root);
 	if (!rc)
 		rc = load_collateral(&coll, &o, &bundle, now);
 	if (!rc && (v = malloc(sizeof(*v))) == NULL)

@@ -1,4 +1,8 @@
-/* Reading a quote given on the command line (cli.h cli_read_quote): `verify`, `collateral fetch`. */
+/*
+ * What the verifying commands read from the command line (cli.h): a quote
+ * (`verify`, `collateral fetch`, `verify-reply`'s PCCS lookup) and extra trust
+ * roots (`verify`, `verify-reply`).
+ */
 #include "cli/cli.h"
 #include "teeliza/common/encoding.h"
 
@@ -44,5 +48,27 @@ int cli_read_quote(teeliza_buf *out, const char *cmd, const char *path, size_t m
 		return EXIT_OK;
 	}
 	*out = raw;
+	return EXIT_OK;
+}
+
+int cli_load_trust(dcap_trust **out, const char *cmd, const char *path)
+{
+	teeliza_buf pem;
+	teeliza_err err;
+
+	*out = NULL;
+	if (path == NULL)
+		return EXIT_OK;
+	err = teeliza_read_file(&pem, path, 1u << 20);
+	if (err)
+		return cli_fail(cmd, err);
+	err = dcap_trust_new(out, true);
+	if (!err)
+		err = dcap_trust_add_pem(*out, (const char *)pem.data, pem.len);
+	teeliza_buf_free(&pem);
+	if (err) {
+		fprintf(stderr, "teeliza %s: --trust-root %s: %s\n", cmd, path, teeliza_errmsg());
+		return EXIT_BAD_INPUT;
+	}
 	return EXIT_OK;
 }
