@@ -141,6 +141,8 @@ void simsrv_kms_close(simsrv_kms *kms);
 /* GetKey through the cache (answers are deterministic). Same contract as tee_dstack_get_key. */
 teeliza_err simsrv_kms_get_key(tee_dstack_key *out, const simsrv_kms *kms, tee_dstack_alg alg, const char *path,
                                size_t path_len, const char *purpose, size_t purpose_len) TEELIZA_WARN_UNUSED;
+/* The same for a request's "path", "purpose" and "algorithm" (GetKey, DeriveK256Key); their errors as the agent's. */
+teeliza_err simsrv_kms_get_key_args(tee_dstack_key *out, const simsrv_kms *kms, const json_t *args) TEELIZA_WARN_UNUSED;
 
 teeliza_err simsrv_keycache_new(simsrv_keycache **out) TEELIZA_WARN_UNUSED;
 void simsrv_keycache_free(simsrv_keycache *c);

@@ -32,21 +32,10 @@ static teeliza_err append_hex_list(teeliza_buf *out, const uint8_t *const *items
 
 teeliza_err simsrv_dstack_get_key(teeliza_buf *out, simsrv_state *st, const json_t *args)
 {
-	const char *path, *purpose, *alg_name;
-	size_t path_len, purpose_len, alg_len;
-	tee_dstack_alg alg;
 	tee_dstack_key key;
 	teeliza_err err;
 
-	err = simsrv_arg_string_len(&path, &path_len, args, "path");
-	if (!err)
-		err = simsrv_arg_string_len(&purpose, &purpose_len, args, "purpose");
-	if (!err)
-		err = simsrv_arg_string_len(&alg_name, &alg_len, args, "algorithm");
-	if (!err)
-		err = tee_dstack_key_alg_parse(&alg, alg_name, alg_len);
-	if (!err)
-		err = simsrv_kms_get_key(&key, &st->kms, alg, path, path_len, purpose, purpose_len);
+	err = simsrv_kms_get_key_args(&key, &st->kms, args);
 	if (err)
 		return err;
 	out->secret = true;

@@ -211,3 +211,22 @@ teeliza_err simsrv_kms_get_key(tee_dstack_key *out, const simsrv_kms *kms, tee_d
 		simsrv_keycache_put(kms->cache, out, alg, path, path_len, purpose, purpose_len);
 	return err;
 }
+
+teeliza_err simsrv_kms_get_key_args(tee_dstack_key *out, const simsrv_kms *kms, const json_t *args)
+{
+	const char *path, *purpose, *alg_name;
+	size_t path_len, purpose_len, alg_len;
+	tee_dstack_alg alg;
+	teeliza_err err;
+
+	err = simsrv_arg_string_len(&path, &path_len, args, "path");
+	if (!err)
+		err = simsrv_arg_string_len(&purpose, &purpose_len, args, "purpose");
+	if (!err)
+		err = simsrv_arg_string_len(&alg_name, &alg_len, args, "algorithm");
+	if (!err)
+		err = tee_dstack_key_alg_parse(&alg, alg_name, alg_len);
+	if (!err)
+		err = simsrv_kms_get_key(out, kms, alg, path, path_len, purpose, purpose_len);
+	return err;
+}
