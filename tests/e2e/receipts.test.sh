@@ -51,7 +51,7 @@ console.log([body.seq, body.prev, body.requestSha256, body.responseSha256, id ==
 JS
 
 start_agent "$tmp/a1.log"
-agent_id=$(sed -n 's/^Agent Teeliza (\([0-9a-f-]*\)) started.*/\1/p' "$tmp/a1.log")
+agent_id=$(e2e_agent_id "$tmp/a1.log" "$agent_pid") || fail "no agent id: $(cat "$tmp/a1.log")"
 check_has "the reply key is logged with its statement quote" "$(cat "$tmp/a1.log")" "reply key "
 
 # ---- 1. a REST reply: header, body unchanged, receipt verifies and hashes the exact bytes ----

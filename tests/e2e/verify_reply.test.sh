@@ -27,7 +27,7 @@ agent_pid=$!
 api=$(e2e_wait_line "$tmp/a.log" 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$agent_pid") ||
 	fail "agent did not start: $(cat "$tmp/a.log")"
 base="http://127.0.0.1:$api"
-agent_id=$(sed -n 's/^Agent Teeliza (\([0-9a-f-]*\)) started.*/\1/p' "$tmp/a.log")
+agent_id=$(e2e_agent_id "$tmp/a.log" "$agent_pid") || fail "no agent id: $(cat "$tmp/a.log")"
 
 reply() { # text out-bundle
 	curl -s -D "$tmp/h" -o "$tmp/b" -H 'Content-Type: application/json' -d "{\"text\":\"$1\"}" "$base/Teeliza/message"

@@ -105,6 +105,12 @@ e2e_wait_line() { # file sed-expression pid
 	echo "$got"
 }
 
+# The agent's id from its "Agent NAME (ID) started" line, waiting for it: the REST port is bound (and
+# its line printed) before that line is, so reading the log once right after the port line races.
+e2e_agent_id() { # log-file pid [name]
+	e2e_wait_line "$1" "s/^Agent ${3:-Teeliza} (\([0-9a-f-]*\)) started.*/\1/p" "$2"
+}
+
 e2e_simulator() { # name args...
 	local name=$1 sock="" prev="" a
 	shift
