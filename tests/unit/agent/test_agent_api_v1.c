@@ -616,6 +616,29 @@ static void test_helpers(void **state)
 	assert_false(api_v1_uuid(id, NULL));
 }
 
+/* v1's ELIZA_SERVER_AUTH_TOKEN is the token when API_TOKEN is not set. */
+static void test_env_token(void **state)
+{
+	agent_api_config cfg;
+
+	(void)state;
+	unsetenv("API_TOKEN");
+	setenv("ELIZA_SERVER_AUTH_TOKEN", "v1-token", 1);
+	memset(&cfg, 0, sizeof(cfg));
+	assert_int_equal(agent_api_config_from_env(&cfg), TEELIZA_OK);
+	assert_non_null(cfg.api_token);
+	assert_string_equal(cfg.api_token, "v1-token");
+	setenv("API_TOKEN", "api-token", 1);
+	memset(&cfg, 0, sizeof(cfg));
+	assert_int_equal(agent_api_config_from_env(&cfg), TEELIZA_OK);
+	assert_string_equal(cfg.api_token, "api-token");
+	unsetenv("API_TOKEN");
+	unsetenv("ELIZA_SERVER_AUTH_TOKEN");
+	memset(&cfg, 0, sizeof(cfg));
+	assert_int_equal(agent_api_config_from_env(&cfg), TEELIZA_OK);
+	assert_null(cfg.api_token);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -625,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_channels_memories_logs),
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_control_forbidden),
+		cmocka_unit_test(test_env_token),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
