@@ -34,16 +34,27 @@ static teeliza_err fake_generate(json_t **content, void *ctx, const agent_genera
 	return *content != NULL ? TEELIZA_OK : TEELIZA_ERR_NOMEM;
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static const char character[] =
+	"{\"name\":\"Fuzz Bot\",\"modelProvider\":\"openai\",\"bio\":\"b\",\"lore\":[],\"messageExamples\":[],"
+	"\"postExamples\":[],\"topics\":[],\"adjectives\":[],\"clients\":[],\"plugins\":[],"
+	"\"settings\":{\"secrets\":{\"OPENAI_API_KEY\":\"" SECRET "\"}},"
+	"\"style\":{\"all\":[],\"chat\":[],\"post\":[]}}";
+
+/* (Re)start the agent, so that an input that deleted it does not leave the next ones without one. */
+static void start_agent(void)
 {
-	static const char character[] =
-		"{\"name\":\"Fuzz Bot\",\"modelProvider\":\"openai\",\"bio\":\"b\",\"lore\":[],\"messageExamples\":[],"
-		"\"postExamples\":[],\"topics\":[],\"adjectives\":[],\"clients\":[],\"plugins\":[],"
-		"\"settings\":{\"secrets\":{\"OPENAI_API_KEY\":\"" SECRET "\"}},"
-		"\"style\":{\"all\":[],\"chat\":[],\"post\":[]}}";
-	agent_registry_config rc;
 	agent_character *c = NULL;
 	agent_runtime *rt = NULL;
+
+	FUZZ_CHECK(agent_character_from_text(&c, NULL, character, strlen(character), NULL) == TEELIZA_OK);
+	FUZZ_CHECK(agent_registry_start(&rt, reg, c) == TEELIZA_OK);
+	snprintf(agent_id, sizeof(agent_id), "%s", agent_runtime_id(rt));
+	agent_runtime_release(rt);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	agent_registry_config rc;
 
 	(void)argc;
 	(void)argv;
@@ -54,10 +65,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	rc.generate = fake_generate;
 	rc.seed = 1;
 	FUZZ_CHECK(agent_registry_new(&reg, &rc) == TEELIZA_OK);
-	FUZZ_CHECK(agent_character_from_text(&c, NULL, character, strlen(character), NULL) == TEELIZA_OK);
-	FUZZ_CHECK(agent_registry_start(&rt, reg, c) == TEELIZA_OK);
-	snprintf(agent_id, sizeof(agent_id), "%s", agent_runtime_id(rt));
-	agent_runtime_release(rt);
+	start_agent();
 	api.registry = reg;
 	api.log = rc.log;
 	FUZZ_CHECK(api_v1_new(&api.v1) == TEELIZA_OK);
@@ -137,6 +145,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
+	{
+		agent_runtime *rt = agent_registry_find(reg, agent_id, false);
+
+		api_v1_session copy;
+		teeliza_err e;
+
+		if (rt == NULL && api_v1_agent_get(NULL, NULL, NULL, api.v1, agent_id) != TEELIZA_OK)
+			start_agent();
+		agent_runtime_release(rt);
+		/* the same for the session */
+		e = api_v1_session_get(&copy, NULL, api.v1, session.id, false);
+
+		api_v1_session_clear(&copy);
+		if (e == TEELIZA_ERR_NOT_FOUND) {
+			e = api_v1_session_add(api.v1, &session);
+			FUZZ_CHECK(e == TEELIZA_OK || e == TEELIZA_ERR_TOO_LARGE);
+		}
+	}
 	nl = memchr(data + 1, '\n', size - 1);
 	n = nl != NULL ? (size_t)(nl - data - 1) : size - 1;
 	if (n >= sizeof(raw) || memchr(data + 1, 0, n) != NULL)
