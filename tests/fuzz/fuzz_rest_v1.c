@@ -10,7 +10,8 @@
  * has a known status; but for 204 its body is a JSON object; an error is
  * v1's envelope ({success:false, error:{message, code}}) or the sessions'
  * form ({error:{code, message, timestamp}}, no stack); a success with
- * "success" says true; no answer ever holds the agent's secret.
+ * "success" says true; no answer ever holds the agent's secret (inputs
+ * holding it are skipped).
  */
 #include "fuzz.h"
 
@@ -112,8 +113,14 @@ static void check_reply(const http_server_reply *reply, bool v1_path)
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		ok = ok || reply->status == known[i];
+	if (!ok)
+		fprintf(stderr, "unexpected status %u: %.*s\n", reply->status, (int)(reply->body.len > 300 ? 300 : reply->body.len),
+		        (const char *)reply->body.data);
 	FUZZ_CHECK(ok);
-	FUZZ_CHECK(reply->body.len == 0 || memmem(reply->body.data, reply->body.len, SECRET, strlen(SECRET)) == NULL);
+	if (reply->body.len > 0 && memmem(reply->body.data, reply->body.len, SECRET, strlen(SECRET)) != NULL) {
+		fprintf(stderr, "the secret in a reply: %.*s\n", (int)reply->body.len, (const char *)reply->body.data);
+		abort();
+	}
 	if (!v1_path || reply->status == 204)
 		return;
 	j = json_loadb((const char *)reply->body.data, reply->body.len, 0, NULL);
@@ -143,7 +150,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	api_request r;
 	size_t n, blen;
 
-	if (size < 2)
+	/*
+	 * An input that holds the secret could plant it where later answers show
+	 * it (a name, a bio): such inputs are not run, so that any secret in an
+	 * answer is a leak.
+	 */
+	if (size < 2 || memmem(data, size, SECRET, strlen(SECRET)) != NULL)
 		return 0;
 	{
 		agent_runtime *rt = agent_registry_find(reg, agent_id, false);
