@@ -75,7 +75,8 @@ static bool reference_match(const api_route *route, const api_request *r, const 
 	if (r->too_deep)
 		return false;
 	if (!((route->methods & API_GET) && get) && !((route->methods & API_POST) && strcmp(m, "POST") == 0) &&
-	    !((route->methods & API_DELETE) && strcmp(m, "DELETE") == 0))
+	    !((route->methods & API_DELETE) && strcmp(m, "DELETE") == 0) &&
+	    !((route->methods & API_PATCH) && strcmp(m, "PATCH") == 0))
 		return false;
 	FUZZ_CHECK(strlen(route->pattern) < sizeof(pat));
 	strcpy(pat, route->pattern);
@@ -98,7 +99,7 @@ static bool reference_match(const api_route *route, const api_request *r, const 
 
 static void check_route(const char *path)
 {
-	static const char *const methods[] = {"GET", "HEAD", "POST", "DELETE", "PUT"};
+	static const char *const methods[] = {"GET", "HEAD", "POST", "DELETE", "PUT", "PATCH"};
 	const api_route *found, *want, *const *t, *route;
 	http_server_request h;
 	api_request r;

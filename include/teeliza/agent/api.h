@@ -97,7 +97,8 @@ typedef struct agent_api_config {
 #define AGENT_COLLATERAL_CACHE_DEFAULT "data/collateral"
 
 /*
- * Read SERVER_HOST, SERVER_PORT, API_TOKEN, EXPRESS_MAX_PAYLOAD ("100kb",
+ * Read SERVER_HOST, SERVER_PORT, API_TOKEN (else elizaOS 1.x's
+ * ELIZA_SERVER_AUTH_TOKEN), EXPRESS_MAX_PAYLOAD ("100kb",
  * "1mb", "512", ...), TEELIZA_MAX_FILE_SIZE (same syntax), API_RATE_LIMIT,
  * API_MAX_CONNECTIONS, API_MAX_CONNECTIONS_PER_CLIENT, API_REQUEST_TIMEOUT,
  * PCCS_URL and TEELIZA_COLLATERAL_CACHE into cfg (other fields untouched; unset or empty variables leave theirs).

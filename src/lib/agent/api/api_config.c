@@ -100,6 +100,9 @@ teeliza_err agent_api_config_from_env(agent_api_config *cfg)
 			                         port);
 		cfg->port = (uint16_t)v;
 	}
+	/* elizaOS 1.x names the token ELIZA_SERVER_AUTH_TOKEN; API_TOKEN wins when both are set */
+	if (token == NULL || token[0] == 0)
+		token = getenv("ELIZA_SERVER_AUTH_TOKEN");
 	if (token != NULL && token[0] != 0)
 		cfg->api_token = token;
 	if (getenv("PCCS_URL") != NULL && getenv("PCCS_URL")[0] != 0)

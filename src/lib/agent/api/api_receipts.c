@@ -82,6 +82,12 @@ static bool wants_bundle(const char *query)
 void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runtime *rt, const api_request *r,
                            const char *room_id, json_t *out)
 {
+	api_send_with_receipt_status(reply, api, rt, r, room_id, out, 200);
+}
+
+void api_send_with_receipt_status(http_server_reply *reply, agent_api *api, agent_runtime *rt, const api_request *r,
+                                  const char *room_id, json_t *out, unsigned status)
+{
 	static _Thread_local char header[sizeof(AGENT_RECEIPT_HEADER) + 2 + AGENT_RECEIPT_ID_BUFSZ];
 	char id[AGENT_RECEIPT_ID_BUFSZ];
 	char *text;
@@ -89,12 +95,12 @@ void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runti
 	teeliza_err err;
 
 	if (!agent_reply_receipts_on(rt)) {
-		api_reply_json(reply, 200, out);
+		api_reply_json(reply, status, out);
 		return;
 	}
 	text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 	if (text == NULL) {
-		api_reply_json(reply, 200, out);
+		api_reply_json(reply, status, out);
 		return;
 	}
 	err = agent_reply_receipt(id, rt, room_id, r->http->body, r->http->body_len, text, strlen(text));
@@ -103,7 +109,7 @@ void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runti
 		agent_log(api->log, "Agent %s: no receipt for this reply: %s", agent_runtime_name(rt),
 		          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 		free(text);
-		api_reply_json(reply, 200, out);
+		api_reply_json(reply, status, out);
 		return;
 	}
 	snprintf(header, sizeof(header), "%s: %s", AGENT_RECEIPT_HEADER, id);
@@ -112,12 +118,12 @@ void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runti
 	    agent_reply_receipt_json(&full, rt, id) == TEELIZA_OK)
 		json_object_set_new(last, "teelizaReceipt", full);
 	if (full != NULL) {
-		api_reply_json(reply, 200, out);
+		api_reply_json(reply, status, out);
 	} else {
 		/* exactly the bytes the receipt hashed */
 		teeliza_buf_reset(&reply->body);
 		reply->content_type = "application/json; charset=utf-8";
-		reply->status = 200;
+		reply->status = status;
 		if (teeliza_buf_append_str(&reply->body, text) != TEELIZA_OK) {
 			free(text);
 			json_decref(out);

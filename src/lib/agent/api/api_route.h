@@ -21,6 +21,7 @@ struct agent_api {
 	char *token;                     /* NULL: no authentication */
 	size_t token_len;
 	uint16_t port;
+	struct api_v1 *v1;               /* what only the v1 API keeps (api_v1_state.c) */
 	struct api_verifier *verifier;   /* POST /verify and the dashboard's verdicts (api_verifier.c) */
 	http_form_limits form_limits;    /* multipart bodies (api_body.c) */
 };
@@ -36,6 +37,7 @@ typedef enum api_auth {
 #define API_GET 1u    /* GET and HEAD (the server sends no body for HEAD) */
 #define API_POST 2u
 #define API_DELETE 4u
+#define API_PATCH 8u  /* the v1 API's updates */
 
 /* Route flags. */
 #define API_ROUTE_FILE 1u /* the last segment is a file name, matched case-sensitively as express.static does */
@@ -65,6 +67,11 @@ extern const api_route api_agents_routes[];     /* api_agents.c: /agents, /agent
 extern const api_route api_records_routes[];    /* api_records.c: an agent's memories and attestations */
 extern const api_route api_verify_routes[];     /* api_verify.c: POST /verify */
 extern const api_route api_message_routes[];    /* api_message.c: POST /:agentId/message */
+/* elizaOS 1.x's API under /api (api_v1.h) */
+extern const api_route api_v1_agents_routes[];    /* api_v1_agents.c: /api/agents… */
+extern const api_route api_v1_sessions_routes[];  /* api_v1_sessions.c: /api/messaging/sessions… */
+extern const api_route api_v1_messaging_routes[]; /* api_v1_messaging.c: /api/messaging/channels…, submit */
+extern const api_route api_v1_memory_routes[];    /* api_v1_memory.c: /api/memory…, /api/server/ping */
 
 /* GET /agents/:agentId/receipts/:receiptId and /agents/:agentId/attestation (api_receipts.c; in api_records_routes). */
 api_handler_fn api_get_receipt;
@@ -78,6 +85,9 @@ api_handler_fn api_get_fresh_attestation;
  */
 void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runtime *rt, const api_request *r,
                            const char *room_id, json_t *out);
+/* The same with another status (the v1 API's 201); an object reply gets the header only. */
+void api_send_with_receipt_status(http_server_reply *reply, agent_api *api, agent_runtime *rt, const api_request *r,
+                                  const char *room_id, json_t *out, unsigned status);
 
 /* The order the router walks them in (api_routes.c), NULL-terminated. */
 extern const api_route *const api_route_tables[];

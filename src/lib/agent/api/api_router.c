@@ -5,6 +5,7 @@
  * control routes (the API may listen on every interface, Eliza's default).
  */
 #include "agent/api/api_route.h"
+#include "agent/api/api_v1.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,8 @@ static bool method_matches(unsigned methods, const char *m)
 {
 	return ((methods & API_GET) != 0 && (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)) ||
 	       ((methods & API_POST) != 0 && strcmp(m, "POST") == 0) ||
-	       ((methods & API_DELETE) != 0 && strcmp(m, "DELETE") == 0);
+	       ((methods & API_DELETE) != 0 && strcmp(m, "DELETE") == 0) ||
+	       ((methods & API_PATCH) != 0 && strcmp(m, "PATCH") == 0);
 }
 
 /* Does the literal pattern segment lit (len bytes) name segment seg? */
@@ -95,22 +97,34 @@ const api_route *api_route_find(api_request *r, const api_route *const *tables)
 	return NULL;
 }
 
-/* "Authorization: Bearer <token>", compared in constant time. */
-static bool authorized(const agent_api *api, const char *header)
+/* The token, compared in constant time, against a header value (trailing blanks ignored). */
+static bool token_equals(const agent_api *api, const char *value)
 {
-	size_t n;
+	size_t n = strlen(value);
+
+	while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+		n--;
+	return n == api->token_len && teeliza_ct_eq(value, api->token, n);
+}
+
+/*
+ * "Authorization: Bearer <token>"; on the v1 API (/api/...) also elizaOS
+ * 1.x's "X-API-KEY: <token>".
+ */
+static bool authorized(const agent_api *api, const api_request *r)
+{
+	const char *header = r->http->authorization;
 
 	if (api->token == NULL)
+		return true;
+	if (api_v1_path(r) && r->http->api_key != NULL && r->http->api_key[0] != 0 && token_equals(api, r->http->api_key))
 		return true;
 	if (strncasecmp(header, "Bearer ", 7) != 0)
 		return false;
 	header += 7;
 	while (*header == ' ')
 		header++;
-	n = strlen(header);
-	while (n > 0 && (header[n - 1] == ' ' || header[n - 1] == '\t'))
-		n--;
-	return n == api->token_len && teeliza_ct_eq(header, api->token, n);
+	return token_equals(api, header);
 }
 
 /*
@@ -121,6 +135,10 @@ static bool control_allowed(http_server_reply *reply, const agent_api *api, cons
 {
 	if (api->token != NULL || r->http->remote_local)
 		return true;
+	if (api_v1_path(r)) {
+		api_v1_forbidden(reply);
+		return false;
+	}
 	api_reply_error(reply, 403,
 	                "Forbidden: without API_TOKEN, set, stop and delete are accepted only from this machine "
 	                "(loopback). Set API_TOKEN on the server to manage agents remotely.");
@@ -157,9 +175,16 @@ void api_dispatch(http_server_reply *reply, agent_api *api, api_request *r, cons
 	const api_route *route = api_route_find(r, tables);
 
 	/* Unknown paths too: no 404 before the token check, like Eliza's. */
-	if ((route == NULL || route->auth != API_OPEN) && !authorized(api, r->http->authorization)) {
+	if ((route == NULL || route->auth != API_OPEN) && !authorized(api, r)) {
 		reply->extra_headers[1] = "WWW-Authenticate: Bearer";
-		api_reply_error(reply, 401, "Unauthorized: send the API token as 'Authorization: Bearer <API_TOKEN>'");
+		if (api_v1_path(r))
+			api_v1_unauthorized(reply);
+		else
+			api_reply_error(reply, 401, "Unauthorized: send the API token as 'Authorization: Bearer <API_TOKEN>'");
+		return;
+	}
+	if (route == NULL && api_v1_path(r)) {
+		api_v1_not_found(reply);
 		return;
 	}
 	if (route == NULL) {

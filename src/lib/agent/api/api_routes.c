@@ -14,5 +14,9 @@ const api_route *const api_route_tables[] = {
 	api_records_routes,
 	api_verify_routes,
 	api_message_routes,
+	api_v1_agents_routes,
+	api_v1_sessions_routes,
+	api_v1_messaging_routes,
+	api_v1_memory_routes,
 	NULL,
 };

@@ -6,6 +6,7 @@
  * tables (api_routes.c).
  */
 #include "agent/api/api_route.h"
+#include "agent/api/api_v1.h"
 #include "agent/api/api_verifier.h"
 #include "teeliza/common/metrics.h"
 
@@ -29,7 +30,7 @@ static void handle(http_server_reply *reply, const http_server_request *req, voi
 		/* CORS preflight, answered as the cors package does. */
 		reply->status = 204;
 		reply->extra_headers[1] = "Access-Control-Allow-Methods: GET,HEAD,PUT,PATCH,POST,DELETE";
-		reply->extra_headers[2] = "Access-Control-Allow-Headers: Content-Type, Authorization";
+		reply->extra_headers[2] = "Access-Control-Allow-Headers: Content-Type, Authorization, X-API-KEY";
 		reply->extra_headers[3] = "Access-Control-Max-Age: 600";
 		return;
 	}
@@ -116,20 +117,26 @@ teeliza_err agent_api_start(agent_api **out, const agent_api_config *cfg)
 			return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 		}
 	}
-	err = api_verifier_new(&api->verifier, &cfg->sim_trust);
+	err = api_v1_new(&api->v1);
+	if (!err)
+		err = api_verifier_new(&api->verifier, &cfg->sim_trust);
 	if (!err && cfg->pccs_url != NULL && cfg->pccs_url[0] != '\0') {
 		err = api_verifier_set_pccs(api->verifier, cfg->pccs_url,
 		                            cfg->collateral_cache != NULL ? cfg->collateral_cache
 		                                                          : AGENT_COLLATERAL_CACHE_DEFAULT,
 		                            cfg->pccs_allow_http);
-		if (err)
+		if (err) {
 			api_verifier_free(api->verifier);
-		else
+			api->verifier = NULL;
+		} else {
 			agent_log(cfg->log, "Verifier: quotes without collateral get it from the PCCS %s (cached in %s)",
 			          cfg->pccs_url,
 			          cfg->collateral_cache != NULL ? cfg->collateral_cache : AGENT_COLLATERAL_CACHE_DEFAULT);
+		}
 	}
 	if (err) {
+		api_verifier_free(api->verifier);
+		api_v1_free(api->v1);
 		if (api->token != NULL)
 			teeliza_wipe(api->token, api->token_len);
 		free(api->token);
@@ -147,6 +154,7 @@ teeliza_err agent_api_start(agent_api **out, const agent_api_config *cfg)
 	}
 	if (err) {
 		api_verifier_free(api->verifier);
+		api_v1_free(api->v1);
 		if (api->token != NULL)
 			teeliza_wipe(api->token, api->token_len);
 		free(api->token);
@@ -181,6 +189,7 @@ void agent_api_stop(agent_api *api)
 		return;
 	http_server_stop(api->server);
 	api_verifier_free(api->verifier);
+	api_v1_free(api->v1);
 	if (api->token != NULL)
 		teeliza_wipe(api->token, api->token_len);
 	free(api->token);
