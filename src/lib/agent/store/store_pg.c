@@ -20,7 +20,7 @@ static void pg_close(agent_store *base)
 {
 	struct pg_store *s = P(base);
 
-	for (size_t i = 0; i < s->size; i++)
+	for (size_t i = 0; s->conns != NULL && i < s->size; i++)
 		PQfinish(s->conns[i].c);
 	for (size_t i = 0; i < PG_KNOWN_SLOTS; i++)
 		free(s->known[i].key);

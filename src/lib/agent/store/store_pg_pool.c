@@ -134,6 +134,13 @@ PGresult *pg_exec(struct pg_conn *c, teeliza_err *err, enum pg_stmt id, int n, c
 	return r;
 }
 
+/* Server notices ("relation ... already exists, skipping" on an adopted Eliza database) are not news. */
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 teeliza_err pg_connect(struct pg_store *s, PGconn **out)
 {
 	/* defaults first: the URL, expanded from dbname, overrides each of them */
@@ -151,6 +158,7 @@ teeliza_err pg_connect(struct pg_store *s, PGconn **out)
 		PQfinish(c);
 		return teeliza_set_error(TEELIZA_ERR_CONNECT, "cannot connect to PostgreSQL: %s", msg);
 	}
+	PQsetNoticeProcessor(c, ignore_notice, NULL);
 	*out = c;
 	return TEELIZA_OK;
 }
