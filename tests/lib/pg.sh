@@ -26,7 +26,7 @@ PG_DIR="" PG_PORT="" PG_BIN="" PG_RUN_AS=()
 # The newest PostgreSQL server binaries on this machine ("" when none).
 pg_find_bin() {
 	local d
-	for d in /usr/lib/postgresql/15/bin $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV); do
+	for d in /usr/lib/postgresql/15/bin $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV); do
 		if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then
 			echo "$d"
 			return

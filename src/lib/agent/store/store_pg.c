@@ -53,7 +53,7 @@ static teeliza_err version_op(struct pg_store *s, struct pg_conn *c, void *ctx)
 static teeliza_err pg_schema_version(agent_store *base, int *out)
 {
 	*out = 0;
-	return pg_run(P(base), version_op, out, "reading the schema version");
+	return pg_run1(P(base), version_op, out, "reading the schema version");
 }
 
 static const agent_store_ops pg_ops = {

@@ -47,7 +47,7 @@ static teeliza_err account_op(struct pg_store *s, struct pg_conn *c, void *ctx)
 
 teeliza_err pg_ensure_account(agent_store *base, const agent_account *a)
 {
-	return pg_run(P(base), account_op, (void *)a, "creating an account");
+	return pg_run1(P(base), account_op, (void *)a, "creating an account");
 }
 
 struct by_id {
@@ -81,7 +81,7 @@ teeliza_err pg_get_account(agent_store *base, agent_account *out, const char *id
 	teeliza_err err;
 
 	memset(out, 0, sizeof(*out));
-	err = pg_run(P(base), get_account_op, &q, "reading an account");
+	err = pg_run1(P(base), get_account_op, &q, "reading an account");
 	if (err)
 		agent_account_clear(out);
 	return err;
@@ -95,7 +95,7 @@ static teeliza_err room_op(struct pg_store *s, struct pg_conn *c, void *ctx)
 
 teeliza_err pg_ensure_room(agent_store *base, const char *room_id)
 {
-	return pg_run(P(base), room_op, (void *)room_id, "creating a room");
+	return pg_run1(P(base), room_op, (void *)room_id, "creating a room");
 }
 
 struct pair {
@@ -114,7 +114,7 @@ teeliza_err pg_ensure_participant(agent_store *base, const char *user_id, const 
 {
 	struct pair p = { user_id, room_id };
 
-	return pg_run(P(base), participant_op, &p, "adding a participant");
+	return pg_run1(P(base), participant_op, &p, "adding a participant");
 }
 
 static teeliza_err actors_op(struct pg_store *s, struct pg_conn *c, void *ctx)
@@ -150,7 +150,7 @@ teeliza_err pg_list_room_actors(agent_store *base, agent_account_list *out, cons
 	teeliza_err err;
 
 	memset(out, 0, sizeof(*out));
-	err = pg_run(P(base), actors_op, &q, "listing a room's participants");
+	err = pg_run1(P(base), actors_op, &q, "listing a room's participants");
 	if (err)
 		agent_account_list_free(out);
 	return err;

@@ -43,7 +43,7 @@ teeliza_err pg_put_attestation(agent_store *base, const agent_attestation *a)
 	if (a->agent_id == NULL)
 		return teeliza_set_error(TEELIZA_ERR_INVALID, "an attestation needs its agent id");
 	pg_i64(p.created, a->created_at);
-	return pg_run(s, put_op, &p, "storing an attestation");
+	return pg_run1(s, put_op, &p, "storing an attestation");
 }
 
 struct get_args {
@@ -76,7 +76,7 @@ teeliza_err pg_get_attestation(agent_store *base, agent_attestation *out, const 
 	teeliza_err err;
 
 	memset(out, 0, sizeof(*out));
-	err = pg_run(P(base), get_op, &g, "reading an attestation");
+	err = pg_run1(P(base), get_op, &g, "reading an attestation");
 	if (err)
 		agent_attestation_clear(out);
 	return err;

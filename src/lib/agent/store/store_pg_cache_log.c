@@ -37,7 +37,7 @@ static teeliza_err get_op(struct pg_store *s, struct pg_conn *c, void *ctx)
 teeliza_err pg_cache_get(agent_store *base, char **out, const char *key, const char *agent_id)
 {
 	struct cache_args a = { .key = key, .agent_id = agent_id };
-	teeliza_err err = pg_run(P(base), get_op, &a, "reading the cache");
+	teeliza_err err = pg_run1(P(base), get_op, &a, "reading the cache");
 
 	*out = err == TEELIZA_OK ? a.out : NULL;
 	if (err)
@@ -65,7 +65,7 @@ teeliza_err pg_cache_set(agent_store *base, const char *key, const char *agent_i
 	struct cache_args a = { .key = key, .agent_id = agent_id, .value = value_json, .has_expiry = expires_at != 0 };
 
 	pg_i64(a.expires, expires_at);
-	return pg_run(P(base), set_op, &a, "writing the cache");
+	return pg_run1(P(base), set_op, &a, "writing the cache");
 }
 
 static teeliza_err delete_op(struct pg_store *s, struct pg_conn *c, void *ctx)
@@ -84,7 +84,7 @@ teeliza_err pg_cache_delete(agent_store *base, const char *key, const char *agen
 {
 	struct cache_args a = { .key = key, .agent_id = agent_id };
 
-	return pg_run(P(base), delete_op, &a, "deleting a cache entry");
+	return pg_run1(P(base), delete_op, &a, "deleting a cache entry");
 }
 
 static teeliza_err log_op(struct pg_store *s, struct pg_conn *c, void *ctx)
@@ -109,5 +109,5 @@ teeliza_err pg_log(agent_store *base, const char *user_id, const char *room_id, 
 	err = agent_uuid_random(id);
 	if (err)
 		return err;
-	return pg_run(P(base), log_op, (void *)vals, "writing a log entry");
+	return pg_run1(P(base), log_op, (void *)vals, "writing a log entry");
 }

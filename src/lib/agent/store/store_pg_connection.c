@@ -93,7 +93,11 @@ teeliza_err pg_ensure_connection(agent_store *base, const agent_account *agent, 
 	pthread_mutex_lock(&s->lock);
 	k.known = slot->key != NULL && slot->len == len && memcmp(slot->key, key, len) == 0;
 	pthread_mutex_unlock(&s->lock);
-	err = pg_run(s, connection_op, &k, "storing a connection");
+	/* a known connection with a memory is one statement: no transaction around it */
+	if (k.known && k.m == NULL)
+		err = TEELIZA_OK; /* nothing to write: no connection borrowed */
+	else
+		err = (k.known ? pg_run1 : pg_run)(s, connection_op, &k, "storing a connection");
 	if (err == TEELIZA_OK && !k.known) {
 		pthread_mutex_lock(&s->lock);
 		free(slot->key);

@@ -110,6 +110,12 @@ typedef teeliza_err (*pg_op)(struct pg_store *s, struct pg_conn *c, void *ctx);
 teeliza_err pg_run(struct pg_store *s, pg_op op, void *ctx, const char *what);
 
 /*
+ * pg_run for an op of one statement: no BEGIN/COMMIT around it (a statement
+ * is its own transaction), two round trips fewer. Same retries.
+ */
+teeliza_err pg_run1(struct pg_store *s, pg_op op, void *ctx, const char *what);
+
+/*
  * Run prepared statement id with n text parameters (NULL entries are SQL
  * NULL); binary[i] marks parameter i as binary of lens[i] bytes (binary and
  * lens may be NULL). Returns the result (rows or command status), or NULL

@@ -63,7 +63,7 @@ teeliza_err pg_create_memory(agent_store *base, const agent_memory *m)
 
 	err = pg_memory_args_init(&a, P(base), m);
 	if (err == TEELIZA_OK)
-		err = pg_run(P(base), create_op, &a, "storing a memory");
+		err = pg_run1(P(base), create_op, &a, "storing a memory");
 	pg_memory_args_free(&a);
 	return err;
 }
@@ -99,7 +99,7 @@ teeliza_err pg_get_memory(agent_store *base, agent_memory *out, const char *id)
 	teeliza_err err;
 
 	memset(out, 0, sizeof(*out));
-	err = pg_run(P(base), get_op, &q, "reading a memory");
+	err = pg_run1(P(base), get_op, &q, "reading a memory");
 	if (err)
 		agent_memory_clear(out);
 	return err;
@@ -147,7 +147,7 @@ teeliza_err pg_get_memories(agent_store *base, agent_memory_list *out, const age
 	teeliza_err err;
 
 	memset(out, 0, sizeof(*out));
-	err = pg_run(P(base), list_op, &g, "reading a room's memories");
+	err = pg_run1(P(base), list_op, &g, "reading a room's memories");
 	if (err) {
 		agent_memory_list_free(out);
 		return err;
@@ -191,7 +191,7 @@ teeliza_err pg_count_memories(agent_store *base, size_t *out, const char *type, 
                               bool unique_only)
 {
 	struct room_op o = { type, room_id, unique_only, 0 };
-	teeliza_err err = pg_run(P(base), count_op, &o, "counting memories");
+	teeliza_err err = pg_run1(P(base), count_op, &o, "counting memories");
 
 	*out = err == TEELIZA_OK ? o.n : 0;
 	return err;
@@ -218,7 +218,7 @@ static teeliza_err delete_op(struct pg_store *s, struct pg_conn *c, void *ctx)
 teeliza_err pg_delete_room_memories(agent_store *base, size_t *deleted, const char *type, const char *room_id)
 {
 	struct room_op o = { type, room_id, false, 0 };
-	teeliza_err err = pg_run(P(base), delete_op, &o, "deleting a room's memories");
+	teeliza_err err = pg_run1(P(base), delete_op, &o, "deleting a room's memories");
 
 	if (deleted != NULL)
 		*deleted = err == TEELIZA_OK ? o.n : 0;

@@ -236,7 +236,7 @@ static void backoff(int attempt)
 		;
 }
 
-teeliza_err pg_run(struct pg_store *s, pg_op op, void *ctx, const char *what)
+static teeliza_err run(struct pg_store *s, bool txn, pg_op op, void *ctx, const char *what)
 {
 	struct pg_conn *c;
 	teeliza_err err;
@@ -255,10 +255,10 @@ teeliza_err pg_run(struct pg_store *s, pg_op op, void *ctx, const char *what)
 			if (err)
 				continue; /* connection refused or lost: retryable */
 		}
-		err = pg_exec_sql(c, "BEGIN", what);
+		err = txn ? pg_exec_sql(c, "BEGIN", what) : TEELIZA_OK;
 		if (err == TEELIZA_OK)
 			err = op(s, c, ctx);
-		if (err == TEELIZA_OK)
+		if (err == TEELIZA_OK && txn)
 			err = pg_exec_sql(c, "COMMIT", what);
 		if (err == TEELIZA_OK)
 			break;
@@ -275,4 +275,14 @@ teeliza_err pg_run(struct pg_store *s, pg_op op, void *ctx, const char *what)
 	}
 	give_back(s, c);
 	return err;
+}
+
+teeliza_err pg_run(struct pg_store *s, pg_op op, void *ctx, const char *what)
+{
+	return run(s, true, op, ctx, what);
+}
+
+teeliza_err pg_run1(struct pg_store *s, pg_op op, void *ctx, const char *what)
+{
+	return run(s, false, op, ctx, what);
 }

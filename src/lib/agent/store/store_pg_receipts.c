@@ -33,7 +33,7 @@ teeliza_err pg_put_receipt(agent_store *base, const agent_receipt *r)
 		                         (unsigned long long)r->seq);
 	pg_i64(p.seq, (int64_t)r->seq);
 	pg_i64(p.created, r->created_at);
-	return pg_run(P(base), put_op, &p, "storing a receipt");
+	return pg_run1(P(base), put_op, &p, "storing a receipt");
 }
 
 struct get_args {
@@ -67,7 +67,7 @@ teeliza_err pg_get_receipt(agent_store *base, agent_receipt *out, const char *ag
 	teeliza_err err;
 
 	memset(out, 0, sizeof(*out));
-	err = pg_run(P(base), get_op, &g, "reading a receipt");
+	err = pg_run1(P(base), get_op, &g, "reading a receipt");
 	if (err == TEELIZA_ERR_NOT_FOUND)
 		teeliza_set_error(err, "no receipt %s", id);
 	if (err)
@@ -81,7 +81,7 @@ teeliza_err pg_last_receipt(agent_store *base, agent_receipt *out, const char *a
 	teeliza_err err;
 
 	memset(out, 0, sizeof(*out));
-	err = pg_run(P(base), get_op, &g, "reading the last receipt");
+	err = pg_run1(P(base), get_op, &g, "reading the last receipt");
 	if (err == TEELIZA_ERR_NOT_FOUND)
 		teeliza_set_error(err, "agent %s has no receipt yet", agent_id);
 	if (err)
