@@ -13,7 +13,8 @@
  * 40P01 deadlock, class 08 connection loss, 57P01-57P03 server going away)
  * the transaction is rolled back (or the connection reset) and the whole
  * function runs again, a bounded number of times; every other error is
- * returned at once. Every write of this back-end is idempotent (upserts,
+ * returned at once, and so is a failure to reconnect (TEELIZA_ERR_CONNECT:
+ * the database is down, the caller answers 503). Every write of this back-end is idempotent (upserts,
  * ON CONFLICT, ids fixed before the first attempt), so running one again
  * after a lost COMMIT does no harm.
  */

@@ -251,9 +251,15 @@ static teeliza_err run(struct pg_store *s, bool txn, pg_op op, void *ctx, const 
 		if (c->c != NULL && PQstatus(c->c) != CONNECTION_OK)
 			drop(c);
 		if (c->c == NULL) {
+			/*
+			 * A server that cannot be reached now will not be in the next
+			 * 100 ms either: fail at once (TEELIZA_ERR_CONNECT, the
+			 * caller's 503) instead of waiting out connect_timeout again
+			 * and again. A connection lost mid-call is retried above.
+			 */
 			err = pg_connect(s, &c->c);
 			if (err)
-				continue; /* connection refused or lost: retryable */
+				break;
 		}
 		err = txn ? pg_exec_sql(c, "BEGIN", what) : TEELIZA_OK;
 		if (err == TEELIZA_OK)
