@@ -7,7 +7,8 @@ set -euo pipefail
 pkgs=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates xxd
   libssl-dev libsecp256k1-dev libcurl4-openssl-dev libmicrohttpd-dev
-  libjansson-dev libsqlite3-dev libcmocka-dev
+  libjansson-dev libsqlite3-dev libpq-dev libcmocka-dev
+  postgresql  # the PostgreSQL store's tests start a private server (tests/lib/pg.sh)
   clang libclang-rt-14-dev
   jq python3  # the shell tests read JSON with them
   docker-compose  # parses deploy/*.yaml (config -q) without a Docker engine

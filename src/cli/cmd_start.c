@@ -93,7 +93,9 @@ static const struct cli_command start_cmd = {
 	             "  (default 0.0.0.0), API_TOKEN, EXPRESS_MAX_PAYLOAD (default 100kb),\n"
 	             "  TEELIZA_MAX_FILE_SIZE (default 64mb), API_RATE_LIMIT (requests a minute per\n"
 	             "  client; default off), API_MAX_CONNECTIONS, API_MAX_CONNECTIONS_PER_CLIENT,\n"
-	             "  API_REQUEST_TIMEOUT, SQLITE_FILE (default data/db.sqlite), TEELIZA_PUBLIC_URL,\n"
+	             "  API_REQUEST_TIMEOUT, SQLITE_FILE (default data/db.sqlite), POSTGRES_URL (or\n"
+	             "  DATABASE_URL: PostgreSQL instead of SQLite, shared by replicas;\n"
+	             "  docs/POSTGRES.md), TEELIZA_PG_POOL_SIZE, TEELIZA_INSTANCE_ID, TEELIZA_PUBLIC_URL,\n"
 	             "  PCCS_URL (a PCCS for the collateral of quotes sent to POST /verify and the\n"
 	             "  dashboard; default none: never fetched), TEELIZA_COLLATERAL_CACHE (default\n"
 	             "  data/collateral; docs/COLLATERAL.md),\n"
@@ -668,8 +670,11 @@ int start_main(int argc, char **argv)
 		code = cli_fail("start", err);
 		goto out;
 	}
-	agent_log(stderr, "Database: %s (%s)", db != NULL && db[0] != 0 ? db : AGENT_STORE_DEFAULT_PATH,
-	          agent_store_backend(store));
+	if (strcmp(agent_store_backend(store), "sqlite") == 0)
+		agent_log(stderr, "Database: %s (%s)", db != NULL && db[0] != 0 ? db : AGENT_STORE_DEFAULT_PATH,
+		          agent_store_backend(store));
+	else /* the back-end logged where (never the URL: it may hold a password) */
+		agent_log(stderr, "Database: %s", agent_store_backend(store));
 	memset(&rc, 0, sizeof(rc));
 	rc.store = store;
 	rc.log = stderr;

@@ -121,7 +121,7 @@ typedef struct agent_store agent_store;
 
 /* What a back-end implements. Every function pointer must be set. */
 typedef struct agent_store_ops {
-	const char *name; /* "sqlite" */
+	const char *name; /* "sqlite", "postgres" */
 	void (*close)(agent_store *s);
 	teeliza_err (*schema_version)(agent_store *s, int *out);
 	teeliza_err (*ensure_account)(agent_store *s, const agent_account *a);
@@ -170,15 +170,37 @@ struct agent_store {
 teeliza_err agent_store_sqlite_open(agent_store **out, const char *path) TEELIZA_WARN_UNUSED;
 
 /*
- * Open the store the environment asks for: SQLite at SQLITE_FILE when set,
- * else AGENT_STORE_DEFAULT_PATH (relative to the cwd), as Eliza does.
+ * Open (migrating if needed) a PostgreSQL store: conninfo is a libpq
+ * connection string, URL (postgresql://user:pass@host:port/db?sslmode=...)
+ * or key=value form. A non-loopback host without an explicit sslmode is
+ * refused (TEELIZA_ERR_CONFIG); a plaintext-capable sslmode to one is
+ * logged loudly. Eliza's PostgreSQL tables are used as they are (an Eliza
+ * 0.1.x database is adopted); teeliza's own are teeliza_*. Migrations run
+ * once under an advisory lock, however many replicas start together; a
+ * schema newer than this build is refused (TEELIZA_ERR_UNSUPPORTED) and
+ * left unchanged. Ids are UUIDs (a non-UUID id is TEELIZA_ERR_INVALID), JSON
+ * comes back as PostgreSQL's jsonb text (same value, its own spacing and key
+ * order), and a time left at 0 is the database's clock. Settings:
+ * TEELIZA_PG_POOL_SIZE (connections, default 8), TEELIZA_INSTANCE_ID (names
+ * this replica: application_name teeliza-<id>, attestation rows).
+ * Lost connections and the SQLSTATEs 40001 and 40P01 are retried; a lost
+ * database is TEELIZA_ERR_CONNECT. See docs/POSTGRES.md.
+ */
+teeliza_err agent_store_pg_open(agent_store **out, const char *conninfo) TEELIZA_WARN_UNUSED;
+
+/*
+ * Open the store the environment asks for, as Eliza does: PostgreSQL at
+ * POSTGRES_URL when set, else at DATABASE_URL when that is a postgres:// or
+ * postgresql:// URL (POSTGRES_URL wins when both are set, with a warning
+ * when they differ); else SQLite at SQLITE_FILE, else at
+ * AGENT_STORE_DEFAULT_PATH (relative to the cwd).
  */
 teeliza_err agent_store_open_default(agent_store **out) TEELIZA_WARN_UNUSED;
 
 /* Close and free; NULL is ignored. */
 void agent_store_close(agent_store *s);
 
-/* "sqlite", ... */
+/* "sqlite", "postgres" */
 const char *agent_store_backend(const agent_store *s);
 
 /* Highest applied schema version (AGENT_STORE_SCHEMA_VERSION after open). */

@@ -1,4 +1,14 @@
-/* The SQLite agent store: schema, CRUD, ordering, persistence, concurrency. */
+/*
+ * The agent store: schema, CRUD, ordering, persistence, concurrency.
+ *
+ * The tests of the interface run against SQLite, and against PostgreSQL
+ * when TEELIZA_TEST_PG_URL names a server (tests/lib/pg.sh starts a private
+ * one; CTest's unit.test_agent_store.pg does that): each test gets a fresh
+ * database there. Ids are UUIDs (U()), as PostgreSQL's schema requires, and
+ * JSON is compared as JSON (jsonb keeps the value, not the spelling). The
+ * tests of SQLite's file and schema run on SQLite only; the PostgreSQL
+ * specifics are in test_agent_store_pg.c.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +27,100 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+#include <libpq-fe.h>
+
+/* The PostgreSQL server under test (a conninfo of its maintenance database), or NULL: SQLite. */
+static const char *pg_base;
+
+/* Eliza's stringToUuid of a short name; valid for the next 255 calls. */
+static const char *U(const char *name)
+{
+	static char ring[256][AGENT_UUID_BUFSZ];
+	static unsigned next;
+	char *out = ring[next++ % 256];
+
+	assert_int_equal(agent_uuid_from_string(out, name), TEELIZA_OK);
+	return out;
+}
+
+static void assert_json(const char *got, const char *want)
+{
+	json_t *g = json_loads(got, JSON_DECODE_ANY, NULL), *w = json_loads(want, JSON_DECODE_ANY, NULL);
+
+	assert_non_null(g);
+	assert_non_null(w);
+	if (!json_equal(g, w))
+		fail_msg("JSON %s is not %s", got, want);
+	json_decref(g);
+	json_decref(w);
+}
+
+/* A database for one test: SQLite in memory (or at path, when given), or a fresh PostgreSQL database. */
+struct tdb {
+	char where[1024];
+};
+
+/* Run SQL on the PostgreSQL server (conninfo), failing the test on error. */
+static void pg_admin(const char *conninfo, const char *sql)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	PGresult *r;
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("connecting to %s: %s", conninfo, PQerrorMessage(c));
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* The base conninfo with dbname replaced (key=value form, values quoted). */
+static void pg_conninfo_for(char *out, size_t cap, const char *base, const char *db)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(base, &err);
+	size_t n = 0;
+
+	if (opts == NULL)
+		fail_msg("TEELIZA_TEST_PG_URL does not parse: %s", err);
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || strcmp(o->keyword, "dbname") == 0)
+			continue;
+		n += (size_t)snprintf(out + n, cap - n, "%s='%s' ", o->keyword, o->val);
+		assert_true(n < cap);
+	}
+	n += (size_t)snprintf(out + n, cap - n, "dbname='%s'", db);
+	assert_true(n < cap);
+	PQconninfoFree(opts);
+}
+
+static void tdb_open(struct tdb *t, agent_store **s)
+{
+	static int seq;
+	char sql[128], db[64];
+
+	if (pg_base == NULL) {
+		snprintf(t->where, sizeof(t->where), ":memory:");
+		assert_int_equal(agent_store_sqlite_open(s, t->where), TEELIZA_OK);
+		return;
+	}
+	snprintf(db, sizeof(db), "store_%ld_%d", (long)getpid(), seq++);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
+	pg_admin(pg_base, sql);
+	pg_conninfo_for(t->where, sizeof(t->where), pg_base, db);
+	assert_int_equal(agent_store_pg_open(s, t->where), TEELIZA_OK);
+	assert_string_equal(agent_store_backend(*s), "postgres");
+}
+
+/* Open the same database again (a file for SQLite: path, made by the caller). */
+static void tdb_reopen(struct tdb *t, agent_store **s)
+{
+	if (pg_base == NULL)
+		assert_int_equal(agent_store_sqlite_open(s, t->where), TEELIZA_OK);
+	else
+		assert_int_equal(agent_store_pg_open(s, t->where), TEELIZA_OK);
+}
 
 static char *make_tmpdir(void)
 {
@@ -222,32 +326,37 @@ static void test_adopts_eliza_database(void **state)
 static void test_connection_many_users(void **state)
 {
 	agent_store *s;
+	struct tdb t;
 	agent_account_list actors;
-	char user[32];
+	char name[32], user[AGENT_UUID_BUFSZ], agent[AGENT_UUID_BUFSZ], shared[AGENT_UUID_BUFSZ], want[64];
 	const int users = 1500;
 
 	(void)state;
-	assert_int_equal(agent_store_sqlite_open(&s, ":memory:"), TEELIZA_OK);
+	tdb_open(&t, &s);
+	strcpy(agent, U("agent"));
+	strcpy(shared, U("shared"));
 	for (int round = 0; round < 2; round++) {
 		for (int i = 0; i < users; i++) {
-			snprintf(user, sizeof(user), "u%d", i);
-			assert_int_equal(agent_store_ensure_connection(s, "agent", "Agent", user, "shared", NULL, NULL,
+			snprintf(name, sizeof(name), "u%d", i);
+			strcpy(user, U(name));
+			assert_int_equal(agent_store_ensure_connection(s, agent, "Agent", user, shared, NULL, NULL,
 			                                               "direct"), TEELIZA_OK);
 		}
-		assert_int_equal(agent_store_list_room_actors(s, &actors, "shared"), TEELIZA_OK);
+		assert_int_equal(agent_store_list_room_actors(s, &actors, shared), TEELIZA_OK);
 		assert_int_equal(actors.count, (size_t)users + 1);
-		assert_string_equal(actors.items[0].id, "u0");
-		assert_string_equal(actors.items[0].name, "Useru0");
-		assert_string_equal(actors.items[1].id, "agent");
-		assert_string_equal(actors.items[users].id, "u1499");
+		assert_string_equal(actors.items[0].id, U("u0"));
+		snprintf(want, sizeof(want), "User%s", U("u0"));
+		assert_string_equal(actors.items[0].name, want);
+		assert_string_equal(actors.items[1].id, agent);
+		assert_string_equal(actors.items[users].id, U("u1499"));
 		agent_account_list_free(&actors);
 	}
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(agent_store_ensure_connection(s, "agent", "Agent", "agent", "self", NULL, NULL, NULL),
+		assert_int_equal(agent_store_ensure_connection(s, agent, "Agent", agent, U("self"), NULL, NULL, NULL),
 		                 TEELIZA_OK);
-	assert_int_equal(agent_store_list_room_actors(s, &actors, "self"), TEELIZA_OK);
+	assert_int_equal(agent_store_list_room_actors(s, &actors, U("self")), TEELIZA_OK);
 	assert_int_equal(actors.count, 1);
-	assert_string_equal(actors.items[0].id, "agent");
+	assert_string_equal(actors.items[0].id, agent);
 	agent_account_list_free(&actors);
 	agent_store_close(s);
 }
@@ -257,43 +366,48 @@ static void test_connection_and_memory(void **state)
 {
 	agent_store *s;
 	agent_account_list actors;
+	struct tdb t;
 	agent_memory m, got;
 	size_t n;
 	float one = 1.0f;
+	char agent[AGENT_UUID_BUFSZ], u1[AGENT_UUID_BUFSZ], r[AGENT_UUID_BUFSZ];
 
 	(void)state;
-	assert_int_equal(agent_store_sqlite_open(&s, ":memory:"), TEELIZA_OK);
+	tdb_open(&t, &s);
+	strcpy(agent, U("agent"));
+	strcpy(u1, U("u1"));
+	strcpy(r, U("r"));
 	memset(&m, 0, sizeof(m));
-	m.agent_id = "agent";
-	m.user_id = "u1";
-	m.room_id = "r";
+	m.agent_id = agent;
+	m.user_id = u1;
+	m.room_id = r;
 	m.content = "{\"text\":\"hi\"}";
 	m.embedding = &one;
 	m.embedding_len = (size_t)INT32_MAX; /* refused before anything is written */
-	assert_int_equal(agent_store_ensure_connection_and_memory(s, "agent", "Agent", "u1", "r", NULL, NULL, "direct",
+	assert_int_equal(agent_store_ensure_connection_and_memory(s, agent, "Agent", u1, r, NULL, NULL, "direct",
 	                                                          &m), TEELIZA_ERR_TOO_LARGE);
-	assert_int_equal(agent_store_list_room_actors(s, &actors, "r"), TEELIZA_OK);
+	assert_int_equal(agent_store_list_room_actors(s, &actors, r), TEELIZA_OK);
 	assert_int_equal(actors.count, 0);
 	agent_account_list_free(&actors);
 
 	m.embedding = NULL;
 	m.embedding_len = 0;
-	m.id = "m1";
-	assert_int_equal(agent_store_ensure_connection_and_memory(s, "agent", "Agent", "u1", "r", NULL, NULL, "direct",
+	m.id = U("m1");
+	assert_int_equal(agent_store_ensure_connection_and_memory(s, agent, "Agent", u1, r, NULL, NULL, "direct",
 	                                                          &m), TEELIZA_OK);
-	m.id = "m2"; /* the pair is known now: the memory alone is written */
-	assert_int_equal(agent_store_ensure_connection_and_memory(s, "agent", "Agent", "u1", "r", NULL, NULL, "direct",
+	m.id = U("m2"); /* the pair is known now: the memory alone is written */
+	assert_int_equal(agent_store_ensure_connection_and_memory(s, agent, "Agent", u1, r, NULL, NULL, "direct",
 	                                                          &m), TEELIZA_OK);
-	assert_int_equal(agent_store_list_room_actors(s, &actors, "r"), TEELIZA_OK);
+	assert_int_equal(agent_store_list_room_actors(s, &actors, r), TEELIZA_OK);
 	assert_int_equal(actors.count, 2);
-	assert_string_equal(actors.items[0].id, "u1");
-	assert_string_equal(actors.items[1].id, "agent");
+	assert_string_equal(actors.items[0].id, u1);
+	assert_string_equal(actors.items[1].id, agent);
 	agent_account_list_free(&actors);
-	assert_int_equal(agent_store_count_memories(s, &n, NULL, "r", false), TEELIZA_OK);
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, r, false), TEELIZA_OK);
 	assert_int_equal(n, 2);
-	assert_int_equal(agent_store_get_memory(s, &got, "m2"), TEELIZA_OK);
-	assert_string_equal(got.content, "{\"text\":\"hi\"}");
-	assert_string_equal(got.user_id, "u1");
+	assert_int_equal(agent_store_get_memory(s, &got, U("m2")), TEELIZA_OK);
+	assert_json(got.content, "{\"text\":\"hi\"}");
+	assert_string_equal(got.user_id, u1);
 	assert_int_equal(got.embedding_len, AGENT_STORE_EMBEDDING_DIM);
 	agent_memory_clear(&got);
 	agent_store_close(s);
@@ -304,13 +418,14 @@ static void test_connection_and_actors(void **state)
 	agent_store *s;
 	agent_account a;
 	agent_account_list actors;
+	struct tdb t;
 	char agent[AGENT_UUID_BUFSZ], user[AGENT_UUID_BUFSZ], room[AGENT_UUID_BUFSZ], want[64];
 
 	(void)state;
 	assert_int_equal(agent_uuid_from_string(agent, "Eliza"), TEELIZA_OK);
 	assert_int_equal(agent_uuid_user(user, NULL), TEELIZA_OK);
 	assert_int_equal(agent_uuid_room(room, NULL, "Eliza"), TEELIZA_OK);
-	assert_int_equal(agent_store_sqlite_open(&s, ":memory:"), TEELIZA_OK);
+	tdb_open(&t, &s);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(agent_store_ensure_connection(s, agent, "Eliza", user, room, NULL, NULL, "direct"),
 		                 TEELIZA_OK);
@@ -328,7 +443,7 @@ static void test_connection_and_actors(void **state)
 
 	assert_int_equal(agent_store_get_account(s, &a, agent), TEELIZA_OK);
 	assert_string_equal(a.email, "direct");
-	assert_string_equal(a.details, "{\"summary\":\"\"}");
+	assert_json(a.details, "{\"summary\":\"\"}");
 	assert_null(a.avatar_url);
 	agent_account_clear(&a);
 	/* an existing account is not overwritten */
@@ -340,15 +455,15 @@ static void test_connection_and_actors(void **state)
 		assert_string_equal(a.name, "Eliza");
 		agent_account_clear(&a);
 	}
-	assert_int_equal(agent_store_get_account(s, &a, "nobody"), TEELIZA_ERR_NOT_FOUND);
+	assert_int_equal(agent_store_get_account(s, &a, U("nobody")), TEELIZA_ERR_NOT_FOUND);
 	assert_null(a.id);
-	/* bad JSON in details breaks Eliza's CHECK */
+	/* bad JSON in details breaks Eliza's CHECK (SQLite) or its JSONB type (PostgreSQL) */
 	{
-		agent_account bad = { .id = "x", .name = "x", .details = "{not json" };
+		agent_account bad = { .id = U("x"), .name = "x", .details = "{not json" };
 
 		assert_int_equal(agent_store_ensure_account(s, &bad), TEELIZA_ERR_INVALID);
 	}
-	assert_int_equal(agent_store_list_room_actors(s, &actors, "empty-room"), TEELIZA_OK);
+	assert_int_equal(agent_store_list_room_actors(s, &actors, U("empty-room")), TEELIZA_OK);
 	assert_int_equal(actors.count, 0);
 	agent_store_close(s);
 }
@@ -356,14 +471,18 @@ static void test_connection_and_actors(void **state)
 static void put_msg(agent_store *s, const char *id, const char *room, const char *agent, int64_t at,
                     const char *text, bool unique)
 {
-	char content[256];
+	char content[256], mid[AGENT_UUID_BUFSZ], rid[AGENT_UUID_BUFSZ], aid[AGENT_UUID_BUFSZ], uid[AGENT_UUID_BUFSZ];
 	agent_memory m = { 0 };
 
 	snprintf(content, sizeof(content), "{\"text\":\"%s\"}", text);
-	m.id = id;
-	m.agent_id = agent;
-	m.user_id = "u";
-	m.room_id = room;
+	strcpy(mid, U(id));
+	strcpy(rid, U(room));
+	strcpy(aid, U(agent));
+	strcpy(uid, U("u"));
+	m.id = mid;
+	m.agent_id = aid;
+	m.user_id = uid;
+	m.room_id = rid;
 	m.content = content;
 	m.created_at = at;
 	m.unique = unique;
@@ -377,21 +496,35 @@ static void assert_texts(const agent_memory_list *l, const char *const *want, si
 	assert_int_equal(l->count, n);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(buf, sizeof(buf), "{\"text\":\"%s\"}", want[i]);
-		assert_string_equal(l->items[i].content, buf);
+		assert_json(l->items[i].content, buf);
 	}
 }
 
 static void test_memories(void **state)
 {
 	agent_store *s;
+	struct tdb t;
 	agent_memory_list l;
 	agent_memory_query q = { 0 };
 	agent_memory m;
 	size_t n;
 	float emb[3] = { 1.5f, -0.25f, 3.0e-8f };
+	char room[AGENT_UUID_BUFSZ], other[AGENT_UUID_BUFSZ], fresh_room[AGENT_UUID_BUFSZ], a[AGENT_UUID_BUFSZ],
+		b[AGENT_UUID_BUFSZ], u[AGENT_UUID_BUFSZ];
 
 	(void)state;
-	assert_int_equal(agent_store_sqlite_open(&s, ":memory:"), TEELIZA_OK);
+	tdb_open(&t, &s);
+	strcpy(room, U("room"));
+	strcpy(other, U("other"));
+	strcpy(fresh_room, U("fresh"));
+	strcpy(a, U("A"));
+	strcpy(b, U("B"));
+	strcpy(u, U("u"));
+	/* the accounts and rooms first: PostgreSQL's foreign keys want them, as Eliza's runtime makes them */
+	assert_int_equal(agent_store_ensure_connection(s, a, "A", u, room, NULL, NULL, NULL), TEELIZA_OK);
+	assert_int_equal(agent_store_ensure_connection(s, b, "B", u, room, NULL, NULL, NULL), TEELIZA_OK);
+	assert_int_equal(agent_store_ensure_connection(s, a, "A", u, other, NULL, NULL, NULL), TEELIZA_OK);
+	assert_int_equal(agent_store_ensure_room(s, fresh_room), TEELIZA_OK);
 	put_msg(s, "m3", "room", "A", 3000, "three", true);
 	put_msg(s, "m1", "room", "A", 1000, "one", true);
 	put_msg(s, "m2", "room", "B", 2000, "two", false);
@@ -400,13 +533,13 @@ static void test_memories(void **state)
 	put_msg(s, "x1", "other", "A", 1500, "elsewhere", true);
 
 	/* the most recent 3, oldest first for the prompt */
-	q.room_id = "room";
+	q.room_id = room;
 	q.count = 3;
 	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
 	assert_texts(&l, (const char *const[]){ "three", "four-a", "four-b" }, 3);
 	assert_int_equal(l.items[0].created_at, 3000);
 	assert_string_equal(l.items[0].type, "messages");
-	assert_string_equal(l.items[0].room_id, "room");
+	assert_string_equal(l.items[0].room_id, room);
 	assert_null(l.items[0].embedding);
 	agent_memory_list_free(&l);
 	/* newest first, as Eliza's API returns them */
@@ -420,7 +553,7 @@ static void test_memories(void **state)
 	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
 	assert_texts(&l, (const char *const[]){ "one", "two", "three", "four-a", "four-b" }, 5);
 	agent_memory_list_free(&l);
-	q.agent_id = "B";
+	q.agent_id = b;
 	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
 	assert_texts(&l, (const char *const[]){ "two" }, 1);
 	agent_memory_list_free(&l);
@@ -431,39 +564,39 @@ static void test_memories(void **state)
 	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
 	assert_texts(&l, (const char *const[]){ "one", "three" }, 2);
 	agent_memory_list_free(&l);
-	q = (agent_memory_query){ .room_id = "room", .type = "facts" };
+	q = (agent_memory_query){ .room_id = room, .type = "facts" };
 	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
 	assert_int_equal(l.count, 0);
 	assert_null(l.items);
 
-	assert_int_equal(agent_store_count_memories(s, &n, NULL, "room", false), TEELIZA_OK);
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, room, false), TEELIZA_OK);
 	assert_int_equal(n, 5);
-	assert_int_equal(agent_store_count_memories(s, &n, "messages", "room", true), TEELIZA_OK);
+	assert_int_equal(agent_store_count_memories(s, &n, "messages", room, true), TEELIZA_OK);
 	assert_int_equal(n, 4);
 
 	/* default embedding: 384 zeros; a given one round-trips */
-	assert_int_equal(agent_store_get_memory(s, &m, "m1"), TEELIZA_OK);
+	assert_int_equal(agent_store_get_memory(s, &m, U("m1")), TEELIZA_OK);
 	assert_int_equal(m.embedding_len, AGENT_STORE_EMBEDDING_DIM);
 	for (size_t i = 0; i < m.embedding_len; i++)
 		assert_true(m.embedding[i] == 0.0f);
-	assert_string_equal(m.agent_id, "A");
-	assert_string_equal(m.user_id, "u");
+	assert_string_equal(m.agent_id, a);
+	assert_string_equal(m.user_id, u);
 	assert_true(m.unique);
 	agent_memory_clear(&m);
 	assert_null(m.id);
 	{
-		agent_memory e = { .id = "emb", .room_id = "room", .content = "{\"text\":\"e\"}", .created_at = 10,
+		agent_memory e = { .id = U("emb"), .room_id = room, .content = "{\"text\":\"e\"}", .created_at = 10,
 		                   .embedding = emb, .embedding_len = 3, .type = "facts" };
 
 		assert_int_equal(agent_store_create_memory(s, &e), TEELIZA_OK);
 	}
-	assert_int_equal(agent_store_get_memory(s, &m, "emb"), TEELIZA_OK);
+	assert_int_equal(agent_store_get_memory(s, &m, U("emb")), TEELIZA_OK);
 	assert_int_equal(m.embedding_len, 3);
 	assert_memory_equal(m.embedding, emb, sizeof(emb));
 	assert_string_equal(m.type, "facts");
 	agent_memory_clear(&m);
 	/* with_embedding on a list */
-	q = (agent_memory_query){ .room_id = "room", .type = "facts", .with_embedding = true };
+	q = (agent_memory_query){ .room_id = room, .type = "facts", .with_embedding = true };
 	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
 	assert_int_equal(l.count, 1);
 	assert_int_equal(l.items[0].embedding_len, 3);
@@ -472,19 +605,19 @@ static void test_memories(void **state)
 
 	/* same id replaces (INSERT OR REPLACE) */
 	put_msg(s, "m1", "room", "A", 1000, "one again", true);
-	assert_int_equal(agent_store_get_memory(s, &m, "m1"), TEELIZA_OK);
-	assert_string_equal(m.content, "{\"text\":\"one again\"}");
+	assert_int_equal(agent_store_get_memory(s, &m, U("m1")), TEELIZA_OK);
+	assert_json(m.content, "{\"text\":\"one again\"}");
 	agent_memory_clear(&m);
-	assert_int_equal(agent_store_count_memories(s, &n, NULL, "room", false), TEELIZA_OK);
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, room, false), TEELIZA_OK);
 	assert_int_equal(n, 5);
 
-	/* no id, no time: a fresh UUID and now */
+	/* no id, no time: a fresh UUID and now (the database's clock on PostgreSQL: same machine here) */
 	{
-		agent_memory fresh = { .room_id = "fresh", .content = "{}" };
+		agent_memory fresh = { .room_id = fresh_room, .content = "{}" };
 		int64_t before = agent_store_now_ms();
 
 		assert_int_equal(agent_store_create_memory(s, &fresh), TEELIZA_OK);
-		q = (agent_memory_query){ .room_id = "fresh" };
+		q = (agent_memory_query){ .room_id = fresh_room };
 		assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
 		assert_int_equal(l.count, 1);
 		assert_true(agent_uuid_is_valid(l.items[0].id));
@@ -492,36 +625,45 @@ static void test_memories(void **state)
 		agent_memory_list_free(&l);
 	}
 
-	assert_int_equal(agent_store_delete_room_memories(s, &n, NULL, "room"), TEELIZA_OK);
+	assert_int_equal(agent_store_delete_room_memories(s, &n, NULL, room), TEELIZA_OK);
 	assert_int_equal(n, 5);
-	assert_int_equal(agent_store_count_memories(s, &n, NULL, "room", false), TEELIZA_OK);
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, room, false), TEELIZA_OK);
 	assert_int_equal(n, 0);
-	assert_int_equal(agent_store_count_memories(s, &n, "facts", "room", false), TEELIZA_OK);
+	assert_int_equal(agent_store_count_memories(s, &n, "facts", room, false), TEELIZA_OK);
 	assert_int_equal(n, 1); /* other types stay */
-	assert_int_equal(agent_store_count_memories(s, &n, NULL, "other", false), TEELIZA_OK);
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, other, false), TEELIZA_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(agent_store_get_memory(s, &m, "m1"), TEELIZA_ERR_NOT_FOUND);
+	assert_int_equal(agent_store_get_memory(s, &m, U("m1")), TEELIZA_ERR_NOT_FOUND);
 	agent_store_close(s);
 }
 
 static void test_cache_log_attestation(void **state)
 {
 	char *dir = make_tmpdir();
-	char path[PATH_MAX];
+	struct tdb t;
 	agent_store *s;
 	char *v;
 	agent_attestation a = { 0 }, got;
 	const uint8_t quote[] = { 0x04, 0x00, 0x02, 0x00, 0x81, 0x00, 0x00, 0x00, 0xff, 0x00 };
+	char agent[AGENT_UUID_BUFSZ], u[AGENT_UUID_BUFSZ], r[AGENT_UUID_BUFSZ], att[AGENT_UUID_BUFSZ];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/db.sqlite", dir);
-	assert_int_equal(agent_store_sqlite_open(&s, path), TEELIZA_OK);
+	strcpy(agent, U("agent"));
+	strcpy(u, U("u"));
+	strcpy(r, U("r"));
+	strcpy(att, U("att-1"));
+	if (pg_base == NULL) {
+		snprintf(t.where, sizeof(t.where), "%s/db.sqlite", dir);
+		tdb_reopen(&t, &s);
+	} else {
+		tdb_open(&t, &s);
+	}
 	assert_int_equal(agent_store_cache_get(s, &v, "k", "agent"), TEELIZA_ERR_NOT_FOUND);
 	assert_null(v);
 	assert_int_equal(agent_store_cache_set(s, "k", "agent", "{\"a\":1}", 0), TEELIZA_OK);
 	assert_int_equal(agent_store_cache_set(s, "k", "agent2", "[2]", 0), TEELIZA_OK);
 	assert_int_equal(agent_store_cache_get(s, &v, "k", "agent"), TEELIZA_OK);
-	assert_string_equal(v, "{\"a\":1}");
+	assert_json(v, "{\"a\":1}");
 	free(v);
 	assert_int_equal(agent_store_cache_set(s, "k", "agent", "\"replaced\"", 0), TEELIZA_OK);
 	assert_int_equal(agent_store_cache_get(s, &v, "k", "agent"), TEELIZA_OK);
@@ -539,11 +681,13 @@ static void test_cache_log_attestation(void **state)
 	free(v);
 	assert_int_equal(agent_store_cache_delete(s, "missing", "agent"), TEELIZA_OK);
 
-	assert_int_equal(agent_store_log(s, "u", "r", "message", "{\"text\":\"hi\"}"), TEELIZA_OK);
-	assert_int_equal(agent_store_log(s, "u", "r", "message", "{\"text\":\"again\"}"), TEELIZA_OK);
+	/* Eliza's runtime logs for a user it has connected (PostgreSQL's logs have foreign keys) */
+	assert_int_equal(agent_store_ensure_connection(s, agent, "Agent", u, r, NULL, NULL, NULL), TEELIZA_OK);
+	assert_int_equal(agent_store_log(s, u, r, "message", "{\"text\":\"hi\"}"), TEELIZA_OK);
+	assert_int_equal(agent_store_log(s, u, r, "message", "{\"text\":\"again\"}"), TEELIZA_OK);
 
-	a.id = "att-1";
-	a.agent_id = "agent";
+	a.id = att;
+	a.agent_id = agent;
 	a.created_at = 1700000000123LL;
 	a.report_data_json = "{\"agentId\":\"agent\"}";
 	a.quote = quote;
@@ -551,14 +695,14 @@ static void test_cache_log_attestation(void **state)
 	a.event_log = "[]";
 	assert_int_equal(agent_store_put_attestation(s, &a), TEELIZA_OK);
 	assert_int_equal(agent_store_put_attestation(s, &a), TEELIZA_ERR_INVALID);
-	assert_int_equal(agent_store_get_attestation(s, &got, "nope"), TEELIZA_ERR_NOT_FOUND);
+	assert_int_equal(agent_store_get_attestation(s, &got, U("nope")), TEELIZA_ERR_NOT_FOUND);
 	agent_store_close(s);
 
 	/* everything survives a close and reopen */
-	assert_int_equal(agent_store_sqlite_open(&s, path), TEELIZA_OK);
-	assert_int_equal(agent_store_get_attestation(s, &got, "att-1"), TEELIZA_OK);
-	assert_string_equal(got.id, "att-1");
-	assert_string_equal(got.agent_id, "agent");
+	tdb_reopen(&t, &s);
+	assert_int_equal(agent_store_get_attestation(s, &got, att), TEELIZA_OK);
+	assert_string_equal(got.id, att);
+	assert_string_equal(got.agent_id, agent);
 	assert_int_equal(got.created_at, 1700000000123LL);
 	assert_string_equal(got.report_data_json, "{\"agentId\":\"agent\"}");
 	assert_string_equal(got.event_log, "[]");
@@ -566,11 +710,16 @@ static void test_cache_log_attestation(void **state)
 	assert_memory_equal(got.quote, quote, sizeof(quote));
 	agent_attestation_clear(&got);
 	assert_int_equal(agent_store_cache_get(s, &v, "k", "agent2"), TEELIZA_OK);
-	assert_string_equal(v, "[2]");
+	assert_json(v, "[2]");
 	free(v);
 	agent_store_close(s);
-	assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM logs WHERE userId = 'u' AND type = 'message' "
-	                               "AND json_extract(body, '$.text') IN ('hi', 'again') AND length(id) = 36"), 2);
+	if (pg_base == NULL) {
+		char sql[256];
+
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM logs WHERE userId = '%s' AND type = 'message' "
+		         "AND json_extract(body, '$.text') IN ('hi', 'again') AND length(id) = 36", u);
+		assert_int_equal(raw_int(t.where, sql), 2);
+	}
 	rm_rf(dir);
 	free(dir);
 }
@@ -587,25 +736,32 @@ struct worker {
 static void *insert_worker(void *arg)
 {
 	struct worker *w = arg;
-	char id[64], content[64], user[32];
+	char id[AGENT_UUID_BUFSZ], content[64], user[AGENT_UUID_BUFSZ];
 
-	snprintf(user, sizeof(user), "user-%d", w->n);
+	char name[64], agent[AGENT_UUID_BUFSZ], room[AGENT_UUID_BUFSZ];
+
+	snprintf(name, sizeof(name), "user-%d", w->n);
+	assert_int_equal(agent_uuid_from_string(user, name), TEELIZA_OK);
+	assert_int_equal(agent_uuid_from_string(agent, "agent"), TEELIZA_OK);
+	assert_int_equal(agent_uuid_from_string(room, "shared"), TEELIZA_OK);
 	for (int i = 0; i < PER_THREAD && w->err == TEELIZA_OK; i++) {
 		agent_memory m = { 0 };
 
-		snprintf(id, sizeof(id), "t%d-%d", w->n, i);
+		/* every thread races to join the same room (before its memories: foreign keys) */
+		if (i % 10 == 0)
+			w->err = agent_store_ensure_connection(w->s, agent, "Agent", user, room, NULL, NULL, "direct");
+		snprintf(name, sizeof(name), "t%d-%d", w->n, i);
+		assert_int_equal(agent_uuid_from_string(id, name), TEELIZA_OK);
 		snprintf(content, sizeof(content), "{\"text\":\"%d/%d\"}", w->n, i);
 		m.id = id;
-		m.room_id = "shared";
-		m.agent_id = "agent";
+		m.room_id = room;
+		m.agent_id = agent;
 		m.user_id = user;
 		m.content = content;
 		m.created_at = 1000 + i;
 		m.unique = true;
-		w->err = agent_store_create_memory(w->s, &m);
-		/* every thread also races to join the same room */
-		if (w->err == TEELIZA_OK && i % 10 == 0)
-			w->err = agent_store_ensure_connection(w->s, "agent", "Agent", user, "shared", NULL, NULL, "direct");
+		if (w->err == TEELIZA_OK)
+			w->err = agent_store_create_memory(w->s, &m);
 	}
 	return NULL;
 }
@@ -613,18 +769,24 @@ static void *insert_worker(void *arg)
 static void test_concurrent_inserts(void **state)
 {
 	char *dir = make_tmpdir();
-	char path[PATH_MAX];
+	struct tdb t;
 	agent_store *s;
 	pthread_t th[THREADS];
 	struct worker w[THREADS];
 	agent_account_list actors;
 	agent_memory_list l;
-	agent_memory_query q = { .room_id = "shared", .count = 10 };
+	char shared[AGENT_UUID_BUFSZ];
+	agent_memory_query q = { .room_id = shared, .count = 10 };
 	size_t n;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/db.sqlite", dir);
-	assert_int_equal(agent_store_sqlite_open(&s, path), TEELIZA_OK);
+	strcpy(shared, U("shared"));
+	if (pg_base == NULL) {
+		snprintf(t.where, sizeof(t.where), "%s/db.sqlite", dir);
+		tdb_reopen(&t, &s);
+	} else {
+		tdb_open(&t, &s);
+	}
 	for (int i = 0; i < THREADS; i++) {
 		w[i] = (struct worker){ .s = s, .n = i };
 		assert_int_equal(pthread_create(&th[i], NULL, insert_worker, &w[i]), 0);
@@ -633,9 +795,9 @@ static void test_concurrent_inserts(void **state)
 		assert_int_equal(pthread_join(th[i], NULL), 0);
 		assert_int_equal(w[i].err, TEELIZA_OK);
 	}
-	assert_int_equal(agent_store_count_memories(s, &n, NULL, "shared", false), TEELIZA_OK);
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, shared, false), TEELIZA_OK);
 	assert_int_equal(n, THREADS * PER_THREAD);
-	assert_int_equal(agent_store_list_room_actors(s, &actors, "shared"), TEELIZA_OK);
+	assert_int_equal(agent_store_list_room_actors(s, &actors, shared), TEELIZA_OK);
 	assert_int_equal(actors.count, THREADS + 1); /* each user once, plus the agent */
 	agent_account_list_free(&actors);
 	assert_int_equal(agent_store_get_memories(s, &l, &q), TEELIZA_OK);
@@ -646,8 +808,10 @@ static void test_concurrent_inserts(void **state)
 	agent_memory_list_free(&l);
 	agent_store_close(s);
 	/* and all of it is on disk */
-	assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM memories"), THREADS * PER_THREAD);
-	assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM participants"), THREADS + 1);
+	if (pg_base == NULL) {
+		assert_int_equal(raw_int(t.where, "SELECT COUNT(*) FROM memories"), THREADS * PER_THREAD);
+		assert_int_equal(raw_int(t.where, "SELECT COUNT(*) FROM participants"), THREADS + 1);
+	}
 	rm_rf(dir);
 	free(dir);
 }
@@ -663,6 +827,8 @@ static void test_default_path(void **state)
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	assert_int_equal(chdir(dir), 0);
 	unsetenv("SQLITE_FILE");
+	unsetenv("POSTGRES_URL");
+	unsetenv("DATABASE_URL");
 	assert_int_equal(agent_store_open_default(&s), TEELIZA_OK);
 	agent_store_close(s);
 	assert_int_equal(stat("data/db.sqlite", &st), 0);
@@ -680,16 +846,27 @@ static void test_default_path(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_schema_and_file),
-		cmocka_unit_test(test_adopts_eliza_database),
+	const char *url = getenv("TEELIZA_TEST_PG_URL");
+	const struct CMUnitTest common[] = {
 		cmocka_unit_test(test_connection_and_actors),
 		cmocka_unit_test(test_connection_many_users),
 		cmocka_unit_test(test_connection_and_memory),
 		cmocka_unit_test(test_memories),
 		cmocka_unit_test(test_cache_log_attestation),
 		cmocka_unit_test(test_concurrent_inserts),
+	};
+	const struct CMUnitTest sqlite[] = {
+		cmocka_unit_test(test_schema_and_file),
+		cmocka_unit_test(test_adopts_eliza_database),
 		cmocka_unit_test(test_default_path),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed;
+
+	if (url != NULL && url[0] != '\0') {
+		pg_base = url;
+		fprintf(stderr, "store tests against PostgreSQL (TEELIZA_TEST_PG_URL)\n");
+		return cmocka_run_group_tests_name("store on PostgreSQL", common, NULL, NULL);
+	}
+	failed = cmocka_run_group_tests_name("store on SQLite", common, NULL, NULL);
+	return failed + cmocka_run_group_tests_name("SQLite file and schema", sqlite, NULL, NULL);
 }

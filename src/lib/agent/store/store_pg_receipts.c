@@ -1,0 +1,90 @@
+/* The PostgreSQL back-end's receipts (teeliza_receipts): one append-only hash chain per agent. */
+#include "agent/store/store_pg_internal.h"
+
+#include <string.h>
+
+struct put_args {
+	const agent_receipt *r;
+	char seq[24], created[24];
+};
+
+static teeliza_err put_op(struct pg_store *s, struct pg_conn *c, void *ctx)
+{
+	struct put_args *p = ctx;
+	const agent_receipt *rc = p->r;
+	const char *vals[9] = { rc->id, rc->agent_id, p->seq, rc->created_at != 0 ? p->created : NULL, rc->memory_id,
+	                        rc->receipt, rc->signature, rc->public_key, rc->eip191 };
+	teeliza_err err;
+	PGresult *r = pg_exec(c, &err, PG_PUT_RECEIPT, 9, vals, NULL, NULL, "storing a receipt");
+
+	(void)s;
+	PQclear(r);
+	if (err == TEELIZA_ERR_INVALID && strcmp(c->sqlstate, "23505") == 0)
+		teeliza_set_error(err, "receipt %s (agent %s, seq %s) already exists", rc->id, rc->agent_id, p->seq);
+	return err;
+}
+
+teeliza_err pg_put_receipt(agent_store *base, const agent_receipt *r)
+{
+	struct put_args p = { .r = r };
+
+	if (r->seq == 0 || r->seq > INT64_MAX)
+		return teeliza_set_error(TEELIZA_ERR_INVALID, "receipt sequence number %llu out of range",
+		                         (unsigned long long)r->seq);
+	pg_i64(p.seq, (int64_t)r->seq);
+	pg_i64(p.created, r->created_at);
+	return pg_run1(P(base), put_op, &p, "storing a receipt");
+}
+
+struct get_args {
+	enum pg_stmt which;
+	const char *vals[2];
+	int n;
+	agent_receipt *out;
+};
+
+static teeliza_err get_op(struct pg_store *s, struct pg_conn *c, void *ctx)
+{
+	struct get_args *g = ctx;
+	teeliza_err err;
+	PGresult *r = pg_exec(c, &err, g->which, g->n, g->vals, NULL, NULL, "reading a receipt");
+
+	(void)s;
+	agent_receipt_clear(g->out); /* from a try whose COMMIT failed */
+	if (r == NULL)
+		return err;
+	if (PQntuples(r) == 0)
+		err = teeliza_set_error(TEELIZA_ERR_NOT_FOUND, "no receipt");
+	else
+		err = pg_read_receipt(g->out, r, 0);
+	PQclear(r);
+	return err;
+}
+
+teeliza_err pg_get_receipt(agent_store *base, agent_receipt *out, const char *agent_id, const char *id)
+{
+	struct get_args g = { PG_GET_RECEIPT, { id, agent_id }, 2, out };
+	teeliza_err err;
+
+	memset(out, 0, sizeof(*out));
+	err = pg_run1(P(base), get_op, &g, "reading a receipt");
+	if (err == TEELIZA_ERR_NOT_FOUND)
+		teeliza_set_error(err, "no receipt %s", id);
+	if (err)
+		agent_receipt_clear(out);
+	return err;
+}
+
+teeliza_err pg_last_receipt(agent_store *base, agent_receipt *out, const char *agent_id)
+{
+	struct get_args g = { PG_LAST_RECEIPT, { agent_id, NULL }, 1, out };
+	teeliza_err err;
+
+	memset(out, 0, sizeof(*out));
+	err = pg_run1(P(base), get_op, &g, "reading the last receipt");
+	if (err == TEELIZA_ERR_NOT_FOUND)
+		teeliza_set_error(err, "agent %s has no receipt yet", agent_id);
+	if (err)
+		agent_receipt_clear(out);
+	return err;
+}

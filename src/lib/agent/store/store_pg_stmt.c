@@ -1,0 +1,85 @@
+/*
+ * The PostgreSQL back-end's statements, prepared once per connection.
+ * Times cross the interface as ms since the epoch; in the database they are
+ * TIMESTAMPTZ, converted exactly (epoch + n ms, never through a double). A
+ * time the caller leaves at 0 is the database's clock_timestamp(), not the
+ * replica's clock, so replicas with skewed clocks still order one
+ * conversation consistently. Ties in createdAt (times given to the ms) are
+ * broken by the writing transaction (xmin), the nearest PostgreSQL has to
+ * SQLite's rowid: insertion order for one writer.
+ */
+#include "agent/store/store_pg_internal.h"
+
+#define MS(col) "(floor(extract(epoch from " col ") * 1000))::bigint"
+#define AT_MS(p) "(TIMESTAMPTZ 'epoch' + " p "::bigint * INTERVAL '1 millisecond')"
+
+#define ACCOUNT_COLUMNS "a.id, a.name, a.username, a.email, a.\"avatarUrl\", a.details::text"
+#define MEMORY_COLUMNS_NO_EMB \
+	"id, type, " MS("\"createdAt\"") ", content::text, "
+#define MEMORY_COLUMNS_TAIL ", \"userId\", \"roomId\", \"agentId\", \"unique\""
+#define RECEIPT_COLUMNS \
+	"id, \"agentId\", seq, " MS("\"createdAt\"") ", \"memoryId\", receipt, signature, \"publicKey\", eip191"
+
+_Static_assert(PG__COUNT <= 32, "pg_conn.prepared is a 32-bit mask");
+
+const char *const pg_stmt_sql[PG__COUNT] = {
+	[PG_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM teeliza_schema_migrations",
+	[PG_ENSURE_ACCOUNT] = "INSERT INTO accounts (id, name, username, email, \"avatarUrl\", details, \"createdAt\") "
+	                      "VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp()) ON CONFLICT (id) DO NOTHING",
+	[PG_GET_ACCOUNT] = "SELECT " ACCOUNT_COLUMNS " FROM accounts a WHERE a.id = $1",
+	[PG_ENSURE_ROOM] = "INSERT INTO rooms (id, \"createdAt\") VALUES ($1, clock_timestamp()) "
+	                   "ON CONFLICT (id) DO NOTHING",
+	/* UNIQUE("userId","roomId") makes this safe when two replicas add one participant at once */
+	[PG_ENSURE_PARTICIPANT] = "INSERT INTO participants (id, \"userId\", \"roomId\", \"createdAt\") "
+	                          "VALUES (gen_random_uuid(), $1, $2, clock_timestamp()) "
+	                          "ON CONFLICT (\"userId\", \"roomId\") DO NOTHING",
+	[PG_ROOM_ACTORS] = "SELECT " ACCOUNT_COLUMNS " FROM participants p JOIN accounts a ON p.\"userId\" = a.id "
+	                   "WHERE p.\"roomId\" = $1 ORDER BY p.\"createdAt\", p.xmin::text::bigint, p.id",
+	/*
+	 * Eliza's interface replaces a memory with the same id; a time left to
+	 * the database is kept on replacement, so writing a deterministic id
+	 * again (a retried request) does not move the message.
+	 */
+	[PG_PUT_MEMORY] = "INSERT INTO memories (id, type, content, embedding, \"userId\", \"roomId\", \"agentId\", "
+	                  "\"unique\", \"createdAt\") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+	                  "COALESCE(" AT_MS("$9") ", clock_timestamp())) "
+	                  "ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, content = EXCLUDED.content, "
+	                  "embedding = EXCLUDED.embedding, \"userId\" = EXCLUDED.\"userId\", "
+	                  "\"roomId\" = EXCLUDED.\"roomId\", \"agentId\" = EXCLUDED.\"agentId\", "
+	                  "\"unique\" = EXCLUDED.\"unique\", \"createdAt\" = CASE WHEN $9::bigint IS NULL "
+	                  "THEN memories.\"createdAt\" ELSE EXCLUDED.\"createdAt\" END",
+	[PG_GET_MEMORY] = "SELECT " MEMORY_COLUMNS_NO_EMB "embedding::text" MEMORY_COLUMNS_TAIL
+	                  " FROM memories WHERE id = $1",
+	[PG_GET_MEMORIES] = "SELECT " MEMORY_COLUMNS_NO_EMB "CASE WHEN $8::boolean THEN embedding::text END"
+	                    MEMORY_COLUMNS_TAIL " FROM memories "
+	                    "WHERE type = $1 AND \"roomId\" = $2 AND ($3::uuid IS NULL OR \"agentId\" = $3::uuid) "
+	                    "AND (NOT $4::boolean OR \"unique\") "
+	                    "AND ($5::bigint IS NULL OR \"createdAt\" >= " AT_MS("$5") ") "
+	                    "AND ($6::bigint IS NULL OR \"createdAt\" <= " AT_MS("$6") ") "
+	                    "ORDER BY \"createdAt\" DESC, xmin::text::bigint DESC, id DESC LIMIT $7::bigint",
+	[PG_COUNT_MEMORIES] = "SELECT COUNT(*) FROM memories WHERE type = $1 AND \"roomId\" = $2 "
+	                      "AND (NOT $3::boolean OR \"unique\")",
+	[PG_DELETE_ROOM_MEMORIES] = "DELETE FROM memories WHERE type = $1 AND \"roomId\" = $2",
+	/* cache times are TIMESTAMP without a zone in Eliza's table: kept in UTC */
+	[PG_CACHE_GET] = "SELECT value::text, (\"expiresAt\" IS NOT NULL AND "
+	                 "\"expiresAt\" <= (clock_timestamp() AT TIME ZONE 'UTC')) "
+	                 "FROM cache WHERE key = $1 AND \"agentId\" = $2",
+	[PG_CACHE_SET] = "INSERT INTO cache (key, \"agentId\", value, \"createdAt\", \"expiresAt\") "
+	                 "VALUES ($1, $2, $3, clock_timestamp() AT TIME ZONE 'UTC', " AT_MS("$4") " AT TIME ZONE 'UTC') "
+	                 "ON CONFLICT (key, \"agentId\") DO UPDATE SET value = EXCLUDED.value, "
+	                 "\"createdAt\" = EXCLUDED.\"createdAt\", \"expiresAt\" = EXCLUDED.\"expiresAt\"",
+	[PG_CACHE_DELETE] = "DELETE FROM cache WHERE key = $1 AND \"agentId\" = $2",
+	[PG_LOG] = "INSERT INTO logs (id, body, \"userId\", \"roomId\", type, \"createdAt\") "
+	           "VALUES ($1, $2, $3, $4, $5, clock_timestamp()) ON CONFLICT (id) DO NOTHING",
+	[PG_PUT_ATTESTATION] = "INSERT INTO teeliza_attestations (id, \"agentId\", \"instanceId\", \"reportData\", quote, "
+	                       "\"eventLog\", \"createdAt\") VALUES ($1, $2, $3, $4, $5, $6, "
+	                       "COALESCE(" AT_MS("$7") ", clock_timestamp()))",
+	[PG_GET_ATTESTATION] = "SELECT id, \"agentId\", " MS("\"createdAt\"") ", \"reportData\", quote, \"eventLog\" "
+	                       "FROM teeliza_attestations WHERE id = $1",
+	[PG_PUT_RECEIPT] = "INSERT INTO teeliza_receipts (id, \"agentId\", seq, \"createdAt\", \"memoryId\", receipt, "
+	                   "signature, \"publicKey\", eip191) VALUES ($1, $2, $3, "
+	                   "COALESCE(" AT_MS("$4") ", clock_timestamp()), $5, $6, $7, $8, $9)",
+	[PG_GET_RECEIPT] = "SELECT " RECEIPT_COLUMNS " FROM teeliza_receipts WHERE id = $1 AND \"agentId\" = $2",
+	[PG_LAST_RECEIPT] = "SELECT " RECEIPT_COLUMNS " FROM teeliza_receipts WHERE \"agentId\" = $1 "
+	                    "ORDER BY seq DESC LIMIT 1",
+};
