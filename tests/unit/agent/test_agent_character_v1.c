@@ -14,7 +14,7 @@
 
 #include "testutil.h"
 #include "teeliza/agent/character.h"
-#include "teeliza/agent/character/v1.h"
+#include "teeliza/agent/character_v1.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
  */
 #include "teeliza/agent/character.h"
 #include "agent/character/character_internal.h"
-#include "teeliza/agent/character/v1.h"
+#include "teeliza/agent/character_v1.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -3,7 +3,7 @@
 #define TEELIZA_AGENT_CHARACTER_V1_INTERNAL_H
 
 #include "agent/character/character_internal.h"
-#include "teeliza/agent/character/v1.h"
+#include "teeliza/agent/character_v1.h"
 
 /*
  * The keys of obj in JavaScript property order (array-index keys first,
