@@ -1,7 +1,7 @@
 /*
  * Fuzz elizaOS 1.x (v1) character loading with JSON text:
- *  - agent_character_v1_validate fails exactly when it reports lines, each
- *    `path: message`; a document that is not an object gets one root line;
+ *  - agent_character_v1_validate fails exactly when it reports lines
+ *    (`path: message`); a document that is not an object gets one root line;
  *  - agent_character_v1_from_json loads exactly what validates; a loaded
  *    character's accessors agree with its document, its id is a UUID, its
  *    v1 form passes the schema again and is a fixed point (loading it gives
@@ -29,13 +29,9 @@ static void check_lines(const teeliza_buf *issues, teeliza_err err, const json_t
 	FUZZ_CHECK((err == TEELIZA_OK) == (s[0] == '\0'));
 	if (!json_is_object(root))
 		FUZZ_CHECK(strncmp(s, ": Invalid input: expected object, received ", 43) == 0 && strchr(s, '\n') == NULL);
-	/* every line has a ": " between its path and its message */
-	for (const char *line = s; err != TEELIZA_OK && line != NULL; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		const char *end = strchr(line, '\n');
-		const char *sep = strstr(line, ": ");
-
-		FUZZ_CHECK(sep != NULL && (end == NULL || sep < end));
-	}
+	/* a path and a message (lines are not split here: a key may hold a newline, which zod prints as it is) */
+	if (err != TEELIZA_OK)
+		FUZZ_CHECK(strstr(s, ": ") != NULL);
 }
 
 static void check_no_secrets(const json_t *j)
