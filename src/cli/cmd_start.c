@@ -13,6 +13,7 @@
 #include "teeliza/agent/model.h"
 #include "teeliza/agent/runtime.h"
 #include "teeliza/agent/tee_plugin.h"
+#include "teeliza/agent/character_v1.h"
 #include "teeliza/common/log.h"
 #include "teeliza/sim/simulator.h"
 
@@ -38,7 +39,8 @@ struct start_opts {
 
 static const struct cli_opt start_rows[] = {
 	CLI_OPT_STRING(struct start_opts, character, "character", 0, "=PATH",
-	               "a character file (Eliza's *.character.json), looked up as\n"
+	               "a character file (Eliza 0.1.x's *.character.json or an\n"
+	               "elizaOS 1.x character, told apart per file), looked up as\n"
 	               "Eliza looks it up; default: the bundled character"),
 	CLI_OPT_STRING(struct start_opts, characters, "characters", 0, "=A,B",
 	               "several characters: several agents in one process"),
@@ -272,7 +274,11 @@ static int load_one(struct loaded *l, const char *path)
 		teeliza_buf_free(&report);
 		return cli_exit_code(err);
 	}
-	agent_log(stderr, "Loaded character %s from %s", agent_character_name(l->c[l->n]), resolved);
+	agent_log(stderr, "Loaded character %s from %s%s", agent_character_name(l->c[l->n]), resolved,
+	          agent_character_format_of(l->c[l->n]) == AGENT_CHARACTER_FORMAT_V1 ? " (elizaOS 1.x format)" : "");
+	if (agent_character_plugin_note(l->c[l->n]) != NULL)
+		agent_log(stderr, "Character %s: %s", agent_character_name(l->c[l->n]),
+		          agent_character_plugin_note(l->c[l->n]));
 	free(resolved);
 	teeliza_buf_free(&report);
 	l->n++;

@@ -1,6 +1,7 @@
 /* The loaded character: accessors and env secrets. */
 #include "teeliza/agent/character.h"
 #include "agent/character/character_internal.h"
+#include "agent/character/character_v1_internal.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ teeliza_err agent_character_wrap(agent_character **out, json_t *root)
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory loading a character");
 	}
 	c->root = root;
+	c->model_plugin = -1;
 	id = str_or_null(json_object_get(root, "id"));
 	name = str_or_null(json_object_get(root, "name"));
 	if (id != NULL && agent_uuid_is_valid(id)) {
@@ -50,6 +52,9 @@ void agent_character_free(agent_character *c)
 	if (c == NULL)
 		return;
 	json_decref(c->root);
+	json_decref(c->v1);
+	free(c->plugin_note);
+	free(c->ollama_url);
 	free(c);
 }
 
@@ -277,7 +282,9 @@ static const char *nonempty(const char *s)
 
 const char *agent_character_secret(const agent_character *c, const char *key)
 {
-	assert(key != NULL);
+	assert(c != NULL && key != NULL);
+	if (c->v1 != NULL)
+		return agent_character_v1_secret(c, key);
 	return nonempty(str_or_null(json_object_get(json_object_get(agent_character_settings(c), "secrets"), key)));
 }
 
@@ -285,6 +292,9 @@ const char *agent_character_get_setting(const agent_character *c, const char *ke
 {
 	const char *v;
 
+	assert(c != NULL && key != NULL);
+	if (c->v1 != NULL)
+		return agent_character_v1_get_setting(c, key);
 	v = agent_character_secret(c, key);
 	if (v == NULL)
 		v = nonempty(str_or_null(json_object_get(agent_character_settings(c), key)));

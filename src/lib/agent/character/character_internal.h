@@ -8,8 +8,13 @@
 #include "teeliza/agent/character.h"
 
 struct agent_character {
-	json_t *root;                 /* owned; validated, env-merged, extended */
+	json_t *root;                 /* owned; validated, env-merged, extended (0.1.x shape) */
 	char id[AGENT_UUID_BUFSZ];    /* `id`, or stringToUuid(name) */
+	/* v1 characters only (character_v1*.c); all NULL / -1 for 0.1.x */
+	json_t *v1;                   /* owned; the v1 document as read (zod output, id, env secrets) */
+	int model_plugin;             /* index in the v1 plugin table that picked the provider, or -1 */
+	char *plugin_note;            /* the log line about plugins, or NULL */
+	char *ollama_url;             /* OLLAMA_API_ENDPOINT made an OpenAI-compatible base, or NULL */
 };
 
 /* The bundled character (character_default_json.c, generated). */

@@ -11,6 +11,7 @@
  */
 #include "teeliza/agent/character.h"
 #include "agent/character/character_internal.h"
+#include "teeliza/agent/character_v1.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -340,6 +341,9 @@ static teeliza_err from_json_at(agent_character **out, teeliza_buf *report, cons
 	json_t *c;
 	teeliza_err err;
 
+	/* decided per document: a v1 character is read with v1's rules and words (character_v1.c) */
+	if (agent_character_detect_format(root) == AGENT_CHARACTER_FORMAT_V1)
+		return agent_character_v1_from_json(out, report, root, source_path);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.chain[0].id = *id;
 	ctx.chain[0].path = source_path;
@@ -492,11 +496,20 @@ teeliza_err agent_character_load(agent_character **out, teeliza_buf *report, cha
 	if (err) {
 		teeliza_buf msg;
 
-		/* Eliza prints the caught Error with its "Error: " prefix */
 		teeliza_buf_init(&msg, (size_t)16 << 20);
-		if (teeliza_buf_printf(&msg, "Error parsing character from %s: Error: %s", hit,
-		                       inner.data != NULL ? (const char *)inner.data : teeliza_errmsg()) != TEELIZA_OK)
+		if (err == TEELIZA_ERR_INVALID && inner.data != NULL &&
+		    strncmp((const char *)inner.data, AGENT_CHARACTER_V1_INVALID_PREFIX,
+		            strlen(AGENT_CHARACTER_V1_INVALID_PREFIX)) == 0) {
+			/* a v1 file: elizaOS 1.x's loader words (server loadCharacterTryPath) */
+			if (teeliza_buf_printf(&msg, "Character file '%s' contains invalid character data. Failed to load "
+			                       "character from %s: %s", hit, hit, (const char *)inner.data) != TEELIZA_OK)
+				teeliza_buf_reset(&msg);
+		} else if (teeliza_buf_printf(&msg, "Error parsing character from %s: Error: %s", hit,
+		                              inner.data != NULL ? (const char *)inner.data : teeliza_errmsg()) !=
+		           TEELIZA_OK) {
+			/* Eliza prints the caught Error with its "Error: " prefix */
 			teeliza_buf_reset(&msg);
+		}
 		teeliza_set_error(err, "%s", msg.data != NULL ? (const char *)msg.data : "");
 		report_set(report, msg.data != NULL ? (const char *)msg.data : "", NULL, NULL);
 		teeliza_buf_free(&msg);
