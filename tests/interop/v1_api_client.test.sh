@@ -21,11 +21,8 @@ command -v node >/dev/null || { echo "FAIL: node is required (scripts/install-de
 # elizaOS 1.7.2's client, pinned (it brings @elizaos/core 1.7.2, whose types it names)
 npm_install_pinned "$mods" @elizaos/api-client@1.7.2
 
-# The character the client creates an agent from. The loader behind POST
-# /api/agents (api_v1_character_load) takes what teeliza's character loader
-# takes; once v1 character files load, this is a v1 file:
-# $TEELIZA_VECTORS/v1/characters/mr-tee-1.7.2.character.json
-character="$TEELIZA_VECTORS/characters/c3po.character.json"
+# The character the client creates an agent from: a real elizaOS 1.7.2 file
+character="$TEELIZA_VECTORS/v1/characters/mr-tee-1.7.2.character.json"
 
 # shellcheck source=../lib/e2e.sh
 . "$TEELIZA_SRC/tests/lib/e2e.sh"

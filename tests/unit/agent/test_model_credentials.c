@@ -559,38 +559,62 @@ static void test_proxy_for_lookalike_hosts(void **state)
 }
 
 /* The REST API: /set with a foreign endpoint and no key of its own is a 400, and the agent it names keeps running. */
-static void test_set_over_http(void **state)
+/* A REST server on loopback (no API_TOKEN: control routes answer loopback) over an in-memory store. */
+struct api_env {
+	agent_api *api;
+	agent_registry *reg;
+	agent_store *store;
+	FILE *log;
+	char base[64];
+};
+
+static void api_env_open(struct api_env *a)
 {
 	agent_registry_config rc;
 	agent_api_config ac;
-	agent_api *api = NULL;
-	agent_registry *reg = NULL;
-	agent_store *store = NULL;
+
+	memset(a, 0, sizeof(*a));
+	a->log = tmpfile();
+	assert_non_null(a->log);
+	assert_int_equal(agent_store_sqlite_open(&a->store, ":memory:"), TEELIZA_OK);
+	memset(&rc, 0, sizeof(rc));
+	rc.store = a->store;
+	rc.log = a->log;
+	assert_int_equal(agent_registry_new(&a->reg, &rc), TEELIZA_OK);
+	memset(&ac, 0, sizeof(ac));
+	ac.registry = a->reg;
+	ac.host = "127.0.0.1";
+	ac.log = a->log;
+	assert_int_equal(agent_api_start(&a->api, &ac), TEELIZA_OK);
+	snprintf(a->base, sizeof(a->base), "http://127.0.0.1:%u", (unsigned)agent_api_port(a->api));
+}
+
+static void api_env_close(struct api_env *a)
+{
+	agent_api_stop(a->api);
+	agent_registry_free(a->reg);
+	agent_store_close(a->store);
+	fclose(a->log);
+}
+
+static void test_set_over_http(void **state)
+{
+	struct api_env a;
 	agent_runtime *rt = NULL;
 	agent_character *c = NULL;
-	FILE *log = tmpfile();
-	char base[64], path[128], extra[512], *body;
+	char path[128], extra[512], *body;
+	const char *base;
 	struct test_resp r;
 	json_t *j;
 
 	(void)state;
 	set_operator_env();
-	assert_non_null(log);
-	assert_int_equal(agent_store_sqlite_open(&store, ":memory:"), TEELIZA_OK);
-	memset(&rc, 0, sizeof(rc));
-	rc.store = store;
-	rc.log = log;
-	assert_int_equal(agent_registry_new(&reg, &rc), TEELIZA_OK);
-	memset(&ac, 0, sizeof(ac));
-	ac.registry = reg;
-	ac.host = "127.0.0.1";
-	ac.log = log;
-	assert_int_equal(agent_api_start(&api, &ac), TEELIZA_OK);
-	snprintf(base, sizeof(base), "http://127.0.0.1:%u", (unsigned)agent_api_port(api));
+	api_env_open(&a);
+	base = a.base;
 	j = character_json("Frank", "openai", NULL);
 	assert_int_equal(agent_character_from_json(&c, NULL, j, NULL), TEELIZA_OK);
 	json_decref(j);
-	assert_int_equal(agent_registry_start(&rt, reg, c), TEELIZA_OK);
+	assert_int_equal(agent_registry_start(&rt, a.reg, c), TEELIZA_OK);
 
 	server_reset(&attacker_srv);
 	server_reset(&operator_srv);
@@ -616,10 +640,73 @@ static void test_set_over_http(void **state)
 	assert_int_equal(server_seen(&attacker_srv), 0);
 
 	agent_runtime_release(rt);
-	agent_api_stop(api);
-	agent_registry_free(reg);
-	agent_store_close(store);
-	fclose(log);
+	api_env_close(&a);
+	clear_env();
+}
+
+/* One request to the v1 API; its status. */
+static unsigned v1_call(const struct api_env *a, const char *method, const char *path, const char *body)
+{
+	struct test_resp r = test_http_request(a->base, method, path, "application/json", body,
+	                                       body != NULL ? strlen(body) : 0, NULL, 10000);
+	unsigned status = r.status;
+
+	assert_null(strstr(r.body != NULL ? r.body : "", OPERATOR_KEY));
+	free(r.body);
+	return status;
+}
+
+/*
+ * The v1 API keeps a copy of an agent it stops or PATCHes; an operator's
+ * agent whose key lives only in its character file must not lend that key
+ * to an endpoint a network caller PATCHes in (modelEndpointOverride keeps
+ * settings.secrets in a shallow update), running or stopped and restarted.
+ */
+static void test_v1_patch_keeps_operator_key(void **state)
+{
+	struct api_env a;
+	agent_runtime *rt = NULL;
+	agent_character *c = NULL;
+	char extra[512], path[160], body[256], id[AGENT_UUID_BUFSZ];
+	json_t *j;
+
+	(void)state;
+	clear_env();
+	api_env_open(&a);
+	snprintf(extra, sizeof(extra), "\"settings\":{\"OPENAI_API_URL\":\"%s\",\"secrets\":{\"OPENAI_API_KEY\":\"%s\"}},",
+	         operator_srv.base, OPERATOR_KEY);
+	j = character_json("Grace", "openai", extra);
+	assert_int_equal(agent_character_from_json(&c, NULL, j, "/operator/grace.character.json"), TEELIZA_OK);
+	json_decref(j);
+	assert_int_equal(agent_registry_start(&rt, a.reg, c), TEELIZA_OK);
+	snprintf(id, sizeof(id), "%s", agent_runtime_id(rt));
+	server_reset(&operator_srv);
+	say(rt);
+	assert_last_auth(&operator_srv, "Bearer " OPERATOR_KEY);
+	agent_runtime_release(rt);
+
+	server_reset(&attacker_srv);
+	snprintf(path, sizeof(path), "/api/agents/%s", id);
+	snprintf(body, sizeof(body), "{\"modelEndpointOverride\":\"%s\"}", attacker_srv.base);
+	(void)v1_call(&a, "PATCH", path, body);
+	rt = agent_registry_find(a.reg, id, false);
+	if (rt != NULL)
+		say(rt);
+	agent_runtime_release(rt);
+	assert_int_equal(server_seen(&attacker_srv), 0);
+
+	snprintf(path, sizeof(path), "/api/agents/%s/stop", id);
+	(void)v1_call(&a, "POST", path, NULL);
+	snprintf(path, sizeof(path), "/api/agents/%s", id);
+	(void)v1_call(&a, "PATCH", path, body);
+	snprintf(path, sizeof(path), "/api/agents/%s/start", id);
+	(void)v1_call(&a, "POST", path, NULL);
+	rt = agent_registry_find(a.reg, id, false);
+	if (rt != NULL)
+		say(rt);
+	agent_runtime_release(rt);
+	assert_int_equal(server_seen(&attacker_srv), 0);
+	api_env_close(&a);
 	clear_env();
 }
 
@@ -654,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_of_operator_character),
 		cmocka_unit_test(test_redirect_not_followed),
 		cmocka_unit_test(test_set_over_http),
+		cmocka_unit_test(test_v1_patch_keeps_operator_key),
 		cmocka_unit_test(test_url_credentials_not_shown),
 		cmocka_unit_test(test_proxy_for_lookalike_hosts),
 	};

@@ -5,6 +5,7 @@
  * deleting an agent, which without a token answer loopback clients only.
  */
 #include "agent/api/api_route.h"
+#include "agent/api/api_v1.h"
 
 #include <string.h>
 
@@ -112,7 +113,7 @@ static void set_agent(http_server_reply *reply, agent_api *api, const api_reques
 	agent_character *c = NULL;
 	agent_runtime *rt = NULL;
 	teeliza_buf report;
-	json_t *cj;
+	json_t *cj, *posted = NULL;
 	bool other_id;
 	teeliza_err err;
 
@@ -140,7 +141,13 @@ static void set_agent(http_server_reply *reply, agent_api *api, const api_reques
 	teeliza_buf_free(&report);
 	/* c's id is read before the registry takes c (and may free it on failure). */
 	other_id = strcmp(agent_character_id(c), id) != 0;
-	err = agent_registry_start_posted(&rt, api->registry, c, r->body);
+	/* the model's key check reads what the caller brought, in 0.1.x shape (a v1 body converted) */
+	err = api_v1_posted_form(&posted, c, r->body);
+	if (err)
+		agent_character_free(c);
+	else
+		err = agent_registry_start_posted(&rt, api->registry, c, posted);
+	json_decref(posted);
 	if (err) {
 		/* CONFIG: the posted settings cannot be used (e.g. an operator's key sent elsewhere). */
 		set_failed(reply, err == TEELIZA_ERR_CONFIG ? 400 : 500,

@@ -121,6 +121,15 @@ size_t api_v1_js_length(const char *s);
 teeliza_err api_v1_character_load(agent_character **out, teeliza_buf *report,
                                   const json_t *character) TEELIZA_WARN_UNUSED;
 /*
+ * What a network caller brought itself, in the 0.1.x shape the model's
+ * operator-key check reads (agent_registry_start_posted): a v1 document
+ * converted with no env value merged, a 0.1.x one as posted; c is what it
+ * loaded into (it tells the format). The 0.1.x POST /agents/:id/set reads
+ * v1 bodies too and uses this as well. New reference in *out.
+ * TEELIZA_ERR_NOMEM.
+ */
+teeliza_err api_v1_posted_form(json_t **out, const agent_character *c, const json_t *character) TEELIZA_WARN_UNUSED;
+/*
  * An agent as v1's Agent type shows it: the character without secrets,
  * with id, enabled, status ("active"/"inactive"), createdAt, updatedAt.
  * character NULL: rt's. New reference, NULL on allocation failure.

@@ -183,6 +183,27 @@ static void create_agent(http_server_reply *reply, agent_api *api, const api_req
 	api_v1_ok(reply, 201, view);
 }
 
+/*
+ * Start c, the model's key check reading what the network brought (posted
+ * in 0.1.x shape). An operator's agent enters the /api store without its
+ * secrets (stop, PATCH), so its keys can go only where the operator sends
+ * them: a network caller who PATCHes an endpoint in must bring its own key.
+ * c is taken (freed on failure).
+ */
+static teeliza_err start_posted(agent_runtime **out, agent_api *api, agent_character *c, const json_t *posted)
+{
+	json_t *form = NULL;
+	teeliza_err err = api_v1_posted_form(&form, c, posted);
+
+	if (err) {
+		agent_character_free(c);
+		return err;
+	}
+	err = agent_registry_start_posted(out, api->registry, c, form);
+	json_decref(form);
+	return err;
+}
+
 /* Start the agent created here (character as posted); answered on failure. */
 static agent_runtime *start_created(http_server_reply *reply, agent_api *api, const char *id, const char *code)
 {
@@ -198,7 +219,7 @@ static agent_runtime *start_created(http_server_reply *reply, agent_api *api, co
 	}
 	err = api_v1_character_load(&c, &report, posted);
 	if (!err)
-		err = agent_registry_start_posted(&rt, api->registry, c, posted);
+		err = start_posted(&rt, api, c, posted);
 	else
 		teeliza_set_error(err, "%s", report.len > 0 ? (const char *)report.data : teeliza_errmsg());
 	teeliza_buf_free(&report);
@@ -244,7 +265,7 @@ static void stop_agent(http_server_reply *reply, agent_api *api, const api_reque
 	snprintf(name, sizeof(name), "%s", agent_runtime_name(rt));
 	/* An operator's agent stopped here stays listed (inactive) and can be started again, as in v1. */
 	if (api_v1_agent_get(NULL, NULL, NULL, api->v1, id) != TEELIZA_OK) {
-		character = agent_character_to_json(agent_runtime_character(rt), true);
+		character = agent_character_to_json(agent_runtime_character(rt), false);
 		if (character == NULL || api_v1_agent_put(api->v1, id, character, false) != TEELIZA_OK)
 			agent_log(api->log, "Agent %s: stopped, and cannot be started again over /api: %s", name,
 			          teeliza_errmsg());
@@ -304,7 +325,7 @@ static void update_agent(http_server_reply *reply, agent_api *api, const api_req
 	}
 	rt = agent_registry_find(api->registry, id, false);
 	if (api_v1_agent_get(&merged, NULL, NULL, api->v1, id) != TEELIZA_OK && rt != NULL)
-		merged = agent_character_to_json(agent_runtime_character(rt), true);
+		merged = agent_character_to_json(agent_runtime_character(rt), false);
 	if (merged == NULL) {
 		agent_runtime_release(rt);
 		api_v1_fail(reply, 404, "NOT_FOUND", "Agent not found");
@@ -328,7 +349,7 @@ static void update_agent(http_server_reply *reply, agent_api *api, const api_req
 	teeliza_buf_free(&report);
 	/* a running agent is replaced by one with the new character (the registry swaps them) */
 	if (rt != NULL) {
-		err = agent_registry_start_posted(&started, api->registry, c, merged);
+		err = start_posted(&started, api, c, merged);
 		if (err) {
 			api_v1_fail(reply, err == TEELIZA_ERR_CONFIG ? 400 : 500, "UPDATE_ERROR",
 			            teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
