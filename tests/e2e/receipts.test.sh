@@ -52,6 +52,7 @@ JS
 
 start_agent "$tmp/a1.log"
 agent_id=$(e2e_agent_id "$tmp/a1.log" "$agent_pid") || fail "no agent id: $(cat "$tmp/a1.log")"
+e2e_wait_line "$tmp/a1.log" '/reply key /p' "$agent_pid" >/dev/null || true
 check_has "the reply key is logged with its statement quote" "$(cat "$tmp/a1.log")" "reply key "
 
 # ---- 1. a REST reply: header, body unchanged, receipt verifies and hashes the exact bytes ----
@@ -108,6 +109,8 @@ stop_agent
 
 # ---- 4. restart: the chain continues ----
 start_agent "$tmp/a2.log"
+# the reply key is prepared after the port is bound (slowly under ASan): wait for its line
+e2e_wait_line "$tmp/a2.log" '/receipts continue at seq/p' "$agent_pid" >/dev/null || true
 check_has "the restart continues the chain" "$(cat "$tmp/a2.log")" "receipts continue at seq $((seq2 + 1))"
 curl -s -D "$tmp/h3" -o "$tmp/b3" -H 'Content-Type: application/json' -d '{"text":"after restart"}' \
 	"$base/Teeliza/message"

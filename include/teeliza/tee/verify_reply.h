@@ -53,7 +53,7 @@ teeliza_err tee_reply_cache_new(tee_reply_cache **out, const dcap_collateral *co
                                 const dcap_trust *trust) TEELIZA_WARN_UNUSED;
 void tee_reply_cache_free(tee_reply_cache *c);
 /* Walks served from the cache and walks done (for benchmarks and tests). */
-void tee_reply_cache_stats(const tee_reply_cache *c, uint64_t *hits, uint64_t *misses);
+void tee_reply_cache_stats(tee_reply_cache *c, uint64_t *hits, uint64_t *misses);
 
 typedef struct tee_reply_policy {
 	dcap_collateral *collateral;          /* for the statement quote (required) */

@@ -52,14 +52,12 @@ void tee_reply_cache_free(tee_reply_cache *c)
 	free(c);
 }
 
-void tee_reply_cache_stats(const tee_reply_cache *c, uint64_t *hits, uint64_t *misses)
+void tee_reply_cache_stats(tee_reply_cache *c, uint64_t *hits, uint64_t *misses)
 {
-	tee_reply_cache *m = (tee_reply_cache *)c;
-
-	pthread_mutex_lock(&m->lock);
+	pthread_mutex_lock(&c->lock);
 	*hits = c->hits;
 	*misses = c->misses;
-	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_unlock(&c->lock);
 }
 
 bool tee_reply_cache_usable(const tee_reply_cache *c, const tee_reply_policy *p)
