@@ -25,8 +25,44 @@
 struct healthcheck_opts {
 	const char *method, *data, *unix_socket;
 	uint64_t timeout_ms;
-	bool quiet;
+	bool quiet, insecure;
 };
+
+/*
+ * Is url's host loopback (127.0.0.0/8 written as four numbers, [::1],
+ * localhost)? --insecure is for those only: a health check of the process
+ * next to it, whose HTTPS certificate (RA-TLS) no CA signs.
+ */
+static bool loopback_url(const char *url)
+{
+	const char *h = strstr(url, "://"), *end;
+	unsigned a, b, c, d;
+	char tail;
+	size_t n;
+
+	if (h == NULL)
+		return false;
+	h += 3;
+	if (strncmp(h, "[::1]", 5) == 0)
+		return h[5] == 0 || h[5] == ':' || h[5] == '/';
+	end = h + strcspn(h, ":/?#@");
+	if (*end == '@')
+		return false; /* user info: no */
+	n = (size_t)(end - h);
+	if (n == 9 && strncmp(h, "localhost", 9) == 0)
+		return true;
+	if (n > 15)
+		return false;
+	{
+		char host[16];
+
+		memcpy(host, h, n);
+		host[n] = 0;
+		if (strspn(host, "0123456789.") != n || sscanf(host, "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d, &tail) != 4)
+			return false;
+	}
+	return a == 127 && b <= 255 && c <= 255 && d <= 255;
+}
 
 static bool valid_method(const char *m)
 {
@@ -68,6 +104,9 @@ static const struct cli_opt healthcheck_rows[] = {
 	             "the URL's host is then ignored"),
 	CLI_OPT_U64(struct healthcheck_opts, timeout_ms, "timeout", 't', "MS", 1, MAX_TIMEOUT_MS,
 	            "bad timeout (1..600000 ms): %s", "whole-request timeout (default 5000)"),
+	CLI_OPT_FLAG(struct healthcheck_opts, insecure, "insecure", 'k',
+	             "https without a certificate check, for a loopback URL only\n"
+	             "(an agent started with --tls: its RA-TLS certificate has no CA)"),
 	CLI_OPT_FLAG(struct healthcheck_opts, quiet, "quiet", 'q', "print nothing"),
 	CLI_OPT_HELP,
 	CLI_OPT_END,
@@ -81,6 +120,7 @@ static const struct cli_command healthcheck_cmd = {
 	         "any other status). Meant for a container HEALTHCHECK, e.g.\n"
 	         "  teeliza healthcheck http://127.0.0.1:3000/healthz\n"
 	         "  teeliza healthcheck -X POST http://127.0.0.1:8090/prpc/Tappd.Version\n"
+	         "  teeliza healthcheck --insecure https://127.0.0.1:3000/healthz   (start --tls)\n"
 	         "Proxy variables are ignored: a health check is always a direct connection.\n"
 	         "\n",
 	.usage_end = "\n"
@@ -110,6 +150,9 @@ int healthcheck_main(int argc, char **argv)
 	url = argv[first];
 	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
 		return cli_usage_error(&healthcheck_cmd, "URL must start with http:// or https://: %s", url);
+	if (o.insecure && !loopback_url(url))
+		return cli_usage_error(&healthcheck_cmd, "--insecure is for a loopback URL only (127.x.x.x, [::1], localhost): %s",
+		                       url);
 
 	memset(&req, 0, sizeof(req));
 	req.timeout_ms = (long)o.timeout_ms;
@@ -123,6 +166,7 @@ int healthcheck_main(int argc, char **argv)
 	}
 	req.max_response = MAX_RESPONSE;
 	req.no_proxy = true;
+	req.tls_no_verify = o.insecure;
 
 	err = http_perform(&resp, &req);
 	if (err) {

@@ -15,6 +15,7 @@
 #include "teeliza/agent/tee_plugin.h"
 #include "teeliza/agent/character_v1.h"
 #include "teeliza/common/log.h"
+#include "teeliza/dcap/pccs.h"
 #include "teeliza/sim/simulator.h"
 
 #include <errno.h>
@@ -34,7 +35,7 @@
 struct start_opts {
 	const char *character, *characters, *sim_state_dir, *sim_key_file;
 	uint64_t port; /* CLI_UNSET: SERVER_PORT or the default */
-	bool non_interactive, keep_serving, simulator, tls;
+	bool non_interactive, keep_serving, simulator, tls, pccs_allow_http;
 };
 
 static const struct cli_opt start_rows[] = {
@@ -63,6 +64,9 @@ static const struct cli_opt start_rows[] = {
 	             "or the simulator): its quote binds the TLS key, and the\n"
 	             "agents' statements name it (tlsKey); the key stays in\n"
 	             "memory. `teeliza verify --ra-tls HOST:PORT` checks it"),
+	CLI_OPT_FLAG(struct start_opts, pccs_allow_http, "pccs-allow-http", 0,
+	             "allow plain http to a PCCS_URL that is not on loopback\n"
+	             "(POST /verify, the dashboard; as verify's option)"),
 	CLI_OPT_STRING(struct start_opts, sim_state_dir, "sim-state-dir", 0, "DIR",
 	               "the simulator's PKI (default $TEELIZA_SIM_STATE or\n"
 	               START_SIM_STATE_DIR ")"),
@@ -625,6 +629,15 @@ int start_main(int argc, char **argv)
 	ac.port_fallback = true;
 	if (agent_api_config_from_env(&ac) != TEELIZA_OK)
 		return cli_fail("start", TEELIZA_ERR_CONFIG);
+	ac.pccs_allow_http = o.pccs_allow_http;
+	if (ac.pccs_url != NULL && o.pccs_allow_http) {
+		bool insecure = false;
+
+		if (dcap_pccs_check_url(&insecure, ac.pccs_url, true) == TEELIZA_OK && insecure)
+			teeliza_logf(stderr, "teeliza start: WARNING: --pccs-allow-http: fetching collateral over plain http "
+			             "from %s: anyone on the path sees which platforms are checked and can hold back "
+			             "revocations and TCB updates (the collateral itself is signed)", ac.pccs_url);
+	}
 	if (o.port != CLI_UNSET) {
 		ac.port = (uint16_t)o.port;
 		ac.port_fallback = false;

@@ -231,7 +231,7 @@ static int parse_opts(struct verify_opts *o, int argc, char **argv)
 		                       "`teeliza sim-root > root.pem`, then --collateral coll.json --trust-root root.pem;\n"
 		                       "add --state-dir DIR to sim-root when the simulator had one)");
 	if (o->save_collateral != NULL && o->collateral != NULL)
-		return cli_usage_error(&verify_cmd, "--save-collateral only goes with --pccs-url");
+		return cli_usage_error(&verify_cmd, "--save-collateral only goes with a PCCS (--pccs-url URL or PCCS_URL), not --collateral");
 	if ((o->ra_tls != NULL || o->cert != NULL) && (o->app_data != NULL || o->policy.expect_report_data != NULL))
 		return cli_usage_error(&verify_cmd, "an RA-TLS certificate's quote must carry SHA-512(\"ratls-cert:\" || its "
 		                                    "key): --expect-report-data and --expect-app-data do not go with it");

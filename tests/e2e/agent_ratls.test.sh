@@ -38,6 +38,20 @@ check_has "links are https" "$(cat "$tmp/agent.log")" "Dashboard: https://localh
 
 # HTTPS replaces HTTP on the port.
 check_eq "GET /healthz over HTTPS" "$(curl -sk "https://127.0.0.1:$port/healthz" | jq -r .status)" ok
+# The agent image's HEALTHCHECK, as deploy/Dockerfile writes it, passes against an agent serving HTTPS.
+mapfile -d '' agent_health < <(python3 "$TEELIZA_SRC/tests/e2e/deploy_check.py" argv "$TEELIZA_SRC/deploy/Dockerfile" \
+	agent health)
+check_rc "the image's HEALTHCHECK passes with start --tls" 0 env "PATH=$(dirname "$TEELIZA"):/usr/bin:/bin" \
+	"SERVER_PORT=$port" "${agent_health[@]}"
+check_rc "healthcheck over https checks the certificate by default" 1 "$TEELIZA" healthcheck -q \
+	"https://127.0.0.1:$port/healthz"
+check_rc "healthcheck --insecure over https" 0 "$TEELIZA" healthcheck -q --insecure "https://127.0.0.1:$port/healthz"
+check_rc "healthcheck --insecure is for loopback only" 64 "$TEELIZA" healthcheck -q --insecure \
+	"https://example.com:$port/healthz"
+check_rc "... not a name that starts like one" 64 "$TEELIZA" healthcheck -q --insecure \
+	"https://127.0.0.1.example.com:$port/healthz"
+check_rc "... nor user info before a loopback address" 64 "$TEELIZA" healthcheck -q --insecure \
+	"https://127.0.0.1@example.com:$port/healthz"
 agents=$(curl -sk "https://127.0.0.1:$port/agents") || fail "GET /agents over HTTPS"
 agent_uuid=$(jq -r '.agents[0].id' <<<"$agents")
 check_eq "REST over HTTPS: /agents" "$(jq -r '.agents[0].name' <<<"$agents")" Teeliza

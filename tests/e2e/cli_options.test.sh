@@ -72,7 +72,7 @@ $(hint verify)"
 usage verify x --expired never <<<"teeliza verify: --expired must be reject, untrusted or allow, got 'never'
 $(hint verify)"
 usage verify x --expect-mrtd 00 <<<"teeliza verify: --expect-mrtd needs exactly 48 bytes of hex"
-usage verify x --collateral c --save-collateral s <<<"teeliza verify: --save-collateral only goes with --pccs-url
+usage verify x --collateral c --save-collateral s <<<"teeliza verify: --save-collateral only goes with a PCCS (--pccs-url URL or PCCS_URL), not --collateral
 $(hint verify)"
 
 # ---- start and healthcheck: "what: value", then the hint ----
@@ -127,5 +127,20 @@ usage replay a b --bogus <<<"teeliza replay: more than one event log given
 
 $replay_help"
 usage replay <<<"$replay_help"
+
+# ---- start --pccs-allow-http: a plain-http PCCS_URL off loopback is refused unless allowed, loudly ----
+rc=0
+PCCS_URL=http://10.9.9.9:8081 SERVER_HOST=127.0.0.1 SERVER_PORT=0 SQLITE_FILE="$tmp/pccs.db" timeout 30 \
+	"$TEELIZA" start --non-interactive >"$tmp/out" 2>"$tmp/err" </dev/null || rc=$?
+check_eq "start refuses a plain-http PCCS_URL off loopback" "$rc" 78
+check_has "and names the option that allows it" "$(cat "$tmp/err")" "--pccs-allow-http overrides this"
+PCCS_URL=http://10.9.9.9:8081 SERVER_HOST=127.0.0.1 SERVER_PORT=0 SQLITE_FILE="$tmp/pccs.db" \
+	"$TEELIZA" start --non-interactive --pccs-allow-http >"$tmp/out" 2>"$tmp/err" </dev/null &
+pid=$!
+e2e_wait_line "$tmp/err" 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$pid" >/dev/null ||
+	fail "start --pccs-allow-http did not start: $(cat "$tmp/err")"
+kill -TERM "$pid" 2>/dev/null || true
+wait "$pid" || true
+check_has "start --pccs-allow-http starts, and warns" "$(cat "$tmp/err")" "WARNING: --pccs-allow-http: fetching collateral over plain http"
 
 e2e_finish "CLI option"

@@ -52,6 +52,7 @@ JS
 
 start_agent "$tmp/a1.log"
 agent_id=$(e2e_agent_id "$tmp/a1.log" "$agent_pid") || fail "no agent id: $(cat "$tmp/a1.log")"
+e2e_wait_line "$tmp/a1.log" '/reply key /p' "$agent_pid" >/dev/null || true
 check_has "the reply key is logged with its statement quote" "$(cat "$tmp/a1.log")" "reply key "
 
 # ---- 1. a REST reply: header, body unchanged, receipt verifies and hashes the exact bytes ----
@@ -108,6 +109,8 @@ stop_agent
 
 # ---- 4. restart: the chain continues ----
 start_agent "$tmp/a2.log"
+# the reply key is prepared after the port is bound (slowly under ASan): wait for its line
+e2e_wait_line "$tmp/a2.log" '/receipts continue at seq/p' "$agent_pid" >/dev/null || true
 check_has "the restart continues the chain" "$(cat "$tmp/a2.log")" "receipts continue at seq $((seq2 + 1))"
 curl -s -D "$tmp/h3" -o "$tmp/b3" -H 'Content-Type: application/json' -d '{"text":"after restart"}' \
 	"$base/Teeliza/message"
@@ -125,7 +128,32 @@ for _ in 1 2 3 4 5 6 7 8 9 10 11; do
 	codes="$codes $(curl -s -o /dev/null -w '%{http_code}' "$base/agents/$agent_id/attestation?nonce=$nonce_b")"
 done
 check_has "fresh attestations are rate-limited" "$codes" 429
+# concurrent replies: one chain, no fork, every receipt stored with the reply it covers
+for i in $(seq 12); do
+	curl -s -o /dev/null -H 'Content-Type: application/json' -d "{\"text\":\"together $i\",\"userId\":\"c$i\"}" \
+		"$base/Teeliza/message" &
+done
+wait $(jobs -p | grep -v "^$agent_pid\$") 2>/dev/null || true
 stop_agent
+chain=$(python3 - "$tmp/data/db.sqlite" "$agent_id" <<'PY'
+import hashlib, json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("SELECT seq, id, receipt, memory_id FROM receipts WHERE agent_id = ? ORDER BY seq",
+                  (sys.argv[2],)).fetchall()
+prev, bad = "0" * 64, []
+for i, (seq, rid, text, mem) in enumerate(rows, 1):
+    if seq != i: bad.append(f"seq {seq} at {i}")
+    if hashlib.sha256(text.encode()).hexdigest() != rid: bad.append(f"id {seq}")
+    if json.loads(text)["prev"] != prev: bad.append(f"prev {seq}")
+    prev = rid
+    if mem is None: bad.append(f"no memory {seq}")
+    elif db.execute("SELECT count(*) FROM memories WHERE id = ? AND agentId = ? AND userId = ?",
+                    (mem, sys.argv[2], sys.argv[2])).fetchone()[0] != 1: bad.append(f"memory {seq}")
+print(len(rows), " ".join(bad) or "ok")
+PY
+)
+check_eq "concurrent replies make one unbroken chain, each receipt naming its stored reply" "$chain" \
+	"$((seq3 + 12)) ok"
 
 # ---- 5. the terminal chat prints a receipt id on stderr, stdout stays Eliza's ----
 printf 'hi\n' | "$TEELIZA" start --simulator >"$tmp/chat.out" 2>"$tmp/chat.log" || true
@@ -146,4 +174,4 @@ RECEIPT_SIGNATURE=bad "$TEELIZA" start --simulator --non-interactive >"$tmp/bad.
 check_eq "a bad RECEIPT_SIGNATURE exits 78" "$rc" 78
 check_has "and says why" "$(cat "$tmp/bad.log")" 'RECEIPT_SIGNATURE must be ed25519, eip191 or off, not "bad"'
 check_lacks "before anything is bound" "$(cat "$tmp/bad.log")" "REST API bound"
-echo "PASS"
+e2e_finish "receipts"

@@ -334,6 +334,19 @@ void agent_runtime_public_url(char *out, size_t out_len, const agent_runtime *rt
 /* The agent's actions in match order. */
 const agent_action *agent_runtime_actions(const agent_runtime *rt, size_t *n);
 
+/*
+ * Stores a message's reply memories in the runtime's place, together with
+ * what must be committed with them (the REST API: the reply's receipt, in
+ * one transaction). Called once, after the replies are complete and before
+ * agent_runtime_message returns, with the reply array as it will be
+ * returned and the reply memories in order (n >= 1, each with an id; the
+ * first is the reply that answers the message unless an action suppressed
+ * it). It stores all of them or none; after an error the runtime stores
+ * them itself, as without a seal.
+ */
+typedef teeliza_err (*agent_reply_seal_fn)(void *ctx, agent_runtime *rt, const json_t *reply,
+                                           const agent_memory *memories, size_t n);
+
 /* One incoming message. */
 typedef struct agent_message_in {
 	const char *text;                /* NULL or "": nothing is generated, the reply is [] */
@@ -343,6 +356,8 @@ typedef struct agent_message_in {
 	const char *name;                /* the account's display name (REST name), or NULL */
 	const char *source;              /* "direct" for the REST API and the terminal */
 	const json_t *attachments;       /* Eliza's Media objects stored with the message (REST file part), or NULL: [] */
+	agent_reply_seal_fn seal;        /* NULL: the runtime stores each reply memory as it is made */
+	void *seal_ctx;
 } agent_message_in;
 
 /*

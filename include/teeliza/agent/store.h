@@ -119,7 +119,7 @@ typedef struct agent_receipt {
 
 typedef struct agent_store agent_store;
 
-/* What a back-end implements. Every function pointer must be set. */
+/* What a back-end implements. Every function pointer must be set, except put_receipt_with_memories. */
 typedef struct agent_store_ops {
 	const char *name; /* "sqlite", "postgres" */
 	void (*close)(agent_store *s);
@@ -152,6 +152,16 @@ typedef struct agent_store_ops {
 	teeliza_err (*put_receipt)(agent_store *s, const agent_receipt *r);
 	teeliza_err (*get_receipt)(agent_store *s, agent_receipt *out, const char *agent_id, const char *id);
 	teeliza_err (*last_receipt)(agent_store *s, agent_receipt *out, const char *agent_id);
+	/*
+	 * OPTIONAL (the one operation that may be NULL): create_memory of each
+	 * of the n memories in order, then put_receipt(r), in one write
+	 * transaction, all or none (r->memory_id names memories[0]). When NULL,
+	 * agent_store_put_receipt_with_memories does the same in n + 1 calls,
+	 * memories first, so a failure can leave a reply without its receipt
+	 * but never a receipt without its reply.
+	 */
+	teeliza_err (*put_receipt_with_memories)(agent_store *s, const agent_receipt *r, const agent_memory *memories,
+	                                         size_t n);
 } agent_store_ops;
 
 /* Back-ends put this first in their own struct. */
@@ -301,6 +311,18 @@ teeliza_err agent_store_get_attestation(agent_store *s, agent_attestation *out,
  * the (agent, seq) is taken: a chain never forks and receipts are never replaced.
  */
 teeliza_err agent_store_put_receipt(agent_store *s, const agent_receipt *r) TEELIZA_WARN_UNUSED;
+
+/*
+ * A reply's memories (n >= 1, stored as agent_store_create_memory does, in
+ * order) and the receipt that covers them (r->memory_id: memories[0].id,
+ * the reply itself), in one write transaction: one commit per reply, not
+ * two. Nothing is stored when any part fails (receipt id or (agent, seq)
+ * taken: TEELIZA_ERR_INVALID, as agent_store_put_receipt). A back-end
+ * without the operation stores them one after the other (see
+ * agent_store_ops). Every memory must have an id.
+ */
+teeliza_err agent_store_put_receipt_with_memories(agent_store *s, const agent_receipt *r, const agent_memory *memories,
+                                                  size_t n) TEELIZA_WARN_UNUSED;
 
 /* One receipt of an agent by id; TEELIZA_ERR_NOT_FOUND when missing. Clear with agent_receipt_clear. */
 teeliza_err agent_store_get_receipt(agent_store *s, agent_receipt *out, const char *agent_id,

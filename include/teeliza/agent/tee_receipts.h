@@ -47,6 +47,19 @@ teeliza_err agent_reply_receipt(char id[AGENT_RECEIPT_ID_BUFSZ], agent_runtime *
                                 size_t response_len) TEELIZA_WARN_UNUSED;
 
 /*
+ * agent_reply_receipt, storing the reply's memories (n_memories >= 1; the
+ * first is the reply the receipt's memory_id names) in the same store
+ * transaction as the receipt (agent_store_put_receipt_with_memories): one
+ * commit per reply. Nothing is stored when it fails, whatever the cause:
+ * the caller then stores the memories itself (agent_runtime_message does,
+ * see agent_message_in.seal).
+ */
+teeliza_err agent_reply_receipt_with_memories(char id[AGENT_RECEIPT_ID_BUFSZ], agent_runtime *rt, const char *room_id,
+                                              const void *request, size_t request_len, const void *response,
+                                              size_t response_len, const agent_memory *memories,
+                                              size_t n_memories) TEELIZA_WARN_UNUSED;
+
+/*
  * A stored receipt as the REST API returns it:
  * {"id","receipt" (the canonical text, a string),"signature","publicKey",
  *  "algorithm":"ed25519","seq","statementQuoteId", ["eip191","eip191Address"]}.
@@ -105,11 +118,12 @@ teeliza_err agent_tee_receipts_new(agent_tee_receipts **out, const tappd_client 
                                    FILE *log) TEELIZA_WARN_UNUSED;
 /* Derive the keys, quote the statement, load the chain (when not done yet; retried at most every 3 s). */
 teeliza_err agent_tee_receipts_prepare(agent_tee_receipts *r, const agent_tee_wallets *w) TEELIZA_WARN_UNUSED;
-/* agent_reply_receipt for r; model is what the receipt names. */
+/* agent_reply_receipt_with_memories for r (n_memories 0: the receipt alone); model is what the receipt names. */
 teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_receipts *r,
                                    const agent_tee_wallets *w, const char *room_id, const char *model,
                                    const void *request, size_t request_len, const void *response,
-                                   size_t response_len) TEELIZA_WARN_UNUSED;
+                                   size_t response_len, const agent_memory *memories,
+                                   size_t n_memories) TEELIZA_WARN_UNUSED;
 teeliza_err agent_tee_receipts_json(json_t **out, agent_tee_receipts *r, const char *id) TEELIZA_WARN_UNUSED;
 teeliza_err agent_tee_receipts_bundle(json_t **out, agent_tee_receipts *r, const char *id) TEELIZA_WARN_UNUSED;
 teeliza_err agent_tee_receipts_fresh(json_t **out, agent_tee_receipts *r, const agent_tee_wallets *w,

@@ -26,6 +26,8 @@ typedef struct http_request {
 	size_t max_response;        /* 0: 16 MiB; a bigger body fails with TEELIZA_ERR_TOO_LARGE */
 	bool no_proxy;              /* ignore http_proxy & co. (tappd: the JS SDK never uses a proxy) */
 	bool secret_response;       /* the body holds a secret: wiped on growth and free */
+	bool tls_no_verify;         /* https: no CA or name check (only `teeliza healthcheck --insecure` of a loopback
+	                               server, whose RA-TLS certificate comes from no CA) */
 } http_request;
 
 typedef struct http_response {

@@ -34,6 +34,27 @@ extern "C" {
 #define TEE_LINK_KEY_PROVENANCE "key provenance"   /* GetKey's chain does not reach the pinned KMS root */
 /*      TEE_LINK_CHAIN (receipt.h) */
 
+/*
+ * What the expensive links of a bundle proved, remembered per statement
+ * (tee_reply_cache_new): the statement quote (DCAP), the RTMR0–3 replay,
+ * the app identity and the key provenance are walked once for a given
+ * statement, quote, event log and key provenance, and a later bundle with
+ * exactly those bytes under exactly the same policy (now, TCB policy,
+ * identity policy, KMS root) gets the same verdict without the work. The
+ * key is the SHA-256 of all of them, so a changed byte is never served
+ * from the cache; only walks in which every one of those links held are
+ * remembered (a broken link is walked again, and named, every time). The
+ * receipt, its signatures, the reply key and the hash chain are checked
+ * on every call. Bound to the collateral and trust it was made for: a
+ * policy with other ones does not use it. Thread-safe; free it before them.
+ */
+typedef struct tee_reply_cache tee_reply_cache;
+teeliza_err tee_reply_cache_new(tee_reply_cache **out, const dcap_collateral *collateral,
+                                const dcap_trust *trust) TEELIZA_WARN_UNUSED;
+void tee_reply_cache_free(tee_reply_cache *c);
+/* Walks served from the cache and walks done (for benchmarks and tests). */
+void tee_reply_cache_stats(tee_reply_cache *c, uint64_t *hits, uint64_t *misses);
+
 typedef struct tee_reply_policy {
 	dcap_collateral *collateral;          /* for the statement quote (required) */
 	const dcap_trust *trust;              /* NULL: Intel's root only */
@@ -43,6 +64,7 @@ typedef struct tee_reply_policy {
 	const char *kms_root_hex;             /* pinned KMS root (33-byte compressed secp256k1), or NULL */
 	const char *prev_receipt;             /* the previous receipt's canonical text, or NULL */
 	size_t prev_len;
+	tee_reply_cache *cache;               /* NULL: every link walked every time */
 } tee_reply_policy;
 
 typedef struct tee_reply_verdict {

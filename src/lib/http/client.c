@@ -218,6 +218,10 @@ teeliza_err http_perform(http_response *resp, const http_request *req)
 		SETOPT(h, CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
 	if (req->no_proxy)
 		SETOPT(h, CURLOPT_PROXY, "");
+	if (req->tls_no_verify) {
+		SETOPT(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		SETOPT(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	if (rc == CURLE_OK)
 		rc = set_method(h, req);
 	if (rc != CURLE_OK) {

@@ -6,6 +6,7 @@
  * its hash, the event log only because it replays to that quote's RTMRs.
  */
 #include "teeliza/tee/verify_reply.h"
+#include "tee/verify_reply_cache.h"
 #include "teeliza/common/encoding.h"
 #include "teeliza/tee/attest.h"
 #include "teeliza/tee/dstack_events.h"
@@ -308,10 +309,76 @@ static teeliza_err check_chain(tee_reply_verdict *v, struct walk *w, const tee_r
 	return err;
 }
 
+/* The cache key of w's statement, quote, event log and key provenance under p; false when there is none. */
+static bool cache_key(uint8_t key[32], const struct walk *w, const tee_reply_verdict *v, const tee_reply_policy *p)
+{
+	const json_t *prov = json_object_get(w->bundle, "keyProvenance");
+	const char *quote_hex = str_of(w->bundle, "quote", NULL);
+	char *prov_text = NULL;
+	bool ok;
+
+	if (!tee_reply_cache_usable(p->cache, p) || quote_hex == NULL)
+		return false;
+	if (prov != NULL) {
+		prov_text = json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		if (prov_text == NULL)
+			return false;
+	}
+	ok = tee_reply_cache_key(key, p, w->statement, w->statement_len, quote_hex, strlen(quote_hex), w->event_log,
+	                         w->event_log_len, prov_text != NULL ? prov_text : "", v->reply_key);
+	free(prov_text);
+	return ok;
+}
+
+/* What check_quote, check_log and check_provenance proved, for the cache. */
+static void proved_of(tee_reply_proved *out, const tee_reply_verdict *v, const struct walk *w)
+{
+	memset(out, 0, sizeof(*out));
+	out->dcap = v->dcap;
+	memset(&out->dcap.quote, 0, sizeof(out->dcap.quote)); /* it points into w->quote, freed after the walk */
+	out->rtmr_done = v->rtmr_done;
+	out->identity_read = v->identity_read;
+	out->identity = v->identity;
+	out->provenance_present = v->provenance_present;
+	out->provenance_checked = v->provenance_checked;
+	out->provenance_err = v->provenance_err;
+	out->provenance = v->provenance;
+	memcpy(out->provenance_note, v->provenance_note, sizeof(out->provenance_note));
+	out->untrusted = w->untrusted;
+}
+
+/* The verdict of those three links from the cache; the quote is parsed again from this bundle's bytes. */
+static teeliza_err from_cache(tee_reply_verdict *v, struct walk *w, const tee_reply_proved *pr)
+{
+	const char *hex = str_of(w->bundle, "quote", NULL);
+	dcap_quote q;
+
+	teeliza_buf_init(&w->quote, TEE_REPLY_BUNDLE_MAX);
+	if (teeliza_hex_decode_buf(&w->quote, hex, strlen(hex), true) != TEELIZA_OK ||
+	    dcap_quote_parse(&q, w->quote.data, w->quote.len) != TEELIZA_OK)
+		return broke(v, TEE_LINK_STATEMENT_QUOTE, TEELIZA_ERR_INTERNAL, "the cached quote does not parse again");
+	v->dcap = pr->dcap;
+	v->dcap.quote = q;
+	v->dcap_done = true;
+	v->rtmr_done = pr->rtmr_done;
+	v->identity_read = pr->identity_read;
+	v->identity = pr->identity;
+	v->provenance_present = pr->provenance_present;
+	v->provenance_checked = pr->provenance_checked;
+	v->provenance_err = pr->provenance_err;
+	v->provenance = pr->provenance;
+	memcpy(v->provenance_note, pr->provenance_note, sizeof(v->provenance_note));
+	w->untrusted = pr->untrusted;
+	return TEELIZA_OK;
+}
+
 static teeliza_err walk_bundle(tee_reply_verdict *v, struct walk *wp, const char *bundle, size_t len,
                                const tee_reply_policy *p)
 {
 	struct walk w;
+	tee_reply_proved *pr = NULL;
+	uint8_t key[32];
+	bool keyed = false;
 	teeliza_err err;
 
 	memset(v, 0, sizeof(*v));
@@ -323,12 +390,25 @@ static teeliza_err walk_bundle(tee_reply_verdict *v, struct walk *wp, const char
 	}
 	if (!err)
 		err = check_reply_key(v, &w);
-	if (!err)
-		err = check_quote(v, &w, p);
-	if (!err)
-		err = check_log(v, &w, p);
-	if (!err)
-		err = check_provenance(v, &w, p);
+	if (!err && p->cache != NULL) {
+		pr = malloc(sizeof(*pr));
+		keyed = pr != NULL && cache_key(key, &w, v, p);
+	}
+	if (!err && keyed && tee_reply_cache_get(pr, p->cache, key)) {
+		err = from_cache(v, &w, pr);
+	} else {
+		if (!err)
+			err = check_quote(v, &w, p);
+		if (!err)
+			err = check_log(v, &w, p);
+		if (!err)
+			err = check_provenance(v, &w, p);
+		if (!err && keyed) { /* only a walk in which all three held */
+			proved_of(pr, v, &w);
+			tee_reply_cache_put(p->cache, key, pr);
+		}
+	}
+	free(pr);
 	if (!err)
 		err = check_chain(v, &w, p);
 	if (!err && w.untrusted)

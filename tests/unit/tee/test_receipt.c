@@ -1,7 +1,8 @@
 /*
  * Receipts: build, sign, verify; each tampered link (signature, field, prev,
  * key, EIP-191) refused and named; the chain across a store reopen;
- * statements and their report data; the reply-key path.
+ * a reply's memories and its receipt in one transaction; statements and
+ * their report data; the reply-key path.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -281,6 +282,71 @@ static void test_receipt_chain_across_reopen(void **state)
 	tee_reply_key_wipe(&k);
 }
 
+/*
+ * A reply's memory and its receipt in one transaction: both or neither (a
+ * forked seq stores no memory either); memory_id names the reply; a
+ * back-end without the operation gets the two stored one after the other.
+ */
+static void test_receipt_with_memories(void **state)
+{
+	agent_store *st;
+	agent_store_ops plain;
+	const agent_store_ops *own;
+	agent_memory m[2], got;
+	agent_receipt row, back;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(agent_store_sqlite_open(&st, ":memory:"), TEELIZA_OK);
+	memset(m, 0, sizeof(m));
+	for (int i = 0; i < 2; i++) {
+		m[i].agent_id = m[i].user_id = "agent-a";
+		m[i].room_id = "room-1";
+		m[i].content = i == 0 ? "{\"text\":\"reply\"}" : "{\"text\":\"callback\"}";
+	}
+	m[0].id = "11111111-1111-4111-8111-111111111111";
+	m[1].id = "22222222-2222-4222-8222-222222222222";
+	memset(&row, 0, sizeof(row));
+	row.id = "aa00000000000000000000000000000000000000000000000000000000000000";
+	row.agent_id = "agent-a";
+	row.seq = 1;
+	row.memory_id = m[0].id;
+	row.receipt = "{}";
+	row.signature = "00";
+	row.public_key = "00";
+	assert_int_equal(agent_store_put_receipt_with_memories(st, &row, m, 2), TEELIZA_OK);
+	assert_int_equal(agent_store_get_receipt(st, &back, "agent-a", row.id), TEELIZA_OK);
+	assert_string_equal(back.memory_id, m[0].id);
+	agent_receipt_clear(&back);
+	assert_int_equal(agent_store_get_memory(st, &got, m[1].id), TEELIZA_OK);
+	assert_string_equal(got.content, "{\"text\":\"callback\"}");
+	agent_memory_clear(&got);
+	/* a fork: seq 1 again, under a new id, with a new memory: nothing of it is stored */
+	row.id = "bb00000000000000000000000000000000000000000000000000000000000000";
+	m[0].id = "33333333-3333-4333-8333-333333333333";
+	row.memory_id = m[0].id;
+	assert_int_equal(agent_store_put_receipt_with_memories(st, &row, m, 1), TEELIZA_ERR_INVALID);
+	assert_int_equal(agent_store_get_memory(st, &got, m[0].id), TEELIZA_ERR_NOT_FOUND);
+	agent_memory_clear(&got);
+	assert_int_equal(agent_store_count_memories(st, &n, NULL, "room-1", false), TEELIZA_OK);
+	assert_int_equal(n, 2);
+	/* without the operation: memory first, then the receipt */
+	own = st->ops;
+	plain = *own;
+	plain.put_receipt_with_memories = NULL;
+	st->ops = &plain;
+	row.seq = 2;
+	assert_int_equal(agent_store_put_receipt_with_memories(st, &row, m, 1), TEELIZA_OK);
+	assert_int_equal(agent_store_get_memory(st, &got, m[0].id), TEELIZA_OK);
+	agent_memory_clear(&got);
+	assert_int_equal(agent_store_last_receipt(st, &back, "agent-a"), TEELIZA_OK);
+	assert_int_equal(back.seq, 2);
+	assert_string_equal(back.memory_id, m[0].id);
+	agent_receipt_clear(&back);
+	st->ops = own;
+	agent_store_close(st);
+}
+
 /* The statement's report data is SHA-512 of its canonical text; another nonce, another report data. */
 static void test_statement(void **state)
 {
@@ -324,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_receipt_sign_verify_tamper),
 		cmocka_unit_test(test_eip191_known_address),
 		cmocka_unit_test(test_receipt_chain_across_reopen),
+		cmocka_unit_test(test_receipt_with_memories),
 		cmocka_unit_test(test_statement),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -90,6 +90,9 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The statement cache every policy() carries (NULL: none): the tamper tests run with and without it. */
+static tee_reply_cache *use_cache;
+
 static tee_reply_policy policy(int api, bool with_prev)
 {
 	tee_reply_policy p;
@@ -98,6 +101,7 @@ static tee_reply_policy policy(int api, bool with_prev)
 	p.collateral = fx.coll;
 	p.trust = fx.trust;
 	p.now = fx.now;
+	p.cache = use_cache;
 	if (with_prev) {
 		p.prev_receipt = fx.receipt[api][0];
 		p.prev_len = strlen(fx.receipt[api][0]);
@@ -184,7 +188,7 @@ static void expect_link(char *text, const tee_reply_policy *p, const char *link)
 	free(text);
 }
 
-static void test_tampered(void **state)
+static void tampered(void)
 {
 	tee_reply_policy p = policy(0, true), d = policy(1, true);
 	tee_identity_policy id;
@@ -192,7 +196,6 @@ static void test_tampered(void **state)
 	char other_root[80];
 	char prev[4096];
 
-	(void)state;
 	d.kms_root_hex = fx.kms_root;
 	expect_link(flip(0, "signature", 10), &p, TEE_LINK_SIGNATURE);
 	expect_link(flip(0, "signature", -1), &p, TEE_LINK_SIGNATURE);
@@ -253,6 +256,46 @@ static void test_tampered(void **state)
 	}
 	expect_link(flip(1, "eip191", 10), &d, TEE_LINK_EIP191);
 	expect_link(replace(1, "statement", "\"eip191Address\":\"0x", "\"eip191Address\":\"0x0"), &d, TEE_LINK_EIP191);
+}
+
+static void test_tampered(void **state)
+{
+	(void)state;
+	tampered();
+}
+
+/*
+ * With the statement cache, once each genuine bundle has been verified (and
+ * so remembered), every tampered byte is still refused and names its link:
+ * the cache serves only the very bytes under the very policy it walked.
+ */
+static void test_tampered_with_cache(void **state)
+{
+	tee_reply_policy p, d;
+	uint64_t hits = 0, misses = 0;
+
+	(void)state;
+	assert_int_equal(tee_reply_cache_new(&use_cache, fx.coll, fx.trust), TEELIZA_OK);
+	p = policy(0, true);
+	d = policy(1, true);
+	d.kms_root_hex = fx.kms_root;
+	for (int round = 0; round < 2; round++) {
+		assert_string_equal(verify(fx.bundle[0][1], &p), "");
+		assert_true(v.rtmr_done && v.identity_read && v.dcap_done && v.dcap.quote_parsed);
+		assert_string_equal(verify(fx.bundle[1][1], &d), "");
+		assert_true(v.provenance_checked && v.provenance_err == TEELIZA_OK);
+	}
+	tee_reply_cache_stats(use_cache, &hits, &misses);
+	assert_int_equal(hits, 2);
+	assert_int_equal(misses, 2);
+	tampered();
+	tee_reply_cache_stats(use_cache, &hits, &misses);
+	assert_true(hits > 2); /* the tampered receipts, signatures and chain links hit: they were checked all the same */
+	/* the same bundle under another policy (now) is walked again */
+	p.now++;
+	assert_string_equal(verify(fx.bundle[0][1], &p), "");
+	tee_reply_cache_free(use_cache);
+	use_cache = NULL;
 }
 
 static void test_malformed(void **state)
@@ -322,6 +365,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_genuine),
 		cmocka_unit_test(test_tampered),
+		cmocka_unit_test(test_tampered_with_cache),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_chain),
 	};

@@ -32,6 +32,7 @@ static void post_message(http_server_reply *reply, agent_api *api, const api_req
 	char user_id[AGENT_UUID_BUFSZ], room_id[AGENT_UUID_BUFSZ], t1[32], t2[32], why[200];
 	const char *user, *room;
 	agent_message_in in;
+	api_reply_seal seal;
 	agent_runtime *rt;
 	json_t *out = NULL, *attachments;
 	const json_t *text;
@@ -72,6 +73,13 @@ static void post_message(http_server_reply *reply, agent_api *api, const api_req
 	in.name = json_string_value(json_object_get(r->body, "name"));
 	in.source = "direct";
 	in.attachments = attachments;
+	/* the reply's memories and its receipt in one store transaction */
+	memset(&seal, 0, sizeof(seal));
+	seal.api = api;
+	seal.r = r;
+	seal.room_id = room_id;
+	in.seal = api_seal_reply;
+	in.seal_ctx = &seal;
 	if (!err)
 		err = agent_runtime_message(&out, rt, &in);
 	json_decref(attachments);
@@ -85,8 +93,9 @@ static void post_message(http_server_reply *reply, agent_api *api, const api_req
 		api_reply_json(reply, 500, json_pack("{s:s, s:s}", "error", "No response from generateMessageResponse",
 		                                     "details", teeliza_errmsg()));
 	} else {
-		api_send_with_receipt(reply, api, rt, r, room_id, out);
+		api_send_sealed(reply, rt, &seal, out);
 	}
+	api_reply_seal_free(&seal);
 	agent_runtime_release(rt);
 }
 

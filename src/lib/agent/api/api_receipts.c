@@ -79,39 +79,13 @@ static bool wants_bundle(const char *query)
 	return p != NULL && (strcmp(p, "1") == 0 || strcmp(p, "true") == 0);
 }
 
-void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runtime *rt, const api_request *r,
-                           const char *room_id, json_t *out)
-{
-	api_send_with_receipt_status(reply, api, rt, r, room_id, out, 200);
-}
-
-void api_send_with_receipt_status(http_server_reply *reply, agent_api *api, agent_runtime *rt, const api_request *r,
-                                  const char *room_id, json_t *out, unsigned status)
+/* Send out with receipt id (text: out as serialised and hashed), as api_send_with_receipt describes. */
+static void send_receipted(http_server_reply *reply, agent_runtime *rt, const api_request *r, const char *id,
+                           const char *text, json_t *out, unsigned status)
 {
 	static _Thread_local char header[sizeof(AGENT_RECEIPT_HEADER) + 2 + AGENT_RECEIPT_ID_BUFSZ];
-	char id[AGENT_RECEIPT_ID_BUFSZ];
-	char *text;
 	json_t *full = NULL, *last;
-	teeliza_err err;
 
-	if (!agent_reply_receipts_on(rt)) {
-		api_reply_json(reply, status, out);
-		return;
-	}
-	text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-	if (text == NULL) {
-		api_reply_json(reply, status, out);
-		return;
-	}
-	err = agent_reply_receipt(id, rt, room_id, r->http->body, r->http->body_len, text, strlen(text));
-	if (err) {
-		/* The reply stands without a receipt; the operator learns why. */
-		agent_log(api->log, "Agent %s: no receipt for this reply: %s", agent_runtime_name(rt),
-		          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
-		free(text);
-		api_reply_json(reply, status, out);
-		return;
-	}
 	snprintf(header, sizeof(header), "%s: %s", AGENT_RECEIPT_HEADER, id);
 	last = json_array_size(out) > 0 ? json_array_get(out, json_array_size(out) - 1) : NULL;
 	if (wants_receipt_body(r->http->query) && json_is_object(last) &&
@@ -125,14 +99,12 @@ void api_send_with_receipt_status(http_server_reply *reply, agent_api *api, agen
 		reply->content_type = "application/json; charset=utf-8";
 		reply->status = status;
 		if (teeliza_buf_append_str(&reply->body, text) != TEELIZA_OK) {
-			free(text);
 			json_decref(out);
 			api_reply_error(reply, 500, "out of memory");
 			return;
 		}
 		json_decref(out);
 	}
-	free(text);
 	/* a browser client may read the header too (CORS hides it otherwise) */
 	for (size_t i = 0, added = 0; added < 2 && i < sizeof(reply->extra_headers) / sizeof(reply->extra_headers[0]);
 	     i++) {
@@ -140,6 +112,88 @@ void api_send_with_receipt_status(http_server_reply *reply, agent_api *api, agen
 			reply->extra_headers[i] = added++ == 0 ? header
 			                                       : "Access-Control-Expose-Headers: " AGENT_RECEIPT_HEADER;
 	}
+}
+
+static char *reply_text(const json_t *out)
+{
+	return json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+}
+
+void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runtime *rt, const api_request *r,
+                           const char *room_id, json_t *out)
+{
+	api_send_with_receipt_status(reply, api, rt, r, room_id, out, 200);
+}
+
+void api_send_with_receipt_status(http_server_reply *reply, agent_api *api, agent_runtime *rt, const api_request *r,
+                                  const char *room_id, json_t *out, unsigned status)
+{
+	char id[AGENT_RECEIPT_ID_BUFSZ];
+	char *text;
+	teeliza_err err;
+
+	if (!agent_reply_receipts_on(rt)) {
+		api_reply_json(reply, status, out);
+		return;
+	}
+	text = reply_text(out);
+	if (text == NULL) {
+		api_reply_json(reply, status, out);
+		return;
+	}
+	err = agent_reply_receipt(id, rt, room_id, r->http->body, r->http->body_len, text, strlen(text));
+	if (err) {
+		/* The reply stands without a receipt; the operator learns why. */
+		agent_log(api->log, "Agent %s: no receipt for this reply: %s", agent_runtime_name(rt),
+		          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+		api_reply_json(reply, status, out);
+	} else {
+		send_receipted(reply, rt, r, id, text, out, status);
+	}
+	free(text);
+}
+
+_Static_assert(sizeof(((api_reply_seal *)0)->id) == AGENT_RECEIPT_ID_BUFSZ, "a receipt id");
+
+teeliza_err api_seal_reply(void *ctx, agent_runtime *rt, const json_t *reply, const agent_memory *memories, size_t n)
+{
+	api_reply_seal *seal = ctx;
+	teeliza_err err;
+
+	seal->called = true;
+	seal->id[0] = 0;
+	if (!agent_reply_receipts_on(rt))
+		return teeliza_set_error(TEELIZA_ERR_UNSUPPORTED, "no receipts"); /* the runtime stores the memories */
+	free(seal->text);
+	seal->text = reply_text(reply);
+	if (seal->text == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	err = agent_reply_receipt_with_memories(seal->id, rt, seal->room_id, seal->r->http->body,
+	                                        seal->r->http->body_len, seal->text, strlen(seal->text), memories, n);
+	if (err) {
+		/* The reply stands without a receipt; the operator learns why. */
+		agent_log(seal->api->log, "Agent %s: no receipt for this reply: %s", agent_runtime_name(rt),
+		          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+		seal->id[0] = 0;
+	}
+	return err;
+}
+
+void api_reply_seal_free(api_reply_seal *seal)
+{
+	free(seal->text);
+	seal->text = NULL;
+}
+
+void api_send_sealed(http_server_reply *reply, agent_runtime *rt, api_reply_seal *seal, json_t *out)
+{
+	if (!seal->called)
+		api_send_with_receipt(reply, seal->api, rt, seal->r, seal->room_id, out);
+	else if (seal->id[0] == 0 || seal->text == NULL)
+		api_reply_json(reply, 200, out);
+	else
+		send_receipted(reply, rt, seal->r, seal->id, seal->text, out, 200);
+	api_reply_seal_free(seal);
 }
 
 void api_get_receipt(http_server_reply *reply, agent_api *api, const api_request *r)

@@ -89,6 +89,28 @@ void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runti
 void api_send_with_receipt_status(http_server_reply *reply, agent_api *api, agent_runtime *rt, const api_request *r,
                                   const char *room_id, json_t *out, unsigned status);
 
+/*
+ * The same for a reply whose memories were stored with its receipt in one
+ * transaction: set in.seal = api_seal_reply and in.seal_ctx to a zeroed
+ * api_reply_seal with api, r and room_id before agent_runtime_message, then
+ * send with api_send_sealed (which also frees what the seal kept, and falls
+ * back to api_send_with_receipt when the runtime did not call the seal).
+ * After a failed message call api_reply_seal_free instead.
+ */
+typedef struct api_reply_seal {
+	agent_api *api;
+	const api_request *r;
+	const char *room_id;
+	char *text;                      /* the reply array as sent and hashed (malloc'd), or NULL */
+	char id[65];                     /* the receipt's id, "" when none */
+	bool called;
+} api_reply_seal;
+
+teeliza_err api_seal_reply(void *ctx, agent_runtime *rt, const json_t *reply, const agent_memory *memories,
+                           size_t n);
+void api_send_sealed(http_server_reply *reply, agent_runtime *rt, api_reply_seal *seal, json_t *out);
+void api_reply_seal_free(api_reply_seal *seal);
+
 /* The order the router walks them in (api_routes.c), NULL-terminated. */
 extern const api_route *const api_route_tables[];
 

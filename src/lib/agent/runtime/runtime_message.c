@@ -56,6 +56,49 @@ teeliza_err agent_runtime_store_reply(agent_runtime *rt, const char *id, const c
 	return store_memory(rt, id, rt->id, room_id, content);
 }
 
+/* A message's reply memories, kept for agent_message_in.seal. */
+typedef struct pending_replies {
+	agent_memory m[2];                   /* the response, an action's callback */
+	char *text[2];                       /* their content JSON */
+	char id[2][AGENT_UUID_BUFSZ];
+	size_t n;
+} pending_replies;
+
+/* Store content as a reply memory (id NULL: a new one) now, or keep it in p (not NULL) for the seal. */
+static teeliza_err reply_memory(pending_replies *p, agent_runtime *rt, const char *id, const char *room_id,
+                                const json_t *content)
+{
+	teeliza_err err = TEELIZA_OK;
+
+	if (p == NULL)
+		return agent_runtime_store_reply(rt, id, room_id, content);
+	assert(p->n < 2);
+	if (id == NULL)
+		err = agent_uuid_random(p->id[p->n]);
+	else
+		snprintf(p->id[p->n], sizeof(p->id[p->n]), "%s", id);
+	if (!err)
+		err = message_memory(&p->m[p->n], &p->text[p->n], rt, p->id[p->n], rt->id, room_id, content);
+	if (!err)
+		p->n++;
+	return err;
+}
+
+/* The seal stores p's memories with what goes with them; when it cannot, they are stored here as they are. */
+static teeliza_err seal_replies(pending_replies *p, agent_runtime *rt, const agent_message_in *in, const json_t *out)
+{
+	teeliza_err err;
+
+	if (p->n == 0)
+		return TEELIZA_OK;
+	if (in->seal(in->seal_ctx, rt, out, p->m, p->n) == TEELIZA_OK)
+		return TEELIZA_OK;
+	err = TEELIZA_OK;
+	for (size_t i = 0; !err && i < p->n; i++)
+		err = agent_store_create_memory(rt->store, &p->m[i]);
+	return err;
+}
+
 /* A copy of content with inReplyTo set, for storing. */
 static json_t *with_reply_to(const json_t *content, const char *message_id)
 {
@@ -170,6 +213,7 @@ teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent
 	const char *sender;
 	json_t *response = NULL, *callback = NULL, *stored = NULL, *out = NULL;
 	const agent_action *act = NULL;
+	pending_replies pending, *keep = in->seal != NULL ? &pending : NULL;
 	teeliza_err err;
 	int idx;
 
@@ -180,6 +224,7 @@ teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent
 	if (in->text != NULL && strlen(in->text) > AGENT_MAX_MESSAGE_TEXT)
 		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "message text longer than %zu bytes", AGENT_MAX_MESSAGE_TEXT);
 	sender = in->name != NULL ? in->name : in->user_name;
+	memset(&pending, 0, sizeof(pending));
 	out = json_array();
 	if (out == NULL)
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
@@ -204,7 +249,7 @@ teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent
 	if (!err && (act == NULL || !act->suppress_initial_message)) {
 		stored = with_reply_to(response, msg_id);
 		err = stored == NULL ? teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory")
-		                     : agent_runtime_store_reply(rt, reply_id, in->room_id, stored);
+		                     : reply_memory(keep, rt, reply_id, in->room_id, stored);
 		json_decref(stored);
 		stored = NULL;
 		if (!err && json_array_append(out, response) != 0)
@@ -215,13 +260,17 @@ teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent
 	if (!err && callback != NULL) {
 		stored = with_reply_to(callback, msg_id);
 		err = stored == NULL ? teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory")
-		                     : agent_runtime_store_reply(rt, NULL, in->room_id, stored);
+		                     : reply_memory(keep, rt, NULL, in->room_id, stored);
 		json_decref(stored);
 		if (!err && json_array_append(out, callback) != 0)
 			err = teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 	}
 	json_decref(response);
 	json_decref(callback);
+	if (!err && keep != NULL)
+		err = seal_replies(keep, rt, in, out);
+	for (size_t i = 0; i < pending.n; i++)
+		free(pending.text[i]);
 	if (err) {
 		teeliza_metrics_count_error(TEELIZA_METRIC_ERR_MESSAGE);
 		json_decref(out);

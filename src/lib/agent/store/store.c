@@ -188,6 +188,25 @@ teeliza_err agent_store_put_receipt(agent_store *s, const agent_receipt *r)
 	return s->ops->put_receipt(s, r);
 }
 
+teeliza_err agent_store_put_receipt_with_memories(agent_store *s, const agent_receipt *r, const agent_memory *memories,
+                                                  size_t n)
+{
+	teeliza_err err = TEELIZA_OK;
+
+	assert(s != NULL && r != NULL && r->id != NULL && r->agent_id != NULL && r->receipt != NULL &&
+	       r->signature != NULL && r->public_key != NULL && memories != NULL && n > 0);
+	for (size_t i = 0; i < n; i++) {
+		assert(memories[i].id != NULL && memories[i].content != NULL);
+		assert(memories[i].embedding != NULL || memories[i].embedding_len == 0);
+	}
+	if (s->ops->put_receipt_with_memories != NULL)
+		return s->ops->put_receipt_with_memories(s, r, memories, n);
+	/* a back-end without one transaction for both: the reply first, never a receipt without it */
+	for (size_t i = 0; !err && i < n; i++)
+		err = s->ops->create_memory(s, &memories[i]);
+	return err ? err : s->ops->put_receipt(s, r);
+}
+
 teeliza_err agent_store_get_receipt(agent_store *s, agent_receipt *out, const char *agent_id, const char *id)
 {
 	assert(s != NULL && out != NULL && agent_id != NULL && id != NULL);

@@ -66,6 +66,7 @@ static const agent_store_ops sqlite_ops = {
 	.put_receipt = sq_put_receipt,
 	.get_receipt = sq_get_receipt,
 	.last_receipt = sq_last_receipt,
+	.put_receipt_with_memories = sq_put_receipt_with_memories,
 };
 
 /* mkdir -p of path's parent directory; new directories are 0700. */

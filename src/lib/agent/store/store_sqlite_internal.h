@@ -190,5 +190,7 @@ teeliza_err sq_get_attestation(agent_store *base, agent_attestation *out, const 
 teeliza_err sq_put_receipt(agent_store *base, const agent_receipt *r);
 teeliza_err sq_get_receipt(agent_store *base, agent_receipt *out, const char *agent_id, const char *id);
 teeliza_err sq_last_receipt(agent_store *base, agent_receipt *out, const char *agent_id);
+teeliza_err sq_put_receipt_with_memories(agent_store *base, const agent_receipt *r, const agent_memory *memories,
+                                         size_t n);
 
 #endif

@@ -1,19 +1,23 @@
 /* The SQLite back-end's receipts (teeliza's own table): one append-only hash chain per agent. */
 #include "agent/store/store_sqlite_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-teeliza_err sq_put_receipt(agent_store *base, const agent_receipt *r)
+static teeliza_err check_seq(const agent_receipt *r)
 {
-	struct sqlite_store *s = S(base);
-	sqlite3_stmt *st;
-	teeliza_err err;
-
 	if (r->seq == 0 || r->seq > INT64_MAX)
 		return teeliza_set_error(TEELIZA_ERR_INVALID, "receipt sequence number %llu out of range",
 		                         (unsigned long long)r->seq);
-	pthread_mutex_lock(&s->lock);
-	st = stmt(s, ST_PUT_RECEIPT);
+	return TEELIZA_OK;
+}
+
+/* With s->lock held. */
+static teeliza_err put_receipt_locked(struct sqlite_store *s, const agent_receipt *r)
+{
+	sqlite3_stmt *st = stmt(s, ST_PUT_RECEIPT);
+	teeliza_err err;
+
 	bind_text(st, 1, r->id);
 	bind_text(st, 2, r->agent_id);
 	sqlite3_bind_int64(st, 3, (int64_t)r->seq);
@@ -27,7 +31,58 @@ teeliza_err sq_put_receipt(agent_store *base, const agent_receipt *r)
 	if (err == TEELIZA_ERR_INVALID)
 		teeliza_set_error(err, "receipt %s (agent %s, seq %llu) already exists", r->id, r->agent_id,
 		                  (unsigned long long)r->seq);
+	return err;
+}
+
+teeliza_err sq_put_receipt(agent_store *base, const agent_receipt *r)
+{
+	struct sqlite_store *s = S(base);
+	teeliza_err err = check_seq(r);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&s->lock);
+	err = put_receipt_locked(s, r);
 	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+/*
+ * The reply's memories and its receipt in one transaction: the receipt's
+ * own commit was most of what a receipt added to a /message reply
+ * (docs/PERFORMANCE.md, "Receipts").
+ */
+teeliza_err sq_put_receipt_with_memories(agent_store *base, const agent_receipt *r, const agent_memory *memories,
+                                         size_t n)
+{
+	struct sqlite_store *s = S(base);
+	char unused[AGENT_UUID_BUFSZ];
+	uint8_t **emb;
+	size_t *emb_len, i;
+	teeliza_err err = check_seq(r);
+
+	if (err)
+		return err;
+	emb = calloc(n, sizeof(*emb));
+	emb_len = calloc(n, sizeof(*emb_len));
+	if (emb == NULL || emb_len == NULL)
+		err = sq_nomem();
+	for (i = 0; !err && i < n; i++)
+		err = sq_prepare_memory(&emb[i], &emb_len[i], unused, &memories[i]);
+	if (!err) {
+		pthread_mutex_lock(&s->lock);
+		err = sq_begin(s);
+		for (i = 0; !err && i < n; i++)
+			err = sq_put_memory(s, &memories[i], memories[i].id, emb[i], emb_len[i]);
+		if (!err)
+			err = put_receipt_locked(s, r);
+		err = sq_end(s, err, "committing a reply and its receipt");
+		pthread_mutex_unlock(&s->lock);
+	}
+	for (i = 0; emb != NULL && i < n; i++)
+		free(emb[i]);
+	free(emb);
+	free(emb_len);
 	return err;
 }
 

@@ -290,7 +290,7 @@ teeliza_err agent_tee_receipts_prepare(agent_tee_receipts *r, const agent_tee_wa
 teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_receipts *r,
                                    const agent_tee_wallets *w, const char *room_id, const char *model,
                                    const void *request, size_t request_len, const void *response,
-                                   size_t response_len)
+                                   size_t response_len, const agent_memory *memories, size_t n_memories)
 {
 	tee_receipt_fields f;
 	agent_receipt row;
@@ -335,7 +335,10 @@ teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_r
 		row.signature = sig_hex;
 		row.public_key = r->public_hex;
 		row.eip191 = r->use_eip191 ? e191_hex : NULL;
-		err = agent_store_put_receipt(r->store, &row);
+		row.memory_id = n_memories > 0 ? memories[0].id : NULL;
+		/* under r->lock: the store sees the chain in order, and seq and prev stay in memory */
+		err = n_memories > 0 ? agent_store_put_receipt_with_memories(r->store, &row, memories, n_memories)
+		                     : agent_store_put_receipt(r->store, &row);
 	}
 	if (!err) {
 		r->seq = f.seq;

@@ -26,6 +26,13 @@ static agent_tee_receipts *receipts_of(agent_tee_wallets *w, bool *have_w, agent
 teeliza_err agent_reply_receipt(char id[AGENT_RECEIPT_ID_BUFSZ], agent_runtime *rt, const char *room_id,
                                 const void *request, size_t request_len, const void *response, size_t response_len)
 {
+	return agent_reply_receipt_with_memories(id, rt, room_id, request, request_len, response, response_len, NULL, 0);
+}
+
+teeliza_err agent_reply_receipt_with_memories(char id[AGENT_RECEIPT_ID_BUFSZ], agent_runtime *rt, const char *room_id,
+                                              const void *request, size_t request_len, const void *response,
+                                              size_t response_len, const agent_memory *memories, size_t n_memories)
+{
 	agent_tee_wallets w;
 	agent_tee_receipts *r;
 	bool have_w;
@@ -36,7 +43,7 @@ teeliza_err agent_reply_receipt(char id[AGENT_RECEIPT_ID_BUFSZ], agent_runtime *
 	if (r == NULL)
 		return TEELIZA_ERR_UNSUPPORTED;
 	return agent_tee_receipts_sign(id, r, have_w ? &w : NULL, room_id, rt->model.description, request, request_len,
-	                               response, response_len);
+	                               response, response_len, memories, n_memories);
 }
 
 teeliza_err agent_reply_receipt_json(json_t **out, agent_runtime *rt, const char *id)
