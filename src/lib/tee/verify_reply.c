@@ -135,6 +135,28 @@ static teeliza_err check_receipt(tee_reply_verdict *v, struct walk *w)
 	return TEELIZA_OK;
 }
 
+/* What the statement says the agent's wallets and EIP-191 address are, for display. */
+static void statement_wallets(tee_reply_verdict *v, const json_t *st)
+{
+	const json_t *ws = json_object_get(st, "wallets");
+	const char *chain, *addr = str_of(st, "eip191Address", NULL);
+	const json_t *a;
+	size_t at = 0;
+
+	snprintf(v->eip191_address, sizeof(v->eip191_address), "%s", addr != NULL ? addr : "");
+	json_object_foreach((json_t *)ws, chain, a) {
+		int n;
+
+		if (!json_is_string(a) || json_string_length(a) == 0)
+			continue;
+		n = snprintf(v->wallets + at, sizeof(v->wallets) - at, "%s%.16s %.64s", at > 0 ? ", " : "", chain,
+		             json_string_value(a));
+		if (n < 0 || (size_t)n >= sizeof(v->wallets) - at)
+			break;
+		at += (size_t)n;
+	}
+}
+
 /* The statement names this agent and this key (link "reply key"). */
 static teeliza_err check_reply_key(tee_reply_verdict *v, struct walk *w)
 {
@@ -163,6 +185,7 @@ static teeliza_err check_reply_key(tee_reply_verdict *v, struct walk *w)
 	if (pub != NULL && strcmp(pub, v->reply_key) != 0)
 		return broke(v, TEE_LINK_REPLY_KEY, TEELIZA_ERR_VERIFY, "the bundle's publicKey %.64s is not the receipt's %s",
 		             pub, v->reply_key);
+	statement_wallets(v, w->st);
 	return TEELIZA_OK;
 }
 
@@ -290,6 +313,9 @@ static teeliza_err check_chain(tee_reply_verdict *v, struct walk *w, const tee_r
 	if (p->prev_receipt == NULL) {
 		if (w->f.seq == 1 && memcmp(w->f.prev, zero, 32) != 0)
 			return broke(v, TEE_LINK_CHAIN, TEELIZA_ERR_VERIFY, "seq 1 but prev is not all zeros");
+		if (w->f.seq != 1 && p->prev_absent != NULL)
+			return broke(v, TEE_LINK_CHAIN, TEELIZA_ERR_VERIFY, "seq %llu names prev %s, %s",
+			             (unsigned long long)w->f.seq, prev_hex, p->prev_absent);
 		v->chain_checked = w->f.seq == 1;
 		return TEELIZA_OK;
 	}
@@ -427,6 +453,7 @@ teeliza_err tee_verify_reply_chain(tee_reply_verdict *v, size_t *bad, const char
 	bp = *p;
 	bp.prev_receipt = NULL;
 	bp.prev_len = 0;
+	bp.prev_absent = NULL;
 	err = walk_bundle(v, &w, bundle, len, &bp);
 	if (err && err != TEELIZA_ERR_UNTRUSTED) {
 		walk_free(&w);
@@ -575,5 +602,6 @@ json_t *tee_reply_verdict_to_json(const tee_reply_verdict *v)
 	}
 	json_object_set_new(o, "keyProvenance", prov != NULL ? prov : json_null());
 	json_object_set_new(o, "chainChecked", json_boolean(v->chain_checked));
+	json_object_set_new(o, "links", tee_reply_links_json(v));
 	return o;
 }
