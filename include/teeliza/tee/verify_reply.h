@@ -35,7 +35,8 @@ extern "C" {
 /*      TEE_LINK_CHAIN (receipt.h) */
 
 typedef struct tee_reply_policy {
-	dcap_collateral *collateral;          /* for the statement quote (required) */
+	dcap_collateral *collateral;          /* for the statement quote; NULL: none, the quote link breaks (why below) */
+	const char *no_collateral;            /* collateral NULL: why there is none (for the message), or NULL */
 	const dcap_trust *trust;              /* NULL: Intel's root only */
 	int64_t now;                          /* Unix seconds */
 	const dcap_policy *dcap;              /* NULL: defaults (expect_report_data is set here) */
@@ -70,6 +71,7 @@ typedef struct tee_reply_verdict {
 	bool chain_checked;                   /* against a previous receipt (or seq 1's zero prev) */
 	char wallets[256];                    /* the statement's wallets, "chain address, ..." (once the key held) */
 	char eip191_address[43];              /* the statement's eip191Address, "" when none */
+	bool no_collateral;                   /* the quote link broke for want of collateral (policy.collateral NULL) */
 } tee_reply_verdict;
 
 /*

@@ -207,6 +207,11 @@ static teeliza_err check_quote(tee_reply_verdict *v, struct walk *w, const tee_r
 	if (memcmp(rd, quoted, 64) != 0)
 		return broke(v, TEE_LINK_STATEMENT_QUOTE, TEELIZA_ERR_VERIFY,
 		             "the quote's report data is not SHA-512 of the statement");
+	if (p->collateral == NULL) {
+		v->no_collateral = true;
+		return broke(v, TEE_LINK_STATEMENT_QUOTE, TEELIZA_ERR_UNSUPPORTED, "no collateral for this quote: %s",
+		             p->no_collateral != NULL ? p->no_collateral : "none given");
+	}
 	if (p->dcap != NULL)
 		pol = *p->dcap;
 	else
@@ -381,7 +386,7 @@ teeliza_err tee_verify_reply(tee_reply_verdict *v, const char *bundle, size_t le
 	struct walk w;
 	teeliza_err err;
 
-	assert(v != NULL && bundle != NULL && p != NULL && p->collateral != NULL);
+	assert(v != NULL && bundle != NULL && p != NULL);
 	err = walk_bundle(v, &w, bundle, len, p);
 	walk_free(&w);
 	return err;
@@ -446,7 +451,7 @@ teeliza_err tee_verify_reply_chain(tee_reply_verdict *v, size_t *bad, const char
 	char why[sizeof(v->message)];
 	size_t i;
 
-	assert(v != NULL && bad != NULL && bundle != NULL && p != NULL && p->collateral != NULL);
+	assert(v != NULL && bad != NULL && bundle != NULL && p != NULL);
 	assert(items != NULL || n == 0);
 	*bad = SIZE_MAX;
 	/* the bundle proves the key; --prev is where the list starts, not the bundle's predecessor */

@@ -175,7 +175,8 @@ static void dcap_links(struct links *l)
 	}
 	if (l->failed == S_BINDING) {
 		for (i = 0; i < 3; i++)
-			add(l, ids[i], names[i], "not-checked", "not checked: the quote does not bind the statement");
+			add(l, ids[i], names[i], "not-checked", "not checked: %s",
+			    v->no_collateral ? "no collateral for the quote" : "the quote does not bind the statement");
 		add(l, "quote", "TD quote", "fail", "%s", v->message);
 		return;
 	}
