@@ -149,6 +149,9 @@ json_t *tee_reply_verdict_to_json(const tee_reply_verdict *v);
  */
 json_t *tee_reply_links_json(const tee_reply_verdict *v);
 
+/* Replace each byte of s that is not part of well-formed UTF-8 with '?' (text cut by a length, for JSON). */
+void tee_reply_utf8_clean(char *s);
+
 /* The tee_reply_links_json id of verdict link name (TEE_LINK_*), or NULL when v holds. */
 const char *tee_reply_link_id(const tee_reply_verdict *v);
 

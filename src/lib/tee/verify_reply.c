@@ -20,6 +20,21 @@
 
 #include <openssl/sha.h>
 
+void tee_reply_utf8_clean(char *s)
+{
+	size_t left = strlen(s), n;
+
+	while (left > 0) {
+		n = teeliza_utf8_seq_len((const uint8_t *)s, left);
+		if (n == 0) {
+			*s = '?';
+			n = 1;
+		}
+		s += n;
+		left -= n;
+	}
+}
+
 /* Record the broken link and say why ("<link>: <why>" in teeliza_errmsg()). */
 static teeliza_err TEELIZA_PRINTF(4, 5) broke(tee_reply_verdict *v, const char *link, teeliza_err err,
                                               const char *fmt, ...)
@@ -29,6 +44,7 @@ static teeliza_err TEELIZA_PRINTF(4, 5) broke(tee_reply_verdict *v, const char *
 	va_start(ap, fmt);
 	vsnprintf(v->message, sizeof(v->message), fmt, ap);
 	va_end(ap);
+	tee_reply_utf8_clean(v->message); /* "%.64s" of a hostile string may cut a character: the verdict is JSON */
 	v->link = link;
 	v->err = err;
 	return teeliza_set_error(err, "%s: %s", link, v->message);
@@ -110,6 +126,7 @@ static teeliza_err check_receipt(tee_reply_verdict *v, struct walk *w)
 	teeliza_hex_encode(v->id, w->hash, 32);
 	v->seq = w->f.seq;
 	snprintf(v->agent_id, sizeof(v->agent_id), "%s", w->f.agent_id);
+	tee_reply_utf8_clean(v->agent_id);
 	teeliza_hex_encode(v->reply_key, w->f.reply_key, 32);
 	if (!hex_exact(sig, 64, str_of(w->bundle, "signature", NULL)))
 		return broke(v, TEE_LINK_SIGNATURE, TEELIZA_ERR_VERIFY, "the signature is not 64 bytes of hex");
@@ -144,6 +161,7 @@ static void statement_wallets(tee_reply_verdict *v, const json_t *st)
 	size_t at = 0;
 
 	snprintf(v->eip191_address, sizeof(v->eip191_address), "%s", addr != NULL ? addr : "");
+	tee_reply_utf8_clean(v->eip191_address);
 	json_object_foreach((json_t *)ws, chain, a) {
 		int n;
 
@@ -155,6 +173,7 @@ static void statement_wallets(tee_reply_verdict *v, const json_t *st)
 			break;
 		at += (size_t)n;
 	}
+	tee_reply_utf8_clean(v->wallets);
 }
 
 /* The statement names this agent and this key (link "reply key"). */
@@ -264,8 +283,10 @@ static teeliza_err check_provenance(tee_reply_verdict *v, struct walk *w, const 
 	tee_dstack_key_claim c;
 	teeliza_err err;
 
-	if (note != NULL)
+	if (note != NULL) {
 		snprintf(v->provenance_note, sizeof(v->provenance_note), "%s", note);
+		tee_reply_utf8_clean(v->provenance_note);
+	}
 	if (chain == NULL) {
 		if (p->kms_root_hex != NULL)
 			return broke(v, TEE_LINK_KEY_PROVENANCE, TEELIZA_ERR_VERIFY,

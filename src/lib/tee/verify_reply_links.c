@@ -126,6 +126,7 @@ static void add(struct links *l, const char *id, const char *name, const char *s
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	tee_reply_utf8_clean(reason);
 	o = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", name, "status", status, "reason", reason);
 	if (o == NULL || json_array_append_new(l->a, o) != 0)
 		l->oom = true;

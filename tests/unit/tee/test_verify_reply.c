@@ -353,6 +353,25 @@ static void test_malformed(void **state)
 	}
 	assert_int_equal(tee_verify_reply(&v, "x", 1, &p), TEELIZA_ERR_PARSE);
 	assert_string_equal(v.link, TEE_LINK_BUNDLE);
+	/* an agent id of 100 two-byte characters, cut at a byte by the verdict's buffers: still valid JSON text */
+	{
+		char agent[256] = "\"agentId\":\"";
+		json_t *j, *links;
+		char *text;
+
+		for (int i = 0; i < 100; i++)
+			strcat(agent, "\xc3\xa9");
+		text = replace(0, "receipt", "\"agentId\":\"", agent);
+		assert_string_equal(verify(text, &p), TEE_LINK_SIGNATURE);
+		j = tee_reply_verdict_to_json(&v);
+		assert_non_null(j);
+		assert_non_null(json_string_value(json_object_get(j, "agentId")));
+		links = json_object_get(j, "links");
+		assert_int_equal(json_array_size(links), 12);
+		assert_string_equal(links_fail(), "signature");
+		json_decref(j);
+		free(text);
+	}
 }
 
 static void test_chain(void **state)
