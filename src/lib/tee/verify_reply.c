@@ -20,21 +20,6 @@
 
 #include <openssl/sha.h>
 
-void tee_reply_utf8_clean(char *s)
-{
-	size_t left = strlen(s), n;
-
-	while (left > 0) {
-		n = teeliza_utf8_seq_len((const uint8_t *)s, left);
-		if (n == 0) {
-			*s = '?';
-			n = 1;
-		}
-		s += n;
-		left -= n;
-	}
-}
-
 /* Record the broken link and say why ("<link>: <why>" in teeliza_errmsg()). */
 static teeliza_err TEELIZA_PRINTF(4, 5) broke(tee_reply_verdict *v, const char *link, teeliza_err err,
                                               const char *fmt, ...)
@@ -290,7 +275,8 @@ static teeliza_err check_provenance(tee_reply_verdict *v, struct walk *w, const 
 	if (chain == NULL) {
 		if (p->kms_root_hex != NULL)
 			return broke(v, TEE_LINK_KEY_PROVENANCE, TEELIZA_ERR_VERIFY,
-			             "--kms-root given, but the bundle carries no GetKey signature chain%s%s",
+			             "a KMS root is pinned (--kms-root, TEE_KMS_ROOT or kmsRoot), but the bundle carries no "
+			             "GetKey signature chain%s%s",
 			             note != NULL ? ": " : "", note != NULL ? note : "");
 		return TEELIZA_OK;
 	}

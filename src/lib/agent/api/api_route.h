@@ -64,12 +64,13 @@ extern const api_route api_dashboard_routes[];  /* api_dashboard.c: /dashboard, 
 extern const api_route api_agents_routes[];     /* api_agents.c: /agents, /agents/:id, set, stop, delete */
 extern const api_route api_records_routes[];    /* api_records.c: an agent's memories and attestations */
 extern const api_route api_verify_routes[];     /* api_verify.c: POST /verify */
-extern const api_route api_verify_reply_routes[]; /* api_verify_reply.c: POST /verify/reply */
 extern const api_route api_message_routes[];    /* api_message.c: POST /:agentId/message */
 
 /* GET /agents/:agentId/receipts/:receiptId and /agents/:agentId/attestation (api_receipts.c; in api_records_routes). */
 api_handler_fn api_get_receipt;
 api_handler_fn api_get_fresh_attestation;
+/* POST /verify/reply (api_verify_reply.c; in api_verify_routes). */
+api_handler_fn api_post_verify_reply;
 
 /*
  * Send a message's reply array (stolen) with its receipt (api_receipts.c):

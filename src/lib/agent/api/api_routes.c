@@ -13,7 +13,6 @@ const api_route *const api_route_tables[] = {
 	api_agents_routes,
 	api_records_routes,
 	api_verify_routes,
-	api_verify_reply_routes,
 	api_message_routes,
 	NULL,
 };

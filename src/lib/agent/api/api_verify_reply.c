@@ -1,5 +1,5 @@
 /*
- * POST /verify/reply: a reply checked link by link (api_verify_reply over
+ * POST /verify/reply (listed in api_verify.c's table): a reply checked link by link (api_verify_reply over
  * tee_verify_reply), as the dashboard's paste box sends it and anyone may:
  *  - a reply bundle (GET /agents/:id/receipts/:rid?bundle=1) as the body, or
  *  - {"bundle": <that bundle, as an object or its text>, "previous": …,
@@ -169,7 +169,7 @@ static bool kms_root_of(const char **out, const json_t *k, char *why, size_t why
 	return true;
 }
 
-static void post_verify_reply(http_server_reply *reply, agent_api *api, const api_request *r)
+void api_post_verify_reply(http_server_reply *reply, agent_api *api, const api_request *r)
 {
 	const http_server_request *h = r->http;
 	const json_t *body = r->body, *jn, *sub;
@@ -271,8 +271,3 @@ done:
 	signer_free(&s);
 	teeliza_buf_free(&prev);
 }
-
-const api_route api_verify_reply_routes[] = {
-	{API_POST, "/verify/reply", API_TOKEN, post_verify_reply, 0},
-	{0, NULL, API_OPEN, NULL, 0},
-};

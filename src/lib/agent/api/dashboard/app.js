@@ -304,6 +304,12 @@ function chainVerdict(v) {
     linkList(v.links));
 }
 
+// A receipt's time (ms since 1970) for people; anything else as it came.
+function isoTime(t) {
+  const d = new Date(typeof t === 'number' ? t : NaN);
+  return Number.isNaN(d.getTime()) ? String(t === undefined || t === null ? '' : t) : d.toISOString();
+}
+
 function receiptsTable(rows) {
   const t = el('table', { 'data-testid': 'chain-receipts' }, el('tr', {}, el('th', { text: 'seq' }),
     el('th', { text: 'receipt id' }), el('th', { text: 'time' }), el('th', { text: 'room' }), el('th', { text: '' }),
@@ -312,7 +318,7 @@ function receiptsTable(rows) {
     const st = linkStatus(r.status);
     t.append(el('tr', { class: 'receipt-' + st, 'data-status': st }, el('td', { text: r.seq }),
       el('td', { class: 'hex', title: r.id, text: shortHex(r.id) }),
-      el('td', { text: typeof r.time === 'number' ? new Date(r.time).toISOString() : (r.time || '') }),
+      el('td', { text: isoTime(r.time) }),
       el('td', { text: r.roomId || '' }), el('td', { class: st === 'ok' ? 'ok' : (st === 'fail' ? 'bad' : ''), text: LINK_MARKS[st] }),
       el('td', { class: 'muted', text: r.reason || '' })));
   }
