@@ -19,6 +19,15 @@ async function api(p, init) {
   return { status: res.status, body: await res.json() };
 }
 
+// The chain view's links under root, as the page shows them (its colours included).
+const LINK_IDS = 'root pck qe quote rtmr identity kms-root app-key keys receipt signature chain';
+const GREEN = 'rgb(226, 245, 233)'; // --ok-bg
+const RED = 'rgb(253, 228, 228)';   // --bad-bg
+function chainLinks(page, root) {
+  return page.$$eval(root + ' [data-testid=chain-links] li', (ls) => ls.map((l) => ({
+    id: l.dataset.link, status: l.dataset.status, text: l.textContent, bg: getComputedStyle(l).backgroundColor })));
+}
+
 // With API_TOKEN: the page itself needs no token, then asks for it; the wallets appear once it is given.
 if (process.env.TOKEN) {
   const auth = { headers: { Authorization: 'Bearer ' + process.env.TOKEN } };
@@ -81,6 +90,22 @@ if (process.env.DSTACK) {
         JSON.stringify(chains));
     }
     await page.screenshot({ path: path.join(shots, 'dashboard-dstack.png'), fullPage: true });
+    // The chain of trust on dstack: the reply key's GetKey chain to the KMS root, too.
+    const id = (await api('/agents')).body.agents[0].id;
+    await api('/' + id + '/message', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ text: 'hello', userId: 'e2e', roomId: 'e2e' }) });
+    await page.click('nav button[data-view=chain]');
+    await page.waitForSelector('[data-chain-agent] [data-testid=chain-links]');
+    const links = await chainLinks(page, '[data-chain-agent]');
+    if (process.env.DSTACK === 'pinned') {
+      check('dstack: every link of the chain green, to the pinned KMS root', links.length === 12 &&
+        links.every((l) => l.status === 'ok' && l.bg === GREEN), JSON.stringify(links));
+    } else {
+      check('dstack: every link green but the unpinned KMS root', links.length === 12 && links.every((l) =>
+        l.id === 'kms-root' ? l.status === 'not-checked' && l.text.includes('no KMS root is pinned') : l.status === 'ok'),
+      JSON.stringify(links));
+    }
+    await page.screenshot({ path: path.join(shots, 'dashboard-dstack-chain.png'), fullPage: true });
   } finally {
     await ctx.close();
   }
@@ -242,11 +267,75 @@ try {
   check('the chat box answers with the wallet', reply.includes(apiSol), reply);
   await page.screenshot({ path: path.join(shots, 'dashboard-chat.png'), fullPage: false });
 
+  // Chain of trust: the agent's latest reply link by link, every link the simulator has green.
+  await page.click('nav button[data-view=chain]');
+  await page.waitForSelector('[data-chain-agent] [data-testid=chain-links]');
+  const links = await chainLinks(page, '[data-chain-agent]');
+  check('chain: twelve links, root to hash chain', links.map((l) => l.id).join(' ') === LINK_IDS, JSON.stringify(links));
+  check('chain: every link green but the KMS ones, which tappd does not have', links.every((l) =>
+    (l.id === 'kms-root' || l.id === 'app-key') ? l.status === 'not-checked' && l.text.includes('tappd')
+      : l.status === 'ok' && l.bg === GREEN), JSON.stringify(links));
+  check('chain: the root is named a simulator\'s, not Intel', links[0].text.includes('NOT Intel'), links[0].text);
+  check('chain: the summary says every link holds', (await page.textContent('[data-chain-agent] [data-testid=chain-summary]'))
+    .startsWith('✓ every link holds'));
+  const receiptRows = await page.$$eval('[data-chain-agent] [data-testid=chain-receipts] tr[data-status]',
+    (r) => r.map((x) => x.dataset.status));
+  check('chain: recent receipts listed, each checked', receiptRows.length >= 2 && receiptRows.every((x) => x === 'ok'),
+    JSON.stringify(receiptRows));
+  await page.screenshot({ path: path.join(shots, 'dashboard-chain.png'), fullPage: true });
+
+  // The paste box: the bundle as served holds; each tampered link is named, red, with its reason.
+  const chain = (await api('/dashboard/api/agents/' + agent.id + '/chain')).body;
+  const rid = chain.latest.receipt.id;
+  const bundle = (await api('/agents/' + agent.id + '/receipts/' + rid + '?bundle=1')).body;
+  const answer = (await api('/agents/' + agent.id + '/receipts/' + rid)).body;
+  const flipAt = (h, i) => h.slice(0, i) + (h[i] === '0' ? '1' : '0') + h.slice(i + 1);
+  async function paste(text) {
+    await page.fill('#reply-paste', text);
+    await page.evaluate(() => document.getElementById('reply-result').replaceChildren());
+    await page.click('#reply-form button[type=submit]');
+    await page.waitForSelector('#reply-result [data-testid=chain-links], #reply-result [data-testid=reply-error]');
+    return chainLinks(page, '#reply-result');
+  }
+  let got = await paste(JSON.stringify(bundle));
+  check('paste: the bundle as served holds', got.every((l) => l.status !== 'fail') &&
+    got.find((l) => l.id === 'signature').status === 'ok', JSON.stringify(got));
+  got = await paste(JSON.stringify(answer));
+  check('paste: the receipt route\'s answer is checked against its agent\'s statement', got.length === 12 &&
+    got.every((l) => l.status !== 'fail'), JSON.stringify(got));
+  const tampered = [
+    ['a signature byte', Object.assign({}, bundle, { signature: flipAt(bundle.signature, 10) }), 'signature',
+      'Ed25519 signature does not verify'],
+    ['a receipt field', Object.assign({}, answer, { receipt: answer.receipt.replace('"roomId":"', '"roomId":"x') }),
+      'signature', 'does not verify'],
+    ['the prev hash', Object.assign({}, bundle, { prev: flipAt(bundle.prev, 3) }), 'chain', 'is not the receipt\'s'],
+    ['a quote byte', Object.assign({}, bundle, { quote: flipAt(bundle.quote, 400) }), 'quote', 'quote signature is invalid'],
+    ['an event', Object.assign({}, bundle, { eventLog: bundle.eventLog.replace('"digest":"', '"digest":"0') }), 'rtmr',
+      'digest'],
+  ];
+  for (const [what, b, id, why] of tampered) {
+    got = await paste(JSON.stringify(b));
+    const red = got.filter((l) => l.status === 'fail');
+    check('paste: ' + what + ' turns link ' + id + ' red, with its reason', red.length === 1 && red[0].id === id &&
+      red[0].text.includes(why) && red[0].bg === RED, JSON.stringify(red));
+  }
+  await page.screenshot({ path: path.join(shots, 'dashboard-chain-tampered.png'), fullPage: false });
+  // Hostile strings are text: an agent id that is markup shows as itself, and nothing runs.
+  const hostile = '<img src=x onerror=window.__pwned=1>';
+  got = await paste(JSON.stringify(Object.assign({}, bundle, {
+    receipt: bundle.receipt.replace(/"agentId":"[^"]*"/, '"agentId":"' + hostile + '"') })));
+  const shownText = await page.textContent('#reply-result');
+  check('paste: a hostile agent id is shown as text', shownText.includes(hostile), shownText.slice(0, 200));
+  check('paste: and is not markup', (await page.$$('#reply-result img')).length === 0 &&
+    await page.evaluate(() => window.__pwned === undefined));
+  check('paste: its broken link is still named', got.some((l) => l.status === 'fail'), JSON.stringify(got));
+
   check('no console errors after it', consoleErrors.length === 0, JSON.stringify(consoleErrors));
 } finally {
   await ctx.close();
 }
-for (const f of ['dashboard.png', 'dashboard-explorer.png', 'dashboard-chat.png']) console.log('screenshot: ' + path.join(shots, f));
+for (const f of ['dashboard.png', 'dashboard-explorer.png', 'dashboard-chat.png', 'dashboard-chain.png',
+  'dashboard-chain-tampered.png']) console.log('screenshot: ' + path.join(shots, f));
 if (failures > 0) {
   console.error(failures + ' check(s) failed');
   process.exit(1);

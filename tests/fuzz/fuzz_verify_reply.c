@@ -1,5 +1,6 @@
 /*
- * Fuzz tee_verify_reply, which a verifier runs on bundles from strangers,
+ * Fuzz tee_verify_reply, which a verifier runs on bundles from strangers
+ * (and its verdict link by link, tee_reply_links_json),
  * against the simulator's collateral and root (tests/vectors/reply-bundles),
  * and the parsers of --prev and --chain. Invariants: every verdict names a
  * link exactly when it fails, with a message; a bundle that verifies has
@@ -84,6 +85,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strcmp(cached.message, v.message) == 0 && strcmp(cached.id, v.id) == 0);
 		FUZZ_CHECK(cached.rtmr_done == v.rtmr_done && cached.identity_read == v.identity_read &&
 		           cached.dcap.verdict == v.dcap.verdict && cached.provenance_checked == v.provenance_checked);
+	}
+	{
+		/* the chain link by link: twelve links, one red exactly when a link broke, the one the verdict names */
+		json_t *links = tee_reply_links_json(&v);
+		size_t fails = 0;
+
+		FUZZ_CHECK(json_array_size(links) == 12);
+		for (size_t i = 0; i < json_array_size(links); i++) {
+			const json_t *l = json_array_get(links, i);
+			const char *st = json_string_value(json_object_get(l, "status"));
+
+			FUZZ_CHECK(st != NULL && json_string_value(json_object_get(l, "id")) != NULL &&
+			           json_string_value(json_object_get(l, "reason")) != NULL);
+			if (strcmp(st, "fail") == 0) {
+				fails++;
+				FUZZ_CHECK(strcmp(json_string_value(json_object_get(l, "id")), tee_reply_link_id(&v)) == 0);
+			} else {
+				FUZZ_CHECK(strcmp(st, "ok") == 0 || strcmp(st, "not-checked") == 0);
+			}
+		}
+		FUZZ_CHECK(fails == (v.link != NULL ? 1u : 0u));
+		json_decref(links);
 	}
 	if (tee_reply_chain_parse(&owner, &items, &n, (const char *)data, size) == TEELIZA_OK) {
 		for (size_t i = 0; i < n; i++)

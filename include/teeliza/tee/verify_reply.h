@@ -56,7 +56,8 @@ void tee_reply_cache_free(tee_reply_cache *c);
 void tee_reply_cache_stats(tee_reply_cache *c, uint64_t *hits, uint64_t *misses);
 
 typedef struct tee_reply_policy {
-	dcap_collateral *collateral;          /* for the statement quote (required) */
+	dcap_collateral *collateral;          /* for the statement quote; NULL: none, the quote link breaks (why below) */
+	const char *no_collateral;            /* collateral NULL: why there is none (for the message), or NULL */
 	const dcap_trust *trust;              /* NULL: Intel's root only */
 	int64_t now;                          /* Unix seconds */
 	const dcap_policy *dcap;              /* NULL: defaults (expect_report_data is set here) */
@@ -65,6 +66,9 @@ typedef struct tee_reply_policy {
 	const char *prev_receipt;             /* the previous receipt's canonical text, or NULL */
 	size_t prev_len;
 	tee_reply_cache *cache;               /* NULL: every link walked every time */
+	/* prev_receipt NULL: why the previous receipt is known not to exist (e.g. it is not in the store of the
+	 * agent that signed this one), so a receipt past seq 1 breaks the hash chain; NULL: unknown, not checked */
+	const char *prev_absent;
 } tee_reply_policy;
 
 typedef struct tee_reply_verdict {
@@ -87,6 +91,9 @@ typedef struct tee_reply_verdict {
 	tee_dstack_key_report provenance;
 	char provenance_note[200];            /* the bundle's note when it has no chain */
 	bool chain_checked;                   /* against a previous receipt (or seq 1's zero prev) */
+	char wallets[256];                    /* the statement's wallets, "chain address, ..." (once the key held) */
+	char eip191_address[43];              /* the statement's eip191Address, "" when none */
+	bool no_collateral;                   /* the quote link broke for want of collateral (policy.collateral NULL) */
 } tee_reply_verdict;
 
 /*
@@ -142,8 +149,33 @@ teeliza_err tee_reply_chain_parse(json_t **owner, tee_reply_item **items, size_t
 teeliza_err tee_reply_receipt_text(teeliza_buf *out, const char *text, size_t len) TEELIZA_WARN_UNUSED;
 
 /* The verdict as JSON: {"ok","link","message","id","seq","agentId","replyKey","quote" (dcap_result),
- * "appIdentity","keyProvenance","chainChecked"}. NULL when out of memory. */
+ * "appIdentity","keyProvenance","chainChecked","links" (tee_reply_links_json)}. NULL when out of memory. */
 json_t *tee_reply_verdict_to_json(const tee_reply_verdict *v);
+
+/*
+ * The chain of trust link by link, from the hardware root to the receipt
+ * (verify_reply_links.c; docs/VERIFIABILITY.md, "The chain, link by link"):
+ * a JSON array of {"id","name","status","reason"} in this order, whatever
+ * order the checks ran in:
+ *   root ("Root CA"), pck ("PCK chain and collateral"), qe ("Quoting
+ *   enclave"), quote ("TD quote"), rtmr ("RTMR0-3 replay"), identity
+ *   ("OS image, compose hash, app id"), kms-root ("KMS root"), app-key
+ *   ("App key"), keys ("Reply key and wallets"), receipt ("Receipt"),
+ *   signature ("Receipt signature"), chain ("Hash chain").
+ * status is "ok" (it held), "fail" (it broke, or the quote is genuine but
+ * untrusted: reason says which), or "not-checked" (an earlier check broke,
+ * or the bundle does not carry that link, e.g. no KMS chain on tappd, no
+ * previous receipt, no KMS root pinned). At most one link fails. A bundle
+ * that is not of the documented form fails link "receipt". NULL when out of
+ * memory.
+ */
+json_t *tee_reply_links_json(const tee_reply_verdict *v);
+
+/* Replace each byte of s that is not part of well-formed UTF-8 with '?' (text cut by a length, for JSON). */
+void tee_reply_utf8_clean(char *s);
+
+/* The tee_reply_links_json id of verdict link name (TEE_LINK_*), or NULL when v holds. */
+const char *tee_reply_link_id(const tee_reply_verdict *v);
 
 #ifdef __cplusplus
 }

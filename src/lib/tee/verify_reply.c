@@ -30,6 +30,7 @@ static teeliza_err TEELIZA_PRINTF(4, 5) broke(tee_reply_verdict *v, const char *
 	va_start(ap, fmt);
 	vsnprintf(v->message, sizeof(v->message), fmt, ap);
 	va_end(ap);
+	tee_reply_utf8_clean(v->message); /* "%.64s" of a hostile string may cut a character: the verdict is JSON */
 	v->link = link;
 	v->err = err;
 	return teeliza_set_error(err, "%s: %s", link, v->message);
@@ -111,6 +112,7 @@ static teeliza_err check_receipt(tee_reply_verdict *v, struct walk *w)
 	teeliza_hex_encode(v->id, w->hash, 32);
 	v->seq = w->f.seq;
 	snprintf(v->agent_id, sizeof(v->agent_id), "%s", w->f.agent_id);
+	tee_reply_utf8_clean(v->agent_id);
 	teeliza_hex_encode(v->reply_key, w->f.reply_key, 32);
 	if (!hex_exact(sig, 64, str_of(w->bundle, "signature", NULL)))
 		return broke(v, TEE_LINK_SIGNATURE, TEELIZA_ERR_VERIFY, "the signature is not 64 bytes of hex");
@@ -134,6 +136,30 @@ static teeliza_err check_receipt(tee_reply_verdict *v, struct walk *w)
 		return broke(v, TEE_LINK_EIP191, TEELIZA_ERR_VERIFY, "the EIP-191 signature recovers to %s, the statement's "
 		             "eip191Address is %.64s", got, addr != NULL ? addr : "absent");
 	return TEELIZA_OK;
+}
+
+/* What the statement says the agent's wallets and EIP-191 address are, for display. */
+static void statement_wallets(tee_reply_verdict *v, const json_t *st)
+{
+	const json_t *ws = json_object_get(st, "wallets");
+	const char *chain, *addr = str_of(st, "eip191Address", NULL);
+	const json_t *a;
+	size_t at = 0;
+
+	snprintf(v->eip191_address, sizeof(v->eip191_address), "%s", addr != NULL ? addr : "");
+	tee_reply_utf8_clean(v->eip191_address);
+	json_object_foreach((json_t *)ws, chain, a) {
+		int n;
+
+		if (!json_is_string(a) || json_string_length(a) == 0)
+			continue;
+		n = snprintf(v->wallets + at, sizeof(v->wallets) - at, "%s%.16s %.64s", at > 0 ? ", " : "", chain,
+		             json_string_value(a));
+		if (n < 0 || (size_t)n >= sizeof(v->wallets) - at)
+			break;
+		at += (size_t)n;
+	}
+	tee_reply_utf8_clean(v->wallets);
 }
 
 /* The statement names this agent and this key (link "reply key"). */
@@ -164,6 +190,7 @@ static teeliza_err check_reply_key(tee_reply_verdict *v, struct walk *w)
 	if (pub != NULL && strcmp(pub, v->reply_key) != 0)
 		return broke(v, TEE_LINK_REPLY_KEY, TEELIZA_ERR_VERIFY, "the bundle's publicKey %.64s is not the receipt's %s",
 		             pub, v->reply_key);
+	statement_wallets(v, w->st);
 	return TEELIZA_OK;
 }
 
@@ -185,6 +212,11 @@ static teeliza_err check_quote(tee_reply_verdict *v, struct walk *w, const tee_r
 	if (memcmp(rd, quoted, 64) != 0)
 		return broke(v, TEE_LINK_STATEMENT_QUOTE, TEELIZA_ERR_VERIFY,
 		             "the quote's report data is not SHA-512 of the statement");
+	if (p->collateral == NULL) {
+		v->no_collateral = true;
+		return broke(v, TEE_LINK_STATEMENT_QUOTE, TEELIZA_ERR_UNSUPPORTED, "no collateral for this quote: %s",
+		             p->no_collateral != NULL ? p->no_collateral : "none given");
+	}
 	if (p->dcap != NULL)
 		pol = *p->dcap;
 	else
@@ -237,12 +269,15 @@ static teeliza_err check_provenance(tee_reply_verdict *v, struct walk *w, const 
 	tee_dstack_key_claim c;
 	teeliza_err err;
 
-	if (note != NULL)
+	if (note != NULL) {
 		snprintf(v->provenance_note, sizeof(v->provenance_note), "%s", note);
+		tee_reply_utf8_clean(v->provenance_note);
+	}
 	if (chain == NULL) {
 		if (p->kms_root_hex != NULL)
 			return broke(v, TEE_LINK_KEY_PROVENANCE, TEELIZA_ERR_VERIFY,
-			             "--kms-root given, but the bundle carries no GetKey signature chain%s%s",
+			             "a KMS root is pinned (--kms-root, TEE_KMS_ROOT or kmsRoot), but the bundle carries no "
+			             "GetKey signature chain%s%s",
 			             note != NULL ? ": " : "", note != NULL ? note : "");
 		return TEELIZA_OK;
 	}
@@ -291,6 +326,9 @@ static teeliza_err check_chain(tee_reply_verdict *v, struct walk *w, const tee_r
 	if (p->prev_receipt == NULL) {
 		if (w->f.seq == 1 && memcmp(w->f.prev, zero, 32) != 0)
 			return broke(v, TEE_LINK_CHAIN, TEELIZA_ERR_VERIFY, "seq 1 but prev is not all zeros");
+		if (w->f.seq != 1 && p->prev_absent != NULL)
+			return broke(v, TEE_LINK_CHAIN, TEELIZA_ERR_VERIFY, "seq %llu names prev %s, %s",
+			             (unsigned long long)w->f.seq, prev_hex, p->prev_absent);
 		v->chain_checked = w->f.seq == 1;
 		return TEELIZA_OK;
 	}
@@ -435,7 +473,7 @@ teeliza_err tee_verify_reply(tee_reply_verdict *v, const char *bundle, size_t le
 	struct walk w;
 	teeliza_err err;
 
-	assert(v != NULL && bundle != NULL && p != NULL && p->collateral != NULL);
+	assert(v != NULL && bundle != NULL && p != NULL);
 	err = walk_bundle(v, &w, bundle, len, p);
 	walk_free(&w);
 	return err;
@@ -500,13 +538,14 @@ teeliza_err tee_verify_reply_chain(tee_reply_verdict *v, size_t *bad, const char
 	char why[sizeof(v->message)];
 	size_t i;
 
-	assert(v != NULL && bad != NULL && bundle != NULL && p != NULL && p->collateral != NULL);
+	assert(v != NULL && bad != NULL && bundle != NULL && p != NULL);
 	assert(items != NULL || n == 0);
 	*bad = SIZE_MAX;
 	/* the bundle proves the key; --prev is where the list starts, not the bundle's predecessor */
 	bp = *p;
 	bp.prev_receipt = NULL;
 	bp.prev_len = 0;
+	bp.prev_absent = NULL;
 	err = walk_bundle(v, &w, bundle, len, &bp);
 	if (err && err != TEELIZA_ERR_UNTRUSTED) {
 		walk_free(&w);
@@ -655,5 +694,6 @@ json_t *tee_reply_verdict_to_json(const tee_reply_verdict *v)
 	}
 	json_object_set_new(o, "keyProvenance", prov != NULL ? prov : json_null());
 	json_object_set_new(o, "chainChecked", json_boolean(v->chain_checked));
+	json_object_set_new(o, "links", tee_reply_links_json(v));
 	return o;
 }

@@ -73,7 +73,7 @@ static void test_tables_do_not_overlap(void **state)
 						         api_route_tables[ta][i].pattern, ta, api_route_tables[tb][j].pattern, tb);
 	}
 	assert_int_equal(tables, 10);
-	assert_int_equal(routes, 44);
+	assert_int_equal(routes, 46);
 	/* the checker itself: these do overlap, these do not */
 	{
 		const api_route a = {API_GET, "/agents/:id/:room/memories", API_TOKEN, NULL, 0};
@@ -131,6 +131,9 @@ static const struct expect matrix[] = {
 	{"GET", "/agents/a1/attestations/memories", "/agents/:agentId/:roomId/memories", API_TOKEN, "a1", "attestations"},
 	{"POST", "/verify", "/verify", API_TOKEN, NULL, NULL},
 	{"GET", "/verify", NULL, API_OPEN, NULL, NULL},
+	{"POST", "/verify/reply", "/verify/reply", API_TOKEN, NULL, NULL},
+	{"GET", "/verify/reply", NULL, API_OPEN, NULL, NULL},
+	{"GET", "/dashboard/api/agents/x/chain", "/dashboard/api/agents/:agentId/chain", API_TOKEN, "x", NULL},
 	{"POST", "/Eliza/message", "/:agentId/message", API_TOKEN, "Eliza", NULL},
 	{"POST", "/agents/message", "/:agentId/message", API_TOKEN, "agents", NULL},
 	{"POST", "/verify/MESSAGE/", "/:agentId/message", API_TOKEN, "verify", NULL},

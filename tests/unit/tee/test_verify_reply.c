@@ -161,6 +161,78 @@ static char *replace(int api, const char *member, const char *from, const char *
 	return out;
 }
 
+/*
+ * The chain link by link (tee_reply_links_json): every link of the fixed
+ * order once, with a status and a reason; returns the one "fail" link's id
+ * ("" when none), after checking there is at most one, that its reason is the
+ * verdict's message, and that no link is "ok" when the verdict broke at a
+ * link checked before it.
+ */
+static const char *const link_ids[] = {"root", "pck", "qe", "quote", "rtmr", "identity",
+                                       "kms-root", "app-key", "keys", "receipt", "signature", "chain"};
+static char failed_id[16];
+static char statuses[12][16];
+
+static const char *links_fail(void)
+{
+	json_t *a = tee_reply_links_json(&v);
+	size_t i, fails = 0;
+
+	assert_non_null(a);
+	assert_int_equal(json_array_size(a), 12);
+	failed_id[0] = 0;
+	for (i = 0; i < 12; i++) {
+		const json_t *l = json_array_get(a, i);
+		const char *st = json_string_value(json_object_get(l, "status"));
+		const char *reason = json_string_value(json_object_get(l, "reason"));
+
+		assert_string_equal(json_string_value(json_object_get(l, "id")), link_ids[i]);
+		assert_non_null(json_string_value(json_object_get(l, "name")));
+		assert_non_null(st);
+		assert_true(reason != NULL && reason[0] != 0);
+		snprintf(statuses[i], sizeof(statuses[i]), "%s", st);
+		if (strcmp(st, "fail") == 0) {
+			fails++;
+			snprintf(failed_id, sizeof(failed_id), "%s", link_ids[i]);
+			assert_string_equal(reason, v.message);
+		} else {
+			assert_true(strcmp(st, "ok") == 0 || strcmp(st, "not-checked") == 0);
+		}
+	}
+	assert_true(fails <= 1);
+	assert_int_equal(fails, v.link != NULL ? 1 : 0);
+	json_decref(a);
+	return failed_id;
+}
+
+/* Every link "ok" but those named in not_checked (space-separated ids, "" for none). */
+static void expect_all_ok_but(const char *not_checked)
+{
+	assert_string_equal(links_fail(), "");
+	for (size_t i = 0; i < 12; i++) {
+		char word[20];
+		bool skip;
+
+		snprintf(word, sizeof(word), " %s ", link_ids[i]);
+		{
+			char padded[128];
+
+			snprintf(padded, sizeof(padded), " %s ", not_checked);
+			skip = strstr(padded, word) != NULL;
+		}
+		assert_string_equal(statuses[i], skip ? "not-checked" : "ok");
+	}
+}
+
+static void expect_link(char *text, const tee_reply_policy *p, const char *link, const char *id)
+{
+	assert_non_null(text);
+	assert_string_equal(verify(text, p), link);
+	assert_true(v.message[0] != 0);
+	assert_string_equal(links_fail(), id);
+	free(text);
+}
+
 static void test_genuine(void **state)
 {
 	tee_reply_policy p = policy(0, true);
@@ -168,25 +240,23 @@ static void test_genuine(void **state)
 	(void)state;
 	assert_string_equal(verify(fx.bundle[0][1], &p), "");
 	assert_true(v.chain_checked && v.rtmr_done && v.identity_read && !v.provenance_present);
+	expect_all_ok_but("kms-root app-key"); /* tappd: no KMS chain to walk */
 	p = policy(1, true);
 	p.kms_root_hex = fx.kms_root;
 	assert_string_equal(verify(fx.bundle[1][1], &p), "");
 	assert_true(v.eip191 && v.provenance_checked && v.provenance_err == TEELIZA_OK);
+	expect_all_ok_but("");
 	p.kms_root_hex = NULL; /* the chain is walked, its root shown, nothing claimed */
 	assert_string_equal(verify(fx.bundle[1][1], &p), "");
 	assert_int_equal(v.provenance_err, TEELIZA_ERR_UNTRUSTED);
+	expect_all_ok_but("kms-root");
 	/* without the simulator's root the quote is not trusted */
 	p.trust = NULL;
 	assert_string_equal(verify(fx.bundle[1][1], &p), TEE_LINK_STATEMENT_QUOTE);
+	assert_string_equal(links_fail(), "root");
+	assert_string_equal(statuses[1], "not-checked"); /* nothing under an unknown root is claimed */
 }
 
-static void expect_link(char *text, const tee_reply_policy *p, const char *link)
-{
-	assert_non_null(text);
-	assert_string_equal(verify(text, p), link);
-	assert_true(v.message[0] != 0);
-	free(text);
-}
 
 static void tampered(void)
 {
@@ -197,21 +267,21 @@ static void tampered(void)
 	char prev[4096];
 
 	d.kms_root_hex = fx.kms_root;
-	expect_link(flip(0, "signature", 10), &p, TEE_LINK_SIGNATURE);
-	expect_link(flip(0, "signature", -1), &p, TEE_LINK_SIGNATURE);
-	expect_link(replace(0, "receipt", "\"roomId\":\"", "\"roomId\":\"0"), &p, TEE_LINK_SIGNATURE);
-	expect_link(replace(0, "receipt", "\"seq\":2", "\"seq\": 2"), &p, TEE_LINK_RECEIPT);
-	expect_link(flip(0, "prev", 3), &p, TEE_LINK_CHAIN);
-	expect_link(flip(0, "publicKey", 0), &p, TEE_LINK_REPLY_KEY);
-	expect_link(replace(0, "statement", "\"replyKey\":\"", "\"replyKey\":\"00"), &p, TEE_LINK_REPLY_KEY);
-	expect_link(replace(0, "statement", "\"tlsKey\":\"\"", "\"tlsKey\":\"00\""), &p, TEE_LINK_STATEMENT_QUOTE);
-	expect_link(flip(0, "quote", 2 * 600), &p, TEE_LINK_STATEMENT_QUOTE);  /* report data */
-	expect_link(flip(0, "quote", 2 * 700), &p, TEE_LINK_STATEMENT_QUOTE);  /* after the body: signature data */
-	expect_link(flip(0, "quote", 2 * 200), &p, TEE_LINK_STATEMENT_QUOTE);  /* MRTD region of the body */
+	expect_link(flip(0, "signature", 10), &p, TEE_LINK_SIGNATURE, "signature");
+	expect_link(flip(0, "signature", -1), &p, TEE_LINK_SIGNATURE, "signature");
+	expect_link(replace(0, "receipt", "\"roomId\":\"", "\"roomId\":\"0"), &p, TEE_LINK_SIGNATURE, "signature");
+	expect_link(replace(0, "receipt", "\"seq\":2", "\"seq\": 2"), &p, TEE_LINK_RECEIPT, "receipt");
+	expect_link(flip(0, "prev", 3), &p, TEE_LINK_CHAIN, "chain");
+	expect_link(flip(0, "publicKey", 0), &p, TEE_LINK_REPLY_KEY, "keys");
+	expect_link(replace(0, "statement", "\"replyKey\":\"", "\"replyKey\":\"00"), &p, TEE_LINK_REPLY_KEY, "keys");
+	expect_link(replace(0, "statement", "\"tlsKey\":\"\"", "\"tlsKey\":\"00\""), &p, TEE_LINK_STATEMENT_QUOTE, "quote");
+	expect_link(flip(0, "quote", 2 * 600), &p, TEE_LINK_STATEMENT_QUOTE, "quote");  /* report data */
+	expect_link(flip(0, "quote", 2 * 700), &p, TEE_LINK_STATEMENT_QUOTE, "qe");  /* after the body: the attestation key, which the QE report binds */
+	expect_link(flip(0, "quote", 2 * 200), &p, TEE_LINK_STATEMENT_QUOTE, "quote");  /* MRTD region of the body */
 	expect_link(replace(0, "eventLog", "\"event\":\"compose-hash\",\"event_payload\":\"",
 	                    "\"event\":\"compose-hash\",\"event_payload\":\"ff"),
-	            &p, TEE_LINK_EVENT_LOG); /* the payload grows: RTMR3 no longer replays */
-	expect_link(replace(0, "eventLog", "\"digest\":\"", "\"digest\":\"0"), &p, TEE_LINK_EVENT_LOG);
+	            &p, TEE_LINK_EVENT_LOG, "rtmr"); /* the payload grows: RTMR3 no longer replays */
+	expect_link(replace(0, "eventLog", "\"digest\":\"", "\"digest\":\"0"), &p, TEE_LINK_EVENT_LOG, "rtmr");
 
 	/* the previous receipt: one byte changed (still canonical), or this one given as its own predecessor */
 	snprintf(prev, sizeof(prev), "%s", fx.receipt[0][0]);
@@ -225,6 +295,12 @@ static void tampered(void)
 	p = policy(0, false); /* seq 2 alone: nothing to link to, so unchecked, not broken */
 	assert_string_equal(verify(fx.bundle[0][1], &p), "");
 	assert_false(v.chain_checked);
+	expect_all_ok_but("kms-root app-key chain");
+	/* unless the previous receipt is known not to exist (the agent's store has no receipt of that id) */
+	p.prev_absent = "which is not a receipt of this agent";
+	assert_string_equal(verify(fx.bundle[0][1], &p), TEE_LINK_CHAIN);
+	assert_string_equal(links_fail(), "chain");
+	p.prev_absent = NULL;
 
 	/* app identity: a compose hash that is not this app's */
 	memset(&id, 0, sizeof(id));
@@ -232,16 +308,19 @@ static void tampered(void)
 	id.expect_compose_hash = compose;
 	p.identity = &id;
 	assert_string_equal(verify(fx.bundle[0][1], &p), TEE_LINK_APP_IDENTITY);
+	assert_string_equal(links_fail(), "identity");
 	memcpy(compose, v.identity.compose_hash, 32);
 	assert_string_equal(verify(fx.bundle[0][1], &p), "");
 
 	/* KMS: a tappd bundle has no chain; a dstack bundle against another root, or with a changed link */
 	p.kms_root_hex = fx.kms_root;
 	assert_string_equal(verify(fx.bundle[0][1], &p), TEE_LINK_KEY_PROVENANCE);
+	assert_string_equal(links_fail(), "kms-root");
 	snprintf(other_root, sizeof(other_root), "%s", fx.kms_root);
 	other_root[20] = other_root[20] == 'a' ? 'b' : 'a';
 	d.kms_root_hex = other_root;
 	assert_string_equal(verify(fx.bundle[1][1], &d), TEE_LINK_KEY_PROVENANCE);
+	assert_string_equal(links_fail(), "kms-root");
 	d.kms_root_hex = fx.kms_root;
 	{
 		json_t *o = json_loads(fx.bundle[1][1], 0, NULL);
@@ -251,11 +330,11 @@ static void tampered(void)
 		c1[30] = c1[30] == '0' ? '1' : '0';
 		json_array_set_new(chain, 1, json_string(c1));
 		free(c1);
-		expect_link(json_dumps(o, JSON_COMPACT), &d, TEE_LINK_KEY_PROVENANCE);
+		expect_link(json_dumps(o, JSON_COMPACT), &d, TEE_LINK_KEY_PROVENANCE, "kms-root");
 		json_decref(o);
 	}
-	expect_link(flip(1, "eip191", 10), &d, TEE_LINK_EIP191);
-	expect_link(replace(1, "statement", "\"eip191Address\":\"0x", "\"eip191Address\":\"0x0"), &d, TEE_LINK_EIP191);
+	expect_link(flip(1, "eip191", 10), &d, TEE_LINK_EIP191, "signature");
+	expect_link(replace(1, "statement", "\"eip191Address\":\"0x", "\"eip191Address\":\"0x0"), &d, TEE_LINK_EIP191, "signature");
 }
 
 static void test_tampered(void **state)
@@ -317,6 +396,25 @@ static void test_malformed(void **state)
 	}
 	assert_int_equal(tee_verify_reply(&v, "x", 1, &p), TEELIZA_ERR_PARSE);
 	assert_string_equal(v.link, TEE_LINK_BUNDLE);
+	/* an agent id of 100 two-byte characters, cut at a byte by the verdict's buffers: still valid JSON text */
+	{
+		char agent[256] = "\"agentId\":\"";
+		json_t *j, *links;
+		char *text;
+
+		for (int i = 0; i < 100; i++)
+			strcat(agent, "\xc3\xa9");
+		text = replace(0, "receipt", "\"agentId\":\"", agent);
+		assert_string_equal(verify(text, &p), TEE_LINK_SIGNATURE);
+		j = tee_reply_verdict_to_json(&v);
+		assert_non_null(j);
+		assert_non_null(json_string_value(json_object_get(j, "agentId")));
+		links = json_object_get(j, "links");
+		assert_int_equal(json_array_size(links), 12);
+		assert_string_equal(links_fail(), "signature");
+		json_decref(j);
+		free(text);
+	}
 }
 
 static void test_chain(void **state)

@@ -1,7 +1,8 @@
 /*
  * The dashboard served by the agent: its embedded page, script and style
  * sheet (GET /dashboard, /dashboard/app.js, /dashboard/style.css) and the
- * JSON it draws (GET /dashboard/api/agents/:id, /dashboard/api/logs).
+ * JSON it draws (GET /dashboard/api/agents/:id, its /chain (api_dashboard_chain.c),
+ * /dashboard/api/logs).
  * docs/DASHBOARD.md describes the views.
  */
 #include "agent/api/api_dashboard.h"
@@ -143,6 +144,7 @@ const api_route api_dashboard_routes[] = {
 	{API_GET, "/dashboard/app.js", API_OPEN, app_js, API_ROUTE_FILE},
 	{API_GET, "/dashboard/style.css", API_OPEN, style_css, API_ROUTE_FILE},
 	{API_GET, "/dashboard/api/agents/:agentId", API_TOKEN, agent_view, 0},
+	{API_GET, "/dashboard/api/agents/:agentId/chain", API_TOKEN, api_dashboard_chain, 0},
 	{API_GET, "/dashboard/api/logs", API_TOKEN, logs_view, 0},
 	{0, NULL, API_OPEN, NULL, 0},
 };

@@ -15,4 +15,7 @@ json_t *api_dashboard_wallet_json(agent_api *api, agent_runtime *rt, const agent
                                   const char *chain, const char *address,
                                   const char *quote_id);
 
+/* GET /dashboard/api/agents/:agentId/chain (api_dashboard_chain.c): the agent's chain of trust, link by link. */
+void api_dashboard_chain(http_server_reply *reply, agent_api *api, const api_request *r);
+
 #endif

@@ -10,56 +10,17 @@
  * And the receipt of a POST /:agentId/message reply (api_message.c calls
  * api_send_with_receipt).
  */
+#include "agent/api/api_rate.h"
 #include "agent/api/api_route.h"
 #include "teeliza/agent/tee_receipts.h"
 #include "teeliza/common/encoding.h"
 #include "teeliza/tee/receipt.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Fresh attestations per client per minute; a quote is slow and the TEE is shared by every agent. */
-#define ATTEST_RATE_PER_MIN 10u
-#define ATTEST_CLIENT_SLOTS 256u
-
-typedef struct attest_slot {
-	char client[64];
-	int64_t window_start_ms;
-	unsigned count;
-} attest_slot;
-
-static pthread_mutex_t attest_lock = PTHREAD_MUTEX_INITIALIZER;
-static attest_slot attest_slots[ATTEST_CLIENT_SLOTS];
-
-/*
- * One more fresh attestation for client: 0 when allowed, else the seconds
- * to wait. A fixed table hashed by the client's address; two clients that
- * share a slot share its budget (never more than the limit for anyone).
- */
-static unsigned attest_rate_check(const char *client)
-{
-	uint64_t h = 1469598103934665603ULL;
-	attest_slot *s;
-	int64_t now = agent_store_now_ms();
-	unsigned wait = 0;
-
-	for (const char *p = client; *p; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-	pthread_mutex_lock(&attest_lock);
-	s = &attest_slots[h % ATTEST_CLIENT_SLOTS];
-	if (strncmp(s->client, client, sizeof(s->client)) != 0 || now - s->window_start_ms >= 60000) {
-		snprintf(s->client, sizeof(s->client), "%s", client);
-		s->window_start_ms = now;
-		s->count = 0;
-	}
-	if (s->count >= ATTEST_RATE_PER_MIN)
-		wait = (unsigned)((60000 - (now - s->window_start_ms)) / 1000) + 1;
-	else
-		s->count++;
-	pthread_mutex_unlock(&attest_lock);
-	return wait;
-}
+static api_rate attest_rate = API_RATE_INIT(10u);
 
 /* True when the query asks for the receipt in the body (receipt=1 or receipt=true). */
 static bool wants_receipt_body(const char *query)
@@ -231,7 +192,6 @@ void api_get_receipt(http_server_reply *reply, agent_api *api, const api_request
 
 void api_get_fresh_attestation(http_server_reply *reply, agent_api *api, const api_request *r)
 {
-	static _Thread_local char retry[40];
 	char nonce_hex[2 * TEE_NONCE_MAX + 8];
 	uint8_t nonce[TEE_NONCE_MAX];
 	size_t n = 0;
@@ -252,12 +212,10 @@ void api_get_fresh_attestation(http_server_reply *reply, agent_api *api, const a
 		api_reply_error(reply, 400, "nonce must be 16 to 64 bytes as hex (?nonce=HEX)");
 		return;
 	}
-	wait = attest_rate_check(r->http->remote != NULL ? r->http->remote : "");
+	wait = api_rate_check(&attest_rate, r->http->remote != NULL ? r->http->remote : "");
 	if (wait > 0) {
 		agent_runtime_release(rt);
-		snprintf(retry, sizeof(retry), "Retry-After: %u", wait);
-		api_reply_error(reply, 429, "Too many fresh attestations; try again later");
-		reply->extra_headers[0] = retry;
+		api_reply_rate_limited(reply, wait, "Too many fresh attestations; try again later");
 		return;
 	}
 	err = agent_fresh_attestation(&out, rt, nonce, n);

@@ -76,6 +76,8 @@ extern const api_route api_v1_memory_routes[];    /* api_v1_memory.c: /api/memor
 /* GET /agents/:agentId/receipts/:receiptId and /agents/:agentId/attestation (api_receipts.c; in api_records_routes). */
 api_handler_fn api_get_receipt;
 api_handler_fn api_get_fresh_attestation;
+/* POST /verify/reply (api_verify_reply.c; in api_verify_routes). */
+api_handler_fn api_post_verify_reply;
 
 /*
  * Send a message's reply array (stolen) with its receipt (api_receipts.c):

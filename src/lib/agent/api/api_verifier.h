@@ -16,6 +16,7 @@
 #include "teeliza/dcap/pccs.h"
 #include "teeliza/dcap/verify.h"
 #include "teeliza/tee/app_identity.h"
+#include "teeliza/tee/verify_reply.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -63,6 +64,36 @@ typedef struct api_verify_input {
  */
 teeliza_err api_verify_quote(json_t **out, unsigned *status, api_verifier *v,
                              const api_verify_input *in) TEELIZA_WARN_UNUSED;
+
+/* A reply bundle to check (api_verifier_reply.c). Strings borrowed. */
+typedef struct api_reply_input {
+	const char *bundle;           /* the bundle's JSON text (docs/VERIFIABILITY.md, "Reply bundles") */
+	size_t bundle_len;
+	const char *prev;             /* the previous receipt's canonical text, or NULL */
+	size_t prev_len;
+	const char *prev_absent;      /* prev NULL: why it is known not to exist (tee_reply_policy), or NULL */
+	const char *kms_root_hex;     /* the KMS root to pin, or NULL */
+	int64_t now;
+} api_reply_input;
+
+/*
+ * Check a reply bundle with tee_verify_reply, its statement quote's
+ * collateral from a simulator this agent knows, else the configured PCCS
+ * (none: the quote link breaks, saying why). Out: *out {"ok","link" (the
+ * broken link's id, or null),"message","rootedIn","collateralSource",
+ * "receipt":{"id","seq","agentId","replyKey"},"links" (tee_reply_links_json),
+ * "verdict" (tee_reply_verdict_to_json without its links)}. Errors: out of
+ * memory only; every verdict is an answer.
+ */
+teeliza_err api_verify_reply(json_t **out, api_verifier *v, const api_reply_input *in) TEELIZA_WARN_UNUSED;
+
+/*
+ * items[0..n), in chain order, as receipts of in's bundle's key
+ * (tee_verify_reply_chain). Out: *out, an array of n {"status","reason"}
+ * in the same order: "ok", "fail" (the first that broke) or "not-checked".
+ */
+teeliza_err api_verify_reply_receipts(json_t **out, api_verifier *v, const api_reply_input *in,
+                                      const tee_reply_item *items, size_t n) TEELIZA_WARN_UNUSED;
 
 /* ---- Inside the verifier (api_verifier.c, api_simroot.c, api_sim_anchor.c) ---- */
 

@@ -257,5 +257,6 @@ static void post_verify(http_server_reply *reply, agent_api *api, const api_requ
 
 const api_route api_verify_routes[] = {
 	{API_POST, "/verify", API_TOKEN, post_verify, 0},
+	{API_POST, "/verify/reply", API_TOKEN, api_post_verify_reply, 0},
 	{0, NULL, API_OPEN, NULL, 0},
 };

@@ -404,6 +404,11 @@ const char *agent_tee_api(const agent_tee *t)
 	return tee_api_name(t->api);
 }
 
+const char *agent_tee_kms_root(const agent_tee *t)
+{
+	return t->kms_root[0] != 0 ? t->kms_root : NULL;
+}
+
 teeliza_err agent_tee_sim_root(teeliza_buf *json_out, agent_tee *t, long timeout_ms, size_t max)
 {
 	tappd_client c = t->client;

@@ -10,6 +10,9 @@ bool agent_tee_simulated(const agent_tee *t);
 /* "tappd" or "dstack": the API the plugin talks to. */
 const char *agent_tee_api(const agent_tee *t);
 
+/* The pinned dstack KMS root (TEE_KMS_ROOT, hex as configured), or NULL when none is pinned. */
+const char *agent_tee_kms_root(const agent_tee *t);
+
 /*
  * tappd's (or dstack's) Info answer (app id, instance id, compose hash, …) for the
  * plugin's endpoint, with its own timeout (0: the plugin's). Appends the

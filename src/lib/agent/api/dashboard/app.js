@@ -274,6 +274,99 @@ async function verifyQuote(ev) {
   if (body.quote) result.append(el('h4', { text: 'decoded fields' }), kvTable(flatten(body.quote, '', [])));
 }
 
+// The chain of trust as the server judged it (POST /verify/reply, GET /dashboard/api/agents/:id/chain).
+const LINK_MARKS = { ok: '✓', fail: '✗', 'not-checked': '–' };
+
+function linkStatus(s) {
+  return Object.prototype.hasOwnProperty.call(LINK_MARKS, s) ? s : 'not-checked';
+}
+
+function linkList(links) {
+  const ol = el('ol', { class: 'chain', 'data-testid': 'chain-links' });
+  for (const l of links || []) {
+    const st = linkStatus(l.status);
+    ol.append(el('li', { class: 'link ' + st, 'data-link': String(l.id), 'data-status': st },
+      el('span', { class: 'mark', text: LINK_MARKS[st] }),
+      el('span', { class: 'name', text: String(l.name) }),
+      el('div', { class: 'reason', text: String(l.reason) })));
+  }
+  return ol;
+}
+
+function chainVerdict(v) {
+  const r = v.receipt || {};
+  const root = ROOTS[v.rootedIn] ? ' — ' + ROOTS[v.rootedIn] : '';
+  return el('div', { 'data-testid': 'chain-verdict' },
+    el('p', { class: 'chain-summary ' + (v.ok ? 'ok' : 'fail'), 'data-testid': 'chain-summary',
+      text: v.ok ? '✓ every link holds' + root : '✗ broken at ' + (v.link || '?') + ': ' + (v.message || '') }),
+    kvTable([['receipt', r.id], ['seq', r.seq], ['agent', r.agentId], ['reply key', r.replyKey],
+      ['collateral', v.collateralSource]]),
+    linkList(v.links));
+}
+
+// A receipt's time (ms since 1970) for people; anything else as it came.
+function isoTime(t) {
+  const d = new Date(typeof t === 'number' ? t : NaN);
+  return Number.isNaN(d.getTime()) ? String(t === undefined || t === null ? '' : t) : d.toISOString();
+}
+
+function receiptsTable(rows) {
+  const t = el('table', { 'data-testid': 'chain-receipts' }, el('tr', {}, el('th', { text: 'seq' }),
+    el('th', { text: 'receipt id' }), el('th', { text: 'time' }), el('th', { text: 'room' }), el('th', { text: '' }),
+    el('th', { text: 'check' })));
+  for (const r of rows || []) {
+    const st = linkStatus(r.status);
+    t.append(el('tr', { class: 'receipt-' + st, 'data-status': st }, el('td', { text: r.seq }),
+      el('td', { class: 'hex', title: r.id, text: shortHex(r.id) }),
+      el('td', { text: isoTime(r.time) }),
+      el('td', { text: r.roomId || '' }), el('td', { class: st === 'ok' ? 'ok' : (st === 'fail' ? 'bad' : ''), text: LINK_MARKS[st] }),
+      el('td', { class: 'muted', text: r.reason || '' })));
+  }
+  return t;
+}
+
+async function loadChains() {
+  const box = document.getElementById('chains');
+  const { body } = await apiJson('/agents');
+  state.agents = body.agents || [];
+  box.replaceChildren();
+  if (state.agents.length === 0) box.append(el('p', { class: 'muted', text: 'No agent is running.' }));
+  for (const a of state.agents) {
+    const card = el('div', { class: 'card', 'data-chain-agent': a.id }, el('h3', { text: a.name }),
+      el('p', { class: 'muted', text: 'checking its chain…' }));
+    box.append(card);
+    const { status, body: d } = await apiJson('/dashboard/api/agents/' + encodeURIComponent(a.id) + '/chain');
+    card.lastChild.remove();
+    if (status !== 200) {
+      card.append(el('p', { class: 'bad', text: d.error || ('HTTP ' + status) }));
+      continue;
+    }
+    if (!d.latest) {
+      card.append(el('p', { class: 'muted', 'data-testid': 'chain-note', text: d.note || 'no receipt yet' }));
+      continue;
+    }
+    card.append(el('h4', { text: 'latest reply, link by link' }), chainVerdict(d.latest),
+      el('h4', { text: 'recent receipts (newest first)' }), receiptsTable(d.receipts));
+  }
+}
+
+async function checkReply(ev) {
+  ev.preventDefault();
+  const result = document.getElementById('reply-result');
+  const req = { bundle: document.getElementById('reply-paste').value };
+  const kms = document.getElementById('reply-kms').value.trim();
+  if (kms) req.kmsRoot = kms;
+  result.replaceChildren(el('p', { class: 'muted', text: 'checking…' }));
+  const { status, body } = await apiJson('/verify/reply', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(req) });
+  result.replaceChildren();
+  if (status !== 200) {
+    result.append(el('p', { class: 'bad', 'data-testid': 'reply-error', text: 'HTTP ' + status + ': ' + (body.error || '') }));
+    return;
+  }
+  result.append(chainVerdict(body));
+}
+
 async function pollLogs() {
   try {
     const { status, body } = await apiJson('/dashboard/api/logs?after=' + state.logSeq);
@@ -326,6 +419,7 @@ function show(view) {
   for (const b of document.querySelectorAll('nav button')) b.classList.toggle('active', b.dataset.view === view);
   for (const s of document.querySelectorAll('.view')) s.hidden = s.id !== 'view-' + view;
   clearInterval(state.logTimer);
+  if (view === 'chain') guard(loadChains)();
   if (view === 'logs') {
     pollLogs();
     state.logTimer = setInterval(pollLogs, 2000);
@@ -339,6 +433,7 @@ function guard(fn) {
 document.addEventListener('DOMContentLoaded', () => {
   for (const b of document.querySelectorAll('nav button')) b.addEventListener('click', () => show(b.dataset.view));
   document.getElementById('verify-form').addEventListener('submit', guard(verifyQuote));
+  document.getElementById('reply-form').addEventListener('submit', guard(checkReply));
   document.getElementById('chat-form').addEventListener('submit', guard(sendChat));
   document.getElementById('token-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
