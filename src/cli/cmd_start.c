@@ -670,6 +670,13 @@ int start_main(int argc, char **argv)
 	}
 	agent_log(stderr, "Database: %s (%s)", db != NULL && db[0] != 0 ? db : AGENT_STORE_DEFAULT_PATH,
 	          agent_store_backend(store));
+	/* replicas on one database tell their claims and quotes apart by this (docs/DEPLOY.md, "Scale-out") */
+	err = agent_store_set_identity(store, getenv("TEELIZA_INSTANCE_ID"));
+	if (err) {
+		code = cli_fail("start", TEELIZA_ERR_CONFIG);
+		goto out;
+	}
+	agent_log(stderr, "Instance: %s (boot %s)", store->instance_id, store->boot_id);
 	memset(&rc, 0, sizeof(rc));
 	rc.store = store;
 	rc.log = stderr;

@@ -343,6 +343,14 @@ typedef struct agent_message_in {
 	const char *name;                /* the account's display name (REST name), or NULL */
 	const char *source;              /* "direct" for the REST API and the terminal */
 	const json_t *attachments;       /* Eliza's Media objects stored with the message (REST file part), or NULL: [] */
+	/*
+	 * A keyed request's memory ids (agent_uuid_request_ids), so that a retry
+	 * on any replica writes the same rows; an action's answer then gets
+	 * agent_uuid_request_extra(message_id, 1). NULL: a random message id and
+	 * Eliza's reply id (stringToUuid(messageId + "-" + agentId)).
+	 */
+	const char *message_id;
+	const char *reply_id;
 } agent_message_in;
 
 /*

@@ -162,7 +162,7 @@ const api_route api_agents_routes[] = {
 	{API_GET, "/agents", API_TOKEN, list_agents, 0},
 	{API_GET, "/agents/:agentId", API_TOKEN, get_agent, 0},
 	{API_DELETE, "/agents/:agentId", API_CONTROL, delete_agent, 0},
-	{API_POST, "/agents/:agentId/set", API_CONTROL, set_agent, 0},
+	{API_POST, "/agents/:agentId/set", API_CONTROL, set_agent, API_ROUTE_DB},
 	{API_POST, "/agents/:agentId/stop", API_CONTROL, stop_agent, 0},
 	{0, NULL, API_OPEN, NULL, 0},
 };

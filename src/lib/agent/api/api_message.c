@@ -1,7 +1,9 @@
 /*
  * Eliza's POST /:agentId/message: one message to an agent, named by id or
  * by name, as JSON, a form or multipart with one file; the answer is the
- * runtime's reply array (agent_runtime_message).
+ * runtime's reply array (agent_runtime_message). With an Idempotency-Key
+ * (or a messageId field) the request is claimed first and its answer kept
+ * for retries on any replica (api_idempotency.c).
  */
 #include "agent/api/api_route.h"
 
@@ -32,6 +34,7 @@ static void post_message(http_server_reply *reply, agent_api *api, const api_req
 	char user_id[AGENT_UUID_BUFSZ], room_id[AGENT_UUID_BUFSZ], t1[32], t2[32], why[200];
 	const char *user, *room;
 	agent_message_in in;
+	api_idem idem;
 	agent_runtime *rt;
 	json_t *out = NULL, *attachments;
 	const json_t *text;
@@ -72,6 +75,18 @@ static void post_message(http_server_reply *reply, agent_api *api, const api_req
 	in.name = json_string_value(json_object_get(r->body, "name"));
 	in.source = "direct";
 	in.attachments = attachments;
+	memset(&idem, 0, sizeof(idem));
+	if (err) {
+		/* reported below */
+	} else if (!api_idem_begin(&idem, reply, api, r, rt, user_id, room_id)) {
+		/* answered: a stored reply, or why not (busy, another body, a bad key) */
+		json_decref(attachments);
+		agent_runtime_release(rt);
+		return;
+	} else if (idem.active) {
+		in.message_id = idem.user_memory_id;
+		in.reply_id = idem.reply_memory_id;
+	}
 	if (!err)
 		err = agent_runtime_message(&out, rt, &in);
 	json_decref(attachments);
@@ -79,6 +94,10 @@ static void post_message(http_server_reply *reply, agent_api *api, const api_req
 		api_reply_text(reply, 404, "Agent not found");
 	} else if (err == TEELIZA_ERR_TOO_LARGE) {
 		api_reply_error(reply, 413, teeliza_errmsg());
+	} else if (err == TEELIZA_ERR_CONNECT) {
+		/* the database went away mid-request: every write is idempotent, so a retry is safe */
+		api_reply_error(reply, 503, teeliza_errmsg());
+		reply->extra_headers[0] = "Retry-After: 1";
 	} else if (err) {
 		agent_log(api->log, "Agent %s: message failed: %s", agent_runtime_name(rt),
 		          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
@@ -87,10 +106,11 @@ static void post_message(http_server_reply *reply, agent_api *api, const api_req
 	} else {
 		api_send_with_receipt(reply, api, rt, r, room_id, out);
 	}
+	api_idem_end(&idem, reply, api, rt);
 	agent_runtime_release(rt);
 }
 
 const api_route api_message_routes[] = {
-	{API_POST, "/:agentId/message", API_TOKEN, post_message, 0},
+	{API_POST, "/:agentId/message", API_TOKEN, post_message, API_ROUTE_DB},
 	{0, NULL, API_OPEN, NULL, 0},
 };

@@ -23,6 +23,8 @@ struct agent_api {
 	uint16_t port;
 	struct api_verifier *verifier;   /* POST /verify and the dashboard's verdicts (api_verifier.c) */
 	http_form_limits form_limits;    /* multipart bodies (api_body.c) */
+	int64_t request_lease_ms;        /* claims of Idempotency-Key requests (api_idempotency.c) */
+	struct api_ready *ready;         /* the database's reachability, checked at most once a second (api_ready.c) */
 };
 
 /* Who may call a route. */
@@ -39,6 +41,7 @@ typedef enum api_auth {
 
 /* Route flags. */
 #define API_ROUTE_FILE 1u /* the last segment is a file name, matched case-sensitively as express.static does */
+#define API_ROUTE_DB 2u   /* needs the database: 503 with Retry-After while it is unreachable (api_ready.c) */
 
 typedef void api_handler_fn(http_server_reply *reply, agent_api *api, const api_request *r);
 
@@ -65,6 +68,39 @@ extern const api_route api_agents_routes[];     /* api_agents.c: /agents, /agent
 extern const api_route api_records_routes[];    /* api_records.c: an agent's memories and attestations */
 extern const api_route api_verify_routes[];     /* api_verify.c: POST /verify */
 extern const api_route api_message_routes[];    /* api_message.c: POST /:agentId/message */
+extern const api_route api_ready_routes[];      /* api_ready.c: GET /readyz */
+extern const api_route api_instances_routes[];  /* api_instances.c: GET /agents/:agentId/instances */
+
+/*
+ * Readiness (api_ready.c): the store's ping, cached for a second. New/free
+ * with the API. api_ready_gate answers 503 with Retry-After and returns
+ * false while the database is unreachable; else true and replies nothing.
+ */
+struct api_ready;
+teeliza_err api_ready_new(struct api_ready **out) TEELIZA_WARN_UNUSED;
+void api_ready_free(struct api_ready *r);
+bool api_ready_gate(http_server_reply *reply, agent_api *api);
+
+/*
+ * Idempotent messages (api_idempotency.c). api_idem_begin reads the
+ * request's key (the Idempotency-Key header, else the body's messageId):
+ * none → returns true with idem->active false (handle as before). With a
+ * key it claims the request: true when this replica should do the work
+ * (idem->active; the memory ids are in idem), false when it has already
+ * replied (a stored answer, 400 for a bad key, 409 busy, 422 another body,
+ * 503). After the work, api_idem_end stores a 2xx reply for retries (and
+ * releases the claim of anything else).
+ */
+typedef struct api_idem {
+	bool active;
+	char key[AGENT_REQUEST_KEY_MAX + 1];
+	char agent_id[AGENT_UUID_BUFSZ];
+	char user_memory_id[AGENT_UUID_BUFSZ];
+	char reply_memory_id[AGENT_UUID_BUFSZ];
+} api_idem;
+bool api_idem_begin(api_idem *idem, http_server_reply *reply, agent_api *api, const api_request *r,
+                    agent_runtime *rt, const char *user_id, const char *room_id);
+void api_idem_end(api_idem *idem, const http_server_reply *reply, agent_api *api, agent_runtime *rt);
 
 /* GET /agents/:agentId/receipts/:receiptId and /agents/:agentId/attestation (api_receipts.c; in api_records_routes). */
 api_handler_fn api_get_receipt;

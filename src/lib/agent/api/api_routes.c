@@ -14,5 +14,7 @@ const api_route *const api_route_tables[] = {
 	api_records_routes,
 	api_verify_routes,
 	api_message_routes,
+	api_ready_routes,
+	api_instances_routes,
 	NULL,
 };
