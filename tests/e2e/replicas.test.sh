@@ -96,6 +96,20 @@ n=$(curl -s "$(url a "/agents/$agent/hand/memories")" | python3 -c 'import json,
 check "each message once in the room, with one reply each (4 rows, 2 of them the messages)" \
 	"$([ "$n" = "4 2" ] && echo 0 || echo 1)" "got $n"
 
+# ---- a character set on one replica is seen on the others ----
+curl -s "$(url c "/agents/$agent")" |
+	python3 -c 'import json,sys; c=json.load(sys.stdin)["character"]; c["bio"]=["set on replica b"]; print(json.dumps(c))' \
+	>"$tmp/char.json"
+code=$(curl -s -o "$tmp/b" -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data @"$tmp/char.json" \
+	"$(url b "/agents/$agent/set")")
+check "POST /agents/:id/set on replica b" "$([ "$code" = 200 ] && echo 0 || echo 1)" "HTTP $code $(head -c 300 "$tmp/b")"
+sleep 1.2
+bio=$(curl -s "$(url c "/agents/$agent")" | python3 -c 'import json,sys; print(json.load(sys.stdin)["character"]["bio"])')
+check "replica c runs the new character without a restart" \
+	"$([ "$bio" = "['set on replica b']" ] && echo 0 || echo 1)" "bio $bio"
+grep -q 'set on another replica, runs here now' "$tmp/c.log" && pass "replica c logged the change" ||
+	fail "replica c did not log the change"
+
 # ---- the round-robin load ----
 python3 "$driver" drive --ports "${port[a]},${port[b]},${port[c]}" --agent "$agent" --db "$db" --run load \
 	--messages "$messages" >"$tmp/load.out" 2>&1 || true

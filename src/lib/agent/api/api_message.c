@@ -45,6 +45,7 @@ static void post_message(http_server_reply *reply, agent_api *api, const api_req
 		api_reply_text(reply, 404, "Agent not found");
 		return;
 	}
+	rt = api_character_sync(api, rt); /* a character set on another replica */
 	if (r->body == NULL) {
 		agent_runtime_release(rt);
 		api_reply_error(reply, r->body_status, r->body_error);

@@ -115,6 +115,18 @@ api_handler_fn api_get_fresh_attestation;
 void api_send_with_receipt(http_server_reply *reply, agent_api *api, agent_runtime *rt, const api_request *r,
                            const char *room_id, json_t *out);
 
+/*
+ * A character set over the API on one replica reaches the others
+ * (api_character_sync.c): api_character_share stores what POST
+ * /agents/:id/set was given as the agent's next version;
+ * api_character_sync asks the store (at most once a second per agent) and,
+ * when another replica set a newer one, restarts the agent with it. It
+ * takes rt's reference and returns the agent to use (rt itself, or the new
+ * one), never NULL.
+ */
+void api_character_share(agent_api *api, agent_runtime *rt, const json_t *posted);
+agent_runtime *api_character_sync(agent_api *api, agent_runtime *rt);
+
 /* The order the router walks them in (api_routes.c), NULL-terminated. */
 extern const api_route *const api_route_tables[];
 
