@@ -155,5 +155,42 @@ if [ -z "${POSTGRES_URL:-}" ]; then
 		pass "the replica logged both changes" || fail "no readiness lines in the log"
 fi
 
+# ---- TEE: quotes per replica and boot, wallets derived alike and never stored ----
+# two more replicas in TEE mode on their own database, sharing one simulator state (one simulated KMS)
+tee_db="$tmp/tee/db.sqlite"
+for r in ta tb; do
+	if [ -z "${POSTGRES_URL:-}" ]; then export SQLITE_FILE="$tee_db"; fi
+	TEE_MODE=LOCAL WALLET_SECRET_SALT=e2e-replicas TEELIZA_INSTANCE_ID="replica-$r" \
+		"$TEELIZA" start --simulator --non-interactive >"$tmp/$r.out" 2>"$tmp/$r.log" &
+	pid[$r]=$!
+	port[$r]=$(e2e_wait_line "$tmp/$r.log" 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "${pid[$r]}") || {
+		cat "$tmp/$r.log" >&2
+		echo "FAIL: TEE replica $r did not start" >&2
+		exit 1
+	}
+	e2e_agent_id "$tmp/$r.log" "${pid[$r]}" >/dev/null || fail "TEE replica $r started no agent"
+done
+for r in ta tb; do
+	say "$r" "quote-$r" '{"text":"please give me a remote attestation","userId":"v","roomId":"tee"}' >/dev/null
+	say "$r" "wallet-$r" '{"text":"what is your wallet address?","userId":"v","roomId":"tee"}' >/dev/null
+	grep -o '0x[0-9a-fA-F]\{40\}' "$tmp/b" | head -n 1 >"$tmp/wallet-$r" || true
+done
+check "both replicas derive the same wallet" \
+	"$([ -s "$tmp/wallet-ta" ] && cmp -s "$tmp/wallet-ta" "$tmp/wallet-tb" && echo 0 || echo 1)" \
+	"$(cat "$tmp/wallet-ta" "$tmp/wallet-tb" 2>/dev/null)"
+curl -s "$(url ta "/agents/$agent/instances")" >"$tmp/instances.json"
+got=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join(sorted(i["instanceId"] for i in d["instances"])), all(i["attestations"] >= 1 and len(i["bootId"]) == 36 for i in d["instances"]))' "$tmp/instances.json" 2>&1)
+check "GET /agents/:id/instances lists both replicas' boots" "$([ "$got" = "replica-ta replica-tb True" ] && echo 0 || echo 1)" \
+	"$got $(head -c 400 "$tmp/instances.json")"
+link=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["instances"][1]["lastAttestation"])' "$tmp/instances.json" 2>/dev/null || true)
+code=$(curl -s -o "$tmp/q" -w '%{http_code}' "$(url ta "$link")")
+check "each listed quote can be fetched from any replica, with its instance" \
+	"$([ "$code" = 200 ] && grep -q '"instanceId":"replica-tb"' "$tmp/q" && echo 0 || echo 1)" "HTTP $code $link"
+if [ -z "${POSTGRES_URL:-}" ]; then
+	schema=$(python3 -c 'import sqlite3,sys; print(" ".join(r[0] or "" for r in sqlite3.connect(sys.argv[1]).execute("SELECT sql FROM sqlite_master")))' "$tee_db")
+	check "no wallet, key or salt is stored in the database" \
+		"$(grep -Eiq 'wallet|private|secret|salt|seed' <<<"$schema" && echo 1 || echo 0)" "schema mentions one"
+fi
+
 echo "$passed passed, $fails failed"
 e2e_finish "replicas"
