@@ -186,7 +186,7 @@ def drive(args):
 
     def one(n, room, user, mode):
         key = "k-%d-%s" % (n, args.run)
-        body = json.dumps({"text": "m-%d" % n, "userId": "user-%d-%d" % (room, user),
+        body = json.dumps({"text": "m-%d-%s" % (n, args.run), "userId": "user-%d-%d" % (room, user),
                            "roomId": "room-%d-%s" % (room, args.run), "userName": "u%d" % user}).encode()
         if mode == "both":
             p1 = reps.pick()
@@ -234,7 +234,7 @@ def drive(args):
 SQL = {
     "sqlite": {
         "user_msgs": "SELECT json_extract(content,'$.text'), COUNT(*) FROM memories WHERE userId <> agentId "
-                     "AND roomId IN ({rooms}) AND json_extract(content,'$.text') LIKE 'm-%' GROUP BY 1",
+                     "AND json_extract(content,'$.text') LIKE 'm-%-{run}' GROUP BY 1",
         "replies_per_room": "SELECT roomId, SUM(userId = agentId), SUM(userId <> agentId) FROM memories "
                             "WHERE roomId IN ({rooms}) GROUP BY roomId",
         "requests": "SELECT request_key, state, attempts, (SELECT COUNT(*) FROM memories m WHERE m.id = r.reply_memory_id), "
@@ -249,7 +249,7 @@ SQL = {
     # PostgreSQL: the design's table names (teeliza_requests with camelCase columns)
     "postgres": {
         "user_msgs": "SELECT content->>'text', COUNT(*) FROM memories WHERE \"userId\" <> \"agentId\" "
-                     "AND \"roomId\" IN ({rooms}) AND content->>'text' LIKE 'm-%' GROUP BY 1",
+                     "AND content->>'text' LIKE 'm-%-{run}' GROUP BY 1",
         "replies_per_room": "SELECT \"roomId\", SUM(CASE WHEN \"userId\" = \"agentId\" THEN 1 ELSE 0 END), "
                             "SUM(CASE WHEN \"userId\" <> \"agentId\" THEN 1 ELSE 0 END) FROM memories "
                             "WHERE \"roomId\" IN ({rooms}) GROUP BY \"roomId\"",
@@ -280,9 +280,10 @@ def query(args, sql):
 def check(args, plan, stats, mismatches):
     dialect = "postgres" if os.environ.get("POSTGRES_URL") else "sqlite"
     q = SQL[dialect]
-    # the run's rooms, as its requests recorded them (a request never recorded fails the checks below)
-    rooms = ("SELECT DISTINCT room_id FROM requests WHERE request_key LIKE '%%-%s'" if dialect == "sqlite" else
-             "SELECT DISTINCT \"roomId\" FROM teeliza_requests WHERE \"requestKey\" LIKE '%%-%s'") % args.run
+    # the run's rooms: where its messages (texts m-<n>-<run>) are
+    rooms = ("SELECT DISTINCT roomId FROM memories WHERE json_extract(content,'$.text') LIKE 'm-%%-%s'"
+             if dialect == "sqlite" else
+             "SELECT DISTINCT \"roomId\" FROM memories WHERE content->>'text' LIKE 'm-%%-%s'") % args.run
     passed = failed = 0
 
     def verdict(what, ok, detail=""):
@@ -297,7 +298,7 @@ def check(args, plan, stats, mismatches):
     verdict("every message answered with a 200 (no errors but deliberate 409/503 retries)",
             not stats.errors and not any(isinstance(s, int) and s >= 500 and s != 503 for s in stats.status),
             "%s %s" % (stats.errors[:5], stats.status))
-    msgs = query(args, q["user_msgs"].format(rooms=rooms))
+    msgs = query(args, q["user_msgs"].format(run=args.run))
     counts = {t: int(c) for t, c in msgs}
     verdict("1. each message stored once (%d texts, %d expected)" % (len(counts), len(plan)),
             len(counts) == len(plan) and all(c == 1 for c in counts.values()),
