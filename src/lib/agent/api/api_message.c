@@ -31,7 +31,7 @@ static const char *field_text(char *tmp, size_t tmp_len, const json_t *body, con
 static void post_message(http_server_reply *reply, agent_api *api, const api_request *r)
 {
 	const char *agent_ref = r->param[0];
-	char user_id[AGENT_UUID_BUFSZ], room_id[AGENT_UUID_BUFSZ], t1[32], t2[32], why[200];
+	char user_id[AGENT_UUID_BUFSZ], room_id[AGENT_UUID_BUFSZ], t1[32], t2[32], why[200], failed[512];
 	const char *user, *room;
 	agent_message_in in;
 	api_idem idem;
@@ -95,15 +95,19 @@ static void post_message(http_server_reply *reply, agent_api *api, const api_req
 		api_reply_text(reply, 404, "Agent not found");
 	} else if (err == TEELIZA_ERR_TOO_LARGE) {
 		api_reply_error(reply, 413, teeliza_errmsg());
-	} else if (err == TEELIZA_ERR_CONNECT) {
-		/* the database went away mid-request: every write is idempotent, so a retry is safe */
-		api_reply_error(reply, 503, teeliza_errmsg());
-		reply->extra_headers[0] = "Retry-After: 1";
 	} else if (err) {
-		agent_log(api->log, "Agent %s: message failed: %s", agent_runtime_name(rt),
-		          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
-		api_reply_json(reply, 500, json_pack("{s:s, s:s}", "error", "No response from generateMessageResponse",
-		                                     "details", teeliza_errmsg()));
+		snprintf(failed, sizeof(failed), "%s", teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+		if (agent_store_ping(agent_runtime_store(rt)) != TEELIZA_OK) {
+			/* the database went away mid-request (not the model): every write is idempotent, a retry is safe */
+			agent_log(api->log, "Agent %s: message failed, the database is unreachable: %s", agent_runtime_name(rt),
+			          failed);
+			api_reply_error(reply, 503, "The database is unreachable; retry shortly");
+			reply->extra_headers[0] = "Retry-After: 1";
+		} else {
+			agent_log(api->log, "Agent %s: message failed: %s", agent_runtime_name(rt), failed);
+			api_reply_json(reply, 500, json_pack("{s:s, s:s}", "error", "No response from generateMessageResponse",
+			                                     "details", failed));
+		}
 	} else {
 		api_send_with_receipt(reply, api, rt, r, room_id, out);
 	}
