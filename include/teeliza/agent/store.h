@@ -149,6 +149,13 @@ typedef struct agent_request_claim {
 	const char *user_memory_id;  /* the memory ids the request writes (deterministic, agent_uuid_request_ids) */
 	const char *reply_memory_id;
 	int64_t lease_ms;            /* > 0: the claim is taken over when it is not completed within this */
+	/*
+	 * The caller knows no thread of this replica works on the request:
+	 * a claim this replica (this boot) still holds is stale (its work
+	 * failed while the database was gone, so it could not be given up)
+	 * and is taken back at once instead of waiting out its own lease.
+	 */
+	bool own_stale;
 } agent_request_claim;
 
 typedef struct agent_request_result {
@@ -386,7 +393,8 @@ teeliza_err agent_store_ping(agent_store *s) TEELIZA_WARN_UNUSED;
  * Claim request c for this replica (one short write transaction; never
  * held across the model call). Out: *out (clear with
  * agent_request_result_clear): CLAIMED when no one had it, or when the
- * holder's lease ran out (taken over, attempts + 1); DONE with the stored
+ * holder's lease ran out, or it is this replica's own and c->own_stale
+ * (taken over, attempts + 1); DONE with the stored
  * response; BUSY while another owner's lease runs; CONFLICT when the key
  * was used with another body_hash. A back-end with a database clock
  * (PostgreSQL) measures leases on it; SQLite uses the replicas' clocks.

@@ -137,12 +137,21 @@ static void test_takeover_and_release(void **state)
 	assert_int_equal(agent_store_request_claim(t->a, &r, &c), TEELIZA_OK);
 	assert_int_equal(r.outcome, AGENT_REQUEST_BUSY);
 
+	/* a claim of B's own that B says nobody works on (own_stale) is taken back at once; for A it is not B's */
+	c.own_stale = true;
+	assert_int_equal(agent_store_request_claim(t->a, &r, &c), TEELIZA_OK);
+	assert_int_equal(r.outcome, AGENT_REQUEST_BUSY);
+	assert_int_equal(agent_store_request_claim(t->b, &r, &c), TEELIZA_OK);
+	assert_int_equal(r.outcome, AGENT_REQUEST_CLAIMED);
+	assert_int_equal(r.attempts, 3);
+	c.own_stale = false;
+
 	/* B fails and gives it up: the next ask starts afresh at once */
 	assert_int_equal(agent_store_request_release(t->b, AGENT, "key-2"), TEELIZA_OK);
 	assert_int_equal(agent_store_request_release(t->b, AGENT, "key-2"), TEELIZA_ERR_NOT_FOUND);
 	assert_int_equal(agent_store_request_claim(t->a, &r, &c), TEELIZA_OK);
 	assert_int_equal(r.outcome, AGENT_REQUEST_CLAIMED);
-	assert_int_equal(r.attempts, 3);
+	assert_int_equal(r.attempts, 4);
 	assert_int_equal(agent_store_request_complete(t->a, AGENT, "key-2", "[]"), TEELIZA_OK);
 }
 

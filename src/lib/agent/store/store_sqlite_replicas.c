@@ -70,8 +70,8 @@ static teeliza_err decide(struct sqlite_store *s, agent_request_result *out, boo
 		out->response = strdup(resp != NULL ? resp : "null");
 		if (out->response == NULL)
 			err = sq_nomem();
-	} else if (strcmp(state, "failed") == 0 || lease < now) {
-		*take = true; /* given up, or its holder's lease ran out */
+	} else if (strcmp(state, "failed") == 0 || lease < now || (c->own_stale && strcmp(owner, s->base.owner) == 0)) {
+		*take = true; /* given up, its holder's lease ran out, or ours and no longer worked on */
 	} else {
 		out->outcome = AGENT_REQUEST_BUSY;
 		out->retry_after_ms = lease - now > 0 ? lease - now : 1;
@@ -120,6 +120,7 @@ teeliza_err sq_request_claim(agent_store *base, agent_request_result *out, const
 		bind_text(st, 3, s->base.owner);
 		sqlite3_bind_int64(st, 4, now + c->lease_ms);
 		sqlite3_bind_int64(st, 5, now);
+		sqlite3_bind_int(st, 6, c->own_stale ? 1 : 0);
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
 			int64_t a = sqlite3_column_int64(st, 0);

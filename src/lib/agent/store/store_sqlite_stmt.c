@@ -65,7 +65,8 @@ const char *const sq_stmt_sql[ST__COUNT] = {
 	/* a lease that ran out (or a claim given up) is taken over; the check repeats the reader's, under the lock */
 	[ST_REQUEST_TAKE] = "UPDATE requests SET owner = ?3, lease_until = ?4, attempts = attempts + 1, "
 	                    "state = 'processing', updated_at = ?5 WHERE agent_id = ?1 AND request_key = ?2 "
-	                    "AND state <> 'done' AND (state = 'failed' OR lease_until < ?5) RETURNING attempts",
+	                    "AND state <> 'done' AND (state = 'failed' OR lease_until < ?5 OR (?6 AND owner = ?3)) "
+	                    "RETURNING attempts",
 	[ST_REQUEST_DONE] = "UPDATE requests SET state = 'done', response = ?4, updated_at = ?5 "
 	                    "WHERE agent_id = ?1 AND request_key = ?2 AND owner = ?3 AND state = 'processing'",
 	[ST_REQUEST_RELEASE] = "UPDATE requests SET state = 'failed', updated_at = ?4 "
