@@ -90,6 +90,19 @@ static void post_message(http_server_reply *reply, agent_api *api, const api_req
 	}
 	if (!err)
 		err = agent_runtime_message(&out, rt, &in);
+	if (err == TEELIZA_ERR_NOT_FOUND) {
+		/* replaced while we held it (a character set here or on another replica): once more with the new one */
+		agent_runtime *now = agent_registry_find(api->registry, agent_ref, true);
+
+		if (now != NULL && now != rt && strcmp(agent_runtime_id(now), agent_runtime_id(rt)) == 0) {
+			agent_runtime_release(rt);
+			rt = now;
+			teeliza_clear_error();
+			err = agent_runtime_message(&out, rt, &in);
+		} else {
+			agent_runtime_release(now);
+		}
+	}
 	json_decref(attachments);
 	if (err == TEELIZA_ERR_NOT_FOUND) {
 		api_reply_text(reply, 404, "Agent not found");
