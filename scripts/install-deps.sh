@@ -11,6 +11,7 @@ pkgs=(
   postgresql  # the PostgreSQL store's tests start a private server (tests/lib/pg.sh)
   clang libclang-rt-14-dev
   jq python3  # the shell tests read JSON with them
+  python3-yaml python3-jsonschema  # tests/e2e/k8s_check.py validates deploy/scale-out/kubernetes offline
   docker-compose  # parses deploy/*.yaml (config -q) without a Docker engine
   chromium  # the dashboard's browser test (tests/e2e/dashboard_browser.test.sh), headless
   # The image test (tests/e2e/image.test.sh): builds deploy/Dockerfile and runs the

@@ -101,7 +101,10 @@ static const struct cli_command start_cmd = {
 	             "  client; default off), API_MAX_CONNECTIONS, API_MAX_CONNECTIONS_PER_CLIENT,\n"
 	             "  API_REQUEST_TIMEOUT, SQLITE_FILE (default data/db.sqlite), POSTGRES_URL (or\n"
 	             "  DATABASE_URL: PostgreSQL instead of SQLite, shared by replicas;\n"
-	             "  docs/POSTGRES.md), TEELIZA_PG_POOL_SIZE, TEELIZA_INSTANCE_ID, TEELIZA_PUBLIC_URL,\n"
+	             "  docs/POSTGRES.md), TEELIZA_PG_POOL_SIZE, TEELIZA_PUBLIC_URL,\n"
+	             "  TEELIZA_INSTANCE_ID (this replica's name among replicas on one database;\n"
+	             "  default the host name), TEELIZA_REQUEST_LEASE (seconds a claimed\n"
+	             "  Idempotency-Key request stays this replica's; default 120; docs/DEPLOY.md),\n"
 	             "  PCCS_URL (a PCCS for the collateral of quotes sent to POST /verify and the\n"
 	             "  dashboard; default none: never fetched), TEELIZA_COLLATERAL_CACHE (default\n"
 	             "  data/collateral; docs/COLLATERAL.md),\n"
@@ -694,6 +697,13 @@ int start_main(int argc, char **argv)
 		          agent_store_backend(store));
 	else /* the back-end logged where (never the URL: it may hold a password) */
 		agent_log(stderr, "Database: %s", agent_store_backend(store));
+	/* replicas on one database tell their claims and quotes apart by this (docs/DEPLOY.md, "Scale-out") */
+	err = agent_store_set_identity(store, getenv("TEELIZA_INSTANCE_ID"));
+	if (err) {
+		code = cli_fail("start", TEELIZA_ERR_CONFIG);
+		goto out;
+	}
+	agent_log(stderr, "Instance: %s (boot %s)", store->instance_id, store->boot_id);
 	memset(&rc, 0, sizeof(rc));
 	rc.store = store;
 	rc.log = stderr;

@@ -91,7 +91,16 @@ typedef struct agent_api_config {
 	 */
 	const char *tls_cert_pem;
 	const char *tls_key_pem;
+	/*
+	 * Replicas (docs/DEPLOY.md, "Scale-out"): how long a claimed request
+	 * (Idempotency-Key) stays this replica's before another may take it
+	 * over, in seconds; 0: AGENT_API_DEFAULT_REQUEST_LEASE_S. It must
+	 * exceed the slowest model reply.
+	 */
+	unsigned request_lease_s;
 } agent_api_config;
+
+#define AGENT_API_DEFAULT_REQUEST_LEASE_S 120u
 
 /* Where the API caches collateral by default, next to the database (relative to the cwd). */
 #define AGENT_COLLATERAL_CACHE_DEFAULT "data/collateral"
@@ -101,7 +110,7 @@ typedef struct agent_api_config {
  * ELIZA_SERVER_AUTH_TOKEN), EXPRESS_MAX_PAYLOAD ("100kb",
  * "1mb", "512", ...), TEELIZA_MAX_FILE_SIZE (same syntax), API_RATE_LIMIT,
  * API_MAX_CONNECTIONS, API_MAX_CONNECTIONS_PER_CLIENT, API_REQUEST_TIMEOUT,
- * PCCS_URL and TEELIZA_COLLATERAL_CACHE into cfg (other fields untouched; unset or empty variables leave theirs).
+ * TEELIZA_REQUEST_LEASE (seconds, 1-86400), PCCS_URL and TEELIZA_COLLATERAL_CACHE into cfg (other fields untouched; unset or empty variables leave theirs).
  * Strings are borrowed from the environment. Bad values: TEELIZA_ERR_CONFIG
  * naming the variable.
  */

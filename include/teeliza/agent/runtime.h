@@ -358,6 +358,14 @@ typedef struct agent_message_in {
 	const json_t *attachments;       /* Eliza's Media objects stored with the message (REST file part), or NULL: [] */
 	agent_reply_seal_fn seal;        /* NULL: the runtime stores each reply memory as it is made */
 	void *seal_ctx;
+	/*
+	 * A keyed request's memory ids (agent_uuid_request_ids), so that a retry
+	 * on any replica writes the same rows; an action's answer then gets
+	 * agent_uuid_request_extra(message_id, 1). NULL: a random message id and
+	 * Eliza's reply id (stringToUuid(messageId + "-" + agentId)).
+	 */
+	const char *message_id;
+	const char *reply_id;
 } agent_message_in;
 
 /*

@@ -38,7 +38,7 @@ extern "C" {
 #define AGENT_STORE_DEFAULT_PATH "data/db.sqlite"
 
 /* Latest schema version this build creates and understands. */
-#define AGENT_STORE_SCHEMA_VERSION 3
+#define AGENT_STORE_SCHEMA_VERSION 4
 
 /* Eliza's memory "table" names (the memories.type column). */
 #define AGENT_MEMORY_MESSAGES "messages"
@@ -97,6 +97,9 @@ typedef struct agent_attestation {
 	const uint8_t *quote;
 	size_t quote_len;
 	const char *event_log;   /* tappd's event log JSON text; may be NULL */
+	/* Output only: the replica and boot that stored it (agent_store_set_identity; input ignored). */
+	const char *instance_id;
+	const char *boot_id;
 	void *owned_;
 } agent_attestation;
 
@@ -116,6 +119,69 @@ typedef struct agent_receipt {
 	const char *eip191;      /* hex 65-byte EIP-191 signature of id, or NULL */
 	void *owned_;
 } agent_receipt;
+
+/*
+ * ---- Replicas sharing one database (docs/DEPLOY.md, "Scale-out") ----
+ *
+ * Idempotent requests: a request that carries a client key (Idempotency-Key)
+ * is claimed in the shared store before any work. The claim is a row keyed
+ * by (agent id, request key) with an owner (this replica's identity, see
+ * agent_store_set_identity) and a lease: whoever holds an unexpired lease
+ * does the work; a replica that died leaves its lease to run out, and the
+ * next one to ask takes the request over (attempts + 1). The stored
+ * response makes a retry return what the first answer returned, without
+ * running the model again.
+ */
+#define AGENT_REQUEST_KEY_MAX 128    /* longest request key, in bytes (printable ASCII) */
+
+typedef enum agent_request_outcome {
+	AGENT_REQUEST_CLAIMED = 1,   /* this replica owns it now: do the work, then complete or release it */
+	AGENT_REQUEST_DONE,          /* answered before: response holds what complete stored */
+	AGENT_REQUEST_BUSY,          /* another replica holds a live lease: ask again after retry_after_ms */
+	AGENT_REQUEST_CONFLICT,      /* the key was claimed for a different request (another body_hash) */
+} agent_request_outcome;
+
+typedef struct agent_request_claim {
+	const char *agent_id;
+	const char *request_key;     /* 1..AGENT_REQUEST_KEY_MAX bytes */
+	const char *body_hash;       /* hex SHA-256 of what was asked; the same key with another hash conflicts */
+	const char *room_id;
+	const char *user_memory_id;  /* the memory ids the request writes (deterministic, agent_uuid_request_ids) */
+	const char *reply_memory_id;
+	int64_t lease_ms;            /* > 0: the claim is taken over when it is not completed within this */
+	/*
+	 * The caller knows no thread of this replica works on the request:
+	 * a claim this replica (this boot) still holds is stale (its work
+	 * failed while the database was gone, so it could not be given up)
+	 * and is taken back at once instead of waiting out its own lease.
+	 */
+	bool own_stale;
+} agent_request_claim;
+
+typedef struct agent_request_result {
+	agent_request_outcome outcome;
+	unsigned attempts;           /* CLAIMED: 1 for a new request, more for one taken over after its lease */
+	int64_t retry_after_ms;      /* BUSY: what is left of the holder's lease (≥ 1) */
+	char *response;              /* DONE: the stored JSON text (free it); else NULL */
+} agent_request_result;
+
+/* One replica boot that stored attestations for an agent (agent_store_list_instances). */
+typedef struct agent_instance {
+	const char *instance_id;
+	const char *boot_id;
+	int64_t first_ms;            /* its first and latest attestation for the agent */
+	int64_t last_ms;
+	uint64_t attestations;       /* how many it stored */
+	const char *last_attestation_id;
+	void *owned_;
+} agent_instance;
+
+typedef struct agent_instance_list {
+	agent_instance *items;
+	size_t count;
+} agent_instance_list;
+
+#define AGENT_INSTANCE_ID_MAX 128    /* longest instance id (TEELIZA_INSTANCE_ID) */
 
 typedef struct agent_store agent_store;
 
@@ -153,7 +219,7 @@ typedef struct agent_store_ops {
 	teeliza_err (*get_receipt)(agent_store *s, agent_receipt *out, const char *agent_id, const char *id);
 	teeliza_err (*last_receipt)(agent_store *s, agent_receipt *out, const char *agent_id);
 	/*
-	 * OPTIONAL (the one operation that may be NULL): create_memory of each
+	 * OPTIONAL (may be NULL): create_memory of each
 	 * of the n memories in order, then put_receipt(r), in one write
 	 * transaction, all or none (r->memory_id names memories[0]). When NULL,
 	 * agent_store_put_receipt_with_memories does the same in n + 1 calls,
@@ -162,11 +228,32 @@ typedef struct agent_store_ops {
 	 */
 	teeliza_err (*put_receipt_with_memories)(agent_store *s, const agent_receipt *r, const agent_memory *memories,
 	                                         size_t n);
+	/*
+	 * Replicas (the agent_store_* wrappers below say what each must do). A
+	 * back-end that serves replicas fills them all; one left NULL makes its
+	 * wrapper answer TEELIZA_ERR_UNSUPPORTED (ping: TEELIZA_OK), never crash.
+	 */
+	teeliza_err (*ping)(agent_store *s);
+	teeliza_err (*request_claim)(agent_store *s, agent_request_result *out, const agent_request_claim *c);
+	teeliza_err (*request_complete)(agent_store *s, const char *agent_id, const char *request_key,
+	                                const char *response_json);
+	teeliza_err (*request_release)(agent_store *s, const char *agent_id, const char *request_key);
+	teeliza_err (*list_instances)(agent_store *s, agent_instance_list *out, const char *agent_id);
+	teeliza_err (*character_put)(agent_store *s, uint64_t *version, const char *agent_id, const char *json);
+	teeliza_err (*character_get)(agent_store *s, char **json, uint64_t *version, const char *agent_id);
+	teeliza_err (*character_version)(agent_store *s, uint64_t *version, const char *agent_id);
 } agent_store_ops;
 
-/* Back-ends put this first in their own struct. */
+/*
+ * Back-ends put this first in their own struct (zeroed: calloc). The
+ * identity is the store's, not a back-end's: set once by
+ * agent_store_set_identity before the store is shared between threads.
+ */
 struct agent_store {
 	const agent_store_ops *ops;
+	char instance_id[AGENT_INSTANCE_ID_MAX + 1]; /* "" until set */
+	char boot_id[40];                            /* a random UUID per open, set by agent_store_set_identity */
+	char owner[AGENT_INSTANCE_ID_MAX + 1 + 40];  /* "<instance_id>/<boot_id>": who holds a claim */
 };
 
 /*
@@ -331,7 +418,76 @@ teeliza_err agent_store_get_receipt(agent_store *s, agent_receipt *out, const ch
 /* The agent's receipt with the highest seq; TEELIZA_ERR_NOT_FOUND when it has none. */
 teeliza_err agent_store_last_receipt(agent_store *s, agent_receipt *out, const char *agent_id) TEELIZA_WARN_UNUSED;
 
+/*
+ * Who this replica is: instance_id (TEELIZA_INSTANCE_ID; NULL or "": the
+ * host name) and a fresh random boot id, so that a restarted replica with
+ * the same instance id never counts as the owner of its previous life's
+ * claims. Attestations are stored with both; claims name both as owner.
+ * Call before the store is shared. TEELIZA_ERR_INVALID: an instance id
+ * longer than AGENT_INSTANCE_ID_MAX or with characters outside
+ * [A-Za-z0-9._:-].
+ */
+teeliza_err agent_store_set_identity(agent_store *s, const char *instance_id) TEELIZA_WARN_UNUSED;
+
+/*
+ * Is the database reachable? TEELIZA_OK, or TEELIZA_ERR_CONNECT with why
+ * (SQLite: the file this store opened is no longer at its path or cannot be
+ * read; PostgreSQL: no connection). Cheap: /readyz and the API's gate call
+ * it at most once a second.
+ */
+teeliza_err agent_store_ping(agent_store *s) TEELIZA_WARN_UNUSED;
+
+/*
+ * Claim request c for this replica (one short write transaction; never
+ * held across the model call). Out: *out (clear with
+ * agent_request_result_clear): CLAIMED when no one had it, or when the
+ * holder's lease ran out, or it is this replica's own and c->own_stale
+ * (taken over, attempts + 1); DONE with the stored
+ * response; BUSY while another owner's lease runs; CONFLICT when the key
+ * was used with another body_hash. A back-end with a database clock
+ * (PostgreSQL) measures leases on it; SQLite uses the replicas' clocks.
+ */
+teeliza_err agent_store_request_claim(agent_store *s, agent_request_result *out,
+                                      const agent_request_claim *c) TEELIZA_WARN_UNUSED;
+
+/*
+ * Mark a request this replica claimed as done, storing response_json (the
+ * reply to return to every retry). TEELIZA_ERR_NOT_FOUND when this replica
+ * no longer holds the claim (its lease ran out and another took it over:
+ * that one's response is the one kept).
+ */
+teeliza_err agent_store_request_complete(agent_store *s, const char *agent_id, const char *request_key,
+                                         const char *response_json) TEELIZA_WARN_UNUSED;
+
+/* Give up a claim this replica holds (the work failed): the next request with the key starts afresh. */
+teeliza_err agent_store_request_release(agent_store *s, const char *agent_id,
+                                        const char *request_key) TEELIZA_WARN_UNUSED;
+
+/*
+ * Every replica boot that stored an attestation for agent_id, oldest first:
+ * what a verifier walks to check each instance that served the agent.
+ * Free with agent_instance_list_free.
+ */
+teeliza_err agent_store_list_instances(agent_store *s, agent_instance_list *out,
+                                       const char *agent_id) TEELIZA_WARN_UNUSED;
+
+/*
+ * The agent's character as last set over the API (POST /agents/:id/set) on
+ * any replica: put stores json (a JSON object) as the next version (1, 2,
+ * …; *version gets it); get reads it (TEELIZA_ERR_NOT_FOUND when never
+ * set); version reads only its number (0 when never set), cheap enough to
+ * ask once a second per agent. PostgreSQL may also NOTIFY on put.
+ */
+teeliza_err agent_store_character_put(agent_store *s, uint64_t *version, const char *agent_id,
+                                      const char *json) TEELIZA_WARN_UNUSED;
+teeliza_err agent_store_character_get(agent_store *s, char **json, uint64_t *version,
+                                      const char *agent_id) TEELIZA_WARN_UNUSED;
+teeliza_err agent_store_character_version(agent_store *s, uint64_t *version,
+                                          const char *agent_id) TEELIZA_WARN_UNUSED;
+
 /* Release what a store call put into a result struct, and zero it. NULL-safe. */
+void agent_request_result_clear(agent_request_result *r);
+void agent_instance_list_free(agent_instance_list *l);
 void agent_account_clear(agent_account *a);
 void agent_memory_clear(agent_memory *m);
 void agent_attestation_clear(agent_attestation *a);

@@ -63,6 +63,21 @@ teeliza_err agent_uuid_room(char out[AGENT_UUID_BUFSZ], const char *room, const 
  */
 bool agent_uuid_is_valid(const char *s);
 
+/*
+ * The memory ids of a request with a client key (teeliza's convention for
+ * replicas, not Eliza's; docs/DEPLOY.md "Scale-out"): the user's message
+ * stringToUuid(agent + ":" + room + ":" + user + ":" + key) and the reply
+ * stringToUuid(message + ":reply"). They name the room and the user, so
+ * two users' replies never share an id, and a retry on any replica maps to
+ * the same rows.
+ */
+teeliza_err agent_uuid_request_ids(char message[AGENT_UUID_BUFSZ], char reply[AGENT_UUID_BUFSZ],
+                                   const char *agent_id, const char *room_id, const char *user_id,
+                                   const char *key) TEELIZA_WARN_UNUSED;
+
+/* stringToUuid(message + ":reply:" + n): the n-th extra message (an action's answer) of a keyed request. */
+teeliza_err agent_uuid_request_extra(char out[AGENT_UUID_BUFSZ], const char *message, unsigned n) TEELIZA_WARN_UNUSED;
+
 /* A random version-4 UUID (lowercase) from OpenSSL's RNG. */
 teeliza_err agent_uuid_random(char out[AGENT_UUID_BUFSZ]) TEELIZA_WARN_UNUSED;
 

@@ -74,6 +74,7 @@ typedef struct http_server_request {
 	const char *content_type;    /* "" when none */
 	const char *authorization;   /* "" when none */
 	const char *api_key;         /* the X-API-KEY header (elizaOS 1.x's credential), "" when none */
+	const char *idempotency_key; /* the Idempotency-Key header, "" when none (NULL in a hand-made request) */
 	const uint8_t *body;         /* NUL-terminated copy ("" for a multipart body read as form) */
 	size_t body_len;
 	const char *remote;          /* peer address, "unix" for unix sockets */

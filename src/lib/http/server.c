@@ -402,6 +402,7 @@ static enum MHD_Result dispatch(struct listener *l, struct MHD_Connection *con, 
 	req.content_type = header_or_empty(con, MHD_HTTP_HEADER_CONTENT_TYPE);
 	req.authorization = header_or_empty(con, MHD_HTTP_HEADER_AUTHORIZATION);
 	req.api_key = header_or_empty(con, "X-API-KEY");
+	req.idempotency_key = header_or_empty(con, "Idempotency-Key");
 	req.body = p->body.data != NULL ? p->body.data : (const uint8_t *)"";
 	req.body_len = p->body.len;
 	req.remote = remote;

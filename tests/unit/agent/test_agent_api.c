@@ -158,6 +158,26 @@ static void env_stop(struct env *e)
 	fclose(e->log);
 }
 
+/* A store test double for readiness: the real back-end, with a ping that fails while db_down is set. */
+static atomic_bool db_down;
+static agent_store_ops double_ops;
+static teeliza_err (*real_ping)(agent_store *s);
+
+static teeliza_err double_ping(agent_store *s)
+{
+	if (atomic_load(&db_down))
+		return teeliza_set_error(TEELIZA_ERR_CONNECT, "test double: the database is down");
+	return real_ping(s);
+}
+
+static void use_store_double(struct env *e)
+{
+	double_ops = *e->store->ops;
+	real_ping = double_ops.ping;
+	double_ops.ping = double_ping;
+	e->store->ops = &double_ops;
+}
+
 static void resp_free(struct test_resp *r)
 {
 	free(r->body);
@@ -1782,6 +1802,98 @@ static void test_concurrent_clients(void **state)
 	env_stop(&e);
 }
 
+static void expect_json_status(const struct env *e, const char *method, const char *path, const char *body,
+                               long status)
+{
+	struct test_resp r = request(e, method, path, body != NULL ? "application/json" : NULL, body, NULL);
+
+	if (r.status != status)
+		fail_msg("%s %s: %ld, want %ld (%s)", method, path, r.status, status, r.body != NULL ? r.body : "");
+	resp_free(&r);
+}
+
+/* A keyed message (raw, so that the header can be sent): the whole reply, status line to body. */
+static char *keyed_message(const struct env *e, const char *key, const char *body)
+{
+	char req[1024];
+
+	snprintf(req, sizeof(req),
+	         "POST /Alice%%20Bot/message HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+	         "Idempotency-Key: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	         key, strlen(body), body);
+	return raw_request(e, NULL, req);
+}
+
+/* Idempotency-Key: one model call, the stored reply again, 422 for another body, 400 for a bad key. */
+static void test_idempotency_key(void **state)
+{
+	struct env e;
+	char *a, *b;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	atomic_store(&generate_calls, 0);
+	a = keyed_message(&e, "key-1", "{\"text\":\"once\",\"roomId\":\"idem\"}");
+	assert_int_equal(status_of(a), 200);
+	b = keyed_message(&e, "key-1", "{\"text\":\"once\",\"roomId\":\"idem\"}");
+	assert_int_equal(status_of(b), 200);
+	assert_string_equal(body_of(a), body_of(b));
+	assert_null(strstr(a, "Idempotent-Replayed"));
+	assert_non_null(strstr(b, "\r\nIdempotent-Replayed: true\r\n"));
+	assert_int_equal(atomic_load(&generate_calls), 1);
+	free(b);
+	b = keyed_message(&e, "key-1", "{\"text\":\"another\",\"roomId\":\"idem\"}");
+	assert_int_equal(status_of(b), 422);
+	free(b);
+	b = keyed_message(&e, "bad\tkey", "{\"text\":\"once\",\"roomId\":\"idem\"}");
+	assert_int_equal(status_of(b), 400);
+	free(b);
+	assert_int_equal(atomic_load(&generate_calls), 1);
+	free(a);
+	env_stop(&e);
+}
+
+/* /readyz and the 503 gate follow the store's ping, and recover by themselves (api_ready.c). */
+static void test_readyz(void **state)
+{
+	struct env e;
+	struct test_resp r;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	use_store_double(&e);
+	atomic_store(&db_down, false);
+	r = request(&e, "GET", "/readyz", NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "\"status\":\"ready\""));
+	resp_free(&r);
+	atomic_store(&db_down, true);
+	usleep(1100 * 1000); /* the last answer is kept for a second */
+	r = request(&e, "GET", "/readyz", NULL, NULL, NULL);
+	assert_int_equal(r.status, 503);
+	assert_non_null(strstr(r.body, "test double: the database is down"));
+	resp_free(&r);
+	atomic_store(&generate_calls, 0);
+	expect_json_status(&e, "POST", "/Alice%20Bot/message", "{\"text\":\"hi\"}", 503);
+	assert_int_equal(atomic_load(&generate_calls), 0);
+	{
+		char *raw = keyed_message(&e, "k", "{\"text\":\"hi\"}");
+
+		assert_int_equal(status_of(raw), 503);
+		assert_non_null(strstr(raw, "\r\nRetry-After: 1\r\n"));
+		free(raw);
+	}
+	expect_json_status(&e, "GET", "/agents/Alice%20Bot/instances", NULL, 503);
+	/* the process is fine: liveness and the agent list still answer */
+	expect_json_status(&e, "GET", "/healthz", NULL, 200);
+	expect_json_status(&e, "GET", "/agents", NULL, 200);
+	atomic_store(&db_down, false);
+	usleep(1100 * 1000);
+	expect_json_status(&e, "GET", "/readyz", NULL, 200);
+	expect_json_status(&e, "POST", "/Alice%20Bot/message", "{\"text\":\"hi\"}", 200);
+	env_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1809,6 +1921,8 @@ int main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_limits_env),
 		cmocka_unit_test(test_control_routes_loopback_only),
+		cmocka_unit_test(test_readyz),
+		cmocka_unit_test(test_idempotency_key),
 	};
 
 	/* TEE settings come from the registry config here, never from the caller's environment. */

@@ -234,7 +234,12 @@ static void test_schema_and_file(void **state)
 	table_columns(cols, sizeof(cols), path, "knowledge");
 	assert_string_equal(cols, "id,agentId,content,embedding,createdAt,isMain,originalId,chunkIndex,isShared");
 	table_columns(cols, sizeof(cols), path, "attestations");
-	assert_string_equal(cols, "id,agent_id,created_at,report_data_json,quote,event_log");
+	assert_string_equal(cols, "id,agent_id,created_at,report_data_json,quote,event_log,instance_id,boot_id");
+	table_columns(cols, sizeof(cols), path, "requests");
+	assert_string_equal(cols, "agent_id,request_key,body_hash,room_id,user_memory_id,reply_memory_id,state,owner,"
+	                          "lease_until,attempts,response,created_at,updated_at");
+	table_columns(cols, sizeof(cols), path, "characters");
+	assert_string_equal(cols, "agent_id,version,character,updated_at,updated_by");
 	table_columns(cols, sizeof(cols), path, "schema_version");
 	assert_string_equal(cols, "version,applied_at,description");
 	assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM schema_version"), AGENT_STORE_SCHEMA_VERSION);

@@ -67,6 +67,7 @@ static void get_agent(http_server_reply *reply, agent_api *api, const api_reques
 		api_reply_error(reply, 404, "Agent not found");
 		return;
 	}
+	rt = api_character_sync(api, rt);
 	c = character_json(rt);
 	if (c == NULL)
 		api_reply_error(reply, 500, "out of memory");
@@ -157,6 +158,8 @@ static void set_agent(http_server_reply *reply, agent_api *api, const api_reques
 	/* Eliza stops the agent the URL names (none there is fine); only once the new one runs. */
 	if (other_id && agent_registry_stop(api->registry, id) != TEELIZA_OK)
 		teeliza_clear_error();
+	/* the other replicas pick it up on their next request for the agent (api_character_sync.c) */
+	api_character_share(api, rt, r->body);
 	cj = character_json(rt);
 	if (cj == NULL)
 		api_reply_error(reply, 500, "out of memory");
@@ -169,7 +172,7 @@ const api_route api_agents_routes[] = {
 	{API_GET, "/agents", API_TOKEN, list_agents, 0},
 	{API_GET, "/agents/:agentId", API_TOKEN, get_agent, 0},
 	{API_DELETE, "/agents/:agentId", API_CONTROL, delete_agent, 0},
-	{API_POST, "/agents/:agentId/set", API_CONTROL, set_agent, 0},
+	{API_POST, "/agents/:agentId/set", API_CONTROL, set_agent, API_ROUTE_DB},
 	{API_POST, "/agents/:agentId/stop", API_CONTROL, stop_agent, 0},
 	{0, NULL, API_OPEN, NULL, 0},
 };

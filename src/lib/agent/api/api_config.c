@@ -82,6 +82,9 @@ static teeliza_err limits_from_env(agent_api_config *cfg)
 	if (!err)
 		err = env_unsigned(&cfg->request_timeout_s, "API_REQUEST_TIMEOUT", "seconds to send a whole request", 1,
 		                   3600);
+	if (!err)
+		err = env_unsigned(&cfg->request_lease_s, "TEELIZA_REQUEST_LEASE",
+		                   "seconds a replica keeps a claimed request before another takes it over", 1, 86400);
 	return err;
 }
 

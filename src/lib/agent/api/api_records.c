@@ -127,9 +127,9 @@ static void attestation_reply(http_server_reply *reply, const agent_attestation 
 		free(hex);
 		return;
 	}
-	j = json_pack("{s:s, s:s, s:I, s:s?, s:s, s:s?}", "id", a->id, "agentId", a->agent_id, "createdAt",
+	j = json_pack("{s:s, s:s, s:I, s:s?, s:s, s:s?, s:s?, s:s?}", "id", a->id, "agentId", a->agent_id, "createdAt",
 	              (json_int_t)a->created_at, "reportData", a->report_data_json, "quote", hex, "eventLog",
-	              a->event_log);
+	              a->event_log, "instanceId", a->instance_id, "bootId", a->boot_id);
 	free(hex);
 	if (j == NULL)
 		api_reply_error(reply, 500, "out of memory");
@@ -169,9 +169,9 @@ static void get_attestation(http_server_reply *reply, agent_api *api, const api_
 
 /* Memories first: a path both match (/agents/:id/attestations/memories) asks for room "attestations". */
 const api_route api_records_routes[] = {
-	{API_GET, "/agents/:agentId/:roomId/memories", API_TOKEN, get_memories, 0},
-	{API_GET, "/agents/:agentId/attestations/:quoteId", API_TOKEN, get_attestation, 0},
-	{API_GET, "/agents/:agentId/receipts/:receiptId", API_TOKEN, api_get_receipt, 0},
-	{API_GET, "/agents/:agentId/attestation", API_TOKEN, api_get_fresh_attestation, 0},
+	{API_GET, "/agents/:agentId/:roomId/memories", API_TOKEN, get_memories, API_ROUTE_DB},
+	{API_GET, "/agents/:agentId/attestations/:quoteId", API_TOKEN, get_attestation, API_ROUTE_DB},
+	{API_GET, "/agents/:agentId/receipts/:receiptId", API_TOKEN, api_get_receipt, API_ROUTE_DB},
+	{API_GET, "/agents/:agentId/attestation", API_TOKEN, api_get_fresh_attestation, API_ROUTE_DB},
 	{0, NULL, API_OPEN, NULL, 0},
 };

@@ -24,6 +24,8 @@ struct agent_api {
 	struct api_v1 *v1;               /* what only the v1 API keeps (api_v1_state.c) */
 	struct api_verifier *verifier;   /* POST /verify and the dashboard's verdicts (api_verifier.c) */
 	http_form_limits form_limits;    /* multipart bodies (api_body.c) */
+	int64_t request_lease_ms;        /* claims of Idempotency-Key requests (api_idempotency.c) */
+	struct api_ready *ready;         /* the database's reachability, checked at most once a second (api_ready.c) */
 };
 
 /* Who may call a route. */
@@ -41,6 +43,7 @@ typedef enum api_auth {
 
 /* Route flags. */
 #define API_ROUTE_FILE 1u /* the last segment is a file name, matched case-sensitively as express.static does */
+#define API_ROUTE_DB 2u   /* needs the database: 503 with Retry-After while it is unreachable (api_ready.c) */
 
 typedef void api_handler_fn(http_server_reply *reply, agent_api *api, const api_request *r);
 
@@ -72,6 +75,39 @@ extern const api_route api_v1_agents_routes[];    /* api_v1_agents.c: /api/agent
 extern const api_route api_v1_sessions_routes[];  /* api_v1_sessions.c: /api/messaging/sessions… */
 extern const api_route api_v1_messaging_routes[]; /* api_v1_messaging.c: /api/messaging/channels…, submit */
 extern const api_route api_v1_memory_routes[];    /* api_v1_memory.c: /api/memory…, /api/server/ping */
+extern const api_route api_ready_routes[];      /* api_ready.c: GET /readyz */
+extern const api_route api_instances_routes[];  /* api_instances.c: GET /agents/:agentId/instances */
+
+/*
+ * Readiness (api_ready.c): the store's ping, cached for a second. New/free
+ * with the API. api_ready_gate answers 503 with Retry-After and returns
+ * false while the database is unreachable; else true and replies nothing.
+ */
+struct api_ready;
+teeliza_err api_ready_new(struct api_ready **out) TEELIZA_WARN_UNUSED;
+void api_ready_free(struct api_ready *r);
+bool api_ready_gate(http_server_reply *reply, agent_api *api);
+
+/*
+ * Idempotent messages (api_idempotency.c). api_idem_begin reads the
+ * request's key (the Idempotency-Key header, else the body's messageId):
+ * none → returns true with idem->active false (handle as before). With a
+ * key it claims the request: true when this replica should do the work
+ * (idem->active; the memory ids are in idem), false when it has already
+ * replied (a stored answer, 400 for a bad key, 409 busy, 422 another body,
+ * 503). After the work, api_idem_end stores a 2xx reply for retries (and
+ * releases the claim of anything else).
+ */
+typedef struct api_idem {
+	bool active;
+	char key[AGENT_REQUEST_KEY_MAX + 1];
+	char agent_id[AGENT_UUID_BUFSZ];
+	char user_memory_id[AGENT_UUID_BUFSZ];
+	char reply_memory_id[AGENT_UUID_BUFSZ];
+} api_idem;
+bool api_idem_begin(api_idem *idem, http_server_reply *reply, agent_api *api, const api_request *r,
+                    agent_runtime *rt, const char *user_id, const char *room_id);
+void api_idem_end(api_idem *idem, const http_server_reply *reply, agent_api *api, agent_runtime *rt);
 
 /* GET /agents/:agentId/receipts/:receiptId and /agents/:agentId/attestation (api_receipts.c; in api_records_routes). */
 api_handler_fn api_get_receipt;
@@ -112,6 +148,18 @@ teeliza_err api_seal_reply(void *ctx, agent_runtime *rt, const json_t *reply, co
                            size_t n);
 void api_send_sealed(http_server_reply *reply, agent_runtime *rt, api_reply_seal *seal, json_t *out);
 void api_reply_seal_free(api_reply_seal *seal);
+
+/*
+ * A character set over the API on one replica reaches the others
+ * (api_character_sync.c): api_character_share stores what POST
+ * /agents/:id/set was given as the agent's next version;
+ * api_character_sync asks the store (at most once a second per agent) and,
+ * when another replica set a newer one, restarts the agent with it. It
+ * takes rt's reference and returns the agent to use (rt itself, or the new
+ * one), never NULL.
+ */
+void api_character_share(agent_api *api, agent_runtime *rt, const json_t *posted);
+agent_runtime *api_character_sync(agent_api *api, agent_runtime *rt);
 
 /* The order the router walks them in (api_routes.c), NULL-terminated. */
 extern const api_route *const api_route_tables[];

@@ -193,5 +193,7 @@ void api_dispatch(http_server_reply *reply, agent_api *api, api_request *r, cons
 	}
 	if (route->auth == API_CONTROL && !control_allowed(reply, api, r))
 		return;
+	if ((route->flags & API_ROUTE_DB) && !api_ready_gate(reply, api))
+		return;
 	route->handler(reply, api, r);
 }

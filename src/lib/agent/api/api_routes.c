@@ -18,5 +18,7 @@ const api_route *const api_route_tables[] = {
 	api_v1_sessions_routes,
 	api_v1_messaging_routes,
 	api_v1_memory_routes,
+	api_ready_routes,
+	api_instances_routes,
 	NULL,
 };

@@ -143,7 +143,11 @@ teeliza_err agent_api_start(agent_api **out, const agent_api_config *cfg)
 		free(api);
 		return err;
 	}
-	err = start_server(api, cfg, cfg->port);
+	api->request_lease_ms = (int64_t)(cfg->request_lease_s != 0 ? cfg->request_lease_s
+	                                                            : AGENT_API_DEFAULT_REQUEST_LEASE_S) * 1000;
+	err = api_ready_new(&api->ready);
+	if (!err)
+		err = start_server(api, cfg, cfg->port);
 	/* Eliza 0.1.9 moves up from a port that is taken. */
 	for (tries = 1; err && cfg->port_fallback && cfg->port != 0 && tries <= API_PORT_TRIES &&
 	                (unsigned)cfg->port + tries <= 65535u && strstr(teeliza_errmsg(), "in use") != NULL;
@@ -155,6 +159,7 @@ teeliza_err agent_api_start(agent_api **out, const agent_api_config *cfg)
 	if (err) {
 		api_verifier_free(api->verifier);
 		api_v1_free(api->v1);
+		api_ready_free(api->ready);
 		if (api->token != NULL)
 			teeliza_wipe(api->token, api->token_len);
 		free(api->token);
@@ -190,6 +195,7 @@ void agent_api_stop(agent_api *api)
 	http_server_stop(api->server);
 	api_verifier_free(api->verifier);
 	api_v1_free(api->v1);
+	api_ready_free(api->ready);
 	if (api->token != NULL)
 		teeliza_wipe(api->token, api->token_len);
 	free(api->token);

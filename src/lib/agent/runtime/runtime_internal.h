@@ -5,6 +5,7 @@
 #include "teeliza/agent/runtime.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define AGENT_PUBLIC_URL_MAX 512
 
@@ -26,6 +27,9 @@ struct agent_runtime {
 	size_t n_actions;
 	uint64_t rng;
 	char public_url[AGENT_PUBLIC_URL_MAX];
+	/* The shared character's version this agent runs (0: its own file's) and when the store was last asked (api_character_sync.c). */
+	_Atomic uint64_t character_version;
+	_Atomic int64_t character_checked_ms;
 };
 
 struct agent_registry {

@@ -6,6 +6,7 @@
 #include "teeliza/common/metrics.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,9 +185,15 @@ static teeliza_err connect_and_remember(char id[AGENT_UUID_BUFSZ], agent_runtime
 	/*
 	 * Eliza's id is stringToUuid(Date.now() + "-" + userId), which collides
 	 * (and so overwrites) when one user sends two messages in the same
-	 * millisecond; a random id never loses a message.
+	 * millisecond; a random id never loses a message, and a keyed request's
+	 * id (in->message_id) is the same on every retry.
 	 */
-	err = agent_uuid_random(id);
+	if (in->message_id != NULL) {
+		snprintf(id, AGENT_UUID_BUFSZ, "%s", in->message_id);
+		err = TEELIZA_OK;
+	} else {
+		err = agent_uuid_random(id);
+	}
 	if (err)
 		return err;
 	content = json_pack("{s:s, s:o, s:s}", "text", in->text, "attachments",
@@ -209,7 +216,7 @@ static teeliza_err connect_and_remember(char id[AGENT_UUID_BUFSZ], agent_runtime
 
 teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent_message_in *in)
 {
-	char msg_id[AGENT_UUID_BUFSZ], reply_id[AGENT_UUID_BUFSZ];
+	char msg_id[AGENT_UUID_BUFSZ], reply_id[AGENT_UUID_BUFSZ], extra_id[AGENT_UUID_BUFSZ];
 	const char *sender;
 	json_t *response = NULL, *callback = NULL, *stored = NULL, *out = NULL;
 	const agent_action *act = NULL;
@@ -243,8 +250,11 @@ teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent
 	if (!err) {
 		idx = choose_action(rt, response, in->text);
 		act = idx >= 0 ? &rt->actions[idx] : NULL;
-		/* Eliza: the reply's id is stringToUuid(messageId + "-" + agentId). */
-		err = agent_uuid_join(reply_id, msg_id, rt->id);
+		/* Eliza: the reply's id is stringToUuid(messageId + "-" + agentId); a keyed request's is given. */
+		if (in->reply_id != NULL)
+			snprintf(reply_id, sizeof(reply_id), "%s", in->reply_id);
+		else
+			err = agent_uuid_join(reply_id, msg_id, rt->id);
 	}
 	if (!err && (act == NULL || !act->suppress_initial_message)) {
 		stored = with_reply_to(response, msg_id);
@@ -257,10 +267,13 @@ teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent
 	}
 	if (!err && act != NULL)
 		err = run_action(&callback, rt, act, in, msg_id, response);
+	if (!err && callback != NULL && in->message_id != NULL)
+		err = agent_uuid_request_extra(extra_id, msg_id, 1);
 	if (!err && callback != NULL) {
 		stored = with_reply_to(callback, msg_id);
 		err = stored == NULL ? teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory")
-		                     : reply_memory(keep, rt, NULL, in->room_id, stored);
+		                     : reply_memory(keep, rt, in->message_id != NULL ? extra_id : NULL, in->room_id,
+		                                    stored);
 		json_decref(stored);
 		if (!err && json_array_append(out, callback) != 0)
 			err = teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");

@@ -27,6 +27,7 @@ static void sq_close(agent_store *base)
 	for (size_t i = 0; i < KNOWN_SLOTS; i++)
 		free(s->known[i].key);
 	sqlite3_close(s->db);
+	free(s->path);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -67,6 +68,14 @@ static const agent_store_ops sqlite_ops = {
 	.get_receipt = sq_get_receipt,
 	.last_receipt = sq_last_receipt,
 	.put_receipt_with_memories = sq_put_receipt_with_memories,
+	.ping = sq_ping,
+	.request_claim = sq_request_claim,
+	.request_complete = sq_request_complete,
+	.request_release = sq_request_release,
+	.list_instances = sq_list_instances,
+	.character_put = sq_character_put,
+	.character_get = sq_character_get,
+	.character_version = sq_character_version,
 };
 
 /* mkdir -p of path's parent directory; new directories are 0700. */
@@ -170,6 +179,22 @@ teeliza_err agent_store_sqlite_open(agent_store **out, const char *path)
 	if (rc != SQLITE_OK) {
 		err = sq_fail(s->db, rc, path);
 		goto fail;
+	}
+	if (!in_memory) {
+		struct stat st;
+
+		/* what sq_ping checks is still there */
+		s->path = strdup(path);
+		if (s->path == NULL) {
+			err = sq_nomem();
+			goto fail;
+		}
+		if (stat(path, &st) != 0) {
+			err = teeliza_set_error(TEELIZA_ERR_IO, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
 	}
 	err = configure(s->db, in_memory);
 	if (err == TEELIZA_OK)

@@ -20,6 +20,9 @@ teeliza_err sq_put_attestation(agent_store *base, const agent_attestation *a)
 	/* a zero-length blob, not NULL: the column is NOT NULL */
 	sqlite3_bind_blob(st, 5, a->quote_len > 0 ? (const void *)a->quote : "", (int)a->quote_len, SQLITE_STATIC);
 	bind_text(st, 6, a->event_log);
+	/* which replica and boot handed it out (a verifier lists them: agent_store_list_instances) */
+	bind_text(st, 7, s->base.instance_id[0] != '\0' ? s->base.instance_id : NULL);
+	bind_text(st, 8, s->base.boot_id[0] != '\0' ? s->base.boot_id : NULL);
 	err = sq_exec(s, st, "storing an attestation");
 	if (err == TEELIZA_ERR_INVALID)
 		teeliza_set_error(err, "attestation %s already exists", a->id);

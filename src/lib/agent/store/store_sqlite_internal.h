@@ -15,6 +15,7 @@
 #include "teeliza/agent/uuid.h"
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <sqlite3.h>
 
 enum stmt_id {
@@ -42,6 +43,16 @@ enum stmt_id {
 	ST_PUT_RECEIPT,
 	ST_GET_RECEIPT,
 	ST_LAST_RECEIPT,
+	ST_PING,
+	ST_REQUEST_GET,
+	ST_REQUEST_NEW,
+	ST_REQUEST_TAKE,
+	ST_REQUEST_DONE,
+	ST_REQUEST_RELEASE,
+	ST_LIST_INSTANCES,
+	ST_CHARACTER_PUT,
+	ST_CHARACTER_GET,
+	ST_CHARACTER_VERSION,
 	ST__COUNT
 };
 
@@ -67,6 +78,9 @@ struct sqlite_store {
 	pthread_mutex_t lock;
 	sqlite3_stmt *st[ST__COUNT];
 	struct known_slot known[KNOWN_SLOTS];
+	char *path;         /* the file opened (NULL: in memory), and what it was: the ping checks it is still there */
+	dev_t dev;
+	ino_t ino;
 };
 
 static inline struct sqlite_store *S(agent_store *s)
@@ -192,5 +206,16 @@ teeliza_err sq_get_receipt(agent_store *base, agent_receipt *out, const char *ag
 teeliza_err sq_last_receipt(agent_store *base, agent_receipt *out, const char *agent_id);
 teeliza_err sq_put_receipt_with_memories(agent_store *base, const agent_receipt *r, const agent_memory *memories,
                                          size_t n);
+
+/* store_sqlite_replicas.c */
+teeliza_err sq_ping(agent_store *base);
+teeliza_err sq_request_claim(agent_store *base, agent_request_result *out, const agent_request_claim *c);
+teeliza_err sq_request_complete(agent_store *base, const char *agent_id, const char *request_key,
+                                const char *response_json);
+teeliza_err sq_request_release(agent_store *base, const char *agent_id, const char *request_key);
+teeliza_err sq_list_instances(agent_store *base, agent_instance_list *out, const char *agent_id);
+teeliza_err sq_character_put(agent_store *base, uint64_t *version, const char *agent_id, const char *json);
+teeliza_err sq_character_get(agent_store *base, char **json, uint64_t *version, const char *agent_id);
+teeliza_err sq_character_version(agent_store *base, uint64_t *version, const char *agent_id);
 
 #endif

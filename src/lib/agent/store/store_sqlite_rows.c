@@ -161,16 +161,19 @@ teeliza_err sq_read_memory(agent_memory *out, sqlite3_stmt *st, bool with_embedd
 
 teeliza_err sq_read_attestation(agent_attestation *out, sqlite3_stmt *st)
 {
-	struct col cols[4], quote = col_blob(st, 4);
-	const char **dst[4] = { &out->id, &out->agent_id, &out->report_data_json, &out->event_log };
+	struct col cols[6], quote = col_blob(st, 4);
+	const char **dst[6] = { &out->id, &out->agent_id, &out->report_data_json, &out->event_log, &out->instance_id,
+	                        &out->boot_id };
 	void *q = NULL;
 
 	cols[0] = col_text(st, 0);
 	cols[1] = col_text(st, 1);
 	cols[2] = col_text(st, 3);
 	cols[3] = col_text(st, 5);
+	cols[4] = col_text(st, 6);
+	cols[5] = col_text(st, 7);
 	out->created_at = sqlite3_column_int64(st, 2);
-	out->owned_ = pack(dst, cols, 4, &quote, &q);
+	out->owned_ = pack(dst, cols, 6, &quote, &q);
 	if (out->owned_ == NULL) {
 		memset(out, 0, sizeof(*out));
 		return sq_nomem();

@@ -136,10 +136,43 @@ static const char teeliza_receipts[] =
 	" eip191 TEXT,"
 	" UNIQUE (agent_id, seq));";
 
+/*
+ * Version 4: replicas sharing one database (teeliza/agent/store.h): request
+ * claims keyed by (agent, request key), the character last set over the
+ * API with its version, and the replica and boot that stored each quote.
+ */
+static const char teeliza_replicas[] =
+	"CREATE TABLE IF NOT EXISTS requests ("
+	" agent_id TEXT NOT NULL,"
+	" request_key TEXT NOT NULL,"
+	" body_hash TEXT NOT NULL,"
+	" room_id TEXT NOT NULL,"
+	" user_memory_id TEXT NOT NULL,"
+	" reply_memory_id TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('processing', 'done', 'failed')),"
+	" owner TEXT NOT NULL,"
+	" lease_until INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 1,"
+	" response TEXT,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" PRIMARY KEY (agent_id, request_key));"
+	"CREATE INDEX IF NOT EXISTS requests_state_lease ON requests (state, lease_until);"
+	"CREATE TABLE IF NOT EXISTS characters ("
+	" agent_id TEXT PRIMARY KEY,"
+	" version INTEGER NOT NULL,"
+	" character TEXT NOT NULL CHECK (json_valid(character)),"
+	" updated_at INTEGER NOT NULL,"
+	" updated_by TEXT NOT NULL);"
+	"ALTER TABLE attestations ADD COLUMN instance_id TEXT;"
+	"ALTER TABLE attestations ADD COLUMN boot_id TEXT;"
+	"CREATE INDEX IF NOT EXISTS attestations_agent_instance ON attestations (agent_id, instance_id, boot_id);";
+
 const struct agent_sqlite_migration agent_sqlite_migrations[] = {
 	{ 1, "Eliza tables (adapter-sqlite 0.1.9)", eliza_tables },
 	{ 2, "teeliza attestations table and room indexes", teeliza_additions },
 	{ 3, "teeliza receipts table", teeliza_receipts },
+	{ 4, "teeliza request claims, shared characters, attestation instances", teeliza_replicas },
 };
 
 const size_t agent_sqlite_migration_count = sizeof(agent_sqlite_migrations) / sizeof(agent_sqlite_migrations[0]);

@@ -48,14 +48,41 @@ const char *const sq_stmt_sql[ST__COUNT] = {
 	                 "VALUES (?1, ?2, ?3, CURRENT_TIMESTAMP, ?4)",
 	[ST_CACHE_DELETE] = "DELETE FROM cache WHERE key = ?1 AND agentId = ?2",
 	[ST_LOG] = "INSERT INTO logs (id, body, userId, roomId, type) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_PUT_ATTESTATION] = "INSERT INTO attestations (id, agent_id, created_at, report_data_json, quote, event_log) "
-	                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_GET_ATTESTATION] = "SELECT id, agent_id, created_at, report_data_json, quote, event_log "
+	[ST_PUT_ATTESTATION] = "INSERT INTO attestations (id, agent_id, created_at, report_data_json, quote, event_log, "
+	                       "instance_id, boot_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_GET_ATTESTATION] = "SELECT id, agent_id, created_at, report_data_json, quote, event_log, instance_id, boot_id "
 	                       "FROM attestations WHERE id = ?1",
 	[ST_PUT_RECEIPT] = "INSERT INTO receipts (id, agent_id, seq, created_at, memory_id, receipt, signature, "
 	                   "public_key, eip191) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[ST_GET_RECEIPT] = "SELECT " RECEIPT_COLUMNS " FROM receipts WHERE id = ?1 AND agent_id = ?2",
 	[ST_LAST_RECEIPT] = "SELECT " RECEIPT_COLUMNS " FROM receipts WHERE agent_id = ?1 ORDER BY seq DESC LIMIT 1",
+	[ST_PING] = "SELECT 1 FROM schema_version LIMIT 1",
+	[ST_REQUEST_GET] = "SELECT body_hash, state, owner, lease_until, response FROM requests "
+	                   "WHERE agent_id = ?1 AND request_key = ?2",
+	[ST_REQUEST_NEW] = "INSERT INTO requests (agent_id, request_key, body_hash, room_id, user_memory_id, "
+	                   "reply_memory_id, state, owner, lease_until, attempts, created_at, updated_at) "
+	                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'processing', ?7, ?8, 1, ?9, ?9)",
+	/* a lease that ran out (or a claim given up) is taken over; the check repeats the reader's, under the lock */
+	[ST_REQUEST_TAKE] = "UPDATE requests SET owner = ?3, lease_until = ?4, attempts = attempts + 1, "
+	                    "state = 'processing', updated_at = ?5 WHERE agent_id = ?1 AND request_key = ?2 "
+	                    "AND state <> 'done' AND (state = 'failed' OR lease_until < ?5 OR (?6 AND owner = ?3)) "
+	                    "RETURNING attempts",
+	[ST_REQUEST_DONE] = "UPDATE requests SET state = 'done', response = ?4, updated_at = ?5 "
+	                    "WHERE agent_id = ?1 AND request_key = ?2 AND owner = ?3 AND state = 'processing'",
+	[ST_REQUEST_RELEASE] = "UPDATE requests SET state = 'failed', updated_at = ?4 "
+	                       "WHERE agent_id = ?1 AND request_key = ?2 AND owner = ?3 AND state = 'processing'",
+	[ST_LIST_INSTANCES] = "SELECT instance_id, boot_id, MIN(created_at), MAX(created_at), COUNT(*), "
+	                      "(SELECT b.id FROM attestations b WHERE b.agent_id = a.agent_id "
+	                      "AND b.instance_id = a.instance_id AND b.boot_id = a.boot_id "
+	                      "ORDER BY b.created_at DESC, b.rowid DESC LIMIT 1) "
+	                      "FROM attestations a WHERE agent_id = ?1 AND instance_id IS NOT NULL "
+	                      "GROUP BY instance_id, boot_id ORDER BY MIN(created_at), instance_id, boot_id",
+	[ST_CHARACTER_PUT] = "INSERT INTO characters (agent_id, version, character, updated_at, updated_by) "
+	                     "VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT(agent_id) DO UPDATE SET version = version + 1, "
+	                     "character = excluded.character, updated_at = excluded.updated_at, "
+	                     "updated_by = excluded.updated_by RETURNING version",
+	[ST_CHARACTER_GET] = "SELECT version, character FROM characters WHERE agent_id = ?1",
+	[ST_CHARACTER_VERSION] = "SELECT version FROM characters WHERE agent_id = ?1",
 };
 
 teeliza_err sq_fail(sqlite3 *db, int rc, const char *what)

@@ -2,6 +2,7 @@
 #include "teeliza/agent/uuid.h"
 
 #include <assert.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -98,6 +99,40 @@ teeliza_err agent_uuid_join(char out[AGENT_UUID_BUFSZ], const char *a, const cha
 		teeliza_set_error(err, "UUID input longer than 1 MiB");
 	teeliza_buf_free(&text);
 	return err;
+}
+
+/* stringToUuid over a printf of fmt (request ids: ids and a key of at most 128 bytes fit easily). */
+static teeliza_err uuid_printf(char out[AGENT_UUID_BUFSZ], const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	int n;
+
+	memset(out, 0, AGENT_UUID_BUFSZ);
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "UUID input longer than %zu bytes", sizeof(text) - 1);
+	return agent_uuid_from_bytes(out, text, (size_t)n);
+}
+
+teeliza_err agent_uuid_request_ids(char message[AGENT_UUID_BUFSZ], char reply[AGENT_UUID_BUFSZ], const char *agent_id,
+                                   const char *room_id, const char *user_id, const char *key)
+{
+	teeliza_err err;
+
+	assert(agent_id != NULL && room_id != NULL && user_id != NULL && key != NULL);
+	err = uuid_printf(message, "%s:%s:%s:%s", agent_id, room_id, user_id, key);
+	if (err == TEELIZA_OK)
+		err = uuid_printf(reply, "%s:reply", message);
+	return err;
+}
+
+teeliza_err agent_uuid_request_extra(char out[AGENT_UUID_BUFSZ], const char *message, unsigned n)
+{
+	assert(message != NULL);
+	return uuid_printf(out, "%s:reply:%u", message, n);
 }
 
 teeliza_err agent_uuid_from_ms(char out[AGENT_UUID_BUFSZ], int64_t ms)

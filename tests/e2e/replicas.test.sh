@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Replicas sharing one database (docs/DEPLOY.md, "Scale-out"): two or three `teeliza start` on one
+# database with a deterministic stub model (replicas_driver.py stub), behind the round-robin driver
+# (replicas_driver.py drive): concurrent messages to shared rooms, 10% resent to another replica with
+# the same Idempotency-Key, 5% sent to two at once; then every invariant of the design's test plan is
+# checked on the database (each message once, one reply each, in order, no duplicate participants,
+# every request done, duplicates answered byte for byte). Then a replica is killed with -9 mid-load:
+# its claimed requests are taken over after the (short, test) lease and nothing is lost. Also: the
+# same key with another body (422), a bad key (400), a stored reply replayed, /readyz and the 503 with
+# Retry-After while the database is gone, and recovery without a restart; the character set on one
+# replica seen on another; the instances a verifier lists.
+#
+# The database is the SQLite file all replicas open (WAL), or PostgreSQL when POSTGRES_URL is set
+# (tests/lib/pg.sh starts one): nothing else changes. REPLICAS_MESSAGES scales the load (default 1000).
+# Prints "N passed, N failed".
+set -euo pipefail
+
+: "${TEELIZA:?path of the teeliza binary}"
+# shellcheck source=../lib/e2e.sh
+. "$(dirname "$0")/../lib/e2e.sh"
+e2e_setup replicas
+here=$(cd "$(dirname "$0")" && pwd)
+driver="$here/replicas_driver.py"
+messages=${REPLICAS_MESSAGES:-1000}
+
+unset OPENAI_API_KEY REDPILL_API_KEY OLLAMA_SERVER_URL LOCAL_MODEL_URL LMSTUDIO_SERVER_URL API_TOKEN \
+	DSTACK_SIMULATOR_ENDPOINT TEE_KEY_SCHEME TEELIZA_PUBLIC_URL SQLITE_FILE TEE_MODE WALLET_SECRET_SALT \
+	TEELIZA_OFFLINE SERVER_PORT EXPRESS_MAX_PAYLOAD TEELIZA_INSTANCE_ID TEELIZA_REQUEST_LEASE API_RATE_LIMIT
+export SERVER_HOST=127.0.0.1 SERVER_PORT=0 TEELIZA_SIM_STATE="$tmp/sim"
+# a short lease so that the kill test's take-over comes quickly (the default is 120 s)
+export TEELIZA_REQUEST_LEASE=3
+db="$tmp/data/db.sqlite"
+if [ -z "${POSTGRES_URL:-}" ]; then export SQLITE_FILE="$db"; fi
+cd "$tmp"
+
+passed=0
+pass() { ok "$@"; passed=$((passed + 1)); }
+check() { # what cond-exit-status(0 = pass) detail
+	if [ "$2" = 0 ]; then pass "$1"; else fail "$1: $3"; fi
+}
+
+# ---- the stub model ----
+python3 "$driver" stub --delay-ms 100 >"$tmp/stub.out" 2>"$tmp/stub.err" &
+stub_pid=$!
+stub_port=$(e2e_wait_line "$tmp/stub.out" 's/^port \([0-9]*\)$/\1/p' "$stub_pid") || {
+	cat "$tmp/stub.err" >&2
+	echo "FAIL: the stub model did not start" >&2
+	exit 1
+}
+export OPENAI_API_KEY=stub-key OPENAI_API_URL="http://127.0.0.1:$stub_port/v1"
+
+declare -A pid port
+start_replica() { # name
+	TEELIZA_INSTANCE_ID="replica-$1" "$TEELIZA" start --non-interactive >"$tmp/$1.out" 2>"$tmp/$1.log" &
+	pid[$1]=$!
+	port[$1]=$(e2e_wait_line "$tmp/$1.log" 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "${pid[$1]}") || {
+		cat "$tmp/$1.log" >&2
+		echo "FAIL: replica $1 did not start" >&2
+		exit 1
+	}
+	agent=$(e2e_agent_id "$tmp/$1.log" "${pid[$1]}") || {
+		cat "$tmp/$1.log" >&2
+		echo "FAIL: replica $1 started no agent" >&2
+		exit 1
+	}
+}
+start_replica a
+start_replica b
+start_replica c
+check "three replicas on one database, one agent id" 0 ""
+url() { echo "http://127.0.0.1:${port[$1]}$2"; }
+
+# ---- idempotency, by hand ----
+say() { # replica key body
+	curl -s -D "$tmp/h" -o "$tmp/b" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		${2:+-H "Idempotency-Key: $2"} --data "$3" "$(url "$1" "/$agent/message")"
+}
+code=$(say a key-1 '{"text":"m-1","userId":"u1","roomId":"hand"}')
+first=$(cat "$tmp/b")
+check "a keyed message is answered" "$([ "$code" = 200 ] && echo 0 || echo 1)" "HTTP $code $first"
+code=$(say b key-1 '{"text":"m-1","userId":"u1","roomId":"hand"}')
+check "the same key on another replica returns the stored reply byte for byte" \
+	"$([ "$code" = 200 ] && [ "$(cat "$tmp/b")" = "$first" ] && echo 0 || echo 1)" "HTTP $code $(cat "$tmp/b") vs $first"
+check "and says so (Idempotent-Replayed)" "$(grep -qi '^Idempotent-Replayed: true' "$tmp/h" && echo 0 || echo 1)" \
+	"$(cat "$tmp/h")"
+code=$(say c key-1 '{"text":"m-2","userId":"u1","roomId":"hand"}')
+check "the same key with another body is refused with 422" "$([ "$code" = 422 ] && echo 0 || echo 1)" "HTTP $code"
+code=$(say a "$(printf 'k%.0s' $(seq 1 129))" '{"text":"m-3"}')
+check "a key longer than 128 characters is refused with 400" "$([ "$code" = 400 ] && echo 0 || echo 1)" "HTTP $code"
+code=$(say b "" '{"text":"m-4","messageId":"body-key-1","userId":"u1","roomId":"hand"}')
+first=$(cat "$tmp/b")
+code2=$(say c "" '{"text":"m-4","messageId":"body-key-1","userId":"u1","roomId":"hand"}')
+check "a body messageId works as the key" "$([ "$code" = 200 ] && [ "$code2" = 200 ] && [ "$(cat "$tmp/b")" = "$first" ] && echo 0 || echo 1)" \
+	"HTTP $code/$code2"
+n=$(curl -s "$(url a "/agents/$agent/hand/memories")" | python3 -c 'import json,sys; m=json.load(sys.stdin)["memories"]; print(len(m), sum(1 for x in m if x["content"].get("text") in ("m-1","m-4")))')
+check "each message once in the room, with one reply each (4 rows, 2 of them the messages)" \
+	"$([ "$n" = "4 2" ] && echo 0 || echo 1)" "got $n"
+
+# ---- a character set on one replica is seen on the others ----
+curl -s "$(url c "/agents/$agent")" |
+	python3 -c 'import json,sys; c=json.load(sys.stdin)["character"]; c["bio"]=["set on replica b"]; print(json.dumps(c))' \
+	>"$tmp/char.json"
+code=$(curl -s -o "$tmp/b" -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data @"$tmp/char.json" \
+	"$(url b "/agents/$agent/set")")
+check "POST /agents/:id/set on replica b" "$([ "$code" = 200 ] && echo 0 || echo 1)" "HTTP $code $(head -c 300 "$tmp/b")"
+sleep 1.2
+bio=$(curl -s "$(url c "/agents/$agent")" | python3 -c 'import json,sys; print(json.load(sys.stdin)["character"]["bio"])')
+check "replica c runs the new character without a restart" \
+	"$([ "$bio" = "['set on replica b']" ] && echo 0 || echo 1)" "bio $bio"
+grep -q 'set on another replica, runs here now' "$tmp/c.log" && pass "replica c logged the change" ||
+	fail "replica c did not log the change"
+
+# ---- the round-robin load ----
+python3 "$driver" drive --ports "${port[a]},${port[b]},${port[c]}" --agent "$agent" --db "$db" --run load \
+	--messages "$messages" >"$tmp/load.out" 2>&1 || true
+cat "$tmp/load.out"
+lp=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$tmp/load.out")
+lf=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$tmp/load.out")
+passed=$((passed + ${lp:-0}))
+fails=$((fails + ${lf:-1}))
+
+# ---- kill -9 a replica mid-load ----
+python3 "$driver" drive --ports "${port[a]},${port[b]}" --agent "$agent" --db "$db" --run kill \
+	--messages $((messages / 2)) --rooms 25 --kill-pid "${pid[a]}" --kill-at 0.5 --expect-takeover \
+	>"$tmp/kill.out" 2>&1 || true
+cat "$tmp/kill.out"
+wait "${pid[a]}" 2>/dev/null || true
+kp=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$tmp/kill.out")
+kf=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$tmp/kill.out")
+passed=$((passed + ${kp:-0}))
+fails=$((fails + ${kf:-1}))
+grep -q 'taken over' "$tmp/b.log" "$tmp/c.log" && pass "a survivor logged the take-over" ||
+	fail "no replica logged a take-over"
+
+# ---- readiness: the database goes away and comes back ----
+code=$(curl -s -o "$tmp/b" -w '%{http_code}' "$(url b /readyz)")
+check "/readyz is 200 with the database" "$([ "$code" = 200 ] && echo 0 || echo 1)" "HTTP $code $(cat "$tmp/b")"
+if [ -z "${POSTGRES_URL:-}" ]; then
+	mv "$db" "$db.away"
+	sleep 1.2
+	code=$(curl -s -o "$tmp/b" -w '%{http_code}' "$(url b /readyz)")
+	check "/readyz is 503 while the database is gone" "$([ "$code" = 503 ] && echo 0 || echo 1)" "HTTP $code"
+	code=$(say b key-gone '{"text":"m-gone","userId":"u1","roomId":"hand"}')
+	check "a message then gets 503 with Retry-After" \
+		"$([ "$code" = 503 ] && grep -qi '^Retry-After: ' "$tmp/h" && echo 0 || echo 1)" "HTTP $code $(cat "$tmp/h")"
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$(url b /healthz)")
+	check "/healthz stays 200 (the process is fine)" "$([ "$code" = 200 ] && echo 0 || echo 1)" "HTTP $code"
+	mv "$db.away" "$db"
+	sleep 1.2
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$(url b /readyz)")
+	check "/readyz is 200 again without a restart" "$([ "$code" = 200 ] && echo 0 || echo 1)" "HTTP $code"
+	code=$(say b key-gone '{"text":"m-gone","userId":"u1","roomId":"hand"}')
+	check "and the retried message is answered" "$([ "$code" = 200 ] && echo 0 || echo 1)" "HTTP $code"
+	grep -q 'Database unreachable' "$tmp/b.log" && grep -q 'Database reachable again' "$tmp/b.log" &&
+		pass "the replica logged both changes" || fail "no readiness lines in the log"
+fi
+
+# ---- TEE: quotes per replica and boot, wallets derived alike and never stored ----
+# two more replicas in TEE mode on their own database, sharing one simulator state (one simulated KMS)
+tee_db="$tmp/tee/db.sqlite"
+for r in ta tb; do
+	if [ -z "${POSTGRES_URL:-}" ]; then export SQLITE_FILE="$tee_db"; fi
+	TEE_MODE=LOCAL WALLET_SECRET_SALT=e2e-replicas TEELIZA_INSTANCE_ID="replica-$r" \
+		"$TEELIZA" start --simulator --non-interactive >"$tmp/$r.out" 2>"$tmp/$r.log" &
+	pid[$r]=$!
+	port[$r]=$(e2e_wait_line "$tmp/$r.log" 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "${pid[$r]}") || {
+		cat "$tmp/$r.log" >&2
+		echo "FAIL: TEE replica $r did not start" >&2
+		exit 1
+	}
+	e2e_agent_id "$tmp/$r.log" "${pid[$r]}" >/dev/null || fail "TEE replica $r started no agent"
+done
+for r in ta tb; do
+	say "$r" "quote-$r" '{"text":"please give me a remote attestation","userId":"v","roomId":"tee"}' >/dev/null
+	say "$r" "wallet-$r" '{"text":"what is your wallet address?","userId":"v","roomId":"tee"}' >/dev/null
+	grep -o '0x[0-9a-fA-F]\{40\}' "$tmp/b" | head -n 1 >"$tmp/wallet-$r" || true
+done
+check "both replicas derive the same wallet" \
+	"$([ -s "$tmp/wallet-ta" ] && cmp -s "$tmp/wallet-ta" "$tmp/wallet-tb" && echo 0 || echo 1)" \
+	"$(cat "$tmp/wallet-ta" "$tmp/wallet-tb" 2>/dev/null)"
+curl -s "$(url ta "/agents/$agent/instances")" >"$tmp/instances.json"
+got=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join(sorted(i["instanceId"] for i in d["instances"])), all(i["attestations"] >= 1 and len(i["bootId"]) == 36 for i in d["instances"]))' "$tmp/instances.json" 2>&1)
+check "GET /agents/:id/instances lists both replicas' boots" "$([ "$got" = "replica-ta replica-tb True" ] && echo 0 || echo 1)" \
+	"$got $(head -c 400 "$tmp/instances.json")"
+link=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["instances"][1]["lastAttestation"])' "$tmp/instances.json" 2>/dev/null || true)
+code=$(curl -s -o "$tmp/q" -w '%{http_code}' "$(url ta "$link")")
+check "each listed quote can be fetched from any replica, with its instance" \
+	"$([ "$code" = 200 ] && grep -q '"instanceId":"replica-tb"' "$tmp/q" && echo 0 || echo 1)" "HTTP $code $link"
+if [ -z "${POSTGRES_URL:-}" ]; then
+	schema=$(python3 -c 'import sqlite3,sys; print(" ".join(r[0] or "" for r in sqlite3.connect(sys.argv[1]).execute("SELECT sql FROM sqlite_master")))' "$tee_db")
+	check "no wallet, key or salt is stored in the database" \
+		"$(grep -Eiq 'wallet|private|secret|salt|seed' <<<"$schema" && echo 1 || echo 0)" "schema mentions one"
+fi
+
+echo "$passed passed, $fails failed"
+e2e_finish "replicas"
