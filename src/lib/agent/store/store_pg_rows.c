@@ -6,6 +6,7 @@
  * a value that is not what the column promises is an error, not a guess.
  */
 #include "agent/store/store_pg_internal.h"
+#include "agent/store/store_row_pack.h"
 
 #include <errno.h>
 #include <math.h>
@@ -90,15 +91,9 @@ teeliza_err pg_parse_embedding(float **out, size_t *n, const char *text)
 }
 
 /* A column of a row: text (NUL-terminated) or binary. */
-struct col {
-	const void *src;
-	size_t len;
-	bool present;
-};
-
-static struct col col_text(const PGresult *r, int row, int i)
+static store_col col_text(const PGresult *r, int row, int i)
 {
-	struct col c = { 0 };
+	store_col c = { 0 };
 
 	c.present = !PQgetisnull(r, row, i);
 	if (c.present) {
@@ -106,45 +101,6 @@ static struct col col_text(const PGresult *r, int row, int i)
 		c.len = (size_t)PQgetlength(r, row, i);
 	}
 	return c;
-}
-
-/*
- * Copy columns into one malloc'd block: the binary part (if any) first so
- * floats stay aligned, then the texts, NUL-terminated. dst[i] receives the
- * copy (NULL for an SQL NULL).
- */
-static void *pack(const char **dst[], const struct col *cols, size_t n, const struct col *bin, void **bin_out)
-{
-	const size_t align = alignof(max_align_t);
-	size_t bin_space = 0, total, off;
-	char *block;
-
-	if (bin != NULL)
-		bin_space = (bin->len + align - 1) / align * align;
-	total = bin_space;
-	for (size_t i = 0; i < n; i++)
-		total += cols[i].present ? cols[i].len + 1 : 0;
-	block = malloc(total > 0 ? total : 1);
-	if (block == NULL)
-		return NULL;
-	if (bin != NULL) {
-		if (bin->len > 0)
-			memcpy(block, bin->src, bin->len);
-		*bin_out = bin->present ? block : NULL;
-	}
-	off = bin_space;
-	for (size_t i = 0; i < n; i++) {
-		if (!cols[i].present) {
-			*dst[i] = NULL;
-			continue;
-		}
-		if (cols[i].len > 0)
-			memcpy(block + off, cols[i].src, cols[i].len);
-		block[off + cols[i].len] = '\0';
-		*dst[i] = block + off;
-		off += cols[i].len + 1;
-	}
-	return block;
 }
 
 static teeliza_err read_i64(int64_t *out, const PGresult *r, int row, int i, const char *what)
@@ -166,12 +122,12 @@ static teeliza_err read_i64(int64_t *out, const PGresult *r, int row, int i, con
 
 teeliza_err pg_read_account(agent_account *out, const PGresult *r, int row)
 {
-	struct col cols[6];
+	store_col cols[6];
 	const char **dst[6] = { &out->id, &out->name, &out->username, &out->email, &out->avatar_url, &out->details };
 
 	for (int i = 0; i < 6; i++)
 		cols[i] = col_text(r, row, i);
-	out->owned_ = pack(dst, cols, 6, NULL, NULL);
+	out->owned_ = store_pack_row(dst, cols, 6, NULL, NULL);
 	if (out->owned_ == NULL) {
 		memset(out, 0, sizeof(*out));
 		return pg_nomem();
@@ -182,7 +138,7 @@ teeliza_err pg_read_account(agent_account *out, const PGresult *r, int row)
 /* id, type, createdAt ms, content, embedding text, userId, roomId, agentId, unique */
 teeliza_err pg_read_memory(agent_memory *out, const PGresult *r, int row)
 {
-	struct col cols[6], emb = { 0 };
+	store_col cols[6], emb = { 0 };
 	const char **dst[6] = { &out->id, &out->type, &out->content, &out->user_id, &out->room_id, &out->agent_id };
 	float *v = NULL;
 	size_t n = 0;
@@ -205,7 +161,7 @@ teeliza_err pg_read_memory(agent_memory *out, const PGresult *r, int row)
 	emb.present = !PQgetisnull(r, row, 4);
 	emb.src = v;
 	emb.len = n * sizeof(float);
-	out->owned_ = pack(dst, cols, 6, &emb, &emb_ptr);
+	out->owned_ = store_pack_row(dst, cols, 6, &emb, &emb_ptr);
 	free(v);
 	if (out->owned_ == NULL) {
 		memset(out, 0, sizeof(*out));
@@ -230,7 +186,7 @@ static unsigned char *bytea(size_t *len, const PGresult *r, int row, int i, teel
 /* id, agentId, createdAt ms, reportData (bytea: the JSON text), quote (bytea), eventLog */
 teeliza_err pg_read_attestation(agent_attestation *out, const PGresult *r, int row)
 {
-	struct col cols[4], quote = { 0 };
+	store_col cols[4], quote = { 0 };
 	const char **dst[4] = { &out->id, &out->agent_id, &out->report_data_json, &out->event_log };
 	unsigned char *rd = NULL, *q = NULL;
 	size_t rd_len = 0, q_len = 0;
@@ -249,10 +205,10 @@ teeliza_err pg_read_attestation(agent_attestation *out, const PGresult *r, int r
 	if (err == TEELIZA_OK) {
 		cols[0] = col_text(r, row, 0);
 		cols[1] = col_text(r, row, 1);
-		cols[2] = (struct col){ .src = rd, .len = rd_len, .present = true };
+		cols[2] = (store_col){ .src = rd, .len = rd_len, .present = true };
 		cols[3] = col_text(r, row, 5);
-		quote = (struct col){ .src = q, .len = q_len, .present = true };
-		out->owned_ = pack(dst, cols, 4, &quote, &qp);
+		quote = (store_col){ .src = q, .len = q_len, .present = true };
+		out->owned_ = store_pack_row(dst, cols, 4, &quote, &qp);
 		if (out->owned_ == NULL)
 			err = pg_nomem();
 	}
@@ -272,7 +228,7 @@ teeliza_err pg_read_attestation(agent_attestation *out, const PGresult *r, int r
 teeliza_err pg_read_receipt(agent_receipt *out, const PGresult *r, int row)
 {
 	static const int text_cols[7] = { 0, 1, 4, 5, 6, 7, 8 };
-	struct col cols[7];
+	store_col cols[7];
 	const char **dst[7] = { &out->id, &out->agent_id, &out->memory_id, &out->receipt, &out->signature,
 	                        &out->public_key, &out->eip191 };
 	int64_t seq, created;
@@ -286,7 +242,7 @@ teeliza_err pg_read_receipt(agent_receipt *out, const PGresult *r, int row)
 		return err;
 	for (size_t i = 0; i < 7; i++)
 		cols[i] = col_text(r, row, text_cols[i]);
-	out->owned_ = pack(dst, cols, 7, NULL, NULL);
+	out->owned_ = store_pack_row(dst, cols, 7, NULL, NULL);
 	if (out->owned_ == NULL) {
 		memset(out, 0, sizeof(*out));
 		return pg_nomem();

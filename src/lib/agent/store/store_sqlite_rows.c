@@ -4,6 +4,7 @@
  * Eliza stores them (little-endian float32).
  */
 #include "agent/store/store_sqlite_internal.h"
+#include "agent/store/store_row_pack.h"
 
 #include <stdalign.h>
 #include <stddef.h>
@@ -11,15 +12,9 @@
 #include <string.h>
 
 /* A column copied into a result block: text, blob, or floats. */
-struct col {
-	const void *src;
-	size_t len;
-	bool present;
-};
-
-static struct col col_text(sqlite3_stmt *st, int i)
+static store_col col_text(sqlite3_stmt *st, int i)
 {
-	struct col c = { 0 };
+	store_col c = { 0 };
 
 	c.src = sqlite3_column_text(st, i);
 	c.present = c.src != NULL;
@@ -27,53 +22,14 @@ static struct col col_text(sqlite3_stmt *st, int i)
 	return c;
 }
 
-static struct col col_blob(sqlite3_stmt *st, int i)
+static store_col col_blob(sqlite3_stmt *st, int i)
 {
-	struct col c = { 0 };
+	store_col c = { 0 };
 
 	c.src = sqlite3_column_blob(st, i);
 	c.len = (size_t)sqlite3_column_bytes(st, i);
 	c.present = sqlite3_column_type(st, i) != SQLITE_NULL;
 	return c;
-}
-
-/*
- * Copy a row's columns into one malloc'd block. The binary part (if any)
- * goes first so floats stay aligned; texts follow, NUL-terminated.
- * dst[i] receives the copy (NULL for an SQL NULL). Returns the block.
- */
-static void *pack(const char **dst[], const struct col *cols, size_t n, const struct col *bin, void **bin_out)
-{
-	const size_t align = alignof(max_align_t);
-	size_t bin_space = 0, total, off;
-	char *block;
-
-	if (bin != NULL)
-		bin_space = (bin->len + align - 1) / align * align;
-	total = bin_space;
-	for (size_t i = 0; i < n; i++)
-		total += cols[i].present ? cols[i].len + 1 : 0;
-	block = malloc(total > 0 ? total : 1);
-	if (block == NULL)
-		return NULL;
-	if (bin != NULL) {
-		if (bin->len > 0)
-			memcpy(block, bin->src, bin->len);
-		*bin_out = bin->present ? block : NULL;
-	}
-	off = bin_space;
-	for (size_t i = 0; i < n; i++) {
-		if (!cols[i].present) {
-			*dst[i] = NULL;
-			continue;
-		}
-		if (cols[i].len > 0)
-			memcpy(block + off, cols[i].src, cols[i].len);
-		block[off + cols[i].len] = '\0';
-		*dst[i] = block + off;
-		off += cols[i].len + 1;
-	}
-	return block;
 }
 
 /* Little-endian float32 array, as Eliza's Float32Array buffers are stored. */
@@ -113,12 +69,12 @@ static void decode_embedding_in_place(void *buf, size_t n)
 
 teeliza_err sq_read_account(agent_account *out, sqlite3_stmt *st)
 {
-	struct col cols[6];
+	store_col cols[6];
 	const char **dst[6] = { &out->id, &out->name, &out->username, &out->email, &out->avatar_url, &out->details };
 
 	for (int i = 0; i < 6; i++)
 		cols[i] = col_text(st, i);
-	out->owned_ = pack(dst, cols, 6, NULL, NULL);
+	out->owned_ = store_pack_row(dst, cols, 6, NULL, NULL);
 	if (out->owned_ == NULL) {
 		memset(out, 0, sizeof(*out));
 		return sq_nomem();
@@ -128,7 +84,7 @@ teeliza_err sq_read_account(agent_account *out, sqlite3_stmt *st)
 
 teeliza_err sq_read_memory(agent_memory *out, sqlite3_stmt *st, bool with_embedding)
 {
-	struct col cols[6], emb;
+	store_col cols[6], emb;
 	const char **dst[6] = { &out->id, &out->type, &out->content, &out->user_id, &out->room_id, &out->agent_id };
 	void *emb_ptr = NULL;
 
@@ -143,9 +99,9 @@ teeliza_err sq_read_memory(agent_memory *out, sqlite3_stmt *st, bool with_embedd
 	if (with_embedding) {
 		emb = col_blob(st, 4);
 		emb.len -= emb.len % 4;
-		out->owned_ = pack(dst, cols, 6, &emb, &emb_ptr);
+		out->owned_ = store_pack_row(dst, cols, 6, &emb, &emb_ptr);
 	} else {
-		out->owned_ = pack(dst, cols, 6, NULL, NULL);
+		out->owned_ = store_pack_row(dst, cols, 6, NULL, NULL);
 	}
 	if (out->owned_ == NULL) {
 		memset(out, 0, sizeof(*out));
@@ -161,7 +117,7 @@ teeliza_err sq_read_memory(agent_memory *out, sqlite3_stmt *st, bool with_embedd
 
 teeliza_err sq_read_attestation(agent_attestation *out, sqlite3_stmt *st)
 {
-	struct col cols[6], quote = col_blob(st, 4);
+	store_col cols[6], quote = col_blob(st, 4);
 	const char **dst[6] = { &out->id, &out->agent_id, &out->report_data_json, &out->event_log, &out->instance_id,
 	                        &out->boot_id };
 	void *q = NULL;
@@ -173,7 +129,7 @@ teeliza_err sq_read_attestation(agent_attestation *out, sqlite3_stmt *st)
 	cols[4] = col_text(st, 6);
 	cols[5] = col_text(st, 7);
 	out->created_at = sqlite3_column_int64(st, 2);
-	out->owned_ = pack(dst, cols, 6, &quote, &q);
+	out->owned_ = store_pack_row(dst, cols, 6, &quote, &q);
 	if (out->owned_ == NULL) {
 		memset(out, 0, sizeof(*out));
 		return sq_nomem();
@@ -186,7 +142,7 @@ teeliza_err sq_read_attestation(agent_attestation *out, sqlite3_stmt *st)
 teeliza_err sq_read_receipt(agent_receipt *out, sqlite3_stmt *st)
 {
 	static const int text_cols[7] = { 0, 1, 4, 5, 6, 7, 8 };
-	struct col cols[7];
+	store_col cols[7];
 	const char **dst[7] = { &out->id, &out->agent_id, &out->memory_id, &out->receipt, &out->signature,
 	                        &out->public_key, &out->eip191 };
 	int64_t seq = sqlite3_column_int64(st, 2);
@@ -195,7 +151,7 @@ teeliza_err sq_read_receipt(agent_receipt *out, sqlite3_stmt *st)
 		cols[i] = col_text(st, text_cols[i]);
 	out->seq = seq > 0 ? (uint64_t)seq : 0;
 	out->created_at = sqlite3_column_int64(st, 3);
-	out->owned_ = pack(dst, cols, 7, NULL, NULL);
+	out->owned_ = store_pack_row(dst, cols, 7, NULL, NULL);
 	if (out->owned_ == NULL) {
 		memset(out, 0, sizeof(*out));
 		return sq_nomem();
