@@ -66,4 +66,12 @@ teeliza_err agent_character_read_file(teeliza_buf *out, agent_file_id *id, const
 /* Wrap a finished JSON (reference stolen, also on failure) as a character. */
 teeliza_err agent_character_wrap(agent_character **out, json_t *root) TEELIZA_WARN_UNUSED;
 
+/*
+ * The keys of obj in JavaScript property order (array-index keys first,
+ * ascending, then the others as written): a malloc'd array of n borrowed
+ * keys (caller frees the array only), NULL when out of memory
+ * (character_js_keys.c).
+ */
+const char **character_js_keys(const json_t *obj, size_t *n);
+
 #endif

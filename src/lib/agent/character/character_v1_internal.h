@@ -5,13 +5,6 @@
 #include "agent/character/character_internal.h"
 #include "teeliza/agent/character_v1.h"
 
-/*
- * The keys of obj in JavaScript property order (array-index keys first,
- * ascending, then the others as written): a malloc'd array of n borrowed
- * keys (caller frees the array only), NULL when out of memory.
- */
-const char **agent_character_v1_js_keys(const json_t *obj, size_t *n);
-
 /* zod's output of a valid v1 character: drop unknown keys of its "strip" objects, in place. */
 teeliza_err agent_character_v1_strip(json_t *root) TEELIZA_WARN_UNUSED;
 

@@ -343,48 +343,11 @@ static bool v_union(struct vctx *ctx, const struct vpath *p, const json_t *v, co
 	return false;
 }
 
-/* JS array-index property names ("0", "17"; not "01", "-1", 2^32-1): listed first by JS. */
-static bool js_index_key(const char *k, unsigned long long *value)
-{
-	unsigned long long x = 0;
-	size_t len = strlen(k);
-
-	if (len == 0 || len > 10 || (len > 1 && k[0] == '0'))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (k[i] < '0' || k[i] > '9')
-			return false;
-		x = x * 10 + (unsigned long long)(k[i] - '0');
-	}
-	*value = x;
-	return x < 4294967295ULL;
-}
-
-struct keyed {
-	const char *key;
-	unsigned long long index;
-	bool is_index;
-	size_t pos;
-};
-
-static int keyed_cmp(const void *a, const void *b)
-{
-	const struct keyed *x = a, *y = b;
-
-	if (x->is_index != y->is_index)
-		return x->is_index ? -1 : 1;
-	if (x->is_index && x->index != y->index)
-		return x->index < y->index ? -1 : 1;
-	return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
 /* z.record(z.string()): an object whose values are all strings. */
 static bool v_string_record(struct vctx *ctx, const struct vpath *p, const json_t *v)
 {
-	struct keyed *keys;
+	const char **keys;
 	size_t n = 0;
-	const char *key;
-	const json_t *val;
 	bool ok = true;
 
 	if (!json_is_object(v)) {
@@ -393,22 +356,15 @@ static bool v_string_record(struct vctx *ctx, const struct vpath *p, const json_
 	}
 	if (json_object_size(v) == 0)
 		return true;
-	keys = calloc(json_object_size(v), sizeof(*keys));
+	keys = character_js_keys(v, &n);
 	if (keys == NULL) {
 		ctx->nomem = true;
 		return false;
 	}
-	json_object_foreach((json_t *)v, key, val) {
-		keys[n].key = key;
-		keys[n].is_index = js_index_key(key, &keys[n].index);
-		keys[n].pos = n;
-		n++;
-	}
-	qsort(keys, n, sizeof(*keys), keyed_cmp);
 	for (size_t i = 0; i < n; i++) {
-		struct vpath kp = { p, keys[i].key, 0 };
+		struct vpath kp = { p, keys[i], 0 };
 
-		if (!v_string(ctx, &kp, json_object_get(v, keys[i].key)))
+		if (!v_string(ctx, &kp, json_object_get(v, keys[i])))
 			ok = false;
 	}
 	free(keys);
