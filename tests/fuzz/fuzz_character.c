@@ -19,6 +19,7 @@
 #include "fuzz.h"
 
 #include "teeliza/agent/character.h"
+#include "teeliza/agent/character_v1.h"
 #include "teeliza/agent/uuid.h"
 
 #include <jansson.h>
@@ -171,9 +172,12 @@ static void as_body(const uint8_t *data, size_t size, const json_t *root)
 		check_loaded(c);
 	} else {
 		FUZZ_CHECK(c == NULL);
+		/* refused as a body: in the words of the format the document is read in (1.x has no `extends`) */
 		if (json_object_get(root, "extends") != NULL)
-			FUZZ_CHECK(has_prefix(&report, AGENT_CHARACTER_INVALID_PREFIX) ||
-			           strcmp((const char *)report.data, AGENT_CHARACTER_EXTENDS_REFUSED) == 0);
+			FUZZ_CHECK(agent_character_detect_format(root) == AGENT_CHARACTER_FORMAT_V1
+			                   ? has_prefix(&report, AGENT_CHARACTER_V1_INVALID_PREFIX)
+			                   : has_prefix(&report, AGENT_CHARACTER_INVALID_PREFIX) ||
+			                             strcmp((const char *)report.data, AGENT_CHARACTER_EXTENDS_REFUSED) == 0);
 	}
 	teeliza_buf_free(&report);
 	agent_character_free(c);
