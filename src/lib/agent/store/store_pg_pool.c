@@ -146,10 +146,16 @@ teeliza_err pg_connect(struct pg_store *s, PGconn **out)
 	/* defaults first: the URL, expanded from dbname, overrides each of them */
 	const char *const keys[] = { "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
 	                             "keepalives_count", "application_name", "dbname", NULL };
-	const char *const vals[] = { "5", "1", "30", "10", "3", s->app_name, s->conninfo, NULL };
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
-	char msg[512];
+	char app_name[64], msg[512];
+	const char *const vals[] = { "5", "1", "30", "10", "3", app_name, s->conninfo, NULL };
+	PGconn *c;
 
+	/* pg_stat_activity names the replica (agent_store_set_identity); a store without an identity is "teeliza" */
+	if (s->base.instance_id[0] != '\0')
+		snprintf(app_name, sizeof(app_name), "teeliza-%.55s", s->base.instance_id);
+	else
+		snprintf(app_name, sizeof(app_name), "teeliza");
+	c = PQconnectdbParams(keys, vals, 1);
 	*out = NULL;
 	if (c == NULL)
 		return pg_nomem();

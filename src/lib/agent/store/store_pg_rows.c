@@ -227,11 +227,12 @@ static unsigned char *bytea(size_t *len, const PGresult *r, int row, int i, teel
 	return b;
 }
 
-/* id, agentId, createdAt ms, reportData (bytea: the JSON text), quote (bytea), eventLog */
+/* id, agentId, createdAt ms, reportData (bytea: the JSON text), quote (bytea), eventLog, instanceId, bootId */
 teeliza_err pg_read_attestation(agent_attestation *out, const PGresult *r, int row)
 {
-	struct col cols[4], quote = { 0 };
-	const char **dst[4] = { &out->id, &out->agent_id, &out->report_data_json, &out->event_log };
+	struct col cols[6], quote = { 0 };
+	const char **dst[6] = { &out->id, &out->agent_id, &out->report_data_json, &out->event_log, &out->instance_id,
+	                        &out->boot_id };
 	unsigned char *rd = NULL, *q = NULL;
 	size_t rd_len = 0, q_len = 0;
 	void *qp = NULL;
@@ -251,8 +252,10 @@ teeliza_err pg_read_attestation(agent_attestation *out, const PGresult *r, int r
 		cols[1] = col_text(r, row, 1);
 		cols[2] = (struct col){ .src = rd, .len = rd_len, .present = true };
 		cols[3] = col_text(r, row, 5);
+		cols[4] = col_text(r, row, 6);
+		cols[5] = col_text(r, row, 7);
 		quote = (struct col){ .src = q, .len = q_len, .present = true };
-		out->owned_ = pack(dst, cols, 4, &quote, &qp);
+		out->owned_ = pack(dst, cols, 6, &quote, &qp);
 		if (out->owned_ == NULL)
 			err = pg_nomem();
 	}
