@@ -79,6 +79,7 @@ struct pg_conn {
 	PGconn *c;               /* NULL: not opened yet (or closed after a failure) */
 	uint32_t prepared;       /* bit i: statement i prepared on this connection */
 	bool busy;               /* lent out by pg_run */
+	bool named;              /* application_name names the replica (opened or SET after its identity) */
 	char sqlstate[6];        /* of the last failed statement, "" when none or unknown */
 };
 

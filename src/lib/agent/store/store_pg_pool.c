@@ -266,6 +266,19 @@ static teeliza_err run(struct pg_store *s, bool txn, pg_op op, void *ctx, const 
 			err = pg_connect(s, &c->c);
 			if (err)
 				break;
+			c->named = s->base.instance_id[0] != '\0';
+		}
+		if (!c->named && s->base.instance_id[0] != '\0') {
+			/* opened before the replica had its identity (the migration's connection): name it now */
+			char sql[96 + AGENT_INSTANCE_ID_MAX];
+
+			/* the id holds only [A-Za-z0-9._:-] (agent_store_set_identity): nothing to escape */
+			snprintf(sql, sizeof(sql), "SET application_name TO 'teeliza-%.55s'", s->base.instance_id);
+			err = pg_exec_sql(c, sql, what);
+			if (err == TEELIZA_OK)
+				c->named = true;
+			else if (PQstatus(c->c) != CONNECTION_OK)
+				continue;
 		}
 		err = txn ? pg_exec_sql(c, "BEGIN", what) : TEELIZA_OK;
 		if (err == TEELIZA_OK)
