@@ -41,7 +41,7 @@ ok "both replicas start on one empty database"
 check_has "the log names PostgreSQL, not the URL" "$(cat "$tmp/a.log")" "PostgreSQL: 127.0.0.1:$PG_PORT/teeliza_test"
 check_has "the Database line names the back-end" "$(cat "$tmp/a.log")" "Database: postgres"
 check_eq "the schema was applied once" \
-	"$(pg_psql "SELECT string_agg(version::text, ',' ORDER BY version) FROM teeliza_schema_migrations")" "1,2"
+	"$(pg_psql "SELECT string_agg(version::text, ',' ORDER BY version) FROM teeliza_schema_migrations")" "1,2,3"
 
 post() { # port text
 	curl --noproxy '*' -s -m 30 -X POST "http://127.0.0.1:$1/Teeliza/message" \
@@ -75,6 +75,6 @@ pg_psql "INSERT INTO teeliza_schema_migrations (version, name, profile) VALUES (
 check_rc "a schema newer than the binary is refused" 3 "$TEELIZA" start --non-interactive --port 0
 check_has "... saying so" "$(cat "$tmp/err")" "newer than this teeliza understands"
 check_eq "... and left as it was" \
-	"$(pg_psql "SELECT string_agg(version::text, ',' ORDER BY version) FROM teeliza_schema_migrations")" "1,2,999"
+	"$(pg_psql "SELECT string_agg(version::text, ',' ORDER BY version) FROM teeliza_schema_migrations")" "1,2,3,999"
 
 e2e_finish "PostgreSQL agent"

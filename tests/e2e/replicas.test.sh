@@ -11,7 +11,10 @@
 # replica seen on another; the instances a verifier lists.
 #
 # The database is the SQLite file all replicas open (WAL), or PostgreSQL when POSTGRES_URL is set
-# (tests/lib/pg.sh starts one): nothing else changes. REPLICAS_MESSAGES scales the load (default 1000).
+# (CTest's e2e.replicas_pg runs this under tests/lib/pg.sh, which starts one): the same checks, the
+# database going away is a server stop instead of a file moved away, and PostgreSQL is also restarted
+# in the middle of a load (503 + Retry-After in the gap, recovery, no duplicates).
+# REPLICAS_MESSAGES scales the load (default 1000).
 # Prints "N passed, N failed".
 set -euo pipefail
 
@@ -30,7 +33,12 @@ export SERVER_HOST=127.0.0.1 SERVER_PORT=0 TEELIZA_SIM_STATE="$tmp/sim"
 # a short lease so that the kill test's take-over comes quickly (the default is 120 s)
 export TEELIZA_REQUEST_LEASE=3
 db="$tmp/data/db.sqlite"
-if [ -z "${POSTGRES_URL:-}" ]; then export SQLITE_FILE="$db"; fi
+if [ -z "${POSTGRES_URL:-}" ]; then
+	export SQLITE_FILE="$db"
+elif [ -n "${PG_DIR:-}" ]; then
+	# shellcheck source=../lib/pg.sh
+	. "$here/../lib/pg.sh" # pg_down / pg_up on the server pg.sh started
+fi
 cd "$tmp"
 
 passed=0
@@ -135,8 +143,14 @@ grep -q 'taken over' "$tmp/b.log" "$tmp/c.log" && pass "a survivor logged the ta
 # ---- readiness: the database goes away and comes back ----
 code=$(curl -s -o "$tmp/b" -w '%{http_code}' "$(url b /readyz)")
 check "/readyz is 200 with the database" "$([ "$code" = 200 ] && echo 0 || echo 1)" "HTTP $code $(cat "$tmp/b")"
-if [ -z "${POSTGRES_URL:-}" ]; then
-	mv "$db" "$db.away"
+db_away() {
+	if [ -z "${POSTGRES_URL:-}" ]; then mv "$db" "$db.away"; else pg_down; fi
+}
+db_back() {
+	if [ -z "${POSTGRES_URL:-}" ]; then mv "$db.away" "$db"; else pg_up; fi
+}
+if [ -z "${POSTGRES_URL:-}" ] || [ -n "${PG_DIR:-}" ]; then
+	db_away
 	sleep 1.2
 	code=$(curl -s -o "$tmp/b" -w '%{http_code}' "$(url b /readyz)")
 	check "/readyz is 503 while the database is gone" "$([ "$code" = 503 ] && echo 0 || echo 1)" "HTTP $code"
@@ -145,7 +159,7 @@ if [ -z "${POSTGRES_URL:-}" ]; then
 		"$([ "$code" = 503 ] && grep -qi '^Retry-After: ' "$tmp/h" && echo 0 || echo 1)" "HTTP $code $(cat "$tmp/h")"
 	code=$(curl -s -o /dev/null -w '%{http_code}' "$(url b /healthz)")
 	check "/healthz stays 200 (the process is fine)" "$([ "$code" = 200 ] && echo 0 || echo 1)" "HTTP $code"
-	mv "$db.away" "$db"
+	db_back
 	sleep 1.2
 	code=$(curl -s -o /dev/null -w '%{http_code}' "$(url b /readyz)")
 	check "/readyz is 200 again without a restart" "$([ "$code" = 200 ] && echo 0 || echo 1)" "HTTP $code"
@@ -153,6 +167,27 @@ if [ -z "${POSTGRES_URL:-}" ]; then
 	check "and the retried message is answered" "$([ "$code" = 200 ] && echo 0 || echo 1)" "HTTP $code"
 	grep -q 'Database unreachable' "$tmp/b.log" && grep -q 'Database reachable again' "$tmp/b.log" &&
 		pass "the replica logged both changes" || fail "no readiness lines in the log"
+fi
+
+# ---- PostgreSQL restarted in the middle of a load (the driver retries 503s with the same keys) ----
+if [ -n "${POSTGRES_URL:-}" ] && [ -n "${PG_DIR:-}" ]; then
+	python3 "$driver" drive --ports "${port[b]},${port[c]}" --agent "$agent" --run restart --allow-unrecorded \
+		--messages $((messages / 2)) --rooms 25 >"$tmp/restart.out" 2>&1 &
+	drive_pid=$!
+	# roughly mid-load (never a timing assertion: the checks below must hold wherever the restart falls)
+	sleep 2
+	pg_down
+	sleep 2
+	pg_up
+	wait "$drive_pid" || true
+	cat "$tmp/restart.out"
+	rp=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$tmp/restart.out")
+	rf=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$tmp/restart.out")
+	passed=$((passed + ${rp:-0}))
+	fails=$((fails + ${rf:-1}))
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$(url c /readyz)")
+	check "after the restart /readyz is 200 on a replica that was not restarted" \
+		"$([ "$code" = 200 ] && echo 0 || echo 1)" "HTTP $code"
 fi
 
 # ---- TEE: quotes per replica and boot, wallets derived alike and never stored ----

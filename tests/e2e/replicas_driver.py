@@ -311,7 +311,18 @@ def check(args, plan, stats, mismatches):
     verdict("2. exactly one reply row and one message row per request (%d requests)" % len(reqs),
             len(reqs) == len(plan) and all(r[3] == "1" and r[4] == "1" for r in reqs),
             str([r for r in reqs if r[3] != "1" or r[4] != "1"][:5]))
-    verdict("3. every request done", all(r[1] == "done" for r in reqs), str([r for r in reqs if r[1] != "done"][:5]))
+    if args.allow_unrecorded:
+        # the database restarted: a reply sent while it was down could not be recorded as done (the
+        # replica logs "answered but not recorded"); such a claim keeps its one message and one reply
+        # and lapses with its lease. Anything else not done is a failure.
+        unrecorded = [r for r in reqs if r[1] == "processing" and r[3] == "1" and r[4] == "1"]
+        print("requests answered but not recorded while the database was down: %d" % len(unrecorded))
+        verdict("3. every request done, or answered but not recorded during the outage",
+                all(r[1] == "done" or r in unrecorded for r in reqs),
+                str([r for r in reqs if r[1] != "done" and r not in unrecorded][:5]))
+    else:
+        verdict("3. every request done", all(r[1] == "done" for r in reqs),
+                str([r for r in reqs if r[1] != "done"][:5]))
     verdict("3. duplicates got byte-identical bodies (%d resent or sent twice)" %
             sum(1 for p in plan if p[3] != "once"), not mismatches, str(mismatches[:5]))
     parts = query(args, q["participants"].format(rooms=rooms))
@@ -337,6 +348,8 @@ def main():
     d.add_argument("--ports", required=True, help="the replicas' ports, comma-separated")
     d.add_argument("--agent", required=True)
     d.add_argument("--db", help="the SQLite file (without POSTGRES_URL)")
+    d.add_argument("--allow-unrecorded", action="store_true",
+                   help="the database restarts during the run: a request answered but not recorded is no failure")
     d.add_argument("--run", default="r1", help="tags keys and rooms, so that runs on one database stay apart")
     d.add_argument("--messages", type=int, default=1000)
     d.add_argument("--rooms", type=int, default=50)

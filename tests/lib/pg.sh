@@ -14,6 +14,8 @@
 #                              # cmocka store tests; stopped by a trap at exit
 #   pg_psql SQL                # run SQL as the superuser on teeliza_test, print rows unaligned
 #   pg_stop                    # stop now (the trap does it otherwise)
+#   pg_down / pg_up            # stop the server keeping its data, start it again on the same port
+#                              # (a database restart under load); also in a command pg.sh wraps
 # Run directly, it wraps a command:
 #   bash tests/lib/pg.sh COMMAND ARGS...   # start, run COMMAND with the variables above, stop
 #
@@ -21,7 +23,9 @@
 # unprivileged user: TEELIZA_PG_USER, else nobody. fsync is off: this
 # server holds test data only.
 
-PG_DIR="" PG_PORT="" PG_BIN="" PG_RUN_AS=()
+# kept when already set: a command run by `bash pg.sh COMMAND` may source this file for pg_down/pg_up
+PG_DIR=${PG_DIR:-} PG_PORT=${PG_PORT:-} PG_BIN=${PG_BIN:-} PG_RUN_AS=()
+if [ -n "$PG_DIR" ] && [ "$(id -u)" -eq 0 ]; then PG_RUN_AS=(runuser -u "${TEELIZA_PG_USER:-nobody}" --); fi
 
 # The newest PostgreSQL server binaries on this machine ("" when none).
 pg_find_bin() {
@@ -57,6 +61,16 @@ pg_stop() {
 	fi
 	if [ -n "$PG_DIR" ]; then rm -rf "$PG_DIR"; fi
 	PG_DIR=""
+}
+
+pg_down() {
+	(cd "$PG_DIR" && "${PG_RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null)
+}
+
+pg_up() {
+	(cd "$PG_DIR" && "${PG_RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 30 \
+		-o "-k $PG_DIR -c listen_addresses=127.0.0.1 -p $PG_PORT -c max_connections=200 -c fsync=off" \
+		start >/dev/null)
 }
 
 pg_psql() {

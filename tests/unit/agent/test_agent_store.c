@@ -849,6 +849,54 @@ static void test_default_path(void **state)
 	free(dir);
 }
 
+/* A reply's memories and its receipt: stored together, or (a taken sequence number) neither */
+static void test_receipt_with_memories(void **state)
+{
+	agent_store *s;
+	struct tdb t;
+	agent_memory m[2], got;
+	agent_receipt rc = { .agent_id = NULL, .seq = 1, .receipt = "{}", .signature = "aa", .public_key = "bb" }, last;
+	char agent[AGENT_UUID_BUFSZ], u1[AGENT_UUID_BUFSZ], r[AGENT_UUID_BUFSZ];
+	size_t n;
+
+	(void)state;
+	tdb_open(&t, &s);
+	strcpy(agent, U("agent"));
+	strcpy(u1, U("u1"));
+	strcpy(r, U("r"));
+	assert_int_equal(agent_store_ensure_connection_and_memory(s, agent, "Agent", u1, r, NULL, NULL, "direct", NULL),
+	                 TEELIZA_OK);
+	memset(m, 0, sizeof(m));
+	for (int i = 0; i < 2; i++) {
+		m[i].agent_id = agent;
+		m[i].user_id = i == 0 ? agent : u1;
+		m[i].room_id = r;
+		m[i].content = "{\"text\":\"x\"}";
+	}
+	m[0].id = U("reply-1");
+	m[1].id = U("answer-1");
+	rc.agent_id = agent;
+	rc.id = "0000000000000000000000000000000000000000000000000000000000000001";
+	rc.memory_id = m[0].id;
+	assert_int_equal(agent_store_put_receipt_with_memories(s, &rc, m, 2), TEELIZA_OK);
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, r, false), TEELIZA_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(agent_store_last_receipt(s, &last, agent), TEELIZA_OK);
+	assert_string_equal(last.memory_id, m[0].id);
+	agent_receipt_clear(&last);
+
+	/* seq 1 is taken: the new reply's memories are not stored either */
+	m[0].id = U("reply-2");
+	m[1].id = U("answer-2");
+	rc.id = "0000000000000000000000000000000000000000000000000000000000000002";
+	rc.memory_id = m[0].id;
+	assert_int_equal(agent_store_put_receipt_with_memories(s, &rc, m, 2), TEELIZA_ERR_INVALID);
+	assert_int_equal(agent_store_get_memory(s, &got, U("reply-2")), TEELIZA_ERR_NOT_FOUND);
+	assert_int_equal(agent_store_count_memories(s, &n, NULL, r, false), TEELIZA_OK);
+	assert_int_equal(n, 2);
+	agent_store_close(s);
+}
+
 int main(void)
 {
 	const char *url = getenv("TEELIZA_TEST_PG_URL");
@@ -859,6 +907,7 @@ int main(void)
 		cmocka_unit_test(test_memories),
 		cmocka_unit_test(test_cache_log_attestation),
 		cmocka_unit_test(test_concurrent_inserts),
+		cmocka_unit_test(test_receipt_with_memories),
 	};
 	const struct CMUnitTest sqlite[] = {
 		cmocka_unit_test(test_schema_and_file),

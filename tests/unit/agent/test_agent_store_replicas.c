@@ -1,7 +1,10 @@
 /*
  * The store's share of replicas on one database (teeliza/agent/store.h,
- * "Replicas sharing one database"), on SQLite with two stores opened on one
- * file as two replicas would: claims (new, done, busy, conflict, taken over
+ * "Replicas sharing one database"), with two stores opened on one database
+ * as two replicas would (SQLite: one file; PostgreSQL when
+ * TEELIZA_TEST_PG_URL names a server, as CTest's
+ * unit.test_agent_store_replicas.pg does with tests/lib/pg.sh: a fresh
+ * database per test): claims (new, done, busy, conflict, taken over
  * after the lease, released), the readiness ping, the instances a verifier
  * lists, and the character versions another replica polls.
  */
@@ -18,13 +21,79 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #define AGENT "11111111-1111-1111-1111-111111111111"
+/* attestation ids (UUIDs: PostgreSQL's column type) */
+#define Q1 "aaaaaaaa-0000-4000-8000-000000000001"
+#define Q2 "aaaaaaaa-0000-4000-8000-000000000002"
+#define Q3 "aaaaaaaa-0000-4000-8000-000000000003"
+#define Q4 "aaaaaaaa-0000-4000-8000-000000000004"
+
+/* The PostgreSQL server under test (a conninfo of its maintenance database), or NULL: SQLite. */
+static const char *pg_base;
 
 struct two {
 	char dir[64];
 	char path[PATH_MAX];
+	char db[64];       /* PostgreSQL: this test's database */
+	char where[1024];  /* PostgreSQL: its conninfo */
 	agent_store *a, *b;
 };
+
+/* Run SQL on the PostgreSQL server (conninfo), failing the test on error. */
+static void pg_admin(const char *conninfo, const char *sql)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	PGresult *r;
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("connecting to %s: %s", conninfo, PQerrorMessage(c));
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* The base conninfo with dbname replaced (key=value form, values quoted). */
+static void pg_conninfo_for(char *out, size_t cap, const char *base, const char *db)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(base, &err);
+	size_t n = 0;
+
+	if (opts == NULL)
+		fail_msg("TEELIZA_TEST_PG_URL does not parse: %s", err);
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || strcmp(o->keyword, "dbname") == 0)
+			continue;
+		n += (size_t)snprintf(out + n, cap - n, "%s='%s' ", o->keyword, o->val);
+		assert_true(n < cap);
+	}
+	n += (size_t)snprintf(out + n, cap - n, "dbname='%s'", db);
+	assert_true(n < cap);
+	PQconninfoFree(opts);
+}
+
+static void open_pair(struct two *t)
+{
+	static int seq;
+	char sql[160];
+
+	if (pg_base == NULL) {
+		assert_int_equal(agent_store_sqlite_open(&t->a, t->path), TEELIZA_OK);
+		assert_int_equal(agent_store_sqlite_open(&t->b, t->path), TEELIZA_OK);
+		return;
+	}
+	snprintf(t->db, sizeof(t->db), "replicas_%ld_%d", (long)getpid(), seq++);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", t->db);
+	pg_admin(pg_base, sql);
+	pg_conninfo_for(t->where, sizeof(t->where), pg_base, t->db);
+	assert_int_equal(agent_store_pg_open(&t->a, t->where), TEELIZA_OK);
+	assert_int_equal(agent_store_pg_open(&t->b, t->where), TEELIZA_OK);
+	assert_string_equal(agent_store_backend(t->a), "postgres");
+}
 
 static int setup(void **state)
 {
@@ -34,8 +103,7 @@ static int setup(void **state)
 	snprintf(t->dir, sizeof(t->dir), "/tmp/teeliza-replicas-XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
 	snprintf(t->path, sizeof(t->path), "%s/db.sqlite", t->dir);
-	assert_int_equal(agent_store_sqlite_open(&t->a, t->path), TEELIZA_OK);
-	assert_int_equal(agent_store_sqlite_open(&t->b, t->path), TEELIZA_OK);
+	open_pair(t);
 	assert_int_equal(agent_store_set_identity(t->a, "replica-a"), TEELIZA_OK);
 	assert_int_equal(agent_store_set_identity(t->b, "replica-b"), TEELIZA_OK);
 	*state = t;
@@ -49,6 +117,10 @@ static int teardown(void **state)
 
 	agent_store_close(t->a);
 	agent_store_close(t->b);
+	if (pg_base != NULL) {
+		snprintf(cmd, sizeof(cmd), "DROP DATABASE IF EXISTS %s WITH (FORCE)", t->db);
+		pg_admin(pg_base, cmd);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
 	assert_int_equal(system(cmd), 0);
 	free(t);
@@ -155,11 +227,31 @@ static void test_takeover_and_release(void **state)
 	assert_int_equal(agent_store_request_complete(t->a, AGENT, "key-2", "[]"), TEELIZA_OK);
 }
 
+/* PostgreSQL: the database gone (its connections cut) fails the ping at once; back, it answers again */
+static void test_ping_pg(struct two *t)
+{
+	char sql[160];
+
+	assert_int_equal(agent_store_ping(t->a), TEELIZA_OK);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", t->db);
+	pg_admin(pg_base, sql);
+	assert_int_equal(agent_store_ping(t->a), TEELIZA_ERR_CONNECT);
+	assert_int_equal(agent_store_ping(t->b), TEELIZA_ERR_CONNECT);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", t->db);
+	pg_admin(pg_base, sql);
+	assert_int_equal(agent_store_ping(t->a), TEELIZA_OK);
+	assert_int_equal(agent_store_ping(t->b), TEELIZA_OK);
+}
+
 static void test_ping(void **state)
 {
 	struct two *t = *state;
 	char away[PATH_MAX + 8];
 
+	if (pg_base != NULL) {
+		test_ping_pg(t);
+		return;
+	}
 	assert_int_equal(agent_store_ping(t->a), TEELIZA_OK);
 	snprintf(away, sizeof(away), "%s.away", t->path);
 	assert_int_equal(rename(t->path, away), 0);
@@ -185,15 +277,15 @@ static void test_instances(void **state)
 	agent_instance_list l;
 
 	assert_int_equal(agent_store_set_identity(t->a, "bad id!"), TEELIZA_ERR_INVALID);
-	at.id = "q1";
+	at.id = Q1;
 	assert_int_equal(agent_store_put_attestation(t->a, &at), TEELIZA_OK);
-	at.id = "q2";
+	at.id = Q2;
 	at.created_at = agent_store_now_ms() + 10;
 	assert_int_equal(agent_store_put_attestation(t->b, &at), TEELIZA_OK);
-	at.id = "q3";
+	at.id = Q3;
 	at.created_at = agent_store_now_ms() + 20;
 	assert_int_equal(agent_store_put_attestation(t->b, &at), TEELIZA_OK);
-	assert_int_equal(agent_store_get_attestation(t->a, &got, "q2"), TEELIZA_OK);
+	assert_int_equal(agent_store_get_attestation(t->a, &got, Q2), TEELIZA_OK);
 	assert_string_equal(got.instance_id, "replica-b");
 	assert_string_equal(got.boot_id, t->b->boot_id);
 	agent_attestation_clear(&got);
@@ -201,22 +293,22 @@ static void test_instances(void **state)
 	assert_int_equal(agent_store_list_instances(t->a, &l, AGENT), TEELIZA_OK);
 	assert_int_equal(l.count, 2);
 	assert_string_equal(l.items[0].instance_id, "replica-a");
-	assert_string_equal(l.items[0].last_attestation_id, "q1");
+	assert_string_equal(l.items[0].last_attestation_id, Q1);
 	assert_int_equal(l.items[0].attestations, 1);
 	assert_string_equal(l.items[1].instance_id, "replica-b");
 	assert_string_equal(l.items[1].boot_id, t->b->boot_id);
-	assert_string_equal(l.items[1].last_attestation_id, "q3");
+	assert_string_equal(l.items[1].last_attestation_id, Q3);
 	assert_int_equal(l.items[1].attestations, 2);
 	agent_instance_list_free(&l);
 
 	/* a restart of B is another boot: a third row */
 	assert_int_equal(agent_store_set_identity(t->b, "replica-b"), TEELIZA_OK);
-	at.id = "q4";
+	at.id = Q4;
 	assert_int_equal(agent_store_put_attestation(t->b, &at), TEELIZA_OK);
 	assert_int_equal(agent_store_list_instances(t->a, &l, AGENT), TEELIZA_OK);
 	assert_int_equal(l.count, 3);
 	agent_instance_list_free(&l);
-	assert_int_equal(agent_store_list_instances(t->a, &l, "none"), TEELIZA_OK);
+	assert_int_equal(agent_store_list_instances(t->a, &l, "55555555-5555-5555-5555-555555555555"), TEELIZA_OK);
 	assert_int_equal(l.count, 0);
 	agent_instance_list_free(&l);
 }
@@ -245,6 +337,8 @@ static void test_character_versions(void **state)
 
 int main(void)
 {
+	const char *url = getenv("TEELIZA_TEST_PG_URL");
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_claim_done_busy_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_takeover_and_release, setup, teardown),
@@ -252,5 +346,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_instances, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_character_versions, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (url != NULL && url[0] != '\0') {
+		pg_base = url;
+		fprintf(stderr, "replica store tests against PostgreSQL (TEELIZA_TEST_PG_URL)\n");
+		return cmocka_run_group_tests_name("replicas on PostgreSQL", tests, NULL, NULL);
+	}
+	return cmocka_run_group_tests_name("replicas on SQLite", tests, NULL, NULL);
 }

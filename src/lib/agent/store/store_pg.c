@@ -14,7 +14,6 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static void pg_close(agent_store *base)
 {
@@ -80,40 +79,16 @@ static const agent_store_ops pg_ops = {
 	.put_receipt = pg_put_receipt,
 	.get_receipt = pg_get_receipt,
 	.last_receipt = pg_last_receipt,
+	.put_receipt_with_memories = pg_put_receipt_with_memories,
+	.ping = pg_ping,
+	.request_claim = pg_request_claim,
+	.request_complete = pg_request_complete,
+	.request_release = pg_request_release,
+	.list_instances = pg_list_instances,
+	.character_put = pg_character_put,
+	.character_get = pg_character_get,
+	.character_version = pg_character_version,
 };
-
-/* TEELIZA_INSTANCE_ID (letters, digits, . _ - only), else <hostname>-<pid>. */
-static teeliza_err instance_id(char *out, size_t cap)
-{
-	const char *v = getenv("TEELIZA_INSTANCE_ID");
-	char host[64] = "host";
-
-	if (v != NULL && v[0] != '\0') {
-		size_t n = strlen(v);
-
-		if (n >= cap)
-			return teeliza_set_error(TEELIZA_ERR_CONFIG, "TEELIZA_INSTANCE_ID is longer than %zu characters",
-			                         cap - 1);
-		for (size_t i = 0; i < n; i++) {
-			char ch = v[i];
-
-			if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-			      ch == '.' || ch == '_' || ch == '-'))
-				return teeliza_set_error(TEELIZA_ERR_CONFIG,
-				                         "TEELIZA_INSTANCE_ID may hold letters, digits, '.', '_' and '-' only");
-		}
-		memcpy(out, v, n + 1);
-		return TEELIZA_OK;
-	}
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "host");
-	host[sizeof(host) - 1] = '\0';
-	for (char *p = host; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			*p = '-';
-	snprintf(out, cap, "%.40s-%ld", host, (long)getpid());
-	return TEELIZA_OK;
-}
 
 static teeliza_err pool_size(size_t *out)
 {
@@ -156,10 +131,7 @@ teeliza_err agent_store_pg_open(agent_store **out, const char *conninfo)
 		return teeliza_set_error(TEELIZA_ERR_INTERNAL, "pthread_cond_init failed");
 	}
 	err = pool_size(&s->size);
-	if (err == TEELIZA_OK)
-		err = instance_id(s->instance_id, sizeof(s->instance_id));
 	if (err == TEELIZA_OK) {
-		snprintf(s->app_name, sizeof(s->app_name), "teeliza-%.50s", s->instance_id);
 		s->conninfo = strdup(conninfo);
 		s->conns = calloc(s->size, sizeof(*s->conns));
 		if (s->conninfo == NULL || s->conns == NULL)
@@ -176,8 +148,8 @@ teeliza_err agent_store_pg_open(agent_store **out, const char *conninfo)
 	}
 	/* the migration's connection becomes the pool's first */
 	s->conns[0].c = first;
-	teeliza_logf(stderr, "PostgreSQL: %s, schema version %d, %s embeddings, up to %zu connections as %s", where,
-	             PG_SCHEMA_LATEST, s->vector_embeddings ? "pgvector" : "real[]", s->size, s->app_name);
+	teeliza_logf(stderr, "PostgreSQL: %s, schema version %d, %s embeddings, up to %zu connections", where,
+	             PG_SCHEMA_LATEST, s->vector_embeddings ? "pgvector" : "real[]", s->size);
 	*out = &s->base;
 	return TEELIZA_OK;
 }

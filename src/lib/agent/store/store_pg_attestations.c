@@ -9,7 +9,7 @@
 
 struct put_args {
 	const agent_attestation *a;
-	const char *instance_id;
+	const char *instance_id, *boot_id; /* the store's identity, NULL when it has none */
 	char created[24];
 };
 
@@ -18,13 +18,13 @@ static teeliza_err put_op(struct pg_store *s, struct pg_conn *c, void *ctx)
 	struct put_args *p = ctx;
 	const agent_attestation *a = p->a;
 	const char *rd = a->report_data_json != NULL ? a->report_data_json : "";
-	const char *vals[7] = { a->id, a->agent_id, p->instance_id, rd, a->quote_len > 0 ? (const char *)a->quote : "",
-	                        a->event_log, a->created_at != 0 ? p->created : NULL };
+	const char *vals[8] = { a->id, a->agent_id, p->instance_id, rd, a->quote_len > 0 ? (const char *)a->quote : "",
+	                        a->event_log, a->created_at != 0 ? p->created : NULL, p->boot_id };
 	/* report data and quote go as bytes: bytea's text input would read backslashes as escapes */
-	const int lens[7] = { 0, 0, 0, (int)strlen(rd), (int)a->quote_len, 0, 0 };
-	const int binary[7] = { 0, 0, 0, 1, 1, 0, 0 };
+	const int lens[8] = { 0, 0, 0, (int)strlen(rd), (int)a->quote_len, 0, 0, 0 };
+	const int binary[8] = { 0, 0, 0, 1, 1, 0, 0, 0 };
 	teeliza_err err;
-	PGresult *r = pg_exec(c, &err, PG_PUT_ATTESTATION, 7, vals, lens, binary, "storing an attestation");
+	PGresult *r = pg_exec(c, &err, PG_PUT_ATTESTATION, 8, vals, lens, binary, "storing an attestation");
 
 	(void)s;
 	PQclear(r);
@@ -36,7 +36,10 @@ static teeliza_err put_op(struct pg_store *s, struct pg_conn *c, void *ctx)
 teeliza_err pg_put_attestation(agent_store *base, const agent_attestation *a)
 {
 	struct pg_store *s = P(base);
-	struct put_args p = { .a = a, .instance_id = s->instance_id };
+	/* which replica and boot handed it out (a verifier lists them: agent_store_list_instances) */
+	struct put_args p = { .a = a,
+	                      .instance_id = s->base.instance_id[0] != '\0' ? s->base.instance_id : NULL,
+	                      .boot_id = s->base.boot_id[0] != '\0' ? s->base.boot_id : NULL };
 
 	if (a->quote_len > INT32_MAX || (a->report_data_json != NULL && strlen(a->report_data_json) > INT32_MAX))
 		return teeliza_set_error(TEELIZA_ERR_TOO_LARGE, "quote of %zu bytes", a->quote_len);

@@ -48,6 +48,16 @@ enum pg_stmt {
 	PG_PUT_RECEIPT,
 	PG_GET_RECEIPT,
 	PG_LAST_RECEIPT,
+	PG_PING,
+	PG_REQUEST_NEW,
+	PG_REQUEST_TAKE,
+	PG_REQUEST_GET,
+	PG_REQUEST_DONE,
+	PG_REQUEST_RELEASE,
+	PG_LIST_INSTANCES,
+	PG_CHARACTER_PUT,
+	PG_CHARACTER_GET,
+	PG_CHARACTER_VERSION,
 	PG__COUNT
 };
 
@@ -55,7 +65,7 @@ enum pg_stmt {
 extern const char *const pg_stmt_sql[PG__COUNT];
 
 /* Highest migration of the PostgreSQL schema this build knows (store_pg_schema.c). */
-#define PG_SCHEMA_LATEST 2
+#define PG_SCHEMA_LATEST 3
 
 /* Default and limits of the pool size setting TEELIZA_PG_POOL_SIZE. */
 #define PG_POOL_DEFAULT 8
@@ -69,6 +79,7 @@ struct pg_conn {
 	PGconn *c;               /* NULL: not opened yet (or closed after a failure) */
 	uint32_t prepared;       /* bit i: statement i prepared on this connection */
 	bool busy;               /* lent out by pg_run */
+	bool named;              /* application_name names the replica (opened or SET after its identity) */
 	char sqlstate[6];        /* of the last failed statement, "" when none or unknown */
 };
 
@@ -82,8 +93,6 @@ struct pg_known_slot {
 struct pg_store {
 	agent_store base;        /* first: agent_store * and pg_store * are interchangeable */
 	char *conninfo;          /* the URL as given; holds the password, never logged */
-	char app_name[64];       /* application_name: teeliza-<instance> */
-	char instance_id[64];    /* TEELIZA_INSTANCE_ID, else <hostname>-<pid> */
 	bool vector_embeddings;  /* memories.embedding is pgvector's vector(N) (an Eliza database) */
 	pthread_mutex_t lock;    /* guards conns[].busy and the known table */
 	pthread_cond_t freed;
@@ -206,6 +215,18 @@ teeliza_err pg_get_attestation(agent_store *base, agent_attestation *out, const 
 teeliza_err pg_put_receipt(agent_store *base, const agent_receipt *r);
 teeliza_err pg_get_receipt(agent_store *base, agent_receipt *out, const char *agent_id, const char *id);
 teeliza_err pg_last_receipt(agent_store *base, agent_receipt *out, const char *agent_id);
+teeliza_err pg_put_receipt_with_memories(agent_store *base, const agent_receipt *r, const agent_memory *memories,
+                                         size_t n);
+/* store_pg_replicas.c */
+teeliza_err pg_ping(agent_store *base);
+teeliza_err pg_request_claim(agent_store *base, agent_request_result *out, const agent_request_claim *c);
+teeliza_err pg_request_complete(agent_store *base, const char *agent_id, const char *request_key,
+                                const char *response_json);
+teeliza_err pg_request_release(agent_store *base, const char *agent_id, const char *request_key);
+teeliza_err pg_list_instances(agent_store *base, agent_instance_list *out, const char *agent_id);
+teeliza_err pg_character_put(agent_store *base, uint64_t *version, const char *agent_id, const char *json);
+teeliza_err pg_character_get(agent_store *base, char **json, uint64_t *version, const char *agent_id);
+teeliza_err pg_character_version(agent_store *base, uint64_t *version, const char *agent_id);
 
 /* The memory written by create_memory and ensure_connection, with its inputs fixed before the first try. */
 struct pg_memory_args {

@@ -146,10 +146,16 @@ teeliza_err pg_connect(struct pg_store *s, PGconn **out)
 	/* defaults first: the URL, expanded from dbname, overrides each of them */
 	const char *const keys[] = { "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
 	                             "keepalives_count", "application_name", "dbname", NULL };
-	const char *const vals[] = { "5", "1", "30", "10", "3", s->app_name, s->conninfo, NULL };
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
-	char msg[512];
+	char app_name[64], msg[512];
+	const char *const vals[] = { "5", "1", "30", "10", "3", app_name, s->conninfo, NULL };
+	PGconn *c;
 
+	/* pg_stat_activity names the replica (agent_store_set_identity); a store without an identity is "teeliza" */
+	if (s->base.instance_id[0] != '\0')
+		snprintf(app_name, sizeof(app_name), "teeliza-%.55s", s->base.instance_id);
+	else
+		snprintf(app_name, sizeof(app_name), "teeliza");
+	c = PQconnectdbParams(keys, vals, 1);
 	*out = NULL;
 	if (c == NULL)
 		return pg_nomem();
@@ -260,6 +266,19 @@ static teeliza_err run(struct pg_store *s, bool txn, pg_op op, void *ctx, const 
 			err = pg_connect(s, &c->c);
 			if (err)
 				break;
+			c->named = s->base.instance_id[0] != '\0';
+		}
+		if (!c->named && s->base.instance_id[0] != '\0') {
+			/* opened before the replica had its identity (the migration's connection): name it now */
+			char sql[96 + AGENT_INSTANCE_ID_MAX];
+
+			/* the id holds only [A-Za-z0-9._:-] (agent_store_set_identity): nothing to escape */
+			snprintf(sql, sizeof(sql), "SET application_name TO 'teeliza-%.55s'", s->base.instance_id);
+			err = pg_exec_sql(c, sql, what);
+			if (err == TEELIZA_OK)
+				c->named = true;
+			else if (PQstatus(c->c) != CONNECTION_OK)
+				continue;
 		}
 		err = txn ? pg_exec_sql(c, "BEGIN", what) : TEELIZA_OK;
 		if (err == TEELIZA_OK)

@@ -1,6 +1,7 @@
 /* The PostgreSQL back-end's receipts (teeliza_receipts): one append-only hash chain per agent. */
 #include "agent/store/store_pg_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 struct put_args {
@@ -86,5 +87,48 @@ teeliza_err pg_last_receipt(agent_store *base, agent_receipt *out, const char *a
 		teeliza_set_error(err, "agent %s has no receipt yet", agent_id);
 	if (err)
 		agent_receipt_clear(out);
+	return err;
+}
+
+struct with_memories_args {
+	struct put_args receipt;
+	struct pg_memory_args *memories;
+	size_t n;
+};
+
+static teeliza_err with_memories_op(struct pg_store *s, struct pg_conn *c, void *ctx)
+{
+	struct with_memories_args *w = ctx;
+	teeliza_err err = TEELIZA_OK;
+
+	for (size_t i = 0; err == TEELIZA_OK && i < w->n; i++)
+		err = pg_put_memory(c, &w->memories[i]);
+	if (err == TEELIZA_OK)
+		err = put_op(s, c, &w->receipt);
+	return err;
+}
+
+teeliza_err pg_put_receipt_with_memories(agent_store *base, const agent_receipt *r, const agent_memory *memories,
+                                         size_t n)
+{
+	struct with_memories_args w = { .receipt = { .r = r }, .n = 0 };
+	teeliza_err err = TEELIZA_OK;
+
+	if (r->seq == 0 || r->seq > INT64_MAX)
+		return teeliza_set_error(TEELIZA_ERR_INVALID, "receipt sequence number %llu out of range",
+		                         (unsigned long long)r->seq);
+	pg_i64(w.receipt.seq, (int64_t)r->seq);
+	pg_i64(w.receipt.created, r->created_at);
+	w.memories = calloc(n > 0 ? n : 1, sizeof(*w.memories));
+	if (w.memories == NULL)
+		return pg_nomem();
+	for (; err == TEELIZA_OK && w.n < n; w.n++)
+		err = pg_memory_args_init(&w.memories[w.n], P(base), &memories[w.n]);
+	/* the memories and their receipt in one transaction (pg_run): all or none, one commit per reply */
+	if (err == TEELIZA_OK)
+		err = pg_run(P(base), with_memories_op, &w, "storing a reply and its receipt");
+	for (size_t i = 0; i < w.n; i++)
+		pg_memory_args_free(&w.memories[i]);
+	free(w.memories);
 	return err;
 }

@@ -183,11 +183,12 @@ static unsigned char *bytea(size_t *len, const PGresult *r, int row, int i, teel
 	return b;
 }
 
-/* id, agentId, createdAt ms, reportData (bytea: the JSON text), quote (bytea), eventLog */
+/* id, agentId, createdAt ms, reportData (bytea: the JSON text), quote (bytea), eventLog, instanceId, bootId */
 teeliza_err pg_read_attestation(agent_attestation *out, const PGresult *r, int row)
 {
-	store_col cols[4], quote = { 0 };
-	const char **dst[4] = { &out->id, &out->agent_id, &out->report_data_json, &out->event_log };
+	store_col cols[6], quote = { 0 };
+	const char **dst[6] = { &out->id, &out->agent_id, &out->report_data_json, &out->event_log, &out->instance_id,
+	                        &out->boot_id };
 	unsigned char *rd = NULL, *q = NULL;
 	size_t rd_len = 0, q_len = 0;
 	void *qp = NULL;
@@ -207,8 +208,10 @@ teeliza_err pg_read_attestation(agent_attestation *out, const PGresult *r, int r
 		cols[1] = col_text(r, row, 1);
 		cols[2] = (store_col){ .src = rd, .len = rd_len, .present = true };
 		cols[3] = col_text(r, row, 5);
+		cols[4] = col_text(r, row, 6);
+		cols[5] = col_text(r, row, 7);
 		quote = (store_col){ .src = q, .len = q_len, .present = true };
-		out->owned_ = store_pack_row(dst, cols, 4, &quote, &qp);
+		out->owned_ = store_pack_row(dst, cols, 6, &quote, &qp);
 		if (out->owned_ == NULL)
 			err = pg_nomem();
 	}

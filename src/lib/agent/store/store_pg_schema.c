@@ -10,7 +10,12 @@
  * the embeddings are REAL[] because Debian 12 has no pgvector; an Eliza
  * database whose embeddings are pgvector's vector(384) keeps them
  * (store_pg_migrate.c reads the column's type). Version 2 adds the receipt
- * chains (docs/VERIFIABILITY.md).
+ * chains (docs/VERIFIABILITY.md). Version 3 is what replicas sharing the
+ * database need (teeliza/agent/store.h): request claims keyed by (agent,
+ * request key) with the body's hash, the character last set over the API
+ * with its version, and the boot of the replica that stored each quote.
+ * A claim's response is TEXT, not JSONB, for the event log's reason: a
+ * retried request gets back the bytes the first answer sent.
  *
  * teeliza_attestations keeps the event log as TEXT, not JSONB: a verifier
  * replays the event log it is given, and JSONB would reorder its keys and
@@ -102,9 +107,24 @@ static const char v2_receipts[] =
 	" \"memoryId\" UUID, \"receipt\" TEXT NOT NULL, \"signature\" TEXT NOT NULL, \"publicKey\" TEXT NOT NULL,"
 	" \"eip191\" TEXT, UNIQUE (\"agentId\", \"seq\"));";
 
+static const char v3_replicas[] =
+	"ALTER TABLE teeliza_requests ADD COLUMN IF NOT EXISTS \"bodyHash\" TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE teeliza_requests ALTER COLUMN \"bodyHash\" DROP DEFAULT;"
+	"ALTER TABLE teeliza_requests ALTER COLUMN \"response\" TYPE TEXT USING \"response\"::text;"
+	"CREATE TABLE IF NOT EXISTS teeliza_characters (\"agentId\" UUID PRIMARY KEY,"
+	" \"version\" BIGINT NOT NULL CHECK (\"version\" > 0),"
+	" \"character\" TEXT NOT NULL CHECK ((\"character\"::jsonb) IS NOT NULL),"
+	" \"updatedAt\" TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), \"updatedBy\" TEXT NOT NULL);"
+	/* a store without an identity (a tool, not a replica) stores its quotes without one */
+	"ALTER TABLE teeliza_attestations ALTER COLUMN \"instanceId\" DROP NOT NULL;"
+	"ALTER TABLE teeliza_attestations ADD COLUMN IF NOT EXISTS \"bootId\" TEXT;"
+	"CREATE INDEX IF NOT EXISTS teeliza_idx_attestations_instance"
+	" ON teeliza_attestations(\"agentId\", \"instanceId\", \"bootId\");";
+
 const struct agent_pg_migration agent_pg_migrations[] = {
 	{ 1, "eliza-0.1.9-tables+teeliza", v1_tables },
 	{ 2, "teeliza-receipts", v2_receipts },
+	{ 3, "teeliza-replicas", v3_replicas },
 };
 
 const size_t agent_pg_migration_count = sizeof(agent_pg_migrations) / sizeof(agent_pg_migrations[0]);

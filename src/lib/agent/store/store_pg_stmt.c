@@ -72,14 +72,57 @@ const char *const pg_stmt_sql[PG__COUNT] = {
 	[PG_LOG] = "INSERT INTO logs (id, body, \"userId\", \"roomId\", type, \"createdAt\") "
 	           "VALUES ($1, $2, $3, $4, $5, clock_timestamp()) ON CONFLICT (id) DO NOTHING",
 	[PG_PUT_ATTESTATION] = "INSERT INTO teeliza_attestations (id, \"agentId\", \"instanceId\", \"reportData\", quote, "
-	                       "\"eventLog\", \"createdAt\") VALUES ($1, $2, $3, $4, $5, $6, "
-	                       "COALESCE(" AT_MS("$7") ", clock_timestamp()))",
-	[PG_GET_ATTESTATION] = "SELECT id, \"agentId\", " MS("\"createdAt\"") ", \"reportData\", quote, \"eventLog\" "
-	                       "FROM teeliza_attestations WHERE id = $1",
+	                       "\"eventLog\", \"createdAt\", \"bootId\") VALUES ($1, $2, $3, $4, $5, $6, "
+	                       "COALESCE(" AT_MS("$7") ", clock_timestamp()), $8)",
+	[PG_GET_ATTESTATION] = "SELECT id, \"agentId\", " MS("\"createdAt\"") ", \"reportData\", quote, \"eventLog\", "
+	                       "\"instanceId\", \"bootId\" FROM teeliza_attestations WHERE id = $1",
 	[PG_PUT_RECEIPT] = "INSERT INTO teeliza_receipts (id, \"agentId\", seq, \"createdAt\", \"memoryId\", receipt, "
 	                   "signature, \"publicKey\", eip191) VALUES ($1, $2, $3, "
 	                   "COALESCE(" AT_MS("$4") ", clock_timestamp()), $5, $6, $7, $8, $9)",
 	[PG_GET_RECEIPT] = "SELECT " RECEIPT_COLUMNS " FROM teeliza_receipts WHERE id = $1 AND \"agentId\" = $2",
 	[PG_LAST_RECEIPT] = "SELECT " RECEIPT_COLUMNS " FROM teeliza_receipts WHERE \"agentId\" = $1 "
 	                    "ORDER BY seq DESC LIMIT 1",
+	[PG_PING] = "SELECT 1",
+	/*
+	 * Claims (store_pg_replicas.c): leases are measured on the database's
+	 * clock, one for every replica. A new key is inserted or left alone
+	 * (ON CONFLICT: of two replicas inserting at once, one gets the row);
+	 * a taken-over claim is one conditional UPDATE, which PostgreSQL
+	 * re-checks on the row it locked, so two replicas never both take it.
+	 */
+	[PG_REQUEST_NEW] = "INSERT INTO teeliza_requests (\"agentId\", \"requestKey\", \"bodyHash\", \"roomId\", "
+	                   "\"userMemoryId\", \"replyMemoryId\", state, owner, \"leaseUntil\", attempts, "
+	                   "\"createdAt\", \"updatedAt\") VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, "
+	                   "now() + $8::bigint * INTERVAL '1 millisecond', 1, now(), now()) "
+	                   "ON CONFLICT (\"agentId\", \"requestKey\") DO NOTHING RETURNING attempts",
+	[PG_REQUEST_TAKE] = "UPDATE teeliza_requests SET owner = $3, \"leaseUntil\" = now() + $4::bigint * INTERVAL "
+	                    "'1 millisecond', attempts = attempts + 1, state = 'processing', \"updatedAt\" = now() "
+	                    "WHERE \"agentId\" = $1 AND \"requestKey\" = $2 AND \"bodyHash\" = $6 AND state <> 'done' "
+	                    "AND (state = 'failed' OR \"leaseUntil\" < now() OR ($5::boolean AND owner = $3)) "
+	                    "RETURNING attempts",
+	[PG_REQUEST_GET] = "SELECT \"bodyHash\", state, response, GREATEST(1, ceil(extract(epoch from "
+	                   "(\"leaseUntil\" - now())) * 1000))::bigint FROM teeliza_requests "
+	                   "WHERE \"agentId\" = $1 AND \"requestKey\" = $2",
+	/*
+	 * Only a processing claim completes (twice is NOT_FOUND, as on SQLite);
+	 * a retry after a lost COMMIT so answers NOT_FOUND, and the response
+	 * the first try stored is the one kept.
+	 */
+	[PG_REQUEST_DONE] = "UPDATE teeliza_requests SET state = 'done', response = $4, \"updatedAt\" = clock_timestamp() "
+	                    "WHERE \"agentId\" = $1 AND \"requestKey\" = $2 AND owner = $3 AND state = 'processing'",
+	[PG_REQUEST_RELEASE] = "UPDATE teeliza_requests SET state = 'failed', \"updatedAt\" = clock_timestamp() "
+	                       "WHERE \"agentId\" = $1 AND \"requestKey\" = $2 AND owner = $3 AND state = 'processing'",
+	[PG_LIST_INSTANCES] = "SELECT \"instanceId\", COALESCE(\"bootId\", ''), " MS("MIN(\"createdAt\")") ", "
+	                      MS("MAX(\"createdAt\")") ", COUNT(*), "
+	                      "((array_agg(id ORDER BY \"createdAt\" DESC, id DESC))[1])::text "
+	                      "FROM teeliza_attestations WHERE \"agentId\" = $1 AND \"instanceId\" IS NOT NULL "
+	                      "GROUP BY \"instanceId\", \"bootId\" ORDER BY MIN(\"createdAt\"), \"instanceId\", "
+	                      "\"bootId\"",
+	[PG_CHARACTER_PUT] = "INSERT INTO teeliza_characters (\"agentId\", version, \"character\", \"updatedAt\", "
+	                     "\"updatedBy\") VALUES ($1, 1, $2, clock_timestamp(), $3) ON CONFLICT (\"agentId\") DO "
+	                     "UPDATE SET version = teeliza_characters.version + 1, \"character\" = EXCLUDED.\"character\", "
+	                     "\"updatedAt\" = EXCLUDED.\"updatedAt\", \"updatedBy\" = EXCLUDED.\"updatedBy\" "
+	                     "RETURNING version",
+	[PG_CHARACTER_GET] = "SELECT version, \"character\" FROM teeliza_characters WHERE \"agentId\" = $1",
+	[PG_CHARACTER_VERSION] = "SELECT version FROM teeliza_characters WHERE \"agentId\" = $1",
 };
