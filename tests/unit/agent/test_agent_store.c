@@ -864,8 +864,7 @@ static void test_receipt_with_memories(void **state)
 	strcpy(agent, U("agent"));
 	strcpy(u1, U("u1"));
 	strcpy(r, U("r"));
-	assert_int_equal(agent_store_ensure_connection_and_memory(s, agent, "Agent", u1, r, NULL, NULL, "direct", NULL),
-	                 TEELIZA_OK);
+	assert_int_equal(agent_store_ensure_connection(s, agent, "Agent", u1, r, NULL, NULL, "direct"), TEELIZA_OK);
 	memset(m, 0, sizeof(m));
 	for (int i = 0; i < 2; i++) {
 		m[i].agent_id = agent;
