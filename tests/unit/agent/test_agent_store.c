@@ -14,6 +14,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "pgtest.h"
+
 #include "testutil.h"
 #include "teeliza/agent/store.h"
 #include "teeliza/agent/uuid.h"
@@ -60,41 +62,6 @@ struct tdb {
 	char where[1024];
 };
 
-/* Run SQL on the PostgreSQL server (conninfo), failing the test on error. */
-static void pg_admin(const char *conninfo, const char *sql)
-{
-	PGconn *c = PQconnectdb(conninfo);
-	PGresult *r;
-
-	if (PQstatus(c) != CONNECTION_OK)
-		fail_msg("connecting to %s: %s", conninfo, PQerrorMessage(c));
-	r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	PQclear(r);
-	PQfinish(c);
-}
-
-/* The base conninfo with dbname replaced (key=value form, values quoted). */
-static void pg_conninfo_for(char *out, size_t cap, const char *base, const char *db)
-{
-	char *err = NULL;
-	PQconninfoOption *opts = PQconninfoParse(base, &err);
-	size_t n = 0;
-
-	if (opts == NULL)
-		fail_msg("TEELIZA_TEST_PG_URL does not parse: %s", err);
-	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-		if (o->val == NULL || strcmp(o->keyword, "dbname") == 0)
-			continue;
-		n += (size_t)snprintf(out + n, cap - n, "%s='%s' ", o->keyword, o->val);
-		assert_true(n < cap);
-	}
-	n += (size_t)snprintf(out + n, cap - n, "dbname='%s'", db);
-	assert_true(n < cap);
-	PQconninfoFree(opts);
-}
-
 static void tdb_open(struct tdb *t, agent_store **s)
 {
 	static int seq;
@@ -107,8 +74,8 @@ static void tdb_open(struct tdb *t, agent_store **s)
 	}
 	snprintf(db, sizeof(db), "store_%ld_%d", (long)getpid(), seq++);
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
-	pg_admin(pg_base, sql);
-	pg_conninfo_for(t->where, sizeof(t->where), pg_base, db);
+	pgtest_query(NULL, 0, pg_base, sql);
+	pgtest_conninfo_for(t->where, sizeof(t->where), pg_base, db);
 	assert_int_equal(agent_store_pg_open(s, t->where), TEELIZA_OK);
 	assert_string_equal(agent_store_backend(*s), "postgres");
 }

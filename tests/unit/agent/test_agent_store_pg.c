@@ -14,6 +14,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "pgtest.h"
+
 #include "testutil.h"
 #include "teeliza/agent/store.h"
 #include "teeliza/agent/uuid.h"
@@ -47,47 +49,16 @@ static const char *U(const char *name)
 	return out;
 }
 
-/* Run sql on conninfo; the first column of the first row into out (may be NULL); fails the test on error. */
-static void pg_query(char *out, size_t cap, const char *conninfo, const char *sql)
-{
-	PGconn *c = PQconnectdb(conninfo);
-	PGresult *r;
-
-	if (PQstatus(c) != CONNECTION_OK)
-		fail_msg("connecting: %s", PQerrorMessage(c));
-	r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	if (out != NULL) {
-		out[0] = '\0';
-		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
-			snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
-	}
-	PQclear(r);
-	PQfinish(c);
-}
-
 /* A fresh database on the server; *conninfo (key=value) names it. */
 static void fresh_db(char *conninfo, size_t cap)
 {
 	static int seq;
-	char *err = NULL, sql[128], db[64];
-	PQconninfoOption *opts = PQconninfoParse(pg_base, &err);
-	size_t n = 0;
+	char sql[128], db[64];
 
-	assert_non_null(opts);
 	snprintf(db, sizeof(db), "pgtest_%ld_%d", (long)getpid(), seq++);
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
-	pg_query(NULL, 0, pg_base, sql);
-	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-		if (o->val == NULL || strcmp(o->keyword, "dbname") == 0)
-			continue;
-		n += (size_t)snprintf(conninfo + n, cap - n, "%s='%s' ", o->keyword, o->val);
-		assert_true(n < cap);
-	}
-	n += (size_t)snprintf(conninfo + n, cap - n, "dbname='%s'", db);
-	assert_true(n < cap);
-	PQconninfoFree(opts);
+	pgtest_query(NULL, 0, pg_base, sql);
+	pgtest_conninfo_for(conninfo, cap, pg_base, db);
 }
 
 /* ---- no server needed ---- */
@@ -280,7 +251,7 @@ static void test_migration_race(void **state)
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
-	pg_query(got, sizeof(got), conninfo,
+	pgtest_query(got, sizeof(got), conninfo,
 	         "SELECT string_agg(version::text || ':' || profile, ',' ORDER BY version) FROM teeliza_schema_migrations");
 	assert_string_equal(got, "1:portable,2:portable,3:portable");
 }
@@ -288,7 +259,7 @@ static void test_migration_race(void **state)
 /* Tables, columns and types of the public schema, and the recorded versions: what "unchanged" means. */
 static void fingerprint(char *out, size_t cap, const char *conninfo)
 {
-	pg_query(out, cap, conninfo,
+	pgtest_query(out, cap, conninfo,
 	         "SELECT md5(COALESCE(string_agg(table_name || '.' || column_name || ':' || data_type, ',' "
 	         "ORDER BY table_name, ordinal_position), '')) || '/' || "
 	         "(SELECT COALESCE(string_agg(version::text, ',' ORDER BY version), '') FROM teeliza_schema_migrations) "
@@ -304,7 +275,7 @@ static void test_schema_too_new(void **state)
 	NEED_SERVER();
 	/* a database that a future teeliza made: only its version table so far */
 	fresh_db(conninfo, sizeof(conninfo));
-	pg_query(NULL, 0, conninfo,
+	pgtest_query(NULL, 0, conninfo,
 	         "CREATE TABLE teeliza_schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
 	         "profile text NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp());"
 	         "INSERT INTO teeliza_schema_migrations (version, name, profile) VALUES (999, 'future', 'portable')");
@@ -315,14 +286,14 @@ static void test_schema_too_new(void **state)
 	assert_non_null(strstr(teeliza_errmsg(), "newer"));
 	fingerprint(after, sizeof(after), conninfo);
 	assert_string_equal(after, before);
-	pg_query(got, sizeof(got), conninfo, "SELECT to_regclass('accounts') IS NULL");
+	pgtest_query(got, sizeof(got), conninfo, "SELECT to_regclass('accounts') IS NULL");
 	assert_string_equal(got, "t"); /* nothing was created */
 
 	/* and a migrated database later marked newer */
 	fresh_db(conninfo, sizeof(conninfo));
 	assert_int_equal(agent_store_pg_open(&s, conninfo), TEELIZA_OK);
 	agent_store_close(s);
-	pg_query(NULL, 0, conninfo, "INSERT INTO teeliza_schema_migrations (version, name, profile) "
+	pgtest_query(NULL, 0, conninfo, "INSERT INTO teeliza_schema_migrations (version, name, profile) "
 	                            "VALUES (999, 'future', 'portable')");
 	fingerprint(before, sizeof(before), conninfo);
 	assert_int_equal(agent_store_pg_open(&s, conninfo), TEELIZA_ERR_UNSUPPORTED);
@@ -399,7 +370,7 @@ static void test_adopts_eliza_database(void **state)
 	strcpy(m1, U("eliza-message"));
 	strcpy(m2, U("eliza-reply"));
 	fresh_db(conninfo, sizeof(conninfo));
-	pg_query(NULL, 0, conninfo, eliza_schema);
+	pgtest_query(NULL, 0, conninfo, eliza_schema);
 	snprintf(sql, sizeof(sql),
 	         "INSERT INTO accounts (id, name, username, email, details) VALUES"
 	         " ('%s', 'Eliza', 'Eliza', 'direct', '{\"name\":\"Eliza\",\"bio\":[\"a character\"]}'),"
@@ -417,8 +388,8 @@ static void test_adopts_eliza_database(void **state)
 	         "INSERT INTO logs (\"userId\", body, type, \"roomId\") VALUES ('%s', '{\"x\":1}', 'message', '%s')",
 	         agent, user, room, user, room, agent, room, m1, user, agent, room, m2, m1, agent, agent, room, agent,
 	         user, room);
-	pg_query(NULL, 0, conninfo, sql);
-	pg_query(before, sizeof(before), conninfo,
+	pgtest_query(NULL, 0, conninfo, sql);
+	pgtest_query(before, sizeof(before), conninfo,
 	         "SELECT md5(string_agg(table_name || '.' || column_name || ':' || data_type, ',' "
 	         "ORDER BY table_name, ordinal_position)) FROM information_schema.columns "
 	         "WHERE table_schema = 'public' AND table_name NOT LIKE 'teeliza%' AND table_name <> 'knowledge'");
@@ -461,15 +432,15 @@ static void test_adopts_eliza_database(void **state)
 	assert_int_equal(agent_store_count_memories(s, &n, NULL, room, false), TEELIZA_OK);
 	assert_int_equal(n, 3);
 	agent_store_close(s);
-	pg_query(got, sizeof(got), conninfo, "SELECT count(*) FROM participants");
+	pgtest_query(got, sizeof(got), conninfo, "SELECT count(*) FROM participants");
 	assert_string_equal(got, "2");
 	/* Eliza's tables are as they were (knowledge, 0.1.9's, was missing and is added) */
-	pg_query(after, sizeof(after), conninfo,
+	pgtest_query(after, sizeof(after), conninfo,
 	         "SELECT md5(string_agg(table_name || '.' || column_name || ':' || data_type, ',' "
 	         "ORDER BY table_name, ordinal_position)) FROM information_schema.columns "
 	         "WHERE table_schema = 'public' AND table_name NOT LIKE 'teeliza%' AND table_name <> 'knowledge'");
 	assert_string_equal(after, before);
-	pg_query(got, sizeof(got), conninfo, "SELECT string_agg(version::text, ',' ORDER BY version) "
+	pgtest_query(got, sizeof(got), conninfo, "SELECT string_agg(version::text, ',' ORDER BY version) "
 	                                     "FROM teeliza_schema_migrations");
 	assert_string_equal(got, "1,2,3");
 }
@@ -491,14 +462,14 @@ static void inject(const char *conninfo, const char *code, int fail_times)
 	         " RETURN NEW; END $$;"
 	         "CREATE TRIGGER inject BEFORE INSERT ON rooms FOR EACH ROW EXECUTE FUNCTION inject()",
 	         fail_times, code);
-	pg_query(NULL, 0, conninfo, sql);
+	pgtest_query(NULL, 0, conninfo, sql);
 }
 
 static int tries(const char *conninfo)
 {
 	char got[32];
 
-	pg_query(got, sizeof(got), conninfo, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM tries");
+	pgtest_query(got, sizeof(got), conninfo, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM tries");
 	return atoi(got);
 }
 
@@ -551,7 +522,7 @@ static void test_connection_lost(void **state)
 	assert_int_equal(agent_store_pg_open(&s, conninfo), TEELIZA_OK);
 	unsetenv("TEELIZA_PG_POOL_SIZE");
 	assert_int_equal(agent_store_ensure_room(s, U("before")), TEELIZA_OK);
-	pg_query(got, sizeof(got), conninfo,
+	pgtest_query(got, sizeof(got), conninfo,
 	         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
 	         "AND application_name LIKE 'teeliza%'");
 	assert_string_equal(got, "1");
@@ -564,7 +535,7 @@ static void test_connection_lost(void **state)
 	}
 	assert_int_equal(agent_store_get_memory(s, &m, U("m")), TEELIZA_OK);
 	agent_memory_clear(&m);
-	pg_query(got, sizeof(got), conninfo,
+	pgtest_query(got, sizeof(got), conninfo,
 	         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
 	         "AND application_name LIKE 'teeliza%'");
 	assert_string_equal(got, "1");
@@ -612,11 +583,11 @@ static void test_pool_bounded(void **state)
 		assert_int_equal(pthread_join(th[i], NULL), 0);
 		assert_int_equal(h[i].err, TEELIZA_OK);
 	}
-	pg_query(got, sizeof(got), conninfo,
+	pgtest_query(got, sizeof(got), conninfo,
 	         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
 	         "AND application_name LIKE 'teeliza%'");
 	assert_string_equal(got, "2");
-	pg_query(got, sizeof(got), conninfo, "SELECT count(*) FROM rooms");
+	pgtest_query(got, sizeof(got), conninfo, "SELECT count(*) FROM rooms");
 	assert_string_equal(got, "480");
 	agent_store_close(s);
 }

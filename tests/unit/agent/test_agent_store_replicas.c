@@ -13,6 +13,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "pgtest.h"
+
 #include "teeliza/agent/store.h"
 
 #include <limits.h>
@@ -41,41 +43,6 @@ struct two {
 	agent_store *a, *b;
 };
 
-/* Run SQL on the PostgreSQL server (conninfo), failing the test on error. */
-static void pg_admin(const char *conninfo, const char *sql)
-{
-	PGconn *c = PQconnectdb(conninfo);
-	PGresult *r;
-
-	if (PQstatus(c) != CONNECTION_OK)
-		fail_msg("connecting to %s: %s", conninfo, PQerrorMessage(c));
-	r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	PQclear(r);
-	PQfinish(c);
-}
-
-/* The base conninfo with dbname replaced (key=value form, values quoted). */
-static void pg_conninfo_for(char *out, size_t cap, const char *base, const char *db)
-{
-	char *err = NULL;
-	PQconninfoOption *opts = PQconninfoParse(base, &err);
-	size_t n = 0;
-
-	if (opts == NULL)
-		fail_msg("TEELIZA_TEST_PG_URL does not parse: %s", err);
-	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-		if (o->val == NULL || strcmp(o->keyword, "dbname") == 0)
-			continue;
-		n += (size_t)snprintf(out + n, cap - n, "%s='%s' ", o->keyword, o->val);
-		assert_true(n < cap);
-	}
-	n += (size_t)snprintf(out + n, cap - n, "dbname='%s'", db);
-	assert_true(n < cap);
-	PQconninfoFree(opts);
-}
-
 static void open_pair(struct two *t)
 {
 	static int seq;
@@ -88,8 +55,8 @@ static void open_pair(struct two *t)
 	}
 	snprintf(t->db, sizeof(t->db), "replicas_%ld_%d", (long)getpid(), seq++);
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", t->db);
-	pg_admin(pg_base, sql);
-	pg_conninfo_for(t->where, sizeof(t->where), pg_base, t->db);
+	pgtest_query(NULL, 0, pg_base, sql);
+	pgtest_conninfo_for(t->where, sizeof(t->where), pg_base, t->db);
 	assert_int_equal(agent_store_pg_open(&t->a, t->where), TEELIZA_OK);
 	assert_int_equal(agent_store_pg_open(&t->b, t->where), TEELIZA_OK);
 	assert_string_equal(agent_store_backend(t->a), "postgres");
@@ -119,7 +86,7 @@ static int teardown(void **state)
 	agent_store_close(t->b);
 	if (pg_base != NULL) {
 		snprintf(cmd, sizeof(cmd), "DROP DATABASE IF EXISTS %s WITH (FORCE)", t->db);
-		pg_admin(pg_base, cmd);
+		pgtest_query(NULL, 0, pg_base, cmd);
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
 	assert_int_equal(system(cmd), 0);
@@ -234,11 +201,11 @@ static void test_ping_pg(struct two *t)
 
 	assert_int_equal(agent_store_ping(t->a), TEELIZA_OK);
 	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", t->db);
-	pg_admin(pg_base, sql);
+	pgtest_query(NULL, 0, pg_base, sql);
 	assert_int_equal(agent_store_ping(t->a), TEELIZA_ERR_CONNECT);
 	assert_int_equal(agent_store_ping(t->b), TEELIZA_ERR_CONNECT);
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", t->db);
-	pg_admin(pg_base, sql);
+	pgtest_query(NULL, 0, pg_base, sql);
 	assert_int_equal(agent_store_ping(t->a), TEELIZA_OK);
 	assert_int_equal(agent_store_ping(t->b), TEELIZA_OK);
 }
