@@ -206,31 +206,6 @@ static int sim_start(struct start_sim *ss, const struct start_opts *o)
 	return EXIT_OK;
 }
 
-/*
- * The in-process simulator's root and collateral for the API's verifier
- * (agent_api_config.sim_trust): POST /verify and the dashboard then verify
- * its quotes, labelled simulator-rooted. ctx: the tee_sim.
- */
-static teeliza_err sim_trust_anchor(teeliza_buf *root_pem, teeliza_buf *collateral_json, void *ctx, int64_t now)
-{
-	const tee_sim_pki *pki = tee_sim_get_pki(ctx);
-	teeliza_buf b;
-	teeliza_err err;
-
-	err = tee_sim_collateral_json(&b, pki, now);
-	if (err)
-		return err;
-	err = teeliza_buf_append(collateral_json, b.data, b.len);
-	teeliza_buf_free(&b);
-	if (!err)
-		err = tee_sim_pki_root_pem(&b, pki);
-	if (err)
-		return err;
-	err = teeliza_buf_append(root_pem, b.data, b.len);
-	teeliza_buf_free(&b);
-	return err;
-}
-
 /* --simulator without TEE_MODE means TEE_MODE=LOCAL; decided before the settings are checked. */
 static int sim_default_mode(void)
 {
@@ -716,7 +691,7 @@ int start_main(int argc, char **argv)
 		ac.registry = reg;
 		/* POST /verify and the dashboard verify the simulator's quotes as simulator-rooted. */
 		if (o.simulator) {
-			ac.sim_trust.get = sim_trust_anchor;
+			ac.sim_trust.get = tee_sim_trust_anchor; /* /verify and the dashboard verify its quotes, simulator-rooted */
 			ac.sim_trust.ctx = ss.sim;
 		}
 		err = agent_api_start(&api, &ac);

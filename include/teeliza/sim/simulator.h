@@ -144,6 +144,13 @@ void tee_sim_app_id(uint8_t out[20], const tee_sim *sim);
 const char *tee_sim_keys_source(const tee_sim *sim);
 
 const tee_sim_pki *tee_sim_get_pki(const tee_sim *sim);
+/*
+ * The simulator's root (PEM) and its collateral at now (JSON), appended to
+ * the two buffers: what a verifier needs to check this simulator's quotes
+ * (the agent API's sim_trust callback; sim is the tee_sim).
+ */
+teeliza_err tee_sim_trust_anchor(teeliza_buf *root_pem, teeliza_buf *collateral_json, void *sim,
+                                 int64_t now) TEELIZA_WARN_UNUSED;
 void tee_sim_stop(tee_sim *sim);
 
 #ifdef __cplusplus

@@ -427,6 +427,26 @@ const tee_sim_pki *tee_sim_get_pki(const tee_sim *sim)
 	return sim->pki;
 }
 
+teeliza_err tee_sim_trust_anchor(teeliza_buf *root_pem, teeliza_buf *collateral_json, void *sim, int64_t now)
+{
+	const tee_sim_pki *pki = tee_sim_get_pki(sim);
+	teeliza_buf b;
+	teeliza_err err;
+
+	err = tee_sim_collateral_json(&b, pki, now);
+	if (err)
+		return err;
+	err = teeliza_buf_append(collateral_json, b.data, b.len);
+	teeliza_buf_free(&b);
+	if (!err)
+		err = tee_sim_pki_root_pem(&b, pki);
+	if (err)
+		return err;
+	err = teeliza_buf_append(root_pem, b.data, b.len);
+	teeliza_buf_free(&b);
+	return err;
+}
+
 bool tee_sim_kms_root(uint8_t pub[33], const tee_sim *sim)
 {
 	if (!sim->st.kms.root_known)

@@ -60,27 +60,6 @@ struct env {
 	FILE *log;
 };
 
-/* The simulator's root and collateral for the API, as `teeliza start --simulator` hands them over. ctx: the tee_sim. */
-static teeliza_err sim_trust_anchor(teeliza_buf *root_pem, teeliza_buf *collateral_json, void *ctx, int64_t now)
-{
-	const tee_sim_pki *pki = tee_sim_get_pki(ctx);
-	teeliza_buf b;
-	teeliza_err err;
-
-	err = tee_sim_collateral_json(&b, pki, now);
-	if (err)
-		return err;
-	err = teeliza_buf_append(collateral_json, b.data, b.len);
-	teeliza_buf_free(&b);
-	if (!err)
-		err = tee_sim_pki_root_pem(&b, pki);
-	if (err)
-		return err;
-	err = teeliza_buf_append(root_pem, b.data, b.len);
-	teeliza_buf_free(&b);
-	return err;
-}
-
 /* api_knows_sim false: the API is not told of the simulator, as with a separately started `teeliza simulator`. */
 static void env_start_ex(struct env *e, const char *token, size_t max_body, bool api_knows_sim)
 {
@@ -122,7 +101,7 @@ static void env_start_ex(struct env *e, const char *token, size_t max_body, bool
 	ac.max_body = max_body;
 	ac.log = e->log;
 	if (api_knows_sim) {
-		ac.sim_trust.get = sim_trust_anchor;
+		ac.sim_trust.get = tee_sim_trust_anchor;
 		ac.sim_trust.ctx = e->sim;
 	}
 	assert_int_equal(agent_api_start(&e->api, &ac), TEELIZA_OK);

@@ -53,26 +53,6 @@ struct env {
 	FILE *log;
 };
 
-static teeliza_err sim_trust_anchor(teeliza_buf *root_pem, teeliza_buf *collateral_json, void *ctx, int64_t now)
-{
-	const tee_sim_pki *pki = tee_sim_get_pki(ctx);
-	teeliza_buf b;
-	teeliza_err err;
-
-	err = tee_sim_collateral_json(&b, pki, now);
-	if (err)
-		return err;
-	err = teeliza_buf_append(collateral_json, b.data, b.len);
-	teeliza_buf_free(&b);
-	if (!err)
-		err = tee_sim_pki_root_pem(&b, pki);
-	if (err)
-		return err;
-	err = teeliza_buf_append(root_pem, b.data, b.len);
-	teeliza_buf_free(&b);
-	return err;
-}
-
 /* api_knows_sim false: the API has no collateral for the simulator's quotes. */
 static void env_start(struct env *e, bool api_knows_sim)
 {
@@ -112,7 +92,7 @@ static void env_start(struct env *e, bool api_knows_sim)
 	ac.host = "127.0.0.1";
 	ac.log = e->log;
 	if (api_knows_sim) {
-		ac.sim_trust.get = sim_trust_anchor;
+		ac.sim_trust.get = tee_sim_trust_anchor;
 		ac.sim_trust.ctx = e->sim;
 	}
 	assert_int_equal(agent_api_start(&e->api, &ac), TEELIZA_OK);
