@@ -44,6 +44,9 @@ typedef enum agent_character_format {
 /* Which rules a parsed document is read with (see the top of this file). */
 agent_character_format agent_character_detect_format(const json_t *root);
 
+/* Does root carry a key only Eliza 0.1.x has (`modelProvider`, `clients`, `lore`; 1.x refuses them)? */
+bool agent_character_has_0_1_keys(const json_t *root);
+
 /* The format a loaded character was read in. */
 agent_character_format agent_character_format_of(const agent_character *c);
 

@@ -10,13 +10,6 @@
 
 #include "teeliza/agent/character_v1.h"
 
-/* Keys only an Eliza 0.1.x character has (1.x's schema refuses them). */
-static bool has_0_1_key(const json_t *character)
-{
-	return json_object_get(character, "modelProvider") != NULL || json_object_get(character, "clients") != NULL ||
-	       json_object_get(character, "lore") != NULL;
-}
-
 /*
  * On /api a document is read with 1.x's rules, so a v1 client gets 1.x's
  * verdict even for `{"name": "x"}` (which a file would read as 0.1.x); one
@@ -26,7 +19,7 @@ static bool has_0_1_key(const json_t *character)
  */
 teeliza_err api_v1_character_load(agent_character **out, teeliza_buf *report, const json_t *character)
 {
-	if (has_0_1_key(character))
+	if (agent_character_has_0_1_keys(character))
 		return agent_character_from_json(out, report, character, NULL);
 	return agent_character_v1_from_json(out, report, character, NULL);
 }

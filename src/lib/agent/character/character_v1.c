@@ -12,16 +12,19 @@
 
 extern char **environ;
 
+bool agent_character_has_0_1_keys(const json_t *root)
+{
+	return json_object_get(root, "modelProvider") != NULL || json_object_get(root, "clients") != NULL ||
+	       json_object_get(root, "lore") != NULL;
+}
+
 agent_character_format agent_character_detect_format(const json_t *root)
 {
 	const char *key;
 	const json_t *val;
 	bool other = false;
 
-	if (!json_is_object(root))
-		return AGENT_CHARACTER_FORMAT_0_1;
-	if (json_object_get(root, "modelProvider") != NULL || json_object_get(root, "clients") != NULL ||
-	    json_object_get(root, "lore") != NULL)
+	if (!json_is_object(root) || agent_character_has_0_1_keys(root))
 		return AGENT_CHARACTER_FORMAT_0_1;
 	json_object_foreach((json_t *)root, key, val) {
 		(void)val;
