@@ -232,6 +232,16 @@ static void as_file(json_t *root)
 	teeliza_err err;
 
 	err = agent_character_from_json(&c, NULL, root, input_path);
+	if (agent_character_detect_format(root) == AGENT_CHARACTER_FORMAT_V1) {
+		/* a 1.x file: 1.x's schema decides (it has no `extends`); fuzz_character_v1 checks the rest */
+		valid = agent_character_v1_validate(&issues, root) == TEELIZA_OK;
+		teeliza_buf_free(&issues);
+		FUZZ_CHECK(valid ? err == TEELIZA_OK && c != NULL : err == TEELIZA_ERR_INVALID && c == NULL);
+		if (c != NULL)
+			check_loaded(c);
+		agent_character_free(c);
+		return;
+	}
 	valid = agent_character_validate(&issues, root) == TEELIZA_OK;
 	teeliza_buf_free(&issues);
 	if (!valid) {
