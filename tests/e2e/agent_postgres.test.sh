@@ -2,7 +2,8 @@
 # `teeliza start` on PostgreSQL (docs/POSTGRES.md), against a private server
 # from tests/lib/pg.sh: two replicas started at the same moment on one empty
 # database (the schema is applied once), a message to each, one shared
-# conversation in Eliza's tables; and the refusals at start: a remote host
+# conversation in Eliza's tables; two round trips a message (a model that reads its prompt,
+# receipts on); and the refusals at start: a remote host
 # without sslmode, a DATABASE_URL that is not PostgreSQL's, a schema newer
 # than the binary (left unchanged). Skipped (77) without PostgreSQL's server
 # binaries, a failure in CI.
@@ -61,6 +62,59 @@ check_eq "the room has its user and its agent once each" "$(pg_psql "SELECT coun
 check_eq "each replica is named in pg_stat_activity" \
 	"$(pg_psql "SELECT string_agg(DISTINCT application_name, ',') FROM pg_stat_activity
 		WHERE application_name LIKE 'teeliza-replica-%'")" "teeliza-replica-a,teeliza-replica-b"
+e2e_stop_jobs
+
+# ---- a message costs two round trips (docs/POSTGRES.md, "Round trips") ----
+# With a model that reads its prompt (the deterministic stub of replicas_driver.py, which answers
+# with a hash of the last "m-<n>" in the prompt) and receipts on (--simulator): the message's write
+# and the prompt's read go as one pipeline, the reply and its receipt as another. The stub's answer
+# shows the prompt held the message just written. teeliza_db_round_trips_total counts waits for the
+# server; the readiness ping and the character check add at most one each per second, whatever the
+# load, so the bound allows for them (a slower run only loosens it).
+python3 "$(dirname "$0")/replicas_driver.py" stub >"$tmp/stub.out" 2>"$tmp/stub.err" &
+stub_pid=$!
+stub_port=$(e2e_wait_line "$tmp/stub.out" 's/^port \([0-9]*\)$/\1/p' "$stub_pid") || true
+env -u TEELIZA_OFFLINE OPENAI_API_KEY=stub-key OPENAI_API_URL="http://127.0.0.1:$stub_port/v1" \
+	WALLET_SECRET_SALT=round-trips TEELIZA_SIM_STATE="$tmp/sim" TEELIZA_INSTANCE_ID=replica-c \
+	"$TEELIZA" start --simulator --non-interactive --port 0 >"$tmp/c.out" 2>"$tmp/c.log" &
+pid_c=$!
+port_c=$(e2e_wait_line "$tmp/c.log" 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$pid_c") || true
+if [ -z "$stub_port" ] || [ -z "$port_c" ] || ! e2e_agent_id "$tmp/c.log" "$pid_c" >/dev/null; then
+	cat "$tmp/stub.err" "$tmp/c.log" >&2
+	fail "a replica with a model and receipts starts"
+else
+	round_trips() {
+		curl --noproxy '*' -s -m 10 "http://127.0.0.1:$port_c/metrics" | sed -n 's/^teeliza_db_round_trips_total //p'
+	}
+	say() { # text: the reply body; headers in $tmp/h
+		curl --noproxy '*' -s -m 30 -D "$tmp/h" -X POST "http://127.0.0.1:$port_c/Teeliza/message" \
+			-H 'Content-Type: application/json' -d "{\"text\":\"$1\",\"userId\":\"carol\",\"roomId\":\"rt-room\"}"
+	}
+	say m-0 >/dev/null # the conversation exists from here on
+	n=40 echoed=0 receipts=0
+	before=$(round_trips)
+	t0=$(date +%s%N)
+	for i in $(seq 1 $n); do
+		out=$(say "m-$i")
+		want="echo:$(printf 'm-%s' "$i" | sha256sum | cut -c1-8)"
+		[[ "$out" == *"$want"* ]] && echoed=$((echoed + 1))
+		grep -qi '^X-Teeliza-Receipt: [0-9a-f]' "$tmp/h" && receipts=$((receipts + 1))
+	done
+	after=$(round_trips)
+	t1=$(date +%s%N)
+	spent=$((after - before))
+	secs=$(((t1 - t0) / 1000000000 + 1)) # whole seconds, rounded up
+	# each periodic check runs at most once a second, plus once at each end of the window
+	allowed=$((2 * n + 2 * (secs + 2)))
+	echo "round trips: $spent for $n messages in under $secs s (at most $allowed: 2 a message + periodic checks)"
+	check_eq "every prompt held the message just written (the read sees the write)" "$echoed" "$n"
+	check_eq "every reply carries a receipt" "$receipts" "$n"
+	if [ -n "$spent" ] && [ "$spent" -ge "$((2 * n))" ] && [ "$spent" -le "$allowed" ]; then
+		ok "two round trips a message on PostgreSQL ($spent for $n)"
+	else
+		fail "two round trips a message on PostgreSQL: $spent for $n messages, allowed $((2 * n))..$allowed"
+	fi
+fi
 e2e_stop_jobs
 
 # ---- refusals at start ----

@@ -183,9 +183,19 @@ typedef struct agent_instance_list {
 
 #define AGENT_INSTANCE_ID_MAX 128    /* longest instance id (TEELIZA_INSTANCE_ID) */
 
+/*
+ * What a prompt reads for a message (agent_store_recall): a room's recent
+ * memories and the accounts of their authors.
+ */
+typedef struct agent_recall {
+	agent_memory_list memories;  /* as agent_store_get_memories returns them */
+	/* each author once, in the order the memories first name them; an author whose account is gone is left out */
+	agent_account_list authors;
+} agent_recall;
+
 typedef struct agent_store agent_store;
 
-/* What a back-end implements. Every function pointer must be set, except put_receipt_with_memories. */
+/* What a back-end implements. Every function pointer must be set, except those marked OPTIONAL. */
 typedef struct agent_store_ops {
 	const char *name; /* "sqlite", "postgres" */
 	void (*close)(agent_store *s);
@@ -228,6 +238,21 @@ typedef struct agent_store_ops {
 	 */
 	teeliza_err (*put_receipt_with_memories)(agent_store *s, const agent_receipt *r, const agent_memory *memories,
 	                                         size_t n);
+	/*
+	 * OPTIONAL (may be NULL): get_memories(q) and the accounts of their
+	 * authors, as one read (a server back-end: one statement). When NULL,
+	 * agent_store_recall reads the memories, then each author's account.
+	 */
+	teeliza_err (*recall)(agent_store *s, agent_recall *out, const agent_memory_query *q);
+	/*
+	 * OPTIONAL (may be NULL): ensure_connection(agent, user, room_id, m),
+	 * then recall(q), where the read sees the write: a server back-end sends
+	 * both as one round trip (the message's write and its prompt's read).
+	 * When NULL, agent_store_ensure_connection_recall makes the two calls.
+	 */
+	teeliza_err (*ensure_connection_recall)(agent_store *s, agent_recall *out, const agent_account *agent,
+	                                        const agent_account *user, const char *room_id, const agent_memory *m,
+	                                        const agent_memory_query *q);
 	/*
 	 * Replicas (the agent_store_* wrappers below say what each must do). A
 	 * back-end that serves replicas fills them all; one left NULL makes its
@@ -338,6 +363,28 @@ teeliza_err agent_store_ensure_connection_and_memory(agent_store *s, const char 
                                                      const char *user_id, const char *room_id,
                                                      const char *user_name, const char *user_screen_name,
                                                      const char *source, const agent_memory *m) TEELIZA_WARN_UNUSED;
+
+/*
+ * agent_store_ensure_connection_and_memory (m may be NULL: the connection
+ * only), then agent_store_recall(q) into *out, which sees m: what a message
+ * writes before its model call and what its prompt reads, in one round trip
+ * on a server back-end. *out is empty when this fails; free it with
+ * agent_recall_free.
+ */
+teeliza_err agent_store_ensure_connection_recall(agent_store *s, agent_recall *out, const char *agent_id,
+                                                 const char *agent_name, const char *user_id, const char *room_id,
+                                                 const char *user_name, const char *user_screen_name,
+                                                 const char *source, const agent_memory *m,
+                                                 const agent_memory_query *q) TEELIZA_WARN_UNUSED;
+
+/*
+ * agent_store_get_memories(q) and the accounts of the memories' authors
+ * (agent_recall says in which order). Free with agent_recall_free.
+ */
+teeliza_err agent_store_recall(agent_store *s, agent_recall *out, const agent_memory_query *q) TEELIZA_WARN_UNUSED;
+
+/* Free what a recall holds and empty it; NULL is ignored. */
+void agent_recall_free(agent_recall *r);
 
 /* The accounts taking part in a room, in the order they joined. Free with agent_account_list_free. */
 teeliza_err agent_store_list_room_actors(agent_store *s, agent_account_list *out,

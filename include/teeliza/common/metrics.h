@@ -1,7 +1,7 @@
 /*
  * Process-wide operational counters for the agent's GET /metrics
  * (Prometheus text format): messages handled, attestation quotes obtained,
- * tappd request latency, errors by kind. Lock-free (C11 atomics); every
+ * tappd request latency, errors by kind, database round trips. Lock-free (C11 atomics); every
  * function may be called from any thread.
  */
 #ifndef TEELIZA_METRICS_H
@@ -29,12 +29,15 @@ typedef struct teeliza_metrics {
 	uint64_t tappd_requests;         /* tappd requests (success or failure) */
 	uint64_t tappd_ns;               /* their total duration, nanoseconds */
 	uint64_t errors[TEELIZA_METRIC_ERR__COUNT];
+	uint64_t db_round_trips;         /* waits for a database server's answer (a statement, or one pipeline) */
 } teeliza_metrics;
 
 void teeliza_metrics_count_message(void);
 void teeliza_metrics_count_quote(void);
 void teeliza_metrics_count_verification(void);
 void teeliza_metrics_count_error(teeliza_metric_error kind);
+/* One more wait for a database server (PostgreSQL): a statement sent alone, or one pipeline of them. */
+void teeliza_metrics_count_db_round_trip(void);
 
 /* A monotonic clock reading in nanoseconds, for teeliza_metrics_tappd_done. */
 uint64_t teeliza_metrics_now_ns(void);

@@ -5,7 +5,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
-static _Atomic uint64_t messages, quotes, verifications, tappd_requests, tappd_ns;
+static _Atomic uint64_t messages, quotes, verifications, tappd_requests, tappd_ns, db_round_trips;
 static _Atomic uint64_t errors[TEELIZA_METRIC_ERR__COUNT];
 
 void teeliza_metrics_count_message(void)
@@ -21,6 +21,11 @@ void teeliza_metrics_count_quote(void)
 void teeliza_metrics_count_verification(void)
 {
 	atomic_fetch_add_explicit(&verifications, 1, memory_order_relaxed);
+}
+
+void teeliza_metrics_count_db_round_trip(void)
+{
+	atomic_fetch_add_explicit(&db_round_trips, 1, memory_order_relaxed);
 }
 
 void teeliza_metrics_count_error(teeliza_metric_error kind)
@@ -57,6 +62,7 @@ void teeliza_metrics_get(teeliza_metrics *out)
 	out->verifications = atomic_load_explicit(&verifications, memory_order_relaxed);
 	out->tappd_requests = atomic_load_explicit(&tappd_requests, memory_order_relaxed);
 	out->tappd_ns = atomic_load_explicit(&tappd_ns, memory_order_relaxed);
+	out->db_round_trips = atomic_load_explicit(&db_round_trips, memory_order_relaxed);
 	for (i = 0; i < TEELIZA_METRIC_ERR__COUNT; i++)
 		out->errors[i] = atomic_load_explicit(&errors[i], memory_order_relaxed);
 }
@@ -109,5 +115,12 @@ teeliza_err teeliza_metrics_prometheus(teeliza_buf *out, size_t agents)
 		err = teeliza_buf_printf(out, "teeliza_errors_total{kind=\"%s\"} %llu\n",
 		                         teeliza_metric_error_name((teeliza_metric_error)i),
 		                         (unsigned long long)m.errors[i]);
+	if (!err)
+		err = teeliza_buf_printf(out,
+		                         "# HELP teeliza_db_round_trips_total Waits for the database server's answer: "
+		                         "a statement sent alone, or one pipeline (0 on SQLite).\n"
+		                         "# TYPE teeliza_db_round_trips_total counter\n"
+		                         "teeliza_db_round_trips_total %llu\n",
+		                         (unsigned long long)m.db_round_trips);
 	return err;
 }

@@ -19,6 +19,7 @@
 #include "testutil.h"
 #include "teeliza/agent/store.h"
 #include "teeliza/agent/uuid.h"
+#include "teeliza/common/metrics.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -817,6 +818,180 @@ static void test_default_path(void **state)
 }
 
 /* A reply's memories and its receipt: stored together, or (a taken sequence number) neither */
+static uint64_t round_trips(void)
+{
+	teeliza_metrics m;
+
+	teeliza_metrics_get(&m);
+	return m.db_round_trips;
+}
+
+/* A recall must be what get_memories and get_account give, in their order, each author once. */
+static void assert_recall_matches(agent_store *s, const agent_recall *got, const agent_memory_query *q)
+{
+	agent_memory_list want;
+	size_t n_authors = 0;
+
+	assert_int_equal(agent_store_get_memories(s, &want, q), TEELIZA_OK);
+	assert_int_equal(got->memories.count, want.count);
+	for (size_t i = 0; i < want.count; i++) {
+		const char *uid = want.items[i].user_id;
+		bool seen = false;
+
+		assert_string_equal(got->memories.items[i].id, want.items[i].id);
+		assert_string_equal(got->memories.items[i].user_id, uid);
+		assert_int_equal(got->memories.items[i].created_at, want.items[i].created_at);
+		assert_json(got->memories.items[i].content, want.items[i].content);
+		for (size_t j = 0; j < i; j++)
+			seen = seen || strcmp(want.items[j].user_id, uid) == 0;
+		if (!seen) {
+			agent_account a;
+
+			assert_true(n_authors < got->authors.count);
+			assert_int_equal(agent_store_get_account(s, &a, uid), TEELIZA_OK);
+			assert_string_equal(got->authors.items[n_authors].id, a.id);
+			assert_string_equal(got->authors.items[n_authors].name, a.name);
+			assert_string_equal(got->authors.items[n_authors].username, a.username);
+			agent_account_clear(&a);
+			n_authors++;
+		}
+	}
+	assert_int_equal(got->authors.count, n_authors);
+	agent_memory_list_free(&want);
+}
+
+static void test_recall(void **state)
+{
+	agent_store *s;
+	struct tdb t;
+	agent_memory m;
+	agent_memory_query q;
+	agent_recall got;
+	agent_account a;
+	float one = 1.0f;
+	char agent[AGENT_UUID_BUFSZ], u1[AGENT_UUID_BUFSZ], u2[AGENT_UUID_BUFSZ], u3[AGENT_UUID_BUFSZ];
+	char r[AGENT_UUID_BUFSZ], r2[AGENT_UUID_BUFSZ], ids[6][AGENT_UUID_BUFSZ], fallback[64];
+	const char *author[6];
+	uint64_t before;
+	size_t n;
+
+	(void)state;
+	tdb_open(&t, &s);
+	strcpy(agent, U("agent"));
+	strcpy(u1, U("u1"));
+	strcpy(u2, U("u2"));
+	strcpy(u3, U("u3"));
+	strcpy(r, U("r"));
+	strcpy(r2, U("r2"));
+	assert_int_equal(agent_store_ensure_connection(s, agent, "Agent", u1, r, "alice", "Alice", "direct"), TEELIZA_OK);
+	assert_int_equal(agent_store_ensure_connection(s, agent, "Agent", u2, r, "bob", "Bob", "direct"), TEELIZA_OK);
+	author[0] = u1, author[1] = agent, author[2] = u2, author[3] = agent, author[4] = u1, author[5] = u2;
+	for (int i = 0; i < 6; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "m%d", i);
+		strcpy(ids[i], U(name));
+		memset(&m, 0, sizeof(m));
+		m.id = ids[i];
+		m.agent_id = agent;
+		m.user_id = author[i];
+		m.room_id = r;
+		m.content = "{\"text\":\"x\"}";
+		m.created_at = 1700000000000 + i * 1000;
+		assert_int_equal(agent_store_create_memory(s, &m), TEELIZA_OK);
+	}
+	memset(&q, 0, sizeof(q));
+	q.agent_id = agent;
+	q.room_id = r;
+	q.count = 4; /* m2..m5: authors u2, agent, u1 in that order (oldest first) */
+	assert_int_equal(agent_store_recall(s, &got, &q), TEELIZA_OK);
+	assert_recall_matches(s, &got, &q);
+	assert_int_equal(got.authors.count, 3);
+	assert_string_equal(got.authors.items[0].id, u2);
+	assert_string_equal(got.authors.items[0].name, "Bob");
+	assert_string_equal(got.authors.items[2].id, u1);
+	agent_recall_free(&got);
+	q.newest_first = true;
+	assert_int_equal(agent_store_recall(s, &got, &q), TEELIZA_OK);
+	assert_recall_matches(s, &got, &q);
+	assert_string_equal(got.memories.items[0].id, ids[5]);
+	agent_recall_free(&got);
+	q.newest_first = false;
+	q.count = 0;
+	assert_int_equal(agent_store_recall(s, &got, &q), TEELIZA_OK);
+	assert_recall_matches(s, &got, &q);
+	agent_recall_free(&got);
+
+	/* the message's write and the read after it: the read sees the message, one round trip on a server */
+	memset(&m, 0, sizeof(m));
+	m.id = U("m6");
+	m.agent_id = agent;
+	m.user_id = u1;
+	m.room_id = r;
+	m.content = "{\"text\":\"latest\"}";
+	q.count = 3;
+	before = round_trips();
+	assert_int_equal(agent_store_ensure_connection_recall(s, &got, agent, "Agent", u1, r, "alice", "Alice", "direct",
+	                                                      &m, &q), TEELIZA_OK);
+	assert_int_equal(round_trips() - before, pg_base != NULL ? 1 : 0);
+	assert_recall_matches(s, &got, &q);
+	assert_int_equal(got.memories.count, 3);
+	assert_string_equal(got.memories.items[2].id, U("m6"));
+	assert_json(got.memories.items[2].content, "{\"text\":\"latest\"}");
+	agent_recall_free(&got);
+
+	/* a new user in a new room: accounts, room, participants, message and read, still one round trip */
+	m.id = U("m7");
+	m.user_id = u3;
+	m.room_id = r2;
+	q.room_id = r2;
+	before = round_trips();
+	assert_int_equal(agent_store_ensure_connection_recall(s, &got, agent, "Agent", u3, r2, NULL, NULL, "direct", &m,
+	                                                      &q), TEELIZA_OK);
+	assert_int_equal(round_trips() - before, pg_base != NULL ? 1 : 0);
+	assert_int_equal(got.memories.count, 1);
+	assert_int_equal(got.authors.count, 1);
+	assert_string_equal(got.authors.items[0].id, u3);
+	snprintf(fallback, sizeof(fallback), "User%s", u3); /* Eliza's default username */
+	assert_string_equal(got.authors.items[0].username, fallback);
+	agent_recall_free(&got);
+
+	/* refused before anything is written: nothing stored, nothing read */
+	m.id = U("m8");
+	m.user_id = U("u4");
+	m.room_id = U("r3");
+	m.embedding = &one;
+	m.embedding_len = (size_t)INT32_MAX;
+	q.room_id = U("r3");
+	assert_int_equal(agent_store_ensure_connection_recall(s, &got, agent, "Agent", U("u4"), U("r3"), NULL, NULL,
+	                                                      "direct", &m, &q), TEELIZA_ERR_TOO_LARGE);
+	assert_int_equal(got.memories.count, 0);
+	assert_int_equal(agent_store_get_account(s, &a, U("u4")), TEELIZA_ERR_NOT_FOUND);
+	if (pg_base != NULL) {
+		/*
+		 * A write the server refuses part-way (the memory names a room
+		 * that does not exist: its foreign key) takes the whole pipeline
+		 * with it: the new user's account, written before it, is not kept.
+		 */
+		m.embedding = NULL;
+		m.embedding_len = 0;
+		m.room_id = U("no such room");
+		q.room_id = U("r4");
+		assert_int_equal(agent_store_ensure_connection_recall(s, &got, agent, "Agent", U("u5"), U("r4"), NULL, NULL,
+		                                                      "direct", &m, &q), TEELIZA_ERR_INVALID);
+		assert_int_equal(got.memories.count, 0);
+		assert_int_equal(agent_store_get_account(s, &a, U("u5")), TEELIZA_ERR_NOT_FOUND);
+		assert_int_equal(agent_store_count_memories(s, &n, NULL, U("r4"), false), TEELIZA_OK);
+		assert_int_equal(n, 0);
+		/* and the connection it ran on still works */
+		q.room_id = r;
+		assert_int_equal(agent_store_recall(s, &got, &q), TEELIZA_OK);
+		assert_int_equal(got.memories.count, 3);
+		agent_recall_free(&got);
+	}
+	agent_store_close(s);
+}
+
 static void test_receipt_with_memories(void **state)
 {
 	agent_store *s;
@@ -824,6 +999,7 @@ static void test_receipt_with_memories(void **state)
 	agent_memory m[2], got;
 	agent_receipt rc = { .agent_id = NULL, .seq = 1, .receipt = "{}", .signature = "aa", .public_key = "bb" }, last;
 	char agent[AGENT_UUID_BUFSZ], u1[AGENT_UUID_BUFSZ], r[AGENT_UUID_BUFSZ];
+	uint64_t before;
 	size_t n;
 
 	(void)state;
@@ -844,7 +1020,10 @@ static void test_receipt_with_memories(void **state)
 	rc.agent_id = agent;
 	rc.id = "0000000000000000000000000000000000000000000000000000000000000001";
 	rc.memory_id = m[0].id;
+	before = round_trips();
 	assert_int_equal(agent_store_put_receipt_with_memories(s, &rc, m, 2), TEELIZA_OK);
+	/* both memories and the receipt in one transaction sent as one pipeline: one round trip on a server */
+	assert_int_equal(round_trips() - before, pg_base != NULL ? 1 : 0);
 	assert_int_equal(agent_store_count_memories(s, &n, NULL, r, false), TEELIZA_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(agent_store_last_receipt(s, &last, agent), TEELIZA_OK);
@@ -874,6 +1053,7 @@ int main(void)
 		cmocka_unit_test(test_cache_log_attestation),
 		cmocka_unit_test(test_concurrent_inserts),
 		cmocka_unit_test(test_receipt_with_memories),
+		cmocka_unit_test(test_recall),
 	};
 	const struct CMUnitTest sqlite[] = {
 		cmocka_unit_test(test_schema_and_file),

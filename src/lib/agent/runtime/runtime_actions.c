@@ -106,7 +106,7 @@ static teeliza_err continue_handler(json_t **callback, const agent_action_call *
 
 	(void)ctx;
 	*callback = NULL;
-	err = agent_runtime_generate(&content, call->rt, call->room_id, NULL, call->text);
+	err = agent_runtime_generate(&content, call->rt, call->room_id, NULL, call->text, NULL);
 	if (err)
 		return err;
 	if (agent_action_match(&agent_action_continue, 1, json_string_value(json_object_get(content, "action"))) == 0)

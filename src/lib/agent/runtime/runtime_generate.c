@@ -28,8 +28,13 @@ static teeliza_err normalise_content(json_t *content, agent_runtime *rt)
 	return rc != 0 ? teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory") : TEELIZA_OK;
 }
 
+bool agent_runtime_reads_prompt(const agent_runtime *rt)
+{
+	return !rt->model.prompt_unused;
+}
+
 teeliza_err agent_runtime_generate(json_t **content, agent_runtime *rt, const char *room_id,
-                                   const char *sender_name, const char *user_text)
+                                   const char *sender_name, const char *user_text, const agent_recall *recalled)
 {
 	agent_generate_request req;
 	teeliza_buf prompt;
@@ -47,7 +52,7 @@ teeliza_err agent_runtime_generate(json_t **content, agent_runtime *rt, const ch
 	 * server's CPU per message, all thrown away.
 	 */
 	err = rt->model.prompt_unused ? TEELIZA_OK
-	                              : agent_runtime_compose_prompt(&prompt, rt, room_id, sender_name, user_text);
+	                              : agent_runtime_compose_prompt_from(&prompt, rt, room_id, sender_name, recalled);
 	if (err) {
 		teeliza_buf_free(&prompt);
 		return err;

@@ -63,13 +63,30 @@ uint64_t agent_runtime_random(agent_runtime *rt);
 teeliza_err agent_runtime_compose_state(json_t **state, agent_runtime *rt, const char *room_id,
                                         const char *sender_name) TEELIZA_WARN_UNUSED;
 
+/* The read a prompt for room_id makes (agent_store_recall): its recent conversation. */
+void agent_runtime_recall_query(agent_memory_query *q, const agent_runtime *rt, const char *room_id);
+
+/* agent_runtime_compose_state from what was already read (recalled; NULL: read it now). */
+teeliza_err agent_runtime_compose_state_from(json_t **state, agent_runtime *rt, const char *room_id,
+                                             const char *sender_name, const agent_recall *recalled) TEELIZA_WARN_UNUSED;
+
+/* agent_runtime_compose_prompt from what was already read (recalled; NULL: read it now). */
+teeliza_err agent_runtime_compose_prompt_from(teeliza_buf *prompt, agent_runtime *rt, const char *room_id,
+                                              const char *sender_name, const agent_recall *recalled) TEELIZA_WARN_UNUSED;
+
 /*
  * Ask the agent's model for a reply to the message in the room (compose,
  * fill the template, generate, normalise to an object with string user,
- * text and action). Out: *content (new reference).
+ * text and action). recalled: the room's conversation as read with the
+ * message's write (agent_store_ensure_connection_recall), or NULL to read
+ * it now. Out: *content (new reference).
  */
 teeliza_err agent_runtime_generate(json_t **content, agent_runtime *rt, const char *room_id,
-                                   const char *sender_name, const char *user_text) TEELIZA_WARN_UNUSED;
+                                   const char *sender_name, const char *user_text,
+                                   const agent_recall *recalled) TEELIZA_WARN_UNUSED;
+
+/* Whether the agent's model reads the prompt (the offline responder does not: nothing to recall for it). */
+bool agent_runtime_reads_prompt(const agent_runtime *rt);
 
 /* Store an agent message (content JSON) in a room; id NULL: a new random id. */
 teeliza_err agent_runtime_store_reply(agent_runtime *rt, const char *id, const char *room_id,

@@ -168,11 +168,14 @@ static teeliza_err run_action(json_t **callback, agent_runtime *rt, const agent_
 
 /*
  * Eliza's ensureConnection, then the user's message as a memory (when it
- * has text; id receives its id), stored in one transaction.
+ * has text; id receives its id), stored in one transaction. recall (not
+ * NULL, for a model that reads its prompt): the room's conversation, read
+ * after that write in the same round trip (agent_store_ensure_connection_recall).
  */
-static teeliza_err connect_and_remember(char id[AGENT_UUID_BUFSZ], agent_runtime *rt, const agent_message_in *in,
-                                        const char *sender)
+static teeliza_err connect_and_remember(char id[AGENT_UUID_BUFSZ], agent_recall *recall, agent_runtime *rt,
+                                        const agent_message_in *in, const char *sender)
 {
+	agent_memory_query q;
 	const char *source = in->source != NULL ? in->source : "direct";
 	json_t *content;
 	agent_memory m;
@@ -208,8 +211,14 @@ static teeliza_err connect_and_remember(char id[AGENT_UUID_BUFSZ], agent_runtime
 	json_decref(content);
 	if (err)
 		return err;
-	err = agent_store_ensure_connection_and_memory(rt->store, rt->id, agent_runtime_name(rt), in->user_id,
-	                                               in->room_id, in->user_name, sender, source, &m);
+	if (recall != NULL) {
+		agent_runtime_recall_query(&q, rt, in->room_id);
+		err = agent_store_ensure_connection_recall(rt->store, recall, rt->id, agent_runtime_name(rt), in->user_id,
+		                                           in->room_id, in->user_name, sender, source, &m, &q);
+	} else {
+		err = agent_store_ensure_connection_and_memory(rt->store, rt->id, agent_runtime_name(rt), in->user_id,
+		                                               in->room_id, in->user_name, sender, source, &m);
+	}
 	free(text);
 	return err;
 }
@@ -221,6 +230,8 @@ teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent
 	json_t *response = NULL, *callback = NULL, *stored = NULL, *out = NULL;
 	const agent_action *act = NULL;
 	pending_replies pending, *keep = in->seal != NULL ? &pending : NULL;
+	agent_recall recall = { 0 };
+	bool with_text = in->text != NULL && in->text[0] != 0;
 	teeliza_err err;
 	int idx;
 
@@ -235,7 +246,8 @@ teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent
 	out = json_array();
 	if (out == NULL)
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
-	err = connect_and_remember(msg_id, rt, in, sender);
+	/* the prompt's read rides with the message's write: one round trip to a database server, not two */
+	err = connect_and_remember(msg_id, with_text && agent_runtime_reads_prompt(rt) ? &recall : NULL, rt, in, sender);
 	if (err && (in->text == NULL || in->text[0] == 0)) {
 		json_decref(out);
 		return err;
@@ -246,7 +258,9 @@ teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent
 	}
 	teeliza_metrics_count_message();
 	if (!err)
-		err = agent_runtime_generate(&response, rt, in->room_id, sender != NULL ? sender : "User", in->text);
+		err = agent_runtime_generate(&response, rt, in->room_id, sender != NULL ? sender : "User", in->text,
+		                             agent_runtime_reads_prompt(rt) ? &recall : NULL);
+	agent_recall_free(&recall);
 	if (!err) {
 		idx = choose_action(rt, response, in->text);
 		act = idx >= 0 ? &rt->actions[idx] : NULL;

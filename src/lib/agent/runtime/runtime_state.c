@@ -398,55 +398,29 @@ static teeliza_err knowledge_text(teeliza_buf *out, agent_runtime *rt)
 }
 
 /*
- * The actors a prompt names: the authors of the room's recent messages, the
- * sender's own included (it is stored before the state is composed). Eliza
- * lists every participant of the room instead; in the default room that
- * every REST user shares, that list, and the work per message, grow without
- * bound (1.9 ms a message after a few thousand users, against 0.3 ms).
+ * The actors a prompt names are the authors of the room's recent messages
+ * (agent_store_recall), the sender's own included (it is stored before the
+ * state is composed). Eliza lists every participant of the room instead; in
+ * the default room that every REST user shares, that list, and the work per
+ * message, grow without bound (1.9 ms a message after a few thousand users,
+ * against 0.3 ms).
  */
-static teeliza_err recent_actors(agent_account_list *out, agent_runtime *rt, const agent_memory_list *mems)
+void agent_runtime_recall_query(agent_memory_query *q, const agent_runtime *rt, const char *room_id)
 {
-	size_t i, j;
-	teeliza_err err = TEELIZA_OK;
-
-	memset(out, 0, sizeof(*out));
-	if (mems->count == 0)
-		return TEELIZA_OK;
-	out->items = calloc(mems->count, sizeof(*out->items));
-	if (out->items == NULL)
-		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
-	for (i = 0; i < mems->count; i++) {
-		const char *uid = mems->items[i].user_id;
-
-		if (uid == NULL)
-			continue;
-		for (j = 0; j < out->count && strcmp(out->items[j].id, uid) != 0; j++)
-			;
-		if (j < out->count)
-			continue;
-		err = agent_store_get_account(rt->store, &out->items[out->count], uid);
-		if (err == TEELIZA_ERR_NOT_FOUND) {
-			/* a message from an account since removed: its lines say "Unknown User" */
-			teeliza_clear_error();
-			err = TEELIZA_OK;
-			continue;
-		}
-		if (err)
-			break;
-		out->count++;
-	}
-	if (err)
-		agent_account_list_free(out);
-	return err;
+	memset(q, 0, sizeof(*q));
+	q->agent_id = rt->id;
+	q->room_id = room_id;
+	q->count = AGENT_CONVERSATION_LENGTH;
 }
 
-teeliza_err agent_runtime_compose_state(json_t **state_out, agent_runtime *rt, const char *room_id,
-                                        const char *sender_name)
+teeliza_err agent_runtime_compose_state_from(json_t **state_out, agent_runtime *rt, const char *room_id,
+                                             const char *sender_name, const agent_recall *recalled)
 {
 	const char *name = agent_runtime_name(rt);
 	agent_memory_query q;
-	agent_memory_list mems = {0};
-	agent_account_list actors = {0};
+	agent_recall read = { 0 };
+	const agent_memory_list *mems;
+	const agent_account_list *actors;
 	teeliza_buf a, b, hdr;
 	json_t *state;
 	teeliza_err err;
@@ -460,13 +434,15 @@ teeliza_err agent_runtime_compose_state(json_t **state_out, agent_runtime *rt, c
 	teeliza_buf_init(&b, STATE_TEXT_MAX);
 	teeliza_buf_init(&hdr, 1024);
 
-	memset(&q, 0, sizeof(q));
-	q.agent_id = rt->id;
-	q.room_id = room_id;
-	q.count = AGENT_CONVERSATION_LENGTH;
-	err = agent_store_get_memories(rt->store, &mems, &q);
-	if (!err)
-		err = recent_actors(&actors, rt, &mems);
+	if (recalled == NULL) {
+		agent_runtime_recall_query(&q, rt, room_id);
+		err = agent_store_recall(rt->store, &read, &q);
+		recalled = &read;
+	} else {
+		err = TEELIZA_OK;
+	}
+	mems = &recalled->memories;
+	actors = &recalled->authors;
 
 	if (!err)
 		err = set_text(state, "agentId", rt->id, strlen(rt->id));
@@ -537,13 +513,13 @@ teeliza_err agent_runtime_compose_state(json_t **state_out, agent_runtime *rt, c
 	if (!err)
 		err = set_buf(state, "postDirections", &b);
 	if (!err)
-		err = actors_text(&a, &actors);
+		err = actors_text(&a, actors);
 	if (!err)
 		err = with_header(&b, "# Actors", &a);
 	if (!err)
 		err = set_buf(state, "actors", &b);
 	if (!err)
-		err = recent_messages(&a, &mems, &actors);
+		err = recent_messages(&a, mems, actors);
 	if (!err)
 		err = with_header(&b, "# Conversation Messages", &a);
 	if (!err)
@@ -567,8 +543,7 @@ teeliza_err agent_runtime_compose_state(json_t **state_out, agent_runtime *rt, c
 	if (!err)
 		err = set_text(state, "attachments", "", 0);
 
-	agent_memory_list_free(&mems);
-	agent_account_list_free(&actors);
+	agent_recall_free(&read);
 	teeliza_buf_free(&a);
 	teeliza_buf_free(&b);
 	teeliza_buf_free(&hdr);
@@ -580,21 +555,33 @@ teeliza_err agent_runtime_compose_state(json_t **state_out, agent_runtime *rt, c
 	return TEELIZA_OK;
 }
 
-teeliza_err agent_runtime_compose_prompt(teeliza_buf *prompt, agent_runtime *rt, const char *room_id,
-                                         const char *sender_name, const char *user_text)
+teeliza_err agent_runtime_compose_state(json_t **state_out, agent_runtime *rt, const char *room_id,
+                                        const char *sender_name)
+{
+	return agent_runtime_compose_state_from(state_out, rt, room_id, sender_name, NULL);
+}
+
+teeliza_err agent_runtime_compose_prompt_from(teeliza_buf *prompt, agent_runtime *rt, const char *room_id,
+                                              const char *sender_name, const agent_recall *recalled)
 {
 	const char *tpl;
 	json_t *state = NULL;
 	teeliza_err err;
 
-	(void)user_text;
 	assert(prompt != NULL && rt != NULL && room_id != NULL);
 	teeliza_buf_reset(prompt);
-	err = agent_runtime_compose_state(&state, rt, room_id, sender_name);
+	err = agent_runtime_compose_state_from(&state, rt, room_id, sender_name, recalled);
 	if (err)
 		return err;
 	tpl = agent_character_template(rt->character, "messageHandlerTemplate");
 	err = agent_template_fill(prompt, tpl != NULL ? tpl : agent_message_template(), state);
 	json_decref(state);
 	return err;
+}
+
+teeliza_err agent_runtime_compose_prompt(teeliza_buf *prompt, agent_runtime *rt, const char *room_id,
+                                         const char *sender_name, const char *user_text)
+{
+	(void)user_text;
+	return agent_runtime_compose_prompt_from(prompt, rt, room_id, sender_name, NULL);
 }

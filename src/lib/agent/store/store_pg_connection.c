@@ -1,9 +1,11 @@
 /*
  * ensure_connection in the PostgreSQL back-end: both accounts and the room
  * first, then both participants (the foreign keys need that order), then
- * the message just received, as upserts in one transaction; skipped for a
- * connection this process has already made (the rows are never deleted, and
- * another replica making the same rows meanwhile is harmless).
+ * the message just received, as upserts in one transaction sent as one
+ * pipeline; skipped for a connection this process has already made (the
+ * rows are never deleted, and another replica making the same rows
+ * meanwhile is harmless). ensure_connection_recall adds the prompt's read
+ * (store_pg_recall.c) to the end of the same pipeline.
  */
 #include "agent/store/store_pg_internal.h"
 
@@ -41,6 +43,7 @@ struct connection {
 	const char *room_id;
 	bool known;
 	const struct pg_memory_args *m;  /* NULL: no memory */
+	struct pg_recall_args *recall;   /* NULL: no read after the writes (then m's write is all) */
 };
 
 static teeliza_err connection_op(struct pg_store *s, struct pg_conn *c, void *ctx)
@@ -63,14 +66,16 @@ static teeliza_err connection_op(struct pg_store *s, struct pg_conn *c, void *ct
 	}
 	if (err == TEELIZA_OK && k->m != NULL)
 		err = pg_put_memory(c, k->m);
+	if (err == TEELIZA_OK && k->recall != NULL)
+		err = pg_queue_recall(c, k->recall);
 	return err;
 }
 
-teeliza_err pg_ensure_connection(agent_store *base, const agent_account *agent, const agent_account *user,
-                                 const char *room_id, const agent_memory *m)
+static teeliza_err connect_and_recall(agent_store *base, const agent_account *agent, const agent_account *user,
+                                      const char *room_id, const agent_memory *m, struct pg_recall_args *recall)
 {
 	struct pg_store *s = P(base);
-	struct connection k = { .agent = agent, .user = user, .room_id = room_id };
+	struct connection k = { .agent = agent, .user = user, .room_id = room_id, .recall = recall };
 	struct pg_memory_args args;
 	struct pg_known_slot *slot;
 	size_t len;
@@ -93,11 +98,17 @@ teeliza_err pg_ensure_connection(agent_store *base, const agent_account *agent, 
 	pthread_mutex_lock(&s->lock);
 	k.known = slot->key != NULL && slot->len == len && memcmp(slot->key, key, len) == 0;
 	pthread_mutex_unlock(&s->lock);
-	/* a known connection with a memory is one statement: no transaction around it */
-	if (k.known && k.m == NULL)
+	/*
+	 * A known connection with a memory and no read is one statement: no
+	 * transaction around it. Anything more is one pipeline: the writes
+	 * and the read after them in one round trip, all or none.
+	 */
+	if (k.known && k.m == NULL && recall == NULL)
 		err = TEELIZA_OK; /* nothing to write: no connection borrowed */
+	else if (k.known && recall == NULL)
+		err = pg_run1(s, connection_op, &k, "storing a connection");
 	else
-		err = (k.known ? pg_run1 : pg_run)(s, connection_op, &k, "storing a connection");
+		err = pg_run_pipelined(s, connection_op, &k, "storing a connection");
 	if (err == TEELIZA_OK && !k.known) {
 		pthread_mutex_lock(&s->lock);
 		free(slot->key);
@@ -109,5 +120,26 @@ teeliza_err pg_ensure_connection(agent_store *base, const agent_account *agent, 
 	free(key);
 	if (m != NULL)
 		pg_memory_args_free(&args);
+	return err;
+}
+
+teeliza_err pg_ensure_connection(agent_store *base, const agent_account *agent, const agent_account *user,
+                                 const char *room_id, const agent_memory *m)
+{
+	return connect_and_recall(base, agent, user, room_id, m, NULL);
+}
+
+teeliza_err pg_ensure_connection_recall(agent_store *base, agent_recall *out, const agent_account *agent,
+                                        const agent_account *user, const char *room_id, const agent_memory *m,
+                                        const agent_memory_query *q)
+{
+	struct pg_recall_args a;
+	teeliza_err err;
+
+	memset(out, 0, sizeof(*out));
+	pg_recall_args_init(&a, out, q);
+	err = connect_and_recall(base, agent, user, room_id, m, &a);
+	if (err)
+		agent_recall_free(out);
 	return err;
 }

@@ -58,6 +58,7 @@ enum pg_stmt {
 	PG_CHARACTER_PUT,
 	PG_CHARACTER_GET,
 	PG_CHARACTER_VERSION,
+	PG_RECALL,
 	PG__COUNT
 };
 
@@ -75,12 +76,31 @@ extern const char *const pg_stmt_sql[PG__COUNT];
 /* Attempts of one operation (the first plus retries of retryable failures). */
 #define PG_ATTEMPTS 4
 
+/* Reads a queued statement's rows when its pipeline's results come back (pg_queue_read). */
+typedef teeliza_err (*pg_reader)(void *ctx, const PGresult *r);
+
+/* The most commands one pipeline holds (a statement and its PREPARE are two). */
+#define PG_PIPELINE_MAX 32
+
+/* One command sent in a pipeline, waiting for its result. */
+struct pg_queued {
+	int prepares;            /* >= 0: the PREPARE of that statement; -1: an execution */
+	const char *what;        /* names it in errors */
+	pg_reader read;          /* NULL: only success matters */
+	void *read_ctx;
+};
+
 struct pg_conn {
 	PGconn *c;               /* NULL: not opened yet (or closed after a failure) */
 	uint32_t prepared;       /* bit i: statement i prepared on this connection */
 	bool busy;               /* lent out by pg_run */
 	bool named;              /* application_name names the replica (opened or SET after its identity) */
+	bool broken;             /* a pipeline's results came back out of step: drop the connection */
 	char sqlstate[6];        /* of the last failed statement, "" when none or unknown */
+	/* pg_run_pipelined: statements are sent at once and their results read after one sync */
+	bool pipelined;
+	size_t n_queued;
+	struct pg_queued queued[PG_PIPELINE_MAX];
 };
 
 #define PG_KNOWN_SLOTS 1024
@@ -126,10 +146,36 @@ teeliza_err pg_run(struct pg_store *s, pg_op op, void *ctx, const char *what);
 teeliza_err pg_run1(struct pg_store *s, pg_op op, void *ctx, const char *what);
 
 /*
+ * pg_run for an op whose statements need no earlier statement's result:
+ * they are sent as one pipeline (store_pg_pipeline.c) and run as one
+ * implicit transaction ended by a single sync, all or none, in one round
+ * trip instead of one per statement plus BEGIN and COMMIT. Inside op,
+ * pg_exec only queues (it returns NULL with *err TEELIZA_OK); a statement
+ * whose rows are needed is queued with pg_queue_read. The first failure is
+ * the operation's error, with the SQLSTATE on c as pg_exec leaves it. Same
+ * retries as pg_run.
+ */
+teeliza_err pg_run_pipelined(struct pg_store *s, pg_op op, void *ctx, const char *what);
+
+/* Queue statement id in the pipeline being built (pg_run_pipelined); read(read_ctx, rows) gets its result. */
+teeliza_err pg_queue_read(struct pg_conn *c, enum pg_stmt id, int n, const char *const *vals, pg_reader read,
+                          void *read_ctx, const char *what);
+
+/* pg_queue_read with binary parameters (pg_exec's arguments); what pg_exec does in a pipeline. */
+teeliza_err pg_queue(struct pg_conn *c, enum pg_stmt id, int n, const char *const *vals, const int *lens,
+                     const int *binary, pg_reader read, void *read_ctx, const char *what);
+
+/* store_pg_pipeline.c's halves of pg_run_pipelined, on a connection pg_run borrowed. */
+teeliza_err pg_pipeline_start(struct pg_conn *c, const char *what);
+teeliza_err pg_pipeline_finish(struct pg_conn *c, teeliza_err queued, const char *what);
+
+/*
  * Run prepared statement id with n text parameters (NULL entries are SQL
  * NULL); binary[i] marks parameter i as binary of lens[i] bytes (binary and
  * lens may be NULL). Returns the result (rows or command status), or NULL
  * with the error set (mapped from the SQLSTATE, which c->sqlstate keeps).
+ * In a pipeline (pg_run_pipelined), queues the statement instead: NULL,
+ * *err TEELIZA_OK unless it could not be sent.
  */
 PGresult *pg_exec(struct pg_conn *c, teeliza_err *err, enum pg_stmt id, int n, const char *const *vals,
                   const int *lens, const int *binary, const char *what);
@@ -178,6 +224,8 @@ teeliza_err pg_migrate(struct pg_store *s, PGconn *conn);
 /* ---- store_pg_rows.c: rows into result structs ---- */
 
 teeliza_err pg_read_account(agent_account *out, const PGresult *r, int row);
+/* The account in the six columns from first on (a row that joins an account to something else). */
+teeliza_err pg_read_account_at(agent_account *out, const PGresult *r, int row, int first);
 /* The columns of PG_MEMORY_COLUMNS; the embedding when the column is not NULL. */
 teeliza_err pg_read_memory(agent_memory *out, const PGresult *r, int row);
 teeliza_err pg_read_attestation(agent_attestation *out, const PGresult *r, int row);
@@ -217,6 +265,20 @@ teeliza_err pg_get_receipt(agent_store *base, agent_receipt *out, const char *ag
 teeliza_err pg_last_receipt(agent_store *base, agent_receipt *out, const char *agent_id);
 teeliza_err pg_put_receipt_with_memories(agent_store *base, const agent_receipt *r, const agent_memory *memories,
                                          size_t n);
+/* store_pg_recall.c */
+teeliza_err pg_recall(agent_store *base, agent_recall *out, const agent_memory_query *q);
+teeliza_err pg_ensure_connection_recall(agent_store *base, agent_recall *out, const agent_account *agent,
+                                        const agent_account *user, const char *room_id, const agent_memory *m,
+                                        const agent_memory_query *q);
+/* Queue the recall read in the pipeline being built; its reader fills *out. args lives until the run ends. */
+struct pg_recall_args {
+	const agent_memory_query *q;
+	agent_recall *out;
+	char start[24], end[24], count[24];
+	const char *vals[7];
+};
+void pg_recall_args_init(struct pg_recall_args *a, agent_recall *out, const agent_memory_query *q);
+teeliza_err pg_queue_recall(struct pg_conn *c, struct pg_recall_args *a);
 /* store_pg_replicas.c */
 teeliza_err pg_ping(agent_store *base);
 teeliza_err pg_request_claim(agent_store *base, agent_request_result *out, const agent_request_claim *c);

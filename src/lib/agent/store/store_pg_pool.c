@@ -5,6 +5,7 @@
  * retryable failures (store_pg_internal.h says which and why that is safe).
  */
 #include "agent/store/store_pg_internal.h"
+#include "teeliza/common/metrics.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -98,8 +99,11 @@ static bool result_ok(const PGresult *r)
 
 teeliza_err pg_exec_sql(struct pg_conn *c, const char *sql, const char *what)
 {
-	PGresult *r = PQexec(c->c, sql);
+	PGresult *r;
 	teeliza_err err = TEELIZA_OK;
+
+	teeliza_metrics_count_db_round_trip();
+	r = PQexec(c->c, sql);
 
 	if (!result_ok(r))
 		err = pg_fail_result(c, r, what);
@@ -113,8 +117,13 @@ PGresult *pg_exec(struct pg_conn *c, teeliza_err *err, enum pg_stmt id, int n, c
 	char name[32];
 	PGresult *r;
 
+	if (c->pipelined) {
+		*err = pg_queue(c, id, n, vals, lens, binary, NULL, NULL, what);
+		return NULL;
+	}
 	snprintf(name, sizeof(name), "teeliza_%d", (int)id);
 	if (!(c->prepared & (1u << id))) {
+		teeliza_metrics_count_db_round_trip();
 		r = PQprepare(c->c, name, pg_stmt_sql[id], 0, NULL);
 		if (!result_ok(r)) {
 			*err = pg_fail_result(c, r, what);
@@ -124,6 +133,7 @@ PGresult *pg_exec(struct pg_conn *c, teeliza_err *err, enum pg_stmt id, int n, c
 		PQclear(r);
 		c->prepared |= 1u << id;
 	}
+	teeliza_metrics_count_db_round_trip();
 	r = PQexecPrepared(c->c, name, n, vals, lens, binary, 0);
 	if (!result_ok(r)) {
 		*err = pg_fail_result(c, r, what);
@@ -242,7 +252,9 @@ static void backoff(int attempt)
 		;
 }
 
-static teeliza_err run(struct pg_store *s, bool txn, pg_op op, void *ctx, const char *what)
+enum run_mode { RUN_ONE, RUN_TXN, RUN_PIPELINED };
+
+static teeliza_err run(struct pg_store *s, enum run_mode mode, pg_op op, void *ctx, const char *what)
 {
 	struct pg_conn *c;
 	teeliza_err err;
@@ -280,22 +292,40 @@ static teeliza_err run(struct pg_store *s, bool txn, pg_op op, void *ctx, const 
 			else if (PQstatus(c->c) != CONNECTION_OK)
 				continue;
 		}
-		err = txn ? pg_exec_sql(c, "BEGIN", what) : TEELIZA_OK;
-		if (err == TEELIZA_OK)
-			err = op(s, c, ctx);
-		if (err == TEELIZA_OK && txn)
-			err = pg_exec_sql(c, "COMMIT", what);
+		if (mode == RUN_PIPELINED) {
+			err = pg_pipeline_start(c, what);
+			if (err == TEELIZA_OK)
+				err = op(s, c, ctx);
+			err = pg_pipeline_finish(c, err, what);
+		} else {
+			err = mode == RUN_TXN ? pg_exec_sql(c, "BEGIN", what) : TEELIZA_OK;
+			if (err == TEELIZA_OK)
+				err = op(s, c, ctx);
+			if (err == TEELIZA_OK && mode == RUN_TXN)
+				err = pg_exec_sql(c, "COMMIT", what);
+		}
+		if (c->broken) {
+			drop(c); /* out of step with the server: nothing more can be read on it */
+			c->broken = false;
+		}
 		if (err == TEELIZA_OK)
 			break;
-		if (PQstatus(c->c) != CONNECTION_OK) {
+		if (c->c == NULL || PQstatus(c->c) != CONNECTION_OK) {
 			drop(c);
 		} else if (PQtransactionStatus(c->c) != PQTRANS_IDLE) {
-			PGresult *r = PQexec(c->c, "ROLLBACK");
+			PGresult *r;
+
+			teeliza_metrics_count_db_round_trip();
+			r = PQexec(c->c, "ROLLBACK");
 
 			PQclear(r);
 		}
-		/* a failure without a database error (bad input, out of memory) is not retried either */
-		if (c->c != NULL && (c->sqlstate[0] == '\0' || !pg_sqlstate_retryable(c->sqlstate)))
+		/*
+		 * Retried: a retryable SQLSTATE, or a lost connection (no SQLSTATE,
+		 * TEELIZA_ERR_CONNECT). A failure without a database error (bad
+		 * input, out of memory) is not retried either.
+		 */
+		if (c->sqlstate[0] != '\0' ? !pg_sqlstate_retryable(c->sqlstate) : err != TEELIZA_ERR_CONNECT)
 			break;
 	}
 	give_back(s, c);
@@ -304,10 +334,15 @@ static teeliza_err run(struct pg_store *s, bool txn, pg_op op, void *ctx, const 
 
 teeliza_err pg_run(struct pg_store *s, pg_op op, void *ctx, const char *what)
 {
-	return run(s, true, op, ctx, what);
+	return run(s, RUN_TXN, op, ctx, what);
 }
 
 teeliza_err pg_run1(struct pg_store *s, pg_op op, void *ctx, const char *what)
 {
-	return run(s, false, op, ctx, what);
+	return run(s, RUN_ONE, op, ctx, what);
+}
+
+teeliza_err pg_run_pipelined(struct pg_store *s, pg_op op, void *ctx, const char *what)
+{
+	return run(s, RUN_PIPELINED, op, ctx, what);
 }

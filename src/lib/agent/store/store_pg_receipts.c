@@ -124,9 +124,9 @@ teeliza_err pg_put_receipt_with_memories(agent_store *base, const agent_receipt 
 		return pg_nomem();
 	for (; err == TEELIZA_OK && w.n < n; w.n++)
 		err = pg_memory_args_init(&w.memories[w.n], P(base), &memories[w.n]);
-	/* the memories and their receipt in one transaction (pg_run): all or none, one commit per reply */
+	/* the memories and their receipt in one transaction, all or none, sent as one pipeline: one round trip */
 	if (err == TEELIZA_OK)
-		err = pg_run(P(base), with_memories_op, &w, "storing a reply and its receipt");
+		err = pg_run_pipelined(P(base), with_memories_op, &w, "storing a reply and its receipt");
 	for (size_t i = 0; i < w.n; i++)
 		pg_memory_args_free(&w.memories[i]);
 	free(w.memories);

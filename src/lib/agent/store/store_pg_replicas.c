@@ -106,7 +106,13 @@ teeliza_err pg_request_claim(agent_store *base, agent_request_result *out, const
 	teeliza_err err;
 
 	pg_i64(a.lease, c->lease_ms);
-	err = pg_run(P(base), claim_op, &a, "claiming a request");
+	/*
+	 * No transaction around the steps: each is one statement decided on
+	 * the locked row, and READ COMMITTED gives each statement its own
+	 * snapshot inside a transaction as well, so BEGIN and COMMIT would
+	 * only add two round trips (a new request's claim is one).
+	 */
+	err = pg_run1(P(base), claim_op, &a, "claiming a request");
 	if (err)
 		agent_request_result_clear(out);
 	return err;

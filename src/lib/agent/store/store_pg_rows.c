@@ -122,11 +122,16 @@ static teeliza_err read_i64(int64_t *out, const PGresult *r, int row, int i, con
 
 teeliza_err pg_read_account(agent_account *out, const PGresult *r, int row)
 {
+	return pg_read_account_at(out, r, row, 0);
+}
+
+teeliza_err pg_read_account_at(agent_account *out, const PGresult *r, int row, int first)
+{
 	store_col cols[6];
 	const char **dst[6] = { &out->id, &out->name, &out->username, &out->email, &out->avatar_url, &out->details };
 
 	for (int i = 0; i < 6; i++)
-		cols[i] = col_text(r, row, i);
+		cols[i] = col_text(r, row, first + i);
 	out->owned_ = store_pack_row(dst, cols, 6, NULL, NULL);
 	if (out->owned_ == NULL) {
 		memset(out, 0, sizeof(*out));

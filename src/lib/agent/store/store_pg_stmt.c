@@ -125,4 +125,18 @@ const char *const pg_stmt_sql[PG__COUNT] = {
 	                     "RETURNING version",
 	[PG_CHARACTER_GET] = "SELECT version, \"character\" FROM teeliza_characters WHERE \"agentId\" = $1",
 	[PG_CHARACTER_VERSION] = "SELECT version FROM teeliza_characters WHERE \"agentId\" = $1",
+	/*
+	 * A prompt's read (store_pg_recall.c): PG_GET_MEMORIES' rows (same
+	 * filters, order and limit; no embedding) each with its author's
+	 * account, NULLs when the account is gone: one statement, one snapshot.
+	 */
+	[PG_RECALL] = "SELECT m.id, m.type, " MS("m.\"createdAt\"") ", m.content::text, NULL::text, m.\"userId\", "
+	              "m.\"roomId\", m.\"agentId\", m.\"unique\", " ACCOUNT_COLUMNS " FROM (SELECT id, type, "
+	              "\"createdAt\", content, \"userId\", \"roomId\", \"agentId\", \"unique\", xmin::text::bigint AS tx "
+	              "FROM memories WHERE type = $1 AND \"roomId\" = $2 AND ($3::uuid IS NULL OR \"agentId\" = $3::uuid) "
+	              "AND (NOT $4::boolean OR \"unique\") "
+	              "AND ($5::bigint IS NULL OR \"createdAt\" >= " AT_MS("$5") ") "
+	              "AND ($6::bigint IS NULL OR \"createdAt\" <= " AT_MS("$6") ") "
+	              "ORDER BY \"createdAt\" DESC, tx DESC, id DESC LIMIT $7::bigint) m "
+	              "LEFT JOIN accounts a ON a.id = m.\"userId\" ORDER BY m.\"createdAt\" DESC, m.tx DESC, m.id DESC",
 };

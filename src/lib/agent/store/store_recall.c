@@ -1,0 +1,69 @@
+/*
+ * A prompt's read (agent_store_recall): a room's recent memories and their
+ * authors' accounts. A back-end that can do it in one statement fills
+ * agent_store_ops.recall; for the others (SQLite, in process, where a call
+ * costs no round trip) it is the memories, then each author's account.
+ */
+#include "teeliza/agent/store.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+void agent_recall_free(agent_recall *r)
+{
+	if (r == NULL)
+		return;
+	agent_memory_list_free(&r->memories);
+	agent_account_list_free(&r->authors);
+}
+
+static teeliza_err authors_one_by_one(agent_account_list *out, agent_store *s, const agent_memory_list *mems)
+{
+	teeliza_err err = TEELIZA_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (mems->count == 0)
+		return TEELIZA_OK;
+	out->items = calloc(mems->count, sizeof(*out->items));
+	if (out->items == NULL)
+		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; err == TEELIZA_OK && i < mems->count; i++) {
+		const char *uid = mems->items[i].user_id;
+		size_t j;
+
+		if (uid == NULL)
+			continue;
+		for (j = 0; j < out->count && strcmp(out->items[j].id, uid) != 0; j++)
+			;
+		if (j < out->count)
+			continue;
+		err = agent_store_get_account(s, &out->items[out->count], uid);
+		if (err == TEELIZA_ERR_NOT_FOUND) {
+			teeliza_clear_error(); /* a message from an account since removed */
+			err = TEELIZA_OK;
+		} else if (err == TEELIZA_OK) {
+			out->count++;
+		}
+	}
+	if (err)
+		agent_account_list_free(out);
+	return err;
+}
+
+teeliza_err agent_store_recall(agent_store *s, agent_recall *out, const agent_memory_query *q)
+{
+	teeliza_err err;
+
+	assert(s != NULL && out != NULL && q != NULL && q->room_id != NULL);
+	memset(out, 0, sizeof(*out));
+	if (s->ops->recall != NULL)
+		err = s->ops->recall(s, out, q);
+	else
+		err = agent_store_get_memories(s, &out->memories, q);
+	if (err == TEELIZA_OK && s->ops->recall == NULL)
+		err = authors_one_by_one(&out->authors, s, &out->memories);
+	if (err)
+		agent_recall_free(out);
+	return err;
+}
