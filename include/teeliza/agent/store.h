@@ -545,6 +545,18 @@ void agent_memory_list_free(agent_memory_list *l);
 /* Milliseconds since the Unix epoch (Date.now()). */
 int64_t agent_store_now_ms(void);
 
+/*
+ * The error of the latest store call on this thread that failed since
+ * agent_store_failure_reset (TEELIZA_OK: none did). A caller that gets one
+ * error from a layer over the store (the runtime: the store's and the
+ * model's) learns from it whether the store failed: TEELIZA_ERR_TIMEOUT
+ * (every pooled connection stayed busy, a lock or statement timeout) or
+ * TEELIZA_ERR_CONNECT (unreachable) is the database's, worth a 503 and a
+ * retry, without asking the busy database again.
+ */
+void agent_store_failure_reset(void);
+teeliza_err agent_store_failure(void);
+
 #ifdef __cplusplus
 }
 #endif

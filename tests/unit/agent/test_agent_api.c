@@ -66,7 +66,8 @@ static atomic_int generate_calls;
 
 /*
  * The fake model: "echo: <text>". A message "act:NAME rest" answers with
- * action NAME; "fail" fails like an unreachable model.
+ * action NAME; "fail" fails like an unreachable model, "slow model" like one
+ * that timed out.
  */
 static teeliza_err fake_generate(json_t **content, void *ctx, const agent_generate_request *req)
 {
@@ -79,6 +80,8 @@ static teeliza_err fake_generate(json_t **content, void *ctx, const agent_genera
 	atomic_fetch_add(&generate_calls, 1);
 	if (strcmp(t, "fail") == 0)
 		return teeliza_set_error(TEELIZA_ERR_CONNECT, "cannot connect to http://127.0.0.1:9/v1");
+	if (strcmp(t, "slow model") == 0)
+		return teeliza_set_error(TEELIZA_ERR_TIMEOUT, "no complete answer from the model within 1 ms");
 	if (strncmp(t, "act:", 4) == 0) {
 		n = strcspn(t + 4, " ");
 		if (n >= sizeof(action))
@@ -170,11 +173,37 @@ static teeliza_err double_ping(agent_store *s)
 	return real_ping(s);
 }
 
+/* ... and while db_busy is set, writes that time out as a PostgreSQL pool with no free connection does. */
+static atomic_bool db_busy;
+static teeliza_err (*real_ensure_connection)(agent_store *s, const agent_account *agent, const agent_account *user,
+                                             const char *room_id, const agent_memory *m);
+static teeliza_err (*real_create_memory)(agent_store *s, const agent_memory *m);
+
+static teeliza_err busy_error(void)
+{
+	return teeliza_set_error(TEELIZA_ERR_TIMEOUT, "test double: all 1 PostgreSQL connections stayed busy");
+}
+
+static teeliza_err double_ensure_connection(agent_store *s, const agent_account *agent, const agent_account *user,
+                                            const char *room_id, const agent_memory *m)
+{
+	return atomic_load(&db_busy) ? busy_error() : real_ensure_connection(s, agent, user, room_id, m);
+}
+
+static teeliza_err double_create_memory(agent_store *s, const agent_memory *m)
+{
+	return atomic_load(&db_busy) ? busy_error() : real_create_memory(s, m);
+}
+
 static void use_store_double(struct env *e)
 {
 	double_ops = *e->store->ops;
 	real_ping = double_ops.ping;
 	double_ops.ping = double_ping;
+	real_ensure_connection = double_ops.ensure_connection;
+	double_ops.ensure_connection = double_ensure_connection;
+	real_create_memory = double_ops.create_memory;
+	double_ops.create_memory = double_create_memory;
 	e->store->ops = &double_ops;
 }
 
@@ -1894,6 +1923,48 @@ static void test_readyz(void **state)
 	env_stop(&e);
 }
 
+/*
+ * A store that times out (no pooled connection came free) while its ping
+ * passes: 503 with Retry-After, not 500, with or without a key; a model
+ * that times out is still a 500 (api_message.c tells them apart by the
+ * store's own record, agent_store_failure).
+ */
+static void test_busy_store(void **state)
+{
+	static const char unkeyed[] = "POST /Alice%20Bot/message HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+	                              "Content-Length: 13\r\nConnection: close\r\n\r\n{\"text\":\"hi\"}";
+	struct env e;
+	struct test_resp r;
+	char *raw;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	use_store_double(&e);
+	atomic_store(&db_down, false);
+	atomic_store(&db_busy, true);
+	raw = raw_request(&e, NULL, unkeyed);
+	assert_int_equal(status_of(raw), 503);
+	assert_non_null(strstr(raw, "\r\nRetry-After: 1\r\n"));
+	assert_non_null(strstr(raw, "The database is busy"));
+	free(raw);
+	raw = keyed_message(&e, "busy-1", "{\"text\":\"hi\"}");
+	assert_int_equal(status_of(raw), 503);
+	assert_non_null(strstr(raw, "\r\nRetry-After: 1\r\n"));
+	free(raw);
+	/* the same key once the database has a connection free again: answered */
+	atomic_store(&db_busy, false);
+	raw = keyed_message(&e, "busy-1", "{\"text\":\"hi\"}");
+	assert_int_equal(status_of(raw), 200);
+	free(raw);
+	expect_json_status(&e, "GET", "/readyz", NULL, 200);
+	/* a model that times out is the model's failure, whatever the store did earlier on this thread */
+	r = request(&e, "POST", "/Alice%20Bot/message", "application/json", "{\"text\":\"slow model\"}", NULL);
+	assert_int_equal(r.status, 500);
+	assert_non_null(strstr(r.body, "No response from generateMessageResponse"));
+	resp_free(&r);
+	env_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1923,6 +1994,7 @@ int main(void)
 		cmocka_unit_test(test_control_routes_loopback_only),
 		cmocka_unit_test(test_readyz),
 		cmocka_unit_test(test_idempotency_key),
+		cmocka_unit_test(test_busy_store),
 	};
 
 	/* TEE settings come from the registry config here, never from the caller's environment. */

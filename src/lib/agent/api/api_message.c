@@ -96,6 +96,7 @@ static void post_message(http_server_reply *reply, agent_api *api, const api_req
 	seal.room_id = room_id;
 	in.seal = api_seal_reply;
 	in.seal_ctx = &seal;
+	agent_store_failure_reset(); /* which store call of this message failed, if one did */
 	if (!err)
 		err = agent_runtime_message(&out, rt, &in);
 	if (err == TEELIZA_ERR_NOT_FOUND) {
@@ -118,7 +119,18 @@ static void post_message(http_server_reply *reply, agent_api *api, const api_req
 		api_reply_error(reply, 413, teeliza_errmsg());
 	} else if (err) {
 		snprintf(failed, sizeof(failed), "%s", teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
-		if (agent_store_ping(agent_runtime_store(rt)) != TEELIZA_OK) {
+		if (err == TEELIZA_ERR_TIMEOUT && agent_store_failure() == err) {
+			/*
+			 * The database is busy (no pooled connection came free in time, or
+			 * a lock wait ran out): the store said so, the model did not fail.
+			 * Pinging it now would wait for the pool again, and might pass
+			 * once it frees, turning a retryable moment into a 500.
+			 */
+			agent_log(api->log, "Agent %s: message failed, the database is busy: %s", agent_runtime_name(rt),
+			          failed);
+			api_reply_error(reply, 503, "The database is busy; retry shortly");
+			reply->extra_headers[0] = "Retry-After: 1";
+		} else if (agent_store_ping(agent_runtime_store(rt)) != TEELIZA_OK) {
 			/* the database went away mid-request (not the model): every write is idempotent, a retry is safe */
 			agent_log(api->log, "Agent %s: message failed, the database is unreachable: %s", agent_runtime_name(rt),
 			          failed);

@@ -4,6 +4,7 @@
  * back-end opens a store is store_open.c's business; nothing here names one.
  */
 #include "teeliza/agent/store.h"
+#include "agent/store/store_failure.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -33,31 +34,31 @@ const char *agent_store_backend(const agent_store *s)
 teeliza_err agent_store_schema_version(agent_store *s, int *out)
 {
 	assert(s != NULL && out != NULL);
-	return s->ops->schema_version(s, out);
+	return agent_store_noted(s->ops->schema_version(s, out));
 }
 
 teeliza_err agent_store_ensure_account(agent_store *s, const agent_account *a)
 {
 	assert(s != NULL && a != NULL && a->id != NULL);
-	return s->ops->ensure_account(s, a);
+	return agent_store_noted(s->ops->ensure_account(s, a));
 }
 
 teeliza_err agent_store_get_account(agent_store *s, agent_account *out, const char *id)
 {
 	assert(s != NULL && out != NULL && id != NULL);
-	return s->ops->get_account(s, out, id);
+	return agent_store_noted(s->ops->get_account(s, out, id));
 }
 
 teeliza_err agent_store_ensure_room(agent_store *s, const char *room_id)
 {
 	assert(s != NULL && room_id != NULL);
-	return s->ops->ensure_room(s, room_id);
+	return agent_store_noted(s->ops->ensure_room(s, room_id));
 }
 
 teeliza_err agent_store_ensure_participant(agent_store *s, const char *user_id, const char *room_id)
 {
 	assert(s != NULL && user_id != NULL && room_id != NULL);
-	return s->ops->ensure_participant(s, user_id, room_id);
+	return agent_store_noted(s->ops->ensure_participant(s, user_id, room_id));
 }
 
 /* recall NULL: the connection (and m) only; else the read q after it, into *recall */
@@ -87,11 +88,11 @@ static teeliza_err connection(agent_store *s, const char *agent_id, const char *
 	user.email = source;
 	other = strcmp(agent_id, user_id) != 0 ? &user : NULL;
 	if (recall == NULL)
-		err = s->ops->ensure_connection(s, &agent, other, room_id, m);
+		err = agent_store_noted(s->ops->ensure_connection(s, &agent, other, room_id, m));
 	else if (s->ops->ensure_connection_recall != NULL)
-		err = s->ops->ensure_connection_recall(s, recall, &agent, other, room_id, m, q);
+		err = agent_store_noted(s->ops->ensure_connection_recall(s, recall, &agent, other, room_id, m, q));
 	else
-		err = s->ops->ensure_connection(s, &agent, other, room_id, m);
+		err = agent_store_noted(s->ops->ensure_connection(s, &agent, other, room_id, m));
 	if (err == TEELIZA_OK && recall != NULL && s->ops->ensure_connection_recall == NULL)
 		err = agent_store_recall(s, recall, q);
 	teeliza_buf_free(&fallback);
@@ -136,85 +137,85 @@ teeliza_err agent_store_ensure_connection_recall(agent_store *s, agent_recall *o
 teeliza_err agent_store_list_room_actors(agent_store *s, agent_account_list *out, const char *room_id)
 {
 	assert(s != NULL && out != NULL && room_id != NULL);
-	return s->ops->list_room_actors(s, out, room_id);
+	return agent_store_noted(s->ops->list_room_actors(s, out, room_id));
 }
 
 teeliza_err agent_store_create_memory(agent_store *s, const agent_memory *m)
 {
 	assert(s != NULL && m != NULL && m->content != NULL);
 	assert(m->embedding != NULL || m->embedding_len == 0);
-	return s->ops->create_memory(s, m);
+	return agent_store_noted(s->ops->create_memory(s, m));
 }
 
 teeliza_err agent_store_get_memory(agent_store *s, agent_memory *out, const char *id)
 {
 	assert(s != NULL && out != NULL && id != NULL);
-	return s->ops->get_memory(s, out, id);
+	return agent_store_noted(s->ops->get_memory(s, out, id));
 }
 
 teeliza_err agent_store_get_memories(agent_store *s, agent_memory_list *out, const agent_memory_query *q)
 {
 	assert(s != NULL && out != NULL && q != NULL && q->room_id != NULL);
-	return s->ops->get_memories(s, out, q);
+	return agent_store_noted(s->ops->get_memories(s, out, q));
 }
 
 teeliza_err agent_store_count_memories(agent_store *s, size_t *out, const char *type, const char *room_id,
                                        bool unique_only)
 {
 	assert(s != NULL && out != NULL && room_id != NULL);
-	return s->ops->count_memories(s, out, type != NULL ? type : AGENT_MEMORY_MESSAGES, room_id, unique_only);
+	return agent_store_noted(s->ops->count_memories(s, out, type != NULL ? type : AGENT_MEMORY_MESSAGES, room_id, unique_only));
 }
 
 teeliza_err agent_store_delete_room_memories(agent_store *s, size_t *deleted, const char *type,
                                              const char *room_id)
 {
 	assert(s != NULL && room_id != NULL);
-	return s->ops->delete_room_memories(s, deleted, type != NULL ? type : AGENT_MEMORY_MESSAGES, room_id);
+	return agent_store_noted(s->ops->delete_room_memories(s, deleted, type != NULL ? type : AGENT_MEMORY_MESSAGES, room_id));
 }
 
 teeliza_err agent_store_cache_get(agent_store *s, char **out, const char *key, const char *agent_id)
 {
 	assert(s != NULL && out != NULL && key != NULL && agent_id != NULL);
-	return s->ops->cache_get(s, out, key, agent_id);
+	return agent_store_noted(s->ops->cache_get(s, out, key, agent_id));
 }
 
 teeliza_err agent_store_cache_set(agent_store *s, const char *key, const char *agent_id,
                                   const char *value_json, int64_t expires_at)
 {
 	assert(s != NULL && key != NULL && agent_id != NULL && value_json != NULL);
-	return s->ops->cache_set(s, key, agent_id, value_json, expires_at);
+	return agent_store_noted(s->ops->cache_set(s, key, agent_id, value_json, expires_at));
 }
 
 teeliza_err agent_store_cache_delete(agent_store *s, const char *key, const char *agent_id)
 {
 	assert(s != NULL && key != NULL && agent_id != NULL);
-	return s->ops->cache_delete(s, key, agent_id);
+	return agent_store_noted(s->ops->cache_delete(s, key, agent_id));
 }
 
 teeliza_err agent_store_log(agent_store *s, const char *user_id, const char *room_id, const char *type,
                             const char *body_json)
 {
 	assert(s != NULL && user_id != NULL && room_id != NULL && type != NULL && body_json != NULL);
-	return s->ops->log(s, user_id, room_id, type, body_json);
+	return agent_store_noted(s->ops->log(s, user_id, room_id, type, body_json));
 }
 
 teeliza_err agent_store_put_attestation(agent_store *s, const agent_attestation *a)
 {
 	assert(s != NULL && a != NULL && a->id != NULL && (a->quote != NULL || a->quote_len == 0));
-	return s->ops->put_attestation(s, a);
+	return agent_store_noted(s->ops->put_attestation(s, a));
 }
 
 teeliza_err agent_store_get_attestation(agent_store *s, agent_attestation *out, const char *id)
 {
 	assert(s != NULL && out != NULL && id != NULL);
-	return s->ops->get_attestation(s, out, id);
+	return agent_store_noted(s->ops->get_attestation(s, out, id));
 }
 
 teeliza_err agent_store_put_receipt(agent_store *s, const agent_receipt *r)
 {
 	assert(s != NULL && r != NULL && r->id != NULL && r->agent_id != NULL && r->receipt != NULL &&
 	       r->signature != NULL && r->public_key != NULL);
-	return s->ops->put_receipt(s, r);
+	return agent_store_noted(s->ops->put_receipt(s, r));
 }
 
 teeliza_err agent_store_put_receipt_with_memories(agent_store *s, const agent_receipt *r, const agent_memory *memories,
@@ -229,23 +230,23 @@ teeliza_err agent_store_put_receipt_with_memories(agent_store *s, const agent_re
 		assert(memories[i].embedding != NULL || memories[i].embedding_len == 0);
 	}
 	if (s->ops->put_receipt_with_memories != NULL)
-		return s->ops->put_receipt_with_memories(s, r, memories, n);
+		return agent_store_noted(s->ops->put_receipt_with_memories(s, r, memories, n));
 	/* a back-end without one transaction for both: the reply first, never a receipt without it */
 	for (size_t i = 0; !err && i < n; i++)
-		err = s->ops->create_memory(s, &memories[i]);
-	return err ? err : s->ops->put_receipt(s, r);
+		err = agent_store_noted(s->ops->create_memory(s, &memories[i]));
+	return err ? err : agent_store_noted(s->ops->put_receipt(s, r));
 }
 
 teeliza_err agent_store_get_receipt(agent_store *s, agent_receipt *out, const char *agent_id, const char *id)
 {
 	assert(s != NULL && out != NULL && agent_id != NULL && id != NULL);
-	return s->ops->get_receipt(s, out, agent_id, id);
+	return agent_store_noted(s->ops->get_receipt(s, out, agent_id, id));
 }
 
 teeliza_err agent_store_last_receipt(agent_store *s, agent_receipt *out, const char *agent_id)
 {
 	assert(s != NULL && out != NULL && agent_id != NULL);
-	return s->ops->last_receipt(s, out, agent_id);
+	return agent_store_noted(s->ops->last_receipt(s, out, agent_id));
 }
 
 void agent_receipt_clear(agent_receipt *r)

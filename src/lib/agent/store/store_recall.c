@@ -5,6 +5,7 @@
  * costs no round trip) it is the memories, then each author's account.
  */
 #include "teeliza/agent/store.h"
+#include "agent/store/store_failure.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -58,7 +59,7 @@ teeliza_err agent_store_recall(agent_store *s, agent_recall *out, const agent_me
 	assert(s != NULL && out != NULL && q != NULL && q->room_id != NULL);
 	memset(out, 0, sizeof(*out));
 	if (s->ops->recall != NULL)
-		err = s->ops->recall(s, out, q);
+		err = agent_store_noted(s->ops->recall(s, out, q));
 	else
 		err = agent_store_get_memories(s, &out->memories, q);
 	if (err == TEELIZA_OK && s->ops->recall == NULL)

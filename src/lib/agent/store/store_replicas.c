@@ -5,6 +5,7 @@
  * instance and character operations to the back-end's table.
  */
 #include "teeliza/agent/store.h"
+#include "agent/store/store_failure.h"
 #include "teeliza/agent/uuid.h"
 
 #include <assert.h>
@@ -60,7 +61,7 @@ teeliza_err agent_store_ping(agent_store *s)
 	assert(s != NULL);
 	if (s->ops->ping == NULL)
 		return TEELIZA_OK; /* nothing to ask: reachable as far as this back-end can tell */
-	return s->ops->ping(s);
+	return agent_store_noted(s->ops->ping(s));
 }
 
 teeliza_err agent_store_request_claim(agent_store *s, agent_request_result *out, const agent_request_claim *c)
@@ -79,7 +80,7 @@ teeliza_err agent_store_request_claim(agent_store *s, agent_request_result *out,
 		return TEELIZA_ERR_INVALID;
 	if (s->ops->request_claim == NULL)
 		return lacks(s, "request claim");
-	return s->ops->request_claim(s, out, c);
+	return agent_store_noted(s->ops->request_claim(s, out, c));
 }
 
 teeliza_err agent_store_request_complete(agent_store *s, const char *agent_id, const char *request_key,
@@ -88,7 +89,7 @@ teeliza_err agent_store_request_complete(agent_store *s, const char *agent_id, c
 	assert(s != NULL && agent_id != NULL && request_key != NULL && response_json != NULL);
 	if (s->ops->request_complete == NULL)
 		return lacks(s, "request complete");
-	return s->ops->request_complete(s, agent_id, request_key, response_json);
+	return agent_store_noted(s->ops->request_complete(s, agent_id, request_key, response_json));
 }
 
 teeliza_err agent_store_request_release(agent_store *s, const char *agent_id, const char *request_key)
@@ -96,7 +97,7 @@ teeliza_err agent_store_request_release(agent_store *s, const char *agent_id, co
 	assert(s != NULL && agent_id != NULL && request_key != NULL);
 	if (s->ops->request_release == NULL)
 		return lacks(s, "request release");
-	return s->ops->request_release(s, agent_id, request_key);
+	return agent_store_noted(s->ops->request_release(s, agent_id, request_key));
 }
 
 teeliza_err agent_store_list_instances(agent_store *s, agent_instance_list *out, const char *agent_id)
@@ -105,7 +106,7 @@ teeliza_err agent_store_list_instances(agent_store *s, agent_instance_list *out,
 	memset(out, 0, sizeof(*out));
 	if (s->ops->list_instances == NULL)
 		return lacks(s, "list instances");
-	return s->ops->list_instances(s, out, agent_id);
+	return agent_store_noted(s->ops->list_instances(s, out, agent_id));
 }
 
 teeliza_err agent_store_character_put(agent_store *s, uint64_t *version, const char *agent_id, const char *json)
@@ -114,7 +115,7 @@ teeliza_err agent_store_character_put(agent_store *s, uint64_t *version, const c
 	*version = 0;
 	if (s->ops->character_put == NULL)
 		return lacks(s, "character put");
-	return s->ops->character_put(s, version, agent_id, json);
+	return agent_store_noted(s->ops->character_put(s, version, agent_id, json));
 }
 
 teeliza_err agent_store_character_get(agent_store *s, char **json, uint64_t *version, const char *agent_id)
@@ -124,7 +125,7 @@ teeliza_err agent_store_character_get(agent_store *s, char **json, uint64_t *ver
 	*version = 0;
 	if (s->ops->character_get == NULL)
 		return lacks(s, "character get");
-	return s->ops->character_get(s, json, version, agent_id);
+	return agent_store_noted(s->ops->character_get(s, json, version, agent_id));
 }
 
 teeliza_err agent_store_character_version(agent_store *s, uint64_t *version, const char *agent_id)
@@ -133,7 +134,7 @@ teeliza_err agent_store_character_version(agent_store *s, uint64_t *version, con
 	*version = 0;
 	if (s->ops->character_version == NULL)
 		return lacks(s, "character version");
-	return s->ops->character_version(s, version, agent_id);
+	return agent_store_noted(s->ops->character_version(s, version, agent_id));
 }
 
 void agent_request_result_clear(agent_request_result *r)
