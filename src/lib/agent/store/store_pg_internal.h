@@ -81,6 +81,7 @@ struct pg_conn {
 	bool busy;               /* lent out by pg_run */
 	bool named;              /* application_name names the replica (opened or SET after its identity) */
 	char sqlstate[6];        /* of the last failed statement, "" when none or unknown */
+	char constraint[64];     /* the constraint it violated (PG_DIAG_CONSTRAINT_NAME), "" when none */
 };
 
 #define PG_KNOWN_SLOTS 1024
@@ -134,7 +135,7 @@ teeliza_err pg_run1(struct pg_store *s, pg_op op, void *ctx, const char *what);
 PGresult *pg_exec(struct pg_conn *c, teeliza_err *err, enum pg_stmt id, int n, const char *const *vals,
                   const int *lens, const int *binary, const char *what);
 
-/* Record a failed result (NULL: the connection failed) on c: SQLSTATE, message; returns the error set. */
+/* Record a failed result (NULL: the connection failed) on c: SQLSTATE, constraint, message; returns the error set. */
 teeliza_err pg_fail_result(struct pg_conn *c, const PGresult *r, const char *what);
 
 /* Run SQL text with no parameters (several statements allowed); same error handling. */
@@ -217,6 +218,13 @@ teeliza_err pg_get_receipt(agent_store *base, agent_receipt *out, const char *ag
 teeliza_err pg_last_receipt(agent_store *base, agent_receipt *out, const char *agent_id);
 teeliza_err pg_put_receipt_with_memories(agent_store *base, const agent_receipt *r, const agent_memory *memories,
                                          size_t n);
+/*
+ * Whether c's last failure (pg_fail_result) was a receipt whose (agentId,
+ * seq) another writer stored first: SQLSTATE 23505 on that very unique
+ * constraint, not on another (a duplicate memory or receipt id is not a
+ * taken link). put_receipt then answers TEELIZA_ERR_CONFLICT.
+ */
+bool pg_receipt_seq_taken(const struct pg_conn *c);
 /* store_pg_replicas.c */
 teeliza_err pg_ping(agent_store *base);
 teeliza_err pg_request_claim(agent_store *base, agent_request_result *out, const agent_request_claim *c);

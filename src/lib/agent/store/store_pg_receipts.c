@@ -4,6 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* PostgreSQL's name for migration 2's UNIQUE ("agentId", "seq") (<table>_<columns>_key). */
+#define PG_RECEIPT_SEQ_CONSTRAINT "teeliza_receipts_agentId_seq_key"
+
+bool pg_receipt_seq_taken(const struct pg_conn *c)
+{
+	return strcmp(c->sqlstate, "23505") == 0 && strcmp(c->constraint, PG_RECEIPT_SEQ_CONSTRAINT) == 0;
+}
+
 struct put_args {
 	const agent_receipt *r;
 	char seq[24], created[24];
@@ -20,6 +28,9 @@ static teeliza_err put_op(struct pg_store *s, struct pg_conn *c, void *ctx)
 
 	(void)s;
 	PQclear(r);
+	if (err != TEELIZA_OK && pg_receipt_seq_taken(c))
+		return teeliza_set_error(TEELIZA_ERR_CONFLICT, "receipt seq %s of agent %s was taken by another writer",
+		                         p->seq, rc->agent_id);
 	if (err == TEELIZA_ERR_INVALID && strcmp(c->sqlstate, "23505") == 0)
 		teeliza_set_error(err, "receipt %s (agent %s, seq %s) already exists", rc->id, rc->agent_id, p->seq);
 	return err;
