@@ -227,5 +227,64 @@ if [ -z "${POSTGRES_URL:-}" ]; then
 		"$(grep -Eiq 'wallet|private|secret|salt|seed' <<<"$schema" && echo 1 || echo 0)" "schema mentions one"
 fi
 
+# ---- TEE: replies answered at the same moment by both replicas form one receipt chain ----
+# (docs/VERIFIABILITY.md, "Replicas"): every reply carries its receipt, and the agent's chain, walked
+# from its head on the receipt route, is 1..N with each prev the hash of the one before, which
+# `teeliza verify-reply --chain` accepts under a bundle's verified key.
+burst=24 burst_pids=()
+for i in $(seq "$burst"); do
+	r=$([ $((i % 2)) = 0 ] && echo ta || echo tb)
+	curl -s -D "$tmp/burst-$i.h" -o "$tmp/burst-$i.b" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		--data "{\"text\":\"together $i\",\"userId\":\"chain-$i\",\"roomId\":\"chain\"}" \
+		"$(url "$r" "/$agent/message")" >"$tmp/burst-$i.code" &
+	burst_pids+=($!)
+done
+wait "${burst_pids[@]}" || true
+rids=() missing=""
+for i in $(seq "$burst"); do
+	rid=$(sed -n 's/^X-Teeliza-Receipt: \([0-9a-f]\{64\}\)\r*$/\1/Ip' "$tmp/burst-$i.h")
+	if [ "$(cat "$tmp/burst-$i.code")" = 200 ] && [ -n "$rid" ]; then rids+=("$rid"); else missing="$missing $i"; fi
+done
+check "every reply answered by two replicas at once carries X-Teeliza-Receipt" "$([ -z "$missing" ] && echo 0 || echo 1)" \
+	"none on replies$missing; $(grep -h 'no receipt for this reply' "$tmp/ta.log" "$tmp/tb.log" | head -n 2)"
+grep -q 'no receipt for this reply' "$tmp/ta.log" "$tmp/tb.log" && fail "a TEE replica logged a reply without a receipt" ||
+	pass "no TEE replica logged a reply without a receipt"
+walked=$(python3 - "$(url ta "/agents/$agent/receipts")" "$tmp/chain.json" "${rids[@]}" <<'PY' 2>&1
+import hashlib, json, sys, urllib.request
+base, out, rids = sys.argv[1], sys.argv[2], sys.argv[3:]
+get = lambda rid: json.load(urllib.request.urlopen(f"{base}/{rid}", timeout=30))
+got = {rid: get(rid) for rid in rids}
+rid = max(got, key=lambda r: got[r]["seq"])
+chain, bad = [], []
+while True:
+    r = got.get(rid) or get(rid)
+    if hashlib.sha256(r["receipt"].encode()).hexdigest() != rid: bad.append(f"id {r['seq']}")
+    chain.append(r)
+    prev = json.loads(r["receipt"])["prev"]
+    if r["seq"] == 1:
+        if prev != "0" * 64: bad.append("prev of seq 1")
+        break
+    rid = prev
+chain.reverse()
+bad += [f"seq {r['seq']} at {i}" for i, r in enumerate(chain, 1) if r["seq"] != i]
+ids = {r["id"] for r in chain}
+bad += [f"reply receipt {x[:12]} not in the chain" for x in rids if x not in ids]
+json.dump(chain, open(out, "w"))
+print(len(chain), " ".join(bad) or "ok", chain[-1]["id"])
+PY
+)
+check "the receipt chain walked from its head is 1..N, every reply's receipt in it" \
+	"$([ "${walked#* }" != "$walked" ] && [ "$(cut -d' ' -f2 <<<"$walked")" = ok ] && [ "${walked%% *}" -ge "$burst" ] &&
+		echo 0 || echo 1)" "$walked"
+head_id=$(cut -d' ' -f3 <<<"$walked")
+"$TEELIZA" sim-root >"$tmp/root.pem"
+"$TEELIZA" sim-root --collateral >"$tmp/coll.json"
+curl -sf "$(url tb "/agents/$agent/receipts/$head_id?bundle=1")" >"$tmp/head-bundle.json" || true
+rc=0
+"$TEELIZA" verify-reply --collateral "$tmp/coll.json" --trust-root "$tmp/root.pem" "$tmp/head-bundle.json" \
+	--chain "$tmp/chain.json" >"$tmp/vr.out" 2>"$tmp/vr.err" || rc=$?
+check "teeliza verify-reply --chain accepts the whole chain both replicas wrote" "$rc" \
+	"exit $rc: $(head -c 400 "$tmp/vr.out") $(head -c 400 "$tmp/vr.err")"
+
 echo "$passed passed, $fails failed"
 e2e_finish "replicas"

@@ -441,8 +441,12 @@ teeliza_err agent_store_get_attestation(agent_store *s, agent_attestation *out,
                                         const char *id) TEELIZA_WARN_UNUSED;
 
 /*
- * Append a receipt to its agent's chain. TEELIZA_ERR_INVALID when the id or
- * the (agent, seq) is taken: a chain never forks and receipts are never replaced.
+ * Append a receipt to its agent's chain; a chain never forks and receipts
+ * are never replaced. TEELIZA_ERR_CONFLICT when the (agent, seq) is taken:
+ * another writer (a replica on the same database) stored that link first,
+ * so the writer reads the chain's head again (agent_store_last_receipt),
+ * builds the receipt anew on it and retries. TEELIZA_ERR_INVALID when the
+ * receipt's id is taken, or for any other constraint.
  */
 teeliza_err agent_store_put_receipt(agent_store *s, const agent_receipt *r) TEELIZA_WARN_UNUSED;
 
@@ -450,8 +454,10 @@ teeliza_err agent_store_put_receipt(agent_store *s, const agent_receipt *r) TEEL
  * A reply's memories (n >= 1, stored as agent_store_create_memory does, in
  * order) and the receipt that covers them (r->memory_id: memories[0].id,
  * the reply itself), in one write transaction: one commit per reply, not
- * two. Nothing is stored when any part fails (receipt id or (agent, seq)
- * taken: TEELIZA_ERR_INVALID, as agent_store_put_receipt). A back-end
+ * two. Nothing is stored when any part fails ((agent, seq) taken:
+ * TEELIZA_ERR_CONFLICT, receipt id taken: TEELIZA_ERR_INVALID, as
+ * agent_store_put_receipt; after a conflict the whole call may be retried
+ * with a rebuilt receipt and the same memories). A back-end
  * without the operation stores them one after the other (see
  * agent_store_ops). Every memory must have an id.
  */

@@ -50,6 +50,7 @@ typedef enum teeliza_err {
 	TEELIZA_ERR_REVOKED = 17,     /* a certificate or TCB level is revoked */
 	TEELIZA_ERR_UNTRUSTED = 18,   /* verified, but not trusted under the policy */
 	TEELIZA_ERR_INTERNAL = 19,    /* should not happen: a bug */
+	TEELIZA_ERR_CONFLICT = 20,    /* someone else changed it first (another replica); read again, retry */
 	TEELIZA_ERR__COUNT
 } teeliza_err;
 

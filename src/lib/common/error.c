@@ -26,6 +26,7 @@ static const char *const names[TEELIZA_ERR__COUNT] = {
 	[TEELIZA_ERR_REVOKED] = "revoked",
 	[TEELIZA_ERR_UNTRUSTED] = "not trusted",
 	[TEELIZA_ERR_INTERNAL] = "internal error",
+	[TEELIZA_ERR_CONFLICT] = "already changed by someone else",
 };
 
 const char *teeliza_strerror(teeliza_err err)

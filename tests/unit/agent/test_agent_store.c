@@ -1030,15 +1030,22 @@ static void test_receipt_with_memories(void **state)
 	assert_string_equal(last.memory_id, m[0].id);
 	agent_receipt_clear(&last);
 
-	/* seq 1 is taken: the new reply's memories are not stored either */
+	/* seq 1 is taken (another writer's link): the new reply's memories are not stored either */
 	m[0].id = U("reply-2");
 	m[1].id = U("answer-2");
 	rc.id = "0000000000000000000000000000000000000000000000000000000000000002";
 	rc.memory_id = m[0].id;
-	assert_int_equal(agent_store_put_receipt_with_memories(s, &rc, m, 2), TEELIZA_ERR_INVALID);
+	assert_int_equal(agent_store_put_receipt_with_memories(s, &rc, m, 2), TEELIZA_ERR_CONFLICT);
+	assert_int_equal(agent_store_put_receipt(s, &rc), TEELIZA_ERR_CONFLICT);
 	assert_int_equal(agent_store_get_memory(s, &got, U("reply-2")), TEELIZA_ERR_NOT_FOUND);
 	assert_int_equal(agent_store_count_memories(s, &n, NULL, r, false), TEELIZA_OK);
 	assert_int_equal(n, 2);
+	/* a free seq under a taken receipt id is not a taken link: bad data, not a conflict */
+	rc.id = "0000000000000000000000000000000000000000000000000000000000000001";
+	rc.seq = 2;
+	assert_int_equal(agent_store_put_receipt_with_memories(s, &rc, m, 2), TEELIZA_ERR_INVALID);
+	assert_int_equal(agent_store_put_receipt(s, &rc), TEELIZA_ERR_INVALID);
+	assert_int_equal(agent_store_get_memory(s, &got, U("reply-2")), TEELIZA_ERR_NOT_FOUND);
 	agent_store_close(s);
 }
 

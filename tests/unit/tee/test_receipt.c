@@ -253,9 +253,9 @@ static void test_receipt_chain_across_reopen(void **state)
 			assert_int_equal(agent_store_put_receipt(st, &row), TEELIZA_OK);
 			memcpy(prev, h, 32);
 		}
-		/* a fork (same seq again) is refused */
+		/* a fork (same seq again) is refused: another writer's link */
 		row.id = "0000000000000000000000000000000000000000000000000000000000000000";
-		assert_int_equal(agent_store_put_receipt(st, &row), TEELIZA_ERR_INVALID);
+		assert_int_equal(agent_store_put_receipt(st, &row), TEELIZA_ERR_CONFLICT);
 		agent_store_close(st);
 	}
 	/* walk the stored chain 1..4 */
@@ -325,7 +325,7 @@ static void test_receipt_with_memories(void **state)
 	row.id = "bb00000000000000000000000000000000000000000000000000000000000000";
 	m[0].id = "33333333-3333-4333-8333-333333333333";
 	row.memory_id = m[0].id;
-	assert_int_equal(agent_store_put_receipt_with_memories(st, &row, m, 1), TEELIZA_ERR_INVALID);
+	assert_int_equal(agent_store_put_receipt_with_memories(st, &row, m, 1), TEELIZA_ERR_CONFLICT);
 	assert_int_equal(agent_store_get_memory(st, &got, m[0].id), TEELIZA_ERR_NOT_FOUND);
 	agent_memory_clear(&got);
 	assert_int_equal(agent_store_count_memories(st, &n, NULL, "room-1", false), TEELIZA_OK);

@@ -78,6 +78,8 @@ extern const char *const pg_stmt_sql[PG__COUNT];
 
 /* Reads a queued statement's rows when its pipeline's results come back (pg_queue_read). */
 typedef teeliza_err (*pg_reader)(void *ctx, const PGresult *r);
+/* Says what a queued statement's failure means (c holds its SQLSTATE and constraint); returns the error to give. */
+typedef teeliza_err (*pg_failure)(void *ctx, const struct pg_conn *c, teeliza_err err);
 
 /* The most commands one pipeline holds (a statement and its PREPARE are two). */
 #define PG_PIPELINE_MAX 32
@@ -87,7 +89,8 @@ struct pg_queued {
 	int prepares;            /* >= 0: the PREPARE of that statement; -1: an execution */
 	const char *what;        /* names it in errors */
 	pg_reader read;          /* NULL: only success matters */
-	void *read_ctx;
+	pg_failure failed;       /* NULL: the failure as pg_fail_result mapped it */
+	void *read_ctx;          /* for both */
 };
 
 struct pg_conn {
@@ -101,6 +104,7 @@ struct pg_conn {
 	bool pipelined;
 	size_t n_queued;
 	struct pg_queued queued[PG_PIPELINE_MAX];
+	char constraint[64];     /* the constraint it violated (PG_DIAG_CONSTRAINT_NAME), "" when none */
 };
 
 #define PG_KNOWN_SLOTS 1024
@@ -161,9 +165,13 @@ teeliza_err pg_run_pipelined(struct pg_store *s, pg_op op, void *ctx, const char
 teeliza_err pg_queue_read(struct pg_conn *c, enum pg_stmt id, int n, const char *const *vals, pg_reader read,
                           void *read_ctx, const char *what);
 
-/* pg_queue_read with binary parameters (pg_exec's arguments); what pg_exec does in a pipeline. */
+/*
+ * pg_queue_read with binary parameters (pg_exec's arguments) and a failure
+ * hook (failed, may be NULL, called with read_ctx when this statement is the
+ * one that failed); what pg_exec does in a pipeline, with neither.
+ */
 teeliza_err pg_queue(struct pg_conn *c, enum pg_stmt id, int n, const char *const *vals, const int *lens,
-                     const int *binary, pg_reader read, void *read_ctx, const char *what);
+                     const int *binary, pg_reader read, pg_failure failed, void *read_ctx, const char *what);
 
 /* store_pg_pipeline.c's halves of pg_run_pipelined, on a connection pg_run borrowed. */
 teeliza_err pg_pipeline_start(struct pg_conn *c, const char *what);
@@ -180,7 +188,7 @@ teeliza_err pg_pipeline_finish(struct pg_conn *c, teeliza_err queued, const char
 PGresult *pg_exec(struct pg_conn *c, teeliza_err *err, enum pg_stmt id, int n, const char *const *vals,
                   const int *lens, const int *binary, const char *what);
 
-/* Record a failed result (NULL: the connection failed) on c: SQLSTATE, message; returns the error set. */
+/* Record a failed result (NULL: the connection failed) on c: SQLSTATE, constraint, message; returns the error set. */
 teeliza_err pg_fail_result(struct pg_conn *c, const PGresult *r, const char *what);
 
 /* Run SQL text with no parameters (several statements allowed); same error handling. */
@@ -279,6 +287,13 @@ struct pg_recall_args {
 };
 void pg_recall_args_init(struct pg_recall_args *a, agent_recall *out, const agent_memory_query *q);
 teeliza_err pg_queue_recall(struct pg_conn *c, struct pg_recall_args *a);
+/*
+ * Whether c's last failure (pg_fail_result) was a receipt whose (agentId,
+ * seq) another writer stored first: SQLSTATE 23505 on that very unique
+ * constraint, not on another (a duplicate memory or receipt id is not a
+ * taken link). put_receipt then answers TEELIZA_ERR_CONFLICT.
+ */
+bool pg_receipt_seq_taken(const struct pg_conn *c);
 /* store_pg_replicas.c */
 teeliza_err pg_ping(agent_store *base);
 teeliza_err pg_request_claim(agent_store *base, agent_request_result *out, const agent_request_claim *c);

@@ -21,16 +21,17 @@ static teeliza_err lost(struct pg_conn *c, const char *what)
 	return pg_fail_result(c, NULL, what);
 }
 
-static teeliza_err add(struct pg_conn *c, int prepares, pg_reader read, void *read_ctx, const char *what)
+static teeliza_err add(struct pg_conn *c, int prepares, pg_reader read, pg_failure failed, void *read_ctx,
+                       const char *what)
 {
 	/* a fixed bound: the operations that pipeline are known, and each is far below it */
 	assert(c->n_queued < PG_PIPELINE_MAX);
-	c->queued[c->n_queued++] = (struct pg_queued){ prepares, what, read, read_ctx };
+	c->queued[c->n_queued++] = (struct pg_queued){ prepares, what, read, failed, read_ctx };
 	return TEELIZA_OK;
 }
 
 teeliza_err pg_queue(struct pg_conn *c, enum pg_stmt id, int n, const char *const *vals, const int *lens,
-                     const int *binary, pg_reader read, void *read_ctx, const char *what)
+                     const int *binary, pg_reader read, pg_failure failed, void *read_ctx, const char *what)
 {
 	char name[32];
 
@@ -41,17 +42,17 @@ teeliza_err pg_queue(struct pg_conn *c, enum pg_stmt id, int n, const char *cons
 			return lost(c, what);
 		/* counted as prepared from now; pg_pipeline_finish takes it back if the PREPARE failed */
 		c->prepared |= 1u << id;
-		add(c, (int)id, NULL, NULL, what);
+		add(c, (int)id, NULL, NULL, NULL, what);
 	}
 	if (PQsendQueryPrepared(c->c, name, n, vals, lens, binary, 0) != 1)
 		return lost(c, what);
-	return add(c, -1, read, read_ctx, what);
+	return add(c, -1, read, failed, read_ctx, what);
 }
 
 teeliza_err pg_queue_read(struct pg_conn *c, enum pg_stmt id, int n, const char *const *vals, pg_reader read,
                           void *read_ctx, const char *what)
 {
-	return pg_queue(c, id, n, vals, NULL, NULL, read, read_ctx, what);
+	return pg_queue(c, id, n, vals, NULL, NULL, read, NULL, read_ctx, what);
 }
 
 teeliza_err pg_pipeline_start(struct pg_conn *c, const char *what)
@@ -106,8 +107,11 @@ teeliza_err pg_pipeline_finish(struct pg_conn *c, teeliza_err queued, const char
 		}
 		if (!succeeded(r) && q->prepares >= 0)
 			c->prepared &= ~(1u << q->prepares);
-		if (err == TEELIZA_OK && !succeeded(r))
+		if (err == TEELIZA_OK && !succeeded(r)) {
 			err = pg_fail_result(c, r, q->what); /* the first failure; the rest are PGRES_PIPELINE_ABORTED */
+			if (q->failed != NULL)
+				err = q->failed(q->read_ctx, c, err);
+		}
 		else if (err == TEELIZA_OK && q->read != NULL)
 			err = q->read(q->read_ctx, r);
 		PQclear(r);

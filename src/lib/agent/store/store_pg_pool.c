@@ -75,10 +75,12 @@ static void first_line(char *out, size_t cap, const char *msg)
 teeliza_err pg_fail_result(struct pg_conn *c, const PGresult *r, const char *what)
 {
 	const char *st = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *constraint = r != NULL ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
 	char msg[512];
 	teeliza_err err;
 
 	snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", st != NULL ? st : "");
+	snprintf(c->constraint, sizeof(c->constraint), "%s", constraint != NULL ? constraint : "");
 	first_line(msg, sizeof(msg), r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c->c));
 	if (msg[0] == '\0')
 		first_line(msg, sizeof(msg), PQerrorMessage(c->c));
@@ -118,7 +120,7 @@ PGresult *pg_exec(struct pg_conn *c, teeliza_err *err, enum pg_stmt id, int n, c
 	PGresult *r;
 
 	if (c->pipelined) {
-		*err = pg_queue(c, id, n, vals, lens, binary, NULL, NULL, what);
+		*err = pg_queue(c, id, n, vals, lens, binary, NULL, NULL, NULL, what);
 		return NULL;
 	}
 	snprintf(name, sizeof(name), "teeliza_%d", (int)id);

@@ -4,10 +4,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* PostgreSQL's name for migration 2's UNIQUE ("agentId", "seq") (<table>_<columns>_key). */
+#define PG_RECEIPT_SEQ_CONSTRAINT "teeliza_receipts_agentId_seq_key"
+
+bool pg_receipt_seq_taken(const struct pg_conn *c)
+{
+	return strcmp(c->sqlstate, "23505") == 0 && strcmp(c->constraint, PG_RECEIPT_SEQ_CONSTRAINT) == 0;
+}
+
 struct put_args {
 	const agent_receipt *r;
 	char seq[24], created[24];
 };
+
+/* What a failed receipt insert means: a taken link (CONFLICT), a taken id, or what pg_fail_result said. */
+static teeliza_err put_failed(void *ctx, const struct pg_conn *c, teeliza_err err)
+{
+	const struct put_args *p = ctx;
+	const agent_receipt *rc = p->r;
+
+	if (pg_receipt_seq_taken(c))
+		return teeliza_set_error(TEELIZA_ERR_CONFLICT, "receipt seq %s of agent %s was taken by another writer",
+		                         p->seq, rc->agent_id);
+	if (err == TEELIZA_ERR_INVALID && strcmp(c->sqlstate, "23505") == 0)
+		teeliza_set_error(err, "receipt %s (agent %s, seq %s) already exists", rc->id, rc->agent_id, p->seq);
+	return err;
+}
 
 static teeliza_err put_op(struct pg_store *s, struct pg_conn *c, void *ctx)
 {
@@ -16,13 +38,14 @@ static teeliza_err put_op(struct pg_store *s, struct pg_conn *c, void *ctx)
 	const char *vals[9] = { rc->id, rc->agent_id, p->seq, rc->created_at != 0 ? p->created : NULL, rc->memory_id,
 	                        rc->receipt, rc->signature, rc->public_key, rc->eip191 };
 	teeliza_err err;
-	PGresult *r = pg_exec(c, &err, PG_PUT_RECEIPT, 9, vals, NULL, NULL, "storing a receipt");
+	PGresult *r;
 
 	(void)s;
+	if (c->pipelined) /* with a reply's memories: the failure is known when the pipeline's results come */
+		return pg_queue(c, PG_PUT_RECEIPT, 9, vals, NULL, NULL, NULL, put_failed, p, "storing a receipt");
+	r = pg_exec(c, &err, PG_PUT_RECEIPT, 9, vals, NULL, NULL, "storing a receipt");
 	PQclear(r);
-	if (err == TEELIZA_ERR_INVALID && strcmp(c->sqlstate, "23505") == 0)
-		teeliza_set_error(err, "receipt %s (agent %s, seq %s) already exists", rc->id, rc->agent_id, p->seq);
-	return err;
+	return err != TEELIZA_OK ? put_failed(p, c, err) : err;
 }
 
 teeliza_err pg_put_receipt(agent_store *base, const agent_receipt *r)

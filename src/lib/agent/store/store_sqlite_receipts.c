@@ -12,11 +12,17 @@ static teeliza_err check_seq(const agent_receipt *r)
 	return TEELIZA_OK;
 }
 
-/* With s->lock held. */
+/*
+ * With s->lock held. The table's one UNIQUE constraint is (agent_id, seq)
+ * (its id is the PRIMARY KEY, which fails as SQLITE_CONSTRAINT_PRIMARYKEY):
+ * SQLITE_CONSTRAINT_UNIQUE means another writer (a replica on the same
+ * file) stored this link of the chain first, TEELIZA_ERR_CONFLICT.
+ */
 static teeliza_err put_receipt_locked(struct sqlite_store *s, const agent_receipt *r)
 {
 	sqlite3_stmt *st = stmt(s, ST_PUT_RECEIPT);
-	teeliza_err err;
+	teeliza_err err = TEELIZA_OK;
+	int rc;
 
 	bind_text(st, 1, r->id);
 	bind_text(st, 2, r->agent_id);
@@ -27,10 +33,16 @@ static teeliza_err put_receipt_locked(struct sqlite_store *s, const agent_receip
 	bind_text(st, 7, r->signature);
 	bind_text(st, 8, r->public_key);
 	bind_text(st, 9, r->eip191);
-	err = sq_exec(s, st, "storing a receipt");
-	if (err == TEELIZA_ERR_INVALID)
-		teeliza_set_error(err, "receipt %s (agent %s, seq %llu) already exists", r->id, r->agent_id,
-		                  (unsigned long long)r->seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		err = teeliza_set_error(TEELIZA_ERR_CONFLICT, "receipt seq %llu of agent %s was taken by another writer",
+		                        (unsigned long long)r->seq, r->agent_id);
+	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		err = teeliza_set_error(TEELIZA_ERR_INVALID, "receipt %s (agent %s, seq %llu) already exists", r->id,
+		                        r->agent_id, (unsigned long long)r->seq);
+	else if (rc != SQLITE_DONE)
+		err = sq_fail(s->db, rc, "storing a receipt");
+	done(st);
 	return err;
 }
 

@@ -4,9 +4,13 @@
  * plugin talks to), the statement that binds them to a quote, and the
  * per-agent hash chain of signed receipts kept in the store.
  *
- * One lock per agent orders the chain: a receipt is built, signed and
- * stored before the next one reads seq and prev, and a receipt the store
- * refuses does not advance the chain.
+ * One lock per agent orders the chain within a process: a receipt is
+ * built, signed and stored before the next one reads seq and prev, and a
+ * receipt the store refuses does not advance the chain. Replicas (other
+ * processes on the same database) sign for the same agent too, so the
+ * process's seq and prev are only a guess at the chain's head: the store
+ * refuses a link another writer took first (TEELIZA_ERR_CONFLICT), and the
+ * receipt is then built again on the head read back from the store.
  */
 #include "teeliza/agent/tee_receipts.h"
 #include "teeliza/common/encoding.h"
@@ -23,6 +27,15 @@
 #include <openssl/sha.h>
 
 #define RECEIPT_RETRY_MS 3000
+/*
+ * Tries of one receipt whose link other replicas keep taking. Each conflict
+ * means another writer appended to the chain, so the chain moves on and
+ * this cannot livelock; the bound is reached only when the other replicas
+ * keep the agent's chain busy back to back (a retry needs one round trip
+ * more than their next append: reading the head), and then the reply goes
+ * out without a receipt, logged by the caller.
+ */
+#define RECEIPT_CONFLICT_TRIES 16
 
 struct agent_tee_receipts {
 	pthread_mutex_t lock;            /* everything below */
@@ -44,6 +57,7 @@ struct agent_tee_receipts {
 	char statement_quote_id[AGENT_UUID_BUFSZ];
 	uint64_t seq;                    /* of the last receipt, 0 before the first */
 	uint8_t prev[32];                /* SHA-256 of the last receipt, zeros before the first */
+	bool head_stale;                 /* seq and prev must be read from the store before the next receipt */
 	bool have_proof;                 /* dstack: GetKey's proof of the Ed25519 reply key */
 	tee_dstack_key proof;            /* its public key and signature chain (no secret) */
 };
@@ -203,12 +217,30 @@ static teeliza_err build_statement(teeliza_buf *json, uint8_t rd[64], agent_tee_
 	return tee_statement_build(json, rd, &st);
 }
 
+/* The chain's head, as the store has it, into r->seq and r->prev. With r->lock held. */
+static teeliza_err load_head_locked(agent_tee_receipts *r)
+{
+	agent_receipt last;
+	teeliza_err err = agent_store_last_receipt(r->store, &last, r->agent_id);
+
+	if (err == TEELIZA_ERR_NOT_FOUND) {
+		r->seq = 0;
+		memset(r->prev, 0, sizeof(r->prev));
+		err = TEELIZA_OK;
+	} else if (!err) {
+		r->seq = last.seq;
+		SHA256((const uint8_t *)last.receipt, strlen(last.receipt), r->prev);
+		agent_receipt_clear(&last);
+	}
+	r->head_stale = err != TEELIZA_OK;
+	return err;
+}
+
 /* With r->lock held. */
 static teeliza_err prepare_locked(agent_tee_receipts *r, const agent_tee_wallets *w)
 {
 	tee_attestation q;
 	agent_attestation row;
-	agent_receipt last;
 	teeliza_buf statement;
 	uint8_t rd[64];
 	teeliza_err err;
@@ -248,18 +280,8 @@ static teeliza_err prepare_locked(agent_tee_receipts *r, const agent_tee_wallets
 			err = agent_store_put_attestation(r->store, &row);
 		tee_attestation_free(&q);
 	}
-	if (!err) {
-		err = agent_store_last_receipt(r->store, &last, r->agent_id);
-		if (err == TEELIZA_ERR_NOT_FOUND) {
-			r->seq = 0;
-			memset(r->prev, 0, sizeof(r->prev));
-			err = TEELIZA_OK;
-		} else if (!err) {
-			r->seq = last.seq;
-			SHA256((const uint8_t *)last.receipt, strlen(last.receipt), r->prev);
-			agent_receipt_clear(&last);
-		}
-	}
+	if (!err)
+		err = load_head_locked(r);
 	teeliza_buf_free(&statement);
 	if (err) {
 		snprintf(r->last_error, sizeof(r->last_error), "%s",
@@ -287,16 +309,57 @@ teeliza_err agent_tee_receipts_prepare(agent_tee_receipts *r, const agent_tee_wa
 	return err;
 }
 
+/*
+ * Build, sign and store the receipt of f on the head r->seq, r->prev, with
+ * the reply's memories in the same transaction. Out: id, hash (of json).
+ * With r->lock held.
+ */
+static teeliza_err sign_and_store_locked(char id[AGENT_RECEIPT_ID_BUFSZ], uint8_t hash[32], teeliza_buf *json,
+                                         agent_tee_receipts *r, tee_receipt_fields *f, const agent_memory *memories,
+                                         size_t n_memories)
+{
+	agent_receipt row;
+	uint8_t sig[64], e191[65];
+	char sig_hex[129], e191_hex[131];
+	teeliza_err err;
+
+	f->time_ms = agent_store_now_ms();
+	f->seq = r->seq + 1;
+	memcpy(f->prev, r->prev, 32);
+	memcpy(f->reply_key, r->key.public_key, 32);
+	err = tee_receipt_build(json, hash, f);
+	if (!err)
+		err = tee_reply_key_sign_ed25519(sig, &r->key, json->data, json->len);
+	if (!err && r->use_eip191)
+		err = tee_reply_key_sign_eip191(e191, &r->eip191, hash);
+	if (err)
+		return err;
+	teeliza_hex_encode(id, hash, 32);
+	teeliza_hex_encode(sig_hex, sig, 64);
+	if (r->use_eip191)
+		teeliza_hex_encode(e191_hex, e191, 65);
+	memset(&row, 0, sizeof(row));
+	row.id = id;
+	row.agent_id = r->agent_id;
+	row.seq = f->seq;
+	row.created_at = f->time_ms;
+	row.receipt = (const char *)json->data;
+	row.signature = sig_hex;
+	row.public_key = r->public_hex;
+	row.eip191 = r->use_eip191 ? e191_hex : NULL;
+	row.memory_id = n_memories > 0 ? memories[0].id : NULL;
+	return n_memories > 0 ? agent_store_put_receipt_with_memories(r->store, &row, memories, n_memories)
+	                      : agent_store_put_receipt(r->store, &row);
+}
+
 teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_receipts *r,
                                    const agent_tee_wallets *w, const char *room_id, const char *model,
                                    const void *request, size_t request_len, const void *response,
                                    size_t response_len, const agent_memory *memories, size_t n_memories)
 {
 	tee_receipt_fields f;
-	agent_receipt row;
 	teeliza_buf json;
-	uint8_t hash[32], sig[64], e191[65];
-	char sig_hex[129], e191_hex[131];
+	uint8_t hash[32];
 	teeliza_err err;
 
 	assert(id != NULL && r != NULL && room_id != NULL);
@@ -308,44 +371,39 @@ teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_r
 	SHA256(request, request_len, f.request_sha256);
 	SHA256(response, response_len, f.response_sha256);
 	teeliza_buf_init(&json, TEE_RECEIPT_MAX);
+	/* under r->lock: this process's receipts reach the store in chain order */
 	pthread_mutex_lock(&r->lock);
 	err = prepare_locked(r, w);
-	if (!err) {
-		f.time_ms = agent_store_now_ms();
-		f.seq = r->seq + 1;
-		memcpy(f.prev, r->prev, 32);
-		memcpy(f.reply_key, r->key.public_key, 32);
-		err = tee_receipt_build(&json, hash, &f);
+	for (int tries = 1; !err; tries++) {
+		if (r->head_stale)
+			err = load_head_locked(r);
+		if (!err)
+			err = sign_and_store_locked(id, hash, &json, r, &f, memories, n_memories);
+		if (!err) {
+			r->seq = f.seq;
+			memcpy(r->prev, hash, 32);
+			break;
+		}
+		/*
+		 * Whatever failed, the head is read again before the next receipt:
+		 * another replica may have moved it (a conflict says so; a lost
+		 * connection may hide it). A conflict is retried at once on the new
+		 * head; the memories were rolled back with the receipt.
+		 */
+		r->head_stale = true;
+		if (err != TEELIZA_ERR_CONFLICT)
+			break;
+		if (tries == RECEIPT_CONFLICT_TRIES) {
+			err = teeliza_set_error(TEELIZA_ERR_CONFLICT,
+			                        "other replicas took the next link of agent %s's receipt chain %d times "
+			                        "in a row; giving up on this receipt",
+			                        r->agent_id, RECEIPT_CONFLICT_TRIES);
+			break;
+		}
+		err = TEELIZA_OK;
 	}
-	if (!err)
-		err = tee_reply_key_sign_ed25519(sig, &r->key, json.data, json.len);
-	if (!err && r->use_eip191)
-		err = tee_reply_key_sign_eip191(e191, &r->eip191, hash);
-	if (!err) {
-		teeliza_hex_encode(id, hash, 32);
-		teeliza_hex_encode(sig_hex, sig, 64);
-		if (r->use_eip191)
-			teeliza_hex_encode(e191_hex, e191, 65);
-		memset(&row, 0, sizeof(row));
-		row.id = id;
-		row.agent_id = r->agent_id;
-		row.seq = f.seq;
-		row.created_at = f.time_ms;
-		row.receipt = (const char *)json.data;
-		row.signature = sig_hex;
-		row.public_key = r->public_hex;
-		row.eip191 = r->use_eip191 ? e191_hex : NULL;
-		row.memory_id = n_memories > 0 ? memories[0].id : NULL;
-		/* under r->lock: the store sees the chain in order, and seq and prev stay in memory */
-		err = n_memories > 0 ? agent_store_put_receipt_with_memories(r->store, &row, memories, n_memories)
-		                     : agent_store_put_receipt(r->store, &row);
-	}
-	if (!err) {
-		r->seq = f.seq;
-		memcpy(r->prev, hash, 32);
-	} else {
+	if (err)
 		id[0] = 0;
-	}
 	pthread_mutex_unlock(&r->lock);
 	teeliza_buf_free(&json);
 	return err;
