@@ -193,6 +193,13 @@ typedef struct agent_recall {
 	agent_account_list authors;
 } agent_recall;
 
+/*
+ * Fills *out, the next receipt of a chain, to follow head, the chain's last
+ * receipt (NULL: the chain is empty): its seq, prev and signature. What
+ * *out points to must stay valid until the append that called it returns.
+ */
+typedef teeliza_err (*agent_receipt_build)(agent_receipt *out, void *ctx, const agent_receipt *head);
+
 typedef struct agent_store agent_store;
 
 /* What a back-end implements. Every function pointer must be set, except those marked OPTIONAL. */
@@ -238,6 +245,15 @@ typedef struct agent_store_ops {
 	 */
 	teeliza_err (*put_receipt_with_memories)(agent_store *s, const agent_receipt *r, const agent_memory *memories,
 	                                         size_t n);
+	/*
+	 * OPTIONAL (may be NULL): agent_store_append_receipt. Under a lock
+	 * every writer of agent_id's chain takes (put_receipt and
+	 * put_receipt_with_memories included, in every process on the
+	 * database): read the head, build the receipt on it, store the n
+	 * memories and the receipt, in one write transaction.
+	 */
+	teeliza_err (*append_receipt)(agent_store *s, const char *agent_id, agent_receipt_build build, void *ctx,
+	                              const agent_memory *memories, size_t n);
 	/*
 	 * OPTIONAL (may be NULL): get_memories(q) and the accounts of their
 	 * authors, as one read (a server back-end: one statement). When NULL,
@@ -463,6 +479,21 @@ teeliza_err agent_store_put_receipt(agent_store *s, const agent_receipt *r) TEEL
  */
 teeliza_err agent_store_put_receipt_with_memories(agent_store *s, const agent_receipt *r, const agent_memory *memories,
                                                   size_t n) TEELIZA_WARN_UNUSED;
+
+/*
+ * Append the next receipt of agent_id's chain, built by build(ctx) on the
+ * head read under a lock that every writer of the chain takes (replicas on
+ * one database too), with the reply's n memories (n may be 0), in one write
+ * transaction. The link cannot be taken meanwhile, so unlike
+ * agent_store_put_receipt_with_memories this never fails with
+ * TEELIZA_ERR_CONFLICT: after a conflict, a writer that retried on a new
+ * head could lose again and again to a busier replica; this one waits its
+ * turn instead. It reads the head inside the transaction, so it is slower:
+ * the path after a conflict, not every reply's. TEELIZA_ERR_UNSUPPORTED
+ * when the back-end has no such lock (then retry on the new head).
+ */
+teeliza_err agent_store_append_receipt(agent_store *s, const char *agent_id, agent_receipt_build build, void *ctx,
+                                       const agent_memory *memories, size_t n) TEELIZA_WARN_UNUSED;
 
 /* One receipt of an agent by id; TEELIZA_ERR_NOT_FOUND when missing. Clear with agent_receipt_clear. */
 teeliza_err agent_store_get_receipt(agent_store *s, agent_receipt *out, const char *agent_id,

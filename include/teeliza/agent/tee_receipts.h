@@ -39,11 +39,14 @@ bool agent_reply_receipts_on(const agent_runtime *rt);
  * exact bytes the client sent and received (REST: the request body and the
  * JSON reply array as sent without any receipt field; terminal chat: the
  * line typed and the reply texts joined by "\n"). Out: id. Replicas on one
- * database share the agent's chain: a link another replica stored first is
- * taken as a sign to build the receipt again on the new head (up to 16
- * times). Errors: TEELIZA_ERR_UNSUPPORTED when the agent has no TEE plugin;
- * the key's derivation error while tappd is unavailable; the store's;
- * TEELIZA_ERR_CONFLICT when other replicas took the next link every time.
+ * database share the agent's chain: after a link another replica stored
+ * first, the receipt is built again on the head the store reads under the
+ * chain's lock (agent_store_append_receipt), so it cannot lose again; a
+ * store without that lock gets up to 16 retries on each new head. Errors:
+ * TEELIZA_ERR_UNSUPPORTED when the agent has no TEE plugin; the key's
+ * derivation error while tappd is unavailable; the store's;
+ * TEELIZA_ERR_CONFLICT when, without the lock, other replicas took the next
+ * link every time.
  */
 teeliza_err agent_reply_receipt(char id[AGENT_RECEIPT_ID_BUFSZ], agent_runtime *rt, const char *room_id,
                                 const void *request, size_t request_len, const void *response,

@@ -992,6 +992,73 @@ static void test_recall(void **state)
 	agent_store_close(s);
 }
 
+/* A builder for test_append_receipt: the next link on head, as a writer of the chain builds it. */
+struct append_ctx {
+	const char *agent_id;
+	char id[65], receipt[64];
+	unsigned calls;
+	uint64_t saw_seq;            /* head's seq, 0 when there was none */
+};
+
+static teeliza_err build_next(agent_receipt *out, void *ctx, const agent_receipt *head)
+{
+	struct append_ctx *a = ctx;
+
+	a->calls++;
+	a->saw_seq = head != NULL ? head->seq : 0;
+	snprintf(a->id, sizeof(a->id), "%064llu", (unsigned long long)a->saw_seq + 100);
+	snprintf(a->receipt, sizeof(a->receipt), "{\"seq\":%llu}", (unsigned long long)a->saw_seq + 1);
+	memset(out, 0, sizeof(*out));
+	out->id = a->id;
+	out->agent_id = a->agent_id;
+	out->seq = a->saw_seq + 1;
+	out->receipt = a->receipt;
+	out->signature = "aa";
+	out->public_key = "bb";
+	return TEELIZA_OK;
+}
+
+static void test_append_receipt(void **state)
+{
+	agent_store *s;
+	struct tdb t;
+	agent_memory m;
+	agent_receipt last, rc = { .seq = 1, .receipt = "{}", .signature = "aa", .public_key = "bb" };
+	struct append_ctx a = { 0 };
+	char agent[AGENT_UUID_BUFSZ], u1[AGENT_UUID_BUFSZ], r[AGENT_UUID_BUFSZ];
+
+	(void)state;
+	tdb_open(&t, &s);
+	strcpy(agent, U("agent"));
+	strcpy(u1, U("u1"));
+	strcpy(r, U("r"));
+	a.agent_id = agent;
+	assert_int_equal(agent_store_ensure_connection(s, agent, "Agent", u1, r, NULL, NULL, "direct"), TEELIZA_OK);
+	/* an empty chain: the builder is told there is no head */
+	assert_int_equal(agent_store_append_receipt(s, agent, build_next, &a, NULL, 0), TEELIZA_OK);
+	assert_int_equal(a.saw_seq, 0);
+	/* a link another writer stored meanwhile is the head the next append builds on */
+	rc.agent_id = agent;
+	rc.id = "0000000000000000000000000000000000000000000000000000000000000777";
+	rc.seq = 2;
+	assert_int_equal(agent_store_put_receipt(s, &rc), TEELIZA_OK);
+	memset(&m, 0, sizeof(m));
+	m.id = U("reply-a");
+	m.agent_id = agent;
+	m.user_id = agent;
+	m.room_id = r;
+	m.content = "{\"text\":\"x\"}";
+	assert_int_equal(agent_store_append_receipt(s, agent, build_next, &a, &m, 1), TEELIZA_OK);
+	assert_int_equal(a.saw_seq, 2);
+	assert_int_equal(agent_store_last_receipt(s, &last, agent), TEELIZA_OK);
+	assert_int_equal(last.seq, 3);
+	assert_string_equal(last.receipt, "{\"seq\":3}");
+	agent_receipt_clear(&last);
+	assert_int_equal(agent_store_get_memory(s, &m, U("reply-a")), TEELIZA_OK);
+	agent_memory_clear(&m);
+	agent_store_close(s);
+}
+
 static void test_receipt_with_memories(void **state)
 {
 	agent_store *s;
@@ -1061,6 +1128,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_inserts),
 		cmocka_unit_test(test_receipt_with_memories),
 		cmocka_unit_test(test_recall),
+		cmocka_unit_test(test_append_receipt),
 	};
 	const struct CMUnitTest sqlite[] = {
 		cmocka_unit_test(test_schema_and_file),

@@ -237,6 +237,20 @@ teeliza_err agent_store_put_receipt_with_memories(agent_store *s, const agent_re
 	return err ? err : agent_store_noted(s->ops->put_receipt(s, r));
 }
 
+teeliza_err agent_store_append_receipt(agent_store *s, const char *agent_id, agent_receipt_build build, void *ctx,
+                                       const agent_memory *memories, size_t n)
+{
+	assert(s != NULL && agent_id != NULL && build != NULL && (memories != NULL || n == 0));
+	for (size_t i = 0; i < n; i++) {
+		assert(memories[i].id != NULL && memories[i].content != NULL);
+		assert(memories[i].embedding != NULL || memories[i].embedding_len == 0);
+	}
+	if (s->ops->append_receipt == NULL)
+		return teeliza_set_error(TEELIZA_ERR_UNSUPPORTED, "the %s store has no lock on a receipt chain",
+		                         s->ops->name);
+	return agent_store_noted(s->ops->append_receipt(s, agent_id, build, ctx, memories, n));
+}
+
 teeliza_err agent_store_get_receipt(agent_store *s, agent_receipt *out, const char *agent_id, const char *id)
 {
 	assert(s != NULL && out != NULL && agent_id != NULL && id != NULL);

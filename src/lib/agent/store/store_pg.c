@@ -80,6 +80,7 @@ static const agent_store_ops pg_ops = {
 	.get_receipt = pg_get_receipt,
 	.last_receipt = pg_last_receipt,
 	.put_receipt_with_memories = pg_put_receipt_with_memories,
+	.append_receipt = pg_append_receipt,
 	.recall = pg_recall,
 	.ensure_connection_recall = pg_ensure_connection_recall,
 	.ping = pg_ping,

@@ -59,6 +59,7 @@ enum pg_stmt {
 	PG_CHARACTER_GET,
 	PG_CHARACTER_VERSION,
 	PG_RECALL,
+	PG_CHAIN_LOCK,
 	PG__COUNT
 };
 
@@ -273,6 +274,8 @@ teeliza_err pg_get_receipt(agent_store *base, agent_receipt *out, const char *ag
 teeliza_err pg_last_receipt(agent_store *base, agent_receipt *out, const char *agent_id);
 teeliza_err pg_put_receipt_with_memories(agent_store *base, const agent_receipt *r, const agent_memory *memories,
                                          size_t n);
+teeliza_err pg_append_receipt(agent_store *base, const char *agent_id, agent_receipt_build build, void *ctx,
+                              const agent_memory *memories, size_t n);
 /* store_pg_recall.c */
 teeliza_err pg_recall(agent_store *base, agent_recall *out, const agent_memory_query *q);
 teeliza_err pg_ensure_connection_recall(agent_store *base, agent_recall *out, const agent_account *agent,

@@ -48,6 +48,25 @@ static teeliza_err put_op(struct pg_store *s, struct pg_conn *c, void *ctx)
 	return err != TEELIZA_OK ? put_failed(p, c, err) : err;
 }
 
+/* Hold the chain's lock (PG_CHAIN_LOCK) until the transaction ends: queued in a pipeline, else waited for. */
+static teeliza_err lock_chain(struct pg_conn *c, const char *agent_id)
+{
+	const char *vals[1] = { agent_id };
+	teeliza_err err;
+	PGresult *r = pg_exec(c, &err, PG_CHAIN_LOCK, 1, vals, NULL, NULL, "locking a receipt chain");
+
+	PQclear(r);
+	return err;
+}
+
+static teeliza_err locked_put_op(struct pg_store *s, struct pg_conn *c, void *ctx)
+{
+	struct put_args *p = ctx;
+	teeliza_err err = lock_chain(c, p->r->agent_id);
+
+	return err != TEELIZA_OK ? err : put_op(s, c, p);
+}
+
 teeliza_err pg_put_receipt(agent_store *base, const agent_receipt *r)
 {
 	struct put_args p = { .r = r };
@@ -57,7 +76,8 @@ teeliza_err pg_put_receipt(agent_store *base, const agent_receipt *r)
 		                         (unsigned long long)r->seq);
 	pg_i64(p.seq, (int64_t)r->seq);
 	pg_i64(p.created, r->created_at);
-	return pg_run1(P(base), put_op, &p, "storing a receipt");
+	/* the chain's lock and the insert as one pipeline: one round trip, as the insert alone */
+	return pg_run_pipelined(P(base), locked_put_op, &p, "storing a receipt");
 }
 
 struct get_args {
@@ -122,7 +142,7 @@ struct with_memories_args {
 static teeliza_err with_memories_op(struct pg_store *s, struct pg_conn *c, void *ctx)
 {
 	struct with_memories_args *w = ctx;
-	teeliza_err err = TEELIZA_OK;
+	teeliza_err err = lock_chain(c, w->receipt.r->agent_id);
 
 	for (size_t i = 0; err == TEELIZA_OK && i < w->n; i++)
 		err = pg_put_memory(c, &w->memories[i]);
@@ -153,5 +173,72 @@ teeliza_err pg_put_receipt_with_memories(agent_store *base, const agent_receipt 
 	for (size_t i = 0; i < w.n; i++)
 		pg_memory_args_free(&w.memories[i]);
 	free(w.memories);
+	return err;
+}
+
+struct append_args {
+	const char *agent_id;
+	agent_receipt_build build;
+	void *ctx;
+	struct pg_memory_args *memories;
+	size_t n;
+	agent_receipt row;           /* what build filled in (its strings are build's) */
+	struct put_args put;
+};
+
+static teeliza_err append_op(struct pg_store *s, struct pg_conn *c, void *ctx)
+{
+	struct append_args *a = ctx;
+	const char *vals[1] = { a->agent_id };
+	agent_receipt head;
+	bool have_head = false;
+	teeliza_err err = lock_chain(c, a->agent_id);
+	PGresult *r = NULL;
+
+	/* under the lock the head read here stays the head until COMMIT: no other writer can append */
+	if (err == TEELIZA_OK)
+		r = pg_exec(c, &err, PG_LAST_RECEIPT, 1, vals, NULL, NULL, "reading the last receipt");
+	memset(&head, 0, sizeof(head));
+	if (r != NULL && PQntuples(r) > 0) {
+		err = pg_read_receipt(&head, r, 0);
+		have_head = err == TEELIZA_OK;
+	}
+	PQclear(r);
+	memset(&a->row, 0, sizeof(a->row));
+	if (err == TEELIZA_OK)
+		err = a->build(&a->row, a->ctx, have_head ? &head : NULL);
+	if (have_head)
+		agent_receipt_clear(&head);
+	if (err == TEELIZA_OK && (a->row.seq == 0 || a->row.seq > INT64_MAX))
+		err = teeliza_set_error(TEELIZA_ERR_INVALID, "receipt sequence number %llu out of range",
+		                        (unsigned long long)a->row.seq);
+	for (size_t i = 0; err == TEELIZA_OK && i < a->n; i++)
+		err = pg_put_memory(c, &a->memories[i]);
+	if (err == TEELIZA_OK) {
+		a->put.r = &a->row;
+		pg_i64(a->put.seq, (int64_t)a->row.seq);
+		pg_i64(a->put.created, a->row.created_at);
+		err = put_op(s, c, &a->put);
+	}
+	return err;
+}
+
+teeliza_err pg_append_receipt(agent_store *base, const char *agent_id, agent_receipt_build build, void *ctx,
+                              const agent_memory *memories, size_t n)
+{
+	struct append_args a = { .agent_id = agent_id, .build = build, .ctx = ctx };
+	teeliza_err err = TEELIZA_OK;
+
+	a.memories = calloc(n > 0 ? n : 1, sizeof(*a.memories));
+	if (a.memories == NULL)
+		return pg_nomem();
+	for (; err == TEELIZA_OK && a.n < n; a.n++)
+		err = pg_memory_args_init(&a.memories[a.n], P(base), &memories[a.n]);
+	/* a transaction that waits: the head has to be read before the receipt can be built */
+	if (err == TEELIZA_OK)
+		err = pg_run(P(base), append_op, &a, "appending a receipt");
+	for (size_t i = 0; i < a.n; i++)
+		pg_memory_args_free(&a.memories[i]);
+	free(a.memories);
 	return err;
 }

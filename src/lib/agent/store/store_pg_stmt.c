@@ -130,6 +130,12 @@ const char *const pg_stmt_sql[PG__COUNT] = {
 	 * filters, order and limit; no embedding) each with its author's
 	 * account, NULLs when the account is gone: one statement, one snapshot.
 	 */
+	/*
+	 * Every writer of an agent's receipt chain holds this until its
+	 * transaction ends (store_pg_receipts.c): the head one reads under it
+	 * stays the head. Class 32274 (the migrations' lock is 32273).
+	 */
+	[PG_CHAIN_LOCK] = "SELECT pg_advisory_xact_lock(32274, hashtext($1::text))",
 	[PG_RECALL] = "SELECT m.id, m.type, " MS("m.\"createdAt\"") ", m.content::text, NULL::text, m.\"userId\", "
 	              "m.\"roomId\", m.\"agentId\", m.\"unique\", " ACCOUNT_COLUMNS " FROM (SELECT id, type, "
 	              "\"createdAt\", content, \"userId\", \"roomId\", \"agentId\", \"unique\", xmin::text::bigint AS tx "

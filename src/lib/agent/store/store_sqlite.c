@@ -68,6 +68,7 @@ static const agent_store_ops sqlite_ops = {
 	.get_receipt = sq_get_receipt,
 	.last_receipt = sq_last_receipt,
 	.put_receipt_with_memories = sq_put_receipt_with_memories,
+	.append_receipt = sq_append_receipt,
 	.ping = sq_ping,
 	.request_claim = sq_request_claim,
 	.request_complete = sq_request_complete,

@@ -206,6 +206,8 @@ teeliza_err sq_get_receipt(agent_store *base, agent_receipt *out, const char *ag
 teeliza_err sq_last_receipt(agent_store *base, agent_receipt *out, const char *agent_id);
 teeliza_err sq_put_receipt_with_memories(agent_store *base, const agent_receipt *r, const agent_memory *memories,
                                          size_t n);
+teeliza_err sq_append_receipt(agent_store *base, const char *agent_id, agent_receipt_build build, void *ctx,
+                              const agent_memory *memories, size_t n);
 
 /* store_sqlite_replicas.c */
 teeliza_err sq_ping(agent_store *base);

@@ -148,3 +148,61 @@ teeliza_err sq_last_receipt(agent_store *base, agent_receipt *out, const char *a
 	pthread_mutex_unlock(&s->lock);
 	return err;
 }
+
+/*
+ * agent_store_append_receipt: BEGIN IMMEDIATE takes the file's write lock,
+ * which every writer of every process on the file needs, so the head read
+ * inside it stays the head until COMMIT.
+ */
+teeliza_err sq_append_receipt(agent_store *base, const char *agent_id, agent_receipt_build build, void *ctx,
+                              const agent_memory *memories, size_t n)
+{
+	struct sqlite_store *s = S(base);
+	char unused[AGENT_UUID_BUFSZ];
+	agent_receipt head, row;
+	uint8_t **emb;
+	size_t *emb_len, i;
+	bool have_head = false;
+	teeliza_err err = TEELIZA_OK;
+
+	emb = calloc(n > 0 ? n : 1, sizeof(*emb));
+	emb_len = calloc(n > 0 ? n : 1, sizeof(*emb_len));
+	if (emb == NULL || emb_len == NULL)
+		err = sq_nomem();
+	for (i = 0; !err && i < n; i++)
+		err = sq_prepare_memory(&emb[i], &emb_len[i], unused, &memories[i]);
+	if (!err) {
+		pthread_mutex_lock(&s->lock);
+		err = sq_begin(s);
+		if (!err) {
+			sqlite3_stmt *st = stmt(s, ST_LAST_RECEIPT);
+
+			memset(&head, 0, sizeof(head));
+			bind_text(st, 1, agent_id);
+			err = one_receipt(s, st, &head, "reading the last receipt");
+			have_head = err == TEELIZA_OK;
+			if (err == TEELIZA_ERR_NOT_FOUND) {
+				teeliza_clear_error();
+				err = TEELIZA_OK;
+			}
+		}
+		memset(&row, 0, sizeof(row));
+		if (!err)
+			err = build(&row, ctx, have_head ? &head : NULL);
+		if (!err)
+			err = check_seq(&row);
+		for (i = 0; !err && i < n; i++)
+			err = sq_put_memory(s, &memories[i], memories[i].id, emb[i], emb_len[i]);
+		if (!err)
+			err = put_receipt_locked(s, &row);
+		err = sq_end(s, err, "committing a reply and its receipt");
+		pthread_mutex_unlock(&s->lock);
+		if (have_head)
+			agent_receipt_clear(&head);
+	}
+	for (i = 0; emb != NULL && i < n; i++)
+		free(emb[i]);
+	free(emb);
+	free(emb_len);
+	return err;
+}

@@ -28,12 +28,13 @@
 
 #define RECEIPT_RETRY_MS 3000
 /*
- * Tries of one receipt whose link other replicas keep taking. Each conflict
- * means another writer appended to the chain, so the chain moves on and
- * this cannot livelock; the bound is reached only when the other replicas
- * keep the agent's chain busy back to back (a retry needs one round trip
- * more than their next append: reading the head), and then the reply goes
- * out without a receipt, logged by the caller.
+ * Tries of one receipt whose link other replicas keep taking, for a store
+ * without a lock on the chain (agent_store_append_receipt UNSUPPORTED; both
+ * back-ends have one, so a conflict is followed by one locked append).
+ * Each conflict means another writer appended to the chain, so the chain
+ * moves on; but the bound can be reached when the other replicas keep the
+ * chain busy back to back (a retry needs one round trip more than their
+ * next append), and then the reply goes out without a receipt, logged.
  */
 #define RECEIPT_CONFLICT_TRIES 16
 
@@ -217,6 +218,18 @@ static teeliza_err build_statement(teeliza_buf *json, uint8_t rd[64], agent_tee_
 	return tee_statement_build(json, rd, &st);
 }
 
+/* head (NULL: the chain is empty) into r->seq and r->prev. With r->lock held. */
+static void follow_head_locked(agent_tee_receipts *r, const agent_receipt *head)
+{
+	if (head == NULL) {
+		r->seq = 0;
+		memset(r->prev, 0, sizeof(r->prev));
+	} else {
+		r->seq = head->seq;
+		SHA256((const uint8_t *)head->receipt, strlen(head->receipt), r->prev);
+	}
+}
+
 /* The chain's head, as the store has it, into r->seq and r->prev. With r->lock held. */
 static teeliza_err load_head_locked(agent_tee_receipts *r)
 {
@@ -224,12 +237,10 @@ static teeliza_err load_head_locked(agent_tee_receipts *r)
 	teeliza_err err = agent_store_last_receipt(r->store, &last, r->agent_id);
 
 	if (err == TEELIZA_ERR_NOT_FOUND) {
-		r->seq = 0;
-		memset(r->prev, 0, sizeof(r->prev));
+		follow_head_locked(r, NULL);
 		err = TEELIZA_OK;
 	} else if (!err) {
-		r->seq = last.seq;
-		SHA256((const uint8_t *)last.receipt, strlen(last.receipt), r->prev);
+		follow_head_locked(r, &last);
 		agent_receipt_clear(&last);
 	}
 	r->head_stale = err != TEELIZA_OK;
@@ -314,42 +325,71 @@ teeliza_err agent_tee_receipts_prepare(agent_tee_receipts *r, const agent_tee_wa
  * the reply's memories in the same transaction. Out: id, hash (of json).
  * With r->lock held.
  */
-static teeliza_err sign_and_store_locked(char id[AGENT_RECEIPT_ID_BUFSZ], uint8_t hash[32], teeliza_buf *json,
-                                         agent_tee_receipts *r, tee_receipt_fields *f, const agent_memory *memories,
-                                         size_t n_memories)
-{
-	agent_receipt row;
-	uint8_t sig[64], e191[65];
+/* One receipt being made: its fields and the text, hashes and signatures its row points to. */
+struct receipt_draft {
+	agent_tee_receipts *r;
+	tee_receipt_fields *f;
+	teeliza_buf *json;
+	uint8_t hash[32];
+	char id[AGENT_RECEIPT_ID_BUFSZ];
 	char sig_hex[129], e191_hex[131];
+	const char *memory_id;
+};
+
+/* Build and sign the receipt that follows r->seq and r->prev into *row. With r->lock held. */
+static teeliza_err sign_row_locked(agent_receipt *row, struct receipt_draft *d)
+{
+	agent_tee_receipts *r = d->r;
+	tee_receipt_fields *f = d->f;
+	uint8_t sig[64], e191[65];
 	teeliza_err err;
 
 	f->time_ms = agent_store_now_ms();
 	f->seq = r->seq + 1;
 	memcpy(f->prev, r->prev, 32);
 	memcpy(f->reply_key, r->key.public_key, 32);
-	err = tee_receipt_build(json, hash, f);
+	err = tee_receipt_build(d->json, d->hash, f);
 	if (!err)
-		err = tee_reply_key_sign_ed25519(sig, &r->key, json->data, json->len);
+		err = tee_reply_key_sign_ed25519(sig, &r->key, d->json->data, d->json->len);
 	if (!err && r->use_eip191)
-		err = tee_reply_key_sign_eip191(e191, &r->eip191, hash);
+		err = tee_reply_key_sign_eip191(e191, &r->eip191, d->hash);
 	if (err)
 		return err;
-	teeliza_hex_encode(id, hash, 32);
-	teeliza_hex_encode(sig_hex, sig, 64);
+	teeliza_hex_encode(d->id, d->hash, 32);
+	teeliza_hex_encode(d->sig_hex, sig, 64);
 	if (r->use_eip191)
-		teeliza_hex_encode(e191_hex, e191, 65);
-	memset(&row, 0, sizeof(row));
-	row.id = id;
-	row.agent_id = r->agent_id;
-	row.seq = f->seq;
-	row.created_at = f->time_ms;
-	row.receipt = (const char *)json->data;
-	row.signature = sig_hex;
-	row.public_key = r->public_hex;
-	row.eip191 = r->use_eip191 ? e191_hex : NULL;
-	row.memory_id = n_memories > 0 ? memories[0].id : NULL;
-	return n_memories > 0 ? agent_store_put_receipt_with_memories(r->store, &row, memories, n_memories)
-	                      : agent_store_put_receipt(r->store, &row);
+		teeliza_hex_encode(d->e191_hex, e191, 65);
+	memset(row, 0, sizeof(*row));
+	row->id = d->id;
+	row->agent_id = r->agent_id;
+	row->seq = f->seq;
+	row->created_at = f->time_ms;
+	row->receipt = (const char *)d->json->data;
+	row->signature = d->sig_hex;
+	row->public_key = r->public_hex;
+	row->eip191 = r->use_eip191 ? d->e191_hex : NULL;
+	row->memory_id = d->memory_id;
+	return TEELIZA_OK;
+}
+
+/* agent_receipt_build for agent_store_append_receipt: the receipt on the head the store read under its lock. */
+static teeliza_err sign_on_head(agent_receipt *out, void *ctx, const agent_receipt *head)
+{
+	struct receipt_draft *d = ctx;
+
+	follow_head_locked(d->r, head);
+	return sign_row_locked(out, d);
+}
+
+static teeliza_err sign_and_store_locked(struct receipt_draft *d, const agent_memory *memories, size_t n_memories)
+{
+	agent_receipt row;
+	teeliza_err err = sign_row_locked(&row, d);
+
+	if (err)
+		return err;
+	return n_memories > 0 ? agent_store_put_receipt_with_memories(d->r->store, &row, memories, n_memories)
+	                      : agent_store_put_receipt(d->r->store, &row);
 }
 
 teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_receipts *r,
@@ -359,7 +399,7 @@ teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_r
 {
 	tee_receipt_fields f;
 	teeliza_buf json;
-	uint8_t hash[32];
+	struct receipt_draft d;
 	teeliza_err err;
 
 	assert(id != NULL && r != NULL && room_id != NULL);
@@ -372,23 +412,43 @@ teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_r
 	SHA256(response, response_len, f.response_sha256);
 	teeliza_buf_init(&json, TEE_RECEIPT_MAX);
 	/* under r->lock: this process's receipts reach the store in chain order */
+	memset(&d, 0, sizeof(d));
+	d.r = r;
+	d.f = &f;
+	d.json = &json;
+	d.memory_id = n_memories > 0 ? memories[0].id : NULL;
 	pthread_mutex_lock(&r->lock);
 	err = prepare_locked(r, w);
 	for (int tries = 1; !err; tries++) {
 		if (r->head_stale)
 			err = load_head_locked(r);
 		if (!err)
-			err = sign_and_store_locked(id, hash, &json, r, &f, memories, n_memories);
+			err = sign_and_store_locked(&d, memories, n_memories);
+		if (err == TEELIZA_ERR_CONFLICT) {
+			/*
+			 * Another replica took the link. Retrying on its new head could
+			 * lose to it again and again when it keeps the chain busy, so the
+			 * store builds this one on the head it reads under the chain's
+			 * lock, which every writer takes: this receipt waits its turn.
+			 * The memories were rolled back with the receipt and go with it.
+			 */
+			teeliza_clear_error();
+			err = agent_store_append_receipt(r->store, r->agent_id, sign_on_head, &d, memories, n_memories);
+			if (err == TEELIZA_ERR_UNSUPPORTED) { /* no such lock: retry on the new head */
+				teeliza_clear_error();
+				err = TEELIZA_ERR_CONFLICT;
+			}
+		}
 		if (!err) {
 			r->seq = f.seq;
-			memcpy(r->prev, hash, 32);
+			memcpy(r->prev, d.hash, 32);
+			r->head_stale = false;
 			break;
 		}
 		/*
 		 * Whatever failed, the head is read again before the next receipt:
 		 * another replica may have moved it (a conflict says so; a lost
-		 * connection may hide it). A conflict is retried at once on the new
-		 * head; the memories were rolled back with the receipt.
+		 * connection may hide it).
 		 */
 		r->head_stale = true;
 		if (err != TEELIZA_ERR_CONFLICT)
@@ -404,6 +464,8 @@ teeliza_err agent_tee_receipts_sign(char id[AGENT_RECEIPT_ID_BUFSZ], agent_tee_r
 	}
 	if (err)
 		id[0] = 0;
+	else
+		memcpy(id, d.id, AGENT_RECEIPT_ID_BUFSZ);
 	pthread_mutex_unlock(&r->lock);
 	teeliza_buf_free(&json);
 	return err;
