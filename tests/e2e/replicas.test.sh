@@ -171,7 +171,7 @@ fi
 
 # ---- PostgreSQL restarted in the middle of a load (the driver retries 503s with the same keys) ----
 if [ -n "${POSTGRES_URL:-}" ] && [ -n "${PG_DIR:-}" ]; then
-	python3 "$driver" drive --ports "${port[b]},${port[c]}" --agent "$agent" --run restart --allow-unrecorded \
+	python3 "$driver" drive --ports "${port[b]},${port[c]}" --agent "$agent" --run restart \
 		--messages $((messages / 2)) --rooms 25 >"$tmp/restart.out" 2>&1 &
 	drive_pid=$!
 	# roughly mid-load (never a timing assertion: the checks below must hold wherever the restart falls)
