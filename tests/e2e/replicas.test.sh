@@ -181,6 +181,8 @@ if [ -n "${POSTGRES_URL:-}" ] && [ -n "${PG_DIR:-}" ]; then
 	pg_up
 	wait "$drive_pid" || true
 	cat "$tmp/restart.out"
+	# the answers that found the database gone at their completion: kept, then recorded (api_idem_pending.c)
+	grep -h 'recording it as done waits\|recorded as done once\|not recorded' "$tmp/b.log" "$tmp/c.log" | head -n 20 || true
 	rp=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$tmp/restart.out")
 	rf=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$tmp/restart.out")
 	passed=$((passed + ${rp:-0}))

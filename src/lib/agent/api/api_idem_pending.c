@@ -6,14 +6,19 @@
  * the model again; leaving it would make every retry wait out the lease and
  * then run it again. So the completion is kept here and retried by one
  * thread of the API (started and stopped with it), 200 ms after a failure
- * and backing off to 1 s, until it is recorded, until the claim is no longer
+ * and backing off to 1 s, until it is recorded or the claim is no longer
  * this replica's (NOT_FOUND: another replica took it over after the lease,
- * its answer is the one kept), or until the lease has run out (a retry may
- * then take it over anywhere: completing it then could store a reply other
- * than the one that retry sends). While an entry waits, its in-flight mark
- * stays (api_idem_unmark when it leaves), so a duplicate on this replica
- * waits for it or gets 409 instead of taking the claim back. Bounded: when
- * full the oldest entry is dropped, logged. On stop the queue is tried once
+ * and its answer is the one kept). It goes on after the lease has run out
+ * (a 3 s lease is shorter than a PostgreSQL restart): completing only
+ * succeeds while the row is still this owner's and 'processing', so either
+ * it is recorded before anyone takes the claim over, and a retry anywhere
+ * gets it back, or someone took it over and it is dropped; no replica ever
+ * holds a reply other than the one it sends. On this replica the claim is
+ * not taken back meanwhile: the entry keeps its in-flight mark
+ * (api_idem_unmark when it leaves) and api_idem_begin answers a duplicate
+ * from the store or with 409. Bounded: when full the oldest entry is
+ * dropped, and an entry is given up PENDING_GRACE_MS after its lease (a
+ * database gone that long), both logged. On stop the queue is tried once
  * more; what is left is logged.
  */
 #include "agent/api/api_route.h"
@@ -26,6 +31,7 @@
 
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 1000
+#define PENDING_GRACE_MS (10 * 60 * 1000)
 
 typedef struct pending_entry {
 	struct pending_entry *next;
@@ -94,9 +100,9 @@ static bool try_complete(struct api_idem_pending *p, pending_entry *e)
 {
 	teeliza_err err;
 
-	if (agent_store_now_ms() >= e->lease_until_ms) {
-		agent_log(p->log, "Request %s: its lease ran out before the database came back; not recorded (a retry "
-		          "may run it again)", e->key);
+	if (agent_store_now_ms() - PENDING_GRACE_MS >= e->lease_until_ms) {
+		agent_log(p->log, "Request %s: the database stayed unreachable %d minutes past its lease; not recorded "
+		          "(a retry may run it again)", e->key, PENDING_GRACE_MS / 60000);
 		return true;
 	}
 	e->tries++;

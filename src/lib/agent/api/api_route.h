@@ -118,8 +118,8 @@ void api_idem_unmark(const char *agent_id, const char *key);
 /*
  * Completions that found the database unreachable (api_idem_pending.c):
  * kept (at most max, 0: API_IDEM_PENDING_MAX; the oldest dropped, logged)
- * and retried by the API's own thread until recorded, no longer this
- * replica's claim, or past lease_until_ms. An entry holds its key's
+ * and retried by the API's own thread until recorded or no longer this
+ * replica's claim (given up 10 minutes past lease_until_ms). An entry holds its key's
  * in-flight mark and gives it up (api_idem_unmark) when it leaves. _add
  * takes response (malloc'd). _stop tries the queue once more, then frees it.
  */
