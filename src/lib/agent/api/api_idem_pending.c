@@ -115,8 +115,12 @@ static bool try_complete(struct api_idem_pending *p, pending_entry *e)
 		teeliza_clear_error();
 		return false;
 	}
-	agent_log(p->log, "Request %s: not recorded: %s", e->key,
-	          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+	if (err == TEELIZA_ERR_NOT_FOUND)
+		agent_log(p->log, "Request %s: no longer this replica's claim to record (taken over after its lease, "
+		          "or recorded by a try whose answer was lost): %s", e->key, teeliza_errmsg());
+	else
+		agent_log(p->log, "Request %s: not recorded: %s", e->key,
+		          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 	if (err != TEELIZA_ERR_NOT_FOUND && agent_store_request_release(p->store, e->agent_id, e->key) != TEELIZA_OK)
 		teeliza_clear_error();
 	teeliza_clear_error();
