@@ -20,7 +20,6 @@
 #include "teeliza/common/encoding.h"
 
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,59 +29,6 @@
 #define WAIT_MAX_MS 5000
 #define WAIT_STEP_MS 50
 #define REPLAY_HEADER_MAX 320
-
-/*
- * The keyed requests this process is working on (or claiming), so that a
- * claim this replica still holds but no thread works on (its release failed
- * while the database was gone) is taken back at once on a retry instead of
- * after its lease. A fixed table, one entry per thread on a request; when it
- * is full, every claim counts as worked on (safe: the lease then decides, as
- * for another replica's claim).
- */
-#define IN_FLIGHT_SLOTS 512
-static pthread_mutex_t in_flight_lock = PTHREAD_MUTEX_INITIALIZER;
-static char in_flight[IN_FLIGHT_SLOTS][AGENT_UUID_BUFSZ + AGENT_REQUEST_KEY_MAX + 1];
-static size_t in_flight_overflow; /* entries that found no free slot and are still outstanding */
-
-/* op > 0: add an entry for agent/key; op < 0: remove one; op 0: nothing. Returns the entries (other threads' too). */
-static size_t in_flight_op(const char *agent_id, const char *key, int op)
-{
-	char entry[sizeof(in_flight[0])];
-	size_t i, n = 0, free_slot = IN_FLIGHT_SLOTS, mine = IN_FLIGHT_SLOTS;
-
-	snprintf(entry, sizeof(entry), "%s %s", agent_id, key);
-	pthread_mutex_lock(&in_flight_lock);
-	for (i = 0; i < IN_FLIGHT_SLOTS; i++) {
-		if (strcmp(in_flight[i], entry) == 0) {
-			n++;
-			mine = i;
-		} else if (in_flight[i][0] == '\0' && free_slot == IN_FLIGHT_SLOTS) {
-			free_slot = i;
-		}
-	}
-	if (op > 0) {
-		if (free_slot < IN_FLIGHT_SLOTS)
-			memcpy(in_flight[free_slot], entry, strlen(entry) + 1);
-		else
-			in_flight_overflow++;
-		n++;
-	} else if (op < 0) {
-		if (mine < IN_FLIGHT_SLOTS)
-			in_flight[mine][0] = '\0';
-		else if (in_flight_overflow > 0)
-			in_flight_overflow--;
-		n = n > 0 ? n - 1 : 0;
-	}
-	if (in_flight_overflow > 0)
-		n += IN_FLIGHT_SLOTS; /* cannot tell: count it as worked on */
-	pthread_mutex_unlock(&in_flight_lock);
-	return n;
-}
-
-void api_idem_unmark(const char *agent_id, const char *key)
-{
-	(void)in_flight_op(agent_id, key, -1);
-}
 
 static bool unreachable(teeliza_err err)
 {
@@ -223,10 +169,10 @@ bool api_idem_begin(api_idem *idem, http_server_reply *reply, agent_api *api, co
 	c.reply_memory_id = idem->reply_memory_id;
 	c.lease_ms = api->request_lease_ms > 0 ? api->request_lease_ms : AGENT_API_DEFAULT_REQUEST_LEASE_S * 1000;
 	/* marked before the claim, so that a duplicate on this replica never takes it back from us */
-	(void)in_flight_op(idem->agent_id, idem->key, 1);
+	(void)api_idem_in_flight(idem->agent_id, idem->key, 1);
 	for (;;) {
 		memset(&res, 0, sizeof(res));
-		c.own_stale = in_flight_op(idem->agent_id, idem->key, 0) == 1; /* only our own mark */
+		c.own_stale = api_idem_in_flight(idem->agent_id, idem->key, 0) == 1; /* only our own mark */
 		if (!err && api_idem_pending_has(api->pending, idem->agent_id, idem->key)) {
 			/* answered here, its completion waits for the database: never claimed again meanwhile */
 			res.outcome = AGENT_REQUEST_BUSY;
@@ -244,7 +190,7 @@ bool api_idem_begin(api_idem *idem, http_server_reply *reply, agent_api *api, co
 			} else {
 				api_reply_error(reply, 500, "cannot record this request");
 			}
-			(void)in_flight_op(idem->agent_id, idem->key, -1);
+			(void)api_idem_in_flight(idem->agent_id, idem->key, -1);
 			return false;
 		}
 		/* polling again also takes the request over once the holder's lease runs out */
@@ -277,7 +223,7 @@ bool api_idem_begin(api_idem *idem, http_server_reply *reply, agent_api *api, co
 		break;
 	}
 	agent_request_result_clear(&res);
-	(void)in_flight_op(idem->agent_id, idem->key, -1);
+	(void)api_idem_in_flight(idem->agent_id, idem->key, -1);
 	return false;
 }
 

@@ -112,7 +112,13 @@ typedef struct api_idem {
 bool api_idem_begin(api_idem *idem, http_server_reply *reply, agent_api *api, const api_request *r,
                     agent_runtime *rt, const char *user_id, const char *room_id);
 void api_idem_end(api_idem *idem, const http_server_reply *reply, agent_api *api, agent_runtime *rt);
-/* Remove one in-flight mark of agent_id/key (the one an entry of api_idem_pending kept). */
+/*
+ * In-flight marks (api_idem_in_flight.c): op > 0 adds one for agent_id/key,
+ * op < 0 removes one, op 0 neither; returns how many the key has then (all
+ * threads'; more than any real count when the table overflowed).
+ * api_idem_unmark removes one (an entry of api_idem_pending leaving).
+ */
+size_t api_idem_in_flight(const char *agent_id, const char *key, int op);
 void api_idem_unmark(const char *agent_id, const char *key);
 
 /*
