@@ -169,9 +169,48 @@ if [ -z "${POSTGRES_URL:-}" ] || [ -n "${PG_DIR:-}" ]; then
 		pass "the replica logged both changes" || fail "no readiness lines in the log"
 fi
 
+# ---- PostgreSQL stops while a reply is being recorded as done ----
+# A trigger holds the completion of one key, so that the stop falls exactly between the reply's
+# memories and its record: the answer goes out, the completion is kept (never given up) and
+# recorded once the server is back, and a retry on another replica gets that reply back.
+if [ -n "${POSTGRES_URL:-}" ] && [ -n "${PG_DIR:-}" ]; then
+	pg_psql "CREATE FUNCTION teeliza_test_hold() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+		PERFORM pg_sleep(60); RETURN NEW; END \$\$; CREATE TRIGGER teeliza_test_hold BEFORE UPDATE ON teeliza_requests
+		FOR EACH ROW WHEN (NEW.state = 'done' AND NEW.\"requestKey\" = 'key-held') EXECUTE FUNCTION teeliza_test_hold()"
+	held_body='{"text":"m-held","userId":"u1","roomId":"hand"}'
+	say b key-held "$held_body" >"$tmp/held.code" &
+	held_pid=$!
+	for _ in $(seq 300); do # until the completion sits in the trigger
+		[ "$(pg_psql "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")" = 0 ] || break
+		sleep 0.1
+	done
+	pg_down
+	wait "$held_pid" || true
+	held=$(cat "$tmp/b")
+	check "a reply whose record meets the stop is still sent" "$([ "$(cat "$tmp/held.code")" = 200 ] && echo 0 || echo 1)" \
+		"HTTP $(cat "$tmp/held.code") $held"
+	pg_up
+	pg_psql "DROP TRIGGER teeliza_test_hold ON teeliza_requests; DROP FUNCTION teeliza_test_hold()"
+	for _ in $(seq 100); do # the replica's own retry records it (api_idem_pending.c)
+		grep -q 'request key-held answered; recording it as done waits' "$tmp/b.log" &&
+			grep -q 'Request key-held: recorded as done once' "$tmp/b.log" && break
+		sleep 0.1
+	done
+	grep -q 'request key-held answered; recording it as done waits' "$tmp/b.log" &&
+		grep -q 'Request key-held: recorded as done once' "$tmp/b.log" &&
+		pass "its completion was kept and recorded once the server was back" ||
+		fail "its completion was not kept and recorded: $(grep 'key-held' "$tmp/b.log" | head -n 5)"
+	state=$(pg_psql "SELECT state FROM teeliza_requests WHERE \"requestKey\" = 'key-held'")
+	check "its claim is done" "$([ "$state" = done ] && echo 0 || echo 1)" "state $state"
+	code=$(say c key-held "$held_body")
+	check "a retry on another replica gets the sent reply back, not a second run" \
+		"$([ "$code" = 200 ] && [ "$(cat "$tmp/b")" = "$held" ] && grep -qi '^Idempotent-Replayed: true' "$tmp/h" &&
+			echo 0 || echo 1)" "HTTP $code $(cat "$tmp/h")"
+fi
+
 # ---- PostgreSQL restarted in the middle of a load (the driver retries 503s with the same keys) ----
 if [ -n "${POSTGRES_URL:-}" ] && [ -n "${PG_DIR:-}" ]; then
-	python3 "$driver" drive --ports "${port[b]},${port[c]}" --agent "$agent" --run restart --allow-unrecorded \
+	python3 "$driver" drive --ports "${port[b]},${port[c]}" --agent "$agent" --run restart \
 		--messages $((messages / 2)) --rooms 25 >"$tmp/restart.out" 2>&1 &
 	drive_pid=$!
 	# roughly mid-load (never a timing assertion: the checks below must hold wherever the restart falls)
@@ -181,6 +220,8 @@ if [ -n "${POSTGRES_URL:-}" ] && [ -n "${PG_DIR:-}" ]; then
 	pg_up
 	wait "$drive_pid" || true
 	cat "$tmp/restart.out"
+	# the answers that found the database gone at their completion: kept, then recorded (api_idem_pending.c)
+	grep -h 'recording it as done waits\|recorded as done once\|not recorded' "$tmp/b.log" "$tmp/c.log" | head -n 20 || true
 	rp=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$tmp/restart.out")
 	rf=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$tmp/restart.out")
 	passed=$((passed + ${rp:-0}))

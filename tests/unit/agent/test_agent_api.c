@@ -195,6 +195,28 @@ static teeliza_err double_create_memory(agent_store *s, const agent_memory *m)
 	return atomic_load(&db_busy) ? busy_error() : real_create_memory(s, m);
 }
 
+/* ... and request completions that fail as an unreachable database does while complete_down is set. */
+static atomic_bool complete_down;
+static atomic_int complete_calls, release_calls;
+static teeliza_err (*real_complete)(agent_store *s, const char *agent_id, const char *request_key,
+                                    const char *response_json);
+static teeliza_err (*real_release)(agent_store *s, const char *agent_id, const char *request_key);
+
+static teeliza_err double_complete(agent_store *s, const char *agent_id, const char *request_key,
+                                   const char *response_json)
+{
+	atomic_fetch_add(&complete_calls, 1);
+	if (atomic_load(&complete_down))
+		return teeliza_set_error(TEELIZA_ERR_CONNECT, "test double: the database is down");
+	return real_complete(s, agent_id, request_key, response_json);
+}
+
+static teeliza_err double_release(agent_store *s, const char *agent_id, const char *request_key)
+{
+	atomic_fetch_add(&release_calls, 1);
+	return real_release(s, agent_id, request_key);
+}
+
 static void use_store_double(struct env *e)
 {
 	double_ops = *e->store->ops;
@@ -204,6 +226,13 @@ static void use_store_double(struct env *e)
 	double_ops.ensure_connection = double_ensure_connection;
 	real_create_memory = double_ops.create_memory;
 	double_ops.create_memory = double_create_memory;
+	real_complete = double_ops.request_complete;
+	double_ops.request_complete = double_complete;
+	real_release = double_ops.request_release;
+	double_ops.request_release = double_release;
+	atomic_store(&complete_down, false);
+	atomic_store(&complete_calls, 0);
+	atomic_store(&release_calls, 0);
 	e->store->ops = &double_ops;
 }
 
@@ -1882,6 +1911,94 @@ static void test_idempotency_key(void **state)
 	env_stop(&e);
 }
 
+struct keyed_call {
+	const struct env *e;
+	const char *key, *body;
+	char *reply;
+};
+
+static void *keyed_thread(void *arg)
+{
+	struct keyed_call *c = arg;
+
+	c->reply = keyed_message(c->e, c->key, c->body);
+	return NULL;
+}
+
+/*
+ * The database goes away after a keyed reply's memories are written but
+ * before its claim is marked done: the client gets its answer, the claim is
+ * not given up (a retry would run the model again), the completion is
+ * retried in the background, a duplicate meanwhile is not run again, and
+ * once the database is back the claim is done with the reply the client got.
+ */
+static void test_idempotency_unrecorded(void **state)
+{
+	static const char body[] = "{\"text\":\"kept\",\"roomId\":\"idem-down\"}";
+	struct keyed_call dup;
+	struct env e;
+	pthread_t t;
+	char *a, *b, log[8192];
+	size_t n;
+
+	(void)state;
+	env_start(&e, NULL, 0);
+	use_store_double(&e);
+	atomic_store(&db_down, false);
+	atomic_store(&generate_calls, 0);
+	atomic_store(&complete_down, true);
+	a = keyed_message(&e, "key-down", body);
+	assert_int_equal(status_of(a), 200);
+	assert_int_equal(atomic_load(&generate_calls), 1);
+	assert_int_equal(atomic_load(&release_calls), 0); /* not given up */
+	/* it is tried again while the database stays away (deterministic: the first try alone counts 1) */
+	for (int i = 0; i < 1000 && atomic_load(&complete_calls) < 3; i++)
+		usleep(10 * 1000);
+	assert_true(atomic_load(&complete_calls) >= 3);
+	assert_int_equal(atomic_load(&release_calls), 0);
+	/* a duplicate while the completion waits: it waits (or gets 409 with Retry-After), never runs again */
+	dup.e = &e;
+	dup.key = "key-down";
+	dup.body = body;
+	dup.reply = NULL;
+	assert_int_equal(pthread_create(&t, NULL, keyed_thread, &dup), 0);
+	usleep(300 * 1000);
+	atomic_store(&complete_down, false);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	if (status_of(dup.reply) == 409) {
+		assert_non_null(strstr(dup.reply, "\r\nRetry-After: 1\r\n"));
+	} else {
+		assert_int_equal(status_of(dup.reply), 200);
+		assert_string_equal(body_of(a), body_of(dup.reply));
+	}
+	free(dup.reply);
+	/* recorded: the stored reply comes back (waiting for the background try if it is not there yet) */
+	b = keyed_message(&e, "key-down", body);
+	assert_int_equal(status_of(b), 200);
+	assert_string_equal(body_of(a), body_of(b));
+	assert_non_null(strstr(b, "\r\nIdempotent-Replayed: true\r\n"));
+	assert_int_equal(atomic_load(&generate_calls), 1);
+	assert_int_equal(atomic_load(&release_calls), 0);
+	free(a);
+	free(b);
+	/* stopping while a completion still waits: tried once more, then logged, no hang */
+	atomic_store(&complete_down, true);
+	a = keyed_message(&e, "key-down-2", "{\"text\":\"left\",\"roomId\":\"idem-down\"}");
+	assert_int_equal(status_of(a), 200);
+	free(a);
+	agent_runtime_release(e.alice);
+	agent_api_stop(e.api);
+	assert_int_equal(atomic_load(&release_calls), 0);
+	rewind(e.log);
+	n = fread(log, 1, sizeof(log) - 1, e.log);
+	log[n] = '\0';
+	assert_non_null(strstr(log, "recorded as done once the database answered again"));
+	assert_non_null(strstr(log, "Stopping with 1 answered requests not recorded as done"));
+	agent_registry_free(e.reg);
+	agent_store_close(e.store);
+	fclose(e.log);
+}
+
 /* /readyz and the 503 gate follow the store's ping, and recover by themselves (api_ready.c). */
 static void test_readyz(void **state)
 {
@@ -1995,6 +2112,7 @@ int main(void)
 		cmocka_unit_test(test_readyz),
 		cmocka_unit_test(test_idempotency_key),
 		cmocka_unit_test(test_busy_store),
+		cmocka_unit_test(test_idempotency_unrecorded),
 	};
 
 	/* TEE settings come from the registry config here, never from the caller's environment. */

@@ -9,15 +9,17 @@
  * body is refused (422); a duplicate that arrives while the first is still
  * being worked on waits a little for it, then gets 409 with Retry-After. A
  * replica that dies holding a claim loses it when its lease runs out, and
- * the next retry takes it over. A request without a key is handled as
- * before: nothing to de-duplicate (a content hash would merge two genuinely
- * repeated messages).
+ * the next retry takes it over. An answer whose completion finds the
+ * database unreachable is kept and recorded once it is back
+ * (api_idem_pending.c), never released: its memories are written, and a
+ * retry must get it back rather than run the model again. A request without
+ * a key is handled as before: nothing to de-duplicate (a content hash would
+ * merge two genuinely repeated messages).
  */
 #include "agent/api/api_route.h"
 #include "teeliza/common/encoding.h"
 
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,52 +30,9 @@
 #define WAIT_STEP_MS 50
 #define REPLAY_HEADER_MAX 320
 
-/*
- * The keyed requests this process is working on (or claiming), so that a
- * claim this replica still holds but no thread works on (its release failed
- * while the database was gone) is taken back at once on a retry instead of
- * after its lease. A fixed table, one entry per thread on a request; when it
- * is full, every claim counts as worked on (safe: the lease then decides, as
- * for another replica's claim).
- */
-#define IN_FLIGHT_SLOTS 512
-static pthread_mutex_t in_flight_lock = PTHREAD_MUTEX_INITIALIZER;
-static char in_flight[IN_FLIGHT_SLOTS][AGENT_UUID_BUFSZ + AGENT_REQUEST_KEY_MAX + 1];
-static size_t in_flight_overflow; /* entries that found no free slot and are still outstanding */
-
-/* op > 0: add an entry for agent/key; op < 0: remove one; op 0: nothing. Returns the entries (other threads' too). */
-static size_t in_flight_op(const char *agent_id, const char *key, int op)
+static bool unreachable(teeliza_err err)
 {
-	char entry[sizeof(in_flight[0])];
-	size_t i, n = 0, free_slot = IN_FLIGHT_SLOTS, mine = IN_FLIGHT_SLOTS;
-
-	snprintf(entry, sizeof(entry), "%s %s", agent_id, key);
-	pthread_mutex_lock(&in_flight_lock);
-	for (i = 0; i < IN_FLIGHT_SLOTS; i++) {
-		if (strcmp(in_flight[i], entry) == 0) {
-			n++;
-			mine = i;
-		} else if (in_flight[i][0] == '\0' && free_slot == IN_FLIGHT_SLOTS) {
-			free_slot = i;
-		}
-	}
-	if (op > 0) {
-		if (free_slot < IN_FLIGHT_SLOTS)
-			memcpy(in_flight[free_slot], entry, strlen(entry) + 1);
-		else
-			in_flight_overflow++;
-		n++;
-	} else if (op < 0) {
-		if (mine < IN_FLIGHT_SLOTS)
-			in_flight[mine][0] = '\0';
-		else if (in_flight_overflow > 0)
-			in_flight_overflow--;
-		n = n > 0 ? n - 1 : 0;
-	}
-	if (in_flight_overflow > 0)
-		n += IN_FLIGHT_SLOTS; /* cannot tell: count it as worked on */
-	pthread_mutex_unlock(&in_flight_lock);
-	return n;
+	return err == TEELIZA_ERR_CONNECT || err == TEELIZA_ERR_TIMEOUT || err == TEELIZA_ERR_IO;
 }
 
 /* The request's key, or NULL when it has none; *bad when it has one that is not 1..128 printable ASCII. */
@@ -210,21 +169,28 @@ bool api_idem_begin(api_idem *idem, http_server_reply *reply, agent_api *api, co
 	c.reply_memory_id = idem->reply_memory_id;
 	c.lease_ms = api->request_lease_ms > 0 ? api->request_lease_ms : AGENT_API_DEFAULT_REQUEST_LEASE_S * 1000;
 	/* marked before the claim, so that a duplicate on this replica never takes it back from us */
-	(void)in_flight_op(idem->agent_id, idem->key, 1);
+	(void)api_idem_in_flight(idem->agent_id, idem->key, 1);
 	for (;;) {
-		c.own_stale = in_flight_op(idem->agent_id, idem->key, 0) == 1; /* only our own mark */
-		if (!err)
+		memset(&res, 0, sizeof(res));
+		c.own_stale = api_idem_in_flight(idem->agent_id, idem->key, 0) == 1; /* only our own mark */
+		if (!err && api_idem_pending_has(api->pending, idem->agent_id, idem->key)) {
+			/* answered here, its completion waits for the database: never claimed again meanwhile */
+			res.outcome = AGENT_REQUEST_BUSY;
+			res.retry_after_ms = 1000;
+		} else if (!err) {
+			idem->lease_until_ms = agent_store_now_ms() + c.lease_ms;
 			err = agent_store_request_claim(api->registry->cfg.store, &res, &c);
+		}
 		if (err) {
 			agent_log(api->log, "Agent %s: cannot claim request %s: %s", agent_runtime_name(rt), idem->key,
 			          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
-			if (err == TEELIZA_ERR_CONNECT || err == TEELIZA_ERR_TIMEOUT || err == TEELIZA_ERR_IO) {
+			if (unreachable(err)) {
 				api_reply_error(reply, 503, "The database is unreachable; retry shortly");
 				add_header(reply, "Retry-After: 1");
 			} else {
 				api_reply_error(reply, 500, "cannot record this request");
 			}
-			(void)in_flight_op(idem->agent_id, idem->key, -1);
+			(void)api_idem_in_flight(idem->agent_id, idem->key, -1);
 			return false;
 		}
 		/* polling again also takes the request over once the holder's lease runs out */
@@ -257,7 +223,7 @@ bool api_idem_begin(api_idem *idem, http_server_reply *reply, agent_api *api, co
 		break;
 	}
 	agent_request_result_clear(&res);
-	(void)in_flight_op(idem->agent_id, idem->key, -1);
+	(void)api_idem_in_flight(idem->agent_id, idem->key, -1);
 	return false;
 }
 
@@ -271,11 +237,12 @@ void api_idem_end(api_idem *idem, const http_server_reply *reply, agent_api *api
 	if (!idem->active)
 		return;
 	idem->active = false;
-	(void)in_flight_op(idem->agent_id, idem->key, -1);
+	/* the in-flight mark stays until the claim is settled: a duplicate here must not take it back meanwhile */
 	if (reply->status < 200 || reply->status > 299) {
 		/* nothing worth repeating: the next try starts afresh */
 		if (agent_store_request_release(s, idem->agent_id, idem->key) != TEELIZA_OK)
 			teeliza_clear_error();
+		api_idem_unmark(idem->agent_id, idem->key);
 		return;
 	}
 	headers = json_array();
@@ -290,12 +257,22 @@ void api_idem_end(api_idem *idem, const http_server_reply *reply, agent_api *api
 	json_decref(stored);
 	err = text != NULL ? agent_store_request_complete(s, idem->agent_id, idem->key, text)
 	                   : teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
+	if (unreachable(err) && api->pending != NULL) {
+		/* the client has its answer and its memories are stored: record it once the database is back */
+		agent_log(api->log, "Agent %s: request %s answered; recording it as done waits for the database: %s",
+		          agent_runtime_name(rt), idem->key, teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
+		teeliza_clear_error();
+		api_idem_pending_add(api->pending, idem->agent_id, idem->key, text, idem->lease_until_ms);
+		return; /* the entry holds the mark now */
+	}
 	free(text);
 	if (err) {
-		/* the client has its answer; a retry is answered by whoever holds the claim now */
+		/* NOT_FOUND: another replica took the claim over after our lease, and its answer is the one kept */
 		agent_log(api->log, "Agent %s: request %s answered but not recorded: %s", agent_runtime_name(rt), idem->key,
 		          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 		if (err != TEELIZA_ERR_NOT_FOUND && agent_store_request_release(s, idem->agent_id, idem->key) != TEELIZA_OK)
 			teeliza_clear_error();
+		teeliza_clear_error();
 	}
+	api_idem_unmark(idem->agent_id, idem->key);
 }

@@ -26,6 +26,7 @@ struct agent_api {
 	http_form_limits form_limits;    /* multipart bodies (api_body.c) */
 	int64_t request_lease_ms;        /* claims of Idempotency-Key requests (api_idempotency.c) */
 	struct api_ready *ready;         /* the database's reachability, checked at most once a second (api_ready.c) */
+	struct api_idem_pending *pending; /* answered requests whose completion waits for the database (api_idem_pending.c) */
 };
 
 /* Who may call a route. */
@@ -96,10 +97,13 @@ bool api_ready_gate(http_server_reply *reply, agent_api *api);
  * (idem->active; the memory ids are in idem), false when it has already
  * replied (a stored answer, 400 for a bad key, 409 busy, 422 another body,
  * 503). After the work, api_idem_end stores a 2xx reply for retries (and
- * releases the claim of anything else).
+ * releases the claim of anything else); when the database is unreachable
+ * then, the completion is kept and retried (api_idem_pending.c), never
+ * released: the reply's memories are already written.
  */
 typedef struct api_idem {
 	bool active;
+	int64_t lease_until_ms;          /* agent_store_now_ms() until which the claim's lease surely runs (from before the claim) */
 	char key[AGENT_REQUEST_KEY_MAX + 1];
 	char agent_id[AGENT_UUID_BUFSZ];
 	char user_memory_id[AGENT_UUID_BUFSZ];
@@ -108,6 +112,31 @@ typedef struct api_idem {
 bool api_idem_begin(api_idem *idem, http_server_reply *reply, agent_api *api, const api_request *r,
                     agent_runtime *rt, const char *user_id, const char *room_id);
 void api_idem_end(api_idem *idem, const http_server_reply *reply, agent_api *api, agent_runtime *rt);
+/*
+ * In-flight marks (api_idem_in_flight.c): op > 0 adds one for agent_id/key,
+ * op < 0 removes one, op 0 neither; returns how many the key has then (all
+ * threads'; more than any real count when the table overflowed).
+ * api_idem_unmark removes one (an entry of api_idem_pending leaving).
+ */
+size_t api_idem_in_flight(const char *agent_id, const char *key, int op);
+void api_idem_unmark(const char *agent_id, const char *key);
+
+/*
+ * Completions that found the database unreachable (api_idem_pending.c):
+ * kept (at most max, 0: API_IDEM_PENDING_MAX; the oldest dropped, logged)
+ * and retried by the API's own thread until recorded or no longer this
+ * replica's claim (given up 10 minutes past lease_until_ms). An entry holds its key's
+ * in-flight mark and gives it up (api_idem_unmark) when it leaves. _add
+ * takes response (malloc'd). _stop tries the queue once more, then frees it.
+ */
+#define API_IDEM_PENDING_MAX 4096u
+struct api_idem_pending;
+teeliza_err api_idem_pending_start(struct api_idem_pending **out, agent_store *store, FILE *log,
+                                   size_t max) TEELIZA_WARN_UNUSED;
+void api_idem_pending_add(struct api_idem_pending *p, const char *agent_id, const char *key, char *response,
+                          int64_t lease_until_ms);
+bool api_idem_pending_has(struct api_idem_pending *p, const char *agent_id, const char *key);
+void api_idem_pending_stop(struct api_idem_pending *p);
 
 /* GET /agents/:agentId/receipts/:receiptId and /agents/:agentId/attestation (api_receipts.c; in api_records_routes). */
 api_handler_fn api_get_receipt;

@@ -147,6 +147,8 @@ teeliza_err agent_api_start(agent_api **out, const agent_api_config *cfg)
 	                                                            : AGENT_API_DEFAULT_REQUEST_LEASE_S) * 1000;
 	err = api_ready_new(&api->ready);
 	if (!err)
+		err = api_idem_pending_start(&api->pending, cfg->registry->cfg.store, cfg->log, 0);
+	if (!err)
 		err = start_server(api, cfg, cfg->port);
 	/* Eliza 0.1.9 moves up from a port that is taken. */
 	for (tries = 1; err && cfg->port_fallback && cfg->port != 0 && tries <= API_PORT_TRIES &&
@@ -160,6 +162,7 @@ teeliza_err agent_api_start(agent_api **out, const agent_api_config *cfg)
 		api_verifier_free(api->verifier);
 		api_v1_free(api->v1);
 		api_ready_free(api->ready);
+		api_idem_pending_stop(api->pending);
 		if (api->token != NULL)
 			teeliza_wipe(api->token, api->token_len);
 		free(api->token);
@@ -193,6 +196,8 @@ void agent_api_stop(agent_api *api)
 	if (api == NULL)
 		return;
 	http_server_stop(api->server);
+	/* after the server: its last requests may still hand completions over */
+	api_idem_pending_stop(api->pending);
 	api_verifier_free(api->verifier);
 	api_v1_free(api->v1);
 	api_ready_free(api->ready);

@@ -5,6 +5,7 @@
  */
 #include "teeliza/agent/store.h"
 #include "agent/store/store_failure.h"
+#include "agent/store/store_connection.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -61,11 +62,10 @@ teeliza_err agent_store_ensure_participant(agent_store *s, const char *user_id, 
 	return agent_store_noted(s->ops->ensure_participant(s, user_id, room_id));
 }
 
-/* recall NULL: the connection (and m) only; else the read q after it, into *recall */
-static teeliza_err connection(agent_store *s, const char *agent_id, const char *agent_name, const char *user_id,
-                              const char *room_id, const char *user_name, const char *user_screen_name,
-                              const char *source, const agent_memory *m, agent_recall *recall,
-                              const agent_memory_query *q)
+teeliza_err agent_store_connection(agent_store *s, const char *agent_id, const char *agent_name, const char *user_id,
+                                  const char *room_id, const char *user_name, const char *user_screen_name,
+                                  const char *source, const agent_memory *m, agent_recall *recall,
+                                  const agent_memory_query *q)
 {
 	const agent_account *other;
 	teeliza_buf fallback;
@@ -89,12 +89,8 @@ static teeliza_err connection(agent_store *s, const char *agent_id, const char *
 	other = strcmp(agent_id, user_id) != 0 ? &user : NULL;
 	if (recall == NULL)
 		err = agent_store_noted(s->ops->ensure_connection(s, &agent, other, room_id, m));
-	else if (s->ops->ensure_connection_recall != NULL)
-		err = agent_store_noted(s->ops->ensure_connection_recall(s, recall, &agent, other, room_id, m, q));
 	else
-		err = agent_store_noted(s->ops->ensure_connection(s, &agent, other, room_id, m));
-	if (err == TEELIZA_OK && recall != NULL && s->ops->ensure_connection_recall == NULL)
-		err = agent_store_recall(s, recall, q);
+		err = agent_store_noted(s->ops->ensure_connection_recall(s, recall, &agent, other, room_id, m, q));
 	teeliza_buf_free(&fallback);
 	return err;
 }
@@ -103,8 +99,8 @@ teeliza_err agent_store_ensure_connection(agent_store *s, const char *agent_id, 
                                           const char *user_id, const char *room_id, const char *user_name,
                                           const char *user_screen_name, const char *source)
 {
-	return connection(s, agent_id, agent_name, user_id, room_id, user_name, user_screen_name, source, NULL, NULL,
-	                  NULL);
+	return agent_store_connection(s, agent_id, agent_name, user_id, room_id, user_name, user_screen_name, source, NULL,
+	                              NULL, NULL);
 }
 
 teeliza_err agent_store_ensure_connection_and_memory(agent_store *s, const char *agent_id, const char *agent_name,
@@ -114,24 +110,8 @@ teeliza_err agent_store_ensure_connection_and_memory(agent_store *s, const char 
 {
 	assert(m != NULL && m->content != NULL);
 	assert(m->embedding != NULL || m->embedding_len == 0);
-	return connection(s, agent_id, agent_name, user_id, room_id, user_name, user_screen_name, source, m, NULL, NULL);
-}
-
-teeliza_err agent_store_ensure_connection_recall(agent_store *s, agent_recall *out, const char *agent_id,
-                                                 const char *agent_name, const char *user_id, const char *room_id,
-                                                 const char *user_name, const char *user_screen_name,
-                                                 const char *source, const agent_memory *m,
-                                                 const agent_memory_query *q)
-{
-	teeliza_err err;
-
-	assert(out != NULL && q != NULL && q->room_id != NULL);
-	assert(m == NULL || (m->content != NULL && (m->embedding != NULL || m->embedding_len == 0)));
-	memset(out, 0, sizeof(*out));
-	err = connection(s, agent_id, agent_name, user_id, room_id, user_name, user_screen_name, source, m, out, q);
-	if (err)
-		agent_recall_free(out);
-	return err;
+	return agent_store_connection(s, agent_id, agent_name, user_id, room_id, user_name, user_screen_name, source, m,
+	                              NULL, NULL);
 }
 
 teeliza_err agent_store_list_room_actors(agent_store *s, agent_account_list *out, const char *room_id)
@@ -304,6 +284,14 @@ void agent_account_list_free(agent_account_list *l)
 	free(l->items);
 	l->items = NULL;
 	l->count = 0;
+}
+
+void agent_recall_free(agent_recall *r)
+{
+	if (r == NULL)
+		return;
+	agent_memory_list_free(&r->memories);
+	agent_account_list_free(&r->authors);
 }
 
 void agent_memory_list_free(agent_memory_list *l)

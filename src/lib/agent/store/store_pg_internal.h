@@ -131,7 +131,7 @@ static inline struct pg_store *P(agent_store *s)
 	return (struct pg_store *)s;
 }
 
-/* ---- store_pg_pool.c: connections, statements, retries ---- */
+/* ---- store_pg_pool.c: connections, statements, retries (store_pg_errors.c: what failures mean) ---- */
 
 /* One try of an operation on a borrowed connection, inside BEGIN ... COMMIT. */
 typedef teeliza_err (*pg_op)(struct pg_store *s, struct pg_conn *c, void *ctx);
@@ -194,6 +194,9 @@ teeliza_err pg_fail_result(struct pg_conn *c, const PGresult *r, const char *wha
 
 /* Run SQL text with no parameters (several statements allowed); same error handling. */
 teeliza_err pg_exec_sql(struct pg_conn *c, const char *sql, const char *what);
+
+/* The first line of libpq's message msg (it may end in newlines and carry a DETAIL line) into out. */
+void pg_first_line(char *out, size_t cap, const char *msg);
 
 /* The teeliza_err for a SQLSTATE (NULL or "": a lost connection). */
 teeliza_err pg_map_sqlstate(const char *sqlstate);

@@ -6,18 +6,11 @@
  */
 #include "teeliza/agent/store.h"
 #include "agent/store/store_failure.h"
+#include "agent/store/store_connection.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-
-void agent_recall_free(agent_recall *r)
-{
-	if (r == NULL)
-		return;
-	agent_memory_list_free(&r->memories);
-	agent_account_list_free(&r->authors);
-}
 
 static teeliza_err authors_one_by_one(agent_account_list *out, agent_store *s, const agent_memory_list *mems)
 {
@@ -64,6 +57,27 @@ teeliza_err agent_store_recall(agent_store *s, agent_recall *out, const agent_me
 		err = agent_store_get_memories(s, &out->memories, q);
 	if (err == TEELIZA_OK && s->ops->recall == NULL)
 		err = authors_one_by_one(&out->authors, s, &out->memories);
+	if (err)
+		agent_recall_free(out);
+	return err;
+}
+
+teeliza_err agent_store_ensure_connection_recall(agent_store *s, agent_recall *out, const char *agent_id,
+                                                 const char *agent_name, const char *user_id, const char *room_id,
+                                                 const char *user_name, const char *user_screen_name,
+                                                 const char *source, const agent_memory *m,
+                                                 const agent_memory_query *q)
+{
+	teeliza_err err;
+
+	assert(s != NULL && out != NULL && q != NULL && q->room_id != NULL);
+	assert(m == NULL || (m->content != NULL && (m->embedding != NULL || m->embedding_len == 0)));
+	memset(out, 0, sizeof(*out));
+	/* the write and the read in one call when the back-end can (one round trip), else one after the other */
+	err = agent_store_connection(s, agent_id, agent_name, user_id, room_id, user_name, user_screen_name, source, m,
+	                             s->ops->ensure_connection_recall != NULL ? out : NULL, q);
+	if (err == TEELIZA_OK && s->ops->ensure_connection_recall == NULL)
+		err = agent_store_recall(s, out, q);
 	if (err)
 		agent_recall_free(out);
 	return err;
