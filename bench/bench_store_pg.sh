@@ -121,7 +121,7 @@ run_one() { # backend mode (rooms, one, model)
 }
 
 echo "== POST /Teeliza/message, offline responder, wrk ${seconds}s x $connections connections ($(nproc) CPUs shared)"
-for mode in rooms one model; do
+for mode in ${BENCH_MODES:-rooms one model}; do
 	run_one sqlite "$mode"
 	run_one postgres "$mode"
 done

@@ -22,6 +22,26 @@
 
 _Static_assert(PG__COUNT <= 32, "pg_conn.prepared is a 32-bit mask");
 
+/* A room's memories as agent_memory_query asks ($1 type, $2 room, $3 agent, $4 unique only, $5/$6 ms bounds). */
+#define ROOM_MEMORIES \
+	"type = $1 AND \"roomId\" = $2 AND ($3::uuid IS NULL OR \"agentId\" = $3::uuid) " \
+	"AND (NOT $4::boolean OR \"unique\") " \
+	"AND ($5::bigint IS NULL OR \"createdAt\" >= " AT_MS("$5") ") " \
+	"AND ($6::bigint IS NULL OR \"createdAt\" <= " AT_MS("$6") ")"
+/*
+ * ... and only from the $7-th newest one's time on ($7 NULL: all). The
+ * newest $7 are ordered by time and then by writing transaction, which no
+ * index holds: without this bound a planner with stale statistics (a room
+ * that grew since the last ANALYZE) sorted the whole room for each read,
+ * O(room) a message. The bound is one walk down teeliza_idx_memories_room_type_created
+ * (fewer than $7 rows, or $7 NULL: no bound); the sort that follows sees $7
+ * rows and the ties of the last one's time.
+ */
+#define RECENT_MEMORIES \
+	ROOM_MEMORIES " AND \"createdAt\" >= COALESCE((SELECT \"createdAt\" FROM memories WHERE " ROOM_MEMORIES \
+	" AND $7::bigint IS NOT NULL ORDER BY \"createdAt\" DESC OFFSET GREATEST($7::bigint, 1) - 1 LIMIT 1), " \
+	"'-infinity')"
+
 const char *const pg_stmt_sql[PG__COUNT] = {
 	[PG_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM teeliza_schema_migrations",
 	[PG_ENSURE_ACCOUNT] = "INSERT INTO accounts (id, name, username, email, \"avatarUrl\", details, \"createdAt\") "
@@ -51,11 +71,7 @@ const char *const pg_stmt_sql[PG__COUNT] = {
 	[PG_GET_MEMORY] = "SELECT " MEMORY_COLUMNS_NO_EMB "embedding::text" MEMORY_COLUMNS_TAIL
 	                  " FROM memories WHERE id = $1",
 	[PG_GET_MEMORIES] = "SELECT " MEMORY_COLUMNS_NO_EMB "CASE WHEN $8::boolean THEN embedding::text END"
-	                    MEMORY_COLUMNS_TAIL " FROM memories "
-	                    "WHERE type = $1 AND \"roomId\" = $2 AND ($3::uuid IS NULL OR \"agentId\" = $3::uuid) "
-	                    "AND (NOT $4::boolean OR \"unique\") "
-	                    "AND ($5::bigint IS NULL OR \"createdAt\" >= " AT_MS("$5") ") "
-	                    "AND ($6::bigint IS NULL OR \"createdAt\" <= " AT_MS("$6") ") "
+	                    MEMORY_COLUMNS_TAIL " FROM memories WHERE " RECENT_MEMORIES " "
 	                    "ORDER BY \"createdAt\" DESC, xmin::text::bigint DESC, id DESC LIMIT $7::bigint",
 	[PG_COUNT_MEMORIES] = "SELECT COUNT(*) FROM memories WHERE type = $1 AND \"roomId\" = $2 "
 	                      "AND (NOT $3::boolean OR \"unique\")",
@@ -139,10 +155,6 @@ const char *const pg_stmt_sql[PG__COUNT] = {
 	[PG_RECALL] = "SELECT m.id, m.type, " MS("m.\"createdAt\"") ", m.content::text, NULL::text, m.\"userId\", "
 	              "m.\"roomId\", m.\"agentId\", m.\"unique\", " ACCOUNT_COLUMNS " FROM (SELECT id, type, "
 	              "\"createdAt\", content, \"userId\", \"roomId\", \"agentId\", \"unique\", xmin::text::bigint AS tx "
-	              "FROM memories WHERE type = $1 AND \"roomId\" = $2 AND ($3::uuid IS NULL OR \"agentId\" = $3::uuid) "
-	              "AND (NOT $4::boolean OR \"unique\") "
-	              "AND ($5::bigint IS NULL OR \"createdAt\" >= " AT_MS("$5") ") "
-	              "AND ($6::bigint IS NULL OR \"createdAt\" <= " AT_MS("$6") ") "
-	              "ORDER BY \"createdAt\" DESC, tx DESC, id DESC LIMIT $7::bigint) m "
+	              "FROM memories WHERE " RECENT_MEMORIES " ORDER BY \"createdAt\" DESC, tx DESC, id DESC LIMIT $7::bigint) m "
 	              "LEFT JOIN accounts a ON a.id = m.\"userId\" ORDER BY m.\"createdAt\" DESC, m.tx DESC, m.id DESC",
 };
