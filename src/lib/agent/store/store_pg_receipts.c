@@ -133,6 +133,28 @@ teeliza_err pg_last_receipt(agent_store *base, agent_receipt *out, const char *a
 	return err;
 }
 
+/* The memories' statement inputs, fixed before the first try (*out: n of them; free with memories_free). */
+static teeliza_err memories_args(struct pg_memory_args **out, size_t *made, struct pg_store *s,
+                                 const agent_memory *memories, size_t n)
+{
+	teeliza_err err = TEELIZA_OK;
+
+	*made = 0;
+	*out = calloc(n > 0 ? n : 1, sizeof(**out));
+	if (*out == NULL)
+		return pg_nomem();
+	for (; err == TEELIZA_OK && *made < n; (*made)++)
+		err = pg_memory_args_init(&(*out)[*made], s, &memories[*made]);
+	return err;
+}
+
+static void memories_free(struct pg_memory_args *args, size_t made)
+{
+	for (size_t i = 0; args != NULL && i < made; i++)
+		pg_memory_args_free(&args[i]);
+	free(args);
+}
+
 struct with_memories_args {
 	struct put_args receipt;
 	struct pg_memory_args *memories;
@@ -162,17 +184,11 @@ teeliza_err pg_put_receipt_with_memories(agent_store *base, const agent_receipt 
 		                         (unsigned long long)r->seq);
 	pg_i64(w.receipt.seq, (int64_t)r->seq);
 	pg_i64(w.receipt.created, r->created_at);
-	w.memories = calloc(n > 0 ? n : 1, sizeof(*w.memories));
-	if (w.memories == NULL)
-		return pg_nomem();
-	for (; err == TEELIZA_OK && w.n < n; w.n++)
-		err = pg_memory_args_init(&w.memories[w.n], P(base), &memories[w.n]);
+	err = memories_args(&w.memories, &w.n, P(base), memories, n);
 	/* the memories and their receipt in one transaction, all or none, sent as one pipeline: one round trip */
 	if (err == TEELIZA_OK)
 		err = pg_run_pipelined(P(base), with_memories_op, &w, "storing a reply and its receipt");
-	for (size_t i = 0; i < w.n; i++)
-		pg_memory_args_free(&w.memories[i]);
-	free(w.memories);
+	memories_free(w.memories, w.n);
 	return err;
 }
 
@@ -227,18 +243,11 @@ teeliza_err pg_append_receipt(agent_store *base, const char *agent_id, agent_rec
                               const agent_memory *memories, size_t n)
 {
 	struct append_args a = { .agent_id = agent_id, .build = build, .ctx = ctx };
-	teeliza_err err = TEELIZA_OK;
+	teeliza_err err = memories_args(&a.memories, &a.n, P(base), memories, n);
 
-	a.memories = calloc(n > 0 ? n : 1, sizeof(*a.memories));
-	if (a.memories == NULL)
-		return pg_nomem();
-	for (; err == TEELIZA_OK && a.n < n; a.n++)
-		err = pg_memory_args_init(&a.memories[a.n], P(base), &memories[a.n]);
 	/* a transaction that waits: the head has to be read before the receipt can be built */
 	if (err == TEELIZA_OK)
 		err = pg_run(P(base), append_op, &a, "appending a receipt");
-	for (size_t i = 0; i < a.n; i++)
-		pg_memory_args_free(&a.memories[i]);
-	free(a.memories);
+	memories_free(a.memories, a.n);
 	return err;
 }

@@ -59,6 +59,46 @@ teeliza_err sq_put_receipt(agent_store *base, const agent_receipt *r)
 	return err;
 }
 
+/* A reply's memories with their embeddings encoded before the lock is taken (sq_prepare_memory). */
+struct prepared {
+	uint8_t **emb;
+	size_t *emb_len;
+	size_t n;
+};
+
+static teeliza_err prepare_all(struct prepared *p, const agent_memory *memories, size_t n)
+{
+	char unused[AGENT_UUID_BUFSZ];
+	teeliza_err err = TEELIZA_OK;
+
+	p->n = n;
+	p->emb = calloc(n > 0 ? n : 1, sizeof(*p->emb));
+	p->emb_len = calloc(n > 0 ? n : 1, sizeof(*p->emb_len));
+	if (p->emb == NULL || p->emb_len == NULL)
+		err = sq_nomem();
+	for (size_t i = 0; !err && i < n; i++)
+		err = sq_prepare_memory(&p->emb[i], &p->emb_len[i], unused, &memories[i]);
+	return err;
+}
+
+/* In the caller's transaction, with s->lock held. */
+static teeliza_err put_all_locked(struct sqlite_store *s, const struct prepared *p, const agent_memory *memories)
+{
+	teeliza_err err = TEELIZA_OK;
+
+	for (size_t i = 0; !err && i < p->n; i++)
+		err = sq_put_memory(s, &memories[i], memories[i].id, p->emb[i], p->emb_len[i]);
+	return err;
+}
+
+static void prepared_free(struct prepared *p)
+{
+	for (size_t i = 0; p->emb != NULL && i < p->n; i++)
+		free(p->emb[i]);
+	free(p->emb);
+	free(p->emb_len);
+}
+
 /*
  * The reply's memories and its receipt in one transaction: the receipt's
  * own commit was most of what a receipt added to a /message reply
@@ -68,33 +108,23 @@ teeliza_err sq_put_receipt_with_memories(agent_store *base, const agent_receipt 
                                          size_t n)
 {
 	struct sqlite_store *s = S(base);
-	char unused[AGENT_UUID_BUFSZ];
-	uint8_t **emb;
-	size_t *emb_len, i;
+	struct prepared p = { 0 };
 	teeliza_err err = check_seq(r);
 
 	if (err)
 		return err;
-	emb = calloc(n, sizeof(*emb));
-	emb_len = calloc(n, sizeof(*emb_len));
-	if (emb == NULL || emb_len == NULL)
-		err = sq_nomem();
-	for (i = 0; !err && i < n; i++)
-		err = sq_prepare_memory(&emb[i], &emb_len[i], unused, &memories[i]);
+	err = prepare_all(&p, memories, n);
 	if (!err) {
 		pthread_mutex_lock(&s->lock);
 		err = sq_begin(s);
-		for (i = 0; !err && i < n; i++)
-			err = sq_put_memory(s, &memories[i], memories[i].id, emb[i], emb_len[i]);
+		if (!err)
+			err = put_all_locked(s, &p, memories);
 		if (!err)
 			err = put_receipt_locked(s, r);
 		err = sq_end(s, err, "committing a reply and its receipt");
 		pthread_mutex_unlock(&s->lock);
 	}
-	for (i = 0; emb != NULL && i < n; i++)
-		free(emb[i]);
-	free(emb);
-	free(emb_len);
+	prepared_free(&p);
 	return err;
 }
 
@@ -158,19 +188,11 @@ teeliza_err sq_append_receipt(agent_store *base, const char *agent_id, agent_rec
                               const agent_memory *memories, size_t n)
 {
 	struct sqlite_store *s = S(base);
-	char unused[AGENT_UUID_BUFSZ];
+	struct prepared p = { 0 };
 	agent_receipt head, row;
-	uint8_t **emb;
-	size_t *emb_len, i;
 	bool have_head = false;
-	teeliza_err err = TEELIZA_OK;
+	teeliza_err err = prepare_all(&p, memories, n);
 
-	emb = calloc(n > 0 ? n : 1, sizeof(*emb));
-	emb_len = calloc(n > 0 ? n : 1, sizeof(*emb_len));
-	if (emb == NULL || emb_len == NULL)
-		err = sq_nomem();
-	for (i = 0; !err && i < n; i++)
-		err = sq_prepare_memory(&emb[i], &emb_len[i], unused, &memories[i]);
 	if (!err) {
 		pthread_mutex_lock(&s->lock);
 		err = sq_begin(s);
@@ -191,8 +213,8 @@ teeliza_err sq_append_receipt(agent_store *base, const char *agent_id, agent_rec
 			err = build(&row, ctx, have_head ? &head : NULL);
 		if (!err)
 			err = check_seq(&row);
-		for (i = 0; !err && i < n; i++)
-			err = sq_put_memory(s, &memories[i], memories[i].id, emb[i], emb_len[i]);
+		if (!err)
+			err = put_all_locked(s, &p, memories);
 		if (!err)
 			err = put_receipt_locked(s, &row);
 		err = sq_end(s, err, "committing a reply and its receipt");
@@ -200,9 +222,6 @@ teeliza_err sq_append_receipt(agent_store *base, const char *agent_id, agent_rec
 		if (have_head)
 			agent_receipt_clear(&head);
 	}
-	for (i = 0; emb != NULL && i < n; i++)
-		free(emb[i]);
-	free(emb);
-	free(emb_len);
+	prepared_free(&p);
 	return err;
 }
