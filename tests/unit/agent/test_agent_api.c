@@ -190,6 +190,14 @@ static teeliza_err double_ensure_connection(agent_store *s, const agent_account 
 	return atomic_load(&db_busy) ? busy_error() : real_ensure_connection(s, agent, user, room_id, m);
 }
 
+static teeliza_err (*real_get_memories)(agent_store *s, agent_memory_list *out, const agent_memory_query *q);
+
+static teeliza_err double_get_memories(agent_store *s, agent_memory_list *out, const agent_memory_query *q)
+{
+	memset(out, 0, sizeof(*out));
+	return atomic_load(&db_busy) ? busy_error() : real_get_memories(s, out, q);
+}
+
 static teeliza_err double_create_memory(agent_store *s, const agent_memory *m)
 {
 	return atomic_load(&db_busy) ? busy_error() : real_create_memory(s, m);
@@ -226,6 +234,8 @@ static void use_store_double(struct env *e)
 	double_ops.ensure_connection = double_ensure_connection;
 	real_create_memory = double_ops.create_memory;
 	double_ops.create_memory = double_create_memory;
+	real_get_memories = double_ops.get_memories;
+	double_ops.get_memories = double_get_memories;
 	real_complete = double_ops.request_complete;
 	double_ops.request_complete = double_complete;
 	real_release = double_ops.request_release;
@@ -2052,7 +2062,7 @@ static void test_busy_store(void **state)
 	                              "Content-Length: 13\r\nConnection: close\r\n\r\n{\"text\":\"hi\"}";
 	struct env e;
 	struct test_resp r;
-	char *raw;
+	char *raw, alice[AGENT_UUID_BUFSZ], body[256];
 
 	(void)state;
 	env_start(&e, NULL, 0);
@@ -2068,6 +2078,20 @@ static void test_busy_store(void **state)
 	assert_int_equal(status_of(raw), 503);
 	assert_non_null(strstr(raw, "\r\nRetry-After: 1\r\n"));
 	free(raw);
+	/* a read the busy database cannot answer: 503 with Eliza's words, not 500 */
+	r = request(&e, "GET", "/agents/alice%20bot/room-1/memories", NULL, NULL, NULL);
+	assert_int_equal(r.status, 503);
+	assert_non_null(strstr(r.body, "Failed to fetch memories"));
+	resp_free(&r);
+	/* and a message over elizaOS v1's API */
+	assert_int_equal(agent_uuid_from_string(alice, "Alice Bot"), TEELIZA_OK);
+	snprintf(body, sizeof(body), "{\"content\":\"hi\",\"transport\":\"http\",\"metadata\":{\"targetAgentId\":\"%s\"}}",
+	         alice);
+	r = request(&e, "POST", "/api/messaging/channels/99999999-9999-4999-8999-999999999999/messages",
+	            "application/json", body, NULL);
+	assert_int_equal(r.status, 503);
+	assert_non_null(strstr(r.body, "SERVICE_UNAVAILABLE"));
+	resp_free(&r);
 	/* the same key once the database has a connection free again: answered */
 	atomic_store(&db_busy, false);
 	raw = keyed_message(&e, "busy-1", "{\"text\":\"hi\"}");

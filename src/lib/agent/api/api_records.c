@@ -52,6 +52,7 @@ static void get_memories(http_server_reply *reply, agent_api *api, const api_req
 	json_t *list, *one;
 	uint64_t count = MEMORIES_DEFAULT_COUNT;
 	size_t i;
+	teeliza_err err;
 
 	rt = agent_registry_find(api->registry, id, true);
 	if (rt == NULL) {
@@ -79,11 +80,17 @@ static void get_memories(http_server_reply *reply, agent_api *api, const api_req
 	q.newest_first = true;
 	q.with_embedding = true;
 	list = json_array();
-	if (list == NULL || agent_store_get_memories(agent_runtime_store(rt), &mems, &q) != TEELIZA_OK) {
+	agent_store_failure_reset();
+	err = list == NULL ? teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory")
+	                   : agent_store_get_memories(agent_runtime_store(rt), &mems, &q);
+	if (err) {
 		agent_log(api->log, "GET memories of %s: %s", agent_runtime_name(rt), teeliza_errmsg());
 		json_decref(list);
 		agent_runtime_release(rt);
-		api_reply_error(reply, 500, "Failed to fetch memories");
+		/* Eliza's words either way; a database that is busy or gone is worth a retry */
+		api_reply_error(reply, api_store_unavailable(err) ? 503 : 500, "Failed to fetch memories");
+		if (api_store_unavailable(err))
+			api_reply_retry_after(reply);
 		return;
 	}
 	for (i = 0; i < mems.count; i++) {

@@ -1,5 +1,6 @@
 /* The REST API's replies: JSON as Express's res.json sends it, text as res.send does. */
 #include "agent/api/api_request.h"
+#include "teeliza/agent/store.h"
 
 #include <stdlib.h>
 
@@ -34,4 +35,19 @@ void api_reply_text(http_server_reply *reply, unsigned status, const char *text)
 	reply->content_type = "text/plain; charset=utf-8";
 	if (teeliza_buf_append_str(&reply->body, text) != TEELIZA_OK)
 		reply->status = 500;
+}
+
+bool api_store_unavailable(teeliza_err err)
+{
+	return (err == TEELIZA_ERR_CONNECT || err == TEELIZA_ERR_TIMEOUT) && agent_store_failure() == err;
+}
+
+void api_reply_retry_after(http_server_reply *reply)
+{
+	for (size_t i = 0; i < sizeof(reply->extra_headers) / sizeof(reply->extra_headers[0]); i++) {
+		if (reply->extra_headers[i] == NULL) {
+			reply->extra_headers[i] = "Retry-After: 1";
+			return;
+		}
+	}
 }

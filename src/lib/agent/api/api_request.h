@@ -39,6 +39,17 @@ typedef struct api_request {
 void api_reply_json(http_server_reply *reply, unsigned status, json_t *value); /* steals value */
 void api_reply_error(http_server_reply *reply, unsigned status, const char *message);
 void api_reply_text(http_server_reply *reply, unsigned status, const char *text);
+/*
+ * Whether err, what a route got from the store or from the runtime over it,
+ * is the database's failure to answer in time: the latest store failure on
+ * this thread since agent_store_failure_reset is err, and err is
+ * TEELIZA_ERR_CONNECT (unreachable) or TEELIZA_ERR_TIMEOUT (busy: no pooled
+ * connection came free, a lock wait ran out). Such a request is worth a
+ * retry: answer 503 with Retry-After (api_reply_retry_after), not 500.
+ */
+bool api_store_unavailable(teeliza_err err);
+/* Add "Retry-After: 1" to reply's extra headers (the first free one). */
+void api_reply_retry_after(http_server_reply *reply);
 
 /* Split "/a/b/c/" into r->seg (at most API_MAX_SEGMENTS; false when there are more or out of memory). */
 bool api_split_path(api_request *r, const char *path);

@@ -355,11 +355,17 @@ static void post_channel_message(http_server_reply *reply, agent_api *api, const
 	}
 	if (api_v1_channel_note(api->v1, channel, agent_id) != TEELIZA_OK)
 		teeliza_clear_error();
+	agent_store_failure_reset(); /* a busy or unreachable database is 503, not 500 */
 	err = api_v1_chat(&user, &answer, rt, channel, author, content, metadata);
 	if (err) {
 		agent_log(api->log, "Agent %s: v1 channel message failed: %s", agent_runtime_name(rt),
 		          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 		agent_runtime_release(rt);
+		if (api_store_unavailable(err)) {
+			api_v1_fail(reply, 503, "SERVICE_UNAVAILABLE", "The database is busy or unreachable; retry shortly");
+			api_reply_retry_after(reply);
+			return;
+		}
 		api_v1_fail(reply, err == TEELIZA_ERR_TOO_LARGE ? 413 : err == TEELIZA_ERR_NOT_FOUND ? 404 : 500,
 		            "MESSAGE_ERROR", "Failed to process message");
 		return;

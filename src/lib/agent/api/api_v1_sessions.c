@@ -235,6 +235,7 @@ static void send_message(http_server_reply *reply, agent_api *api, const api_req
 		if (json_is_object(metadata))
 			json_object_update(body, (json_t *)metadata); /* copies its members, changes nothing */
 	}
+	agent_store_failure_reset(); /* a busy or unreachable database is 503, not 500 */
 	err = body == NULL ? teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory")
 	                   : api_v1_chat(&user, &answer, rt, s.channel_id, s.user_id, json_string_value(content), body);
 	json_decref(body);
@@ -243,6 +244,11 @@ static void send_message(http_server_reply *reply, agent_api *api, const api_req
 		          teeliza_errmsg()[0] ? teeliza_errmsg() : teeliza_strerror(err));
 		agent_runtime_release(rt);
 		api_v1_session_clear(&s);
+		if (api_store_unavailable(err)) {
+			api_v1_session_fail(reply, 503, "SERVICE_UNAVAILABLE", "The database is busy or unreachable; retry shortly");
+			api_reply_retry_after(reply);
+			return;
+		}
 		api_v1_session_fail(reply, err == TEELIZA_ERR_TOO_LARGE ? 413 : 500, "MESSAGE_SEND_FAILED",
 		                    "Failed to process the message");
 		return;
