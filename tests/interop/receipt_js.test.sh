@@ -34,7 +34,8 @@ cd "$tmp"
 agent_pid=$!
 api=$(e2e_wait_line "$tmp/a.log" 's/^REST API bound to 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$agent_pid") ||
 	fail "agent did not start: $(cat "$tmp/a.log")"
-agent_id=$(sed -n 's/^Agent Teeliza (\([0-9a-f-]*\)) started.*/\1/p' "$tmp/a.log")
+# waits for the agent's "started" line: the REST port is bound before it, so reading the log once here raced
+agent_id=$(e2e_agent_id "$tmp/a.log" "$agent_pid") || fail "agent did not start: $(cat "$tmp/a.log")"
 for i in 1 2 3; do
 	curl -s -D "$tmp/h" -o /dev/null -H 'Content-Type: application/json' -d "{\"text\":\"message $i\"}" \
 		"http://127.0.0.1:$api/Teeliza/message"
