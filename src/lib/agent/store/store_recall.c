@@ -3,6 +3,9 @@
  * authors' accounts. A back-end that can do it in one statement fills
  * agent_store_ops.recall; for the others (SQLite, in process, where a call
  * costs no round trip) it is the memories, then each author's account.
+ * agent_store_ensure_connection_recall puts the message's write before it:
+ * one call when the back-end has ensure_connection_recall (PostgreSQL: one
+ * pipeline), else the connection and then this read.
  */
 #include "teeliza/agent/store.h"
 #include "agent/store/store_failure.h"
