@@ -10,7 +10,8 @@
  * processes on the same database) sign for the same agent too, so the
  * process's seq and prev are only a guess at the chain's head: the store
  * refuses a link another writer took first (TEELIZA_ERR_CONFLICT), and the
- * receipt is then built again on the head read back from the store.
+ * receipt is then built again on the head the store reads under the chain's
+ * lock (agent_store_append_receipt), where no other writer can take it.
  */
 #include "teeliza/agent/tee_receipts.h"
 #include "teeliza/common/encoding.h"
@@ -320,11 +321,6 @@ teeliza_err agent_tee_receipts_prepare(agent_tee_receipts *r, const agent_tee_wa
 	return err;
 }
 
-/*
- * Build, sign and store the receipt of f on the head r->seq, r->prev, with
- * the reply's memories in the same transaction. Out: id, hash (of json).
- * With r->lock held.
- */
 /* One receipt being made: its fields and the text, hashes and signatures its row points to. */
 struct receipt_draft {
 	agent_tee_receipts *r;
@@ -381,6 +377,11 @@ static teeliza_err sign_on_head(agent_receipt *out, void *ctx, const agent_recei
 	return sign_row_locked(out, d);
 }
 
+/*
+ * Build, sign and store the receipt of d on the head r->seq, r->prev, with
+ * the reply's memories in the same transaction. Out: d->id, d->hash. With
+ * r->lock held.
+ */
 static teeliza_err sign_and_store_locked(struct receipt_draft *d, const agent_memory *memories, size_t n_memories)
 {
 	agent_receipt row;
