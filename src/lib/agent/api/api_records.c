@@ -53,6 +53,7 @@ static void get_memories(http_server_reply *reply, agent_api *api, const api_req
 	uint64_t count = MEMORIES_DEFAULT_COUNT;
 	size_t i;
 	teeliza_err err;
+	bool busy;
 
 	rt = agent_registry_find(api->registry, id, true);
 	if (rt == NULL) {
@@ -88,8 +89,9 @@ static void get_memories(http_server_reply *reply, agent_api *api, const api_req
 		json_decref(list);
 		agent_runtime_release(rt);
 		/* Eliza's words either way; a database that is busy or gone is worth a retry */
-		api_reply_error(reply, api_store_unavailable(err) ? 503 : 500, "Failed to fetch memories");
-		if (api_store_unavailable(err))
+		busy = api_store_unavailable(err);
+		api_reply_error(reply, busy ? 503 : 500, "Failed to fetch memories");
+		if (busy)
 			api_reply_retry_after(reply);
 		return;
 	}

@@ -248,11 +248,11 @@ teeliza_err agent_runtime_message(json_t **reply, agent_runtime *rt, const agent
 		return teeliza_set_error(TEELIZA_ERR_NOMEM, "out of memory");
 	/* the prompt's read rides with the message's write: one round trip to a database server, not two */
 	err = connect_and_remember(msg_id, with_text && agent_runtime_reads_prompt(rt) ? &recall : NULL, rt, in, sender);
-	if (err && (in->text == NULL || in->text[0] == 0)) {
+	if (err && !with_text) {
 		json_decref(out);
 		return err;
 	}
-	if (in->text == NULL || in->text[0] == 0) {
+	if (!with_text) {
 		*reply = out; /* Eliza 0.1.9: no text, empty reply */
 		return TEELIZA_OK;
 	}

@@ -21,13 +21,12 @@ static teeliza_err lost(struct pg_conn *c, const char *what)
 	return pg_fail_result(c, NULL, what);
 }
 
-static teeliza_err add(struct pg_conn *c, int prepares, pg_reader read, pg_failure failed, void *read_ctx,
-                       const char *what)
+static void add(struct pg_conn *c, int prepares, pg_reader read, pg_failure failed, void *read_ctx,
+                const char *what)
 {
 	/* a fixed bound: the operations that pipeline are known, and each is far below it */
 	assert(c->n_queued < PG_PIPELINE_MAX);
 	c->queued[c->n_queued++] = (struct pg_queued){ prepares, what, read, failed, read_ctx };
-	return TEELIZA_OK;
 }
 
 teeliza_err pg_queue(struct pg_conn *c, enum pg_stmt id, int n, const char *const *vals, const int *lens,
@@ -46,7 +45,8 @@ teeliza_err pg_queue(struct pg_conn *c, enum pg_stmt id, int n, const char *cons
 	}
 	if (PQsendQueryPrepared(c->c, name, n, vals, lens, binary, 0) != 1)
 		return lost(c, what);
-	return add(c, -1, read, failed, read_ctx, what);
+	add(c, -1, read, failed, read_ctx, what);
+	return TEELIZA_OK;
 }
 
 teeliza_err pg_queue_read(struct pg_conn *c, enum pg_stmt id, int n, const char *const *vals, pg_reader read,
